@@ -1,0 +1,76 @@
+"""Keras model → TF.js layers-format files (model.json + weight shards).
+
+Pipeline: flatten the Keras graph → translate to a TF.js 4.22 topology →
+quantize and shard the weights (tensorflowjs's own writer) → model.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from builder import __version__, graph as graphs, keras_compat, quantize, stats
+from builder.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = "model"
+MODEL_JSON = "model.json"
+FORMAT = "layers-model"
+
+
+@dataclass
+class Conversion:
+    model_json: Path
+    weights: list[keras_compat.Weight]
+    dtypes: dict[str, str]  # weight name -> stored dtype (absent: float32)
+    layers: int
+    parameters: int
+    multiply_adds: int
+
+
+def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int) -> Conversion:
+    """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors."""
+    import keras
+
+    graph = graphs.from_keras(model)
+    topology, weights = keras_compat.to_tfjs(graph, where)
+    dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
+    model_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _write_weights(weights, dtypes, model_dir, shard_size)
+    artifacts = {
+        "format": FORMAT,
+        "generatedBy": f"keras v{keras.__version__}",
+        "convertedBy": f"browsernet v{__version__}",
+        "modelTopology": topology,
+        "weightsManifest": manifest,
+    }
+    path = model_dir / MODEL_JSON
+    path.write_text(json.dumps(artifacts, separators=(",", ":")))
+    log.info("wrote %s: %d layers, %d weight tensors", path, len(topology["config"]["layers"]), len(weights))
+    return Conversion(
+        model_json=path,
+        weights=weights,
+        dtypes=dtypes,
+        layers=len(topology["config"]["layers"]),
+        parameters=stats.parameters(graph),
+        multiply_adds=stats.multiply_adds(graph),
+    )
+
+
+def _write_weights(weights: list[keras_compat.Weight], dtypes: dict[str, str], model_dir: Path,
+                   shard_size: int) -> list[dict]:
+    from tensorflowjs import write_weights
+
+    by_dtype: dict[str, list[str]] = {}
+    for name, dtype in dtypes.items():
+        by_dtype.setdefault(dtype, []).append(name)
+    group = [{"name": w.name, "data": w.data} for w in weights]
+    try:
+        return write_weights.write_weights([group], str(model_dir), shard_size_bytes=shard_size,
+                                           write_manifest=False, quantization_dtype_map=by_dtype or None)
+    except (ValueError, OSError) as e:
+        raise ModelError(f"{model_dir}: could not write weights: {e}") from e

@@ -1,0 +1,54 @@
+"""Domain errors. Each one is a single line the CLI prints as-is, with exit code 1."""
+
+from __future__ import annotations
+
+import click
+
+
+class BrowsernetError(click.ClickException):
+    """Base class: a user-facing failure with a one-line message."""
+
+    exit_code = 1
+
+    def format_message(self) -> str:
+        # One line, always: multi-line causes (TF, h5py) are folded.
+        return " ".join(str(self.message).split())
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"Error: {self.format_message()}", file=file, err=True)
+
+
+class ModelError(BrowsernetError):
+    """The model could not be read, built or converted."""
+
+
+class UnsupportedLayerError(ModelError):
+    """A layer (or layer option) that TF.js layers cannot run."""
+
+
+class LabelsError(BrowsernetError):
+    """Labels file unreadable or inconsistent with the model."""
+
+
+class WeightsError(BrowsernetError):
+    """Stock weights could not be obtained."""
+
+
+class ParityError(BrowsernetError):
+    """The converted model does not reproduce Keras's numbers."""
+
+
+class RuntimeMissingError(BrowsernetError):
+    """The pinned TF.js runtime (node_modules) or Node.js is missing."""
+
+
+class OutputDirError(BrowsernetError):
+    """The output directory cannot be (over)written safely."""
+
+
+class ServeError(BrowsernetError):
+    """The preview server could not start."""
+
+
+class QuantizeError(BrowsernetError):
+    """A --quantize option that cannot be applied."""

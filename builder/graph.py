@@ -1,0 +1,210 @@
+"""Keras 3 model → a flat graph of layers, nested models inlined.
+
+TF.js 4.22 cannot read Keras 3's serialization (``batch_shape``, DTypePolicy dicts,
+args/kwargs inbound nodes), and its handling of nested models is fragile. So we read
+the Keras 3 model once into a small, neutral structure: every layer call becomes a
+:class:`Node` whose inputs name other nodes. Nested ``Functional`` and ``Sequential``
+models (how people fine-tune: Input → base MobileNet → pooling → Dense) are inlined,
+so the TF.js topology is always a single flat functional model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from builder.errors import ModelError, UnsupportedLayerError
+
+MODEL_CLASSES = ("Functional", "Model", "Sequential")
+# Call kwargs that change nothing at inference time.
+_IGNORED_CALL_KWARGS = {"training", "mask"}
+
+
+@dataclass
+class Node:
+    """One layer call. ``inputs`` are names of the nodes feeding it, in argument order."""
+
+    name: str
+    class_name: str
+    config: dict[str, Any]
+    inputs: list[str]
+    weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    layer: Any = None  # the Keras layer object (for weights and shapes); None for synthetic nodes
+    output_shape: tuple | None = None
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]  # topological order
+    inputs: list[str]
+    outputs: list[str]
+    name: str
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+
+def from_keras(model: Any) -> Graph:
+    """Flatten a Keras 3 model (Functional or Sequential, arbitrarily nested) into a :class:`Graph`."""
+    builder = _Flattener()
+    config = model.get_config()
+    if type(model).__name__ == "Sequential":
+        outputs = builder.sequential(config, model, binding=None)
+        inputs = [n.name for n in builder.nodes if n.class_name == "InputLayer"]
+    else:
+        outputs = builder.functional(config, model, bindings=None)
+        inputs = builder.top_inputs
+    return Graph(nodes=builder.nodes, inputs=inputs, outputs=outputs, name=model.name)
+
+
+class _Flattener:
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.taken: set[str] = set()
+        # (scope id, layer name, node index, tensor index) -> flat node name; one scope per model body
+        self.tensors: dict[tuple, str] = {}
+        self.scopes = 0
+        self.top_inputs: list[str] = []
+
+    # -- name bookkeeping ------------------------------------------------
+    def unique(self, name: str, prefix: str) -> str:
+        if name not in self.taken:
+            self.taken.add(name)
+            return name
+        candidate, i = f"{prefix}_{name}", 1
+        while candidate in self.taken:
+            i += 1
+            candidate = f"{prefix}_{name}_{i}"
+        self.taken.add(candidate)
+        return candidate
+
+    def resolve(self, ref: tuple, scope: int) -> str:
+        key = (scope, *ref)
+        if key not in self.tensors:
+            raise ModelError(f"model graph refers to unknown tensor {list(ref)}")
+        return self.tensors[key]
+
+    # -- functional ------------------------------------------------------
+    def functional(self, config: dict, model: Any, bindings: list[str] | None) -> list[str]:
+        self.scopes += 1
+        scope = self.scopes
+        input_refs = _refs(config["input_layers"])
+        if bindings is not None:
+            if len(bindings) != len(input_refs):
+                raise ModelError(f"nested model '{config['name']}' takes {len(input_refs)} inputs, called with {len(bindings)}")
+            for ref, bound in zip(input_refs, bindings):
+                self.tensors[(scope, *ref)] = bound
+        for spec in config["layers"]:
+            name, cls = spec["name"], spec["class_name"]
+            calls = spec.get("inbound_nodes") or []
+            if cls == "InputLayer":
+                if bindings is None:
+                    self.tensors[(scope, name, 0, 0)] = self.add_input(spec["config"], name, model.name)
+                continue
+            if not calls:
+                continue  # a layer the graph never calls
+            if len(calls) > 1:
+                raise UnsupportedLayerError(
+                    f"layer '{name}' ({cls}) is called {len(calls)} times; shared layers are not supported")
+            args = self.call_inputs(calls[0], name, scope)
+            if cls in MODEL_CLASSES:
+                inner = model.get_layer(name)
+                if cls == "Sequential":
+                    if len(args) != 1:
+                        raise ModelError(f"nested Sequential '{name}' called with {len(args)} inputs")
+                    outs = self.sequential(spec["config"], inner, binding=args[0])
+                else:
+                    outs = self.functional(spec["config"], inner, bindings=args)
+                for i, out in enumerate(outs):
+                    self.tensors[(scope, name, 0, i)] = out
+                continue
+            flat = self.add_layer(spec, model.get_layer(name), args, model.name)
+            self.tensors[(scope, name, 0, 0)] = flat
+        if bindings is None:
+            self.top_inputs = [self.resolve(ref, scope) for ref in input_refs]
+        return [self.resolve(ref, scope) for ref in _refs(config["output_layers"])]
+
+    def call_inputs(self, call: Any, name: str, scope: int) -> list[str]:
+        if isinstance(call, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            unknown = {k for k, v in call.get("kwargs", {}).items() if k not in _IGNORED_CALL_KWARGS and v is not None}
+            if unknown:
+                raise UnsupportedLayerError(f"layer '{name}' is called with arguments {sorted(unknown)}, "
+                                            "which TF.js layers cannot express")
+            return [self.resolve(tuple(h), scope) for h in _histories(call.get("args", []))]
+        # Keras 2 style: [[name, node, tensor, kwargs], ...]
+        return [self.resolve((c[0], c[1], c[2]), scope) for c in call]
+
+    # -- sequential ------------------------------------------------------
+    def sequential(self, config: dict, model: Any, binding: str | None) -> list[str]:
+        specs = list(config["layers"])
+        prev = binding
+        if specs and specs[0]["class_name"] == "InputLayer":
+            first = specs.pop(0)
+            if prev is None:
+                prev = self.add_input(first["config"], first["config"].get("name", f"{model.name}_input"), model.name)
+        if prev is None:
+            shape = config.get("build_input_shape") or getattr(model, "input_shape", None)
+            if shape is None:
+                raise ModelError(f"Sequential model '{model.name}' has no input shape; build it before saving")
+            prev = self.add_input({"batch_shape": list(shape), "dtype": "float32"}, f"{model.name}_input", model.name)
+        by_name = {layer.name: layer for layer in model.layers}
+        for spec in specs:
+            cls = spec["class_name"]
+            name = spec["config"]["name"]
+            layer = by_name.get(name)
+            if layer is None:
+                raise ModelError(f"Sequential '{model.name}': no layer named '{name}'")
+            if cls in MODEL_CLASSES:
+                outs = (self.sequential(spec["config"], layer, prev) if cls == "Sequential"
+                        else self.functional(spec["config"], layer, [prev]))
+                prev = outs[0]
+            else:
+                prev = self.add_layer({"class_name": cls, "config": spec["config"], "name": name}, layer, [prev], model.name)
+        return [prev]
+
+    # -- nodes -----------------------------------------------------------
+    def add_input(self, config: dict, name: str, scope_name: str) -> str:
+        flat = self.unique(name, scope_name)
+        cfg = dict(config, name=flat)
+        self.nodes.append(Node(flat, "InputLayer", cfg, []))
+        return flat
+
+    def add_layer(self, spec: dict, layer: Any, inputs: list[str], scope_name: str) -> str:
+        flat = self.unique(spec["name"], scope_name)
+        cfg = dict(spec["config"], name=flat)
+        weights = [(_short_name(v), np.asarray(v.numpy())) for v in layer.weights]
+        shape = None
+        try:
+            shape = tuple(layer.output.shape)
+        except Exception:  # a layer without a single symbolic output; shapes are informational only
+            pass
+        self.nodes.append(Node(flat, spec["class_name"], cfg, inputs, weights, layer, shape))
+        return flat
+
+
+def _refs(value: Any) -> list[tuple]:
+    """``input_layers``/``output_layers`` are ``[name, 0, 0]`` or a list of those."""
+    if value and isinstance(value[0], str):
+        return [tuple(value)]
+    return [tuple(v) for v in value]
+
+
+def _histories(value: Any):
+    """Every ``keras_history`` in a Keras 3 call's args, in order."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            yield value["config"]["keras_history"]
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _histories(item)
+
+
+def _short_name(variable: Any) -> str:
+    name = getattr(variable, "name", "")
+    return name.split("/")[-1].split(":")[0]
