@@ -24,7 +24,6 @@ STOCK: dict[str, tuple[str, tuple[float, ...], tuple[int, ...]]] = {
     "mobilenet_v1": ("MobileNet", (0.25, 0.5, 0.75, 1.0), (128, 160, 192, 224)),
     "mobilenet_v2": ("MobileNetV2", (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), (96, 128, 160, 192, 224)),
 }
-PREPROCESS_MODES = ("mobilenet", "unit", "raw")
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
 _BASE_NAME = re.compile(r"^mobilenet(v2)?_(\d+\.\d+)_(\d+)$")

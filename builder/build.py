@@ -1,0 +1,161 @@
+"""The build pipeline: resolve → convert → self-check → render → vendor → report → swap.
+
+Cheap checks (output folder, runtime, labels file, quantization options) run before
+TensorFlow is even imported, so a typo fails in a second, not after a model load.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from builder import __version__, labels as labelling, output, quantize, render, tf_runtime, vendor
+from builder.errors import BrowsernetError, LabelsError
+from builder.preprocess import MODES as PREPROCESS_MODES
+from builder.progress import Reporter
+from builder.report import BuildReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
+DEFAULT_TOP_K = 5
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    model: str = "mobilenet_v2"
+    alpha: float = 1.0
+    input_size: int = 224
+    weights: str = "imagenet"
+    labels: Path | None = None
+    preprocess: str | None = None  # None: the model's default (mobilenet for MobileNets)
+    quantize: tuple[str, ...] = ()
+    shard_size: int = DEFAULT_SHARD_SIZE
+    out: Path = Path("site")
+    title: str | None = None
+    top_k: int = DEFAULT_TOP_K
+    force: bool = False
+
+    def recorded(self) -> dict:
+        """The options as written to report.json (paths as strings)."""
+        data = asdict(self)
+        data["labels"] = None if self.labels is None else str(self.labels)
+        data["out"] = str(self.out)
+        data["quantize"] = list(self.quantize)
+        return data
+
+
+def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
+    """Build the site described by ``opts`` into ``opts.out``; return its report.
+
+    Raises a :class:`~builder.errors.BrowsernetError` subclass on any failure, in
+    which case ``opts.out`` is left untouched.
+    """
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    _check_options(opts)
+    output.check_target(opts.out, opts.force)
+    runtime = vendor.locate()
+    qmap = quantize.parse(opts.quantize)
+    user_labels = labelling.read(opts.labels) if opts.labels is not None else None
+
+    with reporter.step("loading TensorFlow"):
+        tf_runtime.load(verbose=logging.getLogger().isEnabledFor(logging.DEBUG))
+    from builder import convert, models, parity
+
+    with reporter.step(f"loading {opts.model}"):
+        model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights)
+    where = info.source
+    if user_labels is not None:
+        if len(user_labels) != info.num_outputs:
+            raise LabelsError(f"{opts.labels}: {len(user_labels)} labels, but {where} has "
+                                        f"{info.num_outputs} outputs")
+        labels, labels_source = user_labels, str(opts.labels)
+    else:
+        labels, labels_source = labelling.resolve(None, info.num_outputs, where)
+    preprocess = opts.preprocess or "mobilenet"
+    if opts.preprocess is None and info.family == "custom":
+        reporter.note("no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
+
+    with output.staging(opts.out) as site:
+        with reporter.step("converting to a TF.js layers model"):
+            conversion = convert.convert(model, where, site / convert.MODEL_DIR, qmap=qmap, shard_size=opts.shard_size)
+        with reporter.step("self-check: TF.js vs Keras"):
+            check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
+                                 weights=conversion.weights, dtypes=conversion.dtypes)
+        with reporter.step("rendering the site"):
+            title = opts.title or _default_title(info)
+            render.render_site(site, title=title, runtime_scripts=runtime.scripts, config={
+                "title": title,
+                "labels": labels,
+                "inputSize": list(info.input_size),
+                "preprocess": preprocess,
+                "topK": min(opts.top_k, len(labels)),
+                "modelUrl": f"{convert.MODEL_DIR}/{convert.MODEL_JSON}",
+                "version": __version__,
+            })
+            vendor.copy_into(runtime, site)
+        files = {p.relative_to(site).as_posix(): p.stat().st_size for p in sorted(site.rglob("*")) if p.is_file()}
+        dtype_counts: dict[str, int] = {}
+        for w in conversion.weights:
+            dtype = conversion.dtypes.get(w.name, "float32")
+            dtype_counts[dtype] = dtype_counts.get(dtype, 0) + 1
+        result = BuildReport(
+            version=__version__,
+            model=opts.model,
+            family=info.family,
+            alpha=info.alpha,
+            input_size=list(info.input_size),
+            weights=info.weights,
+            labels=labels_source,
+            classes=len(labels),
+            preprocess=preprocess,
+            parameters=conversion.parameters,
+            multiply_adds=conversion.multiply_adds,
+            layers=conversion.layers,
+            quantization=quantize.describe(qmap),
+            weight_dtypes=dtype_counts,
+            files=files,
+            model_bytes=sum(n for p, n in files.items() if p.startswith(f"{convert.MODEL_DIR}/")),
+            total_bytes=0,
+            parity=asdict(check),
+            build_seconds=0.0,
+            options=opts.recorded(),
+        )
+        result.build_seconds = round(time.perf_counter() - started, 2)
+        result.write(site)
+        result.files["report.json"] = (site / "report.json").stat().st_size
+        result.total_bytes = sum(result.files.values())
+        result.write(site)
+        output.swap(site, opts.out, opts.force)
+    log.info("built %s in %.1fs", opts.out, result.build_seconds)
+    return result
+
+
+def _check_options(opts: BuildOptions) -> None:
+    from builder.errors import ModelError
+    from builder.models import MODEL_SUFFIXES, is_stock
+
+    if not is_stock(opts.model):
+        path = Path(opts.model)
+        if not path.is_file():
+            raise ModelError(f"{path}: no such model file (or use mobilenet_v1 / mobilenet_v2)")
+        if path.suffix.lower() not in MODEL_SUFFIXES:
+            raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) "
+                             "or mobilenet_v1 / mobilenet_v2")
+    if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
+        raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
+    if opts.top_k < 1:
+        raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
+    if opts.shard_size < 1024:
+        raise BrowsernetError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
+
+
+def _default_title(info) -> str:
+    if info.family == "custom":
+        return f"{Path(info.source).stem} image classifier"
+    name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2"}[info.family]
+    alpha = f" {info.alpha:g}" if info.alpha is not None else ""
+    return f"{name}{alpha} image classifier"

@@ -1,0 +1,176 @@
+"""The ``browsernet`` command line. Thin: parse options, import the stage lazily, call it.
+
+Exit codes: 0 on success, 1 on any failure (one ``Error: ...`` line; the
+traceback only with ``-v``), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from builder import __version__
+from builder.errors import BrowsernetError
+
+STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2")
+
+
+def _verbosity(f: Callable) -> Callable:
+    f = click.option("-v", "--verbose", count=True, help="More output; -v also shows tracebacks on errors.")(f)
+    return click.option("-q", "--quiet", is_flag=True, help="Only errors.")(f)
+
+
+def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
+    """Run ``action`` with logging set up; turn every failure into one clean line (exit 1)."""
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    for noisy in ("tensorflow", "absl", "h5py"):
+        logging.getLogger(noisy).setLevel(max(level, logging.ERROR))
+    # TensorFlow's C++ logging is configured by environment before it is imported.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose > 1 else "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    try:
+        return action()
+    except BrowsernetError:
+        if verbose:
+            traceback.print_exc()
+        raise
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+    except Exception as e:  # a bug or an untranslated third-party failure: still one line
+        if verbose:
+            traceback.print_exc()
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        raise BrowsernetError(f"unexpected {type(e).__name__}: {first} (run with -v for the traceback)") from e
+
+
+def _build_options(f: Callable) -> Callable:
+    """Options shared by ``build-site`` and ``serve --build``."""
+    options = [
+        click.option("--model", "model", default="mobilenet_v2", show_default=True, metavar="NAME|PATH",
+                     help="mobilenet_v1, mobilenet_v2, or a Keras model file (.h5 from Keras 2 or 3, .keras)."),
+        click.option("--alpha", type=float, default=1.0, show_default=True,
+                     help="Width multiplier for a stock model."),
+        click.option("--input-size", type=int, default=224, show_default=True,
+                     help="Input resolution (pixels, square) for a stock model."),
+        click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
+                     help="Stock model weights: ImageNet (via Keras's download cache), random, or a weights file."),
+        click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                     help="Labels file: one per line, or a JSON list. Default: ImageNet's 1,000 (shipped)."),
+        click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
+                     help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet]"),
+        click.option("--quantize", multiple=True, metavar="DTYPE[=PATTERNS]",
+                     help="Store weights as float16, uint16 or uint8; all of them, or those matching "
+                          "comma-separated glob patterns (e.g. uint8=*/kernel). Repeatable."),
+        click.option("--shard-size", type=int, default=4 * 1024 * 1024, show_default=True,
+                     help="Maximum weight shard size in bytes."),
+        click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("site"),
+                     show_default=True, help="Output directory."),
+        click.option("--title", default=None, help="Page title.  [default: from the model]"),
+        click.option("--top-k", type=int, default=5, show_default=True, help="Labels shown per image."),
+        click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _options_from(kwargs: dict) -> Any:
+    from builder.build import BuildOptions
+
+    return BuildOptions(
+        model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
+        labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
+        shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
+        force=kwargs["force"],
+    )
+
+
+def _do_build(options: Any, quiet: bool) -> Any:
+    from builder.build import build
+    from builder.progress import TerminalReporter
+
+    reporter = TerminalReporter(quiet=quiet)
+    if not quiet:
+        click.echo(f"Building {options.out}/ from {options.model}", err=True)
+    try:
+        result = build(options, reporter)
+    except BaseException:
+        reporter.abort()
+        raise
+    if not quiet:
+        for line in result.summary():
+            click.echo(f"  {line}", err=True)
+        click.echo(f"Site written to {options.out}/ (report: {options.out}/report.json)", err=True)
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="browsernet")
+def cli() -> None:
+    """Turn a Keras MobileNet into a static website that classifies images in the browser.
+
+    Nothing is uploaded: the model runs in the visitor's browser with TF.js.
+    """
+
+
+@cli.command("build-site")
+@_build_options
+@_verbosity
+def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
+    """Convert a MobileNet to TF.js and write a static site to --out.
+
+    The build runs the converted model in TF.js and fails unless it matches Keras
+    within 1e-4. The previous site is replaced only by a complete build.
+    Exit code 0 on success, 1 on failure.
+    """
+    _run(verbose, quiet, lambda: _do_build(_options_from(kwargs), quiet))
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
+@click.option("--build", "rebuild", is_flag=True, help="Run build-site first (with the build options below).")
+@_build_options
+@_verbosity
+def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet: bool, **kwargs: Any) -> None:
+    """Preview a built site on http://127.0.0.1 with cross-origin isolation headers.
+
+    DIRECTORY defaults to --out (site/). Ctrl-C stops the server.
+    """
+
+    def action() -> None:
+        from builder.serve import make_server, url_of
+
+        site = directory or kwargs["out"]
+        if rebuild:
+            options = _options_from({**kwargs, "out": site})
+            _do_build(options, quiet)
+        server = make_server(site, port=port)
+        click.echo(f"Serving {site}/ at {url_of(server)} (Ctrl-C to stop)")
+        sys.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("\nStopped.")
+        finally:
+            server.server_close()
+
+    _run(verbose, quiet, action)
+
+
+def main() -> None:
+    cli(prog_name="browsernet")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Class labels: a user file (one per line, or a JSON list) or the ImageNet labels we ship."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from builder.errors import LabelsError
+
+IMAGENET = Path(__file__).with_name("data") / "imagenet_labels.txt"
+IMAGENET_CLASSES = 1000
+
+
+def read(path: Path) -> list[str]:
+    """Read a labels file: a JSON list of strings, or one label per line (blank lines ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise LabelsError(f"{path}: labels file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise LabelsError(f"{path}: cannot read labels ({e})") from e
+    if text.lstrip().startswith("["):
+        try:
+            labels = json.loads(text)
+        except ValueError as e:
+            raise LabelsError(f"{path}: not valid JSON ({e})") from e
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise LabelsError(f"{path}: a JSON labels file must be a list of strings")
+        labels = [x.strip() for x in labels]
+    else:
+        labels = [line.strip() for line in text.splitlines() if line.strip()]
+    if not labels:
+        raise LabelsError(f"{path}: no labels found")
+    if any(not x for x in labels):
+        raise LabelsError(f"{path}: empty label at position {labels.index('') + 1}")
+    return labels
+
+
+def imagenet() -> list[str]:
+    return read(IMAGENET)
+
+
+def resolve(path: Path | None, num_outputs: int, where: str) -> tuple[list[str], str]:
+    """Labels for a model with ``num_outputs`` classes; returns ``(labels, source description)``."""
+    if path is None:
+        if num_outputs != IMAGENET_CLASSES:
+            raise LabelsError(f"{where}: the model has {num_outputs} outputs, so the ImageNet labels "
+                              f"({IMAGENET_CLASSES}) do not apply; pass --labels FILE with {num_outputs} labels")
+        return imagenet(), "imagenet"
+    labels = read(path)
+    if len(labels) != num_outputs:
+        raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} outputs")
+    return labels, str(path)

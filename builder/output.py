@@ -1,0 +1,65 @@
+"""The output directory: refuse to clobber foreign folders, build aside, swap in atomically.
+
+A build writes into a fresh temporary directory next to the target, and only a
+complete, self-checked build is renamed into place, so a failed build leaves the
+previous site exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from builder import report
+from builder.errors import OutputDirError
+
+log = logging.getLogger(__name__)
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Raise unless ``out`` is absent, empty, a previous browsernet build, or ``force`` is set."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputDirError(f"{out}: exists and is not a directory")
+    if force or report.read(out) is not None or not any(out.iterdir()):
+        return
+    raise OutputDirError(f"{out}: exists and is not a browsernet build (no {report.REPORT_FILE}); "
+                         "choose another --out or pass --force to replace it")
+
+
+@contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """Yield a temporary directory beside ``out``; it is removed unless :func:`swap` consumed it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        yield tmp
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def swap(staged: Path, out: Path, force: bool) -> None:
+    """Replace ``out`` with ``staged`` (two renames on the same filesystem)."""
+    check_target(out, force)  # again: the folder may have changed while we built
+    os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        old.rmdir()
+        os.rename(out, old)
+    try:
+        os.rename(staged, out)
+    except OSError as e:
+        if old is not None:
+            os.rename(old, out)
+        raise OutputDirError(f"{out}: could not move the new build into place: {e}") from e
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    log.info("replaced %s", out)

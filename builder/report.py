@@ -1,0 +1,82 @@
+"""BuildReport: what a build produced, written to ``report.json`` and summarised for people.
+
+Other commands (serve, and later deploy and bench) read this file rather than
+re-deriving state. ``generator`` marks a directory as a browsernet build, which is
+how the build knows it may replace it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPORT_FILE = "report.json"
+GENERATOR = "browsernet"
+
+
+@dataclass
+class BuildReport:
+    version: str
+    model: str  # the --model argument: a family name or a file path
+    family: str
+    alpha: float | None
+    input_size: list[int]  # [height, width]
+    weights: str
+    labels: str  # "imagenet" or the labels file
+    classes: int
+    preprocess: str
+    parameters: int
+    multiply_adds: int
+    layers: int
+    quantization: str
+    weight_dtypes: dict[str, int]  # stored dtype -> number of weight tensors
+    files: dict[str, int]  # site-relative path -> bytes
+    model_bytes: int
+    total_bytes: int
+    parity: dict[str, Any]
+    build_seconds: float
+    options: dict[str, Any] = field(default_factory=dict)  # the build options, to detect stale sites
+    generator: str = GENERATOR
+
+    def write(self, site: Path) -> Path:
+        path = site / REPORT_FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    def summary(self) -> list[str]:
+        """A few lines for the terminal."""
+        alpha = f", alpha {self.alpha:g}" if self.alpha is not None else ""
+        parity = self.parity
+        lines = [
+            f"model        {self.family}{alpha}, {self.input_size[0]}x{self.input_size[1]}, {self.classes} classes, "
+            f"preprocess {self.preprocess}",
+            f"size         {self.parameters:,} parameters, {self.multiply_adds / 1e6:,.1f} M multiply-adds, "
+            f"{self.layers} TF.js layers",
+            f"download     model {_human(self.model_bytes)} (quantization: {self.quantization}), "
+            f"site total {_human(self.total_bytes)}",
+            f"parity       max |TF.js - Keras| = {parity['max_abs_diff']:.2g} on {parity['backend']} "
+            f"(limit {parity['tolerance']:g}, {parity['samples']} images)",
+        ]
+        if parity.get("quantization_error") is not None:
+            lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities")
+        lines.append(f"built in     {self.build_seconds:.1f}s")
+        return lines
+
+
+def read(site: Path) -> dict[str, Any] | None:
+    """The report of a previous browsernet build in ``site``, or None if it is not one."""
+    try:
+        data = json.loads((site / REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)

@@ -1,0 +1,53 @@
+"""Import TensorFlow, Keras and tensorflowjs once, without their start-up noise.
+
+TensorFlow's C++ side writes absl warnings straight to file descriptor 2 before any
+Python logging is configured, and tensorflow-decision-forests (pulled in by
+tensorflowjs) prints a banner on stdout. Neither is actionable for our users, so
+unless asked for (-vv) the descriptors are pointed at /dev/null during the import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def _silenced() -> Iterator[None]:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def load(verbose: bool = False) -> None:
+    """Import the heavy ML stack (idempotent)."""
+    if "tensorflowjs.write_weights" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if verbose:
+        _imports()
+        return
+    with _silenced():
+        _imports()
+
+
+def _imports() -> None:
+    import tensorflow  # noqa: F401
+    import keras  # noqa: F401
+    import tensorflowjs.write_weights  # noqa: F401
+    import tensorflowjs.quantization  # noqa: F401
