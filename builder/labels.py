@@ -19,7 +19,7 @@ def read(path: Path) -> list[str]:
         raise LabelsError(f"{path}: labels file not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise LabelsError(f"{path}: cannot read labels ({e})") from e
-    if text.lstrip().startswith("["):
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
         try:
             labels = json.loads(text)
         except ValueError as e:

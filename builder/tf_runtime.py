@@ -39,6 +39,9 @@ def load(verbose: bool = False) -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    # tensorflow-decision-forests (imported by tensorflowjs) otherwise prints a banner, or
+    # tries IPython when stdout is not a terminal (as under pytest).
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     if verbose:
         _imports()
         return

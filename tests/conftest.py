@@ -1,0 +1,63 @@
+"""Shared fixtures. Expensive things (models, built sites, the browser) are session-scoped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import helpers
+
+SIZE = 96
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_keras(model_dir) -> Path:
+    """A Keras 3 nested fine-tuned model saved as .keras."""
+    path = model_dir / "fine_tuned.keras"
+    helpers.fine_tuned(SIZE).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_h5(model_dir) -> Path:
+    """The same kind of model saved by Keras 3 as legacy .h5."""
+    path = model_dir / "fine_tuned.h5"
+    helpers.fine_tuned(SIZE, classes=7).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def stock_v2_weights(model_dir) -> Path:
+    return helpers.stock_weights(model_dir / "mobilenet_v2_035_96.weights.h5", "mobilenet_v2", 0.35, SIZE)
+
+
+@pytest.fixture(scope="session")
+def labels_file(model_dir) -> Path:
+    path = model_dir / "labels.txt"
+    # One label that is markup: it must reach the page as text.
+    path.write_text("cat\ndog\n<img src=x onerror=alert(1)>\nfox\nowl\n")
+    return path
+
+
+def _build(out: Path, **kwargs):
+    from builder.build import BuildOptions, build
+
+    return build(BuildOptions(out=out, **kwargs))
+
+
+@pytest.fixture(scope="session")
+def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, labels_file) -> dict[str, Path]:
+    """Three real built sites: stock MobileNetV2 (--weights PATH), a nested .keras, a Keras-3 .h5."""
+    root = tmp_path_factory.mktemp("sites")
+    json_labels = root / "labels7.json"
+    json_labels.write_text('["a", "b", "c", "d", "e", "f", "g"]')
+    _build(root / "stock", model="mobilenet_v2", alpha=0.35, input_size=SIZE, weights=str(stock_v2_weights))
+    _build(root / "keras", model=str(fine_tuned_keras), labels=labels_file, title="Fine-tuned <b>test</b>")
+    _build(root / "h5", model=str(fine_tuned_h5), labels=json_labels, top_k=3)
+    return {"stock": root / "stock", "keras": root / "keras", "h5": root / "h5"}

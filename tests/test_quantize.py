@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from builder import quantize
+from builder.errors import QuantizeError
+
+NAMES = ["Conv1/kernel", "bn_Conv1/gamma", "block_1_depthwise/depthwise_kernel", "dense/kernel", "dense/bias"]
+
+
+def test_parse_all_and_patterns():
+    assert quantize.parse([]) == {}
+    assert quantize.parse(["uint8"]) == {"uint8": True}
+    assert quantize.parse(["float16=*/kernel, dense/*", "uint8"]) == {"float16": ["*/kernel", "dense/*"], "uint8": True}
+    assert quantize.parse(["uint16=a", "uint16=b"]) == {"uint16": ["a", "b"]}
+
+
+@pytest.mark.parametrize("spec, message", [
+    (["int4"], "unknown dtype 'int4'"),
+    (["uint8", "float16"], "only one dtype may apply to all weights"),
+    (["uint8="], "no weight patterns"),
+    (["uint8", "uint8=x"], "already applies to all weights"),
+])
+def test_parse_rejects(spec, message):
+    with pytest.raises(QuantizeError, match=message):
+        quantize.parse(spec)
+
+
+def test_assign_patterns_then_fallthrough():
+    chosen = quantize.assign(NAMES, quantize.parse(["uint8=*/kernel", "float16"]))
+    assert chosen == {"Conv1/kernel": "uint8", "dense/kernel": "uint8", "bn_Conv1/gamma": "float16",
+                      "block_1_depthwise/depthwise_kernel": "float16", "dense/bias": "float16"}
+    assert quantize.assign(NAMES, quantize.parse(["uint16=dense/*"])) == {"dense/kernel": "uint16",
+                                                                         "dense/bias": "uint16"}
+
+
+def test_assign_conflict_and_no_match_are_errors():
+    with pytest.raises(QuantizeError, match="matches both"):
+        quantize.assign(NAMES, quantize.parse(["uint8=dense/*", "float16=*/bias"]))
+    with pytest.raises(QuantizeError, match="matches no weight"):
+        quantize.assign(NAMES, quantize.parse(["uint8=nothing*"]))
+
+
+def test_describe():
+    assert quantize.describe({}) == "none"
+    assert quantize.describe(quantize.parse(["uint8=*/kernel", "float16"])) == "uint8=*/kernel; float16"
+
+
+@pytest.mark.parametrize("dtype, bound", [("float16", 1e-3), ("uint16", 1e-4), ("uint8", 2e-2)])
+def test_roundtrip_error_is_bounded_by_the_dtype(dtype, bound):
+    data = np.random.default_rng(0).normal(0, 1, (64, 64)).astype(np.float32)
+    back = quantize.roundtrip(data, dtype)
+    assert back.dtype == np.float32 and back.shape == data.shape
+    rel = np.max(np.abs(back - data)) / (data.max() - data.min())
+    assert 0 < rel < bound
