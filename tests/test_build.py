@@ -1,0 +1,137 @@
+"""build-site end to end on the Python side: report, errors, atomic output."""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import cli
+from tests.conftest import SIZE
+
+
+def _run(*args):
+    result = CliRunner().invoke(cli, ["build-site", *map(str, args)], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def previous_site(sites, tmp_path) -> Path:
+    """A copy of a real build, to try failing builds against."""
+    out = tmp_path / "site"
+    shutil.copytree(sites["keras"], out)
+    return out
+
+
+def test_report_records_what_was_built(sites):
+    report = json.loads((sites["stock"] / "report.json").read_text())
+    assert report["generator"] == "browsernet"
+    assert (report["family"], report["alpha"], report["input_size"]) == ("mobilenet_v2", 0.35, [SIZE, SIZE])
+    assert report["classes"] == 1000 and report["labels"] == "imagenet"
+    assert report["parameters"] > 1_000_000 and report["multiply_adds"] > 10_000_000
+    assert report["quantization"] == "none" and report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
+    assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["backend"] == "wasm"
+    assert report["build_seconds"] > 0
+    on_disk = {p.relative_to(sites["stock"]).as_posix(): p.stat().st_size
+               for p in sites["stock"].rglob("*") if p.is_file()}
+    assert {k: v for k, v in on_disk.items() if k != "report.json"} == \
+           {k: v for k, v in report["files"].items() if k != "report.json"}
+    assert report["total_bytes"] == sum(report["files"].values())
+    assert report["model_bytes"] == sum(v for k, v in on_disk.items() if k.startswith("model/"))
+    assert report["options"]["weights"].endswith(".weights.h5")
+
+
+def test_site_config_carries_labels_preprocess_and_size(sites):
+    config = json.loads((sites["h5"] / "config.json").read_text())
+    assert config["labels"] == list("abcdefg") and config["topK"] == 3
+    assert config["inputSize"] == [SIZE, SIZE] and config["preprocess"] == "mobilenet"
+    assert config["modelUrl"] == "model/model.json"
+    for rel in ("vendor/tf.min.js", "vendor/tf-backend-wasm.min.js", "vendor/tfjs-backend-wasm-simd.wasm",
+                "index.html", "js/app.js", "model/model.json"):
+        assert (sites["h5"] / rel).is_file(), rel
+
+
+def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
+    code, out = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "uint8=*/kernel",
+                     "--quantize", "float16", "--out", tmp_path / "q")
+    assert code == 0, out
+    report = json.loads((tmp_path / "q" / "report.json").read_text())
+    assert report["quantization"] == "uint8=*/kernel; float16"
+    assert set(report["weight_dtypes"]) == {"uint8", "float16"}
+    assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["quantization_error"] > 0
+    assert "quantization max" in out
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda d, m, l: ["--model", d / "corrupt.h5"], r"corrupt\.h5: not a readable Keras model"),
+    (lambda d, m, l: ["--model", d / "missing.keras"], r"missing\.keras: no such model file"),
+    (lambda d, m, l: ["--model", d / "notes.txt"], r"notes\.txt: expected a Keras model file"),
+    (lambda d, m, l: ["--model", m, "--labels", d / "three.txt"], r"three\.txt: 3 labels, but .* has 5 outputs"),
+    (lambda d, m, l: ["--model", m], r"has 5 outputs, so the ImageNet labels \(1000\) do not apply"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--quantize", "int3"], r"unknown dtype 'int3'"),
+    (lambda d, m, l: ["--model", "mobilenet_v2", "--alpha", "0.3", "--input-size", "96"],
+     r"ImageNet weights exist only for alpha in"),
+])
+def test_bad_input_is_one_line_exit_1_and_keeps_the_previous_site(make_args, message, previous_site, tmp_path,
+                                                                  fine_tuned_keras, labels_file):
+    (tmp_path / "corrupt.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100)
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "three.txt").write_text("a\nb\nc\n")
+    before = _digest(previous_site)
+    code, out = _run(*make_args(tmp_path, fine_tuned_keras, labels_file), "--out", previous_site)
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert code == 1 and len(errors) == 1, out
+    assert __import__("re").search(message, errors[0]), errors[0]
+    assert "Traceback" not in out
+    assert _digest(previous_site) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []  # no temp dirs left
+
+
+def test_offline_imagenet_names_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there: offline, deterministically
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    code, out = _run("--model", "mobilenet_v2", "--alpha", "0.35", "--input-size", "96", "--out", tmp_path / "s")
+    assert code == 1
+    assert f"Keras cache {tmp_path / 'keras-home' / 'models'}" in out and "--weights none" in out
+    assert not (tmp_path / "s").exists()
+
+
+def test_foreign_directory_is_never_overwritten_without_force(fine_tuned_keras, labels_file, tmp_path):
+    out = tmp_path / "docs"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    code, text = _run("--model", fine_tuned_keras, "--labels", labels_file, "--out", out)
+    assert code == 1 and "is not a browsernet build" in text and "--force" in text
+    assert (out / "thesis.tex").read_text() == "years of work"
+    code, text = _run("--model", fine_tuned_keras, "--labels", labels_file, "--out", out, "--force")
+    assert code == 0, text
+    assert not (out / "thesis.tex").exists() and (out / "report.json").is_file()
+
+
+def test_rebuild_replaces_a_previous_build(previous_site, fine_tuned_h5):
+    (previous_site / "stale.txt").write_text("from an old build")
+    code, text = _run("--model", fine_tuned_h5, "--labels", previous_site.parent / "none.txt", "--out", previous_site)
+    assert code == 1  # (labels missing) and the old site is intact
+    assert (previous_site / "stale.txt").exists()
+    labels = previous_site.parent / "seven.txt"
+    labels.write_text("\n".join("abcdefg"))
+    code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
+    assert code == 0 and text == ""
+    assert not (previous_site / "stale.txt").exists()
+    assert json.loads((previous_site / "config.json").read_text())["labels"] == list("abcdefg")
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    (tmp_path / "corrupt.keras").write_bytes(b"not a zip")
+    code, out = _run("-v", "--model", tmp_path / "corrupt.keras", "--out", tmp_path / "s")
+    assert code == 1 and "Traceback" in out and "corrupt.keras: not a readable Keras model" in out
