@@ -57,9 +57,13 @@ def calibrate(model: keras.Model, size: int, seed: int = 1) -> keras.Model:
     model(x, training=True)  # momentum 0: moving statistics := this batch's statistics
     for bn in bns:
         bn.momentum = 0.99
-    head = [layer for layer in _layers(model) if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))][-1]
-    kernel, *rest = head.get_weights()
-    head.set_weights([kernel * 8.0, *rest])
+    # Spread and centre the classifier's logits over the batch, so each class wins on some images.
+    head = model.layers[-1]
+    features = np.asarray(keras.Model(model.inputs[0], head.input)(x, training=False)).reshape(len(x), -1)
+    kernel, bias = head.get_weights()
+    logits = features @ kernel.reshape(-1, kernel.shape[-1])
+    scale = 3.0 / float(logits.std() + 1e-6)
+    head.set_weights([kernel * scale, (-(logits * scale).mean(axis=0)).astype("float32")])
     return model
 
 
@@ -73,6 +77,7 @@ def _layers(model):
 
 def stock_weights(path: Path, family: str, alpha: float, size: int) -> Path:
     """A weights file for a stock architecture, calibrated (what ``--weights PATH`` takes)."""
+    keras.utils.set_random_seed(3)
     ctor = {"mobilenet_v1": keras.applications.MobileNet, "mobilenet_v2": keras.applications.MobileNetV2}[family]
     model = calibrate(ctor(alpha=alpha, input_shape=(size, size, 3), weights=None, classes=1000), size)
     model.save_weights(str(path))
@@ -81,6 +86,7 @@ def stock_weights(path: Path, family: str, alpha: float, size: int) -> Path:
 
 def fine_tuned(size: int = 96, classes: int = 5) -> keras.Model:
     """Input → Functional(MobileNetV2 base) → pooling → Dropout → Dense(softmax): how people fine-tune."""
+    keras.utils.set_random_seed(classes)
     base = keras.applications.MobileNetV2(alpha=0.35, input_shape=(size, size, 3), include_top=False, weights=None)
     inputs = keras.Input((size, size, 3))
     x = base(inputs, training=False)
@@ -91,6 +97,7 @@ def fine_tuned(size: int = 96, classes: int = 5) -> keras.Model:
 
 
 def sequential(size: int = 64, classes: int = 4) -> keras.Model:
+    keras.utils.set_random_seed(size)
     model = keras.Sequential([
         keras.Input((size, size, 3)),
         keras.layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False),

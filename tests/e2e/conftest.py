@@ -1,0 +1,94 @@
+"""Browser fixtures: a real Chromium (Debian's, via Playwright) against sites served by `browsernet serve`'s server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from builder.serve import make_server, url_of
+
+CHROMIUM = os.environ.get("BROWSERNET_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+    # WebGL without a GPU: SwiftShader (correct but slow).
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; run 'make setup' or set BROWSERNET_CHROMIUM")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def served(sites):
+    """All test sites under one server, each at a sub-path (/stock/, /keras/, /h5/), as on GitHub Pages."""
+    root = next(iter(sites.values())).parent
+    server = make_server(root, port=0) if (root / "index.html").exists() else _make(root)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url_of(server)
+    server.shutdown()
+    server.server_close()
+
+
+def _make(root: Path):
+    (root / "index.html").write_text("<!doctype html><title>test sites</title>")
+    return make_server(root, port=0)
+
+
+class Page:
+    """A page plus every request it made, from Playwright *and* CDP (Playwright misses some)."""
+
+    def __init__(self, context, url: str):
+        self.page = context.new_page()
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        cdp = context.new_cdp_session(self.page)
+        cdp.on("Network.requestWillBeSent", lambda e: self.requests.append(e["request"]["url"]))
+        cdp.send("Network.enable")
+        self.cdp = cdp
+        self.page.goto(url)
+
+    def ready(self, timeout: float = 60_000):
+        self.page.wait_for_function("document.body.dataset.state !== 'loading'", timeout=timeout)
+        return self.page.evaluate("document.body.dataset.state")
+
+    def foreign_requests(self, origin: str) -> list[str]:
+        base = urlsplit(origin)
+        return [u for u in self.requests if not u.startswith(("data:", "blob:"))
+                and (urlsplit(u).scheme, urlsplit(u).netloc) != (base.scheme, base.netloc)]
+
+
+@pytest.fixture
+def open_page(browser):
+    contexts = []
+
+    def _open(url: str) -> Page:
+        context = browser.new_context()
+        contexts.append(context)
+        return Page(context, url)
+
+    yield _open
+    for context in contexts:
+        context.close()

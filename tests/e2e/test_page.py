@@ -1,0 +1,163 @@
+"""The built site in a real Chromium: fidelity to Keras, privacy, bad input, the JS API."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests import helpers
+from tests.conftest import SIZE
+from tests.helpers import keras
+
+TOLERANCE = {"wasm": 1e-4, "cpu": 1e-4, "webgl": 1e-3}
+
+CLASSIFY_ALL = """async ([pixels, size, kind]) => {
+  const rgba = new Uint8ClampedArray(size * size * 4);
+  for (let i = 0; i < size * size; i++) {
+    rgba.set(pixels.slice(i * 3, i * 3 + 3), i * 4);
+    rgba[i * 4 + 3] = 255;
+  }
+  let source = new ImageData(rgba, size, size);
+  if (kind === 'canvas' || kind === 'bitmap') {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = size;
+    canvas.getContext('2d').putImageData(source, 0, 0);
+    source = kind === 'canvas' ? canvas : await createImageBitmap(canvas);
+  }
+  const n = window.browsernet.labels.length;
+  return await window.browsernet.classify(source, n);
+}"""
+
+CLASSIFY_BLOB = """async ([b64, type, asImage]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const blob = new Blob([bytes], { type });
+  let source = blob;
+  if (asImage) {
+    source = new Image();
+    source.src = URL.createObjectURL(blob);
+    await source.decode();
+  }
+  return await window.browsernet.classify(source, window.browsernet.labels.length);
+}"""
+
+
+@pytest.fixture(scope="module")
+def keras_models(stock_v2_weights, fine_tuned_keras, fine_tuned_h5):
+    stock = keras.applications.MobileNetV2(alpha=0.35, input_shape=(SIZE, SIZE, 3), weights=None)
+    stock.load_weights(str(stock_v2_weights))
+    return {"stock": stock,
+            "keras": keras.models.load_model(str(fine_tuned_keras), compile=False),
+            "h5": keras.models.load_model(str(fine_tuned_h5), compile=False)}
+
+
+def _vector(results: list[dict], n: int) -> np.ndarray:
+    assert len(results) == n
+    probs = [r["probability"] for r in results]
+    assert probs == sorted(probs, reverse=True)
+    out = np.zeros(n)
+    out[[r["index"] for r in results]] = probs
+    return out
+
+
+@pytest.mark.parametrize("backend", ["wasm", "cpu", "webgl"])
+@pytest.mark.parametrize("site", ["stock", "keras", "h5"])
+def test_browser_matches_keras(site, backend, served, open_page, keras_models):
+    page = open_page(f"{served}{site}/?backend={backend}")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    assert page.page.evaluate("window.browsernet.backend") == backend
+    assert backend in page.page.text_content("#backend")
+    images = helpers.test_images(SIZE, count=4, seed=7)
+    expected = helpers.keras_probs(keras_models[site], images)
+    labels = page.page.evaluate("window.browsernet.labels")
+    got = np.stack([_vector(page.page.evaluate(CLASSIFY_ALL, [img.reshape(-1).tolist(), SIZE, "imagedata"]),
+                            len(labels)) for img in images])
+    assert np.max(np.abs(got - expected)) <= TOLERANCE[backend]
+    # Meaningful parity: the images are told apart, not all given the same answer.
+    assert len(set(expected.argmax(axis=1))) >= 2 and np.ptp(expected, axis=0).max() > 0.2
+    assert list(got.argmax(axis=1)) == list(expected.argmax(axis=1))
+    assert page.foreign_requests(served) == []
+
+
+@pytest.mark.parametrize("kind", ["canvas", "bitmap", "png-blob", "png-image"])
+def test_every_source_kind_gives_keras_numbers(kind, served, open_page, keras_models):
+    page = open_page(f"{served}keras/?backend=wasm")
+    assert page.ready() == "ready"
+    image = helpers.test_images(SIZE, count=1, seed=3)[0]
+    expected = helpers.keras_probs(keras_models["keras"], image[None])[0]
+    if kind.startswith("png"):
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, format="PNG")
+        results = page.page.evaluate(CLASSIFY_BLOB, [base64.b64encode(buf.getvalue()).decode(), "image/png",
+                                                     kind == "png-image"])
+    else:
+        results = page.page.evaluate(CLASSIFY_ALL, [image.reshape(-1).tolist(), SIZE, kind])
+    np.testing.assert_allclose(_vector(results, 5), expected, atol=1e-4)
+
+
+def test_api_shape_and_top_k(served, open_page):
+    page = open_page(f"{served}h5/?backend=cpu")
+    assert page.ready() == "ready"
+    api = page.page.evaluate("""async () => {
+      const b = window.browsernet;
+      await b.ready;
+      const img = new ImageData(new Uint8ClampedArray(40 * 30 * 4).fill(200), 40, 30);
+      return {labels: b.labels, inputSize: b.inputSize, backend: b.backend,
+              top2: await b.classify(img, 2), dflt: await b.classify(img),
+              all: await b.classify(img, b.labels.length)};
+    }""")
+    assert api["labels"] == list("abcdefg") and api["inputSize"] == [SIZE, SIZE] and api["backend"] == "cpu"
+    assert len(api["top2"]) == 2 and len(api["dflt"]) == 3  # config topK (--top-k 3)
+    assert sorted(r["index"] for r in api["all"]) == list(range(7))
+    assert sum(r["probability"] for r in api["all"]) == pytest.approx(1, abs=1e-5)
+    assert set(api["all"][0]) == {"label", "index", "probability"}
+
+
+def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_path):
+    page = open_page(f"{served}keras/?backend=wasm")
+    assert page.ready() == "ready"
+    good = tmp_path / "photo.png"
+    Image.fromarray(helpers.test_images(120, 1)[0]).save(good)
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    page.page.set_input_files("#file-input", [str(good), str(text), str(broken)])
+    page.page.wait_for_function("[...document.querySelectorAll('#results .card')].every(c => c.dataset.state !== 'pending')")
+    cards = page.page.locator("#results .card")
+    assert cards.count() == 3
+    assert cards.nth(0).get_attribute("data-state") == "done"
+    assert cards.nth(0).locator(".prediction").count() == 5  # --top-k default 5 = every label here
+    shown = cards.nth(0).locator(".prediction-label").all_text_contents()
+    assert "<img src=x onerror=alert(1)>" in shown  # markup in a label is shown as text
+    assert page.page.locator("#results img:not(.thumb)").count() == 0 and page.dialogs == []
+    assert cards.nth(1).get_attribute("data-state") == "error"
+    assert "notes.txt" in cards.nth(1).text_content() and "not an image" in cards.nth(1).text_content()
+    assert cards.nth(2).get_attribute("data-state") == "error"
+    assert "broken.png" in cards.nth(2).text_content() and "decode" in cards.nth(2).text_content()
+    assert page.foreign_requests(served) == []
+    assert "&lt;b&gt;test&lt;/b&gt;" in page.page.content()  # the title, escaped by the template
+
+
+@pytest.mark.parametrize("damage, needle", [
+    (lambda s: (s / "model" / "model.json").write_text("{ not json"), "model.json"),
+    (lambda s: [p.unlink() for p in (s / "model").glob("*.bin")], "shard"),
+    (lambda s: (s / "config.json").unlink(), "config.json"),
+])
+def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, sites, served, open_page):
+    broken = sites["keras"].parent / f"broken-{abs(hash(needle))}"
+    shutil.rmtree(broken, ignore_errors=True)
+    shutil.copytree(sites["keras"], broken)
+    damage(broken)
+    page = open_page(f"{served}{broken.name}/?backend=wasm")
+    assert page.ready() == "error"
+    message = page.page.text_content("#error")
+    assert needle.split(".")[0] in message.lower() or needle in message, message
+    rejected = page.page.evaluate("window.browsernet.ready.then(() => 'resolved', (e) => 'rejected: ' + e.message)")
+    assert rejected.startswith("rejected")
+    assert page.page.locator("#file-input").is_disabled()
