@@ -51,6 +51,21 @@ function checkModelMatchesConfig(model, config) {
   }
 }
 
+// TF.js reads whatever body a failed shard request returns (an HTML 404 page) as
+// weights; fail on the HTTP status instead, naming the file.
+async function fetchOrFail(url, init) {
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (err) {
+    throw new Error(`${new URL(url, document.baseURI).pathname}: could not be fetched (${err.message})`, { cause: err });
+  }
+  if (!response.ok) {
+    throw new Error(`${new URL(url, document.baseURI).pathname}: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  return response;
+}
+
 /**
  * Loads the layers model, checks it against the config and warms it up.
  * Resolves to `{classify(source, k), ...}`. `onProgress(fraction)` follows the
@@ -59,7 +74,7 @@ function checkModelMatchesConfig(model, config) {
 export async function loadClassifier(tf, config, { onProgress = () => {}, onWarmup = () => {} } = {}) {
   let model;
   try {
-    model = await tf.loadLayersModel(config.modelUrl, { onProgress });
+    model = await tf.loadLayersModel(config.modelUrl, { onProgress, fetchFunc: fetchOrFail });
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }

@@ -80,7 +80,10 @@ export function createView(doc = document) {
       showError(message) {
         card.dataset.state = 'error';
         status.className = 'card-status card-error';
-        status.textContent = message;
+        // The card already shows the file name; don't repeat it in the message.
+        const prefix = `${file.name}: `;
+        const text = file.name && message.startsWith(prefix) ? message.slice(prefix.length) : message;
+        status.textContent = text.charAt(0).toUpperCase() + text.slice(1);
       },
     };
   }

@@ -1,0 +1,16 @@
+"""Runs the page's JavaScript unit tests (tests/js/*.test.mjs) with Node's own test runner."""
+
+import subprocess
+from pathlib import Path
+
+from builder.vendor import node_binary
+
+JS_TESTS = Path(__file__).with_name("js")
+
+
+def test_pure_js_helpers():
+    files = sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))
+    assert files
+    proc = subprocess.run([node_binary(), "--test", *files], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "# fail 0" in proc.stdout and "# pass 0" not in proc.stdout
