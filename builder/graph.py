@@ -66,7 +66,9 @@ class _Flattener:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
         self.taken: set[str] = set()
-        # (scope id, layer name, node index, tensor index) -> flat node name; one scope per model body
+        # (scope id, layer name, tensor index) -> flat node name; one scope per model body. Node
+        # indices are ignored: every layer is called once (enforced), and Keras 2 numbers a
+        # nested model's call 1 where Keras 3 numbers it 0.
         self.tensors: dict[tuple, str] = {}
         self.scopes = 0
         self.top_inputs: list[str] = []
@@ -84,7 +86,7 @@ class _Flattener:
         return candidate
 
     def resolve(self, ref: tuple, scope: int) -> str:
-        key = (scope, *ref)
+        key = (scope, ref[0], ref[2])
         if key not in self.tensors:
             raise ModelError(f"model graph refers to unknown tensor {list(ref)}")
         return self.tensors[key]
@@ -98,13 +100,13 @@ class _Flattener:
             if len(bindings) != len(input_refs):
                 raise ModelError(f"nested model '{config['name']}' takes {len(input_refs)} inputs, called with {len(bindings)}")
             for ref, bound in zip(input_refs, bindings):
-                self.tensors[(scope, *ref)] = bound
+                self.tensors[(scope, ref[0], ref[2])] = bound
         for spec in config["layers"]:
             name, cls = spec["name"], spec["class_name"]
             calls = spec.get("inbound_nodes") or []
             if cls == "InputLayer":
                 if bindings is None:
-                    self.tensors[(scope, name, 0, 0)] = self.add_input(spec["config"], name, model.name)
+                    self.tensors[(scope, name, 0)] = self.add_input(spec["config"], name, model.name)
                 continue
             if not calls:
                 continue  # a layer the graph never calls
@@ -121,10 +123,10 @@ class _Flattener:
                 else:
                     outs = self.functional(spec["config"], inner, bindings=args)
                 for i, out in enumerate(outs):
-                    self.tensors[(scope, name, 0, i)] = out
+                    self.tensors[(scope, name, i)] = out
                 continue
             flat = self.add_layer(spec, model.get_layer(name), args, model.name)
-            self.tensors[(scope, name, 0, 0)] = flat
+            self.tensors[(scope, name, 0)] = flat
         if bindings is None:
             self.top_inputs = [self.resolve(ref, scope) for ref in input_refs]
         return [self.resolve(ref, scope) for ref in _refs(config["output_layers"])]
@@ -137,6 +139,12 @@ class _Flattener:
                                             "which TF.js layers cannot express")
             return [self.resolve(tuple(h), scope) for h in _histories(call.get("args", []))]
         # Keras 2 style: [[name, node, tensor, kwargs], ...]
+        for c in call:
+            kwargs = c[3] if len(c) > 3 and isinstance(c[3], dict) else {}
+            unknown = {k for k, v in kwargs.items() if k not in _IGNORED_CALL_KWARGS and v is not None}
+            if unknown:
+                raise UnsupportedLayerError(f"layer '{name}' is called with arguments {sorted(unknown)}, "
+                                            "which TF.js layers cannot express")
         return [self.resolve((c[0], c[1], c[2]), scope) for c in call]
 
     # -- sequential ------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,12 @@ def is_stock(name: str) -> bool:
 
 def load(model: str, *, alpha: float = 1.0, input_size: int = 224, weights: str = "imagenet") -> tuple[Any, ModelInfo]:
     """Return ``(keras_model, info)`` for a stock family name or a model file path."""
-    if is_stock(model):
-        return _build_stock(model, alpha, input_size, weights)
-    return _load_file(Path(model))
+    # Keras warns about its own deserialisation details (input_shape on layers, ...); not our users' concern.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if is_stock(model):
+            return _build_stock(model, alpha, input_size, weights)
+        return _load_file(Path(model))
 
 
 def _build_stock(family: str, alpha: float, size: int, weights: str) -> tuple[Any, ModelInfo]:
@@ -108,8 +112,37 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
     try:
         model = keras.models.load_model(str(path), compile=False)
     except Exception as e:
-        raise ModelError(f"{path}: not a readable Keras model: {_first_line(e)}") from e
+        # Keras 3 cannot read every Keras 2 .h5 (e.g. DepthwiseConv2D's old 'groups' key);
+        # tf-keras, Keras 2 itself, can. The rest of the pipeline reads either.
+        if _saved_by_keras2(path):
+            model = _load_keras2(path, e)
+        else:
+            raise ModelError(f"{path}: not a readable Keras model: {_first_line(e)}") from e
     return model, _describe(model, path)
+
+
+def _saved_by_keras2(path: Path) -> bool:
+    if path.suffix.lower() not in (".h5", ".hdf5"):
+        return False
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            version = f.attrs.get("keras_version", b"")
+    except Exception:  # not HDF5 at all: the Keras 3 error is the one to report
+        return False
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return version.startswith("2.")
+
+
+def _load_keras2(path: Path, keras3_error: Exception) -> Any:
+    try:
+        import tf_keras
+
+        return tf_keras.models.load_model(str(path), compile=False)
+    except Exception as e:
+        raise ModelError(f"{path}: not a readable Keras 2 model: {_first_line(e)} "
+                         f"(Keras 3 said: {_first_line(keras3_error)})") from e
 
 
 def _describe(model: Any, path: Path) -> ModelInfo:

@@ -20,7 +20,7 @@ async function start() {
   backend = activeBackend;
   config = loadedConfig;
   view.setBackend(backend);
-  view.setStatus('Downloading model… 0%');
+  view.setProgress(0);
   classifier = await loadClassifier(tf, config, {
     onProgress: (fraction) => view.setProgress(fraction),
     onWarmup: () => {
@@ -66,8 +66,10 @@ ready.then(
   },
 );
 
+const { input, dropzone } = view.refs;
+
 function classifyFiles(files) {
-  if (document.body.dataset.state !== 'ready') return;
+  if (input.disabled) return; // not ready, or failed to start
   for (const file of files) {
     const card = view.addCard(file);
     // Each call is queued inside the classifier, so cards fill in order.
@@ -77,8 +79,6 @@ function classifyFiles(files) {
     );
   }
 }
-
-const { input, dropzone } = view.refs;
 
 input.addEventListener('change', () => {
   classifyFiles([...input.files]);

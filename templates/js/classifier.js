@@ -66,6 +66,59 @@ async function fetchOrFail(url, init) {
   return response;
 }
 
+function countShards(modelJson) {
+  const manifest = Array.isArray(modelJson?.weightsManifest) ? modelJson.weightsManifest : [];
+  return manifest.reduce((n, group) => n + (Array.isArray(group.paths) ? group.paths.length : 0), 0);
+}
+
+/**
+ * A fetchFunc for tf.loadLayersModel that reports byte-level download progress.
+ * We do not use TF.js's own onProgress: it only moves when a whole shard is done,
+ * and when a shard request fails it leaves an unhandled promise rejection behind.
+ */
+function progressFetch(onProgress) {
+  const shards = new Map();
+  let expected = 0;
+  const report = () => {
+    let done = 0;
+    for (const { loaded, total, finished } of shards.values()) {
+      done += finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0;
+    }
+    onProgress(done / Math.max(expected, shards.size, 1));
+  };
+  return async (url, init, options) => {
+    const response = await fetchOrFail(url, init);
+    if (!options?.isBinary) {
+      // model.json: learn how many shards follow. A parse failure is TF.js's to report.
+      expected = countShards(await response.clone().json().catch(() => null));
+      return response;
+    }
+    // Content-Length is the compressed size under Content-Encoding; the clamp in
+    // report() and `finished` keep that from overshooting.
+    const shard = { loaded: 0, total: Number(response.headers.get('Content-Length')) || 0, finished: false };
+    shards.set(url, shard);
+    if (!response.body) {
+      shard.finished = true;
+      report();
+      return response;
+    }
+    const counted = response.body.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          shard.loaded += chunk.byteLength;
+          report();
+          controller.enqueue(chunk);
+        },
+        flush() {
+          shard.finished = true;
+          report();
+        },
+      }),
+    );
+    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
 /**
  * Loads the layers model, checks it against the config and warms it up.
  * Resolves to `{classify(source, k), ...}`. `onProgress(fraction)` follows the
@@ -74,7 +127,7 @@ async function fetchOrFail(url, init) {
 export async function loadClassifier(tf, config, { onProgress = () => {}, onWarmup = () => {} } = {}) {
   let model;
   try {
-    model = await tf.loadLayersModel(config.modelUrl, { onProgress, fetchFunc: fetchOrFail });
+    model = await tf.loadLayersModel(config.modelUrl, { fetchFunc: progressFetch(onProgress) });
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }

@@ -25,6 +25,23 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+// TF.js only logs why the WASM backend failed; the usual cause is a binary that
+// was not deployed, so name it.
+async function missingWasmBinaries() {
+  const checks = WASM_BINARIES.map(async (name) => {
+    const url = new URL(`vendor/${name}`, document.baseURI);
+    try {
+      const response = await fetch(url, { method: 'HEAD', cache: 'no-cache' });
+      return response.ok ? null : `vendor/${name} (HTTP ${response.status})`;
+    } catch {
+      return `vendor/${name} (unreachable)`;
+    }
+  });
+  return (await Promise.all(checks)).filter(Boolean);
+}
+
 /**
  * Tries to make `name` the active backend. Resolves to null on success, or to a
  * short reason on failure. tf.setBackend() reports most failures by resolving
@@ -41,12 +58,25 @@ async function tryBackend(tf, name) {
       tf.wasm.setWasmPaths(new URL('vendor/', document.baseURI).href);
     }
     const ok = await withTimeout(tf.setBackend(name), BACKEND_INIT_TIMEOUT_MS, `starting ${name}`);
-    if (!ok) return 'initialisation failed (see the browser console)';
+    if (!ok) {
+      const missing = name === 'wasm' ? await missingWasmBinaries() : [];
+      return missing.length > 0 ? `missing ${missing.join(', ')}` : 'initialisation failed (see the browser console)';
+    }
     await tf.ready();
     const active = tf.getBackend();
     return active === name ? null : `TF.js reports "${active}" as active instead`;
   } catch (err) {
     return err && err.message ? err.message : String(err);
+  }
+}
+
+// Without float32 render targets TF.js's WebGL backend computes in float16, which
+// is far from Keras's numbers; when choosing for the visitor, prefer WASM then.
+function webglIsExact(tf) {
+  try {
+    return tf.env().getBool('WEBGL_RENDER_FLOAT32_CAPABLE');
+  } catch {
+    return false;
   }
 }
 
@@ -60,11 +90,18 @@ export async function startBackend(tf, forced) {
     if (reason !== null) {
       throw new Error(`The "${forced}" backend requested by ?backend=${forced} could not be started: ${reason}.`);
     }
+    if (forced === 'webgl' && !webglIsExact(tf)) {
+      console.warn('browsernet: this WebGL cannot render float32; results will differ from Keras');
+    }
     return tf.getBackend();
   }
   const failures = [];
   for (const name of BACKENDS) {
-    const reason = await tryBackend(tf, name);
+    let reason = await tryBackend(tf, name);
+    if (reason === null && name === 'webgl' && !webglIsExact(tf)) {
+      reason = 'no float32 rendering (float16 would be inexact)';
+      tf.removeBackend('webgl'); // frees its GL context
+    }
     if (reason === null) return tf.getBackend();
     failures.push(`${name}: ${reason}`);
     console.warn(`browsernet: backend ${name} unavailable: ${reason}`);

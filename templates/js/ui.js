@@ -34,12 +34,12 @@ export function createView(doc = document) {
   function addCard(file) {
     const card = el(doc, 'li', 'card');
     card.dataset.state = 'pending';
-    const figure = el(doc, 'div', 'card-thumb');
+    const thumbBox = el(doc, 'div', 'card-thumb');
     const body = el(doc, 'div', 'card-body');
     const name = el(doc, 'h2', 'card-name', file.name || 'unnamed file');
     const status = el(doc, 'p', 'card-status', 'Classifying…');
     body.append(name, status);
-    card.append(figure, body);
+    card.append(thumbBox, body);
     refs.results.append(card);
 
     if (!file.type || file.type.startsWith('image/')) {
@@ -55,7 +55,7 @@ export function createView(doc = document) {
         img.remove();
       }, { once: true });
       img.src = url;
-      figure.append(img);
+      thumbBox.append(img);
     }
 
     return {
@@ -98,8 +98,8 @@ export function createView(doc = document) {
     },
     setProgress(fraction) {
       refs.progress.value = fraction;
-      const pct = Math.floor(fraction * 100);
-      if (pct > lastSpokenPct && (pct >= lastSpokenPct + 10 || pct === 100)) {
+      const pct = Math.floor(fraction * 10) * 10;
+      if (pct > lastSpokenPct) {
         lastSpokenPct = pct;
         refs.status.textContent = `Downloading model… ${pct}%`;
       }
