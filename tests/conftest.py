@@ -38,6 +38,14 @@ def stock_v2_weights(model_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sequential_keras(model_dir) -> Path:
+    """A Keras 3 Sequential model (built with an Input)."""
+    path = model_dir / "sequential.keras"
+    helpers.sequential(64, classes=4, preprocess="unit").save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def labels_file(model_dir) -> Path:
     path = model_dir / "labels.txt"
     # One label that is markup: it must reach the page as text.
@@ -52,12 +60,17 @@ def _build(out: Path, **kwargs):
 
 
 @pytest.fixture(scope="session")
-def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, labels_file) -> dict[str, Path]:
-    """Three real built sites: stock MobileNetV2 (--weights PATH), a nested .keras, a Keras-3 .h5."""
+def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, sequential_keras,
+          labels_file) -> dict[str, Path]:
+    """Real built sites: stock MobileNetV2 (--weights PATH), a nested .keras, a Keras-3 .h5, and a
+    Sequential model that expects x/255 inputs (--preprocess unit)."""
     root = tmp_path_factory.mktemp("sites")
     json_labels = root / "labels7.json"
     json_labels.write_text('["a", "b", "c", "d", "e", "f", "g"]')
     _build(root / "stock", model="mobilenet_v2", alpha=0.35, input_size=SIZE, weights=str(stock_v2_weights))
     _build(root / "keras", model=str(fine_tuned_keras), labels=labels_file, title="Fine-tuned <b>test</b>")
     _build(root / "h5", model=str(fine_tuned_h5), labels=json_labels, top_k=3)
-    return {"stock": root / "stock", "keras": root / "keras", "h5": root / "h5"}
+    four = root / "labels4.txt"
+    four.write_text("north\neast\nsouth\nwest\n")
+    _build(root / "seq", model=str(sequential_keras), labels=four, preprocess="unit")
+    return {name: root / name for name in ("stock", "keras", "h5", "seq")}

@@ -44,7 +44,7 @@ def test_images(size: int, count: int = 6, seed: int = 0) -> np.ndarray:
     return np.round(np.stack(out)).astype(np.uint8)
 
 
-def calibrate(model: keras.Model, size: int, seed: int = 1) -> keras.Model:
+def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "mobilenet") -> keras.Model:
     """Give BatchNorm layers real statistics and the head enough spread to separate images."""
     rng = np.random.default_rng(seed)
     bns = [layer for layer in _layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
@@ -53,7 +53,9 @@ def calibrate(model: keras.Model, size: int, seed: int = 1) -> keras.Model:
         gamma, beta, mean, var = bn.get_weights()
         bn.set_weights([rng.uniform(0.5, 1.5, gamma.shape).astype("float32"),
                         rng.normal(0, 0.2, beta.shape).astype("float32"), mean, var])
-    x = test_images(size, count=16, seed=seed + 100).astype("float32") / 127.5 - 1
+    from builder.preprocess import apply
+
+    x = apply(test_images(size, count=16, seed=seed + 100), preprocess)
     model(x, training=True)  # momentum 0: moving statistics := this batch's statistics
     for bn in bns:
         bn.momentum = 0.99
@@ -96,7 +98,7 @@ def fine_tuned(size: int = 96, classes: int = 5) -> keras.Model:
     return calibrate(keras.Model(inputs, outputs, name="fine_tuned"), size)
 
 
-def sequential(size: int = 64, classes: int = 4) -> keras.Model:
+def sequential(size: int = 64, classes: int = 4, preprocess: str = "mobilenet") -> keras.Model:
     keras.utils.set_random_seed(size)
     model = keras.Sequential([
         keras.Input((size, size, 3)),
@@ -110,7 +112,7 @@ def sequential(size: int = 64, classes: int = 4) -> keras.Model:
         keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(classes, activation="softmax"),
     ], name="tiny_sequential")
-    return calibrate(model, size)
+    return calibrate(model, size, preprocess=preprocess)
 
 
 def keras_probs(model_or_path, images: np.ndarray, preprocess: str = "mobilenet") -> np.ndarray:

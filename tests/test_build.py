@@ -135,3 +135,25 @@ def test_verbose_shows_the_traceback(tmp_path):
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip")
     code, out = _run("-v", "--model", tmp_path / "corrupt.keras", "--out", tmp_path / "s")
     assert code == 1 and "Traceback" in out and "corrupt.keras: not a readable Keras model" in out
+
+
+def test_keras2_h5_models_build(tmp_path):
+    """An .h5 saved by Keras 2 (tf-keras), which Keras 3 itself cannot always read, still builds and self-checks."""
+    import numpy as np
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(0)
+    base = tf_keras.applications.MobileNetV2(alpha=0.35, input_shape=(64, 64, 3), include_top=False, weights=None)
+    inputs = tf_keras.Input((64, 64, 3))
+    x = tf_keras.layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(x))
+    path = tmp_path / "keras2.h5"
+    model.save(path)
+    labels = tmp_path / "l.txt"
+    labels.write_text("a\nb\nc\n")
+    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
+    assert code == 0, out
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["family"] == "mobilenet_v2" and report["alpha"] == 0.35 and report["classes"] == 3
+    assert report["parity"]["max_abs_diff"] <= 1e-4
+    assert report["parameters"] == model.count_params() and np.isfinite(report["parity"]["max_abs_diff"])

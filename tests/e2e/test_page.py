@@ -47,13 +47,17 @@ CLASSIFY_BLOB = """async ([b64, type, asImage]) => {
 }"""
 
 
+PREPROCESS = {"stock": "mobilenet", "keras": "mobilenet", "h5": "mobilenet", "seq": "unit"}
+
+
 @pytest.fixture(scope="module")
-def keras_models(stock_v2_weights, fine_tuned_keras, fine_tuned_h5):
+def keras_models(stock_v2_weights, fine_tuned_keras, fine_tuned_h5, sequential_keras):
     stock = keras.applications.MobileNetV2(alpha=0.35, input_shape=(SIZE, SIZE, 3), weights=None)
     stock.load_weights(str(stock_v2_weights))
     return {"stock": stock,
             "keras": keras.models.load_model(str(fine_tuned_keras), compile=False),
-            "h5": keras.models.load_model(str(fine_tuned_h5), compile=False)}
+            "h5": keras.models.load_model(str(fine_tuned_h5), compile=False),
+            "seq": keras.models.load_model(str(sequential_keras), compile=False)}
 
 
 def _vector(results: list[dict], n: int) -> np.ndarray:
@@ -66,16 +70,17 @@ def _vector(results: list[dict], n: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("backend", ["wasm", "cpu", "webgl"])
-@pytest.mark.parametrize("site", ["stock", "keras", "h5"])
+@pytest.mark.parametrize("site", ["stock", "keras", "h5", "seq"])
 def test_browser_matches_keras(site, backend, served, open_page, keras_models):
     page = open_page(f"{served}{site}/?backend={backend}")
     assert page.ready() == "ready", page.page.text_content("#error")
     assert page.page.evaluate("window.browsernet.backend") == backend
     assert backend in page.page.text_content("#backend")
-    images = helpers.test_images(SIZE, count=4, seed=7)
-    expected = helpers.keras_probs(keras_models[site], images)
+    size = page.page.evaluate("window.browsernet.inputSize")[0]
+    images = helpers.test_images(size, count=4, seed=7)
+    expected = helpers.keras_probs(keras_models[site], images, PREPROCESS[site])
     labels = page.page.evaluate("window.browsernet.labels")
-    got = np.stack([_vector(page.page.evaluate(CLASSIFY_ALL, [img.reshape(-1).tolist(), SIZE, "imagedata"]),
+    got = np.stack([_vector(page.page.evaluate(CLASSIFY_ALL, [img.reshape(-1).tolist(), size, "imagedata"]),
                             len(labels)) for img in images])
     assert np.max(np.abs(got - expected)) <= TOLERANCE[backend]
     # Meaningful parity: the images are told apart, not all given the same answer.
@@ -97,6 +102,21 @@ def test_every_source_kind_gives_keras_numbers(kind, served, open_page, keras_mo
                                                      kind == "png-image"])
     else:
         results = page.page.evaluate(CLASSIFY_ALL, [image.reshape(-1).tolist(), SIZE, kind])
+    np.testing.assert_allclose(_vector(results, 5), expected, atol=1e-4)
+
+
+def test_other_sizes_are_squashed_like_tf_image_resize(served, open_page, keras_models):
+    """An image not at the input size is resized bilinearly without cropping, as tf.image.resize does."""
+    import tensorflow as tf
+
+    page = open_page(f"{served}keras/?backend=wasm")
+    assert page.ready() == "ready"
+    image = helpers.test_images(150, count=1, seed=11)[0][:, :120]  # 150 x 120, not square
+    resized = tf.image.resize(image[None].astype(np.float32), (SIZE, SIZE), method="bilinear").numpy()
+    expected = np.asarray(keras_models["keras"](resized / 127.5 - 1, training=False))[0]
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    results = page.page.evaluate(CLASSIFY_BLOB, [base64.b64encode(buf.getvalue()).decode(), "image/png", False])
     np.testing.assert_allclose(_vector(results, 5), expected, atol=1e-4)
 
 
@@ -148,6 +168,8 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     (lambda s: (s / "model" / "model.json").write_text("{ not json"), "model.json"),
     (lambda s: [p.unlink() for p in (s / "model").glob("*.bin")], "shard"),
     (lambda s: (s / "config.json").unlink(), "config.json"),
+    (lambda s: (s / "vendor" / "tf.min.js").unlink(), "tf.min.js"),
+    (lambda s: (s / "js" / "app.js").unlink(), "script"),
 ])
 def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, sites, served, open_page):
     broken = sites["keras"].parent / f"broken-{abs(hash(needle))}"
@@ -158,6 +180,7 @@ def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, s
     assert page.ready() == "error"
     message = page.page.text_content("#error")
     assert needle.split(".")[0] in message.lower() or needle in message, message
-    rejected = page.page.evaluate("window.browsernet.ready.then(() => 'resolved', (e) => 'rejected: ' + e.message)")
-    assert rejected.startswith("rejected")
+    rejected = page.page.evaluate("""() => window.browsernet === undefined ? 'no api (page script missing)'
+      : window.browsernet.ready.then(() => 'resolved', (e) => 'rejected: ' + e.message)""")
+    assert rejected.startswith("rejected") or needle == "script", rejected
     assert page.page.locator("#file-input").is_disabled()
