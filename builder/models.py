@@ -27,6 +27,8 @@ STOCK: dict[str, tuple[str, tuple[float, ...], tuple[int, ...]]] = {
 }
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
+RANDOM_SEED = 0  # for --weights none
+
 _BASE_NAME = re.compile(r"^mobilenet(v2)?_(\d+\.\d+)_(\d+)$")
 
 
@@ -77,6 +79,8 @@ def _build_stock(family: str, alpha: float, size: int, weights: str) -> tuple[An
 
     ctor = getattr(keras.applications, ctor_name)
     keras_weights = "imagenet" if weights == "imagenet" else None
+    if weights == "none":
+        keras.utils.set_random_seed(RANDOM_SEED)  # random, but the same on every build
     try:
         model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000)
     except Exception as e:  # urllib / OSError / Keras's own "URL fetch failure"

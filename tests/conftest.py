@@ -73,4 +73,5 @@ def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, s
     four = root / "labels4.txt"
     four.write_text("north\neast\nsouth\nwest\n")
     _build(root / "seq", model=str(sequential_keras), labels=four, preprocess="unit")
-    return {name: root / name for name in ("stock", "keras", "h5", "seq")}
+    _build(root / "v1-none", model="mobilenet_v1", alpha=0.25, input_size=64, weights="none")
+    return {name: root / name for name in ("stock", "keras", "h5", "seq", "v1-none")}

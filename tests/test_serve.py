@@ -91,3 +91,24 @@ def test_cli_port_0_prints_the_url_and_stops_cleanly_on_ctrl_c(site):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_serve_build_builds_first_then_serves(tmp_path, sequential_keras):
+    labels = tmp_path / "l.txt"
+    labels.write_text("n\ne\ns\nw\n")
+    out = tmp_path / "built"
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "serve", str(out), "--port", "0", "--build", "-q",
+                             "--model", str(sequential_keras), "--labels", str(labels), "--preprocess", "unit"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line + proc.stderr.read() if proc.poll() is not None else line
+        assert (out / "report.json").is_file()
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=5)
+        conn.request("GET", "/config.json")
+        resp = conn.getresponse()
+        assert resp.status == 200 and b'"preprocess": "unit"' in resp.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)

@@ -105,6 +105,22 @@ def test_every_source_kind_gives_keras_numbers(kind, served, open_page, keras_mo
     np.testing.assert_allclose(_vector(results, 5), expected, atol=1e-4)
 
 
+@pytest.mark.parametrize("backend", ["wasm", "cpu"])
+def test_stock_model_with_random_weights(backend, served, open_page):
+    """--weights none: the stock V1 (whose keepdims pooling head TF.js lacks) still gives Keras's numbers."""
+    from builder import models
+
+    model, _ = models.load("mobilenet_v1", alpha=0.25, input_size=64, weights="none")  # seeded: same as the build
+    page = open_page(f"{served}v1-none/?backend={backend}")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    images = helpers.test_images(64, count=2, seed=5)
+    expected = helpers.keras_probs(model, images)
+    got = np.stack([_vector(page.page.evaluate(CLASSIFY_ALL, [img.reshape(-1).tolist(), 64, "imagedata"]), 1000)
+                    for img in images])
+    assert np.max(np.abs(got - expected)) <= 1e-4
+    assert page.page.evaluate("window.browsernet.labels[1]") == "goldfish"
+
+
 def test_other_sizes_are_squashed_like_tf_image_resize(served, open_page, keras_models):
     """An image not at the input size is resized bilinearly without cropping, as tf.image.resize does."""
     import tensorflow as tf
