@@ -75,13 +75,10 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         labels, labels_source = user_labels, str(opts.labels)
     else:
         labels, labels_source = labelling.resolve(None, info.num_outputs, where)
-    preprocess = opts.preprocess or "mobilenet"
-    if opts.preprocess is None and info.family == "custom":
-        reporter.note("no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
-
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
             conversion = convert.convert(model, where, site / convert.MODEL_DIR, qmap=qmap, shard_size=opts.shard_size)
+        preprocess = _choose_preprocess(opts.preprocess, conversion.normalises_input, info.family, reporter)
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)
@@ -151,6 +148,22 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
     if opts.shard_size < 1024:
         raise BrowsernetError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
+
+
+def _choose_preprocess(requested: str | None, model_scales_input: bool, family: str, reporter: Reporter) -> str:
+    """The page's input scaling. A model that rescales its own input wants raw pixels: scaling
+    them twice would give silently wrong predictions, so that is the default for such models."""
+    if requested is not None:
+        if model_scales_input and requested != "raw":
+            reporter.note(f"warning: the model rescales its own input, and --preprocess {requested} scales it "
+                          "again before that; use --preprocess raw unless that is intended")
+        return requested
+    if model_scales_input:
+        reporter.note("the model rescales its own input, so the page feeds it raw 0-255 pixels (--preprocess raw)")
+        return "raw"
+    if family == "custom":
+        reporter.note("no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
+    return "mobilenet"
 
 
 def _default_title(info) -> str:

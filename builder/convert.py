@@ -30,6 +30,7 @@ class Conversion:
     layers: int
     parameters: int
     multiply_adds: int
+    normalises_input: bool  # the model rescales its own input (so it wants raw pixels)
 
 
 def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int) -> Conversion:
@@ -58,6 +59,7 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
         layers=len(topology["config"]["layers"]),
         parameters=stats.parameters(graph),
         multiply_adds=stats.multiply_adds(graph),
+        normalises_input=graphs.normalises_input(graph),
     )
 
 

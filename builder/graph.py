@@ -113,6 +113,11 @@ class _Flattener:
             if len(calls) > 1:
                 raise UnsupportedLayerError(
                     f"layer '{name}' ({cls}) is called {len(calls)} times; shared layers are not supported")
+            scalar_op = _scalar_op(spec, calls[0])
+            if scalar_op is not None:
+                args = [self.resolve(tuple(scalar_op.pop("tensor")), scope)]
+                self.tensors[(scope, name, 0)] = self.add_rescaling(name, scalar_op, args, model.name)
+                continue
             args = self.call_inputs(calls[0], name, scope)
             if cls in MODEL_CLASSES:
                 inner = model.get_layer(name)
@@ -125,7 +130,7 @@ class _Flattener:
                 for i, out in enumerate(outs):
                     self.tensors[(scope, name, i)] = out
                 continue
-            flat = self.add_layer(spec, model.get_layer(name), args, model.name)
+            flat = self.add_layer(spec, _get_layer(model, name), args, model.name)
             self.tensors[(scope, name, 0)] = flat
         if bindings is None:
             self.top_inputs = [self.resolve(ref, scope) for ref in input_refs]
@@ -138,7 +143,9 @@ class _Flattener:
                 raise UnsupportedLayerError(f"layer '{name}' is called with arguments {sorted(unknown)}, "
                                             "which TF.js layers cannot express")
             return [self.resolve(tuple(h), scope) for h in _histories(call.get("args", []))]
-        # Keras 2 style: [[name, node, tensor, kwargs], ...]
+        # Keras 2 style: [[name, node, tensor, kwargs], ...], or one bare ref for TFOpLambda layers.
+        if call and isinstance(call[0], str):
+            call = [call]
         for c in call:
             kwargs = c[3] if len(c) > 3 and isinstance(c[3], dict) else {}
             unknown = {k for k, v in kwargs.items() if k not in _IGNORED_CALL_KWARGS and v is not None}
@@ -182,17 +189,89 @@ class _Flattener:
         self.nodes.append(Node(flat, "InputLayer", cfg, []))
         return flat
 
+    def add_rescaling(self, name: str, op: dict, inputs: list[str], scope_name: str) -> str:
+        flat = self.unique(name, scope_name)
+        self.nodes.append(Node(flat, "Rescaling", {"name": flat, **op}, inputs))
+        return flat
+
     def add_layer(self, spec: dict, layer: Any, inputs: list[str], scope_name: str) -> str:
         flat = self.unique(spec["name"], scope_name)
         cfg = dict(spec["config"], name=flat)
-        weights = [(_short_name(v), np.asarray(v.numpy())) for v in layer.weights]
+        weights = [(_short_name(v), np.asarray(v.numpy())) for v in layer.weights] if layer is not None else []
         shape = None
         try:
             shape = tuple(layer.output.shape)
-        except Exception:  # a layer without a single symbolic output; shapes are informational only
+        except Exception:  # an op, or a layer without one symbolic output; shapes are informational only
             pass
         self.nodes.append(Node(flat, spec["class_name"], cfg, inputs, weights, layer, shape))
         return flat
+
+
+# Scalar arithmetic recorded as graph operations: Keras 3 ops layers (module keras.src.ops.numpy)
+# and Keras 2 TFOpLambda layers. `x = preprocess_input(inputs)` inside a model, as in TensorFlow's
+# transfer-learning tutorial, produces exactly these; each is an affine map, i.e. a Rescaling.
+_KERAS3_OPS = {"TrueDivide": "divide", "Divide": "divide", "Multiply": "multiply", "Add": "add",
+               "Subtract": "subtract"}
+_KERAS2_OPS = {"math.truediv": "divide", "math.divide": "divide", "math.multiply": "multiply",
+               "__operators__.add": "add", "math.add": "add", "math.subtract": "subtract"}
+
+
+def _scalar_op(spec: dict, call: Any) -> dict | None:
+    """``{"tensor": history, "scale": s, "offset": o}`` if this layer is ``tensor (op) number``; else None."""
+    cls = spec["class_name"]
+    if isinstance(call, dict) and str(spec.get("module", "")).startswith("keras.src.ops") and cls in _KERAS3_OPS:
+        op, args = _KERAS3_OPS[cls], call.get("args", [])
+        if len(args) != 2 or call.get("kwargs"):
+            return None
+        tensors = [i for i, a in enumerate(args) if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__"]
+        numbers = [i for i, a in enumerate(args) if isinstance(a, (int, float)) and not isinstance(a, bool)]
+        if len(tensors) != 1 or len(numbers) != 1:
+            return None
+        history = args[tensors[0]]["config"]["keras_history"]
+        return _affine(op, float(args[numbers[0]]), tensor_first=tensors[0] == 0, history=history, name=spec["name"])
+    if cls == "TFOpLambda" and isinstance(call, list) and call:
+        op = _KERAS2_OPS.get(str(spec["config"].get("function", "")).removeprefix("tf."))
+        ref = call if isinstance(call[0], str) else call[0]
+        if not isinstance(call[0], str) and len(call) != 1:
+            return None
+        kwargs = ref[3] if len(ref) > 3 and isinstance(ref[3], dict) else {}
+        y = kwargs.get("y")
+        if op is None or not isinstance(y, (int, float)) or isinstance(y, bool):
+            return None
+        return _affine(op, float(y), tensor_first=True, history=ref[:3], name=spec["name"])
+    return None
+
+
+def _affine(op: str, c: float, *, tensor_first: bool, history: Any, name: str) -> dict:
+    if op == "divide" and not tensor_first:
+        raise UnsupportedLayerError(f"layer '{name}' computes {c} / x, which TF.js layers cannot express")
+    if op == "divide" and c == 0:
+        raise ModelError(f"layer '{name}' divides by zero")
+    scale, offset = {
+        "divide": (1.0 / c, 0.0),
+        "multiply": (c, 0.0),
+        "add": (1.0, c),
+        "subtract": (1.0, -c) if tensor_first else (-1.0, c),
+    }[op]
+    return {"tensor": list(history), "scale": scale, "offset": offset}
+
+
+def normalises_input(graph: Graph) -> bool:
+    """True when the model scales its own input (a Rescaling right after the input layer).
+
+    Such a model expects raw 0..255 pixels; preprocessing them again would give silently
+    wrong predictions.
+    """
+    first = [n for n in graph.nodes if set(n.inputs) & set(graph.inputs)]
+    return bool(first) and all(n.class_name in ("Rescaling", "Normalization") for n in first)
+
+
+def _get_layer(model: Any, name: str) -> Any:
+    """The layer object, or None for graph operations (Keras 3 ops are not layers)."""
+    try:
+        return model.get_layer(name)
+    except ValueError:
+        return None
 
 
 def _refs(value: Any) -> list[tuple]:

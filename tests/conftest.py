@@ -38,6 +38,14 @@ def stock_v2_weights(model_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def self_preprocessing_keras(model_dir) -> Path:
+    """A fine-tuned model with preprocess_input inside it (so the page must send raw pixels)."""
+    path = model_dir / "self_preprocessing.keras"
+    helpers.fine_tuned(SIZE, classes=6, preprocess_inside=True).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def sequential_keras(model_dir) -> Path:
     """A Keras 3 Sequential model (built with an Input)."""
     path = model_dir / "sequential.keras"
@@ -61,7 +69,7 @@ def _build(out: Path, **kwargs):
 
 @pytest.fixture(scope="session")
 def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, sequential_keras,
-          labels_file) -> dict[str, Path]:
+          self_preprocessing_keras, labels_file) -> dict[str, Path]:
     """Real built sites: stock MobileNetV2 (--weights PATH), a nested .keras, a Keras-3 .h5, and a
     Sequential model that expects x/255 inputs (--preprocess unit)."""
     root = tmp_path_factory.mktemp("sites")
@@ -74,4 +82,7 @@ def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, s
     four.write_text("north\neast\nsouth\nwest\n")
     _build(root / "seq", model=str(sequential_keras), labels=four, preprocess="unit")
     _build(root / "v1-none", model="mobilenet_v1", alpha=0.25, input_size=64, weights="none")
-    return {name: root / name for name in ("stock", "keras", "h5", "seq", "v1-none")}
+    six = root / "labels6.txt"
+    six.write_text("1\n2\n3\n4\n5\n6\n")
+    _build(root / "raw", model=str(self_preprocessing_keras), labels=six)  # preprocess: raw, chosen by the build
+    return {name: root / name for name in ("stock", "keras", "h5", "seq", "v1-none", "raw")}

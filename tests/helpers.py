@@ -86,16 +86,21 @@ def stock_weights(path: Path, family: str, alpha: float, size: int) -> Path:
     return path
 
 
-def fine_tuned(size: int = 96, classes: int = 5) -> keras.Model:
-    """Input → Functional(MobileNetV2 base) → pooling → Dropout → Dense(softmax): how people fine-tune."""
+def fine_tuned(size: int = 96, classes: int = 5, preprocess_inside: bool = False) -> keras.Model:
+    """Input → Functional(MobileNetV2 base) → pooling → Dropout → Dense(softmax): how people fine-tune.
+
+    ``preprocess_inside`` puts ``preprocess_input`` in the model, as TF's transfer-learning tutorial does.
+    """
     keras.utils.set_random_seed(classes)
     base = keras.applications.MobileNetV2(alpha=0.35, input_shape=(size, size, 3), include_top=False, weights=None)
     inputs = keras.Input((size, size, 3))
-    x = base(inputs, training=False)
+    x = keras.applications.mobilenet_v2.preprocess_input(inputs) if preprocess_inside else inputs
+    x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D()(x)
     x = keras.layers.Dropout(0.2)(x)
     outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return calibrate(keras.Model(inputs, outputs, name="fine_tuned"), size)
+    return calibrate(keras.Model(inputs, outputs, name="fine_tuned"), size,
+                     preprocess="raw" if preprocess_inside else "mobilenet")
 
 
 def sequential(size: int = 64, classes: int = 4, preprocess: str = "mobilenet") -> keras.Model:

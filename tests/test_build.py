@@ -157,3 +157,27 @@ def test_keras2_h5_models_build(tmp_path):
     assert report["family"] == "mobilenet_v2" and report["alpha"] == 0.35 and report["classes"] == 3
     assert report["parity"]["max_abs_diff"] <= 1e-4
     assert report["parameters"] == model.count_params() and np.isfinite(report["parity"]["max_abs_diff"])
+
+
+def test_models_that_preprocess_themselves_get_raw_pixels(tmp_path):
+    """TF's transfer-learning tutorial puts preprocess_input inside the model (Keras 2: TFOpLambda layers).
+    Scaling the pixels again in the page would be silently wrong, so the default becomes raw."""
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(1)
+    inputs = tf_keras.Input((32, 32, 3))
+    x = tf_keras.applications.mobilenet_v2.preprocess_input(inputs)
+    x = tf_keras.layers.Conv2D(8, 3, activation="relu")(x)
+    x = tf_keras.layers.GlobalAveragePooling2D()(x)
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(x))
+    path = tmp_path / "tutorial.h5"
+    model.save(path)
+    labels = tmp_path / "l.txt"
+    labels.write_text("a\nb\nc\n")
+    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
+    assert code == 0, out
+    assert "rescales its own input" in out
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["preprocess"] == "raw" and report["parity"]["max_abs_diff"] <= 1e-4
+    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s", "--preprocess", "mobilenet")
+    assert code == 0 and "warning: the model rescales its own input" in out

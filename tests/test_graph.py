@@ -65,3 +65,22 @@ def test_unsupported_layers_are_named(layer, message):
     model = keras.Model(inputs, layer()(inputs))
     with pytest.raises(UnsupportedLayerError, match=message):
         keras_compat.to_tfjs(graph.from_keras(model), "model.keras")
+
+
+def test_preprocess_input_inside_the_model_becomes_rescaling():
+    inputs = keras.Input((16, 16, 3))
+    x = keras.applications.mobilenet_v2.preprocess_input(inputs)  # Keras 3 ops: TrueDivide, Subtract
+    x = keras.ops.subtract(2.0, x)
+    outputs = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Conv2D(2, 3)(x)))
+    g = graph.from_keras(keras.Model(inputs, outputs))
+    scales = [(n.config["scale"], n.config["offset"]) for n in g.nodes if n.class_name == "Rescaling"]
+    assert scales == [(1 / 127.5, 0.0), (1.0, -1.0), (-1.0, 2.0)]
+    assert graph.normalises_input(g)
+    assert not graph.normalises_input(graph.from_keras(helpers.sequential(32)))
+
+
+def test_other_ops_are_named_when_unsupported():
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Flatten()(keras.ops.sqrt(inputs)))
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'sqrt' \(Sqrt\) is not supported"):
+        keras_compat.to_tfjs(graph.from_keras(model), "m.keras")

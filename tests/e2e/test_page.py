@@ -47,17 +47,18 @@ CLASSIFY_BLOB = """async ([b64, type, asImage]) => {
 }"""
 
 
-PREPROCESS = {"stock": "mobilenet", "keras": "mobilenet", "h5": "mobilenet", "seq": "unit"}
+PREPROCESS = {"stock": "mobilenet", "keras": "mobilenet", "h5": "mobilenet", "seq": "unit", "raw": "raw"}
 
 
 @pytest.fixture(scope="module")
-def keras_models(stock_v2_weights, fine_tuned_keras, fine_tuned_h5, sequential_keras):
+def keras_models(stock_v2_weights, fine_tuned_keras, fine_tuned_h5, sequential_keras, self_preprocessing_keras):
     stock = keras.applications.MobileNetV2(alpha=0.35, input_shape=(SIZE, SIZE, 3), weights=None)
     stock.load_weights(str(stock_v2_weights))
     return {"stock": stock,
             "keras": keras.models.load_model(str(fine_tuned_keras), compile=False),
             "h5": keras.models.load_model(str(fine_tuned_h5), compile=False),
-            "seq": keras.models.load_model(str(sequential_keras), compile=False)}
+            "seq": keras.models.load_model(str(sequential_keras), compile=False),
+            "raw": keras.models.load_model(str(self_preprocessing_keras), compile=False)}
 
 
 def _vector(results: list[dict], n: int) -> np.ndarray:
@@ -70,7 +71,7 @@ def _vector(results: list[dict], n: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("backend", ["wasm", "cpu", "webgl"])
-@pytest.mark.parametrize("site", ["stock", "keras", "h5", "seq"])
+@pytest.mark.parametrize("site", ["stock", "keras", "h5", "seq", "raw"])
 def test_browser_matches_keras(site, backend, served, open_page, keras_models):
     page = open_page(f"{served}{site}/?backend={backend}")
     assert page.ready() == "ready", page.page.text_content("#error")
