@@ -23,6 +23,11 @@ log = logging.getLogger(__name__)
 
 def check_target(out: Path, force: bool) -> None:
     """Raise unless ``out`` is absent, empty, a previous browsernet build, or ``force`` is set."""
+    resolved = out.resolve()
+    for precious in (Path.cwd().resolve(), Path.home().resolve(), Path(resolved.anchor)):
+        if resolved == precious or resolved in precious.parents:
+            raise OutputDirError(f"{out}: refusing to replace a directory that contains {precious}; "
+                                 "choose a dedicated --out folder")
     if not out.exists():
         return
     if not out.is_dir():
@@ -36,6 +41,7 @@ def check_target(out: Path, force: bool) -> None:
 @contextmanager
 def staging(out: Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; it is removed unless :func:`swap` consumed it."""
+    out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
@@ -48,6 +54,7 @@ def staging(out: Path) -> Iterator[Path]:
 def swap(staged: Path, out: Path, force: bool) -> None:
     """Replace ``out`` with ``staged`` (two renames on the same filesystem)."""
     check_target(out, force)  # again: the folder may have changed while we built
+    out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
     old = None
     if out.exists():

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from builder import output
@@ -40,3 +42,11 @@ def test_staging_is_removed_on_failure_and_swap_replaces(tmp_path):
             output.swap(staged, out, force=False)
     assert (out / "gen").read_text() == "two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_never_replaces_the_working_directory_or_home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for target in (tmp_path, tmp_path.parent, Path.home()):
+        with pytest.raises(OutputDirError, match="refusing to replace a directory that contains"):
+            output.check_target(target, force=True)
+    output.check_target(tmp_path / "site", force=True)
