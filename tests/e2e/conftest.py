@@ -50,6 +50,23 @@ def served(sites):
     server.server_close()
 
 
+@pytest.fixture(scope="session")
+def served_dir():
+    """Serve any built site folder; returns its base URL."""
+    servers = []
+
+    def _serve(site: Path) -> str:
+        server = make_server(site, port=0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return url_of(server)
+
+    yield _serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
 def _make(root: Path):
     (root / "index.html").write_text("<!doctype html><title>test sites</title>")
     return make_server(root, port=0)
