@@ -15,7 +15,7 @@ from builder import __version__, labels as labelling, output, quantize, render, 
 from builder.errors import BrowsernetError, LabelsError
 from builder.preprocess import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
-from builder.report import BuildReport
+from builder.report import REPORT_FILE, BuildReport
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +67,11 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 
     with reporter.step(f"loading {opts.model}"):
         model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights)
-    where = info.source
-    if user_labels is not None:
-        if len(user_labels) != info.num_outputs:
-            raise LabelsError(f"{opts.labels}: {len(user_labels)} labels, but {where} has "
-                                        f"{info.num_outputs} outputs")
-        labels, labels_source = user_labels, str(opts.labels)
-    else:
-        labels, labels_source = labelling.resolve(None, info.num_outputs, where)
+    labels, labels_source = _labels_for(info, user_labels, opts.labels)
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
-            conversion = convert.convert(model, where, site / convert.MODEL_DIR, qmap=qmap, shard_size=opts.shard_size)
+            conversion = convert.convert(model, info.source, site / convert.MODEL_DIR, qmap=qmap,
+                                         shard_size=opts.shard_size)
         preprocess = _choose_preprocess(opts.preprocess, conversion.normalises_input, info.family, reporter)
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
@@ -94,41 +88,54 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 "version": __version__,
             })
             vendor.copy_into(runtime, site)
-        files = {p.relative_to(site).as_posix(): p.stat().st_size for p in sorted(site.rglob("*")) if p.is_file()}
-        dtype_counts: dict[str, int] = {}
-        for w in conversion.weights:
-            dtype = conversion.dtypes.get(w.name, "float32")
-            dtype_counts[dtype] = dtype_counts.get(dtype, 0) + 1
-        result = BuildReport(
-            version=__version__,
-            model=opts.model,
-            family=info.family,
-            alpha=info.alpha,
-            input_size=list(info.input_size),
-            weights=info.weights,
-            labels=labels_source,
-            classes=len(labels),
-            preprocess=preprocess,
-            parameters=conversion.parameters,
-            multiply_adds=conversion.multiply_adds,
-            layers=conversion.layers,
-            quantization=quantize.describe(qmap),
-            weight_dtypes=dtype_counts,
-            files=files,
-            model_bytes=sum(n for p, n in files.items() if p.startswith(f"{convert.MODEL_DIR}/")),
-            total_bytes=0,
-            parity=asdict(check),
-            build_seconds=0.0,
-            options=opts.recorded(),
-        )
-        result.build_seconds = round(time.perf_counter() - started, 2)
-        result.write(site)
-        result.files["report.json"] = (site / "report.json").stat().st_size
-        result.total_bytes = sum(result.files.values())
+        result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, qmap, started)
         result.write(site)
         output.swap(site, opts.out, opts.force)
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
     return result
+
+
+def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple[list[str], str]:
+    if user_labels is None:
+        return labelling.resolve(None, info.num_outputs, info.source)
+    if len(user_labels) != info.num_outputs:
+        raise LabelsError(f"{path}: {len(user_labels)} labels, but {info.source} has {info.num_outputs} outputs")
+    return user_labels, str(path)
+
+
+def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: list[str], labels_source: str,
+            preprocess: str, qmap: quantize.QuantizeMap, started: float) -> BuildReport:
+    """The report of a finished build. ``files`` is the site's payload (report.json itself excluded)."""
+    from builder.convert import MODEL_DIR
+
+    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in sorted(site.rglob("*")) if p.is_file()}
+    files.pop(REPORT_FILE, None)
+    dtype_counts: dict[str, int] = {}
+    for w in conversion.weights:
+        dtype = conversion.dtypes.get(w.name, "float32")
+        dtype_counts[dtype] = dtype_counts.get(dtype, 0) + 1
+    return BuildReport(
+        version=__version__,
+        model=opts.model,
+        family=info.family,
+        alpha=info.alpha,
+        input_size=list(info.input_size),
+        weights=info.weights,
+        labels=labels_source,
+        classes=len(labels),
+        preprocess=preprocess,
+        parameters=conversion.parameters,
+        multiply_adds=conversion.multiply_adds,
+        layers=conversion.layers,
+        quantization=quantize.describe(qmap),
+        weight_dtypes=dtype_counts,
+        files=files,
+        model_bytes=sum(n for p, n in files.items() if p.startswith(f"{MODEL_DIR}/")),
+        total_bytes=sum(files.values()),
+        parity=asdict(check),
+        build_seconds=round(time.perf_counter() - started, 2),
+        options=opts.recorded(),
+    )
 
 
 def _check_options(opts: BuildOptions) -> None:
