@@ -67,7 +67,8 @@ def _build_options(f: Callable) -> Callable:
         click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="Labels file: one per line, or a JSON list. Default: ImageNet's 1,000 (shipped)."),
         click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
-                     help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet]"),
+                     help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; raw for "
+                          "a model that rescales its own input]"),
         click.option("--quantize", multiple=True, metavar="DTYPE[=PATTERNS]",
                      help="Store weights as float16, uint16 or uint8; all of them, or those matching "
                           "comma-separated glob patterns (e.g. uint8=*/kernel). Repeatable."),
