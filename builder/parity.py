@@ -38,6 +38,13 @@ class Parity:
     samples: int
     quantization_error: float | None  # TF.js (quantized) vs. the original float32 Keras model
     tfjs_ms: float
+    # How much Keras's output varies across the test images. Near zero (e.g. random weights, where
+    # every image gets the same answer) means the parity figure proves little.
+    output_spread: float = 0.0
+
+    @property
+    def informative(self) -> bool:
+        return self.output_spread > 1e-3
 
 
 def sample_images(size: tuple[int, int], count: int = SAMPLES) -> np.ndarray:
@@ -69,7 +76,8 @@ def check(model: Any, model_json: Path, *, input_size: tuple[int, int], preproce
         raise ParityError(f"{model_json}: TF.js ({backend}) differs from Keras by {diff:.3g} (> {tolerance:g}); "
                           "the site would give wrong predictions")
     qerr = float(np.max(np.abs(got - expected_original))) if dtypes else None
-    return Parity(diff, tolerance, backend, len(x), qerr, ms)
+    spread = float(np.max(np.ptp(expected, axis=0)))
+    return Parity(diff, tolerance, backend, len(x), qerr, ms, spread)
 
 
 def run_tfjs(model_json: Path, x: np.ndarray, backend: str = "wasm") -> tuple[np.ndarray, float]:

@@ -59,6 +59,9 @@ class BuildReport:
             f"parity       max |TF.js - Keras| = {parity['max_abs_diff']:.2g} on {parity['backend']} "
             f"(limit {parity['tolerance']:g}, {parity['samples']} images)",
         ]
+        if parity.get("output_spread", 1.0) <= 1e-3:
+            lines.append("note         the model gives (nearly) the same output for every test image "
+                         "(random weights?), so the parity figure says little")
         if parity.get("quantization_error") is not None:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities")
         lines.append(f"built in     {self.build_seconds:.1f}s")

@@ -38,6 +38,7 @@ def test_report_records_what_was_built(sites):
     assert report["parameters"] > 1_000_000 and report["multiply_adds"] > 10_000_000
     assert report["quantization"] == "none" and report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["backend"] == "wasm"
+    assert report["parity"]["output_spread"] > 0.05  # calibrated weights: the check is meaningful
     assert report["build_seconds"] > 0
     on_disk = {p.relative_to(sites["stock"]).as_posix(): p.stat().st_size
                for p in sites["stock"].rglob("*") if p.is_file()}

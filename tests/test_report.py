@@ -52,3 +52,12 @@ def test_reporters():
             raise RuntimeError
     terminal.abort()
     assert stream.getvalue().endswith("failing ... failed\n")
+
+
+def test_summary_warns_when_parity_proves_little(sites):
+    """Random weights give every image the same answer; the report must not oversell its parity figure."""
+    random_weights = report.BuildReport(**report.read(sites["v1-none"]))
+    assert random_weights.parity["output_spread"] < 1e-3
+    assert any("parity figure says little" in line for line in random_weights.summary())
+    calibrated = report.BuildReport(**report.read(sites["keras"]))
+    assert not any("says little" in line for line in calibrated.summary())
