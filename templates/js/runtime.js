@@ -80,6 +80,20 @@ function webglIsExact(tf) {
   }
 }
 
+// A software rasteriser (SwiftShader, llvmpipe: VMs, machines without a GPU) runs
+// WebGL several times slower than WASM, so automatic choice skips it.
+const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software/i;
+
+function webglRenderer(tf) {
+  try {
+    const gl = tf.backend().gpgpu.gl;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Starts the forced backend, or the first of webgl → wasm → cpu that works.
  * Resolves to the active backend name; rejects with a message naming what failed.
@@ -98,9 +112,13 @@ export async function startBackend(tf, forced) {
   const failures = [];
   for (const name of BACKENDS) {
     let reason = await tryBackend(tf, name);
-    if (reason === null && name === 'webgl' && !webglIsExact(tf)) {
-      reason = 'no float32 rendering (float16 would be inexact)';
-      tf.removeBackend('webgl'); // frees its GL context
+    if (reason === null && name === 'webgl') {
+      if (!webglIsExact(tf)) {
+        reason = 'no float32 rendering (float16 would be inexact)';
+      } else if (SOFTWARE_GL.test(webglRenderer(tf))) {
+        reason = `software-rendered (${webglRenderer(tf)}), slower than WASM`;
+      }
+      if (reason !== null) tf.removeBackend('webgl'); // frees its GL context
     }
     if (reason === null) return tf.getBackend();
     failures.push(`${name}: ${reason}`);

@@ -201,3 +201,17 @@ def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, s
       : window.browsernet.ready.then(() => 'resolved', (e) => 'rejected: ' + e.message)""")
     assert rejected.startswith("rejected") or needle == "script", rejected
     assert page.page.locator("#file-input").is_disabled()
+
+
+def test_automatic_backend_skips_software_webgl(served, open_page):
+    """Headless Chromium renders WebGL with SwiftShader, several times slower than WASM here,
+    so without ?backend= the page picks WASM (a real GPU would keep WebGL)."""
+    page = open_page(f"{served}keras/")
+    assert page.ready() == "ready"
+    assert page.page.evaluate("window.browsernet.backend") == "wasm"
+    renderer = page.page.evaluate("""() => {
+      const gl = document.createElement('canvas').getContext('webgl2');
+      const ext = gl && gl.getExtension('WEBGL_debug_renderer_info');
+      return gl ? gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) : 'no webgl';
+    }""")
+    assert "SwiftShader" in renderer, renderer  # the premise of this test
