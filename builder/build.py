@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from builder import __version__, labels as labelling, output, quantize, render, tf_runtime, vendor
-from builder.errors import BrowsernetError, LabelsError
+from builder.errors import BrowsernetError
 from builder.preprocess import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
 from builder.report import REPORT_FILE, BuildReport
@@ -98,8 +98,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple[list[str], str]:
     if user_labels is None:
         return labelling.resolve(None, info.num_outputs, info.source)
-    if len(user_labels) != info.num_outputs:
-        raise LabelsError(f"{path}: {len(user_labels)} labels, but {info.source} has {info.num_outputs} outputs")
+    labelling.check_count(user_labels, path, info.num_outputs, info.source)
     return user_labels, str(path)
 
 
@@ -139,16 +138,10 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
 
 
 def _check_options(opts: BuildOptions) -> None:
-    from builder.errors import ModelError
-    from builder.models import MODEL_SUFFIXES, is_stock
+    from builder.models import check_file, is_stock
 
     if not is_stock(opts.model):
-        path = Path(opts.model)
-        if not path.is_file():
-            raise ModelError(f"{path}: no such model file (or use mobilenet_v1 / mobilenet_v2)")
-        if path.suffix.lower() not in MODEL_SUFFIXES:
-            raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) "
-                             "or mobilenet_v1 / mobilenet_v2")
+        check_file(Path(opts.model))
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
         raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     if opts.top_k < 1:

@@ -48,6 +48,11 @@ def resolve(path: Path | None, num_outputs: int, where: str) -> tuple[list[str],
                               f"({IMAGENET_CLASSES}) do not apply; pass --labels FILE with {num_outputs} labels")
         return imagenet(), "imagenet"
     labels = read(path)
+    check_count(labels, path, num_outputs, where)
+    return labels, str(path)
+
+
+def check_count(labels: list[str], path: Path, num_outputs: int, where: str) -> None:
+    """The labels must name every output of the model, no more and no fewer."""
     if len(labels) != num_outputs:
         raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} outputs")
-    return labels, str(path)

@@ -106,11 +106,16 @@ def _build_stock(family: str, alpha: float, size: int, weights: str) -> tuple[An
     return model, info
 
 
-def _load_file(path: Path) -> tuple[Any, ModelInfo]:
-    if not path.exists():
+def check_file(path: Path) -> None:
+    """Fail fast (before TensorFlow loads) on a --model path that cannot be a Keras model file."""
+    if not path.is_file():
         raise ModelError(f"{path}: no such model file (or use mobilenet_v1 / mobilenet_v2)")
     if path.suffix.lower() not in MODEL_SUFFIXES:
         raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or mobilenet_v1 / mobilenet_v2")
+
+
+def _load_file(path: Path) -> tuple[Any, ModelInfo]:
+    check_file(path)
     import keras
 
     try:
