@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -33,9 +32,6 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("tensorflow", "absl", "h5py"):
         logging.getLogger(noisy).setLevel(max(level, logging.ERROR))
-    # TensorFlow's C++ logging is configured by environment before it is imported.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose > 1 else "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     try:
         return action()
     except BrowsernetError:

@@ -37,7 +37,7 @@ def load(verbose: bool = False) -> None:
     """Import the heavy ML stack (idempotent)."""
     if "tensorflowjs.write_weights" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     # tensorflow-decision-forests (imported by tensorflowjs) otherwise prints a banner, or
     # tries IPython when stdout is not a terminal (as under pytest).
