@@ -78,8 +78,9 @@ def copy_into(runtime: Runtime, site: Path) -> dict[str, str]:
             source = runtime.node_modules / package / "dist" / name
             if not source.is_file():
                 raise RuntimeMissingError(f"{source}: missing from the installed runtime; run 'npm ci'")
-            shutil.copyfile(source, target / name)
-            digest = hashlib.sha384(source.read_bytes()).digest()
+            data = source.read_bytes()
+            (target / name).write_bytes(data)
+            digest = hashlib.sha384(data).digest()
             hashes[f"{VENDOR_DIR}/{name}"] = "sha384-" + base64.b64encode(digest).decode()
     return hashes
 

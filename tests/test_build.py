@@ -137,6 +137,15 @@ def test_verbose_shows_the_traceback(tmp_path):
     assert code == 1 and "Traceback" in out and "corrupt.keras: not a readable Keras model" in out
 
 
+def _build_saved(model, tmp_path, name: str, *options) -> tuple[int, str]:
+    """Save a tf-keras model as .h5 and build it with three labels."""
+    path = tmp_path / name
+    model.save(path)
+    labels = tmp_path / "l.txt"
+    labels.write_text("a\nb\nc\n")
+    return _run("--model", path, "--labels", labels, "--out", tmp_path / "s", *options)
+
+
 def test_keras2_h5_models_build(tmp_path):
     """An .h5 saved by Keras 2 (tf-keras), which Keras 3 itself cannot always read, still builds and self-checks."""
     import numpy as np
@@ -147,11 +156,7 @@ def test_keras2_h5_models_build(tmp_path):
     inputs = tf_keras.Input((64, 64, 3))
     x = tf_keras.layers.GlobalAveragePooling2D()(base(inputs, training=False))
     model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(x))
-    path = tmp_path / "keras2.h5"
-    model.save(path)
-    labels = tmp_path / "l.txt"
-    labels.write_text("a\nb\nc\n")
-    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
+    code, out = _build_saved(model, tmp_path, "keras2.h5")
     assert code == 0, out
     report = json.loads((tmp_path / "s" / "report.json").read_text())
     assert report["family"] == "mobilenet_v2" and report["alpha"] == 0.35 and report["classes"] == 3
@@ -170,14 +175,10 @@ def test_models_that_preprocess_themselves_get_raw_pixels(tmp_path):
     x = tf_keras.layers.Conv2D(8, 3, activation="relu")(x)
     x = tf_keras.layers.GlobalAveragePooling2D()(x)
     model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(x))
-    path = tmp_path / "tutorial.h5"
-    model.save(path)
-    labels = tmp_path / "l.txt"
-    labels.write_text("a\nb\nc\n")
-    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
+    code, out = _build_saved(model, tmp_path, "tutorial.h5")
     assert code == 0, out
     assert "rescales its own input" in out
     report = json.loads((tmp_path / "s" / "report.json").read_text())
     assert report["preprocess"] == "raw" and report["parity"]["max_abs_diff"] <= 1e-4
-    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s", "--preprocess", "mobilenet")
+    code, out = _build_saved(model, tmp_path, "tutorial.h5", "--preprocess", "mobilenet")
     assert code == 0 and "warning: the model rescales its own input" in out

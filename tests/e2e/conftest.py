@@ -39,20 +39,8 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def served(sites):
-    """All test sites under one server, each at a sub-path (/stock/, /keras/, /h5/), as on GitHub Pages."""
-    root = next(iter(sites.values())).parent
-    server = make_server(root, port=0) if (root / "index.html").exists() else _make(root)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield url_of(server)
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="session")
 def served_dir():
-    """Serve any built site folder; returns its base URL."""
+    """Serve any built site folder with browsernet's own server; returns its base URL."""
     servers = []
 
     def _serve(site: Path) -> str:
@@ -67,9 +55,12 @@ def served_dir():
         server.server_close()
 
 
-def _make(root: Path):
-    (root / "index.html").write_text("<!doctype html><title>test sites</title>")
-    return make_server(root, port=0)
+@pytest.fixture(scope="session")
+def served(sites, served_dir):
+    """All test sites under one server, each at a sub-path (/stock/, /keras/, ...), as on GitHub Pages."""
+    root = next(iter(sites.values())).parent
+    (root / "index.html").write_text("<!doctype html><title>test sites</title>")  # make_server wants one
+    return served_dir(root)
 
 
 class Page:
