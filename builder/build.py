@@ -11,11 +11,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from builder import __version__, labels as labelling, output, quantize, render, tf_runtime, vendor
+from builder import __version__, hosting, labels as labelling, output, pwa, quantize, render, tf_runtime, vendor
 from builder.errors import BrowsernetError
 from builder.preprocess import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
-from builder.report import REPORT_FILE, BuildReport
+from builder.report import REPORT_FILE, BuildReport, source_record
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ class BuildOptions:
     title: str | None = None
     top_k: int = DEFAULT_TOP_K
     force: bool = False
+    target: str = hosting.GENERIC  # where the site will be published: generic, github-pages, firebase
+    cname: str | None = None  # github-pages: custom domain
+    firebase_project: str | None = None  # firebase: default project ID
 
     def recorded(self) -> dict:
         """The options as written to report.json (paths as strings)."""
@@ -88,6 +91,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 "version": __version__,
             })
             vendor.copy_into(runtime, site)
+            pwa.write_manifest(site, title)
+            hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project)
+            pwa.write_service_worker(site, later=(REPORT_FILE,))  # last: it lists every file
         result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, qmap, started)
         result.write(site)
         output.swap(site, opts.out, opts.force)
@@ -134,7 +140,18 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         parity=asdict(check),
         build_seconds=round(time.perf_counter() - started, 2),
         options=opts.recorded(),
+        sources=_sources(opts),
     )
+
+
+def _sources(opts: BuildOptions) -> dict[str, dict]:
+    """The input files the site was built from, with their hashes (deploy refuses a stale site)."""
+    from builder.models import is_stock
+
+    files = {"model": None if is_stock(opts.model) else Path(opts.model), "labels": opts.labels}
+    if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
+        files["weights"] = Path(opts.weights)
+    return {role: source_record(path) for role, path in files.items() if path is not None}
 
 
 def _check_options(opts: BuildOptions) -> None:
@@ -146,6 +163,16 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     if opts.top_k < 1:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
+    if opts.target not in hosting.TARGETS:
+        raise BrowsernetError(f"--target {opts.target}: choose from {', '.join(hosting.TARGETS)}")
+    if opts.cname is not None:
+        if opts.target != hosting.GITHUB_PAGES:
+            raise BrowsernetError("--cname is for --target github-pages")
+        hosting.check_cname(opts.cname)
+    if opts.firebase_project is not None:
+        if opts.target != hosting.FIREBASE:
+            raise BrowsernetError("--firebase-project is for --target firebase")
+        hosting.check_project(opts.firebase_project)
     if opts.shard_size < 1024:
         raise BrowsernetError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -75,6 +76,13 @@ def _build_options(f: Callable) -> Callable:
         click.option("--title", default=None, help="Page title.  [default: from the model]"),
         click.option("--top-k", type=int, default=5, show_default=True, help="Labels shown per image."),
         click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
+        click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
+                     show_default=True, help="Where the site will be published; writes that host's files "
+                                             "(.nojekyll and CNAME, or firebase.json) so deploy needs no options."),
+        click.option("--cname", default=None, metavar="DOMAIN",
+                     help="github-pages: custom domain, written to CNAME."),
+        click.option("--firebase-project", default=None, metavar="ID",
+                     help="firebase: default project ID, written to .firebaserc."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -88,7 +96,8 @@ def _options_from(kwargs: dict) -> Any:
         model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
         labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
-        force=kwargs["force"],
+        force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
+        firebase_project=kwargs["firebase_project"],
     )
 
 
@@ -161,6 +170,78 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
             click.echo("\nStopped.")
         finally:
             server.server_close()
+
+    _run(verbose, quiet, action)
+
+
+@cli.group()
+def deploy() -> None:
+    """Publish a built site: to a GitHub Pages branch, or to Firebase Hosting.
+
+    The site must be a complete, fresh build: deploy refuses a missing site, one
+    whose model or labels file changed since it was built, or one with files over
+    the host's size limit. Exit code 0 on success, 1 on failure.
+    """
+
+
+@deploy.command("github-pages")
+@click.argument("site", required=False, default=Path("site"), type=click.Path(path_type=Path, file_okay=False))
+@click.option("--remote", default="origin", show_default=True, help="Git remote to push to.")
+@click.option("--branch", default="gh-pages", show_default=True, help="Branch that Pages serves.")
+@click.option("--message", "-m", default=None,
+              help="Commit message.  [default: names the model and the browsernet version]")
+@click.option("--cname", default=None, metavar="DOMAIN",
+              help="Custom domain, written to CNAME.  [default: the build's --cname]")
+@_verbosity
+def deploy_github_pages(site: Path, remote: str, branch: str, message: str | None, cname: str | None,
+                        verbose: int, quiet: bool) -> None:
+    """Commit SITE (default: site/) to BRANCH of the git repository in the current directory and push it.
+
+    The branch gets exactly the site plus .nojekyll (and CNAME). Deploying an
+    unchanged site makes no commit. Uses the ghp-import library.
+    """
+
+    def action() -> None:
+        from builder.deploy import github_pages
+
+        result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname)
+        if not result.changed and not result.pushed:
+            click.echo(f"Nothing to deploy: {remote}/{branch} already holds this site ({result.commit[:12]}).")
+        elif not result.changed:
+            click.echo(f"{branch} already held this site; pushed {result.commit[:12]} to {remote}.")
+        else:
+            click.echo(f"Committed {site}/ to {branch} ({result.commit[:12]}) and pushed it to {remote}.")
+        if result.url:
+            click.echo(f"GitHub Pages will serve it at {result.url}")
+        else:
+            click.echo(f"{remote} is not a github.com repository, so there is no Pages URL to show.")
+
+    _run(verbose, quiet, action)
+
+
+@deploy.command("firebase")
+@click.argument("site", required=False, default=Path("site"), type=click.Path(path_type=Path, file_okay=False))
+@click.option("--project", default=None, metavar="ID",
+              help="Firebase project ID.  [default: the build's --firebase-project]")
+@click.option("--dry-run", is_flag=True, help="Write firebase.json and .firebaserc into SITE, then stop.")
+@_verbosity
+def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int, quiet: bool) -> None:
+    """Write SITE/firebase.json (headers, caching) and deploy SITE with the firebase CLI.
+
+    The deploy runs only when the firebase CLI is installed and logged in;
+    otherwise this prints the command to run.
+    """
+
+    def action() -> None:
+        from builder.deploy import firebase
+
+        result = firebase(site, project=project, dry_run=dry_run)
+        click.echo(f"Wrote {result.config}" + (f" (project {result.project})" if result.project else ""))
+        if result.deployed:
+            click.echo(f"Deployed to Firebase Hosting: {result.url}")
+        else:
+            click.echo(f"Not deployed: {result.reason}. To deploy, run:")
+            click.echo(f"  cd {shlex.quote(str(site))} && {shlex.join(result.command)}")
 
     _run(verbose, quiet, action)
 

@@ -6,6 +6,7 @@ quantize and shard the weights (tensorflowjs's own writer) → model.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 MODEL_DIR = "model"
 MODEL_JSON = "model.json"
 FORMAT = "layers-model"
+HASH_CHARS = 12  # hex digits of sha256 in shard names; hosting.HASHED_NAME matches them
 
 
 @dataclass
@@ -41,7 +43,7 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
     topology, weights = keras_compat.to_tfjs(graph, where)
     dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
     model_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _write_weights(weights, dtypes, model_dir, shard_size)
+    manifest = _hash_names(_write_weights(weights, dtypes, model_dir, shard_size), model_dir)
     artifacts = {
         "format": FORMAT,
         "generatedBy": f"keras v{keras.__version__}",
@@ -61,6 +63,21 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
         multiply_adds=stats.multiply_adds(graph),
         normalises_input=graphs.normalises_input(graph),
     )
+
+
+def _hash_names(manifest: list[dict], model_dir: Path) -> list[dict]:
+    """Put each shard's content hash in its name (group1-shard1of1.0123456789ab.bin), so hosts and
+    the service worker may cache shards forever, and a new build can never pair with old shards."""
+    for group in manifest:
+        renamed = []
+        for name in group["paths"]:
+            path = model_dir / name
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:HASH_CHARS]
+            hashed = f"{path.stem}.{digest}{path.suffix}"
+            path.rename(model_dir / hashed)
+            renamed.append(hashed)
+        group["paths"] = renamed
+    return manifest
 
 
 def _write_weights(weights: list[keras_compat.Weight], dtypes: dict[str, str], model_dir: Path,

@@ -52,3 +52,7 @@ class ServeError(BrowsernetError):
 
 class QuantizeError(BrowsernetError):
     """A --quantize option that cannot be applied."""
+
+
+class DeployError(BrowsernetError):
+    """The site cannot be published (missing, stale, too large) or the host/git refused it."""

@@ -22,19 +22,25 @@ STATIC_DIRS = ("js", "css")
 CONFIG_FILE = "config.json"
 
 
-def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[str],
-                templates: Path = TEMPLATES) -> None:
-    """Write ``index.html``, ``config.json`` and the static folders into ``site``."""
+def environment(templates: Path = TEMPLATES):
+    """The Jinja2 environment for the site's templates: a missing variable fails the build."""
     import jinja2
 
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         keep_trailing_newline=True,
     )
+
+
+def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[str],
+                templates: Path = TEMPLATES) -> None:
+    """Write ``index.html``, ``config.json`` and the static folders into ``site``."""
+    import jinja2
+
     try:
-        page = env.get_template(PAGE_TEMPLATE).render(title=title, version=__version__,
+        page = environment(templates).get_template(PAGE_TEMPLATE).render(title=title, version=__version__,
                                                       runtime_scripts=runtime_scripts)
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / PAGE_TEMPLATE}: template error: {e}") from e

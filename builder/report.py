@@ -7,6 +7,7 @@ how the build knows it may replace it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ class BuildReport:
     parity: dict[str, Any]
     build_seconds: float
     options: dict[str, Any] = field(default_factory=dict)  # the build options, to detect stale sites
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # input files: path, sha256
     generator: str = GENERATOR
 
     def write(self, site: Path) -> Path:
@@ -75,6 +77,30 @@ def read(site: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
+
+
+def source_record(path: Path) -> dict[str, Any]:
+    """What a build records about an input file, so a later deploy can tell if it changed."""
+    return {"path": str(path.resolve()), "sha256": sha256_of(path)}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stale_sources(data: dict[str, Any]) -> str | None:
+    """Which recorded input file (model, labels) is gone or changed since the build, if any."""
+    for role, record in data.get("sources", {}).items():
+        path = Path(record["path"])
+        if not path.is_file():
+            return f"the {role} file {path} is gone"
+        if sha256_of(path) != record["sha256"]:
+            return f"the {role} file {path}"
+    return None
 
 
 def _human(n: int) -> str:

@@ -1,12 +1,39 @@
-// The page's first module. It loads app.js dynamically so that even a failure to
-// load our own code (a missing or broken file in a partial deploy) ends in a
-// visible error state instead of "loading" forever.
+// The page's first module. It sets up the service worker (offline cache, isolation),
+// then loads app.js dynamically, so that even a failure to load our own code (a
+// missing or broken file in a partial deploy) ends in a visible error state
+// instead of "loading" forever.
 
-import('./app.js').catch((err) => {
+function fail(err) {
   console.error('browsernet: could not load the page script', err);
   document.body.dataset.state = 'error';
   const box = document.getElementById('error');
   if (box) box.textContent = `The page's script could not load (${err && err.message ? err.message : err}). Check that the js/ folder was deployed with the site.`;
   const status = document.getElementById('status');
   if (status) status.textContent = 'The classifier could not start.';
-});
+}
+
+function offerUpdate(apply) {
+  const box = document.getElementById('update');
+  const button = document.getElementById('update-button');
+  if (!box || !button) return;
+  box.hidden = false;
+  button.addEventListener('click', () => {
+    button.disabled = true;
+    apply();
+  }, { once: true });
+}
+
+async function boot() {
+  let offline = 'failed';
+  try {
+    const { startOffline } = await import('./offline.js');
+    offline = await startOffline({ onUpdate: offerUpdate });
+  } catch (err) {
+    console.warn('browsernet: offline support unavailable:', err);  // the page works without it
+  }
+  if (offline === 'reloading') return;
+  document.body.dataset.offline = offline;
+  await import('./app.js');
+}
+
+boot().catch(fail);

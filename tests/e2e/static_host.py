@@ -1,0 +1,54 @@
+"""A plain static host for tests: like GitHub Pages, it serves a folder under /<repo>/
+and sends no custom headers (no COOP/COEP), so isolation must come from the site's
+own service worker. It also counts the bytes it sends per path, which is how tests
+prove that a return visit downloads nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm",
+                      ".js": "text/javascript", ".json": "application/json",
+                      ".webmanifest": "application/manifest+json"}
+
+    def __init__(self, *args, host: "StaticHost", **kwargs):
+        self.host = host
+        super().__init__(*args, directory=str(host.root), **kwargs)
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def translate_path(self, path: str) -> str:
+        prefix = self.host.prefix
+        clean = path.split("?", 1)[0]
+        if not clean.startswith(prefix):
+            return str(self.host.root / "\0missing")  # 404 outside the project's path, as on Pages
+        return super().translate_path("/" + path[len(prefix):])
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data)
+        self.host.sent[self.path.split("?", 1)[0][len(self.host.prefix):]] += len(data)
+
+
+class StaticHost:
+    """Serve ``root`` at ``http://127.0.0.1:<port>/<repo>/`` until :meth:`close`."""
+
+    def __init__(self, root: Path, repo: str):
+        self.root = Path(root)
+        self.prefix = f"/{repo}/"
+        self.sent: Counter[str] = Counter()  # site-relative path -> bytes of body sent
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, host=self))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{self.prefix}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
