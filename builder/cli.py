@@ -228,8 +228,8 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
 def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int, quiet: bool) -> None:
     """Write SITE/firebase.json (headers, caching) and deploy SITE with the firebase CLI.
 
-    The deploy runs only when the firebase CLI is installed and logged in;
-    otherwise this prints the command to run.
+    The deploy needs the firebase CLI, logged in (firebase login); without it,
+    this writes the config, prints the command to run and exits with code 1.
     """
 
     def action() -> None:
@@ -240,7 +240,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
         if result.deployed:
             click.echo(f"Deployed to Firebase Hosting: {result.url}")
         else:
-            click.echo(f"Not deployed: {result.reason}. To deploy, run:")
+            click.echo(f"Not deployed ({result.reason}). To deploy, run:")
             click.echo(f"  cd {shlex.quote(str(site))} && {shlex.join(result.command)}")
 
     _run(verbose, quiet, action)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from contextlib import contextmanager
@@ -51,7 +52,7 @@ class FirebaseResult:
     project: str | None
     deployed: bool
     command: list[str]  # the firebase CLI command that deploys, run in the site folder (run, or to run)
-    reason: str | None = None  # why it was not run
+    reason: str | None = None  # why it was not run (--dry-run)
     url: str | None = None
 
 
@@ -68,6 +69,8 @@ def check_site(site: Path, target: str, file_limit: int) -> dict[str, Any]:
     if data.get("version") != __version__:
         raise DeployError(f"{site}: built by browsernet {data.get('version')}, this is {__version__}; rebuild it")
     for path, size in data.get("files", {}).items():
+        if path in hosting.HOST_FILES:
+            continue  # host configuration, which deploy itself may rewrite
         file = site / path
         if not file.is_file():
             raise DeployError(f"{file}: missing from the site (it is in {report.REPORT_FILE}); rebuild the site")
@@ -151,26 +154,32 @@ def firebase(site: Path, *, project: str | None = None, dry_run: bool = False,
     hosting.write_firebase_files(site, project)
     config = site / hosting.FIREBASE_JSON
     command = ["firebase", "deploy", "--only", "hosting", "--project", project or "YOUR_PROJECT_ID"]
-    where = command
     if dry_run:
-        return FirebaseResult(config, project, False, where, reason="--dry-run")
-    if not project:
-        return FirebaseResult(config, None, False, where,
-                              reason="no Firebase project: pass --project ID (or build with --firebase-project)")
+        return FirebaseResult(config, project, False, command, reason="--dry-run")
     cli = firebase_cli or _firebase_cli()
-    if cli is None:
-        return FirebaseResult(config, project, False, where,
-                              reason="the firebase CLI is not installed (npm install -g firebase-tools)")
-    login = subprocess.run([cli, "login:list", "--json"], capture_output=True, text=True, cwd=site)
-    if login.returncode != 0 or '"email"' not in login.stdout:
-        return FirebaseResult(config, project, False, where, reason="the firebase CLI is not logged in "
-                                                                    "(run 'firebase login')")
+    first = ""
+    if not project:
+        reason = "no Firebase project given (--project ID, or build with --firebase-project ID)"
+    elif cli is None:
+        reason, first = "the firebase CLI is not installed", "npm install -g firebase-tools && firebase login && "
+    elif not _logged_in(cli, site):
+        reason, first = "the firebase CLI is not logged in", "firebase login && "
+    else:
+        reason = None
+    if reason:
+        raise DeployError(f"{site}: not deployed: {reason}; firebase.json is written, so deploy with: "
+                          f"cd {shlex.quote(str(site))} && {first}{shlex.join(command)}")
     done = subprocess.run([cli, *command[1:], "--non-interactive"], capture_output=True, text=True, cwd=site)
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if "Error" in line]
         raise DeployError(f"firebase deploy failed in {site}: {(lines or ['exit %d' % done.returncode])[-1].strip()}")
     url = re.search(r"Hosting URL: (\S+)", done.stdout)
-    return FirebaseResult(config, project, True, where, url=url[1] if url else f"https://{project}.web.app/")
+    return FirebaseResult(config, project, True, command, url=url[1] if url else f"https://{project}.web.app/")
+
+
+def _logged_in(cli: str, site: Path) -> bool:
+    done = subprocess.run([cli, "login:list", "--json"], capture_output=True, text=True, cwd=site)
+    return done.returncode == 0 and '"email"' in done.stdout
 
 
 def _firebase_cli() -> str | None:

@@ -86,3 +86,15 @@ def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, s
     six.write_text("1\n2\n3\n4\n5\n6\n")
     _build(root / "raw", model=str(self_preprocessing_keras), labels=six)  # preprocess: raw, chosen by the build
     return {name: root / name for name in ("stock", "keras", "h5", "seq", "v1-none", "raw")}
+
+
+@pytest.fixture(scope="session")
+def publish_sites(tmp_path_factory, fine_tuned_keras, sequential_keras, labels_file) -> dict[str, Path]:
+    """Sites built for each host: GitHub Pages (with its files) and Firebase (with firebase.json)."""
+    root = tmp_path_factory.mktemp("publish")
+    four = root / "labels4.txt"
+    four.write_text("north\neast\nsouth\nwest\n")
+    _build(root / "github-pages", model=str(fine_tuned_keras), labels=labels_file, target="github-pages")
+    _build(root / "firebase", model=str(sequential_keras), labels=four, preprocess="unit", target="firebase",
+           firebase_project="demo-browsernet")
+    return {"github-pages": root / "github-pages", "firebase": root / "firebase"}
