@@ -72,15 +72,33 @@ class Page:
         self.dialogs: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.navigations = 0
+        self.page.on("framenavigated", lambda f: setattr(self, "navigations", self.navigations + (f == self.page.main_frame)))
         cdp = context.new_cdp_session(self.page)
         cdp.on("Network.requestWillBeSent", lambda e: self.requests.append(e["request"]["url"]))
+        # url -> how the page got it: "service-worker", "disk-cache" or "network"
+        self.sources: dict[str, str] = {}
+        cdp.on("Network.responseReceived", lambda e: self.sources.__setitem__(
+            e["response"]["url"], "service-worker" if e["response"].get("fromServiceWorker")
+            else "disk-cache" if e["response"].get("fromDiskCache") else "network"))
         cdp.send("Network.enable")
         self.cdp = cdp
         self.page.goto(url)
 
     def ready(self, timeout: float = 60_000):
-        self.page.wait_for_function("document.body.dataset.state !== 'loading'", timeout=timeout)
-        return self.page.evaluate("document.body.dataset.state")
+        """The page's settled state (ready or error), waiting through the service worker's one reload."""
+        from playwright.sync_api import Error
+
+        for _ in range(3):
+            try:
+                self.page.wait_for_function("document.body && document.body.dataset.state !== 'loading'",
+                                            timeout=timeout)
+                return self.page.evaluate("document.body.dataset.state")
+            except Error as e:
+                if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                    raise
+                self.page.wait_for_load_state()
+        raise AssertionError("the page kept reloading")
 
     def foreign_requests(self, origin: str) -> list[str]:
         base = urlsplit(origin)
