@@ -246,6 +246,49 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
     _run(verbose, quiet, action)
 
 
+@cli.command()
+@click.argument("site", required=False, default=Path("site"), type=click.Path(path_type=Path, file_okay=False))
+@click.option("--backends", default="wasm,webgl,cpu", show_default=True,
+              help="Comma-separated TF.js backends to measure.")
+@click.option("--runs", type=int, default=20, show_default=True, help="Timed inferences per measurement.")
+@click.option("--max-seconds", type=float, default=30.0, show_default=True,
+              help="Stop a measurement after this long (after at least 3 runs): the cpu backend is slow.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("bench.json"),
+              show_default=True, help="Where to write the figures as JSON.")
+@click.option("--no-baseline", is_flag=True, help="Skip the TF.js graph-model baseline.")
+@click.option("--no-native", is_flag=True, help="Skip native Keras.")
+@_verbosity
+def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: Path, no_baseline: bool,
+          no_native: bool, verbose: int, quiet: bool) -> None:
+    """Measure SITE (default: site/) in headless Chromium, against a TF.js graph model and native Keras.
+
+    Per backend: load time, warm-up, median and p90 latency, navigation to first
+    prediction (cold and warm cache), bytes of the first and the return visit.
+    Prints a table and writes the figures as JSON.
+    """
+
+    def action() -> None:
+        from builder.bench import BenchOptions, bench as run_bench, table, write_json
+        from builder.progress import TerminalReporter
+
+        options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
+                               runs=runs, max_seconds=max_seconds, baseline=not no_baseline, native=not no_native)
+        reporter = TerminalReporter(quiet=quiet)
+        if not quiet:
+            click.echo(f"Benchmarking {site}/ in headless Chromium", err=True)
+        try:
+            result = run_bench(options, reporter)
+        except BaseException:
+            reporter.abort()
+            raise
+        write_json(result, json_path)
+        for line in table(result):
+            click.echo(line)
+        click.echo(f"Figures written to {json_path}")
+
+    _run(verbose, quiet, action)
+
+
 def main() -> None:
     cli(prog_name="browsernet")
 

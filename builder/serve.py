@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import urllib.parse
+from collections import Counter
 from functools import partial
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from builder.errors import ServeError
+from builder.hosting import ISOLATION_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +32,6 @@ MIME_TYPES = {
     ".svg": "image/svg+xml",
     ".webmanifest": "application/manifest+json",
 }
-ISOLATION_HEADERS = {
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -42,9 +39,17 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
 
-    def __init__(self, *args, directory: str, **kwargs) -> None:
+    def __init__(self, *args, directory: str, sent: Counter | None = None, **kwargs) -> None:
         self.root = os.path.realpath(directory)
+        self.sent = sent
         super().__init__(*args, directory=self.root, **kwargs)
+
+    def copyfile(self, source, outputfile) -> None:  # noqa: ANN001 - stdlib signature
+        if self.sent is None:
+            return super().copyfile(source, outputfile)
+        data = source.read()
+        outputfile.write(data)
+        self.sent[urllib.parse.urlsplit(self.path).path] += len(data)
 
     def translate_path(self, path: str) -> str:
         # Decode fully, then refuse any '..' segment outright rather than normalising it away.
@@ -78,13 +83,15 @@ class SiteHandler(SimpleHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
-def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """Bind a server for ``site`` (``port`` 0 picks a free one); call ``serve_forever`` on it."""
+def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
+                sent: Counter | None = None) -> ThreadingHTTPServer:
+    """Bind a server for ``site`` (``port`` 0 picks a free one); call ``serve_forever`` on it.
+    With ``sent``, the bytes of every response body are counted there, per URL path."""
     if not site.is_dir():
         raise ServeError(f"{site}: no such site directory; run 'browsernet build-site' first")
     if not (site / "index.html").is_file():
         raise ServeError(f"{site}: no index.html here; is this a built site?")
-    handler = partial(SiteHandler, directory=str(site))
+    handler = partial(SiteHandler, directory=str(site), sent=sent)
     try:
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as e:

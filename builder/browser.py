@@ -1,0 +1,51 @@
+"""A headless Chromium driven through Playwright: used by ``browsernet bench`` and the tests.
+
+browsernet never downloads a browser: it uses the system's Chromium (Debian's
+``chromium`` package, installed by ``make setup``) or ``$BROWSERNET_CHROMIUM``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from builder.errors import BrowsernetError
+
+ARGS = [
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+    # WebGL without a GPU goes through SwiftShader (correct, slow); with a GPU these change nothing.
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+]
+
+
+def chromium_path() -> Path:
+    """``$BROWSERNET_CHROMIUM``, else ``chromium``/``chromium-browser`` on PATH, else /usr/bin/chromium."""
+    env = os.environ.get("BROWSERNET_CHROMIUM")
+    found = env or shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+    return Path(found)
+
+
+@contextmanager
+def launch(extra_args: list[str] | None = None) -> Iterator[Any]:
+    """A headless Chromium (a Playwright ``Browser``), closed on exit."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError as e:
+        raise BrowsernetError("Playwright is not installed: run 'make setup' (or pip install playwright)") from e
+    path = chromium_path()
+    if not path.exists():
+        raise BrowsernetError(f"Chromium not found at {path}: install it (apt-get install chromium) "
+                              "or set BROWSERNET_CHROMIUM")
+    with sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=str(path), args=ARGS + (extra_args or []), headless=True)
+        except Error as e:
+            raise BrowsernetError(f"{path}: Chromium did not start: {str(e).splitlines()[0]}") from e
+        try:
+            yield browser
+        finally:
+            browser.close()

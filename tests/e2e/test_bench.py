@@ -1,0 +1,48 @@
+"""`browsernet bench` runs end to end and writes well-formed figures. It asserts the shape of
+the results, never how fast anything is: performance is measured, not tested."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from click.testing import CliRunner
+
+from builder.cli import cli
+
+
+def _number(value, positive: bool = True) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and (value > 0 if positive else value >= 0)
+
+
+def test_bench_writes_well_formed_json(sites, tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(cli, ["bench", str(sites["seq"]), "--backends", "wasm,cpu", "--runs", "3",
+                                      "--max-seconds", "2", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["model"]["family"] == "custom" and data["model"]["input_size"] == [64, 64]
+    assert set(data["site_backends"]) == {"wasm", "cpu"}
+    for figures in data["site_backends"].values():
+        for key in ("load_ms", "median_ms", "p90_ms", "cold_first_prediction_ms", "warm_first_prediction_ms"):
+            assert _number(figures[key]), (key, figures[key])
+        assert figures["p90_ms"] >= figures["median_ms"]
+        assert figures["runs"] >= 3
+        assert figures["bytes_first_visit"] > data["model"]["model_bytes"]  # the model, the runtime, the page
+        assert _number(figures["bytes_return_visit"], positive=False)
+    for fmt in ("layers", "graph"):
+        for backend in ("wasm", "cpu"):
+            figures = data["harness"][fmt][backend]
+            assert _number(figures["median_ms"]) and _number(figures["load_ms"]) and figures["runs"] >= 3
+    assert _number(data["native"]["median_ms"])
+    assert set(data["ratios"]) >= {"wasm: layers / graph", "wasm: layers / native"}
+    assert all(_number(v) for v in data["ratios"].values())
+    # The table on stdout carries the same figures.
+    assert "layers / graph" in result.output and "native Keras" in result.output
+
+
+def test_bench_refuses_a_folder_that_is_not_a_site(tmp_path):
+    result = CliRunner().invoke(cli, ["bench", str(tmp_path), "--json", str(tmp_path / "b.json")])
+    assert result.exit_code == 1
+    assert "not a built site" in result.output
+    assert not (tmp_path / "b.json").exists()
