@@ -61,7 +61,7 @@ def test_a_real_dog_gets_a_sensible_breed(photo, breed, demo_site, keras_model, 
     assert page.ready() == "ready", page.page.text_content("#error")
     assert page.page.text_content("h1") == "Dog breed classifier"
     page.page.set_input_files("#file-input", str(MODELS / photo))
-    page.page.wait_for_function("document.querySelector('#results .card')?.dataset.state === 'done'")
+    page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
     assert page.page.locator("#results .card .prediction-label").first.text_content() == breed
     # Chromium and Pillow decode the file with their own decoders, so allow for that;
     # the answer and its confidence must still agree.
