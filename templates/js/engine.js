@@ -145,6 +145,8 @@ async function startMainThread({ config, forced, base, runtime, onProgress, onWa
  * called if the worker dies after start-up.
  */
 export async function startEngine(options) {
+  // The page's own copy of the runtime passed its integrity check, or nothing starts.
+  getTf(options.runtime);
   if (!options.useWorker) return startMainThread(options, 'turned off by ?worker=0');
   try {
     return await startWorker(options);

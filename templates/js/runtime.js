@@ -14,7 +14,7 @@ const BACKEND_INIT_TIMEOUT_MS = 60_000;
 export function getTf(runtime = []) {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadLayersModel !== 'function') {
-    const name = runtime.length > 0 ? new URL(runtime[0]).pathname.split('/').slice(-2).join('/') : 'vendor/';
+    const name = runtime.length > 0 ? new URL(runtime[0].src).pathname.split('/').slice(-2).join('/') : 'vendor/';
     throw new Error(
       `The TF.js runtime (${name}) did not load: it is missing or does not match its integrity hash; ` +
         'redeploy the vendor/ folder with the site.',
@@ -23,9 +23,31 @@ export function getTf(runtime = []) {
   return tf;
 }
 
-/** The runtime scripts' absolute URLs, in load order, from the page's own <script data-runtime> tags. */
+/**
+ * The runtime scripts, in load order, from the page's own <script data-runtime>
+ * tags: `[{src (absolute), integrity}]`.
+ */
 export function runtimeScripts(doc = document) {
-  return [...doc.querySelectorAll('script[data-runtime]')].map((s) => s.src);
+  return [...doc.querySelectorAll('script[data-runtime]')].map((s) => ({ src: s.src, integrity: s.integrity }));
+}
+
+/**
+ * Loads the runtime scripts into a module worker: each is fetched with its SRI
+ * hash first (so a file that differs from the page's verified copy is refused),
+ * then imported; the UMD bundles define globalThis.tf even as modules.
+ */
+export async function importRuntime(runtime) {
+  for (const { src, integrity } of runtime) {
+    const name = new URL(src).pathname.split('/').slice(-2).join('/');
+    try {
+      const response = await fetch(src, { integrity, cache: 'force-cache' });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      await response.arrayBuffer();
+    } catch (err) {
+      throw new Error(`The TF.js runtime (${name}) is missing or does not match its integrity hash (${err.message}); redeploy the vendor/ folder with the site.`);
+    }
+    await import(src);
+  }
 }
 
 function withTimeout(promise, ms, what) {

@@ -3,7 +3,7 @@
 
 import { errorMessage } from './protocol.js';
 import { validateConfig } from './pure.js';
-import { getTf, startBackend } from './runtime.js';
+import { getTf, importRuntime, startBackend } from './runtime.js';
 import { loadClassifier } from './classifier.js';
 
 let classifier = null;
@@ -17,9 +17,7 @@ function post(message, transfer = []) {
 async function init({ runtime, backend: forced, config: rawConfig, base }) {
   let stage = 'runtime';
   try {
-    // The runtime scripts are UMD bundles; imported as modules they still define
-    // globalThis.tf. They are the same same-origin files the page loaded with SRI.
-    for (const url of runtime) await import(url);
+    await importRuntime(runtime);
     const tf = getTf(runtime);
     const config = validateConfig(rawConfig);
     stage = 'backend';

@@ -73,16 +73,21 @@ def test_pending_cards_animate_while_classifying(served, open_page, tmp_path):
     page.page.wait_for_function("() => [...document.querySelectorAll('#results .card')].every(c => c.dataset.state === 'done')")
 
 
-def test_no_webgl2_in_workers_falls_back_to_the_main_thread(served, open_page, browser_with):
-    """Without WebGL 2, TF.js cannot use WebGL in a worker (it needs an OffscreenCanvas WebGL 2
-    context), but it can on the main thread with WebGL 1: the page must run, there, and say why."""
-    no_webgl2 = browser_with("--disable-es3-apis")
-    page = open_page(f"{served}keras/?backend=webgl", on=no_webgl2)
+def test_a_worker_that_cannot_start_falls_back_to_the_main_thread(sites, served, open_page):
+    """A deploy without js/worker.js: the worker fails to load, for real. The page still works, on
+    the main thread, and says so (and why) instead of failing or hiding it."""
+    import shutil
+
+    site = sites["keras"].parent / "no-worker"
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(sites["keras"], site)
+    (site / "js" / "worker.js").unlink()
+    page = open_page(f"{served}{site.name}/?backend=wasm")
     assert page.ready() == "ready", page.page.text_content("#error")
     assert page.page.evaluate("window.browsernet.thread") == "main"
-    assert page.page.evaluate("window.browsernet.backend") == "webgl"
     shown = page.page.text_content("#thread")
-    assert "main thread" in shown and "webgl" in shown.lower(), shown
+    assert shown.startswith("(on the main thread: ") and "worker" in shown, shown
+    assert "main thread" in page.page.text_content("#status")
     assert len(page.page.evaluate("async () => window.browsernet.classify(new ImageData(8, 8), 2)")) == 2
     assert page.csp_violations() == []
 
