@@ -54,7 +54,8 @@ export function createWebcam(view, classify) {
   }
 
   async function loop() {
-    const completions = [];
+    const starts = []; // when recent frames were grabbed: the cap spaces these
+    let frames = 0;
     let lastStart = null;
     while (running) {
       const delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value));
@@ -76,13 +77,15 @@ export function createWebcam(view, classify) {
       }
       if (!running) break;
       const done = performance.now();
-      completions.push(done);
-      if (completions.length > FPS_WINDOW) completions.shift();
-      const fps = measuredFps(completions);
+      frames += 1;
+      starts.push(lastStart);
+      if (starts.length > FPS_WINDOW) starts.shift();
+      const fps = measuredFps(starts);
       refs.cameraMeasured.textContent = fps === null ? '– fps' : `${fps.toFixed(1)} fps`;
       refs.cameraLatency.textContent = `${Math.round(done - lastStart)} ms`;
       refs.cameraLatency.dataset.ms = String(done - lastStart);
       refs.cameraMeasured.dataset.fps = fps === null ? '' : String(fps);
+      refs.cameraMeasured.dataset.frames = String(frames);
       view.setCameraResults(reply.results);
     }
   }
