@@ -58,8 +58,8 @@ export function createWebcam(view, classify) {
     let frames = 0;
     let lastStart = null;
     while (running) {
-      const delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value));
-      if (delay > 0) {
+      // Timers may fire a little early; wait until the cap really allows the next frame.
+      for (let delay; running && (delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value))) > 0;) {
         await new Promise((resolve) => {
           wake = resolve;
           setTimeout(resolve, delay);
