@@ -18,7 +18,7 @@ DOG_SHA256 := 5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866
 SHEPHERD_PHOTO := models/german_shepherd.webp
 SHEPHERD_SHA256 := 5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5314
 
-.PHONY: setup test test-fast demo demo-site demo-assets clean
+.PHONY: setup test test-fast demo demo-site demo-assets screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -64,6 +64,10 @@ $(DOG_PHOTO):
 	echo "$(DOG_SHA256)  models/.darknet/dog.jpg" | sha256sum -c -
 	mv models/.darknet/dog.jpg $@
 	rm -rf models/.darknet
+
+# The README's screenshots: the demo site after classifying the German Shepherd, at 390 and 1280 px.
+screenshots: setup demo-assets
+	BROWSERNET_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_demo.py -k layout -q
 
 demo-site: setup demo-assets
 	$(BIN)/browsernet build-site --model $(DEMO_H5) --labels models/dog_breeds.txt \

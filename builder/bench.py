@@ -38,12 +38,8 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("wasm", "webgl", "cpu")
 HARNESS = TEMPLATES / "bench"
-# The harness loads the classic (UMD) runtime scripts straight from node_modules.
-HARNESS_RUNTIME = {
-    "@tensorflow/tfjs": ("tf.min.js",),
-    "@tensorflow/tfjs-backend-wasm": ("tf-backend-wasm.min.js", "tfjs-backend-wasm.wasm",
-                                      "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"),
-}
+# The harness page loads the site's own runtime files under these fixed names.
+HARNESS_SCRIPTS = {"@tensorflow/tfjs": "tf.js", "@tensorflow/tfjs-backend-wasm": "tf-backend-wasm.js"}
 PAGE_TIMEOUT_MS = 180_000
 
 
@@ -193,7 +189,7 @@ def _visit(context: Any, url: str, size: list[int]) -> tuple[Any, float, float]:
     page = context.new_page()
     try:
         page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
-        page.wait_for_function("window.browsernet !== undefined || document.body?.dataset.state === 'error'",
+        page.wait_for_function("() => window.browsernet !== undefined || document.body?.dataset.state === 'error'",
                                timeout=PAGE_TIMEOUT_MS)
         ready_ms = page.evaluate("window.browsernet.ready.then(() => performance.now())")
         first_ms = page.evaluate(_FIRST_PREDICTION, [size])
@@ -250,9 +246,10 @@ def _harness(root: Path, layers_dir: Path) -> None:
     shutil.copyfile(HARNESS / "harness.html", root / "index.html")
     node_modules = vendor.locate().node_modules
     (root / "vendor").mkdir()
-    for package, files in HARNESS_RUNTIME.items():
+    for package, files in vendor.RUNTIME_FILES.items():
         for name in files:
-            shutil.copyfile(node_modules / package / "dist" / name, root / "vendor" / name)
+            target = HARNESS_SCRIPTS[package] if name.endswith(".js") else name
+            shutil.copyfile(node_modules / package / "dist" / name, root / "vendor" / target)
     shutil.copytree(layers_dir, root / "layers")
 
 

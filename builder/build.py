@@ -11,7 +11,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from builder import __version__, hosting, labels as labelling, output, pwa, quantize, render, tf_runtime, vendor
+from builder import (__version__, hosting, integrity, labels as labelling, output, pwa, quantize, render,
+                     tf_runtime, vendor)
 from builder.errors import BrowsernetError
 from builder.preprocess import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 DEFAULT_TOP_K = 5
+# How the page fits an image to the model's input: "squash" resizes ignoring the aspect
+# ratio (Keras's image_dataset_from_directory default), "crop" first takes the largest
+# centred box of the input's aspect ratio (its crop_to_aspect_ratio=True). Both bilinear.
+RESIZE_RULES = ("squash", "crop")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class BuildOptions:
     out: Path = Path("site")
     title: str | None = None
     top_k: int = DEFAULT_TOP_K
+    resize: str = "squash"
     force: bool = False
     target: str = hosting.GENERIC  # where the site will be published: generic, github-pages, firebase
     cname: str | None = None  # github-pages: custom domain
@@ -81,20 +87,25 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                                  weights=conversion.weights, dtypes=conversion.dtypes)
         with reporter.step("rendering the site"):
             title = opts.title or _default_title(info)
-            render.render_site(site, title=title, runtime_scripts=runtime.scripts, config={
+            hashes = vendor.copy_into(runtime, site)
+            # From the model.json as written, whatever the shards are called.
+            shards = integrity.shard_sha256(conversion.model_json)
+            render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), config={
                 "title": title,
                 "labels": labels,
                 "inputSize": list(info.input_size),
                 "preprocess": preprocess,
+                "resize": opts.resize,
                 "topK": min(opts.top_k, len(labels)),
                 "modelUrl": f"{convert.MODEL_DIR}/{convert.MODEL_JSON}",
+                "shardSha256": shards,
                 "version": __version__,
             })
-            vendor.copy_into(runtime, site)
             pwa.write_manifest(site, title)
             hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project)
             pwa.write_service_worker(site, later=(REPORT_FILE,))  # last: it lists every file
-        result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, qmap, started)
+        result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, qmap, started,
+                         shards)
         result.write(site)
         output.swap(site, opts.out, opts.force)
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
@@ -109,7 +120,7 @@ def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple
 
 
 def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: list[str], labels_source: str,
-            preprocess: str, qmap: quantize.QuantizeMap, started: float) -> BuildReport:
+            preprocess: str, qmap: quantize.QuantizeMap, started: float, shards: dict[str, str]) -> BuildReport:
     """The report of a finished build. ``files`` is the site's payload (report.json itself excluded)."""
     from builder.convert import MODEL_DIR
 
@@ -129,6 +140,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         labels=labels_source,
         classes=len(labels),
         preprocess=preprocess,
+        resize=opts.resize,
         parameters=conversion.parameters,
         multiply_adds=conversion.multiply_adds,
         layers=conversion.layers,
@@ -136,6 +148,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         weight_dtypes=dtype_counts,
         files=files,
         model_bytes=sum(n for p, n in files.items() if p.startswith(f"{MODEL_DIR}/")),
+        shard_sha256=shards,
         total_bytes=sum(files.values()),
         parity=asdict(check),
         build_seconds=round(time.perf_counter() - started, 2),
@@ -161,6 +174,8 @@ def _check_options(opts: BuildOptions) -> None:
         check_file(Path(opts.model))
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
         raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
+    if opts.resize not in RESIZE_RULES:
+        raise BrowsernetError(f"--resize {opts.resize}: choose from {', '.join(RESIZE_RULES)}")
     if opts.top_k < 1:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
     if opts.target not in hosting.TARGETS:

@@ -75,6 +75,10 @@ def _build_options(f: Callable) -> Callable:
                      show_default=True, help="Output directory."),
         click.option("--title", default=None, help="Page title.  [default: from the model]"),
         click.option("--top-k", type=int, default=5, show_default=True, help="Labels shown per image."),
+        click.option("--resize", type=click.Choice(["squash", "crop"]), default="squash", show_default=True,
+                     help="How the page fits an image to the input size (bilinear): squash ignores the aspect "
+                          "ratio (Keras image_dataset_from_directory's default); crop takes the centred box of "
+                          "the input's aspect ratio first (its crop_to_aspect_ratio=True)."),
         click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
         click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
                      show_default=True, help="Where the site will be published; writes that host's files "
@@ -96,7 +100,7 @@ def _options_from(kwargs: dict) -> Any:
         model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
         labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
-        force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
+        resize=kwargs["resize"], force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
         firebase_project=kwargs["firebase_project"],
     )
 

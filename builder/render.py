@@ -18,8 +18,28 @@ from builder.errors import BrowsernetError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "index.html.j2"
-STATIC_DIRS = ("js", "css")
+STATIC_DIRS = ("js", "css", "img")
 CONFIG_FILE = "config.json"
+
+# The page's Content-Security-Policy, delivered in a <meta> so it holds on any static
+# host. No inline script or style anywhere. 'wasm-unsafe-eval' lets the WASM backend
+# compile its binary. Thumbnails are canvases, so images need no blob: either.
+# The page makes no blob: workers: in our worker, TF.js's threaded WASM may start its
+# own (a worker's policy comes from its own response, not from this meta), and on
+# the main thread the page turns WASM threads off rather than allow blob: here.
+# worker-src/manifest-src 'self' also cover a service worker (sw.js) and a web
+# app manifest at the site root.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+])
 
 
 def environment(templates: Path = TEMPLATES):
@@ -34,14 +54,18 @@ def environment(templates: Path = TEMPLATES):
     )
 
 
-def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[str],
+def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[dict[str, str]],
                 templates: Path = TEMPLATES) -> None:
-    """Write ``index.html``, ``config.json`` and the static folders into ``site``."""
+    """Write ``index.html``, ``config.json`` and the static folders into ``site``.
+
+    ``runtime_scripts`` is ``[{"src": ..., "integrity": "sha384-..."}]`` in load order
+    (see :meth:`builder.vendor.Runtime.script_tags`).
+    """
     import jinja2
 
     try:
-        page = environment(templates).get_template(PAGE_TEMPLATE).render(title=title, version=__version__,
-                                                      runtime_scripts=runtime_scripts)
+        page = environment(templates).get_template(PAGE_TEMPLATE).render(
+            title=title, version=__version__, runtime_scripts=runtime_scripts, csp=CONTENT_SECURITY_POLICY)
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / PAGE_TEMPLATE}: template error: {e}") from e
     (site / "index.html").write_text(page, encoding="utf-8")

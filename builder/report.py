@@ -28,6 +28,7 @@ class BuildReport:
     labels: str  # "imagenet" or the labels file
     classes: int
     preprocess: str
+    resize: str  # how the page fits images to input_size: "squash" or "crop" (see build.RESIZE_RULES)
     parameters: int
     multiply_adds: int
     layers: int
@@ -35,6 +36,7 @@ class BuildReport:
     weight_dtypes: dict[str, int]  # stored dtype -> number of weight tensors
     files: dict[str, int]  # site-relative path -> bytes
     model_bytes: int
+    shard_sha256: dict[str, str]  # weight shard, as listed in model.json -> sha256 hex (the page verifies these)
     total_bytes: int
     parity: dict[str, Any]
     build_seconds: float
@@ -53,7 +55,7 @@ class BuildReport:
         parity = self.parity
         lines = [
             f"model        {self.family}{alpha}, {self.input_size[0]}x{self.input_size[1]}, {self.classes} classes, "
-            f"preprocess {self.preprocess}",
+            f"preprocess {self.preprocess}, resize {self.resize}",
             f"size         {self.parameters:,} parameters, {self.multiply_adds / 1e6:,.1f} M multiply-adds, "
             f"{self.layers} TF.js layers",
             f"download     model {_human(self.model_bytes)} (quantization: {self.quantization}), "

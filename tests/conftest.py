@@ -85,7 +85,8 @@ def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, s
     six = root / "labels6.txt"
     six.write_text("1\n2\n3\n4\n5\n6\n")
     _build(root / "raw", model=str(self_preprocessing_keras), labels=six)  # preprocess: raw, chosen by the build
-    return {name: root / name for name in ("stock", "keras", "h5", "seq", "v1-none", "raw")}
+    _build(root / "crop", model=str(fine_tuned_keras), labels=labels_file, resize="crop")
+    return {name: root / name for name in ("stock", "keras", "h5", "seq", "v1-none", "raw", "crop")}
 
 
 @pytest.fixture(scope="session")

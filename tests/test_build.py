@@ -53,7 +53,7 @@ def test_site_config_carries_labels_preprocess_and_size(sites):
     assert config["labels"] == list("abcdefg") and config["topK"] == 3
     assert config["inputSize"] == [SIZE, SIZE] and config["preprocess"] == "mobilenet"
     assert config["modelUrl"] == "model/model.json"
-    for rel in ("vendor/tf.min.js", "vendor/tf-backend-wasm.min.js", "vendor/tfjs-backend-wasm-simd.wasm",
+    for rel in ("vendor/tf.es2017.min.js", "vendor/tf-backend-wasm.es2017.min.js", "vendor/tfjs-backend-wasm-simd.wasm",
                 "index.html", "js/app.js", "model/model.json"):
         assert (sites["h5"] / rel).is_file(), rel
 
@@ -182,3 +182,22 @@ def test_models_that_preprocess_themselves_get_raw_pixels(tmp_path):
     assert report["preprocess"] == "raw" and report["parity"]["max_abs_diff"] <= 1e-4
     code, out = _build_saved(model, tmp_path, "tutorial.h5", "--preprocess", "mobilenet")
     assert code == 0 and "warning: the model rescales its own input" in out
+
+
+def test_resize_rule_is_recorded_everywhere_and_documented(sites):
+    for name, rule in (("keras", "squash"), ("crop", "crop")):
+        config = json.loads((sites[name] / "config.json").read_text())
+        report = json.loads((sites[name] / "report.json").read_text())
+        assert config["resize"] == report["resize"] == report["options"]["resize"] == rule
+    result = CliRunner().invoke(cli, ["build-site", "--help"])
+    assert "--resize [squash|crop]" in result.output and "crop_to_aspect_ratio" in result.output
+    bad = CliRunner().invoke(cli, ["build-site", "--resize", "stretch"])
+    assert bad.exit_code == 2 and "'stretch' is not one of 'squash', 'crop'" in bad.output
+
+
+def test_resize_option_is_checked_by_the_library_too(tmp_path):
+    from builder.build import BuildOptions, build
+    from builder.errors import BrowsernetError
+
+    with pytest.raises(BrowsernetError, match="--resize stretch: choose from squash, crop"):
+        build(BuildOptions(model="mobilenet_v1", weights="none", resize="stretch", out=tmp_path / "s"))

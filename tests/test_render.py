@@ -8,7 +8,7 @@ from builder.errors import BrowsernetError, RuntimeMissingError
 
 def test_page_escapes_title_and_uses_relative_urls(tmp_path):
     render.render_site(tmp_path, title="Cats & <dogs>", config={"labels": ["<img src=x>"]},
-                       runtime_scripts=["vendor/tf.min.js"])
+                       runtime_scripts=[{"src": "vendor/tf.es2017.min.js", "integrity": "sha384-abc"}])
     html = (tmp_path / "index.html").read_text()
     assert "Cats &amp; &lt;dogs&gt;" in html and "<dogs>" not in html
     srcs = [part.split('"')[1] for part in html.split("src=")[1:]] + [part.split('"')[1] for part in html.split("href=")[1:]]
@@ -30,7 +30,9 @@ def test_runtime_is_pinned_and_copied_with_integrity_hashes(tmp_path):
     hashes = vendor.copy_into(runtime, tmp_path)
     assert set(hashes) == {f"vendor/{n}" for files in vendor.RUNTIME_FILES.values() for n in files}
     assert all(h.startswith("sha384-") for h in hashes.values())
-    assert runtime.scripts == ["vendor/tf.min.js", "vendor/tf-backend-wasm.min.js"]
+    assert runtime.scripts == ["vendor/tf.es2017.min.js", "vendor/tf-backend-wasm.es2017.min.js"]
+    tags = runtime.script_tags(hashes)
+    assert [t["src"] for t in tags] == runtime.scripts and all(t["integrity"].startswith("sha384-") for t in tags)
     assert (tmp_path / "vendor" / "tfjs-backend-wasm-threaded-simd.wasm").stat().st_size > 100_000
 
 

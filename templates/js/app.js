@@ -1,43 +1,91 @@
-// Entry point: starts TF.js, loads the model, exposes window.browsernet and wires the page.
+// Entry point: starts inference (in a worker when possible), exposes window.browsernet and wires the page.
 
-import { requestedBackend } from './pure.js';
-import { getTf, startBackend } from './runtime.js';
-import { loadClassifier, loadConfig } from './classifier.js';
+import { median, modelCardRows, requestedBackend, requestedWorker, resolveTopK } from './pure.js';
+import { runtimeScripts } from './runtime.js';
+import { loadConfig } from './classifier.js';
+import { startEngine } from './engine.js';
 import { createView } from './ui.js';
+import { createWebcam } from './webcam.js';
 
 const view = createView(document);
 
-let classifier = null;
+let engine = null;
 let config = null;
-let backend = null;
+let report = null;
+let reportError = null;
+const latencies = []; // ms per image, measured on this device
+const timings = []; // the last inferences' {start, end, ms} on the shared clock
+const TIMINGS_KEPT = 200;
+
+async function loadReport() {
+  try {
+    const response = await fetch('report.json', { cache: 'no-cache' });
+    if (!response.ok) throw new Error(`report.json: HTTP ${response.status}`);
+    report = await response.json();
+  } catch (err) {
+    reportError = err.message;
+    console.warn('browsernet: no model card data:', err.message);
+  }
+}
+
+function refreshModelCard() {
+  view.setModelCard(modelCardRows(report, {
+    backend: engine ? engine.backend : null,
+    thread: engine ? engine.thread : null,
+    warmupMs: engine ? engine.warmupMs : null,
+    medianMs: median(latencies),
+    samples: latencies.length,
+  }, reportError));
+}
 
 async function start() {
-  const tf = getTf();
   const forced = requestedBackend(location.search);
   view.setStatus(forced ? `Starting the ${forced} backend…` : 'Starting TF.js…');
-  // The backend and the config do not depend on each other; the model needs both.
-  const [activeBackend, loadedConfig] = await Promise.all([startBackend(tf, forced), loadConfig()]);
-  backend = activeBackend;
+  const [loadedConfig] = await Promise.all([loadConfig(), loadReport()]);
   config = loadedConfig;
-  view.setBackend(backend);
+  refreshModelCard();
   view.setProgress(0);
-  classifier = await loadClassifier(tf, config, {
+  engine = await startEngine({
+    config,
+    forced,
+    useWorker: requestedWorker(location.search),
+    base: document.baseURI,
+    runtime: runtimeScripts(document),
     onProgress: (fraction) => view.setProgress(fraction),
     onWarmup: () => {
       view.setProgress(1);
       view.setStatus('Warming up…');
     },
+    onFallback: (reason) => view.setStatus(`Starting on the main thread (${reason})…`),
+    onFatal: (err) => fail(err, 'The classifier stopped working.'),
   });
+  latencies.push(engine.benchMs);
+}
+
+function fail(err, status) {
+  console.error('browsernet:', err);
+  view.setState('error');
+  view.showFatal(err && err.message ? err.message : String(err), status);
 }
 
 const ready = start();
 // Callers who never await `ready` must not see an unhandled rejection; the page shows the error itself.
 ready.catch(() => {});
 
+async function classify(source, topK) {
+  await ready;
+  const reply = await engine.classify(source, resolveTopK(topK, config.topK, config.labels.length));
+  latencies.push(reply.ms);
+  timings.push({ start: reply.start, end: reply.end, ms: reply.ms });
+  if (timings.length > TIMINGS_KEPT) timings.shift();
+  refreshModelCard();
+  return reply;
+}
+
 const api = {
   ready,
   get backend() {
-    return backend;
+    return engine ? engine.backend : null;
   },
   get labels() {
     return config ? config.labels : [];
@@ -45,10 +93,26 @@ const api = {
   get inputSize() {
     return config ? config.inputSize : null;
   },
+  /** "worker" or "main": where inference runs. */
+  get thread() {
+    return engine ? engine.thread : null;
+  },
   /** Resolves to `[{label, index, probability}]`, most probable first. */
   async classify(source, topK) {
+    return (await classify(source, topK)).results;
+  },
+  /** TF.js's live tensor count and bytes where inference runs (after queued work). */
+  async memory() {
     await ready;
-    return classifier.classify(source, topK);
+    return engine.memory();
+  },
+  /** Warm-up and latency measured on this device, and the last inferences' windows on the shared clock. */
+  stats() {
+    return {
+      warmupMs: engine ? engine.warmupMs : null,
+      medianMs: median(latencies),
+      inferences: timings.map((t) => ({ ...t })),
+    };
   },
 };
 window.browsernet = Object.freeze(api);
@@ -56,28 +120,49 @@ window.browsernet = Object.freeze(api);
 ready.then(
   () => {
     view.setState('ready');
-    view.setStatus(`Ready. Running on the ${backend} backend.`);
+    view.setBackend(engine.backend, engine.thread, engine.fallback);
+    view.setStatus(`Ready. Running on the ${engine.backend} backend ${engine.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}.`);
     view.enableInput();
+    refreshModelCard();
   },
-  (err) => {
-    console.error('browsernet: failed to start', err);
-    view.setState('error');
-    view.showFatal(err && err.message ? err.message : String(err));
-  },
+  (err) => fail(err, 'The classifier could not start.'),
 );
 
+createWebcam(view, (video) => classify(video));
+
+// The file queue: one file at a time, in the order given, so a drop of many large
+// photos never holds more than one decoded image (plus small thumbnails).
 const { input, dropzone } = view.refs;
+const queue = [];
+let draining = false;
+let batch = { total: 0, done: 0, failed: 0 };
+
+async function drain() {
+  if (draining) return;
+  draining = true;
+  while (queue.length > 0) {
+    const { file, card } = queue.shift();
+    await card.showThumbnail();
+    try {
+      card.showResults((await classify(file)).results);
+    } catch (err) {
+      batch.failed += 1;
+      card.showError(err && err.message ? err.message : String(err));
+    }
+    batch.done += 1;
+  }
+  draining = false;
+  const { total, failed } = batch;
+  view.setQueue(`Done: ${total} image${total === 1 ? '' : 's'} classified${failed ? `, ${failed} with errors` : ''}.`);
+  batch = { total: 0, done: 0, failed: 0 };
+}
 
 function classifyFiles(files) {
-  if (input.disabled) return; // not ready, or failed to start
-  for (const file of files) {
-    const card = view.addCard(file);
-    // Each call is queued inside the classifier, so cards fill in order.
-    api.classify(file).then(
-      (results) => card.showResults(results),
-      (err) => card.showError(err && err.message ? err.message : String(err)),
-    );
-  }
+  if (input.disabled || files.length === 0) return; // not ready, or failed to start
+  for (const file of files) queue.push({ file, card: view.addCard(file) });
+  batch.total += files.length;
+  view.setQueue(`Classifying ${batch.total} image${batch.total === 1 ? '' : 's'}…`);
+  drain();
 }
 
 input.addEventListener('change', () => {

@@ -1,7 +1,9 @@
-// Loading config + model and running inference. No DOM work here beyond decoding.
+// Loading config + model and running inference. No DOM: this runs in the worker
+// (or, as a fallback, on the main thread).
 
-import { preprocessSpec, resolveTopK, topK, validateConfig } from './pure.js';
-import { toPixels } from './image-source.js';
+import { preprocessSpec, resizeToInput, topK, validateConfig } from './pure.js';
+import { sharedNow } from './protocol.js';
+import { pixelsOf } from './image-source.js';
 
 /** Fetches and validates config.json (relative to the page). */
 export async function loadConfig(url = 'config.json') {
@@ -54,14 +56,15 @@ function checkModelMatchesConfig(model, config) {
 // TF.js reads whatever body a failed shard request returns (an HTML 404 page) as
 // weights; fail on the HTTP status instead, naming the file.
 async function fetchOrFail(url, init) {
+  const where = new URL(url).pathname;
   let response;
   try {
     response = await fetch(url, init);
   } catch (err) {
-    throw new Error(`${new URL(url, document.baseURI).pathname}: could not be fetched (${err.message})`, { cause: err });
+    throw new Error(`${where}: could not be fetched (${err.message})`, { cause: err });
   }
   if (!response.ok) {
-    throw new Error(`${new URL(url, document.baseURI).pathname}: HTTP ${response.status} ${response.statusText}`.trim());
+    throw new Error(`${where}: HTTP ${response.status} ${response.statusText}`.trim());
   }
   return response;
 }
@@ -71,63 +74,100 @@ function countShards(modelJson) {
   return manifest.reduce((n, group) => n + (Array.isArray(group.paths) ? group.paths.length : 0), 0);
 }
 
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+// Each shard's sha256, as the build recorded it from the written model.json, keyed
+// by the absolute URL TF.js will fetch.
+function expectedDigests(config, modelUrl) {
+  const expected = new Map();
+  for (const [path, digest] of Object.entries(config.shardSha256)) {
+    expected.set(new URL(path, modelUrl).href, digest);
+  }
+  return expected;
+}
+
+async function verifyShard(url, bytes, expected) {
+  const where = new URL(url).pathname.split('/').slice(-2).join('/');
+  const want = expected.get(new URL(url).href);
+  if (want === undefined) {
+    throw new Error(`${where}: this weight shard is not listed in config.json's shardSha256, so it cannot be verified`);
+  }
+  if (!globalThis.crypto || !crypto.subtle) {
+    throw new Error(`${where}: cannot verify the weights: crypto.subtle needs a secure (https or localhost) connection`);
+  }
+  const got = hex(await crypto.subtle.digest('SHA-256', bytes));
+  if (got !== want) {
+    throw new Error(`${where}: corrupt or truncated weight shard (${bytes.byteLength} bytes, sha256 ${got.slice(0, 12)}…, expected ${want.slice(0, 12)}…); redeploy the model/ folder`);
+  }
+}
+
 /**
- * A fetchFunc for tf.loadLayersModel that reports byte-level download progress.
- * We do not use TF.js's own onProgress: it only moves when a whole shard is done,
- * and when a shard request fails it leaves an unhandled promise rejection behind.
+ * A fetchFunc for tf.loadLayersModel that reports byte-level download progress and
+ * verifies each shard's sha256 before TF.js sees it. We do not use TF.js's own
+ * onProgress: it only moves when a whole shard is done, and when a shard request
+ * fails it leaves an unhandled promise rejection behind.
  */
-function progressFetch(onProgress) {
+function verifyingFetch(onProgress, expected) {
   const shards = new Map();
-  let expected = 0;
+  let expectedCount = 0;
   const report = () => {
     let done = 0;
     for (const { loaded, total, finished } of shards.values()) {
       done += finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0;
     }
-    onProgress(done / Math.max(expected, shards.size, 1));
+    onProgress(done / Math.max(expectedCount, shards.size, 1));
   };
   return async (url, init, options) => {
-    const response = await fetchOrFail(url, init);
+    const absolute = new URL(url, expected.base).href;
+    const response = await fetchOrFail(absolute, init);
     if (!options?.isBinary) {
       // model.json: learn how many shards follow. A parse failure is TF.js's to report.
-      expected = countShards(await response.clone().json().catch(() => null));
+      expectedCount = countShards(await response.clone().json().catch(() => null));
       return response;
     }
     // Content-Length is the compressed size under Content-Encoding; the clamp in
     // report() and `finished` keep that from overshooting.
     const shard = { loaded: 0, total: Number(response.headers.get('Content-Length')) || 0, finished: false };
-    shards.set(url, shard);
-    if (!response.body) {
-      shard.finished = true;
-      report();
-      return response;
+    shards.set(absolute, shard);
+    const chunks = [];
+    if (response.body) {
+      const reader = response.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        shard.loaded += value.byteLength;
+        report();
+      }
+    } else {
+      chunks.push(new Uint8Array(await response.arrayBuffer()));
     }
-    const counted = response.body.pipeThrough(
-      new TransformStream({
-        transform(chunk, controller) {
-          shard.loaded += chunk.byteLength;
-          report();
-          controller.enqueue(chunk);
-        },
-        flush() {
-          shard.finished = true;
-          report();
-        },
-      }),
-    );
-    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    await verifyShard(absolute, bytes, expected.digests);
+    shard.finished = true;
+    report();
+    return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
 
 /**
- * Loads the layers model, checks it against the config and warms it up.
- * Resolves to `{classify(source, k), ...}`. `onProgress(fraction)` follows the
- * weight download.
+ * Loads the layers model, verifies its shards, checks it against the config and
+ * warms it up. `base` is the page's URL (config URLs are relative to it).
+ * Resolves to `{warmupMs, classify(source, name, k), memory()}`.
  */
-export async function loadClassifier(tf, config, { onProgress = () => {}, onWarmup = () => {} } = {}) {
+export async function loadClassifier(tf, config, { base, onProgress = () => {}, onWarmup = () => {} }) {
+  const modelUrl = new URL(config.modelUrl, base).href;
+  const expected = { base: modelUrl, digests: expectedDigests(config, modelUrl) };
   let model;
   try {
-    model = await tf.loadLayersModel(config.modelUrl, { fetchFunc: progressFetch(onProgress) });
+    model = await tf.loadLayersModel(modelUrl, { fetchFunc: verifyingFetch(onProgress, expected) });
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }
@@ -141,32 +181,40 @@ export async function loadClassifier(tf, config, { onProgress = () => {}, onWarm
   const [h, w] = config.inputSize;
   const { divisor, offset } = preprocessSpec(config.preprocess);
 
-  // Runs the model on a [h, w, 3] float32 tensor in 0..255; call inside tf.tidy.
-  const predictPixels = (image) => {
-    let x = image;
-    if (x.shape[0] !== h || x.shape[1] !== w) {
-      // Squash to the model size. halfPixelCenters matches Keras/TF2
-      // tf.image.resize (and the Resizing layer), which is what models are trained with.
-      x = tf.image.resizeBilinear(x, [h, w], false, true);
-    }
+  // pixels: Float32Array [h, w, 3] in 0..255, already resized. Returns a tensor.
+  const predict = (pixels) => tf.tidy(() => {
+    let x = tf.tensor4d(pixels, [1, h, w, 3], 'float32');
     if (divisor !== 1) x = tf.div(x, divisor);
     if (offset !== 0) x = tf.add(x, offset);
-    return model.predict(tf.expandDims(x, 0));
-  };
+    return model.predict(x);
+  });
 
   onWarmup();
+  let warmupMs;
   try {
     // The first predict compiles shaders / allocates buffers; pay that now.
-    const warm = tf.tidy(() => predictPixels(tf.zeros([h, w, 3], 'float32')));
+    const started = performance.now();
+    const warm = predict(new Float32Array(h * w * 3));
     try {
       await warm.data();
     } finally {
       warm.dispose();
     }
+    warmupMs = performance.now() - started;
   } catch (err) {
     model.dispose();
     throw new Error(`Warm-up inference failed on the ${tf.getBackend()} backend: ${err.message}`, { cause: err });
   }
+
+  // A second run on the warm model: the first latency this device shows.
+  const benchStart = performance.now();
+  const bench = predict(new Float32Array(h * w * 3).fill(127));
+  try {
+    await bench.data();
+  } finally {
+    bench.dispose();
+  }
+  const benchMs = performance.now() - benchStart;
 
   // One inference at a time: interleaved calls would fight over the backend and
   // make numTensors bookkeeping meaningless.
@@ -177,31 +225,35 @@ export async function loadClassifier(tf, config, { onProgress = () => {}, onWarm
     return run;
   };
 
-  const classifyNow = async (source, k) => {
-    const { pixels, release } = await toPixels(source);
-    let output;
+  const classifyNow = async (source, name, k) => {
+    const { data, width, height } = await pixelsOf(source, name);
+    const start = sharedNow();
+    const pixels = resizeToInput(data, width, height, [h, w], config.resize);
+    const t0 = performance.now();
+    const output = predict(pixels);
+    let probabilities;
     try {
-      output = tf.tidy(() => predictPixels(tf.cast(tf.browser.fromPixels(pixels, 3), 'float32')));
-    } finally {
-      release();
-    }
-    try {
-      return topK(await output.data(), config.labels, k);
+      probabilities = await output.data();
     } finally {
       output.dispose();
     }
+    const ms = performance.now() - t0;
+    return { results: topK(probabilities, config.labels, k), ms, start, end: sharedNow() };
   };
 
   return Object.freeze({
-    /** Resolves to the top-k classes of `source`, highest probability first. */
-    classify(source, requestedK) {
-      let k;
-      try {
-        k = resolveTopK(requestedK, config.topK, config.labels.length);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      return serialize(() => classifyNow(source, k));
+    warmupMs,
+    benchMs,
+    /** `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, start, end}`. */
+    classify(source, name, k) {
+      return serialize(() => classifyNow(source, name, k));
+    },
+    /** TF.js's tensor bookkeeping, after the queue drains. */
+    memory() {
+      return serialize(() => {
+        const { numTensors, numBytes } = tf.memory();
+        return { numTensors, numBytes };
+      });
     },
   });
 }

@@ -1,8 +1,9 @@
-// Turning what callers hand us into something tf.browser.fromPixels reads exactly.
+// Turning what callers hand us into RGBA pixels, on the page or in the worker.
 
 // Decode what is in the file, not what the display profile makes of it: Python
-// decoders (PIL, tf.io) ignore embedded colour profiles, and so do we. Keep
-// straight alpha so the WebGL upload path sees the stored RGB values.
+// decoders (PIL, tf.io) ignore embedded colour profiles, and so do we. EXIF
+// orientation is applied, so a phone photo is classified upright. Straight alpha,
+// so transparent pixels can be composited on white exactly.
 const DECODE_OPTIONS = Object.freeze({
   imageOrientation: 'from-image',
   colorSpaceConversion: 'none',
@@ -13,11 +14,12 @@ function blobName(blob) {
   return typeof blob.name === 'string' && blob.name !== '' ? blob.name : 'blob';
 }
 
-async function decodeBlob(blob) {
-  const name = blobName(blob);
+/** Decodes an image file (its first frame, for an animated GIF or WebP) to an ImageBitmap. */
+export async function decodeBlob(blob, name = blobName(blob)) {
   if (blob.type && !blob.type.startsWith('image/')) {
     throw new Error(`${name}: not an image (${blob.type})`);
   }
+  if (blob.size === 0) throw new Error(`${name}: the file is empty`);
   try {
     return await createImageBitmap(blob, DECODE_OPTIONS);
   } catch (err) {
@@ -25,44 +27,100 @@ async function decodeBlob(blob) {
   }
 }
 
-async function decodeImageElement(img) {
-  const name = img.currentSrc || img.src || 'image element';
+function canvas2d(width, height, name) {
+  const canvas = typeof OffscreenCanvas !== 'undefined'
+    ? new OffscreenCanvas(width, height)
+    : Object.assign(document.createElement('canvas'), { width, height });
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error(`${name}: the image (${width}×${height}) is too large for this browser to read`);
+  return ctx;
+}
+
+/**
+ * RGBA bytes of a bitmap at its intrinsic size, composited on white (drawn over a
+ * white canvas, so every pixel comes back opaque).
+ */
+function bitmapPixels(bitmap, name) {
+  const { width, height } = bitmap;
+  if (width === 0 || height === 0) throw new Error(`${name}: the image is empty (0×0)`);
+  const ctx = canvas2d(width, height, name);
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, width, height);
+  ctx.drawImage(bitmap, 0, 0);
   try {
-    if (!img.complete || img.naturalWidth === 0) await img.decode();
-    // fromPixels reads an <img> at its layout size; a bitmap has the intrinsic size.
-    return await createImageBitmap(img);
+    return ctx.getImageData(0, 0, width, height);
   } catch (err) {
-    throw new Error(`${name}: could not decode image`, { cause: err });
+    throw new Error(`${name}: the image (${width}×${height}) could not be read (${err.message})`, { cause: err });
   }
 }
 
 /**
- * Normalises a classify() source. Resolves to `{pixels, release}`: `pixels` is
- * an ImageData, canvas or ImageBitmap at the image's intrinsic size, and
- * `release()` frees whatever we created (never what the caller owns).
+ * What the worker (or the main-thread engine) reads: `{data, width, height}` RGBA.
+ * `source` is what the page sends: a Blob (decoded here), an ImageBitmap or ImageData.
  */
-export async function toPixels(source) {
-  const keep = () => {};
-  if (typeof Blob !== 'undefined' && source instanceof Blob) {
-    const bitmap = await decodeBlob(source);
-    return { pixels: bitmap, release: () => bitmap.close() };
+export async function pixelsOf(source, name) {
+  if (typeof ImageData !== 'undefined' && source instanceof ImageData) {
+    if (source.width === 0 || source.height === 0) throw new Error(`${name}: the ImageData is empty (0×0)`);
+    return source;
   }
-  if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement) {
-    const bitmap = await decodeImageElement(source);
-    return { pixels: bitmap, release: () => bitmap.close() };
-  }
-  if (
-    (typeof ImageData !== 'undefined' && source instanceof ImageData) ||
-    (typeof HTMLCanvasElement !== 'undefined' && source instanceof HTMLCanvasElement) ||
-    (typeof ImageBitmap !== 'undefined' && source instanceof ImageBitmap)
-  ) {
-    if (source.width === 0 || source.height === 0) {
-      throw new Error(`classify: the ${source.constructor.name} is empty (0×0)`);
+  if (typeof ImageBitmap !== 'undefined' && source instanceof ImageBitmap) {
+    try {
+      return bitmapPixels(source, name);
+    } finally {
+      source.close();
     }
-    return { pixels: source, release: keep };
+  }
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    const bitmap = await decodeBlob(source, name);
+    try {
+      return bitmapPixels(bitmap, name);
+    } finally {
+      bitmap.close();
+    }
+  }
+  throw new TypeError(`${name}: cannot read pixels from ${source?.constructor?.name || typeof source}`);
+}
+
+/**
+ * Normalises a classify() source on the page into something that can be posted to
+ * the worker: `{source, name, transfer}`. Files stay files (the worker decodes them);
+ * elements become ImageBitmaps we own and transfer. The caller's own objects are
+ * never transferred or closed.
+ */
+export async function toMessage(source) {
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    return { source, name: blobName(source), transfer: [] };
+  }
+  if (typeof ImageData !== 'undefined' && source instanceof ImageData) {
+    if (source.width === 0 || source.height === 0) throw new Error('classify: the ImageData is empty (0×0)');
+    return { source, name: 'ImageData', transfer: [] };
+  }
+  let name = 'image';
+  try {
+    if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement) {
+      name = source.currentSrc || source.src || 'image element';
+      if (!source.complete || source.naturalWidth === 0) await source.decode();
+      // An <img> has already applied EXIF orientation; a bitmap of it keeps that.
+      const bitmap = await createImageBitmap(source);
+      return { source: bitmap, name, transfer: [bitmap] };
+    }
+    const isCanvas = (typeof HTMLCanvasElement !== 'undefined' && source instanceof HTMLCanvasElement) ||
+      (typeof OffscreenCanvas !== 'undefined' && source instanceof OffscreenCanvas);
+    const isVideo = typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement;
+    if (isCanvas || isVideo || (typeof ImageBitmap !== 'undefined' && source instanceof ImageBitmap)) {
+      name = source.constructor.name;
+      const w = isVideo ? source.videoWidth : source.width;
+      const h = isVideo ? source.videoHeight : source.height;
+      if (!w || !h) throw new Error(`classify: the ${name} is empty (0×0)`);
+      const bitmap = await createImageBitmap(source, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+      return { source: bitmap, name, transfer: [bitmap] };
+    }
+  } catch (err) {
+    if (err.message.startsWith('classify:')) throw err;
+    throw new Error(`${name}: could not decode image`, { cause: err });
   }
   const kind = source === null || source === undefined ? String(source) : source.constructor?.name || typeof source;
   throw new TypeError(
-    `classify: unsupported source (${kind}); pass an HTMLImageElement, HTMLCanvasElement, ImageBitmap, ImageData, Blob or File`,
+    `classify: unsupported source (${kind}); pass an HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, ImageBitmap, ImageData, Blob or File`,
   );
 }

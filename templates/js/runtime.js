@@ -6,15 +6,48 @@ import { BACKENDS } from './pure.js';
 // leave the page on "loading" forever.
 const BACKEND_INIT_TIMEOUT_MS = 60_000;
 
-/** The `tf` namespace defined by the vendored UMD script, or a clear error. */
-export function getTf() {
+/**
+ * The `tf` namespace defined by the vendored UMD scripts (`runtime`: their URLs, to
+ * name them), or a clear error. A script whose integrity hash does not match is
+ * not run at all, so that ends here too.
+ */
+export function getTf(runtime = []) {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadLayersModel !== 'function') {
+    const name = runtime.length > 0 ? new URL(runtime[0].src).pathname.split('/').slice(-2).join('/') : 'vendor/';
     throw new Error(
-      'The TF.js runtime (vendor/tf.min.js) did not load; check that the vendor/ folder was deployed with the site.',
+      `The TF.js runtime (${name}) did not load: it is missing or does not match its integrity hash; ` +
+        'redeploy the vendor/ folder with the site.',
     );
   }
   return tf;
+}
+
+/**
+ * The runtime scripts, in load order, from the page's own <script data-runtime>
+ * tags: `[{src (absolute), integrity}]`.
+ */
+export function runtimeScripts(doc = document) {
+  return [...doc.querySelectorAll('script[data-runtime]')].map((s) => ({ src: s.src, integrity: s.integrity }));
+}
+
+/**
+ * Loads the runtime scripts into a module worker: each is fetched with its SRI
+ * hash first (so a file that differs from the page's verified copy is refused),
+ * then imported; the UMD bundles define globalThis.tf even as modules.
+ */
+export async function importRuntime(runtime) {
+  for (const { src, integrity } of runtime) {
+    const name = new URL(src).pathname.split('/').slice(-2).join('/');
+    try {
+      const response = await fetch(src, { integrity, cache: 'force-cache' });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      await response.arrayBuffer();
+    } catch (err) {
+      throw new Error(`The TF.js runtime (${name}) is missing or does not match its integrity hash (${err.message}); redeploy the vendor/ folder with the site.`);
+    }
+    await import(src);
+  }
 }
 
 function withTimeout(promise, ms, what) {
@@ -29,9 +62,9 @@ const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 
 
 // TF.js only logs why the WASM backend failed; the usual cause is a binary that
 // was not deployed, so name it.
-async function missingWasmBinaries() {
+async function missingWasmBinaries(base) {
   const checks = WASM_BINARIES.map(async (name) => {
-    const url = new URL(`vendor/${name}`, document.baseURI);
+    const url = new URL(`vendor/${name}`, base);
     try {
       const response = await fetch(url, { method: 'HEAD', cache: 'no-cache' });
       return response.ok ? null : `vendor/${name} (HTTP ${response.status})`;
@@ -47,19 +80,25 @@ async function missingWasmBinaries() {
  * short reason on failure. tf.setBackend() reports most failures by resolving
  * false rather than throwing, so the active backend is checked afterwards.
  */
-async function tryBackend(tf, name) {
+async function tryBackend(tf, name, { base, threads }) {
   try {
     if (name === 'wasm') {
       if (!tf.wasm || typeof tf.wasm.setWasmPaths !== 'function') {
-        return 'the WASM backend script (vendor/tf-backend-wasm.min.js) did not load';
+        return 'the WASM backend script (vendor/tf-backend-wasm.es2017.min.js) did not load';
       }
       // The .wasm binaries sit next to the scripts; resolve against the page so
       // the site works at a domain root and under a sub-path alike.
-      tf.wasm.setWasmPaths(new URL('vendor/', document.baseURI).href);
+      tf.wasm.setWasmPaths(new URL('vendor/', base).href);
+      // Threaded WASM starts its helpers as blob: workers, which the page's
+      // Content-Security-Policy does not allow on the main thread.
+      if (!threads) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    }
+    if (name === 'webgl' && typeof document === 'undefined' && typeof OffscreenCanvas === 'undefined') {
+      return 'this browser cannot run WebGL in a worker (no OffscreenCanvas)';
     }
     const ok = await withTimeout(tf.setBackend(name), BACKEND_INIT_TIMEOUT_MS, `starting ${name}`);
     if (!ok) {
-      const missing = name === 'wasm' ? await missingWasmBinaries() : [];
+      const missing = name === 'wasm' ? await missingWasmBinaries(base) : [];
       return missing.length > 0 ? `missing ${missing.join(', ')}` : 'initialisation failed (see the browser console)';
     }
     await tf.ready();
@@ -97,10 +136,13 @@ function webglRenderer(tf) {
 /**
  * Starts the forced backend, or the first of webgl → wasm → cpu that works.
  * Resolves to the active backend name; rejects with a message naming what failed.
+ * `base` is the page URL (the vendor/ folder is found from it); `threads` allows
+ * multi-threaded WASM (only where blob: workers are allowed: in our worker).
  */
-export async function startBackend(tf, forced) {
+export async function startBackend(tf, forced, { base, threads = false }) {
+  const options = { base, threads };
   if (forced) {
-    const reason = await tryBackend(tf, forced);
+    const reason = await tryBackend(tf, forced, options);
     if (reason !== null) {
       throw new Error(`The "${forced}" backend requested by ?backend=${forced} could not be started: ${reason}.`);
     }
@@ -111,7 +153,7 @@ export async function startBackend(tf, forced) {
   }
   const failures = [];
   for (const name of BACKENDS) {
-    let reason = await tryBackend(tf, name);
+    let reason = await tryBackend(tf, name, options);
     if (reason === null && name === 'webgl') {
       if (!webglIsExact(tf)) {
         reason = 'no float32 rendering (float16 would be inexact)';

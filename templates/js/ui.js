@@ -2,6 +2,8 @@
 
 import { formatPercent } from './pure.js';
 
+const THUMB_WIDTH = 360;
+
 function required(doc, id) {
   const el = doc.getElementById(id);
   if (!el) throw new Error(`index.html is missing #${id}`);
@@ -22,11 +24,42 @@ export function createView(doc = document) {
     status: required(doc, 'status'),
     progress: required(doc, 'progress'),
     backend: required(doc, 'backend'),
+    thread: required(doc, 'thread'),
+    queue: required(doc, 'queue'),
+    modelCard: required(doc, 'model-card'),
+    cameraStart: required(doc, 'camera-start'),
+    cameraStop: required(doc, 'camera-stop'),
+    cameraFps: required(doc, 'camera-fps'),
+    cameraFpsValue: required(doc, 'camera-fps-value'),
+    cameraStatus: required(doc, 'camera-status'),
+    cameraView: required(doc, 'camera-view'),
+    cameraVideo: required(doc, 'camera-video'),
+    cameraMeasured: required(doc, 'camera-fps-measured'),
+    cameraLatency: required(doc, 'camera-latency'),
+    cameraResults: required(doc, 'camera-results'),
     error: required(doc, 'error'),
     dropzone: required(doc, 'dropzone'),
     input: required(doc, 'file-input'),
     results: required(doc, 'results'),
   };
+
+  function predictionList(results, list = el(doc, 'ol', 'predictions')) {
+    const rows = results.map(({ label, probability }) => {
+      const row = el(doc, 'li', 'prediction');
+      const text = el(doc, 'span', 'prediction-label', label);
+      const pct = el(doc, 'span', 'prediction-pct', formatPercent(probability));
+      const bar = el(doc, 'span', 'bar');
+      bar.setAttribute('aria-hidden', 'true');
+      const fill = el(doc, 'span', 'bar-fill');
+      // CSSOM, not a style attribute: allowed by the page's style-src 'self'.
+      fill.style.width = `${Math.max(0, Math.min(1, probability)) * 100}%`;
+      bar.append(fill);
+      row.append(text, pct, bar);
+      return row;
+    });
+    list.replaceChildren(...rows);
+    return list;
+  }
 
   // Screen readers announce every change of a live region; only speak in 10% steps.
   let lastSpokenPct = -1;
@@ -42,39 +75,32 @@ export function createView(doc = document) {
     card.append(thumbBox, body);
     refs.results.append(card);
 
-    if (!file.type || file.type.startsWith('image/')) {
-      const img = el(doc, 'img', 'thumb');
-      img.alt = '';
-      img.decoding = 'async';
-      const url = URL.createObjectURL(file);
-      // The decoded image stays on screen after its URL is revoked.
-      const revoke = () => URL.revokeObjectURL(url);
-      img.addEventListener('load', revoke, { once: true });
-      img.addEventListener('error', () => {
-        revoke();
-        img.remove();
-      }, { once: true });
-      img.src = url;
-      thumbBox.append(img);
-    }
-
     return {
+      /**
+       * A small thumbnail, decoded at reduced size (EXIF-upright): a batch of large
+       * photos must not keep full-size decoded images alive. Not an image: none.
+       */
+      async showThumbnail() {
+        if (file.type && !file.type.startsWith('image/')) return;
+        let bitmap;
+        try {
+          bitmap = await createImageBitmap(file, { resizeWidth: THUMB_WIDTH, resizeQuality: 'medium' });
+        } catch {
+          return; // the classifier reports the decoding error on the card
+        }
+        const canvas = el(doc, 'canvas', 'thumb');
+        canvas.width = bitmap.width;
+        canvas.height = bitmap.height;
+        canvas.setAttribute('role', 'img');
+        canvas.setAttribute('aria-label', `Thumbnail of ${file.name || 'the image'}`);
+        canvas.getContext('2d').drawImage(bitmap, 0, 0);
+        bitmap.close();
+        thumbBox.append(canvas);
+      },
       showResults(results) {
         card.dataset.state = 'done';
-        const list = el(doc, 'ol', 'predictions');
+        const list = predictionList(results);
         list.setAttribute('aria-label', `Top ${results.length} for ${file.name || 'this file'}`);
-        for (const { label, probability } of results) {
-          const row = el(doc, 'li', 'prediction');
-          const text = el(doc, 'span', 'prediction-label', label);
-          const pct = el(doc, 'span', 'prediction-pct', formatPercent(probability));
-          const bar = el(doc, 'span', 'bar');
-          bar.setAttribute('aria-hidden', 'true');
-          const fill = el(doc, 'span', 'bar-fill');
-          fill.style.width = `${Math.max(0, Math.min(1, probability)) * 100}%`;
-          bar.append(fill);
-          row.append(text, pct, bar);
-          list.append(row);
-        }
         status.replaceWith(list);
       },
       showError(message) {
@@ -104,16 +130,37 @@ export function createView(doc = document) {
         refs.status.textContent = `Downloading model… ${pct}%`;
       }
     },
-    setBackend(name) {
+    setBackend(name, thread, fallback) {
       refs.backend.textContent = name;
+      refs.thread.textContent = thread === 'worker'
+        ? '(in a Web Worker)'
+        : `(on the main thread${fallback ? `: ${fallback}` : ''})`;
     },
-    showFatal(message) {
+    setQueue(text) {
+      refs.queue.textContent = text;
+    },
+    setModelCard(rows) {
+      const items = rows.flatMap(([term, value]) => {
+        const wrap = el(doc, 'div', 'model-card-row');
+        wrap.append(el(doc, 'dt', '', term), el(doc, 'dd', '', value));
+        return [wrap];
+      });
+      refs.modelCard.replaceChildren(...items);
+    },
+    setCameraResults(results) {
+      predictionList(results, refs.cameraResults);
+    },
+    showFatal(message, status = 'The classifier could not start.') {
       refs.error.textContent = message;
-      refs.status.textContent = 'The classifier could not start.';
+      refs.status.textContent = status;
       refs.input.disabled = true;
+      refs.cameraStart.disabled = true;
+      refs.cameraFps.disabled = true;
     },
     enableInput() {
       refs.input.disabled = false;
+      refs.cameraStart.disabled = false;
+      refs.cameraFps.disabled = false;
     },
     addCard,
   };

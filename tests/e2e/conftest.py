@@ -27,15 +27,36 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}; run 'make setup' or set BROWSERNET_CHROMIUM")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser_with(playwright):
+    """Another Chromium with extra command-line flags (camera fakes, WebGL 2 off), one per set of flags."""
+    launched: dict[tuple[str, ...], object] = {}
+
+    def _launch(*extra: str):
+        if extra not in launched:
+            launched[extra] = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra),
+                                                        headless=True)
+        return launched[extra]
+
+    yield _launch
+    for b in launched.values():
+        b.close()
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +84,28 @@ def served(sites, served_dir):
     return served_dir(root)
 
 
+# The page enforces a Content-Security-Policy without 'unsafe-eval', so Playwright's
+# wait_for_function must get functions ("() => ..."), never bare expressions (those it evals).
+# Violations are reported both as events (this listener) and by Chromium on the console.
+CSP_LISTENER = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  'securitypolicyviolation ' + e.violatedDirective + ' ' + e.blockedURI + ' at ' + e.sourceFile + ':' + e.lineNumber));"""
+
+
 class Page:
-    """A page plus every request it made, from Playwright *and* CDP (Playwright misses some)."""
+    """A page plus every request it made, from Playwright *and* CDP (Playwright misses some),
+    its console messages and any Content-Security-Policy violations."""
 
     def __init__(self, context, url: str):
         self.page = context.new_page()
         self.requests: list[str] = []
         self.dialogs: list[str] = []
+        self.console: list[tuple[str, str]] = []
+        self.workers: list[str] = []
+        self.page.add_init_script(CSP_LISTENER)
+        # Playwright reports the requests of the page's dedicated workers here too.
         self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("console", lambda m: self.console.append((m.type, m.text)))
+        self.page.on("worker", lambda w: self.workers.append(w.url))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         self.navigations = 0
         self.page.on("framenavigated", lambda f: setattr(self, "navigations", self.navigations + (f == self.page.main_frame)))
@@ -91,7 +126,7 @@ class Page:
 
         for _ in range(3):
             try:
-                self.page.wait_for_function("document.body && document.body.dataset.state !== 'loading'",
+                self.page.wait_for_function("() => document.body && document.body.dataset.state !== 'loading'",
                                             timeout=timeout)
                 return self.page.evaluate("document.body.dataset.state")
             except Error as e:
@@ -99,6 +134,10 @@ class Page:
                     raise
                 self.page.wait_for_load_state()
         raise AssertionError("the page kept reloading")
+
+    def csp_violations(self) -> list[str]:
+        return [text for _, text in self.console
+                if "securitypolicyviolation" in text or "Content Security Policy" in text]
 
     def foreign_requests(self, origin: str) -> list[str]:
         base = urlsplit(origin)
@@ -110,8 +149,9 @@ class Page:
 def open_page(browser):
     contexts = []
 
-    def _open(url: str) -> Page:
-        context = browser.new_context()
+    def _open(url: str, on=None, **context_options) -> Page:
+        """``on``: another browser (from ``browser_with``); ``context_options`` go to new_context."""
+        context = (on or browser).new_context(**context_options)
         contexts.append(context)
         return Page(context, url)
 

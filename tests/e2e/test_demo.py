@@ -61,10 +61,35 @@ def test_a_real_dog_gets_a_sensible_breed(photo, breed, demo_site, keras_model, 
     assert page.ready() == "ready", page.page.text_content("#error")
     assert page.page.text_content("h1") == "Dog breed classifier"
     page.page.set_input_files("#file-input", str(MODELS / photo))
-    page.page.wait_for_function("document.querySelector('#results .card')?.dataset.state === 'done'")
+    page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
     assert page.page.locator("#results .card .prediction-label").first.text_content() == breed
     # Chromium and Pillow decode the file with their own decoders, so allow for that;
     # the answer and its confidence must still agree.
     top = page.page.locator("#results .card .prediction-pct").first.text_content()
     assert abs(float(top.rstrip("%")) / 100 - float(expected.max())) < 0.02
     assert page.foreign_requests(base) == []
+
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_layout_at_phone_and_desktop_width(width, demo_site, served_dir, open_page, tmp_path):
+    """The page after classifying a real photo: nothing overflows sideways at phone width. With
+    BROWSERNET_SCREENSHOTS=1 (`make screenshots`) the images land in tests/e2e/screenshots/ for the README."""
+    import os
+
+    base = served_dir(demo_site)
+    page = open_page(f"{base}?backend=wasm", viewport={"width": width, "height": 900}, color_scheme="light")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    page.page.set_input_files("#file-input", str(MODELS / "german_shepherd.webp"))
+    page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
+    p = page.page
+    assert p.evaluate("document.documentElement.scrollWidth") <= width
+    for selector in ("#dropzone", "#results .card", "#model-card", ".camera"):
+        box = p.locator(selector).first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
+    folder = SCREENSHOTS if os.environ.get("BROWSERNET_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(exist_ok=True)
+    p.screenshot(path=str(folder / f"page-{width}.png"), full_page=True)
+    assert (folder / f"page-{width}.png").stat().st_size > 10_000

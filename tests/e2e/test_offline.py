@@ -38,7 +38,7 @@ def test_a_new_build_is_offered_and_never_mixed_with_the_old(rebuildable, browse
         # ... while the new build installs beside it, and the page offers it.
         second.page.wait_for_selector("#update:not([hidden])", timeout=30_000)
         second.page.click("#update-button")
-        second.page.wait_for_function("window.browsernet && window.browsernet.labels[0] === 'up'", timeout=60_000)
+        second.page.wait_for_function("() => window.browsernet && window.browsernet.labels[0] === 'up'", timeout=60_000)
         assert second.ready() == "ready"
         caches = second.page.evaluate("caches.keys()")
         assert len([c for c in caches if c.startswith("browsernet ")]) == 1, caches  # the old cache is gone

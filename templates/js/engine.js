@@ -1,0 +1,163 @@
+// Where inference runs: a module worker when it can, else the main thread (and we say why).
+// Both engines offer the same operations:
+//   {backend, thread: 'worker'|'main', fallback: reason|null, warmupMs, benchMs,
+//    classify(source, k) → {results, ms, start, end}, memory() → {numTensors, numBytes}}
+
+import { checkWorkerMessage, shouldFallBack } from './protocol.js';
+import { getTf, startBackend } from './runtime.js';
+import { loadClassifier } from './classifier.js';
+import { toMessage } from './image-source.js';
+
+class EngineError extends Error {
+  constructor(stage, message) {
+    super(message);
+    this.stage = stage;
+  }
+}
+
+function startWorker({ config, forced, base, runtime, onProgress, onWarmup, onFatal }) {
+  return new Promise((resolve, reject) => {
+    let worker;
+    try {
+      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'browsernet inference' });
+    } catch (err) {
+      reject(new EngineError('worker', `module workers are not available (${err.message})`));
+      return;
+    }
+    const pending = new Map();
+    let nextId = 1;
+    let engine = null;
+    let dead = null;
+
+    // After start-up, a worker failure fails every request and the page: never silent.
+    const die = (message) => {
+      if (dead !== null) return;
+      dead = message;
+      worker.terminate();
+      for (const { reject: fail } of pending.values()) fail(new Error(message));
+      pending.clear();
+      if (engine === null) reject(new EngineError('worker', message));
+      else onFatal(new Error(message));
+    };
+
+    const request = (message, transfer = []) => {
+      if (dead !== null) return Promise.reject(new Error(dead));
+      const id = nextId++;
+      return new Promise((res, rej) => {
+        pending.set(id, { resolve: res, reject: rej });
+        try {
+          worker.postMessage({ ...message, id }, transfer);
+        } catch (err) {
+          pending.delete(id);
+          rej(new Error(`could not send the image to the inference worker (${err.message})`));
+        }
+      });
+    };
+
+    worker.addEventListener('message', (event) => {
+      let msg;
+      try {
+        msg = checkWorkerMessage(event.data);
+      } catch (err) {
+        die(err.message);
+        return;
+      }
+      switch (msg.type) {
+        case 'progress':
+          onProgress(msg.fraction);
+          break;
+        case 'warmup':
+          onWarmup();
+          break;
+        case 'ready':
+          engine = Object.freeze({
+            backend: msg.backend,
+            thread: 'worker',
+            fallback: null,
+            warmupMs: msg.warmupMs,
+            benchMs: msg.benchMs,
+            async classify(source, k) {
+              const { source: payload, name, transfer } = await toMessage(source);
+              const reply = await request({ type: 'classify', source: payload, name, k }, transfer);
+              return { results: reply.results, ms: reply.ms, start: reply.start, end: reply.end };
+            },
+            async memory() {
+              const { numTensors, numBytes } = await request({ type: 'memory' });
+              return { numTensors, numBytes };
+            },
+          });
+          resolve(engine);
+          break;
+        case 'result':
+        case 'memory': {
+          const entry = pending.get(msg.id);
+          pending.delete(msg.id);
+          if (entry) entry.resolve(msg);
+          break;
+        }
+        case 'error': {
+          const entry = msg.id === null ? undefined : pending.get(msg.id);
+          if (entry) {
+            pending.delete(msg.id);
+            entry.reject(new Error(msg.message));
+          } else if (engine === null) {
+            worker.terminate();
+            reject(new EngineError(msg.stage, msg.message));
+          } else {
+            die(`The inference worker failed: ${msg.message}`);
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    });
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      die(event.message ? `The inference worker failed: ${event.message}` : 'The inference worker (js/worker.js) could not start');
+    });
+    worker.addEventListener('messageerror', () => die('The inference worker sent a message that could not be read'));
+    worker.postMessage({ type: 'init', runtime, backend: forced, config, base });
+  });
+}
+
+async function startMainThread({ config, forced, base, runtime, onProgress, onWarmup }, fallback) {
+  const tf = getTf(runtime);
+  const backend = await startBackend(tf, forced, { base, threads: false });
+  const classifier = await loadClassifier(tf, config, { base, onProgress, onWarmup });
+  return Object.freeze({
+    backend,
+    thread: 'main',
+    fallback,
+    warmupMs: classifier.warmupMs,
+    benchMs: classifier.benchMs,
+    async classify(source, k) {
+      const { source: payload, name } = await toMessage(source);
+      return classifier.classify(payload, name, k);
+    },
+    memory: () => classifier.memory(),
+  });
+}
+
+/**
+ * Starts inference in a module worker, or on the main thread when `useWorker` is
+ * false or the worker cannot run the runtime or backend here. `onFatal(err)` is
+ * called if the worker dies after start-up.
+ */
+export async function startEngine(options) {
+  // The page's own copy of the runtime passed its integrity check, or nothing starts.
+  getTf(options.runtime);
+  if (!options.useWorker) return startMainThread(options, 'turned off by ?worker=0');
+  try {
+    return await startWorker(options);
+  } catch (err) {
+    if (!(err instanceof EngineError) || !shouldFallBack(err.stage)) throw err;
+    console.warn(`browsernet: inference falls back to the main thread: ${err.message}`);
+    options.onFallback?.(err.message);
+    try {
+      return await startMainThread(options, err.message);
+    } catch (mainErr) {
+      throw new Error(`${mainErr.message} (in a worker: ${err.message})`, { cause: mainErr });
+    }
+  }
+}

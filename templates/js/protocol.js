@@ -1,0 +1,47 @@
+// The page ↔ inference-worker message protocol. Pure: no DOM, no TF.js.
+//
+// page → worker  {type: 'init', runtime: [script URLs], backend: name|null, config, base: page URL}
+//                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
+//                {type: 'memory', id}
+// worker → page  {type: 'progress', fraction}       weight download, 0..1
+//                {type: 'warmup'}                   weights loaded, first inference running
+//                {type: 'ready', backend, warmupMs}
+//                {type: 'result', id, results, ms, start, end}
+//                {type: 'memory', id, numTensors, numBytes}
+//                {type: 'error', id, stage, message}  id null for a failure outside a request
+//
+// `start`/`end` are performance.timeOrigin + performance.now() in the worker, so the
+// page can place them on its own clock. Errors are always explicit messages: a
+// failure in the worker must reach the visitor, never vanish.
+
+export const STAGES = Object.freeze(['runtime', 'backend', 'model', 'classify', 'worker']);
+
+// Failures at these stages mean "this worker cannot run here": the page falls back
+// to the main thread. A model that fails to load would fail there too.
+const FALLBACK_STAGES = new Set(['runtime', 'backend', 'worker']);
+
+export function errorMessage(id, stage, err) {
+  const message = err && err.message ? err.message : String(err);
+  return { type: 'error', id: id ?? null, stage: STAGES.includes(stage) ? stage : 'worker', message };
+}
+
+export function shouldFallBack(stage) {
+  return FALLBACK_STAGES.has(stage);
+}
+
+/** Checks a message from the worker; returns it, or throws naming what is wrong. */
+export function checkWorkerMessage(data) {
+  const known = ['progress', 'warmup', 'ready', 'result', 'memory', 'error'];
+  if (data === null || typeof data !== 'object' || !known.includes(data.type)) {
+    throw new Error(`unexpected message from the inference worker: ${JSON.stringify(data)?.slice(0, 80)}`);
+  }
+  if ((data.type === 'result' || data.type === 'memory') && !Number.isInteger(data.id)) {
+    throw new Error(`inference worker sent a ${data.type} without a request id`);
+  }
+  return data;
+}
+
+/** Absolute milliseconds on a clock that the page and its workers share. */
+export function sharedNow(perf = globalThis.performance) {
+  return perf.timeOrigin + perf.now();
+}

@@ -1,0 +1,68 @@
+// The inference worker (a module worker): loads TF.js and the model, and classifies
+// what the page sends, so that the page stays responsive. Protocol: protocol.js.
+
+import { errorMessage } from './protocol.js';
+import { validateConfig } from './pure.js';
+import { getTf, importRuntime, startBackend } from './runtime.js';
+import { loadClassifier } from './classifier.js';
+
+let classifier = null;
+let starting = null;
+
+function post(message, transfer = []) {
+  self.postMessage(message, transfer);
+}
+
+// Stage by stage, so the page knows whether the main thread could do better.
+async function init({ runtime, backend: forced, config: rawConfig, base }) {
+  let stage = 'runtime';
+  try {
+    await importRuntime(runtime);
+    const tf = getTf(runtime);
+    const config = validateConfig(rawConfig);
+    stage = 'backend';
+    // No page CSP applies inside this worker, so threaded WASM may start its helpers.
+    const backend = await startBackend(tf, forced, { base, threads: true });
+    stage = 'model';
+    classifier = await loadClassifier(tf, config, {
+      base,
+      onProgress: (fraction) => post({ type: 'progress', fraction }),
+      onWarmup: () => post({ type: 'warmup' }),
+    });
+    post({ type: 'ready', backend, warmupMs: classifier.warmupMs, benchMs: classifier.benchMs });
+  } catch (err) {
+    post(errorMessage(null, stage, err));
+  }
+}
+
+async function handle(message) {
+  const { type, id } = message;
+  if (type === 'init') {
+    if (starting === null) starting = init(message);
+    return;
+  }
+  if (classifier === null) {
+    post(errorMessage(id, 'worker', new Error(`"${type}" before the model was ready`)));
+    return;
+  }
+  try {
+    if (type === 'classify') {
+      const result = await classifier.classify(message.source, message.name, message.k);
+      post({ type: 'result', id, ...result });
+    } else if (type === 'memory') {
+      post({ type: 'memory', id, ...(await classifier.memory()) });
+    } else {
+      throw new Error(`unknown request "${type}"`);
+    }
+  } catch (err) {
+    post(errorMessage(id, type === 'classify' ? 'classify' : 'worker', err));
+  }
+}
+
+self.addEventListener('message', (event) => {
+  handle(event.data);
+});
+// Whatever escapes a handler still reaches the page as an explicit error.
+self.addEventListener('unhandledrejection', (event) => {
+  post(errorMessage(null, 'worker', event.reason));
+});

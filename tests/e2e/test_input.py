@@ -1,0 +1,147 @@
+"""Robust input: sizes from 1x1 to 24 megapixels, EXIF rotation, animated GIFs, transparency,
+both resize rules against Keras, and a queue of 50 files that leaves no tensors behind."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from tests import helpers
+from tests.conftest import SIZE
+from tests.helpers import keras
+
+# The page fetches a file from its own origin and classifies it as a File, through the worker.
+CLASSIFY_URL = """async ([url, name]) => {
+  const blob = await (await fetch(url)).blob();
+  const file = new File([blob], name, { type: blob.type });
+  return await window.browsernet.classify(file, window.browsernet.labels.length);
+}"""
+
+
+@pytest.fixture(scope="module")
+def model(fine_tuned_keras):
+    return keras.models.load_model(str(fine_tuned_keras), compile=False)
+
+
+@pytest.fixture(scope="module")
+def inputs(sites):
+    folder = sites["keras"].parent / "inputs"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _keras(model, pixels: np.ndarray, rule: str = "squash") -> np.ndarray:
+    """Keras's answer for RGB pixels (H, W, 3) in 0..255, resized by `rule` the Keras way."""
+    x = np.asarray(pixels, np.float32)[None]
+    resized = keras.ops.image.resize(x, (SIZE, SIZE), interpolation="bilinear", crop_to_aspect_ratio=rule == "crop")
+    return np.asarray(model(np.asarray(resized) / 127.5 - 1, training=False))[0]
+
+
+def _probs(results) -> np.ndarray:
+    out = np.zeros(len(results))
+    out[[r["index"] for r in results]] = [r["probability"] for r in results]
+    return out
+
+
+def _classify(page, served, folder, name):
+    return _probs(page.page.evaluate(CLASSIFY_URL, [f"{served}{folder.name}/{name}", name]))
+
+
+def _open(open_page, served, site="keras"):
+    page = open_page(f"{served}{site}/?backend=wasm")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    return page
+
+
+@pytest.mark.parametrize("rule, shape", [("squash", (150, 120)), ("crop", (150, 120)), ("crop", (90, 200))])
+def test_resize_rule_matches_keras(rule, shape, model, inputs, served, open_page):
+    site = "keras" if rule == "squash" else "crop"
+    image = helpers.test_images(max(shape), count=1, seed=11)[0][: shape[0], : shape[1]]
+    name = f"rule-{shape[0]}x{shape[1]}.png"
+    Image.fromarray(image).save(inputs / name)
+    page = _open(open_page, served, site)
+    got = _classify(page, served, inputs, name)
+    np.testing.assert_allclose(got, _keras(model, image, rule), atol=1e-4)
+    other = _keras(model, image, "crop" if rule == "squash" else "squash")
+    assert np.abs(other - got).max() > 1e-3  # the rules differ on this image, so the check means something
+
+
+@pytest.mark.parametrize("shape", [(4000, 6000), (1, 1)])
+def test_huge_and_tiny_images_classify_like_keras(shape, model, inputs, served, open_page):
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    image = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)),
+                      ((xx // 97 + yy // 89) % 2) * 200 + 20], axis=-1).astype(np.uint8)
+    name = f"size-{w}x{h}.png"
+    Image.fromarray(image).save(inputs / name, compress_level=1)
+    page = _open(open_page, served)
+    got = _classify(page, served, inputs, name)
+    np.testing.assert_allclose(got, _keras(model, image), atol=1e-4)
+    assert page.page.evaluate("document.body.dataset.state") == "ready"
+
+
+def test_exif_rotated_jpeg_is_classified_upright(model, inputs, served, open_page):
+    upright = helpers.test_images(160, count=1, seed=4)[0][:, :120]  # 160 tall, 120 wide
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # as a sideways camera stores it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    stored.save(inputs / "sideways.jpg", quality=100, subsampling=0, exif=exif.tobytes())
+    decoded = ImageOps.exif_transpose(Image.open(inputs / "sideways.jpg")).convert("RGB")
+    assert decoded.size == (120, 160)
+    page = _open(open_page, served)
+    got = _classify(page, served, inputs, "sideways.jpg")
+    expected = _keras(model, np.asarray(decoded))
+    # Chromium and Pillow decode JPEG with their own builds of libjpeg-turbo.
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+    sideways = _keras(model, np.asarray(Image.open(inputs / "sideways.jpg").convert("RGB")))
+    assert np.abs(sideways - got).max() > 2e-2, "rotation makes no difference on this image"
+
+
+def test_animated_gif_uses_its_first_frame(model, inputs, served, open_page):
+    frames = [Image.fromarray(img).convert("P", palette=Image.Palette.ADAPTIVE)
+              for img in helpers.test_images(SIZE, count=2, seed=9)]
+    frames[0].save(inputs / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    gif = Image.open(inputs / "anim.gif")
+    first = np.asarray(gif.convert("RGB"))
+    gif.seek(1)
+    second = np.asarray(gif.convert("RGB"))
+    page = _open(open_page, served)
+    got = _classify(page, served, inputs, "anim.gif")
+    np.testing.assert_allclose(got, _keras(model, first), atol=1e-4)
+    assert np.abs(_keras(model, second) - got).max() > 1e-2
+
+
+def test_transparent_png_is_composited_on_white(model, inputs, served, open_page):
+    rgb = helpers.test_images(SIZE, count=1, seed=13)[0]
+    alpha = np.full((SIZE, SIZE), 255, np.uint8)
+    alpha[:, : SIZE // 2] = 0  # the left half is transparent (its stored colours are not white)
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(inputs / "logo.png")
+    on_white = rgb.copy()
+    on_white[:, : SIZE // 2] = 255
+    page = _open(open_page, served)
+    got = _classify(page, served, inputs, "logo.png")
+    np.testing.assert_allclose(got, _keras(model, on_white), atol=1e-4)
+    assert np.abs(_keras(model, rgb) - got).max() > 1e-2  # ignoring alpha would have been caught
+
+
+def test_fifty_files_are_classified_in_order_without_leaking_tensors(served, open_page, tmp_path):
+    page = _open(open_page, served)
+    files = []
+    for i, image in enumerate(helpers.test_images(80, count=50, seed=100)):
+        files.append(tmp_path / f"photo-{i:02d}.png")
+        Image.fromarray(image).save(files[-1])
+    before = page.page.evaluate("async () => window.browsernet.memory()")
+    page.page.set_input_files("#file-input", [str(f) for f in files])
+    page.page.wait_for_function(
+        "() => [...document.querySelectorAll('#results .card')].every(c => c.dataset.state === 'done')",
+        timeout=120_000)
+    names = page.page.locator("#results .card .card-name").all_text_contents()
+    assert names == [f.name for f in files]
+    after = page.page.evaluate("async () => window.browsernet.memory()")
+    assert after == before and before["numTensors"] > 0  # the model's weights, and nothing more
+    assert "50 images classified" in page.page.text_content("#queue")
+    # Cards finish in order: the queue runs one file at a time.
+    assert page.page.locator("#results .card canvas.thumb").count() == 50
