@@ -51,7 +51,7 @@ async function start() {
     useWorker: requestedWorker(location.search),
     base: document.baseURI,
     runtime: runtimeScripts(document),
-    onProgress: (fraction) => view.setProgress(fraction),
+    onProgress: (fraction, loaded) => view.setProgress(fraction, loaded, config.modelBytes),
     onWarmup: () => {
       view.setProgress(1);
       view.setStatus('Warming up…');

@@ -114,10 +114,12 @@ function verifyingFetch(onProgress, expected) {
   let expectedCount = 0;
   const report = () => {
     let done = 0;
+    let bytes = 0;
     for (const { loaded, total, finished } of shards.values()) {
       done += finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0;
+      bytes += loaded;
     }
-    onProgress(done / Math.max(expectedCount, shards.size, 1));
+    onProgress(done / Math.max(expectedCount, shards.size, 1), bytes);
   };
   return async (url, init, options) => {
     const absolute = new URL(url, expected.base).href;

@@ -64,7 +64,7 @@ function startWorker({ config, forced, base, runtime, onProgress, onWarmup, onFa
       }
       switch (msg.type) {
         case 'progress':
-          onProgress(msg.fraction);
+          onProgress(msg.fraction, msg.loaded);
           break;
         case 'warmup':
           onWarmup();

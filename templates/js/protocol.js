@@ -3,7 +3,7 @@
 // page → worker  {type: 'init', runtime: [script URLs], backend: name|null, config, base: page URL}
 //                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
 //                {type: 'memory', id}
-// worker → page  {type: 'progress', fraction}       weight download, 0..1
+// worker → page  {type: 'progress', fraction, loaded}  weight download: 0..1, bytes so far
 //                {type: 'warmup'}                   weights loaded, first inference running
 //                {type: 'ready', backend, warmupMs}
 //                {type: 'result', id, results, ms, start, end}

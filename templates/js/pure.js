@@ -201,6 +201,11 @@ export function formatBytes(n) {
   return `${(n / 1e6).toFixed(1)} MB`;
 }
 
+/** Download progress as people read it: "3.2 MB of 9.1 MB" (never more than the total). */
+export function downloadText(loaded, total) {
+  return `${formatBytes(Math.min(loaded, total))} of ${formatBytes(total)}`;
+}
+
 function formatMs(ms) {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return 'not measured yet';
   return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
@@ -284,6 +289,8 @@ export function validateConfig(raw) {
     resize,
     modelUrl,
     shardSha256: Object.freeze({ ...shardSha256 }),
+    // Bytes of all weight shards (for "3.2 MB of 9.1 MB"); absent in older builds.
+    modelBytes: Number.isSafeInteger(raw.modelBytes) && raw.modelBytes >= 0 ? raw.modelBytes : null,
   });
 }
 

@@ -1,6 +1,6 @@
 // The page's DOM. References are taken once; every piece of text goes in via textContent.
 
-import { formatPercent } from './pure.js';
+import { downloadText, formatPercent } from './pure.js';
 
 const THUMB_WIDTH = 360;
 
@@ -122,12 +122,15 @@ export function createView(doc = document) {
     setStatus(text) {
       refs.status.textContent = text;
     },
-    setProgress(fraction) {
+    setProgress(fraction, loaded, total) {
       refs.progress.value = fraction;
+      if (Number.isFinite(loaded) && total > 0) refs.progress.title = downloadText(loaded, total);
+      // Announced in steps of 10%, so a screen reader is not flooded.
       const pct = Math.floor(fraction * 10) * 10;
       if (pct > lastSpokenPct) {
         lastSpokenPct = pct;
-        refs.status.textContent = `Downloading model… ${pct}%`;
+        refs.status.textContent = Number.isFinite(loaded) && total > 0
+          ? `Downloading model… ${downloadText(loaded, total)}` : `Downloading model… ${pct}%`;
       }
     },
     setBackend(name, thread, fallback) {

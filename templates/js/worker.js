@@ -26,7 +26,7 @@ async function init({ runtime, backend: forced, config: rawConfig, base }) {
     stage = 'model';
     classifier = await loadClassifier(tf, config, {
       base,
-      onProgress: (fraction) => post({ type: 'progress', fraction }),
+      onProgress: (fraction, loaded) => post({ type: 'progress', fraction, loaded }),
       onWarmup: () => post({ type: 'warmup' }),
     });
     post({ type: 'ready', backend, warmupMs: classifier.warmupMs, benchMs: classifier.benchMs });

@@ -116,6 +116,9 @@ class Page:
         cdp.on("Network.responseReceived", lambda e: self.sources.__setitem__(
             e["response"]["url"], "service-worker" if e["response"].get("fromServiceWorker")
             else "disk-cache" if e["response"].get("fromDiskCache") else "network"))
+        # The inference worker's fetches reach Playwright's events, not the page's CDP session.
+        self.page.on("response", lambda r: self.sources.__setitem__(
+            r.url, "service-worker" if r.from_service_worker else self.sources.get(r.url, "network")))
         cdp.send("Network.enable")
         self.cdp = cdp
         self.page.goto(url)

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
-from click.testing import CliRunner
+ROOT = Path(__file__).resolve().parents[2]
 
-from builder.cli import cli
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in its own process, as a user runs it (Playwright's sync API cannot nest in the
+    test session's own browser)."""
+    return subprocess.run([sys.executable, "-m", "builder", "bench", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900)
 
 
 def _number(value, positive: bool = True) -> bool:
@@ -17,9 +25,9 @@ def _number(value, positive: bool = True) -> bool:
 
 def test_bench_writes_well_formed_json(sites, tmp_path):
     out = tmp_path / "bench.json"
-    result = CliRunner().invoke(cli, ["bench", str(sites["seq"]), "--backends", "wasm,cpu", "--runs", "3",
-                                      "--max-seconds", "2", "--json", str(out)])
-    assert result.exit_code == 0, result.output
+    result = bench(str(sites["seq"]), "--backends", "wasm,cpu", "--runs", "3", "--max-seconds", "2",
+                   "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["model"]["family"] == "custom" and data["model"]["input_size"] == [64, 64]
     assert set(data["site_backends"]) == {"wasm", "cpu"}
@@ -38,11 +46,11 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert set(data["ratios"]) >= {"wasm: layers / graph", "wasm: layers / native"}
     assert all(_number(v) for v in data["ratios"].values())
     # The table on stdout carries the same figures.
-    assert "layers / graph" in result.output and "native Keras" in result.output
+    assert "layers / graph" in result.stdout and "native Keras" in result.stdout
 
 
 def test_bench_refuses_a_folder_that_is_not_a_site(tmp_path):
-    result = CliRunner().invoke(cli, ["bench", str(tmp_path), "--json", str(tmp_path / "b.json")])
-    assert result.exit_code == 1
-    assert "not a built site" in result.output
+    result = bench(str(tmp_path), "--json", str(tmp_path / "b.json"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ") and "not a built site" in result.stderr
     assert not (tmp_path / "b.json").exists()

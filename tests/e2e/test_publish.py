@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -89,6 +90,9 @@ def test_pages_return_visit_downloads_nothing_and_works_offline(pages_host, open
 
         first = Page(context, pages_host.url)
         assert first.ready() == "ready"
+        # Progress is shown as bytes of the total, and it ended at the whole model.
+        shown = first.page.get_attribute("#progress", "title")
+        assert re.fullmatch(r"([\d.]+ [KM]?B) of \1", shown), shown
         assert any(p.endswith(".bin") for p in pages_host.sent), "the first visit downloads the weights"
         first.page.close()
         pages_host.sent.clear()
@@ -99,7 +103,7 @@ def test_pages_return_visit_downloads_nothing_and_works_offline(pages_host, open
         model_bytes = {p: n for p, n in pages_host.sent.items() if p.startswith(("model/", "vendor/"))}
         assert model_bytes == {}, f"a return visit downloaded {model_bytes}"
         assert sum(pages_host.sent.values()) == 0, dict(pages_host.sent)
-        # CDP agrees: the model's files reached the page from the service worker's cache.
+        # The browser agrees: the model's files reached the page (its worker) from the service worker.
         model_files = {u: how for u, how in second.sources.items() if "/model/" in u}
         assert len(model_files) >= 2 and set(model_files.values()) == {"service-worker"}, model_files
         assert second.page.evaluate("crossOriginIsolated") is True

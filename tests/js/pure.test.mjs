@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  cameraErrorMessage, cropBox, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
+  cameraErrorMessage, cropBox, downloadText, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
   preprocessSpec, preprocessValue, requestedBackend, requestedWorker, resizeToInput, resolveTopK, topK, validateConfig,
 } from '../../templates/js/pure.js';
 
@@ -121,4 +121,17 @@ test('the model card shows the report and the live measurements', () => {
   const missing = Object.fromEntries(modelCardRows(null, { backend: null }, 'report.json: HTTP 404'));
   assert.match(missing['Build report'], /HTTP 404/);
   assert.equal(formatBytes(999), '999 B');
+});
+
+test('download progress reads as bytes of the total, and never overshoots', () => {
+  assert.equal(downloadText(3_200_000, 9_100_000), '3.2 MB of 9.1 MB');
+  assert.equal(downloadText(0, 9_100_000), '0 B of 9.1 MB');
+  assert.equal(downloadText(9_500_000, 9_100_000), '9.1 MB of 9.1 MB');
+});
+
+test('the config carries the model download size when the build recorded it', () => {
+  const base = { labels: ['a', 'b'], inputSize: [8, 8], preprocess: 'unit', topK: 1, shardSha256: {} };
+  assert.equal(validateConfig({ ...base, modelBytes: 1234 }).modelBytes, 1234);
+  assert.equal(validateConfig(base).modelBytes, null);
+  assert.equal(validateConfig({ ...base, modelBytes: -1 }).modelBytes, null);
 });
