@@ -76,6 +76,10 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> dict[str, Any
             for backend in opts.backends:
                 with reporter.step(f"site on {backend}: load, warm-up, {opts.runs} classifications, return visit"):
                     result["site_backends"][backend] = _site(chromium, url, sent, backend, opts)
+            if "wasm" in opts.backends and (os.cpu_count() or 1) > 1:
+                # The site's threaded WASM against one thread, on this machine.
+                with reporter.step("site on wasm with 1 thread"):
+                    result["site_backends"]["wasm-1thread"] = _site(chromium, url, sent, "wasm", opts, "&threads=1")
         model = None
         if opts.baseline or opts.native:
             with reporter.step("loading the Keras model"):
@@ -110,18 +114,18 @@ def write_json(result: dict[str, Any], path: Path) -> None:
 
 def table(result: dict[str, Any]) -> list[str]:
     """The figures as a few aligned lines for the terminal."""
-    lines = [f"{'site':<10}{'load':>9}{'warm-up':>9}{'median':>9}{'p90':>9}{'1st cold':>10}{'1st warm':>10}"
+    lines = [f"{'site':<14}{'load':>9}{'warm-up':>9}{'median':>9}{'p90':>9}{'1st cold':>10}{'1st warm':>10}"
              f"{'bytes 1st':>11}{'bytes ret':>11}{'threads':>8}"]
     for backend, f in result["site_backends"].items():
-        lines.append(f"{backend:<10}{_ms(f['load_ms']):>9}{_ms(f['warmup_ms']):>9}{_ms(f['median_ms']):>9}"
+        lines.append(f"{backend:<14}{_ms(f['load_ms']):>9}{_ms(f['warmup_ms']):>9}{_ms(f['median_ms']):>9}"
                      f"{_ms(f['p90_ms']):>9}{_ms(f['cold_first_prediction_ms']):>10}"
                      f"{_ms(f['warm_first_prediction_ms']):>10}{_bytes(f['bytes_first_visit']):>11}"
                      f"{_bytes(f['bytes_return_visit']):>11}{f.get('threads') or '-':>8}")
     if result["harness"]:
-        lines.append(f"{'harness':<10}{'format':>9}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}")
+        lines.append(f"{'harness':<14}{'format':>9}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}")
         for fmt, backends in result["harness"].items():
             for backend, f in backends.items():
-                lines.append(f"{backend:<10}{fmt:>9}{_ms(f['load_ms']):>9}{_ms(f['first_ms']):>9}"
+                lines.append(f"{backend:<14}{fmt:>9}{_ms(f['load_ms']):>9}{_ms(f['first_ms']):>9}"
                              f"{_ms(f['median_ms']):>9}{_ms(f['p90_ms']):>9}")
     if result["native"]:
         n = result["native"]
@@ -199,14 +203,15 @@ def _visit(context: Any, url: str, size: list[int]) -> tuple[Any, float, float]:
     return page, ready_ms, first_ms
 
 
-def _site(chromium: Any, url: str, sent: Counter, backend: str, opts: BenchOptions) -> dict[str, Any]:
+def _site(chromium: Any, url: str, sent: Counter, backend: str, opts: BenchOptions,
+          query: str = "") -> dict[str, Any]:
     from playwright.sync_api import Error
 
     context = chromium.new_context()
     try:
         size = report.read(opts.site)["input_size"]
         sent.clear()
-        page, load_ms, cold_first = _visit(context, f"{url}?backend={backend}", size)
+        page, load_ms, cold_first = _visit(context, f"{url}?backend={backend}{query}", size)
         if page.evaluate("window.browsernet.backend") != backend:
             raise BrowsernetError(f"{url}: the {backend} backend did not start in Chromium "
                                   f"(the page runs {page.evaluate('window.browsernet.backend')})")
@@ -214,12 +219,12 @@ def _site(chromium: Any, url: str, sent: Counter, backend: str, opts: BenchOptio
         try:
             times = page.evaluate(_CLASSIFY, [size, opts.runs, opts.max_seconds * 1000])
             stats = page.evaluate("window.browsernet.stats ? window.browsernet.stats() : null")
-            threads = page.evaluate("window.browsernet.threads ?? null")
+            threads = stats.get("threads") if stats else None
         except Error as e:
             raise BrowsernetError(f"{url}: classification failed in Chromium: {str(e).splitlines()[0]}") from e
         page.close()
         sent.clear()
-        page, _, warm_first = _visit(context, f"{url}?backend={backend}", size)
+        page, _, warm_first = _visit(context, f"{url}?backend={backend}{query}", size)
         bytes_return = sum(sent.values())
         page.close()
     finally:

@@ -42,6 +42,7 @@ class BuildOptions:
     title: str | None = None
     top_k: int = DEFAULT_TOP_K
     resize: str = "squash"
+    wasm_threads: str = "auto"  # WASM threads in the page: "auto" (every CPU) or a count
     force: bool = False
     target: str = hosting.GENERIC  # where the site will be published: generic, github-pages, firebase
     cname: str | None = None  # github-pages: custom domain
@@ -100,6 +101,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 "modelUrl": f"{convert.MODEL_DIR}/{convert.MODEL_JSON}",
                 "shardSha256": shards,
                 # What the weights download is, for "3.2 MB of 9.1 MB" progress.
+                "wasmThreads": "auto" if opts.wasm_threads == "auto" else int(opts.wasm_threads),
                 "modelBytes": sum((conversion.model_json.parent / path).stat().st_size for path in shards),
                 "version": __version__,
             })
@@ -178,6 +180,8 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     if opts.resize not in RESIZE_RULES:
         raise BrowsernetError(f"--resize {opts.resize}: choose from {', '.join(RESIZE_RULES)}")
+    if opts.wasm_threads != "auto" and not (opts.wasm_threads.isdigit() and 1 <= int(opts.wasm_threads) <= 64):
+        raise BrowsernetError(f"--wasm-threads {opts.wasm_threads}: use 'auto' or a count from 1 to 64")
     if opts.top_k < 1:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
     if opts.target not in hosting.TARGETS:

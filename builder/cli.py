@@ -79,6 +79,9 @@ def _build_options(f: Callable) -> Callable:
                      help="How the page fits an image to the input size (bilinear): squash ignores the aspect "
                           "ratio (Keras image_dataset_from_directory's default); crop takes the centred box of "
                           "the input's aspect ratio first (its crop_to_aspect_ratio=True)."),
+        click.option("--wasm-threads", default="auto", show_default=True, metavar="auto|N",
+                     help="Threads for the WASM backend where the page is cross-origin isolated: every CPU the "
+                          "browser reports (auto), or N. ?threads=N in the page's URL overrides it."),
         click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
         click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
                      show_default=True, help="Where the site will be published; writes that host's files "
@@ -100,7 +103,7 @@ def _options_from(kwargs: dict) -> Any:
         model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
         labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
-        resize=kwargs["resize"], force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
+        resize=kwargs["resize"], wasm_threads=kwargs["wasm_threads"], force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
         firebase_project=kwargs["firebase_project"],
     )
 

@@ -1,6 +1,6 @@
 // Entry point: starts inference (in a worker when possible), exposes window.browsernet and wires the page.
 
-import { median, modelCardRows, requestedBackend, requestedWorker, resolveTopK } from './pure.js';
+import { median, modelCardRows, requestedBackend, requestedWorker, resolveTopK, wasmThreadCount } from './pure.js';
 import { runtimeScripts } from './runtime.js';
 import { loadConfig } from './classifier.js';
 import { startEngine } from './engine.js';
@@ -49,6 +49,7 @@ async function start() {
     config,
     forced,
     useWorker: requestedWorker(location.search),
+    threads: wasmThreadCount(location.search, config.wasmThreads, navigator.hardwareConcurrency),
     base: document.baseURI,
     runtime: runtimeScripts(document),
     onProgress: (fraction, loaded) => view.setProgress(fraction, loaded, config.modelBytes),
@@ -111,6 +112,7 @@ const api = {
     return {
       warmupMs: engine ? engine.warmupMs : null,
       medianMs: median(latencies),
+      threads: engine ? engine.threads ?? null : null,
       inferences: timings.map((t) => ({ ...t })),
     };
   },

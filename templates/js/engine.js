@@ -15,7 +15,7 @@ class EngineError extends Error {
   }
 }
 
-function startWorker({ config, forced, base, runtime, onProgress, onWarmup, onFatal }) {
+function startWorker({ config, forced, threads, base, runtime, onProgress, onWarmup, onFatal }) {
   return new Promise((resolve, reject) => {
     let worker;
     try {
@@ -73,6 +73,7 @@ function startWorker({ config, forced, base, runtime, onProgress, onWarmup, onFa
           engine = Object.freeze({
             backend: msg.backend,
             thread: 'worker',
+            threads: msg.threads ?? null,
             fallback: null,
             warmupMs: msg.warmupMs,
             benchMs: msg.benchMs,
@@ -117,7 +118,7 @@ function startWorker({ config, forced, base, runtime, onProgress, onWarmup, onFa
       die(event.message ? `The inference worker failed: ${event.message}` : 'The inference worker (js/worker.js) could not start');
     });
     worker.addEventListener('messageerror', () => die('The inference worker sent a message that could not be read'));
-    worker.postMessage({ type: 'init', runtime, backend: forced, config, base });
+    worker.postMessage({ type: 'init', runtime, backend: forced, threads, config, base });
   });
 }
 

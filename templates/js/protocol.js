@@ -1,11 +1,11 @@
 // The page ↔ inference-worker message protocol. Pure: no DOM, no TF.js.
 //
-// page → worker  {type: 'init', runtime: [script URLs], backend: name|null, config, base: page URL}
+// page → worker  {type: 'init', runtime: [script URLs], backend: name|null, threads: WASM threads wanted, config, base: page URL}
 //                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
 //                {type: 'memory', id}
 // worker → page  {type: 'progress', fraction, loaded}  weight download: 0..1, bytes so far
 //                {type: 'warmup'}                   weights loaded, first inference running
-//                {type: 'ready', backend, warmupMs}
+//                {type: 'ready', backend, threads: WASM threads or null, warmupMs}
 //                {type: 'result', id, results, ms, start, end}
 //                {type: 'memory', id, numTensors, numBytes}
 //                {type: 'error', id, stage, message}  id null for a failure outside a request

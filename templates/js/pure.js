@@ -77,6 +77,17 @@ export function requestedWorker(search) {
   return !(value === '0' || value === 'off' || value === 'false');
 }
 
+/**
+ * WASM threads wanted: `?threads=N` (1-64) overrides the build's `wasmThreads`
+ * ("auto": every CPU the browser reports, or a count).
+ */
+export function wasmThreadCount(search, configured, cpus) {
+  const asked = Number.parseInt(new URLSearchParams(search).get('threads') ?? '', 10);
+  if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
+  if (Number.isInteger(configured) && configured >= 1) return configured;
+  return Math.max(1, cpus || 1);
+}
+
 export const RESIZE_RULES = Object.freeze(['squash', 'crop']);
 
 /**
@@ -291,6 +302,8 @@ export function validateConfig(raw) {
     shardSha256: Object.freeze({ ...shardSha256 }),
     // Bytes of all weight shards (for "3.2 MB of 9.1 MB"); absent in older builds.
     modelBytes: Number.isSafeInteger(raw.modelBytes) && raw.modelBytes >= 0 ? raw.modelBytes : null,
+    wasmThreads: raw.wasmThreads === 'auto' || (Number.isInteger(raw.wasmThreads) && raw.wasmThreads >= 1)
+      ? raw.wasmThreads : 1,
   });
 }
 

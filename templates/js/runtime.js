@@ -58,6 +58,29 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Asks TF.js's threaded WASM for `count` threads. Its binary caps the thread pool at
+ * half of navigator.hardwareConcurrency (it assumes two hyperthreads per core), so
+ * on a 2-CPU machine it would run 1 thread whatever it is asked. Inside our worker
+ * (never on the page) the backend is shown twice the real count, so the cap becomes
+ * the number of CPUs this browser reports. Only called in a worker.
+ */
+function useThreads(tf, count) {
+  const real = navigator.hardwareConcurrency || 1;
+  const proto = Object.getPrototypeOf(navigator);
+  Object.defineProperty(proto, 'hardwareConcurrency', { configurable: true, get: () => real * 2 });
+  tf.wasm.setThreadsCount(Math.min(count, real));
+}
+
+/** The WASM backend's thread count once it runs, else null. */
+export function wasmThreads(tf) {
+  try {
+    return tf.getBackend() === 'wasm' && tf.wasm ? tf.wasm.getThreadsCount() : null;
+  } catch {
+    return null;
+  }
+}
+
 const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
 // TF.js only logs why the WASM backend failed; the usual cause is a binary that
@@ -80,7 +103,7 @@ async function missingWasmBinaries(base) {
  * short reason on failure. tf.setBackend() reports most failures by resolving
  * false rather than throwing, so the active backend is checked afterwards.
  */
-async function tryBackend(tf, name, { base, threads }) {
+async function tryBackend(tf, name, { base, threads, threadCount }) {
   try {
     if (name === 'wasm') {
       if (!tf.wasm || typeof tf.wasm.setWasmPaths !== 'function') {
@@ -92,6 +115,7 @@ async function tryBackend(tf, name, { base, threads }) {
       // Threaded WASM starts its helpers as blob: workers, which the page's
       // Content-Security-Policy does not allow on the main thread.
       if (!threads) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      else if (threadCount > 1 && globalThis.crossOriginIsolated) useThreads(tf, threadCount);
     }
     if (name === 'webgl' && typeof document === 'undefined' && typeof OffscreenCanvas === 'undefined') {
       return 'this browser cannot run WebGL in a worker (no OffscreenCanvas)';
@@ -139,8 +163,8 @@ function webglRenderer(tf) {
  * `base` is the page URL (the vendor/ folder is found from it); `threads` allows
  * multi-threaded WASM (only where blob: workers are allowed: in our worker).
  */
-export async function startBackend(tf, forced, { base, threads = false }) {
-  const options = { base, threads };
+export async function startBackend(tf, forced, { base, threads = false, threadCount = 1 }) {
+  const options = { base, threads, threadCount };
   if (forced) {
     const reason = await tryBackend(tf, forced, options);
     if (reason !== null) {

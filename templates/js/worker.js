@@ -3,7 +3,7 @@
 
 import { errorMessage } from './protocol.js';
 import { validateConfig } from './pure.js';
-import { getTf, importRuntime, startBackend } from './runtime.js';
+import { getTf, importRuntime, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier } from './classifier.js';
 
 let classifier = null;
@@ -14,7 +14,7 @@ function post(message, transfer = []) {
 }
 
 // Stage by stage, so the page knows whether the main thread could do better.
-async function init({ runtime, backend: forced, config: rawConfig, base }) {
+async function init({ runtime, backend: forced, threads: threadCount, config: rawConfig, base }) {
   let stage = 'runtime';
   try {
     await importRuntime(runtime);
@@ -22,14 +22,14 @@ async function init({ runtime, backend: forced, config: rawConfig, base }) {
     const config = validateConfig(rawConfig);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
-    const backend = await startBackend(tf, forced, { base, threads: true });
+    const backend = await startBackend(tf, forced, { base, threads: true, threadCount });
     stage = 'model';
     classifier = await loadClassifier(tf, config, {
       base,
       onProgress: (fraction, loaded) => post({ type: 'progress', fraction, loaded }),
       onWarmup: () => post({ type: 'warmup' }),
     });
-    post({ type: 'ready', backend, warmupMs: classifier.warmupMs, benchMs: classifier.benchMs });
+    post({ type: 'ready', backend, threads: wasmThreads(tf), warmupMs: classifier.warmupMs, benchMs: classifier.benchMs });
   } catch (err) {
     post(errorMessage(null, stage, err));
   }

@@ -30,7 +30,7 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["model"]["family"] == "custom" and data["model"]["input_size"] == [64, 64]
-    assert set(data["site_backends"]) == {"wasm", "cpu"}
+    assert set(data["site_backends"]) >= {"wasm", "cpu"}
     for figures in data["site_backends"].values():
         for key in ("load_ms", "median_ms", "p90_ms", "cold_first_prediction_ms", "warm_first_prediction_ms"):
             assert _number(figures[key]), (key, figures[key])

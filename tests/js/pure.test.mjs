@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  cameraErrorMessage, cropBox, downloadText, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
+  cameraErrorMessage, cropBox, downloadText, wasmThreadCount, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
   preprocessSpec, preprocessValue, requestedBackend, requestedWorker, resizeToInput, resolveTopK, topK, validateConfig,
 } from '../../templates/js/pure.js';
 
@@ -134,4 +134,12 @@ test('the config carries the model download size when the build recorded it', ()
   assert.equal(validateConfig({ ...base, modelBytes: 1234 }).modelBytes, 1234);
   assert.equal(validateConfig(base).modelBytes, null);
   assert.equal(validateConfig({ ...base, modelBytes: -1 }).modelBytes, null);
+});
+
+test('WASM threads: the URL overrides the build, and "auto" means every CPU', () => {
+  assert.equal(wasmThreadCount('?threads=2', 1, 8), 2);
+  assert.equal(wasmThreadCount('', 3, 8), 3);
+  assert.equal(wasmThreadCount('', 'auto', 8), 8);
+  assert.equal(wasmThreadCount('?threads=0', 'auto', undefined), 1);
+  assert.equal(wasmThreadCount('?threads=abc', 1, 4), 1);
 });
