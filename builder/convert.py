@@ -1,7 +1,8 @@
 """Keras model → TF.js layers-format files (model.json + weight shards).
 
-Pipeline: flatten the Keras graph → translate to a TF.js 4.22 topology →
-quantize and shard the weights (tensorflowjs's own writer) → model.json.
+Pipeline: flatten the Keras graph → optimize it for inference (unless told not to) →
+translate to a TF.js 4.22 topology → quantize and shard the weights (tensorflowjs's
+own writer) → model.json.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder import __version__, graph as graphs, keras_compat, quantize, stats
+from builder import __version__, graph as graphs, keras_compat, optimize as optimizing, quantize, stats
 from builder.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -29,18 +30,26 @@ class Conversion:
     model_json: Path
     weights: list[keras_compat.Weight]
     dtypes: dict[str, str]  # weight name -> stored dtype (absent: float32)
-    layers: int
+    layers: int  # TF.js layers written
+    layers_before: int  # TF.js layers the model would have without optimization
+    optimization: optimizing.Summary | None  # None: not optimized (--no-optimize)
     parameters: int
     multiply_adds: int
     normalises_input: bool  # the model rescales its own input (so it wants raw pixels)
 
 
-def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int) -> Conversion:
-    """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors."""
+def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int,
+            optimize: bool = True) -> Conversion:
+    """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors.
+
+    With ``optimize`` (the default) the graph is first rewritten for inference
+    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped.
+    """
     import keras
 
     graph = graphs.from_keras(model)
-    topology, weights = keras_compat.to_tfjs(graph, where)
+    written, summary = optimizing.optimize(graph) if optimize else (graph, None)
+    topology, weights = keras_compat.to_tfjs(written, where)
     dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
     model_dir.mkdir(parents=True, exist_ok=True)
     manifest = _hash_names(_write_weights(weights, dtypes, model_dir, shard_size), model_dir)
@@ -59,6 +68,8 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
         weights=weights,
         dtypes=dtypes,
         layers=len(topology["config"]["layers"]),
+        layers_before=keras_compat.layer_count(graph),
+        optimization=summary,
         parameters=stats.parameters(graph),
         multiply_adds=stats.multiply_adds(graph),
         normalises_input=graphs.normalises_input(graph),
