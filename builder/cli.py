@@ -75,6 +75,9 @@ def _build_options(f: Callable) -> Callable:
                      show_default=True, help="Output directory."),
         click.option("--title", default=None, help="Page title.  [default: from the model]"),
         click.option("--top-k", type=int, default=5, show_default=True, help="Labels shown per image."),
+        click.option("--optimize/--no-optimize", default=True, show_default=True,
+                     help="Rewrite the model for inference: fold BatchNorm into the convolution before it, fuse "
+                          "ReLU/ReLU6 into it, drop Dropout. Same numbers (self-checked), fewer TF.js layers."),
         click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
         click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
                      show_default=True, help="Where the site will be published; writes that host's files "
@@ -97,7 +100,7 @@ def _options_from(kwargs: dict) -> Any:
         labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
         force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
-        firebase_project=kwargs["firebase_project"],
+        firebase_project=kwargs["firebase_project"], optimize=kwargs["optimize"],
     )
 
 
