@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from builder import __version__, graph as graphs, keras_compat, optimize as optimizing, quantize, stats
-from builder.errors import ModelError
+from builder.errors import ModelError, QuantizeError
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,25 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
     """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors.
 
     With ``optimize`` (the default) the graph is first rewritten for inference
-    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped.
+    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped. A BatchNorm is
+    not folded into a kernel that ``qmap`` stores as uint8 (that would cost most of its precision).
     """
     import keras
 
     graph = graphs.from_keras(model)
-    written, summary = optimizing.optimize(graph) if optimize else (graph, None)
+    if optimize:
+        written, summary = optimizing.optimize(
+            graph, keep_batchnorm=lambda name: quantize.dtype_of(name, qmap) == "uint8")
+    else:
+        written, summary = graph, None
     topology, weights = keras_compat.to_tfjs(written, where)
-    dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
+    try:
+        dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
+    except QuantizeError as e:
+        if summary is None or not summary.folded_batchnorms:
+            raise
+        raise QuantizeError(f"{e.message}; BatchNorm weights were folded into the layers before them "
+                            "(--no-optimize keeps them)") from None
     model_dir.mkdir(parents=True, exist_ok=True)
     manifest = _hash_names(_write_weights(weights, dtypes, model_dir, shard_size), model_dir)
     artifacts = {

@@ -13,7 +13,10 @@ Three rewrites, in this order:
 
    computed in float64, stored as float32. Only when the layer's output feeds the
    BatchNormalization alone, the layer has no activation of its own, and the
-   normalisation is over the channel axis.
+   normalisation is over the channel axis. Not when the layer's kernel will be stored as
+   uint8 (``keep_batchnorm``): uint8 quantization has one scale per tensor, and folding
+   multiplies each output channel by its own factor (up to ~100x apart in MobileNetV2's
+   depthwise layers), so the small channels would lose all precision.
 3. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
 
@@ -29,11 +32,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from builder.graph import Graph, Node, Origin
+from builder.keras_compat import WEIGHT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -54,24 +58,29 @@ class Summary:
     folded_batchnorms: int = 0
     fused_activations: int = 0
     dropped_layers: int = 0
+    kept_batchnorms: int = 0  # foldable, but left alone because the kernel is stored as uint8
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def optimize(graph: Graph) -> tuple[Graph, Summary]:
+def optimize(graph: Graph, *, keep_batchnorm: Callable[[str], bool] | None = None) -> tuple[Graph, Summary]:
     """Return an equivalent, smaller inference graph and what was rewritten.
 
-    ``graph`` is not modified. Layers that do not meet a rewrite's conditions are kept
-    as they are, so this never fails on a graph :func:`~builder.keras_compat.to_tfjs` accepts.
+    ``keep_batchnorm(name)`` is asked with the TF.js name of each kernel a BatchNorm
+    could fold into (``Conv1/kernel``); True keeps that BatchNorm (convert passes: the
+    kernel is stored as uint8). ``graph`` is not modified. Layers that do not meet a
+    rewrite's conditions are kept as they are, so this never fails on a graph
+    :func:`~builder.keras_compat.to_tfjs` accepts.
     """
     nodes = [replace(n, config=dict(n.config), inputs=list(n.inputs), weights=list(n.weights),
                      origins=dict(n.origins)) for n in graph.nodes]
     outputs = list(graph.outputs)
     nodes, outputs, dropped = _drop_no_ops(nodes, outputs, set(graph.inputs))
-    nodes, outputs, folded = _fold_batchnorms(nodes, outputs)
+    nodes, outputs, folded, kept = _fold_batchnorms(nodes, outputs, keep_batchnorm or (lambda name: False))
     nodes, outputs, fused = _fuse_activations(nodes, outputs)
-    summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped)
+    summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped,
+                      kept_batchnorms=kept)
     log.info("optimized %s: %d layers -> %d (%s)", graph.name, len(graph.nodes), len(nodes), summary)
     return Graph(nodes=nodes, inputs=list(graph.inputs), outputs=outputs, name=graph.name), summary
 
@@ -92,15 +101,20 @@ def _drop_no_ops(nodes: list[Node], outputs: list[str], graph_inputs: set[str]) 
     return _rewire(kept, outputs, alias) + (len(alias),)
 
 
-def _fold_batchnorms(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
+def _fold_batchnorms(nodes: list[Node], outputs: list[str],
+                     keep: Callable[[str], bool]) -> tuple[list[Node], list[str], int, int]:
     consumers = _consumers(nodes, outputs)
     by_name = {n.name: n for n in nodes}
     plan: dict[str, Node] = {}  # producer name -> the BatchNormalization folded into it
+    kept = 0
     for node in nodes:
         if node.class_name == "BatchNormalization" and len(node.inputs) == 1:
             producer = by_name.get(node.inputs[0])
             if producer is not None and _can_fold(producer, node, consumers):
-                plan[producer.name] = node
+                if keep(_tfjs_kernel_name(producer)):
+                    kept += 1
+                else:
+                    plan[producer.name] = node
     folded_away = {bn.name: producer for producer, bn in plan.items()}
     out = []
     for node in nodes:
@@ -108,7 +122,7 @@ def _fold_batchnorms(nodes: list[Node], outputs: list[str]) -> tuple[list[Node],
             out.append(_fold(node, plan[node.name]))
         elif node.name not in folded_away:
             out.append(node)
-    return _rewire(out, outputs, folded_away) + (len(plan),)
+    return _rewire(out, outputs, folded_away) + (len(plan), kept)
 
 
 def _fuse_activations(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
@@ -203,6 +217,11 @@ def _kernel(node: Node) -> tuple[str, np.ndarray] | None:
         if name in _KERNEL_NAMES:
             return name, value
     return None
+
+
+def _tfjs_kernel_name(node: Node) -> str:
+    keras_name, _ = _kernel(node)
+    return f"{node.name}/{WEIGHT_NAMES[node.class_name][keras_name]}"
 
 
 def _out_channels(class_name: str, kernel: np.ndarray) -> int:

@@ -79,8 +79,11 @@ class BuildReport:
             return f"{self.layers} TF.js layers"
         if not opt.get("enabled"):
             return f"{self.layers} TF.js layers (not optimized)"
-        return (f"{opt['layers_before']} → {self.layers} TF.js layers ({opt['folded_batchnorms']} BatchNorms folded, "
-                f"{opt['fused_activations']} activations fused, {opt['dropped_layers']} no-op layers dropped)")
+        kept = opt.get("kept_batchnorms", 0)
+        kept = f"; {kept} BatchNorms kept, as their kernels are stored as uint8" if kept else ""
+        return (f"{opt['layers_before']} → {self.layers} TF.js layers ({opt['folded_batchnorms']} BatchNorms "
+                f"folded, {opt['fused_activations']} activations fused, {opt['dropped_layers']} no-op layers "
+                f"dropped{kept})")
 
 
 def read(site: Path) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from builder import convert, graph as graphs, optimize as optimizing, parity, quantize
+from builder.errors import QuantizeError
 from tests import helpers
 
 keras = helpers.keras
@@ -243,11 +244,38 @@ def test_tfjs_runs_the_optimised_model_like_keras(tfjs_model, tmp_path):
         assert check.max_abs_diff <= 1e-4 and check.output_spread > 0.05
 
 
-@pytest.mark.parametrize("dtype", ["uint8", "float16"])
-def test_quantized_folded_weights_are_checked_exactly(tfjs_model, tmp_path, dtype):
+@pytest.mark.parametrize("spec", ["float16", "uint16", "uint8=*/bias"])
+def test_quantized_folded_weights_are_checked_exactly(tfjs_model, tmp_path, spec):
     """The self-check loads the quantized folded weights back into the original Keras layers (kernel into
     the conv, bias into the BN's mean, the BN pinned to identity): TF.js must then agree to float precision."""
-    result = _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse([dtype]))
+    result = _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse([spec]))
+    assert result.optimization.folded_batchnorms == 3
     check = _check(tfjs_model, result)
     assert check.max_abs_diff <= 1e-5
     assert check.quantization_error is not None and check.quantization_error > 10 * check.max_abs_diff
+
+
+def test_batchnorms_stay_when_their_kernel_is_stored_as_uint8(tfjs_model, tmp_path):
+    """uint8 has one scale per tensor; a folded kernel's channels are scaled up to ~100x apart (real
+    MobileNetV2 depthwise layers), so the small ones would be quantized to nothing. Those BNs stay."""
+    result = _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse(["uint8=*/depthwise_kernel"]))
+    assert result.optimization == optimizing.Summary(folded_batchnorms=2, fused_activations=1, dropped_layers=1,
+                                                     kept_batchnorms=1)
+    classes = _layer_classes(result.model_json)
+    assert classes.count("BatchNormalization") == 1 and classes.count("Activation") == 1
+    assert _check(tfjs_model, result).max_abs_diff <= 1e-4
+
+
+def test_keep_batchnorm_is_asked_with_tfjs_kernel_names(mixed_model):
+    asked = []
+    _, summary = optimizing.optimize(graphs.from_keras(mixed_model),
+                                     keep_batchnorm=lambda name: asked.append(name) or True)
+    assert asked == ["conv_nobias/kernel", "dw_mult2/depthwise_kernel", "conv_bias/kernel", "dense/kernel"]
+    assert summary.folded_batchnorms == 0 and summary.kept_batchnorms == 4 and summary.fused_activations == 0
+
+
+def test_quantize_patterns_for_folded_batchnorm_weights_say_why(tfjs_model, tmp_path):
+    with pytest.raises(QuantizeError, match=r"matches no weight .*folded into the layers before them \(--no-optimize"):
+        _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse(["float16=*/moving_variance"]))
+    plain = _convert(tfjs_model, tmp_path, optimize=False, qmap=quantize.parse(["float16=*/moving_variance"]))
+    assert set(plain.dtypes.values()) == {"float16"} and len(plain.dtypes) == 3
