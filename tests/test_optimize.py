@@ -279,3 +279,31 @@ def test_quantize_patterns_for_folded_batchnorm_weights_say_why(tfjs_model, tmp_
         _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse(["float16=*/moving_variance"]))
     plain = _convert(tfjs_model, tmp_path, optimize=False, qmap=quantize.parse(["float16=*/moving_variance"]))
     assert set(plain.dtypes.values()) == {"float16"} and len(plain.dtypes) == 3
+
+
+def test_keras2_models_fold_and_check_quantized_weights_too(tmp_path):
+    """tf-keras layers name weights 'gamma:0' and store BN axes as lists; the folds and the quantized
+    self-check (set_weights on tf-keras layers) must work there as well."""
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(2)
+    tl = tf_keras.layers
+    inputs = tf_keras.Input((32, 32, 3))
+    x = tl.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(inputs)
+    x = tl.BatchNormalization()(x)
+    x = tl.ReLU(6.0)(x)
+    x = tl.DepthwiseConv2D(3, padding="same")(x)
+    x = tl.BatchNormalization()(x)
+    x = tl.ReLU(6.0)(x)
+    x = tl.GlobalAveragePooling2D()(x)
+    model = tf_keras.Model(inputs, tl.Dense(3, activation="softmax")(x))
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, tl.BatchNormalization):
+            c = layer.get_weights()[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c),
+                               rng.uniform(0.2, 2.0, c)])
+    for spec in ([], ["float16"]):
+        result = _convert(model, tmp_path / (spec[0] if spec else "f32"), optimize=True, qmap=quantize.parse(spec))
+        assert result.optimization.folded_batchnorms == 2 and result.optimization.fused_activations == 2
+        assert _check(model, result).max_abs_diff <= 1e-5
