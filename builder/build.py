@@ -47,6 +47,7 @@ class BuildOptions:
     target: str = hosting.GENERIC  # where the site will be published: generic, github-pages, firebase
     cname: str | None = None  # github-pages: custom domain
     firebase_project: str | None = None  # firebase: default project ID
+    optimize: bool = True  # fold BatchNorms, fuse ReLUs, drop Dropout (--no-optimize: write the layers as they are)
 
     def recorded(self) -> dict:
         """The options as written to report.json (paths as strings)."""
@@ -81,7 +82,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
             conversion = convert.convert(model, info.source, site / convert.MODEL_DIR, qmap=qmap,
-                                         shard_size=opts.shard_size)
+                                         shard_size=opts.shard_size, optimize=opts.optimize)
         preprocess = _choose_preprocess(opts.preprocess, conversion.normalises_input, info.family, reporter)
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
@@ -148,6 +149,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         parameters=conversion.parameters,
         multiply_adds=conversion.multiply_adds,
         layers=conversion.layers,
+        optimization=_optimization(conversion),
         quantization=quantize.describe(qmap),
         weight_dtypes=dtype_counts,
         files=files,
@@ -159,6 +161,15 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         options=opts.recorded(),
         sources=_sources(opts),
     )
+
+
+def _optimization(conversion) -> dict:
+    """report.json's record of the inference rewrites: whether they ran, layer counts, what they did."""
+    record = {"enabled": conversion.optimization is not None, "layers_before": conversion.layers_before,
+              "layers_after": conversion.layers}
+    if conversion.optimization is not None:
+        record.update(conversion.optimization.as_dict())
+    return record
 
 
 def _sources(opts: BuildOptions) -> dict[str, dict]:

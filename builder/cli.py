@@ -82,6 +82,9 @@ def _build_options(f: Callable) -> Callable:
         click.option("--wasm-threads", default="auto", show_default=True, metavar="auto|N",
                      help="Threads for the WASM backend where the page is cross-origin isolated: every CPU the "
                           "browser reports (auto), or N. ?threads=N in the page's URL overrides it."),
+        click.option("--optimize/--no-optimize", default=True, show_default=True,
+                     help="Rewrite the model for inference: fold BatchNorm into the convolution before it, fuse "
+                          "ReLU/ReLU6 into it, drop Dropout. Same numbers (self-checked), fewer TF.js layers."),
         click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
         click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
                      show_default=True, help="Where the site will be published; writes that host's files "
@@ -103,8 +106,9 @@ def _options_from(kwargs: dict) -> Any:
         model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
         labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
-        resize=kwargs["resize"], wasm_threads=kwargs["wasm_threads"], force=kwargs["force"], target=kwargs["target"], cname=kwargs["cname"],
-        firebase_project=kwargs["firebase_project"],
+        resize=kwargs["resize"], wasm_threads=kwargs["wasm_threads"], force=kwargs["force"],
+        target=kwargs["target"], cname=kwargs["cname"], firebase_project=kwargs["firebase_project"],
+        optimize=kwargs["optimize"],
     )
 
 

@@ -1,7 +1,8 @@
 """Keras model → TF.js layers-format files (model.json + weight shards).
 
-Pipeline: flatten the Keras graph → translate to a TF.js 4.22 topology →
-quantize and shard the weights (tensorflowjs's own writer) → model.json.
+Pipeline: flatten the Keras graph → optimize it for inference (unless told not to) →
+translate to a TF.js 4.22 topology → quantize and shard the weights (tensorflowjs's
+own writer) → model.json.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder import __version__, graph as graphs, keras_compat, quantize, stats
-from builder.errors import ModelError
+from builder import __version__, graph as graphs, keras_compat, optimize as optimizing, quantize, stats
+from builder.errors import ModelError, QuantizeError
 
 log = logging.getLogger(__name__)
 
@@ -29,19 +30,38 @@ class Conversion:
     model_json: Path
     weights: list[keras_compat.Weight]
     dtypes: dict[str, str]  # weight name -> stored dtype (absent: float32)
-    layers: int
+    layers: int  # TF.js layers written
+    layers_before: int  # TF.js layers the model would have without optimization
+    optimization: optimizing.Summary | None  # None: not optimized (--no-optimize)
     parameters: int
     multiply_adds: int
     normalises_input: bool  # the model rescales its own input (so it wants raw pixels)
 
 
-def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int) -> Conversion:
-    """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors."""
+def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int,
+            optimize: bool = True) -> Conversion:
+    """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors.
+
+    With ``optimize`` (the default) the graph is first rewritten for inference
+    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped. A BatchNorm is
+    not folded into a kernel that ``qmap`` stores as uint8 (that would cost most of its precision).
+    """
     import keras
 
     graph = graphs.from_keras(model)
-    topology, weights = keras_compat.to_tfjs(graph, where)
-    dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
+    if optimize:
+        written, summary = optimizing.optimize(
+            graph, keep_batchnorm=lambda name: quantize.dtype_of(name, qmap) == "uint8")
+    else:
+        written, summary = graph, None
+    topology, weights = keras_compat.to_tfjs(written, where)
+    try:
+        dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
+    except QuantizeError as e:
+        if summary is None or not summary.folded_batchnorms:
+            raise
+        raise QuantizeError(f"{e.message}; BatchNorm weights were folded into the layers before them "
+                            "(--no-optimize keeps them)") from None
     model_dir.mkdir(parents=True, exist_ok=True)
     manifest = _hash_names(_write_weights(weights, dtypes, model_dir, shard_size), model_dir)
     artifacts = {
@@ -59,6 +79,8 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
         weights=weights,
         dtypes=dtypes,
         layers=len(topology["config"]["layers"]),
+        layers_before=keras_compat.layer_count(graph),
+        optimization=summary,
         parameters=stats.parameters(graph),
         multiply_adds=stats.multiply_adds(graph),
         normalises_input=graphs.normalises_input(graph),

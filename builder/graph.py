@@ -22,6 +22,21 @@ MODEL_CLASSES = ("Functional", "Model", "Sequential")
 _IGNORED_CALL_KWARGS = {"training", "mask"}
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a weight rewritten by :mod:`builder.optimize` lives in the original Keras model.
+
+    ``layer.get_weights()[index] = sign * value``, with the ``pinned`` weights
+    ``(layer, index, value)`` set too, makes the original Keras layers compute what
+    the rewritten layer computes (so the self-check can load quantized weights there).
+    """
+
+    layer: Any
+    index: int
+    sign: float = 1.0
+    pinned: tuple[tuple[Any, int, np.ndarray], ...] = ()
+
+
 @dataclass
 class Node:
     """One layer call. ``inputs`` are names of the nodes feeding it, in argument order."""
@@ -33,6 +48,8 @@ class Node:
     weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
     layer: Any = None  # the Keras layer object (for weights and shapes); None for synthetic nodes
     output_shape: tuple | None = None
+    # Weight name -> its Origin, for weights that are not simply layer.get_weights()[i] (optimize).
+    origins: dict[str, Origin] = field(default_factory=dict)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from builder.errors import UnsupportedLayerError
-from builder.graph import Graph, Node
+from builder.graph import Graph, Node, Origin
 
 # Activations TF.js 4.22 implements with Keras's exact semantics. (Keras 3's
 # hard_sigmoid/hard_silu differ from TF.js's hardSigmoid, so they are refused.)
@@ -44,6 +44,10 @@ class Weight:
     data: np.ndarray
     layer: Any  # the Keras layer holding it
     index: int  # its position in layer.get_weights()
+    sign: float = 1.0  # that Keras weight holds sign * data (a folded bias lives in a BN's moving mean)
+    # Other Keras weights, (layer, index, value), to set alongside it so that the original layers
+    # compute what the rewritten layer does (see builder.optimize).
+    pinned: tuple[tuple[Any, int, np.ndarray], ...] = ()
 
 
 def to_tfjs(graph: Graph, where: str) -> tuple[dict[str, Any], list[Weight]]:
@@ -124,8 +128,15 @@ def _weights(node: Node, where: str) -> list[Weight]:
         if keras_name not in names:
             raise UnsupportedLayerError(f"{where}: layer '{node.name}' ({node.class_name}) has an unexpected weight "
                                         f"'{keras_name}'")
-        out.append(Weight(f"{node.name}/{names[keras_name]}", np.asarray(value, dtype=np.float32), node.layer, index))
+        origin = node.origins.get(keras_name) or Origin(node.layer, index)
+        out.append(Weight(f"{node.name}/{names[keras_name]}", np.asarray(value, dtype=np.float32), origin.layer,
+                          origin.index, origin.sign, origin.pinned))
     return out
+
+
+def layer_count(graph: Graph) -> int:
+    """How many layers :func:`to_tfjs` writes for ``graph`` (it may split some), without translating it."""
+    return len(_rewrite(graph.nodes))
 
 
 # -- config helpers ------------------------------------------------------------

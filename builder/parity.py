@@ -106,12 +106,23 @@ def _keras_predict(model: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _keras_predict_with(model: Any, x: np.ndarray, weights: list[Weight], dtypes: dict[str, str]) -> np.ndarray:
-    """Keras's output with the weights the browser will actually see (quantized, then dequantized)."""
+    """Keras's output with the weights the browser will actually see (quantized, then dequantized).
+
+    Every written weight is loaded, not only the quantized ones: a weight folded by
+    :mod:`builder.optimize` lands in the original layers together with the pinned values
+    that make them compute the folded layer.
+    """
     by_layer: dict[int, tuple[Any, list[np.ndarray]]] = {}
+
+    def put(layer: Any, index: int, value: np.ndarray) -> None:
+        _, values = by_layer.setdefault(id(layer), (layer, layer.get_weights()))
+        values[index] = np.asarray(value, np.float32).reshape(values[index].shape)
+
     for w in weights:
-        if w.name in dtypes:
-            layer, values = by_layer.setdefault(id(w.layer), (w.layer, w.layer.get_weights()))
-            values[w.index] = quantize.roundtrip(w.data, dtypes[w.name])
+        seen = quantize.roundtrip(w.data, dtypes[w.name]) if w.name in dtypes else w.data
+        put(w.layer, w.index, w.sign * np.asarray(seen, np.float32))
+        for layer, index, value in w.pinned:
+            put(layer, index, value)
     originals = {key: layer.get_weights() for key, (layer, _) in by_layer.items()}
     try:
         for layer, values in by_layer.values():

@@ -70,6 +70,14 @@ def assign(names: Iterable[str], qmap: QuantizeMap) -> dict[str, str]:
     return chosen
 
 
+def dtype_of(name: str, qmap: QuantizeMap) -> str | None:
+    """The dtype ``name`` would be stored as under ``qmap`` (None: float32); unlike :func:`assign`, never raises."""
+    for dtype, patterns in qmap.items():
+        if patterns is not True and any(fnmatch.filter([name], p) for p in patterns):
+            return dtype
+    return next((dtype for dtype, patterns in qmap.items() if patterns is True), None)
+
+
 def describe(qmap: QuantizeMap) -> str:
     """Short human form: ``none``, ``uint8``, ``float16=*/kernel; uint8``."""
     if not qmap:

@@ -31,7 +31,7 @@ class BuildReport:
     resize: str  # how the page fits images to input_size: "squash" or "crop" (see build.RESIZE_RULES)
     parameters: int
     multiply_adds: int
-    layers: int
+    layers: int  # TF.js layers written
     quantization: str
     weight_dtypes: dict[str, int]  # stored dtype -> number of weight tensors
     files: dict[str, int]  # site-relative path -> bytes
@@ -42,6 +42,9 @@ class BuildReport:
     build_seconds: float
     options: dict[str, Any] = field(default_factory=dict)  # the build options, to detect stale sites
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # input files: path, sha256
+    # Inference rewrites: enabled, layers_before, layers_after, folded_batchnorms, fused_activations,
+    # dropped_layers (the last three only when enabled).
+    optimization: dict[str, Any] = field(default_factory=dict)
     generator: str = GENERATOR
 
     def write(self, site: Path) -> Path:
@@ -57,7 +60,7 @@ class BuildReport:
             f"model        {self.family}{alpha}, {self.input_size[0]}x{self.input_size[1]}, {self.classes} classes, "
             f"preprocess {self.preprocess}, resize {self.resize}",
             f"size         {self.parameters:,} parameters, {self.multiply_adds / 1e6:,.1f} M multiply-adds, "
-            f"{self.layers} TF.js layers",
+            f"{self._layers()}",
             f"download     model {_human(self.model_bytes)} (quantization: {self.quantization}), "
             f"site total {_human(self.total_bytes)}",
             f"parity       max |TF.js - Keras| = {parity['max_abs_diff']:.2g} on {parity['backend']} "
@@ -70,6 +73,19 @@ class BuildReport:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities")
         lines.append(f"built in     {self.build_seconds:.1f}s")
         return lines
+
+
+    def _layers(self) -> str:
+        opt = self.optimization
+        if not opt:  # a report from before optimization existed
+            return f"{self.layers} TF.js layers"
+        if not opt.get("enabled"):
+            return f"{self.layers} TF.js layers (not optimized)"
+        kept = opt.get("kept_batchnorms", 0)
+        kept = f"; {kept} BatchNorms kept, as their kernels are stored as uint8" if kept else ""
+        return (f"{opt['layers_before']} → {self.layers} TF.js layers ({opt['folded_batchnorms']} BatchNorms "
+                f"folded, {opt['fused_activations']} activations fused, {opt['dropped_layers']} no-op layers "
+                f"dropped{kept})")
 
 
 def read(site: Path) -> dict[str, Any] | None:

@@ -50,9 +50,15 @@ def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "m
     bns = [layer for layer in _layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     for bn in bns:
         bn.momentum = 0.0
-        gamma, beta, mean, var = bn.get_weights()
-        bn.set_weights([rng.uniform(0.5, 1.5, gamma.shape).astype("float32"),
-                        rng.normal(0, 0.2, beta.shape).astype("float32"), mean, var])
+        values = []
+        for variable, value in zip(bn.weights, bn.get_weights()):  # gamma, beta (if any), mean, variance
+            name = variable.name.split("/")[-1]
+            if name == "gamma":
+                value = rng.uniform(0.5, 1.5, value.shape).astype("float32")
+            elif name == "beta":
+                value = rng.normal(0, 0.2, value.shape).astype("float32")
+            values.append(value)
+        bn.set_weights(values)
     from builder.preprocess import apply
 
     x = apply(test_images(size, count=16, seed=seed + 100), preprocess)

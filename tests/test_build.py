@@ -201,3 +201,43 @@ def test_resize_option_is_checked_by_the_library_too(tmp_path):
 
     with pytest.raises(BrowsernetError, match="--resize stretch: choose from squash, crop"):
         build(BuildOptions(model="mobilenet_v1", weights="none", resize="stretch", out=tmp_path / "s"))
+
+
+def _topology_classes(site: Path) -> list[str]:
+    artifacts = json.loads((site / "model" / "model.json").read_text())
+    return [layer["class_name"] for layer in artifacts["modelTopology"]["config"]["layers"]]
+
+
+def test_default_builds_are_optimised(sites):
+    for name in ("stock", "keras", "h5"):
+        report = json.loads((sites[name] / "report.json").read_text())
+        opt = report["optimization"]
+        assert opt["enabled"] and report["options"]["optimize"] is True
+        assert opt["layers_after"] == report["layers"] == len(_topology_classes(sites[name]))
+        # MobileNetV2: every BatchNorm follows a convolution; a ReLU6 follows 35 of them (at alpha 1.0).
+        assert opt["folded_batchnorms"] == 52 and opt["fused_activations"] == 35
+        assert opt["layers_before"] == opt["layers_after"] + 52 + 35 + opt["dropped_layers"]
+        assert report["parity"]["max_abs_diff"] <= 1e-4
+        assert not {"BatchNormalization", "ReLU", "Dropout"} & set(_topology_classes(sites[name]))
+    assert json.loads((sites["keras"] / "report.json").read_text())["optimization"]["dropped_layers"] == 1
+
+
+def test_no_optimize_writes_the_layers_as_they_are(sequential_keras, tmp_path):
+    labels = tmp_path / "l.txt"
+    labels.write_text("a\nb\nc\nd\n")
+    args = ("--model", sequential_keras, "--labels", labels, "--preprocess", "unit")
+    code, out = _run(*args, "--out", tmp_path / "plain", "--no-optimize")
+    assert code == 0, out
+    assert "10 TF.js layers (not optimized)" in out
+    report = json.loads((tmp_path / "plain" / "report.json").read_text())
+    assert report["options"]["optimize"] is False
+    assert report["optimization"] == {"enabled": False, "layers_before": 10, "layers_after": 10}
+    assert _topology_classes(tmp_path / "plain").count("BatchNormalization") == 2
+    assert report["parity"]["max_abs_diff"] <= 1e-4
+
+    code, out = _run(*args, "--out", tmp_path / "optimised")
+    assert code == 0, out
+    assert "10 → 6 TF.js layers (2 BatchNorms folded, 2 activations fused, 0 no-op layers dropped)" in out
+    optimised = json.loads((tmp_path / "optimised" / "report.json").read_text())
+    assert optimised["parity"]["max_abs_diff"] <= 1e-4
+    assert optimised["model_bytes"] < report["model_bytes"]

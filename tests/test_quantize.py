@@ -52,3 +52,12 @@ def test_roundtrip_error_is_bounded_by_the_dtype(dtype, bound):
     assert back.dtype == np.float32 and back.shape == data.shape
     rel = np.max(np.abs(back - data)) / (data.max() - data.min())
     assert 0 < rel < bound
+
+
+def test_dtype_of_one_name_never_raises():
+    qmap = quantize.parse(["uint8=*/depthwise_kernel,head/*", "float16"])
+    assert quantize.dtype_of("block_1_depthwise/depthwise_kernel", qmap) == "uint8"
+    assert quantize.dtype_of("head/bias", qmap) == "uint8"
+    assert quantize.dtype_of("Conv1/kernel", qmap) == "float16"
+    assert quantize.dtype_of("Conv1/kernel", quantize.parse(["uint8=*/bias"])) is None
+    assert quantize.dtype_of("Conv1/kernel", {}) is None
