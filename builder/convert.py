@@ -65,6 +65,14 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
     )
 
 
+def inspect(model: Any, where: str) -> tuple[list[keras_compat.Weight], bool]:
+    """``(weights, normalises_input)`` as :func:`convert` will see them, without writing anything:
+    the weights under their TF.js names (to choose their dtypes first), and whether the model
+    rescales its own input (to choose the preprocessing first)."""
+    graph = graphs.from_keras(model)
+    return keras_compat.to_tfjs(graph, where)[1], graphs.normalises_input(graph)
+
+
 def _hash_names(manifest: list[dict], model_dir: Path) -> list[dict]:
     """Put each shard's content hash in its name (group1-shard1of1.0123456789ab.bin), so hosts and
     the service worker may cache shards forever, and a new build can never pair with old shards."""

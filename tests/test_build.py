@@ -36,7 +36,10 @@ def test_report_records_what_was_built(sites):
     assert (report["family"], report["alpha"], report["input_size"]) == ("mobilenet_v2", 0.35, [SIZE, SIZE])
     assert report["classes"] == 1000 and report["labels"] == "imagenet"
     assert report["parameters"] > 1_000_000 and report["multiply_adds"] > 10_000_000
-    assert report["quantization"] == "none" and report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
+    assert report["quantization"]["mode"] == "none" and report["quantization"]["map"] == "none"
+    assert report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
+    assert report["quantization"]["weight_bytes"] == report["quantization"]["float32_weight_bytes"] \
+        == 4 * report["parameters"]
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["backend"] == "wasm"
     assert report["parity"]["output_spread"] > 0.05  # calibrated weights: the check is meaningful
     assert report["build_seconds"] > 0
@@ -63,7 +66,8 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
                      "--quantize", "float16", "--out", tmp_path / "q")
     assert code == 0, out
     report = json.loads((tmp_path / "q" / "report.json").read_text())
-    assert report["quantization"] == "uint8=*/kernel; float16"
+    assert report["quantization"]["map"] == "uint8=*/kernel; float16"
+    assert report["quantization"]["mode"] == "manual" and "auto" not in report["quantization"]
     assert set(report["weight_dtypes"]) == {"uint8", "float16"}
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["quantization_error"] > 0
     assert "quantization max" in out
