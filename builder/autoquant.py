@@ -87,6 +87,8 @@ def search(model: Any, weights: list[Weight], x: np.ndarray, *, agreement: float
 
 def _search(ev: "_Evaluator", agreement: float, bound: float) -> Choice:
     names = [w.name for w in ev.weights]
+    if not names:
+        raise QuantizeError("--quantize auto: the model has no weights to quantize")
     f32 = {n: "float32" for n in names}
     u8 = {n: "uint8" for n in names}
     b16 = {n: ev.best16(n) for n in names}
