@@ -26,6 +26,7 @@ DEFAULT_TOP_K = 5
 # ratio (Keras's image_dataset_from_directory default), "crop" first takes the largest
 # centred box of the input's aspect ratio (its crop_to_aspect_ratio=True). Both bilinear.
 RESIZE_RULES = ("squash", "crop")
+NO_QUANTIZE = "none"  # --quantize none: every weight float32 (the default's opposite for stock ImageNet builds)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,10 @@ class BuildOptions:
     weights: str = "imagenet"
     labels: Path | None = None
     preprocess: str | None = None  # None: the model's default (mobilenet for MobileNets)
-    quantize: tuple[str, ...] = ()
+    quantize: tuple[str, ...] = ()  # () means the default: see default_quantize()
+    calibration: Path | None = None  # --quantize auto: a folder of images (None: the built-in set)
+    agreement: float | None = None  # --quantize auto: min top-1 agreement (None: autoquant.AGREEMENT)
+    max_prob_error: float | None = None  # --quantize auto: bound on |p - p_float32| (None: autoquant.MAX_PROB_ERROR)
     shard_size: int = DEFAULT_SHARD_SIZE
     out: Path = Path("site")
     title: str | None = None
@@ -55,6 +59,7 @@ class BuildOptions:
         data["labels"] = None if self.labels is None else str(self.labels)
         data["out"] = str(self.out)
         data["quantize"] = list(self.quantize)
+        data["calibration"] = None if self.calibration is None else str(self.calibration)
         return data
 
 
@@ -69,7 +74,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     _check_options(opts)
     output.check_target(opts.out, opts.force)
     runtime = vendor.locate()
-    qmap = quantize.parse(opts.quantize)
+    specs = default_quantize(opts)
+    auto = quantize.is_auto(specs)
+    qmap = {} if auto or specs == (NO_QUANTIZE,) else quantize.parse(specs)
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
 
     with reporter.step("loading TensorFlow"):
@@ -79,11 +86,25 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     with reporter.step(f"loading {opts.model}"):
         model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights)
     labels, labels_source = _labels_for(info, user_labels, opts.labels)
+    weights, scales_input = convert.inspect(model, info.source, optimize=opts.optimize)
+    preprocess = _choose_preprocess(opts.preprocess, scales_input, info.family, reporter)
+    choice = calibration = None
+    if auto:
+        from builder import autoquant, calibrate
+        from builder.preprocess import apply as preprocessed
+
+        with reporter.step("calibration images"):
+            calibration = calibrate.load(opts.calibration, info.input_size)
+        with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
+            choice = autoquant.search(model, weights, preprocessed(calibration.images, preprocess),
+                                      agreement=opts.agreement or autoquant.AGREEMENT,
+                                      max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR)
+        qmap = quantize.from_dtypes(choice.dtypes)
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
             conversion = convert.convert(model, info.source, site / convert.MODEL_DIR, qmap=qmap,
-                                         shard_size=opts.shard_size, optimize=opts.optimize)
-        preprocess = _choose_preprocess(opts.preprocess, conversion.normalises_input, info.family, reporter)
+                                         shard_size=opts.shard_size, optimize=opts.optimize,
+                                         keep_uint8_batchnorms=not auto)  # auto measured the folded model
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)
@@ -109,8 +130,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
             pwa.write_manifest(site, title)
             hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project)
             pwa.write_service_worker(site, later=(REPORT_FILE,))  # last: it lists every file
-        result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, qmap, started,
-                         shards)
+        quantization = _quantization_record(specs, qmap, conversion, choice, calibration)
+        result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, quantization,
+                         started, shards)
         result.write(site)
         output.swap(site, opts.out, opts.force)
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
@@ -125,7 +147,7 @@ def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple
 
 
 def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: list[str], labels_source: str,
-            preprocess: str, qmap: quantize.QuantizeMap, started: float, shards: dict[str, str]) -> BuildReport:
+            preprocess: str, quantization: dict, started: float, shards: dict[str, str]) -> BuildReport:
     """The report of a finished build. ``files`` is the site's payload (report.json itself excluded)."""
     from builder.convert import MODEL_DIR
 
@@ -150,7 +172,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         multiply_adds=conversion.multiply_adds,
         layers=conversion.layers,
         optimization=_optimization(conversion),
-        quantization=quantize.describe(qmap),
+        quantization=quantization,
         weight_dtypes=dtype_counts,
         files=files,
         model_bytes=sum(n for p, n in files.items() if p.startswith(f"{MODEL_DIR}/")),
@@ -169,6 +191,47 @@ def _optimization(conversion) -> dict:
               "layers_after": conversion.layers}
     if conversion.optimization is not None:
         record.update(conversion.optimization.as_dict())
+    return record
+
+
+def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
+    """The ``--quantize`` options a build uses: the given ones, else ``auto`` for a stock model with
+    ImageNet weights (whose classes the built-in photos exercise), else none.
+
+    A user's model keeps float32 by default: the built-in photos may be far from what it was
+    trained on, so its calibration should be the user's own images (``--calibration DIR``).
+    """
+    if opts.quantize:
+        return tuple(opts.quantize)
+    from builder.models import is_stock
+
+    return (quantize.AUTO,) if is_stock(opts.model) and opts.weights == "imagenet" else (NO_QUANTIZE,)
+
+
+def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, conversion, choice,
+                         calibration) -> dict:
+    """report.json's ``quantization`` section: the map, its bytes and, for auto, what it measured."""
+    sizes = {w.name: int(w.data.size) for w in conversion.weights}
+    record = {
+        "mode": "auto" if choice else "none" if not qmap else "manual",
+        "map": quantize.describe(qmap) if not choice else "auto: " + ", ".join(
+            f"{n} {d}" for d, n in sorted(choice.counts.items(), key=lambda kv: -kv[1])),
+        "weight_bytes": quantize.weight_bytes(sizes, conversion.dtypes),
+        "float32_weight_bytes": quantize.weight_bytes(sizes, {}),
+        "dtypes": {name: conversion.dtypes.get(name, "float32") for name in sizes},
+    }
+    if choice:
+        record["auto"] = {
+            "calibration": calibration.describe(),
+            "calibration_source": calibration.source,
+            "images": choice.images,
+            "agreement": choice.measure.agreement,
+            "max_prob_error": round(choice.measure.max_prob_error, 6),
+            "bounds": {"agreement": choice.agreement, "max_prob_error": choice.max_prob_error},
+            "evaluations": choice.evaluations,
+            "plain": {dtype: {"weight_bytes": m.weight_bytes, "agreement": m.agreement,
+                              "max_prob_error": round(m.max_prob_error, 6)} for dtype, m in choice.plain.items()},
+        }
     return record
 
 
@@ -205,6 +268,15 @@ def _check_options(opts: BuildOptions) -> None:
         if opts.target != hosting.FIREBASE:
             raise BrowsernetError("--firebase-project is for --target firebase")
         hosting.check_project(opts.firebase_project)
+    auto = quantize.is_auto(default_quantize(opts))
+    for name, value in (("--calibration", opts.calibration), ("--agreement", opts.agreement),
+                        ("--max-prob-error", opts.max_prob_error)):
+        if value is not None and not auto:
+            raise BrowsernetError(f"{name} is for --quantize auto")
+    if NO_QUANTIZE in opts.quantize and len(opts.quantize) > 1:
+        raise BrowsernetError("--quantize none cannot be combined with other --quantize options")
+    if opts.calibration is not None and not opts.calibration.is_dir():
+        raise BrowsernetError(f"--calibration {opts.calibration}: no such folder")
     if opts.shard_size < 1024:
         raise BrowsernetError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
 

@@ -66,9 +66,22 @@ def _build_options(f: Callable) -> Callable:
         click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
                      help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; raw for "
                           "a model that rescales its own input]"),
-        click.option("--quantize", multiple=True, metavar="DTYPE[=PATTERNS]",
-                     help="Store weights as float16, uint16 or uint8; all of them, or those matching "
-                          "comma-separated glob patterns (e.g. uint8=*/kernel). Repeatable."),
+        click.option("--quantize", multiple=True, metavar="auto|none|DTYPE[=PATTERNS]",
+                     help="auto: the smallest per-weight mix of uint8/uint16/float16/float32 that keeps "
+                          "top-1 agreement with float32 on the calibration images. DTYPE: store weights as "
+                          "float16, uint16 or uint8; all of them, or those matching comma-separated glob "
+                          "patterns (e.g. uint8=*/kernel); repeatable. none: float32.  [default: auto for a "
+                          "stock model with ImageNet weights, else none]"),
+        click.option("--calibration", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     metavar="DIR", help="--quantize auto: a folder of at least 20 images like the ones the site "
+                                         "will see (only images; hidden files are skipped).  [default: 200 "
+                                         "augmented scikit-image photos]"),
+        click.option("--agreement", type=click.FloatRange(0, 1, min_open=True), default=None,
+                     help="--quantize auto: the fraction of calibration images whose top-1 class must stay "
+                          "float32's.  [default: 0.99]"),
+        click.option("--max-prob-error", type=click.FloatRange(0, 1, min_open=True), default=None,
+                     help="--quantize auto: the most any class probability may move on any calibration "
+                          "image.  [default: 0.1]"),
         click.option("--shard-size", type=int, default=4 * 1024 * 1024, show_default=True,
                      help="Maximum weight shard size in bytes."),
         click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("site"),
@@ -105,6 +118,7 @@ def _options_from(kwargs: dict) -> Any:
     return BuildOptions(
         model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
         labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
+        calibration=kwargs["calibration"], agreement=kwargs["agreement"], max_prob_error=kwargs["max_prob_error"],
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
         resize=kwargs["resize"], wasm_threads=kwargs["wasm_threads"], force=kwargs["force"],
         target=kwargs["target"], cname=kwargs["cname"], firebase_project=kwargs["firebase_project"],

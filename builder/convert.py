@@ -39,19 +39,20 @@ class Conversion:
 
 
 def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int,
-            optimize: bool = True) -> Conversion:
+            optimize: bool = True, keep_uint8_batchnorms: bool = True) -> Conversion:
     """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors.
 
     With ``optimize`` (the default) the graph is first rewritten for inference
     (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped. A BatchNorm is
-    not folded into a kernel that ``qmap`` stores as uint8 (that would cost most of its precision).
+    not folded into a kernel that ``qmap`` stores as uint8 (that would cost most of its precision),
+    unless ``keep_uint8_batchnorms`` is False (``--quantize auto`` measured the folded model).
     """
     import keras
 
     graph = graphs.from_keras(model)
     if optimize:
-        written, summary = optimizing.optimize(
-            graph, keep_batchnorm=lambda name: quantize.dtype_of(name, qmap) == "uint8")
+        keep = (lambda name: quantize.dtype_of(name, qmap) == "uint8") if keep_uint8_batchnorms else None
+        written, summary = optimizing.optimize(graph, keep_batchnorm=keep)
     else:
         written, summary = graph, None
     topology, weights = keras_compat.to_tfjs(written, where)
@@ -85,6 +86,16 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
         multiply_adds=stats.multiply_adds(graph),
         normalises_input=graphs.normalises_input(graph),
     )
+
+
+def inspect(model: Any, where: str, *, optimize: bool = True) -> tuple[list[keras_compat.Weight], bool]:
+    """``(weights, normalises_input)`` as :func:`convert` will see them, without writing anything:
+    the weights under their TF.js names (to choose their dtypes first), and whether the model
+    rescales its own input (to choose the preprocessing first). With ``optimize``, every
+    BatchNorm is folded, as ``convert(..., keep_uint8_batchnorms=False)`` writes it."""
+    graph = graphs.from_keras(model)
+    written = optimizing.optimize(graph)[0] if optimize else graph
+    return keras_compat.to_tfjs(written, where)[1], graphs.normalises_input(graph)
 
 
 def _hash_names(manifest: list[dict], model_dir: Path) -> list[dict]:

@@ -56,3 +56,7 @@ class QuantizeError(BrowsernetError):
 
 class DeployError(BrowsernetError):
     """The site cannot be published (missing, stale, too large) or the host/git refused it."""
+
+
+class CalibrationError(BrowsernetError):
+    """The calibration images for --quantize auto are missing, unreadable or too few."""

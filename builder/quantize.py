@@ -4,11 +4,14 @@
 matching ones (``fnmatch`` patterns over TF.js weight names such as ``Conv1/kernel``);
 options combine, with at most one catch-all. This mirrors tensorflowjs's own
 ``quantization_dtype_map`` so the written files are exactly what its loader expects.
+``--quantize auto`` is recognised here (:func:`is_auto`); the search itself lives in
+:mod:`builder.autoquant`, which hands back a per-weight map (:func:`from_dtypes`).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import glob
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -16,9 +19,21 @@ import numpy as np
 from builder.errors import QuantizeError
 
 DTYPES = ("float16", "uint16", "uint8")
+AUTO = "auto"
+BYTES = {"float32": 4, "float16": 2, "uint16": 2, "uint8": 1}  # stored bytes per value
 _NUMPY = {"float16": np.float16, "uint16": np.uint16, "uint8": np.uint8}
 
 QuantizeMap = dict[str, "list[str] | bool"]
+
+
+def is_auto(specs: Sequence[str]) -> bool:
+    """True for ``--quantize auto``, which must then be the only ``--quantize``."""
+    if AUTO not in (s.strip() for s in specs):
+        return False
+    if len(specs) > 1:
+        raise QuantizeError(f"--quantize {AUTO} chooses every weight's dtype, so it cannot be combined with "
+                            f"other --quantize options (got {', '.join(specs)})")
+    return True
 
 
 def parse(specs: Sequence[str]) -> QuantizeMap:
@@ -28,7 +43,8 @@ def parse(specs: Sequence[str]) -> QuantizeMap:
         dtype, _, patterns = spec.partition("=")
         dtype = dtype.strip()
         if dtype not in DTYPES:
-            raise QuantizeError(f"--quantize {spec!r}: unknown dtype '{dtype}'; choose from {', '.join(DTYPES)}")
+            raise QuantizeError(f"--quantize {spec!r}: unknown dtype '{dtype}'; choose from {', '.join(DTYPES)} "
+                                f"(or {AUTO})")
         if not _:
             if any(v is True for v in qmap.values()):
                 raise QuantizeError(f"--quantize {spec!r}: only one dtype may apply to all weights")
@@ -92,3 +108,31 @@ def roundtrip(data: np.ndarray, dtype: str) -> np.ndarray:
 
     quantized, meta = quantization.quantize_weights(np.asarray(data, np.float32), _NUMPY[dtype])
     return np.asarray(quantization.dequantize_weights(quantized, meta), np.float32)
+
+
+def from_dtypes(dtypes: dict[str, str]) -> QuantizeMap:
+    """A per-weight map (name → dtype, float32 included) as a :data:`QuantizeMap` for :func:`assign`.
+
+    The most common quantized dtype becomes the catch-all when no weight stays float32; every
+    other weight is listed by its exact (glob-escaped) name.
+    """
+    counts: dict[str, int] = {}
+    for dtype in dtypes.values():
+        if dtype != "float32" and dtype not in DTYPES:
+            raise QuantizeError(f"unknown dtype '{dtype}'")
+        counts[dtype] = counts.get(dtype, 0) + 1
+    catch_all = None
+    if "float32" not in counts and counts:
+        catch_all = max(sorted(counts), key=lambda d: counts[d])
+    qmap: QuantizeMap = {}
+    for name, dtype in sorted(dtypes.items()):
+        if dtype not in ("float32", catch_all):
+            qmap.setdefault(dtype, []).append(glob.escape(name))  # type: ignore[union-attr]
+    if catch_all:
+        qmap[catch_all] = True
+    return qmap
+
+
+def weight_bytes(sizes: dict[str, int], dtypes: dict[str, str]) -> int:
+    """Bytes of weight data for tensors of ``sizes`` (name → element count) stored as ``dtypes`` (absent: float32)."""
+    return sum(n * BYTES[dtypes.get(name, "float32")] for name, n in sizes.items())

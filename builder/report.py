@@ -32,7 +32,7 @@ class BuildReport:
     parameters: int
     multiply_adds: int
     layers: int  # TF.js layers written
-    quantization: str
+    quantization: dict[str, Any]  # mode, map, weight bytes, per-weight dtypes; "auto": what the search measured
     weight_dtypes: dict[str, int]  # stored dtype -> number of weight tensors
     files: dict[str, int]  # site-relative path -> bytes
     model_bytes: int
@@ -61,7 +61,7 @@ class BuildReport:
             f"preprocess {self.preprocess}, resize {self.resize}",
             f"size         {self.parameters:,} parameters, {self.multiply_adds / 1e6:,.1f} M multiply-adds, "
             f"{self._layers()}",
-            f"download     model {_human(self.model_bytes)} (quantization: {self.quantization}), "
+            f"download     model {_human(self.model_bytes)} (quantization: {self.quantization['map']}), "
             f"site total {_human(self.total_bytes)}",
             f"parity       max |TF.js - Keras| = {parity['max_abs_diff']:.2g} on {parity['backend']} "
             f"(limit {parity['tolerance']:g}, {parity['samples']} images)",
@@ -71,6 +71,16 @@ class BuildReport:
                          "(random weights?), so the parity figure says little")
         if parity.get("quantization_error") is not None:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities")
+        auto = self.quantization.get("auto")
+        if auto:
+            bounds = auto["bounds"]
+            lines.append(f"auto         top-1 agrees with float32 on {auto['agreement']:.1%} of {auto['images']} "
+                         f"calibration images, max prob error {auto['max_prob_error']:.2g} "
+                         f"(needed: {bounds['agreement']:.0%}, {bounds['max_prob_error']:g})")
+            plain = auto["plain"]
+            lines.append("trade-off    " + " | ".join(
+                f"{dtype} {_human(p['weight_bytes'])}" + ("" if dtype == "float32" else f" {p['agreement']:.1%}")
+                for dtype, p in plain.items()) + f" | auto {_human(self.quantization['weight_bytes'])}")
         lines.append(f"built in     {self.build_seconds:.1f}s")
         return lines
 

@@ -36,7 +36,10 @@ def test_report_records_what_was_built(sites):
     assert (report["family"], report["alpha"], report["input_size"]) == ("mobilenet_v2", 0.35, [SIZE, SIZE])
     assert report["classes"] == 1000 and report["labels"] == "imagenet"
     assert report["parameters"] > 1_000_000 and report["multiply_adds"] > 10_000_000
-    assert report["quantization"] == "none" and report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
+    assert report["quantization"]["mode"] == "none" and report["quantization"]["map"] == "none"
+    assert report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
+    assert report["quantization"]["weight_bytes"] == report["quantization"]["float32_weight_bytes"] \
+        == 4 * report["parameters"]
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["backend"] == "wasm"
     assert report["parity"]["output_spread"] > 0.05  # calibrated weights: the check is meaningful
     assert report["build_seconds"] > 0
@@ -63,10 +66,44 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
                      "--quantize", "float16", "--out", tmp_path / "q")
     assert code == 0, out
     report = json.loads((tmp_path / "q" / "report.json").read_text())
-    assert report["quantization"] == "uint8=*/kernel; float16"
+    assert report["quantization"]["map"] == "uint8=*/kernel; float16"
+    assert report["quantization"]["mode"] == "manual" and "auto" not in report["quantization"]
     assert set(report["weight_dtypes"]) == {"uint8", "float16"}
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["quantization_error"] > 0
     assert "quantization max" in out
+
+
+def test_auto_quantized_build(fine_tuned_keras, labels_file, tmp_path):
+    code, out = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "auto", "--out", tmp_path / "a")
+    assert code == 0, out
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    q = report["quantization"]
+    assert q["mode"] == "auto" and q["map"].startswith("auto: ")
+    assert sum(report["weight_dtypes"].values()) == len(q["dtypes"]) and "uint8" in report["weight_dtypes"]
+    auto = q["auto"]
+    assert auto["calibration_source"] == "built-in" and auto["images"] == 200
+    assert auto["agreement"] >= 0.99 and auto["max_prob_error"] <= 0.1
+    assert auto["bounds"] == {"agreement": 0.99, "max_prob_error": 0.1}
+    assert set(auto["plain"]) == {"float32", "float16", "uint16", "uint8"}
+    assert q["weight_bytes"] <= auto["plain"]["float16"]["weight_bytes"] < q["float32_weight_bytes"]
+    # The written shards are the chosen map's bytes (model.json holds the rest).
+    shards = sum(n for p, n in report["files"].items() if p.startswith("model/") and p.endswith(".bin"))
+    assert shards == q["weight_bytes"]
+    manifest = json.loads((tmp_path / "a" / "model" / "model.json").read_text())["weightsManifest"]
+    stored = {w["name"]: w.get("quantization", {}).get("dtype", "float32") for g in manifest for w in g["weights"]}
+    assert stored == q["dtypes"]
+    assert report["parity"]["max_abs_diff"] <= 1e-4  # the TF.js self-check passed on the chosen map
+    assert "trade-off" in out and "top-1 agrees with float32 on" in out
+
+
+def test_default_quantization_is_auto_only_for_stock_imagenet_models():
+    from builder.build import BuildOptions, default_quantize
+
+    assert default_quantize(BuildOptions()) == ("auto",)
+    assert default_quantize(BuildOptions(model="mobilenet_v1", alpha=0.25)) == ("auto",)
+    assert default_quantize(BuildOptions(weights="none")) == ("none",)
+    assert default_quantize(BuildOptions(model="mine.keras")) == ("none",)
+    assert default_quantize(BuildOptions(quantize=("uint8",))) == ("uint8",)
 
 
 @pytest.mark.parametrize("make_args, message", [
@@ -76,6 +113,13 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
     (lambda d, m, l: ["--model", m, "--labels", d / "three.txt"], r"three\.txt: 3 labels, but .* has 5 outputs"),
     (lambda d, m, l: ["--model", m], r"has 5 outputs, so the ImageNet labels \(1000\) do not apply"),
     (lambda d, m, l: ["--model", m, "--labels", l, "--quantize", "int3"], r"unknown dtype 'int3'"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--quantize", "auto", "--quantize", "uint8"],
+     r"--quantize auto chooses every weight's dtype, so it cannot be combined"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--calibration", d], r"--calibration is for --quantize auto"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--quantize", "auto", "--calibration", d / "nope"],
+     r"--calibration .*nope: no such folder"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--quantize", "auto", "--calibration", d / "few"],
+     r"--calibration .*few: 2 files, need at least 20 images"),
     (lambda d, m, l: ["--model", "mobilenet_v2", "--alpha", "0.3", "--input-size", "96"],
      r"ImageNet weights exist only for alpha in"),
 ])
@@ -84,6 +128,9 @@ def test_bad_input_is_one_line_exit_1_and_keeps_the_previous_site(make_args, mes
     (tmp_path / "corrupt.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 100)
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "three.txt").write_text("a\nb\nc\n")
+    (tmp_path / "few").mkdir()
+    (tmp_path / "few" / "a.png").write_bytes(b"")
+    (tmp_path / "few" / "b.png").write_bytes(b"")
     before = _digest(previous_site)
     code, out = _run(*make_args(tmp_path, fine_tuned_keras, labels_file), "--out", previous_site)
     errors = [line for line in out.splitlines() if line.startswith("Error:")]

@@ -61,3 +61,25 @@ def test_dtype_of_one_name_never_raises():
     assert quantize.dtype_of("Conv1/kernel", qmap) == "float16"
     assert quantize.dtype_of("Conv1/kernel", quantize.parse(["uint8=*/bias"])) is None
     assert quantize.dtype_of("Conv1/kernel", {}) is None
+
+
+def test_auto_must_stand_alone():
+    assert quantize.is_auto(["auto"]) and not quantize.is_auto(["uint8"]) and not quantize.is_auto([])
+    with pytest.raises(QuantizeError, match="cannot be combined"):
+        quantize.is_auto(["auto", "uint8=*/kernel"])
+
+
+def test_from_dtypes_round_trips_through_assign():
+    dtypes = {"a/kernel": "uint8", "b[1]/kernel": "float16", "c/bias": "uint8", "d/gamma": "uint16"}
+    qmap = quantize.from_dtypes(dtypes)
+    assert qmap["uint8"] is True  # the commonest dtype is the catch-all
+    assert quantize.assign(list(dtypes), qmap) == dtypes  # '[' in a name is escaped, not a glob class
+    with_f32 = {**dtypes, "e/kernel": "float32"}
+    assert quantize.assign(list(with_f32), quantize.from_dtypes(with_f32)) == dtypes  # float32 stays absent
+    assert quantize.from_dtypes({"x": "float32"}) == {}
+
+
+def test_weight_bytes():
+    sizes = {"a": 10, "b": 3, "c": 5}
+    assert quantize.weight_bytes(sizes, {}) == 72
+    assert quantize.weight_bytes(sizes, {"a": "uint8", "b": "float16", "c": "uint16"}) == 10 + 6 + 10

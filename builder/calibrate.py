@@ -1,0 +1,129 @@
+"""Calibration images for ``--quantize auto``: the user's folder, or a built-in set of natural photos.
+
+The built-in set is made from the photographs that ship inside the scikit-image wheel
+(no download): an astronaut, a cat, a cup of coffee, a rocket, a motorcycle seen from two
+sides, deep-sky imagery and greyscale scenes (a camera man, coins, the moon, grass,
+gravel, brick). Deterministic augmentation (random-sized crops, flips, brightness,
+contrast and colour jitter, a little blur) turns them into :data:`BUILTIN_COUNT` images.
+Every image is squashed to the model's input size, as the page does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from builder.errors import CalibrationError
+
+BUILTIN_COUNT = 200
+MIN_IMAGES = 20  # below this, "99% agreement" means nothing
+MAX_IMAGES = 500  # a bigger folder is sampled (evenly, in path order) to keep the search quick
+SEED = 1704  # arXiv 1704.04861: MobileNets
+BUILTIN = "built-in"
+
+# skimage.data loaders whose files ship inside the wheel (no pooch download).
+_RGB_SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
+_GREY_SOURCES = ("camera", "coins", "moon", "grass", "gravel", "brick")
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    images: np.ndarray  # (N, H, W, 3) uint8, at the model's input size
+    source: str  # "built-in" or the folder
+    files: int  # images read (the built-in set: source photos)
+
+    def describe(self) -> str:
+        if self.source == BUILTIN:
+            return f"{len(self.images)} built-in images (augmented from {self.files} scikit-image photos)"
+        return f"{len(self.images)} images from {self.source}"
+
+
+def load(folder: Path | None, size: tuple[int, int], count: int = BUILTIN_COUNT) -> CalibrationSet:
+    """The calibration set at ``size`` (height, width): ``folder``'s images, or the built-in set."""
+    if folder is None:
+        return builtin(size, count)
+    return from_folder(folder, size)
+
+
+def builtin(size: tuple[int, int], count: int = BUILTIN_COUNT, seed: int = SEED) -> CalibrationSet:
+    """``count`` augmented natural photos at ``size``; the same call always gives the same pixels."""
+    photos = _builtin_photos()
+    rng = np.random.default_rng(seed)
+    images = [_augment(photos[i % len(photos)], size, rng) for i in range(count)]
+    return CalibrationSet(np.stack(images), BUILTIN, len(photos))
+
+
+def from_folder(folder: Path, size: tuple[int, int]) -> CalibrationSet:
+    """Every image under ``folder`` (recursively; hidden files and folders are skipped).
+
+    Anything else in the folder is an error naming the file: a calibration set with a stray
+    file in it is more likely a wrong folder than something to skip silently.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if not folder.is_dir():
+        raise CalibrationError(f"--calibration {folder}: not a folder")
+    paths = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if len(paths) < MIN_IMAGES:
+        raise CalibrationError(f"--calibration {folder}: {len(paths)} files, need at least {MIN_IMAGES} images "
+                               "(more is better: 99% agreement on 20 images allows no mistake at all)")
+    if len(paths) > MAX_IMAGES:
+        paths = [paths[i] for i in np.linspace(0, len(paths) - 1, MAX_IMAGES).round().astype(int)]
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                img.load()
+                images.append(_squash(np.asarray(img.convert("RGB")), size))
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)} is not an image Pillow can "
+                                   f"read ({e}); the folder must hold only images") from e
+    return CalibrationSet(np.stack(images), str(folder), len(paths))
+
+
+def _builtin_photos() -> list[np.ndarray]:
+    try:
+        import skimage.data as data
+    except ImportError as e:  # a dependency, so only a broken install gets here
+        raise CalibrationError(f"the built-in calibration set needs scikit-image ({e}); pip install scikit-image") \
+            from e
+    photos = [getattr(data, name)() for name in _RGB_SOURCES]
+    left, right, _ = data.stereo_motorcycle()
+    photos += [left, right]
+    photos += [np.repeat(getattr(data, name)()[..., None], 3, axis=-1) for name in _GREY_SOURCES]
+    return [np.ascontiguousarray(p[..., :3], dtype=np.uint8) for p in photos]
+
+
+def _augment(photo: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A random-sized crop (10-100% of the area, aspect 3:4-4:3), maybe flipped, with photometric jitter."""
+    h, w = photo.shape[:2]
+    area = rng.uniform(0.1, 1.0) * h * w
+    aspect = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+    ch = int(min(h, max(16, round(np.sqrt(area / aspect)))))
+    cw = int(min(w, max(16, round(np.sqrt(area * aspect)))))
+    top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    crop = photo[top:top + ch, left:left + cw].astype(np.float32)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    grey = crop.mean(axis=-1, keepdims=True)
+    crop = grey + (crop - grey) * rng.uniform(0.6, 1.4)  # saturation
+    crop = (crop - crop.mean()) * rng.uniform(0.75, 1.25) + crop.mean()  # contrast
+    crop = crop * rng.uniform(0.7, 1.3)  # brightness
+    out = _squash(np.clip(crop, 0, 255).round().astype(np.uint8), size)
+    if rng.random() < 0.2:  # mild blur, as from a phone photo scaled down
+        out = ((out.astype(np.float32) * 2 + np.roll(out, 1, 0) + np.roll(out, 1, 1)) / 4).round().astype(np.uint8)
+    return out
+
+
+def _squash(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to ``size`` ignoring aspect, bilinear, as the page's ``tf.image.resizeBilinear``."""
+    from PIL import Image
+
+    h, w = size
+    img = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
+    if img.size != (w, h):
+        img = img.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(img, dtype=np.uint8)

@@ -1,0 +1,88 @@
+"""The --quantize auto search on a small real model, checked independently of the search's own evaluator."""
+
+import numpy as np
+import pytest
+
+from builder import autoquant, calibrate, convert, parity, quantize
+from builder.errors import QuantizeError
+from builder.preprocess import apply
+from tests import helpers
+
+SIZE = 96
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = helpers.fine_tuned(SIZE, classes=10)
+    weights, _ = convert.inspect(model, "fine_tuned")
+    x = apply(calibrate.builtin((SIZE, SIZE)).images, "mobilenet")
+    return model, weights, x
+
+
+@pytest.fixture(scope="module")
+def choice(setup):
+    model, weights, x = setup
+    before = [w.copy() for w in model.get_weights()]
+    result = autoquant.search(model, weights, x)
+    after = model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))  # the model is left as it was
+    return result
+
+
+def _agreement_and_error(model, weights, x, dtypes):
+    """Keras with the browser's dequantized weights (the self-check's reference), against float32."""
+    reference = np.asarray(model(x, training=False))
+    quantized = parity._keras_predict_with(model, x, weights, {n: d for n, d in dtypes.items() if d != "float32"})
+    agreement = float(np.mean(reference.argmax(-1) == quantized.argmax(-1)))
+    return agreement, float(np.abs(reference - quantized).max())
+
+
+def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice):
+    model, weights, x = setup
+    assert set(choice.dtypes) == {w.name for w in weights}
+    agreement, error = _agreement_and_error(model, weights, x, choice.dtypes)
+    assert agreement >= autoquant.AGREEMENT and error <= autoquant.MAX_PROB_ERROR
+    assert agreement == pytest.approx(choice.measure.agreement) and error == pytest.approx(choice.measure.max_prob_error,
+                                                                                           abs=1e-5)
+    assert choice.images == len(x) == calibrate.BUILTIN_COUNT
+
+
+def test_chosen_map_is_no_bigger_than_float16_and_uses_uint8(setup, choice):
+    _, weights, _ = setup
+    sizes = {w.name: w.data.size for w in weights}
+    assert choice.measure.weight_bytes == quantize.weight_bytes(sizes, choice.dtypes)
+    assert choice.measure.weight_bytes <= choice.plain["float16"].weight_bytes
+    assert choice.plain["float32"].weight_bytes == 4 * sum(sizes.values())
+    assert choice.counts.get("uint8", 0) > 0 and sum(choice.counts.values()) == len(weights)
+
+
+def test_plain_figures_are_what_plain_maps_measure(setup, choice):
+    model, weights, x = setup
+    for dtype in ("uint8", "float16"):
+        agreement, error = _agreement_and_error(model, weights, x, {w.name: dtype for w in weights})
+        assert agreement == pytest.approx(choice.plain[dtype].agreement)
+        assert error == pytest.approx(choice.plain[dtype].max_prob_error, abs=1e-5)
+    # Plain uint8 is what auto exists for: it is worse than the map auto chose.
+    assert choice.plain["uint8"].agreement < choice.measure.agreement or \
+        choice.plain["uint8"].max_prob_error > choice.measure.max_prob_error
+
+
+def test_search_is_deterministic(setup, choice):
+    model, weights, x = setup
+    assert autoquant.search(model, weights, x).dtypes == choice.dtypes
+
+
+def test_stricter_bounds_cost_bytes_and_still_hold(setup, choice):
+    model, weights, x = setup
+    strict = autoquant.search(model, weights, x, agreement=1.0, max_prob_error=0.01)
+    agreement, error = _agreement_and_error(model, weights, x, strict.dtypes)
+    assert agreement == 1.0 and error <= 0.01
+    assert strict.measure.weight_bytes >= choice.measure.weight_bytes
+
+
+def test_bounds_are_checked(setup):
+    model, weights, x = setup
+    with pytest.raises(QuantizeError, match="--agreement 1.5"):
+        autoquant.search(model, weights, x, agreement=1.5)
+    with pytest.raises(QuantizeError, match="--max-prob-error 0"):
+        autoquant.search(model, weights, x, max_prob_error=0)
