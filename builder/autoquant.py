@@ -155,6 +155,8 @@ class _Evaluator:
             for layer, _, _ in w.pinned:
                 self._layers.setdefault(id(layer), layer)
         self._originals = {key: layer.get_weights() for key, layer in self._layers.items()}
+        self._predict = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+        self.reference = self._run(self.x)  # the original float32 model: what agreement is measured against
         # The float32 weights as written: a weight folded by builder.optimize lands in the
         # original layers (with its sign) beside the pinned values that make them compute it.
         self._base = {key: list(values) for key, values in self._originals.items()}
@@ -172,8 +174,6 @@ class _Evaluator:
         for w in weights:
             groups.setdefault(id(w.layer), []).append(w.name)
         self.units = [tuple(names) for names in groups.values()]
-        self._predict = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
-        self.reference = self._run(self.x)
         step = max(1, len(self.x) // SENSITIVITY_IMAGES)
         self._subset = np.arange(0, len(self.x), step)[:SENSITIVITY_IMAGES]
 

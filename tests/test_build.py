@@ -38,8 +38,10 @@ def test_report_records_what_was_built(sites):
     assert report["parameters"] > 1_000_000 and report["multiply_adds"] > 10_000_000
     assert report["quantization"]["mode"] == "none" and report["quantization"]["map"] == "none"
     assert report["weight_dtypes"] == {"float32": report["weight_dtypes"]["float32"]}
-    assert report["quantization"]["weight_bytes"] == report["quantization"]["float32_weight_bytes"] \
-        == 4 * report["parameters"]
+    # Folded BatchNorms are not written, so the float32 shards hold fewer numbers than the Keras model.
+    shards = sum(p.stat().st_size for p in (sites["stock"] / "model").glob("*.bin"))
+    assert report["quantization"]["weight_bytes"] == report["quantization"]["float32_weight_bytes"] == shards
+    assert shards < 4 * report["parameters"]
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["backend"] == "wasm"
     assert report["parity"]["output_spread"] > 0.05  # calibrated weights: the check is meaningful
     assert report["build_seconds"] > 0

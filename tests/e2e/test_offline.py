@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import _build
@@ -44,3 +46,16 @@ def test_a_new_build_is_offered_and_never_mixed_with_the_old(rebuildable, browse
         assert len([c for c in caches if c.startswith("browsernet ")]) == 1, caches  # the old cache is gone
     finally:
         context.close()
+
+
+def test_the_site_is_an_installable_web_app(served, open_page):
+    """Chromium's own verdict, through CDP: the manifest parses and nothing blocks installation."""
+    page = open_page(f"{served}keras/")
+    assert page.ready() == "ready"
+    page.page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    manifest = page.cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == [], manifest["errors"]
+    data = json.loads(manifest["data"])
+    assert data["name"] == "Fine-tuned <b>test</b>" and data["display"] == "standalone"
+    assert {icon["sizes"] for icon in data["icons"]} == {"192x192", "512x512"}
+    assert page.cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []

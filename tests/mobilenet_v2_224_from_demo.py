@@ -6,7 +6,7 @@ drop into a 224x224 MobileNetV2. ImageNet's 1,000-class head cannot be downloade
 the head is random (seeded), scaled so that its logits on natural photos spread like a
 trained head's (std 3) and centred per class. Usage:
 
-    .venv/bin/python tools/mobilenet_v2_224_from_demo.py OUT.weights.h5
+    .venv/bin/python tests/mobilenet_v2_224_from_demo.py OUT.weights.h5
     browsernet build-site --model mobilenet_v2 --weights OUT.weights.h5 --quantize auto
 """
 
