@@ -212,6 +212,14 @@ export function formatBytes(n) {
   return `${(n / 1e6).toFixed(1)} MB`;
 }
 
+/** report.json's quantization section in a phrase: "none", "float16", "auto: 105 uint16, 1 float32 (99.0% top-1 agreement)". */
+export function quantizationText(q) {
+  if (q === null || typeof q !== 'object') return String(q);
+  const measured = q.auto && Number.isFinite(q.auto.agreement)
+    ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32)` : '';
+  return `${q.map}${measured}`;
+}
+
 /** Download progress as people read it: "3.2 MB of 9.1 MB" (never more than the total). */
 export function downloadText(loaded, total) {
   return `${formatBytes(Math.min(loaded, total))} of ${formatBytes(total)}`;
@@ -237,7 +245,7 @@ export function modelCardRows(report, live, reportError = null) {
     rows.push(['Parameters', Number(report.parameters).toLocaleString('en')]);
     rows.push(['Multiply-adds', `${(Number(report.multiply_adds) / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })} M`]);
     rows.push(['Download size', `${formatBytes(report.model_bytes)} model, ${formatBytes(report.total_bytes)} site`]);
-    rows.push(['Quantization', String(report.quantization)]);
+    rows.push(['Quantization', quantizationText(report.quantization)]);
   } else {
     rows.push(['Build report', `not available (${reportError || 'report.json could not be read'})`]);
   }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  cameraErrorMessage, cropBox, downloadText, wasmThreadCount, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
+  cameraErrorMessage, cropBox, downloadText, quantizationText, wasmThreadCount, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
   preprocessSpec, preprocessValue, requestedBackend, requestedWorker, resizeToInput, resolveTopK, topK, validateConfig,
 } from '../../templates/js/pure.js';
 
@@ -142,4 +142,11 @@ test('WASM threads: the URL overrides the build, and "auto" means every CPU', ()
   assert.equal(wasmThreadCount('', 'auto', 8), 8);
   assert.equal(wasmThreadCount('?threads=0', 'auto', undefined), 1);
   assert.equal(wasmThreadCount('?threads=abc', 1, 4), 1);
+});
+
+test('the quantization section reads as a phrase', () => {
+  assert.equal(quantizationText({ mode: 'none', map: 'none' }), 'none');
+  assert.equal(quantizationText({ mode: 'auto', map: 'auto: 105 uint16, 1 float32', auto: { agreement: 0.99 } }),
+    'auto: 105 uint16, 1 float32 (99.0% top-1 agreement with float32)');
+  assert.equal(quantizationText('float16'), 'float16');  // reports written before the section existed
 });
