@@ -248,6 +248,7 @@ def _harness(root: Path, layers_dir: Path) -> None:
     root.mkdir(parents=True)
     for name in ("harness.html", "harness.js"):
         shutil.copyfile(HARNESS / name, root / name)
+    shutil.copyfile(TEMPLATES / "js" / "tfjs-fixes.js", root / "tfjs-fixes.js")
     shutil.copyfile(HARNESS / "harness.html", root / "index.html")
     node_modules = vendor.locate().node_modules
     (root / "vendor").mkdir()

@@ -20,6 +20,11 @@ Three rewrites, in this order:
    so at 256 levels the narrow channels would keep a handful of values.
 3. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
+   TF.js fuses ``relu`` into the convolution kernel itself. It runs ``relu6`` as one
+   more kernel, and only because the page and the self-check register TF.js's
+   one-kernel relu6 op for it (``templates/js/tfjs-fixes.js``): TF.js-layers' own
+   ``relu6`` is ``minimum(6, relu(x))``, which on WASM is slower than the separate
+   ``ReLU(max_value=6)`` layer it replaces.
 
 Folded weights no longer exist in the Keras model, yet the quantized self-check must
 load what the browser sees back into Keras. So each folded weight carries an
@@ -126,6 +131,10 @@ def _fold_batchnorms(nodes: list[Node], outputs: list[str],
     return _rewire(out, outputs, folded_away) + (len(plan), kept)
 
 
+# Activations fused into the layer before them (relu6: see the module docstring).
+FUSED_ACTIVATIONS = ("relu", "relu6")
+
+
 def _fuse_activations(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
     consumers = _consumers(nodes, outputs)
     by_name = {n.name: n for n in nodes}
@@ -133,7 +142,7 @@ def _fuse_activations(nodes: list[Node], outputs: list[str]) -> tuple[list[Node]
     fused_away: dict[str, str] = {}
     for node in nodes:
         activation = _relu_activation(node)
-        if activation is None or len(node.inputs) != 1:
+        if activation not in FUSED_ACTIVATIONS or len(node.inputs) != 1:
             continue
         producer = by_name.get(node.inputs[0])
         if (producer is not None and producer.class_name in FOLD_TARGETS and _is_linear(producer)

@@ -8,6 +8,9 @@
 const fs = require('fs');
 const path = require('path');
 
+// The page's own fixes to TF.js, so the self-check runs the model as the page does.
+const FIXES = path.resolve(__dirname, '..', 'templates', 'js', 'tfjs-fixes.js');
+
 async function main() {
   const [modelJson, inputPath, shapeArg, outputPath, wanted = 'wasm'] = process.argv.slice(2);
   const tf = require('@tensorflow/tfjs');
@@ -16,6 +19,10 @@ async function main() {
     throw new Error(`TF.js backend '${wanted}' is not available in Node`);
   }
   await tf.ready();
+  // An ES module in a folder without "type": "module": import its source as such.
+  const source = fs.readFileSync(FIXES, 'utf8');
+  const { useFastRelu6 } = await import(`data:text/javascript,${encodeURIComponent(source)}`);
+  useFastRelu6(tf);
 
   const dir = path.dirname(modelJson);
   const artifacts = JSON.parse(fs.readFileSync(modelJson, 'utf8'));

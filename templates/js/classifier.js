@@ -4,6 +4,7 @@
 import { preprocessSpec, resizeToInput, topK, validateConfig } from './pure.js';
 import { sharedNow } from './protocol.js';
 import { pixelsOf } from './image-source.js';
+import { useFastRelu6 } from './tfjs-fixes.js';
 
 /** Fetches and validates config.json (relative to the page). */
 export async function loadConfig(url = 'config.json') {
@@ -169,6 +170,7 @@ export async function loadClassifier(tf, config, { base, onProgress = () => {}, 
   const expected = { base: modelUrl, digests: expectedDigests(config, modelUrl) };
   let model;
   try {
+    useFastRelu6(tf);
     model = await tf.loadLayersModel(modelUrl, { fetchFunc: verifyingFetch(onProgress, expected) });
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
