@@ -185,12 +185,15 @@ export async function loadClassifier(tf, config, { base, onProgress = () => {}, 
   const [h, w] = config.inputSize;
   const { divisor, offset } = preprocessSpec(config.preprocess);
 
+  const outputName = model.outputs[0].name;
   // pixels: Float32Array [h, w, 3] in 0..255, already resized. Returns a tensor.
   const predict = (pixels) => tf.tidy(() => {
     let x = tf.tensor4d(pixels, [1, h, w, 3], 'float32');
     if (divisor !== 1) x = tf.div(x, divisor);
     if (offset !== 0) x = tf.add(x, offset);
-    return model.predict(x);
+    // execute() runs the layers in inference mode like predict(), without predict()'s
+    // batching (a Slice kernel and bookkeeping per call) that one image does not need.
+    return model.execute(x, outputName);
   });
 
   onWarmup();
