@@ -14,15 +14,22 @@ const CONTROL_TIMEOUT_MS = 10000;
 export async function startOffline({ onUpdate } = {}) {
   const sw = navigator.serviceWorker;
   if (!sw || !window.isSecureContext) return 'unsupported';
-  let registration;
-  try {
-    registration = await sw.register('sw.js');
-  } catch (err) {
-    console.warn('browsernet: no offline support, the service worker did not register:', err);
-    return 'failed';
+  const registering = sw.register('sw.js').then((registration) => {
+    watchForUpdates(registration, onUpdate);
+    return registration;
+  });
+  registering.catch((err) => console.warn('browsernet: no offline support, the service worker did not register:', err));
+  if (!sw.controller) {
+    // First visit: wait until the worker controls the page, so the model download
+    // goes through it and is cached. A return visit never waits: register() also
+    // checks sw.js for a new build, which must not hold up the page.
+    try {
+      await registering;
+    } catch {
+      return 'failed';
+    }
+    if (!sw.controller && !(await controlled(sw))) return 'failed';
   }
-  watchForUpdates(registration, onUpdate);
-  if (!sw.controller && !(await controlled(sw))) return 'failed';
   if (!window.crossOriginIsolated && !sessionStorage.getItem(RELOAD_KEY)) {
     // The service worker adds the isolation headers, but only a new navigation gets them.
     sessionStorage.setItem(RELOAD_KEY, '1');
@@ -53,11 +60,10 @@ function watchForUpdates(registration, onUpdate) {
       worker.postMessage({ type: 'activate-update' });
     });
   };
-  if (registration.waiting) offer(registration.waiting);
-  registration.addEventListener('updatefound', () => {
-    const worker = registration.installing;
-    worker?.addEventListener('statechange', () => {
-      if (worker.state === 'installed') offer(worker);
-    });
+  const follow = (worker) => worker?.addEventListener('statechange', () => {
+    if (worker.state === 'installed') offer(worker);
   });
+  if (registration.waiting) offer(registration.waiting);
+  else follow(registration.installing);  // an update already under way when we got here
+  registration.addEventListener('updatefound', () => follow(registration.installing));
 }
