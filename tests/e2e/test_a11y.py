@@ -15,6 +15,9 @@ def test_without_javascript_the_page_says_what_it_is_and_why_it_needs_js(served,
 
 def test_file_input_is_reached_by_keyboard_and_opens_with_enter(served, open_page):
     page = open_page(f"{served}keras/?backend=wasm")
+    # Playwright turns file-chooser interception on without waiting for it; listening this
+    # early makes sure it is on before Enter is pressed (under load it otherwise races).
+    page.page.on("filechooser", lambda chooser: None)
     assert page.page.locator("#file-input").is_disabled()  # not before the model is warm
     assert page.ready() == "ready"
     p = page.page
