@@ -126,18 +126,25 @@ def _options_from(kwargs: dict) -> Any:
     )
 
 
-def _do_build(options: Any, quiet: bool) -> Any:
-    from builder.build import build
+def _with_progress(quiet: bool, headline: str, stage: Callable[[Any], Any]) -> Any:
+    """Run ``stage(reporter)`` with step lines on stderr; a failure closes the open line first."""
     from builder.progress import TerminalReporter
 
     reporter = TerminalReporter(quiet=quiet)
     if not quiet:
-        click.echo(f"Building {options.out}/ from {options.model}", err=True)
+        click.echo(headline, err=True)
     try:
-        result = build(options, reporter)
+        return stage(reporter)
     except BaseException:
         reporter.abort()
         raise
+
+
+def _do_build(options: Any, quiet: bool) -> Any:
+    from builder.build import build
+
+    result = _with_progress(quiet, f"Building {options.out}/ from {options.model}",
+                            lambda reporter: build(options, reporter))
     if not quiet:
         for line in result.summary():
             click.echo(f"  {line}", err=True)
@@ -294,18 +301,11 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
 
     def action() -> None:
         from builder.bench import BenchOptions, bench as run_bench, table, write_json
-        from builder.progress import TerminalReporter
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                                runs=runs, max_seconds=max_seconds, baseline=not no_baseline, native=not no_native)
-        reporter = TerminalReporter(quiet=quiet)
-        if not quiet:
-            click.echo(f"Benchmarking {site}/ in headless Chromium", err=True)
-        try:
-            result = run_bench(options, reporter)
-        except BaseException:
-            reporter.abort()
-            raise
+        result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
+                                lambda reporter: run_bench(options, reporter))
         write_json(result, json_path)
         for line in table(result):
             click.echo(line)
