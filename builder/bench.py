@@ -75,11 +75,12 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> dict[str, Any
         with _serving(opts.site) as (url, sent):
             for backend in opts.backends:
                 with reporter.step(f"site on {backend}: load, warm-up, {opts.runs} classifications, return visit"):
-                    result["site_backends"][backend] = _site(chromium, url, sent, backend, opts)
+                    result["site_backends"][backend] = _site(chromium, url, sent, backend, input_size, opts)
             if "wasm" in opts.backends and (os.cpu_count() or 1) > 1:
                 # The site's threaded WASM against one thread, on this machine.
                 with reporter.step("site on wasm with 1 thread"):
-                    result["site_backends"]["wasm-1thread"] = _site(chromium, url, sent, "wasm", opts, "&threads=1")
+                    result["site_backends"]["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
+                                                                    "&threads=1")
         model = None
         if opts.baseline or opts.native:
             with reporter.step("loading the Keras model"):
@@ -215,13 +216,13 @@ def _visit(context: Any, url: str, size: list[int]) -> tuple[Any, float, float]:
     return page, ready_ms, first_ms
 
 
-def _site(chromium: Any, url: str, sent: Counter, backend: str, opts: BenchOptions,
+def _site(chromium: Any, url: str, sent: Counter, backend: str, input_size: tuple, opts: BenchOptions,
           query: str = "") -> dict[str, Any]:
     from playwright.sync_api import Error
 
     context = chromium.new_context()
     try:
-        size = report.read(opts.site)["input_size"]
+        size = list(input_size)
         sent.clear()
         page, load_ms, cold_first = _visit(context, f"{url}?backend={backend}{query}", size)
         if page.evaluate("window.browsernet.backend") != backend:

@@ -56,8 +56,9 @@ class FirebaseResult:
     url: str | None = None
 
 
-def check_site(site: Path, target: str, file_limit: int) -> dict[str, Any]:
-    """The site's report, after checking that the site is complete, fresh and within ``file_limit``."""
+def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> dict[str, Any]:
+    """The site's report, after checking that the site is complete, fresh, and within ``file_limit``
+    per file and ``site_limit`` in all (if given)."""
     data = report.read(site)
     if data is None:
         what = "does not exist" if not site.exists() else f"is not a browsernet build (no {report.REPORT_FILE})"
@@ -81,11 +82,15 @@ def check_site(site: Path, target: str, file_limit: int) -> dict[str, Any]:
     if stale:
         raise DeployError(f"{site}: stale: {stale} changed since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
+    total = 0
     for file in sorted(p for p in site.rglob("*") if p.is_file()):
         size = file.stat().st_size
         if size > file_limit:
             raise DeployError(f"{file}: {size / 2**20:.1f} MiB is over the host's {file_limit / 2**20:.0f} MiB "
                               "per-file limit; use a smaller --shard-size (weights) or remove the file")
+        total += size
+    if site_limit is not None and total > site_limit:
+        raise DeployError(f"{site}: {total / 1e6:.0f} MB is over the host's {site_limit / 1e6:.0f} MB site limit")
     return data
 
 
@@ -113,10 +118,7 @@ def github_pages(site: Path, *, remote: str = "origin", branch: str = "gh-pages"
                  cname: str | None = None, repo: Path | None = None) -> PagesResult:
     """Commit ``site`` to ``branch`` of the git repository at ``repo`` (default: the current
     directory) with ghp-import, and push it to ``remote`` unless the remote already has it."""
-    data = check_site(site, hosting.GITHUB_PAGES, PAGES_FILE_LIMIT)
-    total = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    if total > PAGES_SITE_LIMIT:
-        raise DeployError(f"{site}: {total / 1e6:.0f} MB is over GitHub Pages' 1 GB site limit")
+    data = check_site(site, hosting.GITHUB_PAGES, PAGES_FILE_LIMIT, PAGES_SITE_LIMIT)
     cname = hosting.check_cname(cname) if cname else data.get("options", {}).get("cname")
     git = _Git(repo or Path.cwd())
     git.require_repo()

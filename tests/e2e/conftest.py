@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from builder.browser import ARGS, chromium_path
 from builder.serve import make_server, url_of
 
-CHROMIUM = os.environ.get("BROWSERNET_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run",
-    # WebGL without a GPU: SwiftShader (correct but slow).
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
-]
+# The same Chromium and flags as `browsernet bench` (builder/browser.py).
+CHROMIUM = str(chromium_path())
+CHROMIUM_ARGS = ARGS
 
 
 def pytest_collection_modifyitems(items):

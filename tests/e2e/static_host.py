@@ -11,11 +11,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from builder.serve import MIME_TYPES
+
 
 class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm",
-                      ".js": "text/javascript", ".json": "application/json",
-                      ".webmanifest": "application/manifest+json"}
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}  # the types Pages sends too
 
     def __init__(self, *args, host: "StaticHost", **kwargs):
         self.host = host
