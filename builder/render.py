@@ -19,6 +19,8 @@ from builder.errors import BrowsernetError
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 PAGE_TEMPLATE = "index.html.j2"
 STATIC_DIRS = ("js", "css", "img")
+# js/ modules the page itself does not import: its entry script and the worker's.
+NOT_PRELOADED = ("boot.js", "worker.js")
 CONFIG_FILE = "config.json"
 
 # The page's Content-Security-Policy, delivered in a <meta> so it holds on any static
@@ -65,7 +67,8 @@ def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scrip
 
     try:
         page = environment(templates).get_template(PAGE_TEMPLATE).render(
-            title=title, version=__version__, runtime_scripts=runtime_scripts, csp=CONTENT_SECURITY_POLICY)
+            title=title, version=__version__, runtime_scripts=runtime_scripts, csp=CONTENT_SECURITY_POLICY,
+            page_modules=_page_modules(templates))
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / PAGE_TEMPLATE}: template error: {e}") from e
     (site / "index.html").write_text(page, encoding="utf-8")
@@ -74,3 +77,11 @@ def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scrip
         source = templates / name
         if source.is_dir():
             shutil.copytree(source, site / name, dirs_exist_ok=True)
+
+
+def _page_modules(templates: Path) -> list[str]:
+    """The page's modules, announced as ``<link rel=modulepreload>`` so the browser fetches the
+    whole graph at once instead of one import level at a time."""
+    folder = templates / "js"
+    names = sorted(p.name for p in folder.glob("*.js")) if folder.is_dir() else []
+    return [f"js/{name}" for name in names if name not in NOT_PRELOADED]

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -15,6 +16,19 @@ def test_page_escapes_title_and_uses_relative_urls(tmp_path):
     assert srcs and all(not s.startswith(("/", "http:", "https:", "//")) for s in srcs), srcs
     assert json.loads((tmp_path / "config.json").read_text())["labels"] == ["<img src=x>"]
     assert (tmp_path / "js" / "app.js").is_file() and (tmp_path / "css").is_dir()
+    # The runtime is data for js/runtime.js (the worker runs it), not a script the page runs itself.
+    block = re.search(r'<script type="application/json" id="runtime">(.*?)</script>', html, re.S)
+    assert block and json.loads(block.group(1)) == [{"src": "vendor/tf.es2017.min.js", "integrity": "sha384-abc"}]
+    assert "<script defer" not in html
+
+
+def test_runtime_list_cannot_break_out_of_its_script_block(tmp_path):
+    render.render_site(tmp_path, title="t", config={},
+                       runtime_scripts=[{"src": "vendor/</script><script>alert(1)</script>.js", "integrity": "x"}])
+    html = (tmp_path / "index.html").read_text()
+    assert "<script>alert(1)" not in html
+    block = re.search(r'<script type="application/json" id="runtime">(.*?)</script>', html, re.S)
+    assert json.loads(block.group(1))[0]["src"] == "vendor/</script><script>alert(1)</script>.js"
 
 
 def test_missing_template_variable_fails_the_build(tmp_path):

@@ -41,15 +41,16 @@ function refreshModelCard() {
 async function start() {
   const forced = requestedBackend(location.search);
   view.setStatus(forced ? `Starting the ${forced} backend…` : 'Starting TF.js…');
-  const [loadedConfig] = await Promise.all([loadConfig(), loadReport()]);
-  config = loadedConfig;
-  refreshModelCard();
-  view.setProgress(0);
-  engine = await startEngine({
-    config,
+  const configReady = loadConfig().then((loaded) => {
+    config = loaded;
+    return loaded;
+  });
+  // The engine starts at once; it waits for config.json itself.
+  const engineReady = startEngine({
+    config: configReady,
     forced,
     useWorker: requestedWorker(location.search),
-    threads: wasmThreadCount(location.search, config.wasmThreads, navigator.hardwareConcurrency),
+    threads: (loaded) => wasmThreadCount(location.search, loaded.wasmThreads, navigator.hardwareConcurrency),
     base: document.baseURI,
     runtime: runtimeScripts(document),
     onProgress: (fraction, loaded) => view.setProgress(fraction, loaded, config.modelBytes),
@@ -60,7 +61,10 @@ async function start() {
     onFallback: (reason) => view.setStatus(`Starting on the main thread (${reason})…`),
     onFatal: (err) => fail(err, 'The classifier stopped working.'),
   });
-  latencies.push(engine.benchMs);
+  engineReady.catch(() => {}); // awaited below, once the config is in
+  await Promise.all([configReady, loadReport()]);
+  refreshModelCard();
+  engine = await engineReady;
 }
 
 function fail(err, status) {

@@ -161,17 +161,49 @@ function verifyingFetch(onProgress, expected) {
 }
 
 /**
- * Loads the layers model, verifies its shards, checks it against the config and
- * warms it up. `base` is the page's URL (config URLs are relative to it).
+ * Starts downloading the model (model.json and every shard, each shard verified
+ * against its sha256) at once, before TF.js is even loaded, so the download and
+ * the runtime's start-up overlap. Returns `{url, fetchFunc}`: a fetchFunc for
+ * tf.loadLayersModel that hands TF.js these responses. `base` is the page's URL
+ * (config URLs are relative to it); `onProgress(fraction, bytes)` follows the download.
+ */
+export function prefetchModel(config, { base, onProgress = () => {} }) {
+  const modelUrl = new URL(config.modelUrl, base).href;
+  const fetchVerified = verifyingFetch(onProgress, { base: modelUrl, digests: expectedDigests(config, modelUrl) });
+  const responses = new Map();
+  const start = (url, isBinary) => {
+    const response = fetchVerified(url, undefined, { isBinary });
+    response.catch(() => {}); // reported when TF.js asks for it, not as an unhandled rejection
+    responses.set(url, response);
+    return response;
+  };
+  start(modelUrl, false)
+    .then((response) => response.clone().json())
+    .then((json) => {
+      for (const group of json.weightsManifest ?? []) {
+        for (const path of group.paths ?? []) start(new URL(path, modelUrl).href, true);
+      }
+    })
+    .catch(() => {}); // an unreadable model.json is TF.js's to report, naming the file
+  const fetchFunc = async (url, init, options) => {
+    const absolute = new URL(url, modelUrl).href;
+    const response = responses.get(absolute) ?? start(absolute, Boolean(options?.isBinary));
+    return (await response).clone();
+  };
+  return { url: modelUrl, fetchFunc };
+}
+
+/**
+ * Loads the layers model (`model`: a prefetchModel() download started earlier,
+ * else one started now), checks it against the config and warms it up.
  * Resolves to `{warmupMs, classify(source, name, k), memory()}`.
  */
-export async function loadClassifier(tf, config, { base, onProgress = () => {}, onWarmup = () => {} }) {
-  const modelUrl = new URL(config.modelUrl, base).href;
-  const expected = { base: modelUrl, digests: expectedDigests(config, modelUrl) };
+export async function loadClassifier(tf, config, { base, model: download, onProgress, onWarmup = () => {} }) {
+  const { url: modelUrl, fetchFunc } = download ?? prefetchModel(config, { base, onProgress });
   let model;
   try {
     useFastRelu6(tf);
-    model = await tf.loadLayersModel(modelUrl, { fetchFunc: verifyingFetch(onProgress, expected) });
+    model = await tf.loadLayersModel(modelUrl, { fetchFunc });
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }
@@ -213,16 +245,6 @@ export async function loadClassifier(tf, config, { base, onProgress = () => {}, 
     throw new Error(`Warm-up inference failed on the ${tf.getBackend()} backend: ${err.message}`, { cause: err });
   }
 
-  // A second run on the warm model: the first latency this device shows.
-  const benchStart = performance.now();
-  const bench = predict(new Float32Array(h * w * 3).fill(127));
-  try {
-    await bench.data();
-  } finally {
-    bench.dispose();
-  }
-  const benchMs = performance.now() - benchStart;
-
   // One inference at a time: interleaved calls would fight over the backend and
   // make numTensors bookkeeping meaningless.
   let queue = Promise.resolve();
@@ -250,7 +272,6 @@ export async function loadClassifier(tf, config, { base, onProgress = () => {}, 
 
   return Object.freeze({
     warmupMs,
-    benchMs,
     /** `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, start, end}`. */
     classify(source, name, k) {
       return serialize(() => classifyNow(source, name, k));

@@ -1,11 +1,13 @@
 // Where inference runs: a module worker when it can, else the main thread (and we say why).
 // Both engines offer the same operations:
-//   {backend, thread: 'worker'|'main', fallback: reason|null, warmupMs, benchMs,
+//   {backend, thread: 'worker'|'main', fallback: reason|null, warmupMs,
 //    classify(source, k) → {results, ms, start, end}, memory() → {numTensors, numBytes}}
+// Start-up overlaps what it can: the worker's scripts load while config.json does,
+// and the model downloads while TF.js itself loads and starts its backend.
 
 import { checkWorkerMessage, shouldFallBack } from './protocol.js';
-import { getTf, startBackend } from './runtime.js';
-import { loadClassifier } from './classifier.js';
+import { getTf, loadRuntimeHere, startBackend } from './runtime.js';
+import { loadClassifier, prefetchModel } from './classifier.js';
 import { toMessage } from './image-source.js';
 
 class EngineError extends Error {
@@ -15,7 +17,7 @@ class EngineError extends Error {
   }
 }
 
-function startWorker({ config, forced, threads, base, runtime, onProgress, onWarmup, onFatal }) {
+function startWorker({ config: configReady, forced, threads, base, runtime, onProgress, onWarmup, onFatal }) {
   return new Promise((resolve, reject) => {
     let worker;
     try {
@@ -76,7 +78,6 @@ function startWorker({ config, forced, threads, base, runtime, onProgress, onWar
             threads: msg.threads ?? null,
             fallback: null,
             warmupMs: msg.warmupMs,
-            benchMs: msg.benchMs,
             async classify(source, k) {
               const { source: payload, name, transfer } = await toMessage(source);
               const reply = await request({ type: 'classify', source: payload, name, k }, transfer);
@@ -118,20 +119,28 @@ function startWorker({ config, forced, threads, base, runtime, onProgress, onWar
       die(event.message ? `The inference worker failed: ${event.message}` : 'The inference worker (js/worker.js) could not start');
     });
     worker.addEventListener('messageerror', () => die('The inference worker sent a message that could not be read'));
-    worker.postMessage({ type: 'init', runtime, backend: forced, threads, config, base });
+    configReady.then(
+      (config) => worker.postMessage({ type: 'init', runtime, backend: forced, threads: threads(config), config, base }),
+      (err) => {
+        worker.terminate();
+        reject(err); // config.json itself is broken: no engine would do better
+      },
+    );
   });
 }
 
-async function startMainThread({ config, forced, base, runtime, onProgress, onWarmup }, fallback) {
+async function startMainThread({ config: configReady, forced, base, runtime, onProgress, onWarmup }, fallback) {
+  const config = await configReady;
+  const model = prefetchModel(config, { base, onProgress });
+  await loadRuntimeHere(runtime);
   const tf = getTf(runtime);
   const backend = await startBackend(tf, forced, { base, threads: false });
-  const classifier = await loadClassifier(tf, config, { base, onProgress, onWarmup });
+  const classifier = await loadClassifier(tf, config, { base, model, onWarmup });
   return Object.freeze({
     backend,
     thread: 'main',
     fallback,
     warmupMs: classifier.warmupMs,
-    benchMs: classifier.benchMs,
     async classify(source, k) {
       const { source: payload, name } = await toMessage(source);
       return classifier.classify(payload, name, k);
@@ -142,12 +151,11 @@ async function startMainThread({ config, forced, base, runtime, onProgress, onWa
 
 /**
  * Starts inference in a module worker, or on the main thread when `useWorker` is
- * false or the worker cannot run the runtime or backend here. `onFatal(err)` is
- * called if the worker dies after start-up.
+ * false or the worker cannot run the runtime or backend here. `config` is a
+ * promise (loadConfig()), `threads(config)` the WASM threads to ask for, `runtime`
+ * runtimeScripts(). `onFatal(err)` is called if the worker dies after start-up.
  */
 export async function startEngine(options) {
-  // The page's own copy of the runtime passed its integrity check, or nothing starts.
-  getTf(options.runtime);
   if (!options.useWorker) return startMainThread(options, 'turned off by ?worker=0');
   try {
     return await startWorker(options);

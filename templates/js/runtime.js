@@ -14,37 +14,68 @@ const BACKEND_INIT_TIMEOUT_MS = 60_000;
 export function getTf(runtime = []) {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadLayersModel !== 'function') {
-    const name = runtime.length > 0 ? new URL(runtime[0].src).pathname.split('/').slice(-2).join('/') : 'vendor/';
-    throw new Error(
-      `The TF.js runtime (${name}) did not load: it is missing or does not match its integrity hash; ` +
-        'redeploy the vendor/ folder with the site.',
-    );
+    throw runtimeMissing(runtime.length > 0 ? runtime[0].src : new URL('vendor/', globalThis.location.href).href);
   }
   return tf;
 }
 
+function runtimeName(src) {
+  return new URL(src).pathname.split('/').slice(-2).join('/');
+}
+
+function runtimeMissing(src, detail = '') {
+  return new Error(`The TF.js runtime (${runtimeName(src)}) is missing or does not match its integrity hash${detail}; ` +
+    'redeploy the vendor/ folder with the site.');
+}
+
 /**
- * The runtime scripts, in load order, from the page's own <script data-runtime>
- * tags: `[{src (absolute), integrity}]`.
+ * The runtime scripts, in load order, from the page's <script type="application/json"
+ * id="runtime"> block: `[{src (absolute), integrity}]`. The page does not run them
+ * itself: the inference worker does, and the page only when it has to (main-thread
+ * fallback, ?worker=0), so TF.js is parsed once per visit.
  */
 export function runtimeScripts(doc = document) {
-  return [...doc.querySelectorAll('script[data-runtime]')].map((s) => ({ src: s.src, integrity: s.integrity }));
+  const block = doc.getElementById('runtime');
+  let list;
+  try {
+    list = JSON.parse(block ? block.textContent : '');
+  } catch (err) {
+    throw new Error(`index.html has no valid runtime list (<script id="runtime">): ${err.message}`);
+  }
+  return list.map(({ src, integrity }) => ({ src: new URL(src, doc.baseURI).href, integrity }));
+}
+
+/**
+ * Runs the runtime scripts on the page (main-thread inference), in order, each as a
+ * <script> with its integrity hash: a file that does not match is never run.
+ */
+export async function loadRuntimeHere(runtime, doc = document) {
+  for (const { src, integrity } of runtime) {
+    await new Promise((resolve, reject) => {
+      const script = doc.createElement('script');
+      script.src = src;
+      script.integrity = integrity;
+      script.dataset.runtime = '';
+      script.addEventListener('load', resolve, { once: true });
+      script.addEventListener('error', () => reject(runtimeMissing(src)), { once: true });
+      doc.head.append(script);
+    });
+  }
 }
 
 /**
  * Loads the runtime scripts into a module worker: each is fetched with its SRI
- * hash first (so a file that differs from the page's verified copy is refused),
+ * hash first (so a file that does not match the build is refused, unrun),
  * then imported; the UMD bundles define globalThis.tf even as modules.
  */
 export async function importRuntime(runtime) {
   for (const { src, integrity } of runtime) {
-    const name = new URL(src).pathname.split('/').slice(-2).join('/');
     try {
       const response = await fetch(src, { integrity, cache: 'force-cache' });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       await response.arrayBuffer();
     } catch (err) {
-      throw new Error(`The TF.js runtime (${name}) is missing or does not match its integrity hash (${err.message}); redeploy the vendor/ folder with the site.`);
+      throw runtimeMissing(src, ` (${err.message})`);
     }
     await import(src);
   }

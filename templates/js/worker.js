@@ -4,7 +4,7 @@
 import { errorMessage } from './protocol.js';
 import { validateConfig } from './pure.js';
 import { getTf, importRuntime, startBackend, wasmThreads } from './runtime.js';
-import { loadClassifier } from './classifier.js';
+import { loadClassifier, prefetchModel } from './classifier.js';
 
 let classifier = null;
 let starting = null;
@@ -15,21 +15,20 @@ function post(message, transfer = []) {
 
 // Stage by stage, so the page knows whether the main thread could do better.
 async function init({ runtime, backend: forced, threads: threadCount, config: rawConfig, base }) {
-  let stage = 'runtime';
+  let stage = 'model';
   try {
+    const config = validateConfig(rawConfig);
+    // The model downloads (and is verified) while TF.js loads and starts.
+    const model = prefetchModel(config, { base, onProgress: (fraction, loaded) => post({ type: 'progress', fraction, loaded }) });
+    stage = 'runtime';
     await importRuntime(runtime);
     const tf = getTf(runtime);
-    const config = validateConfig(rawConfig);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
     const backend = await startBackend(tf, forced, { base, threads: true, threadCount });
     stage = 'model';
-    classifier = await loadClassifier(tf, config, {
-      base,
-      onProgress: (fraction, loaded) => post({ type: 'progress', fraction, loaded }),
-      onWarmup: () => post({ type: 'warmup' }),
-    });
-    post({ type: 'ready', backend, threads: wasmThreads(tf), warmupMs: classifier.warmupMs, benchMs: classifier.benchMs });
+    classifier = await loadClassifier(tf, config, { base, model, onWarmup: () => post({ type: 'warmup' }) });
+    post({ type: 'ready', backend, threads: wasmThreads(tf), warmupMs: classifier.warmupMs });
   } catch (err) {
     post(errorMessage(null, stage, err));
   }

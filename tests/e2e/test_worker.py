@@ -36,6 +36,8 @@ def test_inference_runs_in_a_module_worker(served, open_page):
     assert page.page.evaluate("window.browsernet.thread") == "worker"
     assert any(url.endswith("/keras/js/worker.js") for url in page.workers), page.workers
     assert "Web Worker" in page.page.text_content("#thread") + page.page.text_content("#status")
+    # TF.js is parsed once per visit, in the worker: the page itself never runs the runtime.
+    assert page.page.evaluate("typeof window.tf") == "undefined"
     # The worker's own requests (weights, .wasm) are seen, and are all same-origin.
     assert any(url.endswith(".bin") for url in page.requests) and any(url.endswith(".wasm") for url in page.requests)
     assert page.foreign_requests(served) == []
@@ -85,6 +87,7 @@ def test_a_worker_that_cannot_start_falls_back_to_the_main_thread(sites, served,
     page = open_page(f"{served}{site.name}/?backend=wasm")
     assert page.ready() == "ready", page.page.text_content("#error")
     assert page.page.evaluate("window.browsernet.thread") == "main"
+    assert page.page.evaluate("typeof window.tf.loadLayersModel") == "function"  # loaded on the page instead
     shown = page.page.text_content("#thread")
     assert shown.startswith("(on the main thread: ") and "worker" in shown, shown
     assert "main thread" in page.page.text_content("#status")
