@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from builder import vendor
 from builder.cli import cli
 from tests.conftest import SIZE
 
@@ -58,7 +59,7 @@ def test_site_config_carries_labels_preprocess_and_size(sites):
     assert config["labels"] == list("abcdefg") and config["topK"] == 3
     assert config["inputSize"] == [SIZE, SIZE] and config["preprocess"] == "mobilenet"
     assert config["modelUrl"] == "model/model.json"
-    for rel in ("vendor/tf.es2017.min.js", "vendor/tf-backend-wasm.es2017.min.js", "vendor/tfjs-backend-wasm-simd.wasm",
+    for rel in (f"vendor/{vendor.BUNDLE}", "vendor/tfjs-backend-wasm-simd.wasm",
                 "index.html", "js/app.js", "model/model.json"):
         assert (sites["h5"] / rel).is_file(), rel
 
