@@ -12,6 +12,7 @@ checked to decompress to the file as it is now, so an edited file is never sent 
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import logging
 import os
@@ -149,7 +150,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
         since = self.headers.get("If-Modified-Since")
         if since and "If-None-Match" not in self.headers:
             try:
-                if modified <= email.utils.parsedate_to_datetime(since).timestamp():
+                when = email.utils.parsedate_to_datetime(since)
+                if when.tzinfo is None:  # "-0000": UTC, as the stdlib handler reads it
+                    when = when.replace(tzinfo=datetime.timezone.utc)
+                if modified <= when.timestamp():
                     self.send_response(HTTPStatus.NOT_MODIFIED)
                     self.end_headers()
                     return None

@@ -156,6 +156,13 @@ def test_head_sends_the_same_headers_and_no_body(server, compressed):
     assert int(head.getheader("Content-Length")) == (compressed / "app.js.br").stat().st_size
 
 
+def test_a_copy_is_revalidated_like_the_file(server, compressed):
+    first, _ = _get(server, "/app.js", headers={"Accept-Encoding": "br"})
+    again, body = _get(server, "/app.js", headers={"Accept-Encoding": "br",
+                                                  "If-Modified-Since": first.getheader("Last-Modified")})
+    assert again.status == 304 and body == b"" and again.getheader("Vary") == "Accept-Encoding"
+
+
 def test_a_file_without_copies_has_no_vary(server, compressed):
     resp, _ = _get(server, "/model/group1-shard1of1.bin", headers={"Accept-Encoding": "br, gzip"})
     assert resp.getheader("Content-Encoding") is None and resp.getheader("Vary") is None
