@@ -20,7 +20,11 @@ SHEPHERD_SHA256 := 5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5
 
 .PHONY: setup test test-fast demo demo-site demo-assets screenshots clean
 
-setup: $(VENV)/.installed node_modules/.installed chromium
+# The site's TF.js runtime: core, layers and the webgl/wasm/cpu backends in one ES2017 script,
+# bundled from builder/runtime/ by the pinned esbuild (builder/vendor.py copies it into each site).
+RUNTIME_BUNDLE := node_modules/.browsernet/tf-layers.es2017.min.js
+
+setup: $(VENV)/.installed node_modules/.installed $(RUNTIME_BUNDLE) chromium
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -35,6 +39,14 @@ node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y nodejs npm; }
 	npm ci --no-audit --no-fund
 	touch $@
+
+# An IIFE (no eval, so it runs under the page's CSP) that sets globalThis.tf. tfjs-layers imports every
+# op's gradient for training; the alias leaves them out, as a site only runs inference.
+$(RUNTIME_BUNDLE): node_modules/.installed $(wildcard builder/runtime/*.mjs)
+	node_modules/.bin/esbuild builder/runtime/global.mjs --bundle --format=iife --platform=browser \
+	  --target=es2017 --minify --legal-comments=eof --log-level=warning \
+	  --alias:@tensorflow/tfjs-core/dist/register_all_gradients=./builder/runtime/no-gradients.mjs \
+	  --outfile=$@
 
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

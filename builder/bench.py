@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("wasm", "webgl", "cpu")
 HARNESS = TEMPLATES / "bench"
-# The harness page loads the site's own runtime files under these fixed names.
-HARNESS_SCRIPTS = {"@tensorflow/tfjs": "tf.js", "@tensorflow/tfjs-backend-wasm": "tf-backend-wasm.js"}
+# The harness page loads TF.js's complete scripts under these fixed names: the site's own
+# runtime bundle has no converter, and the graph-model baseline needs it.
+HARNESS_SCRIPTS = ("tf.js", "tf-backend-wasm.js")
 PAGE_TIMEOUT_MS = 180_000
 
 
@@ -263,12 +264,13 @@ def _harness(root: Path, layers_dir: Path) -> None:
         shutil.copyfile(HARNESS / name, root / name)
     shutil.copyfile(TEMPLATES / "js" / "tfjs-fixes.js", root / "tfjs-fixes.js")
     shutil.copyfile(HARNESS / "harness.html", root / "index.html")
-    node_modules = vendor.locate().node_modules
+    runtime = vendor.locate()
     (root / "vendor").mkdir()
-    for package, files in vendor.RUNTIME_FILES.items():
-        for name in files:
-            target = HARNESS_SCRIPTS[package] if name.endswith(".js") else name
-            shutil.copyfile(node_modules / package / "dist" / name, root / "vendor" / target)
+    for source, name in zip(vendor.full_scripts(runtime), HARNESS_SCRIPTS, strict=True):
+        shutil.copyfile(source, root / "vendor" / name)
+    for path, source in runtime.sources.items():
+        if path.endswith(".wasm"):
+            shutil.copyfile(source, root / path)
     shutil.copytree(layers_dir, root / "layers")
 
 

@@ -1,4 +1,4 @@
-"""The build pipeline: resolve → convert → self-check → render → vendor → report → swap.
+"""The build pipeline: resolve → convert → self-check → render → vendor → compress → report → swap.
 
 Cheap checks (output folder, runtime, labels file, quantization options) run before
 TensorFlow is even imported, so a typo fails in a second, not after a model load.
@@ -11,8 +11,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from builder import (__version__, hosting, integrity, labels as labelling, output, pwa, quantize, render,
-                     tf_runtime, vendor)
+from builder import (__version__, hosting, integrity, labels as labelling, output, precompress, pwa, quantize,
+                     render, tf_runtime, vendor)
 from builder.errors import BrowsernetError
 from builder.preprocess import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
@@ -130,9 +130,11 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
             pwa.write_manifest(site, title)
             hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project)
             pwa.write_service_worker(site, later=(REPORT_FILE,))  # last: it lists every file
+        with reporter.step("pre-compressing (.br, .gz)"):
+            compressed = precompress.write_copies(site, cache=runtime.compression_cache)
         quantization = _quantization_record(specs, qmap, conversion, choice, calibration)
         result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, quantization,
-                         started, shards)
+                         started, shards, compressed)
         result.write(site)
         output.swap(site, opts.out, opts.force)
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
@@ -147,11 +149,14 @@ def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple
 
 
 def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: list[str], labels_source: str,
-            preprocess: str, quantization: dict, started: float, shards: dict[str, str]) -> BuildReport:
-    """The report of a finished build. ``files`` is the site's payload (report.json itself excluded)."""
+            preprocess: str, quantization: dict, started: float, shards: dict[str, str],
+            compressed: dict[str, dict[str, int]]) -> BuildReport:
+    """The report of a finished build. ``files`` is the site's payload (report.json itself and the
+    pre-compressed copies excluded; those are in ``precompressed``)."""
     from builder.convert import MODEL_DIR
 
-    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in sorted(site.rglob("*")) if p.is_file()}
+    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in sorted(site.rglob("*"))
+             if p.is_file() and not precompress.is_copy(p)}
     files.pop(REPORT_FILE, None)
     dtype_counts: dict[str, int] = {}
     for w in conversion.weights:
@@ -178,6 +183,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         model_bytes=sum(n for p, n in files.items() if p.startswith(f"{MODEL_DIR}/")),
         shard_sha256=shards,
         total_bytes=sum(files.values()),
+        precompressed=compressed,
         parity=asdict(check),
         build_seconds=round(time.perf_counter() - started, 2),
         options=opts.recorded(),

@@ -168,8 +168,9 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
     """Convert a MobileNet to TF.js and write a static site to --out.
 
     The build runs the converted model in TF.js and fails unless it matches Keras
-    within 1e-4. The previous site is replaced only by a complete build.
-    Exit code 0 on success, 1 on failure.
+    within 1e-4. Scripts, styles, JSON and the .wasm binaries also get
+    pre-compressed .br and .gz copies for hosts that serve them. The previous
+    site is replaced only by a complete build. Exit code 0 on success, 1 on failure.
     """
     _run(verbose, quiet, lambda: _do_build(_options_from(kwargs), quiet))
 
@@ -183,6 +184,8 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
 def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet: bool, **kwargs: Any) -> None:
     """Preview a built site on http://127.0.0.1 with cross-origin isolation headers.
 
+    A file with .br/.gz copies is sent as the copy the browser accepts (brotli
+    first) once it has been checked against the file; otherwise uncompressed.
     DIRECTORY defaults to --out (site/). Ctrl-C stops the server.
     """
 
@@ -229,8 +232,9 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
                         verbose: int, quiet: bool) -> None:
     """Commit SITE (default: site/) to BRANCH of the git repository in the current directory and push it.
 
-    The branch gets exactly the site plus .nojekyll (and CNAME). Deploying an
-    unchanged site makes no commit. Uses the ghp-import library.
+    The branch gets exactly the site plus .nojekyll (and CNAME), without the
+    .br/.gz copies (Pages compresses by itself). Deploying an unchanged site
+    makes no commit. Uses the ghp-import library.
     """
 
     def action() -> None:
@@ -260,6 +264,7 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
 def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int, quiet: bool) -> None:
     """Write SITE/firebase.json (headers, caching) and deploy SITE with the firebase CLI.
 
+    firebase.json leaves out the .br/.gz copies (Firebase compresses by itself).
     The deploy needs the firebase CLI, logged in (firebase login); without it,
     this writes the config, prints the command to run and exits with code 1.
     """
@@ -295,8 +300,9 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
     """Measure SITE (default: site/) in headless Chromium, against a TF.js graph model and native Keras.
 
     Per backend: load time, warm-up, median and p90 latency, navigation to first
-    prediction (cold and warm cache), bytes of the first and the return visit.
-    Prints a table and writes the figures as JSON.
+    prediction (cold and warm cache), bytes of the first and the return visit (as
+    sent, so compressed where the site has .br/.gz copies). Prints a table and
+    writes the figures as JSON.
     """
 
     def action() -> None:

@@ -7,6 +7,8 @@ fit the host's limits. Only then is anything written to git or to the host.
 GitHub Pages goes through the ghp-import library, as ``mkdocs gh-deploy`` does:
 one commit on the pages branch holding exactly the site, plus ``.nojekyll`` and
 ``CNAME``. Firebase goes through the firebase CLI with a generated ``firebase.json``.
+Neither gets the build's pre-compressed ``.br``/``.gz`` copies: both hosts compress
+responses themselves and cannot serve a copy in place of its original.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from builder import __version__, hosting, report
+from builder import __version__, hosting, precompress, report
 from builder.errors import DeployError
 
 log = logging.getLogger(__name__)
@@ -83,7 +86,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         raise DeployError(f"{site}: stale: {stale} changed since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
     total = 0
-    for file in sorted(p for p in site.rglob("*") if p.is_file()):
+    for file in sorted(p for p in site.rglob("*") if p.is_file() and not precompress.is_copy(p)):
         size = file.stat().st_size
         if size > file_limit:
             raise DeployError(f"{file}: {size / 2**20:.1f} MiB is over the host's {file_limit / 2**20:.0f} MiB "
@@ -127,9 +130,9 @@ def github_pages(site: Path, *, remote: str = "origin", branch: str = "gh-pages"
     before = git.rev(f"refs/heads/{branch}")
     import ghp_import
 
-    with git.committer(), _cwd(git.root):
+    with git.committer(), _without_copies(site) as source, _cwd(git.root):
         try:
-            ghp_import.ghp_import(str(site.resolve()), remote=remote, branch=branch,
+            ghp_import.ghp_import(str(source), remote=remote, branch=branch,
                                   mesg=message or default_message(data), nojekyll=True, cname=cname, push=False)
         except ghp_import.GhpError as e:
             raise DeployError(f"{git.root}: ghp-import failed: {e.message}") from e
@@ -258,6 +261,19 @@ class _Git:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+
+@contextmanager
+def _without_copies(site: Path) -> Iterator[Path]:
+    """A temporary copy of ``site`` without its pre-compressed copies (ghp-import takes a whole folder)."""
+    with tempfile.TemporaryDirectory(prefix="browsernet-pages-") as tmp:
+        staged = Path(tmp) / "site"
+        try:
+            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(
+                *(f"*{suffix}" for suffix in precompress.ENCODINGS.values())))
+        except OSError as e:
+            raise DeployError(f"{site}: cannot stage the site for ghp-import: {e}") from e
+        yield staged
 
 
 @contextmanager

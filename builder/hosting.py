@@ -16,6 +16,7 @@ import json
 import re
 from pathlib import Path
 
+from builder import precompress
 from builder.errors import BrowsernetError
 
 GENERIC, GITHUB_PAGES, FIREBASE = "generic", "github-pages", "firebase"
@@ -27,6 +28,9 @@ FIREBASE_JSON = "firebase.json"
 FIREBASERC = ".firebaserc"
 # Files that configure the host rather than being part of the site.
 HOST_FILES = (NOJEKYLL, CNAME, FIREBASE_JSON, FIREBASERC)
+
+# The build's pre-compressed copies, which no deploy uploads.
+PRECOMPRESSED_GLOBS = tuple(f"**/*{suffix}" for suffix in precompress.ENCODINGS.values())
 
 # A content hash in a file name, as convert writes it: group1-shard1of2.0123456789ab.bin
 HASHED_NAME = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
@@ -65,12 +69,14 @@ def firebase_config(port: int = 5000) -> dict:
     """``firebase.json`` for a site folder: the folder itself is ``public``.
 
     Later header rules override earlier ones for the same header, so the hashed-file
-    rule comes after the catch-all ``no-cache``.
+    rule comes after the catch-all ``no-cache``. The pre-compressed ``.br``/``.gz`` copies
+    are not uploaded: Firebase compresses every response itself and would serve a copy
+    only under its own name.
     """
     return {
         "hosting": {
             "public": ".",
-            "ignore": [FIREBASE_JSON, FIREBASERC, "**/.*", "**/node_modules/**"],
+            "ignore": [FIREBASE_JSON, FIREBASERC, "**/.*", "**/node_modules/**", *PRECOMPRESSED_GLOBS],
             "cleanUrls": False,
             "headers": [
                 {"source": "**", "headers": [{"key": k, "value": v} for k, v in ISOLATION_HEADERS.items()]

@@ -13,7 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from builder import hosting
+from builder import hosting, precompress
 from builder.errors import BrowsernetError
 from builder.render import TEMPLATES, environment
 
@@ -57,7 +57,9 @@ def write_service_worker(site: Path, later: tuple[str, ...] = (), templates: Pat
     import jinja2
 
     files = {p.relative_to(site).as_posix(): p for p in sorted(site.rglob("*")) if p.is_file()}
-    files = {path: p for path, p in files.items() if path not in hosting.HOST_FILES and path != SERVICE_WORKER}
+    # The .br/.gz copies are the host's business: the browser asks for NAME and may be sent a copy.
+    files = {path: p for path, p in files.items()
+             if path not in hosting.HOST_FILES and path != SERVICE_WORKER and not precompress.is_copy(path)}
     digest = hashlib.sha256()
     for path, p in files.items():
         digest.update(path.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())

@@ -45,6 +45,8 @@ class BuildReport:
     # Inference rewrites: enabled, layers_before, layers_after, folded_batchnorms, fused_activations,
     # dropped_layers (the last three only when enabled).
     optimization: dict[str, Any] = field(default_factory=dict)
+    # Site path -> {Content-Encoding ("br", "gzip"): bytes of its pre-compressed copy, PATH.br or PATH.gz}.
+    precompressed: dict[str, dict[str, int]] = field(default_factory=dict)
     generator: str = GENERATOR
 
     def write(self, site: Path) -> Path:
@@ -81,6 +83,11 @@ class BuildReport:
             lines.append("trade-off    " + " | ".join(
                 f"{dtype} {_human(p['weight_bytes'])}" + ("" if dtype == "float32" else f" {p['agreement']:.1%}")
                 for dtype, p in plain.items()) + f" | auto {_human(self.quantization['weight_bytes'])}")
+        if self.precompressed:
+            raw = sum(self.files.get(path, 0) for path in self.precompressed)
+            packed = {enc: sum(c.get(enc, 0) for c in self.precompressed.values()) for enc in ("br", "gzip")}
+            lines.append(f"compressed   .br/.gz copies of {len(self.precompressed)} files: {_human(raw)} → "
+                         f"{_human(packed['br'])} brotli, {_human(packed['gzip'])} gzip")
         lines.append(f"built in     {self.build_seconds:.1f}s")
         return lines
 

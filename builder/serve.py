@@ -3,12 +3,20 @@
 It sends COOP/COEP so the page is cross-origin isolated (WASM threads allowed),
 serves ``.wasm`` as ``application/wasm``, and never serves a file outside the site
 folder, whether asked through ``..``, percent-encoded traversal or a symlink.
+
+A file with pre-compressed copies (``NAME.br``, ``NAME.gz``; see :mod:`builder.precompress`)
+is sent as the best copy the request's ``Accept-Encoding`` allows, brotli first, with
+``Content-Encoding`` and ``Vary: Accept-Encoding``. A copy is used only after it has been
+checked to decompress to the file as it is now, so an edited file is never sent stale.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import logging
 import os
+import threading
 import urllib.parse
 from collections import Counter
 from functools import partial
@@ -16,6 +24,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from builder import precompress
 from builder.errors import ServeError
 from builder.hosting import ISOLATION_HEADERS
 
@@ -31,7 +40,58 @@ MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".svg": "image/svg+xml",
     ".webmanifest": "application/manifest+json",
+    # A pre-compressed copy asked for by its own name is just bytes.
+    ".gz": "application/gzip",
+    ".br": "application/octet-stream",
 }
+
+
+def accepted_encodings(header: str | None) -> list[str]:
+    """The pre-compressed encodings an ``Accept-Encoding`` header allows, best first: by its
+    q-values, then brotli before gzip. ``*`` stands for any encoding not named; ``q=0`` refuses."""
+    weights: dict[str, float] = {}
+    for item in (header or "").split(","):
+        name, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name.strip():
+            weights[name.strip().lower()] = q
+    order = list(precompress.ENCODINGS)
+    allowed = [e for e in order if weights.get(e, weights.get("*", 0.0)) > 0]
+    return sorted(allowed, key=lambda e: (-weights.get(e, weights.get("*", 0.0)), order.index(e)))
+
+
+class _Copies:
+    """Which pre-compressed copies match their originals, remembered until either file changes."""
+
+    def __init__(self) -> None:
+        self._checked: dict[str, tuple[tuple, bool]] = {}
+        self._lock = threading.Lock()
+
+    def usable(self, original: str, encoding: str) -> str | None:
+        """The path of ``original``'s copy for ``encoding``, if there is one and it matches."""
+        copy = original + precompress.ENCODINGS[encoding]
+        try:
+            stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in (os.stat(original), os.stat(copy)))
+        except OSError:
+            return None
+        with self._lock:
+            known = self._checked.get(copy)
+        if known is None or known[0] != stamp:
+            ok = precompress.matches(Path(original), Path(copy), encoding)
+            if not ok:
+                log.warning("%s does not match %s (edited since the build?); sending the file uncompressed",
+                            copy, original)
+            known = (stamp, ok)
+            with self._lock:
+                self._checked[copy] = known
+        return copy if known[1] else None
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -39,9 +99,12 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
 
-    def __init__(self, *args, directory: str, sent: Counter | None = None, **kwargs) -> None:
+    def __init__(self, *args, directory: str, sent: Counter | None = None, copies: _Copies | None = None,
+                 **kwargs) -> None:
         self.root = os.path.realpath(directory)
         self.sent = sent
+        self.copies = copies or _Copies()
+        self.vary = False
         super().__init__(*args, directory=self.root, **kwargs)
 
     def copyfile(self, source, outputfile) -> None:  # noqa: ANN001 - stdlib signature
@@ -68,15 +131,53 @@ class SiteHandler(SimpleHTTPRequestHandler):
         return full
 
     def send_head(self):  # noqa: ANN201 - stdlib signature
-        if not self.translate_path(self.path):
+        self.vary = False  # a connection may carry several requests
+        path = self.translate_path(self.path)
+        if not path:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return None
+        if os.path.isfile(path) and not precompress.is_copy(path):
+            self.vary = any(os.path.isfile(path + suffix) for suffix in precompress.ENCODINGS.values())
+            for encoding in accepted_encodings(self.headers.get("Accept-Encoding")) if self.vary else ():
+                copy = self.copies.usable(path, encoding)
+                if copy is not None:
+                    return self._send_copy(path, copy, encoding)
         return super().send_head()
+
+    def _send_copy(self, original: str, copy: str, encoding: str):  # noqa: ANN202 - a file object, as send_head
+        """Headers for ``copy`` sent as ``original`` with ``Content-Encoding``; the open copy for the body."""
+        modified = int(os.stat(original).st_mtime)
+        since = self.headers.get("If-Modified-Since")
+        if since and "If-None-Match" not in self.headers:
+            try:
+                when = email.utils.parsedate_to_datetime(since)
+                if when.tzinfo is None:  # "-0000": UTC, as the stdlib handler reads it
+                    when = when.replace(tzinfo=datetime.timezone.utc)
+                if modified <= when.timestamp():
+                    self.send_response(HTTPStatus.NOT_MODIFIED)
+                    self.end_headers()
+                    return None
+            except (TypeError, ValueError, IndexError, OverflowError):
+                pass
+        try:
+            f = open(copy, "rb")  # noqa: SIM115 - the caller sends and closes it
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+            return None
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", self.guess_type(original))
+        self.send_header("Content-Encoding", encoding)
+        self.send_header("Content-Length", str(os.fstat(f.fileno()).st_size))
+        self.send_header("Last-Modified", self.date_time_string(modified))
+        self.end_headers()
+        return f
 
     def end_headers(self) -> None:
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")
+        if self.vary:
+            self.send_header("Vary", "Accept-Encoding")
         super().end_headers()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
@@ -91,7 +192,7 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
         raise ServeError(f"{site}: no such site directory; run 'browsernet build-site' first")
     if not (site / "index.html").is_file():
         raise ServeError(f"{site}: no index.html here; is this a built site?")
-    handler = partial(SiteHandler, directory=str(site), sent=sent)
+    handler = partial(SiteHandler, directory=str(site), sent=sent, copies=_Copies())
     try:
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as e:

@@ -1,13 +1,17 @@
 """build-site end to end on the Python side: report, errors, atomic output."""
 
+import gzip
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
+import brotli
 import pytest
 from click.testing import CliRunner
 
+from builder import precompress, vendor
 from builder.cli import cli
 from tests.conftest import SIZE
 
@@ -46,11 +50,30 @@ def test_report_records_what_was_built(sites):
     assert report["parity"]["output_spread"] > 0.05  # calibrated weights: the check is meaningful
     assert report["build_seconds"] > 0
     on_disk = {p.relative_to(sites["stock"]).as_posix(): p.stat().st_size
-               for p in sites["stock"].rglob("*") if p.is_file()}
+               for p in sites["stock"].rglob("*") if p.is_file() and not precompress.is_copy(p)}
     assert {k: v for k, v in on_disk.items() if k != "report.json"} == report["files"]
     assert report["total_bytes"] == sum(report["files"].values())
     assert report["model_bytes"] == sum(v for k, v in on_disk.items() if k.startswith("model/"))
     assert report["options"]["weights"].endswith(".weights.h5")
+
+
+def test_build_writes_exact_precompressed_copies_that_the_service_worker_does_not_list(sites):
+    site = sites["keras"]
+    report = json.loads((site / "report.json").read_text())
+    copies = {p.relative_to(site).as_posix() for p in site.rglob("*") if precompress.is_copy(p)}
+    expected = {path + precompress.ENCODINGS[enc] for path, sizes in report["precompressed"].items() for enc in sizes}
+    assert copies == expected
+    for path in (f"vendor/{vendor.BUNDLE}", "vendor/tfjs-backend-wasm-simd.wasm", "index.html", "js/app.js",
+                 "model/model.json", "sw.js"):
+        assert set(report["precompressed"][path]) == {"br", "gzip"}, path
+        original = (site / path).read_bytes()
+        assert brotli.decompress((site / f"{path}.br").read_bytes()) == original
+        assert gzip.decompress((site / f"{path}.gz").read_bytes()) == original
+        assert report["precompressed"][path]["br"] == (site / f"{path}.br").stat().st_size
+    assert not any(path.endswith(".bin") or path == "report.json" for path in report["precompressed"])
+    sw = (site / "sw.js").read_text()
+    listed = json.loads(re.search(r"const FILES = new Set\((\[.*?\])\);", sw).group(1))
+    assert f"vendor/{vendor.BUNDLE}" in listed and not [p for p in listed if precompress.is_copy(p)]
 
 
 def test_site_config_carries_labels_preprocess_and_size(sites):
@@ -58,7 +81,7 @@ def test_site_config_carries_labels_preprocess_and_size(sites):
     assert config["labels"] == list("abcdefg") and config["topK"] == 3
     assert config["inputSize"] == [SIZE, SIZE] and config["preprocess"] == "mobilenet"
     assert config["modelUrl"] == "model/model.json"
-    for rel in ("vendor/tf.es2017.min.js", "vendor/tf-backend-wasm.es2017.min.js", "vendor/tfjs-backend-wasm-simd.wasm",
+    for rel in (f"vendor/{vendor.BUNDLE}", "vendor/tfjs-backend-wasm-simd.wasm",
                 "index.html", "js/app.js", "model/model.json"):
         assert (sites["h5"] / rel).is_file(), rel
 

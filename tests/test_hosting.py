@@ -18,8 +18,8 @@ def _rules(config):
 def test_firebase_public_is_the_site_and_host_files_are_not_published():
     config = hosting.firebase_config()
     assert config["hosting"]["public"] == "."
-    for name in (hosting.FIREBASE_JSON, hosting.FIREBASERC):
-        assert name in config["hosting"]["ignore"]
+    for name in (hosting.FIREBASE_JSON, hosting.FIREBASERC, "**/*.br", "**/*.gz"):
+        assert name in config["hosting"]["ignore"]  # Firebase compresses by itself
 
 
 def test_firebase_sends_isolation_headers_and_no_cache_everywhere():

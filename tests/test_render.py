@@ -3,13 +3,13 @@ import re
 
 import pytest
 
-from builder import render, vendor
-from builder.errors import BrowsernetError, RuntimeMissingError
+from builder import render
+from builder.errors import BrowsernetError
 
 
 def test_page_escapes_title_and_uses_relative_urls(tmp_path):
     render.render_site(tmp_path, title="Cats & <dogs>", config={"labels": ["<img src=x>"]},
-                       runtime_scripts=[{"src": "vendor/tf.es2017.min.js", "integrity": "sha384-abc"}])
+                       runtime_scripts=[{"src": "vendor/tf-layers.es2017.min.js", "integrity": "sha384-abc"}])
     html = (tmp_path / "index.html").read_text()
     assert "Cats &amp; &lt;dogs&gt;" in html and "<dogs>" not in html
     srcs = [part.split('"')[1] for part in html.split("src=")[1:]] + [part.split('"')[1] for part in html.split("href=")[1:]]
@@ -37,20 +37,3 @@ def test_missing_template_variable_fails_the_build(tmp_path):
     (templates / "index.html.j2").write_text("{{ title }} {{ not_provided }}")
     with pytest.raises(BrowsernetError, match="template error"):
         render.render_site(tmp_path, title="t", config={}, runtime_scripts=[], templates=templates)
-
-
-def test_runtime_is_pinned_and_copied_with_integrity_hashes(tmp_path):
-    runtime = vendor.locate()
-    hashes = vendor.copy_into(runtime, tmp_path)
-    assert set(hashes) == {f"vendor/{n}" for files in vendor.RUNTIME_FILES.values() for n in files}
-    assert all(h.startswith("sha384-") for h in hashes.values())
-    assert runtime.scripts == ["vendor/tf.es2017.min.js", "vendor/tf-backend-wasm.es2017.min.js"]
-    tags = runtime.script_tags(hashes)
-    assert [t["src"] for t in tags] == runtime.scripts and all(t["integrity"].startswith("sha384-") for t in tags)
-    assert (tmp_path / "vendor" / "tfjs-backend-wasm-threaded-simd.wasm").stat().st_size > 100_000
-
-
-def test_missing_runtime_says_what_to_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(tmp_path))
-    with pytest.raises(RuntimeMissingError, match="npm ci"):
-        vendor.locate()

@@ -1,5 +1,6 @@
 """The preview server: headers, MIME types, containment, and the CLI's lifecycle."""
 
+import gzip
 import http.client
 import os
 import re
@@ -9,10 +10,12 @@ import sys
 import threading
 import time
 
+import brotli
 import pytest
 
+from builder import precompress
 from builder.errors import ServeError
-from builder.serve import make_server, url_of
+from builder.serve import accepted_encodings, make_server, url_of
 
 
 @pytest.fixture
@@ -39,9 +42,10 @@ def server(site):
     srv.server_close()
 
 
-def _get(server, path):
+def _get(server, path, method="GET", headers=None):
     conn = http.client.HTTPConnection(*server.server_address[:2], timeout=5)
-    conn.request("GET", path)  # http.client sends the path as given: no client-side normalisation
+    # http.client sends the path as given (no client-side normalisation) and no Accept-Encoding of its own.
+    conn.request(method, path, headers=headers or {})
     resp = conn.getresponse()
     body = resp.read()
     conn.close()
@@ -112,3 +116,70 @@ def test_serve_build_builds_first_then_serves(tmp_path, sequential_keras):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
+
+
+SCRIPT = b"export const answer = () => 42;\n" * 300
+
+
+@pytest.fixture
+def compressed(site):
+    (site / "app.js").write_bytes(SCRIPT)
+    assert "app.js" in precompress.write_copies(site)
+    return site
+
+
+@pytest.mark.parametrize("accept, encoding", [
+    ("gzip, deflate, br, zstd", "br"), ("br", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip"),
+    ("gzip;q=1, br;q=0.5", "gzip"), ("*", "br"), ("*, br;q=0", "gzip"), ("identity", None), ("", None),
+    (None, None), ("gzip;q=0, br;q=0", None), ("deflate", None),
+])
+def test_serve_sends_the_best_copy_the_request_accepts(server, compressed, accept, encoding):
+    resp, body = _get(server, "/app.js", headers={} if accept is None else {"Accept-Encoding": accept})
+    assert resp.status == 200
+    assert resp.getheader("Content-Type").startswith("text/javascript")
+    assert resp.getheader("Vary") == "Accept-Encoding"
+    assert resp.getheader("Content-Encoding") == encoding
+    assert int(resp.getheader("Content-Length")) == len(body)
+    assert resp.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+    decoded = {"br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[encoding](body)
+    assert decoded == SCRIPT
+    if encoding:
+        assert body == (compressed / f"app.js{precompress.ENCODINGS[encoding]}").read_bytes()
+
+
+def test_head_sends_the_same_headers_and_no_body(server, compressed):
+    get, _ = _get(server, "/app.js", headers={"Accept-Encoding": "br"})
+    head, body = _get(server, "/app.js", "HEAD", headers={"Accept-Encoding": "br"})
+    assert head.status == 200 and body == b""
+    for name in ("Content-Type", "Content-Encoding", "Content-Length", "Vary"):
+        assert head.getheader(name) == get.getheader(name), name
+    assert int(head.getheader("Content-Length")) == (compressed / "app.js.br").stat().st_size
+
+
+def test_a_copy_is_revalidated_like_the_file(server, compressed):
+    first, _ = _get(server, "/app.js", headers={"Accept-Encoding": "br"})
+    again, body = _get(server, "/app.js", headers={"Accept-Encoding": "br",
+                                                  "If-Modified-Since": first.getheader("Last-Modified")})
+    assert again.status == 304 and body == b"" and again.getheader("Vary") == "Accept-Encoding"
+
+
+def test_a_file_without_copies_has_no_vary(server, compressed):
+    resp, _ = _get(server, "/model/group1-shard1of1.bin", headers={"Accept-Encoding": "br, gzip"})
+    assert resp.getheader("Content-Encoding") is None and resp.getheader("Vary") is None
+
+
+def test_a_stale_copy_is_never_sent(server, compressed):
+    _get(server, "/app.js", headers={"Accept-Encoding": "br"})  # the server has checked the copy once
+    edited = SCRIPT + b"// edited after the build\n"
+    (compressed / "app.js").write_bytes(edited)
+    resp, body = _get(server, "/app.js", headers={"Accept-Encoding": "br, gzip"})
+    assert resp.getheader("Content-Encoding") is None and body == edited
+    precompress.write_copies(compressed)
+    resp, body = _get(server, "/app.js", headers={"Accept-Encoding": "br, gzip"})
+    assert resp.getheader("Content-Encoding") == "br" and brotli.decompress(body) == edited
+
+
+def test_accepted_encodings_parses_q_values():
+    assert accepted_encodings("gzip;q=0.8, br;q=0.9") == ["br", "gzip"]
+    assert accepted_encodings("GZIP; Q=1, br; q=bad") == ["gzip"]
+    assert accepted_encodings(None) == []

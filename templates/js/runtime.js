@@ -7,8 +7,8 @@ import { BACKENDS } from './pure.js';
 const BACKEND_INIT_TIMEOUT_MS = 60_000;
 
 /**
- * The `tf` namespace defined by the vendored UMD scripts (`runtime`: their URLs, to
- * name them), or a clear error. A script whose integrity hash does not match is
+ * The `tf` namespace defined by the vendored runtime script (`runtime`: its URL, to
+ * name it), or a clear error. A script whose integrity hash does not match is
  * not run at all, so that ends here too.
  */
 export function getTf(runtime = []) {
@@ -66,7 +66,7 @@ export async function loadRuntimeHere(runtime, doc = document) {
 /**
  * Loads the runtime scripts into a module worker: each is fetched with its SRI
  * hash first (so a file that does not match the build is refused, unrun),
- * then imported; the UMD bundles define globalThis.tf even as modules.
+ * then imported; the runtime bundle defines globalThis.tf even as a module.
  */
 export async function importRuntime(runtime) {
   for (const { src, integrity } of runtime) {
@@ -138,9 +138,9 @@ async function tryBackend(tf, name, { base, threads, threadCount }) {
   try {
     if (name === 'wasm') {
       if (!tf.wasm || typeof tf.wasm.setWasmPaths !== 'function') {
-        return 'the WASM backend script (vendor/tf-backend-wasm.es2017.min.js) did not load';
+        return 'the runtime script has no WASM backend (tf.wasm)';
       }
-      // The .wasm binaries sit next to the scripts; resolve against the page so
+      // The .wasm binaries sit next to the script; resolve against the page so
       // the site works at a domain root and under a sub-path alike.
       tf.wasm.setWasmPaths(new URL('vendor/', base).href);
       // Threaded WASM starts its helpers as blob: workers, which the page's

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from builder import vendor
 from tests import helpers
 from tests.conftest import SIZE
 from tests.helpers import keras
@@ -189,7 +190,7 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     (lambda s: (s / "model" / "model.json").write_text("{ not json"), "model.json"),
     (lambda s: [p.unlink() for p in (s / "model").glob("*.bin")], "shard"),
     (lambda s: (s / "config.json").unlink(), "config.json"),
-    (lambda s: (s / "vendor" / "tf.es2017.min.js").unlink(), "tf.es2017.min.js"),
+    (lambda s: (s / "vendor" / vendor.BUNDLE).unlink(), vendor.BUNDLE),
     (lambda s: (s / "js" / "app.js").unlink(), "script"),
 ])
 def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, sites, served, open_page):

@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
+from builder import vendor
 from builder.render import CONTENT_SECURITY_POLICY
 
 RUN_ONE = """async () => {
@@ -67,7 +68,7 @@ def test_runtime_scripts_carry_the_build_hashes(sites):
     html = (sites["keras"] / "index.html").read_text()
     block = re.search(r'<script type="application/json" id="runtime">(.*?)</script>', html, re.S)
     tags = [(s["src"], s["integrity"]) for s in json.loads(block.group(1))]
-    assert [src for src, _ in tags] == ["vendor/tf.es2017.min.js", "vendor/tf-backend-wasm.es2017.min.js"]
+    assert [src for src, _ in tags] == [f"vendor/{vendor.BUNDLE}"]
     for src, integrity in tags:
         digest = base64.b64encode(hashlib.sha384((sites["keras"] / src).read_bytes()).digest()).decode()
         assert integrity == f"sha384-{digest}"
@@ -75,12 +76,12 @@ def test_runtime_scripts_carry_the_build_hashes(sites):
 
 def test_tampered_runtime_is_refused(sites, served, open_page):
     site = _copy_site(sites, "tampered-runtime")
-    with open(site / "vendor" / "tf.es2017.min.js", "a") as f:
+    with open(site / "vendor" / vendor.BUNDLE, "a") as f:
         f.write("\n;console.log('tampered');\n")
     page = open_page(f"{served}{site.name}/?backend=wasm")
     assert page.ready() == "error"
     message = page.page.text_content("#error")
-    assert "tf.es2017.min.js" in message and "integrity" in message, message
+    assert vendor.BUNDLE in message and "integrity" in message, message
     assert ("log", "tampered") not in page.console  # the altered file never ran
     assert any("integrity" in t for _, t in page.console)
 
