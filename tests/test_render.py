@@ -18,7 +18,7 @@ def test_page_escapes_title_and_uses_relative_urls(tmp_path):
     assert (tmp_path / "js" / "app.js").is_file() and (tmp_path / "css").is_dir()
     # The runtime is data for js/runtime.js (the worker runs it), not a script the page runs itself.
     block = re.search(r'<script type="application/json" id="runtime">(.*?)</script>', html, re.S)
-    assert block and json.loads(block.group(1)) == [{"src": "vendor/tf.es2017.min.js", "integrity": "sha384-abc"}]
+    assert block and json.loads(block.group(1)) == [{"src": "vendor/tf-layers.es2017.min.js", "integrity": "sha384-abc"}]
     assert "<script defer" not in html
 
 
