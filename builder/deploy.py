@@ -269,8 +269,7 @@ def _without_copies(site: Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="browsernet-pages-") as tmp:
         staged = Path(tmp) / "site"
         try:
-            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(
-                *(f"*{suffix}" for suffix in precompress.ENCODINGS.values())))
+            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*precompress.COPY_PATTERNS))
         except OSError as e:
             raise DeployError(f"{site}: cannot stage the site for ghp-import: {e}") from e
         yield staged

@@ -30,7 +30,7 @@ FIREBASERC = ".firebaserc"
 HOST_FILES = (NOJEKYLL, CNAME, FIREBASE_JSON, FIREBASERC)
 
 # The build's pre-compressed copies, which no deploy uploads.
-PRECOMPRESSED_GLOBS = tuple(f"**/*{suffix}" for suffix in precompress.ENCODINGS.values())
+PRECOMPRESSED_GLOBS = tuple(f"**/{pattern}" for pattern in precompress.COPY_PATTERNS)
 
 # A content hash in a file name, as convert writes it: group1-shard1of2.0123456789ab.bin
 HASHED_NAME = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")

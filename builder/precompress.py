@@ -28,6 +28,8 @@ from builder.errors import BrowsernetError
 
 # Content-Encoding -> the suffix of its copy, in the order a server prefers them.
 ENCODINGS = {"br": ".br", "gzip": ".gz"}
+# File-name patterns of the copies, for hosts' and tools' ignore lists.
+COPY_PATTERNS = tuple(f"*{suffix}" for suffix in ENCODINGS.values())
 COMPRESSIBLE = (".js", ".mjs", ".css", ".html", ".json", ".webmanifest", ".svg", ".wasm", ".txt")
 BROTLI_QUALITY = 11  # brotli's best: the copies are made once, at build time
 GZIP_LEVEL = 9

@@ -194,12 +194,12 @@ export function prefetchModel(config, { base, onProgress = () => {} }) {
 }
 
 /**
- * Loads the layers model (`model`: a prefetchModel() download started earlier,
- * else one started now), checks it against the config and warms it up.
+ * Loads the layers model from `download` (what prefetchModel() returned), checks it
+ * against the config and warms it up.
  * Resolves to `{warmupMs, classify(source, name, k), memory()}`.
  */
-export async function loadClassifier(tf, config, { base, model: download, onProgress, onWarmup = () => {} }) {
-  const { url: modelUrl, fetchFunc } = download ?? prefetchModel(config, { base, onProgress });
+export async function loadClassifier(tf, config, download, { onWarmup = () => {} } = {}) {
+  const { url: modelUrl, fetchFunc } = download;
   let model;
   try {
     useFastRelu6(tf);

@@ -135,7 +135,7 @@ async function startMainThread({ config: configReady, forced, base, runtime, onP
   await loadRuntimeHere(runtime);
   const tf = getTf(runtime);
   const backend = await startBackend(tf, forced, { base, threads: false });
-  const classifier = await loadClassifier(tf, config, { base, model, onWarmup });
+  const classifier = await loadClassifier(tf, config, model, { onWarmup });
   return Object.freeze({
     backend,
     thread: 'main',

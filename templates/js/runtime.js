@@ -55,7 +55,6 @@ export async function loadRuntimeHere(runtime, doc = document) {
       const script = doc.createElement('script');
       script.src = src;
       script.integrity = integrity;
-      script.dataset.runtime = '';
       script.addEventListener('load', resolve, { once: true });
       script.addEventListener('error', () => reject(runtimeMissing(src)), { once: true });
       doc.head.append(script);

@@ -27,7 +27,7 @@ async function init({ runtime, backend: forced, threads: threadCount, config: ra
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
     const backend = await startBackend(tf, forced, { base, threads: true, threadCount });
     stage = 'model';
-    classifier = await loadClassifier(tf, config, { base, model, onWarmup: () => post({ type: 'warmup' }) });
+    classifier = await loadClassifier(tf, config, model, { onWarmup: () => post({ type: 'warmup' }) });
     post({ type: 'ready', backend, threads: wasmThreads(tf), warmupMs: classifier.warmupMs });
   } catch (err) {
     post(errorMessage(null, stage, err));
