@@ -40,13 +40,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# An IIFE (no eval, so it runs under the page's CSP) that sets globalThis.tf. tfjs-layers imports every
-# op's gradient for training; the alias leaves them out, as a site only runs inference.
+# builder/runtime/build.mjs: an IIFE (no eval, so it runs under the page's CSP) that sets globalThis.tf,
+# without the gradients only training needs, and with a threaded-WASM helper pool sized by the page.
 $(RUNTIME_BUNDLE): node_modules/.installed $(wildcard builder/runtime/*.mjs)
-	node_modules/.bin/esbuild builder/runtime/global.mjs --bundle --format=iife --platform=browser \
-	  --target=es2017 --minify --legal-comments=eof --log-level=warning \
-	  --alias:@tensorflow/tfjs-core/dist/register_all_gradients=./builder/runtime/no-gradients.mjs \
-	  --outfile=$@
+	node builder/runtime/build.mjs $@
 
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

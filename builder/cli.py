@@ -299,10 +299,10 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
           no_native: bool, verbose: int, quiet: bool) -> None:
     """Measure SITE (default: site/) in headless Chromium, against a TF.js graph model and native Keras.
 
-    Per backend: load time, warm-up, median and p90 latency, navigation to first
-    prediction (cold and warm cache), bytes of the first and the return visit (as
-    sent, so compressed where the site has .br/.gz copies). Prints a table and
-    writes the figures as JSON.
+    Per backend: load time, first inference, median and p90 latency, navigation to
+    first prediction (cold and warm cache, with the warm visit's start-up stages),
+    bytes of the first and the return visit (as sent, so compressed where the site
+    has .br/.gz copies). Prints a table and writes the figures as JSON.
     """
 
     def action() -> None:

@@ -70,9 +70,8 @@ async function fetchOrFail(url, init) {
   return response;
 }
 
-function countShards(modelJson) {
-  const manifest = Array.isArray(modelJson?.weightsManifest) ? modelJson.weightsManifest : [];
-  return manifest.reduce((n, group) => n + (Array.isArray(group.paths) ? group.paths.length : 0), 0);
+function shardPaths(modelJson) {
+  return modelJson.weightsManifest.flatMap((group) => group.paths);
 }
 
 function hex(buffer) {
@@ -80,7 +79,7 @@ function hex(buffer) {
 }
 
 // Each shard's sha256, as the build recorded it from the written model.json, keyed
-// by the absolute URL TF.js will fetch.
+// by the absolute URL the shard is fetched from.
 function expectedDigests(config, modelUrl) {
   const expected = new Map();
   for (const [path, digest] of Object.entries(config.shardSha256)) {
@@ -104,106 +103,118 @@ async function verifyShard(url, bytes, expected) {
   }
 }
 
-/**
- * A fetchFunc for tf.loadLayersModel that reports byte-level download progress and
- * verifies each shard's sha256 before TF.js sees it. We do not use TF.js's own
- * onProgress: it only moves when a whole shard is done, and when a shard request
- * fails it leaves an unhandled promise rejection behind.
- */
-function verifyingFetch(onProgress, expected) {
-  const shards = new Map();
-  let expectedCount = 0;
-  const report = () => {
-    let done = 0;
-    let bytes = 0;
-    for (const { loaded, total, finished } of shards.values()) {
-      done += finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0;
-      bytes += loaded;
+// model.json, parsed, with the fields a layers model needs; else an error naming it.
+async function fetchModelJson(url) {
+  const where = new URL(url).pathname.split('/').slice(-2).join('/');
+  const response = await fetchOrFail(url);
+  let json;
+  try {
+    json = await response.json();
+  } catch (err) {
+    throw new Error(`${where}: not valid JSON (${err.message})`, { cause: err });
+  }
+  const groups = json?.weightsManifest;
+  if (json?.modelTopology === null || typeof json?.modelTopology !== 'object') {
+    throw new Error(`${where}: not a TF.js layers model (no modelTopology)`);
+  }
+  if (!Array.isArray(groups) || !groups.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))) {
+    throw new Error(`${where}: no valid weightsManifest`);
+  }
+  return json;
+}
+
+// A shard's bytes, read as they arrive (`onBytes(n)` after each chunk) into one
+// buffer; its size is known up front unless the host compressed it on the way.
+async function readShard(response, onBytes) {
+  const encoded = (response.headers.get('Content-Encoding') || 'identity') !== 'identity';
+  const declared = encoded ? 0 : Number(response.headers.get('Content-Length')) || 0;
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onBytes(bytes.byteLength);
+    return bytes;
+  }
+  let bytes = new Uint8Array(declared);
+  let at = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.byteLength > bytes.byteLength) {
+      const grown = new Uint8Array(Math.max(at + value.byteLength, bytes.byteLength * 2));
+      grown.set(bytes.subarray(0, at));
+      bytes = grown;
     }
-    onProgress(done / Math.max(expectedCount, shards.size, 1), bytes);
-  };
-  return async (url, init, options) => {
-    const absolute = new URL(url, expected.base).href;
-    const response = await fetchOrFail(absolute, init);
-    if (!options?.isBinary) {
-      // model.json: learn how many shards follow. A parse failure is TF.js's to report.
-      expectedCount = countShards(await response.clone().json().catch(() => null));
-      return response;
-    }
-    // Content-Length is the compressed size under Content-Encoding; the clamp in
-    // report() and `finished` keep that from overshooting.
-    const shard = { loaded: 0, total: Number(response.headers.get('Content-Length')) || 0, finished: false };
-    shards.set(absolute, shard);
-    const chunks = [];
-    if (response.body) {
-      const reader = response.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        chunks.push(value);
-        shard.loaded += value.byteLength;
-        report();
-      }
-    } else {
-      chunks.push(new Uint8Array(await response.arrayBuffer()));
-    }
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-    let at = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, at);
-      at += chunk.byteLength;
-    }
-    await verifyShard(absolute, bytes, expected.digests);
-    shard.finished = true;
-    report();
-    return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers });
-  };
+    bytes.set(value, at);
+    at += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  return at === bytes.byteLength ? bytes : bytes.slice(0, at);
 }
 
 /**
- * Starts downloading the model (model.json and every shard, each shard verified
- * against its sha256) at once, before TF.js is even loaded, so the download and
- * the runtime's start-up overlap. Returns `{url, fetchFunc}`: a fetchFunc for
- * tf.loadLayersModel that hands TF.js these responses. `base` is the page's URL
- * (config URLs are relative to it); `onProgress(fraction, bytes)` follows the download.
+ * Starts downloading the model (model.json, then every shard at once, each shard
+ * verified against its sha256), before TF.js is even loaded, so the download and
+ * the runtime's start-up overlap. Returns `{url, files, downloaded}`: `files`
+ * resolves to `{json, shards: [ArrayBuffer]}` (shards in manifest order) or
+ * rejects naming the file at fault; `downloaded` resolves to true when every
+ * file is in and verified, false if one failed. `base` is the page's URL (config
+ * URLs are relative to it); `onProgress(fraction, bytes)` follows the download
+ * byte by byte (TF.js's own onProgress only moves when a whole shard is done).
  */
 export function prefetchModel(config, { base, onProgress = () => {} }) {
   const modelUrl = new URL(config.modelUrl, base).href;
-  const fetchVerified = verifyingFetch(onProgress, { base: modelUrl, digests: expectedDigests(config, modelUrl) });
-  const responses = new Map();
-  const start = (url, isBinary) => {
-    const response = fetchVerified(url, undefined, { isBinary });
-    response.catch(() => {}); // reported when TF.js asks for it, not as an unhandled rejection
-    responses.set(url, response);
-    return response;
-  };
-  start(modelUrl, false)
-    .then((response) => response.clone().json())
-    .then((json) => {
-      for (const group of json.weightsManifest ?? []) {
-        for (const path of group.paths ?? []) start(new URL(path, modelUrl).href, true);
-      }
-    })
-    .catch(() => {}); // an unreadable model.json is TF.js's to report, naming the file
-  const fetchFunc = async (url, init, options) => {
-    const absolute = new URL(url, modelUrl).href;
-    const response = responses.get(absolute) ?? start(absolute, Boolean(options?.isBinary));
-    return (await response).clone();
-  };
-  return { url: modelUrl, fetchFunc };
+  const digests = expectedDigests(config, modelUrl);
+  const files = fetchModelJson(modelUrl).then(async (json) => {
+    const urls = shardPaths(json).map((path) => new URL(path, modelUrl).href);
+    const progress = urls.map(() => ({ loaded: 0, total: 0, finished: false }));
+    let bytes = 0;
+    // Content-Length is the compressed size under Content-Encoding: the clamp and
+    // `finished` keep that from overshooting.
+    const report = () => {
+      const done = progress.reduce((n, { loaded, total, finished }) =>
+        n + (finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0), 0);
+      onProgress(done / Math.max(urls.length, 1), bytes);
+    };
+    const shards = await Promise.all(urls.map(async (url, i) => {
+      const response = await fetchOrFail(url);
+      const state = progress[i];
+      state.total = Number(response.headers.get('Content-Length')) || 0;
+      const shard = await readShard(response, (n) => {
+        state.loaded += n;
+        bytes += n;
+        report();
+      });
+      await verifyShard(url, shard, digests);
+      state.finished = true;
+      report();
+      return shard.buffer;
+    }));
+    return { json, shards };
+  });
+  files.catch(() => {}); // reported by loadClassifier(), not as an unhandled rejection
+  return { url: modelUrl, files, downloaded: files.then(() => true, () => false) };
 }
 
 /**
- * Loads the layers model from `download` (what prefetchModel() returned), checks it
- * against the config and warms it up.
- * Resolves to `{warmupMs, classify(source, name, k), memory()}`.
+ * Builds the layers model from `download` (what prefetchModel() returned) and checks
+ * it against the config. `onBuild()` is called once the files are in, `mark(stage)`
+ * at each start-up milestone. Resolves to `{firstMs, classify(source, name, k),
+ * warmUp(), memory()}`.
  */
-export async function loadClassifier(tf, config, download, { onWarmup = () => {} } = {}) {
-  const { url: modelUrl, fetchFunc } = download;
+export async function loadClassifier(tf, config, download, { onBuild = () => {}, mark = () => {} } = {}) {
   let model;
   try {
     useFastRelu6(tf);
-    model = await tf.loadLayersModel(modelUrl, { fetchFunc });
+    const { json, shards } = await download.files;
+    onBuild();
+    // The bytes are in memory already: hand them to TF.js as they are (no Response
+    // wrapping, cloning or concatenation of the 14 MB).
+    const artifacts = {
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+      weightData: shards,
+    };
+    model = await tf.loadLayersModel({ load: async () => artifacts });
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }
@@ -213,6 +224,7 @@ export async function loadClassifier(tf, config, download, { onWarmup = () => {}
     model.dispose();
     throw err;
   }
+  mark('model');
 
   const [h, w] = config.inputSize;
   const { divisor, offset } = preprocessSpec(config.preprocess);
@@ -228,23 +240,6 @@ export async function loadClassifier(tf, config, download, { onWarmup = () => {}
     return model.execute(x, outputName);
   });
 
-  onWarmup();
-  let warmupMs;
-  try {
-    // The first predict compiles shaders / allocates buffers; pay that now.
-    const started = performance.now();
-    const warm = predict(new Float32Array(h * w * 3));
-    try {
-      await warm.data();
-    } finally {
-      warm.dispose();
-    }
-    warmupMs = performance.now() - started;
-  } catch (err) {
-    model.dispose();
-    throw new Error(`Warm-up inference failed on the ${tf.getBackend()} backend: ${err.message}`, { cause: err });
-  }
-
   // One inference at a time: interleaved calls would fight over the backend and
   // make numTensors bookkeeping meaningless.
   let queue = Promise.resolve();
@@ -254,10 +249,11 @@ export async function loadClassifier(tf, config, download, { onWarmup = () => {}
     return run;
   };
 
-  const classifyNow = async (source, name, k) => {
-    const { data, width, height } = await pixelsOf(source, name);
-    const start = sharedNow();
-    const pixels = resizeToInput(data, width, height, [h, w], config.resize);
+  // The first inference on a backend is the slow one (XNNPACK packs the weights,
+  // WebGL compiles its shaders). Whichever runs first, warm-up or a real image,
+  // pays for it; its time is `firstMs`.
+  let firstMs = null;
+  const run = async (pixels) => {
     const t0 = performance.now();
     const output = predict(pixels);
     let probabilities;
@@ -267,14 +263,41 @@ export async function loadClassifier(tf, config, download, { onWarmup = () => {}
       output.dispose();
     }
     const ms = performance.now() - t0;
+    if (firstMs === null) firstMs = ms;
+    return { probabilities, ms };
+  };
+
+  const classifyNow = async (source, name, k) => {
+    const { data, width, height } = await pixelsOf(source, name);
+    const start = sharedNow();
+    const { probabilities, ms } = await run(resizeToInput(data, width, height, [h, w], config.resize));
     return { results: topK(probabilities, config.labels, k), ms, start, end: sharedNow() };
   };
 
   return Object.freeze({
-    warmupMs,
+    /** The first inference's milliseconds, or null before it. */
+    get firstMs() {
+      return firstMs;
+    },
     /** `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, start, end}`. */
     classify(source, name, k) {
       return serialize(() => classifyNow(source, name, k));
+    },
+    /**
+     * Runs one inference on a blank image unless one has run already, so that the
+     * visitor's first image does not pay the first-inference cost. The page calls it
+     * once it is ready and nothing is waiting: code that classifies the moment the
+     * model is ready should not wait for a warm-up first.
+     */
+    warmUp() {
+      return serialize(async () => {
+        if (firstMs !== null) return;
+        try {
+          await run(new Float32Array(h * w * 3));
+        } catch (err) {
+          throw new Error(`The first inference failed on the ${tf.getBackend()} backend: ${err.message}`, { cause: err });
+        }
+      });
     },
     /** TF.js's tensor bookkeeping, after the queue drains. */
     memory() {

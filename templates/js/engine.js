@@ -1,14 +1,20 @@
 // Where inference runs: a module worker when it can, else the main thread (and we say why).
 // Both engines offer the same operations:
-//   {backend, thread: 'worker'|'main', fallback: reason|null, warmupMs,
+//   {backend, thread: 'worker'|'main', fallback: reason|null, threads, startup,
+//    firstMs: the first inference's ms (null before it), warmUp(),
 //    classify(source, k) → {results, ms, start, end}, memory() → {numTensors, numBytes}}
 // Start-up overlaps what it can: the worker's scripts load while config.json does,
 // and the model downloads while TF.js itself loads and starts its backend.
 
-import { checkWorkerMessage, shouldFallBack } from './protocol.js';
-import { getTf, loadRuntimeHere, startBackend } from './runtime.js';
+import { checkWorkerMessage, sharedNow, shouldFallBack } from './protocol.js';
+import { getTf, loadRuntimeHere, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier, prefetchModel } from './classifier.js';
 import { toMessage } from './image-source.js';
+
+// [stage, shared-clock time] → {stage: ms since this page's navigation}
+function sinceNavigation(marks = []) {
+  return Object.fromEntries(marks.map(([stage, at]) => [stage, at - performance.timeOrigin]));
+}
 
 class EngineError extends Error {
   constructor(stage, message) {
@@ -17,7 +23,7 @@ class EngineError extends Error {
   }
 }
 
-function startWorker({ config: configReady, forced, threads, base, runtime, onProgress, onWarmup, onFatal }) {
+function startWorker({ config: configReady, forced, threads, base, runtime, onProgress, onBuild, onFatal }) {
   return new Promise((resolve, reject) => {
     let worker;
     try {
@@ -30,6 +36,7 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
     let nextId = 1;
     let engine = null;
     let dead = null;
+    let firstMs = null;
 
     // After start-up, a worker failure fails every request and the page: never silent.
     const die = (message) => {
@@ -68,8 +75,8 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
         case 'progress':
           onProgress(msg.fraction, msg.loaded);
           break;
-        case 'warmup':
-          onWarmup();
+        case 'building':
+          onBuild();
           break;
         case 'ready':
           engine = Object.freeze({
@@ -77,7 +84,13 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
             thread: 'worker',
             threads: msg.threads ?? null,
             fallback: null,
-            warmupMs: msg.warmupMs,
+            startup: sinceNavigation(msg.startup),
+            get firstMs() {
+              return firstMs;
+            },
+            async warmUp() {
+              await request({ type: 'warmup' });
+            },
             async classify(source, k) {
               const { source: payload, name, transfer } = await toMessage(source);
               const reply = await request({ type: 'classify', source: payload, name, k }, transfer);
@@ -91,7 +104,9 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
           resolve(engine);
           break;
         case 'result':
+        case 'warmup':
         case 'memory': {
+          if (msg.firstMs !== undefined) firstMs = msg.firstMs;
           const entry = pending.get(msg.id);
           pending.delete(msg.id);
           if (entry) entry.resolve(msg);
@@ -129,18 +144,28 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
   });
 }
 
-async function startMainThread({ config: configReady, forced, base, runtime, onProgress, onWarmup }, fallback) {
+async function startMainThread({ config: configReady, forced, base, runtime, onProgress, onBuild }, fallback) {
+  const startup = [['main', sharedNow()]];
+  const mark = (stage) => startup.push([stage, sharedNow()]);
   const config = await configReady;
   const model = prefetchModel(config, { base, onProgress });
+  model.downloaded.then((ok) => ok && mark('download'));
   await loadRuntimeHere(runtime);
+  mark('runtime');
   const tf = getTf(runtime);
   const backend = await startBackend(tf, forced, { base, threads: false });
-  const classifier = await loadClassifier(tf, config, model, { onWarmup });
+  mark('backend');
+  const classifier = await loadClassifier(tf, config, model, { onBuild, mark });
   return Object.freeze({
     backend,
     thread: 'main',
+    threads: wasmThreads(tf),
     fallback,
-    warmupMs: classifier.warmupMs,
+    startup: sinceNavigation(startup),
+    get firstMs() {
+      return classifier.firstMs;
+    },
+    warmUp: () => classifier.warmUp(),
     async classify(source, k) {
       const { source: payload, name } = await toMessage(source);
       return classifier.classify(payload, name, k);

@@ -2,14 +2,17 @@
 //
 // page → worker  {type: 'init', runtime: [script URLs], backend: name|null, threads: WASM threads wanted, config, base: page URL}
 //                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
+//                {type: 'warmup', id}                one blank inference, unless one ran already
 //                {type: 'memory', id}
 // worker → page  {type: 'progress', fraction, loaded}  weight download: 0..1, bytes so far
-//                {type: 'warmup'}                   weights loaded, first inference running
-//                {type: 'ready', backend, threads: WASM threads or null, warmupMs}
-//                {type: 'result', id, results, ms, start, end}
+//                {type: 'building'}                  weights in, the model is being built
+//                {type: 'ready', backend, threads: WASM threads or null, startup: [[stage, time]]}
+//                {type: 'result', id, results, ms, start, end, firstMs}
+//                {type: 'warmup', id, firstMs}
 //                {type: 'memory', id, numTensors, numBytes}
 //                {type: 'error', id, stage, message}  id null for a failure outside a request
 //
+// `firstMs` is the first inference's time (a warm-up's or a real image's).
 // `start`/`end` are performance.timeOrigin + performance.now() in the worker, so the
 // page can place them on its own clock. Errors are always explicit messages: a
 // failure in the worker must reach the visitor, never vanish.
@@ -31,11 +34,11 @@ export function shouldFallBack(stage) {
 
 /** Checks a message from the worker; returns it, or throws naming what is wrong. */
 export function checkWorkerMessage(data) {
-  const known = ['progress', 'warmup', 'ready', 'result', 'memory', 'error'];
+  const known = ['progress', 'building', 'ready', 'result', 'warmup', 'memory', 'error'];
   if (data === null || typeof data !== 'object' || !known.includes(data.type)) {
     throw new Error(`unexpected message from the inference worker: ${JSON.stringify(data)?.slice(0, 80)}`);
   }
-  if ((data.type === 'result' || data.type === 'memory') && !Number.isInteger(data.id)) {
+  if (['result', 'warmup', 'memory'].includes(data.type) && !Number.isInteger(data.id)) {
     throw new Error(`inference worker sent a ${data.type} without a request id`);
   }
   return data;

@@ -250,7 +250,7 @@ export function modelCardRows(report, live, reportError = null) {
     rows.push(['Build report', `not available (${reportError || 'report.json could not be read'})`]);
   }
   rows.push(['Backend', live.backend ? `${live.backend}, ${live.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}` : 'not started']);
-  rows.push(['Warm-up', formatMs(live.warmupMs)]);
+  rows.push(['First inference', formatMs(live.warmupMs)]);
   rows.push(['Median latency', live.medianMs === null || live.medianMs === undefined
     ? 'not measured yet'
     : `${formatMs(live.medianMs)} per image on this device (${live.samples} run${live.samples === 1 ? '' : 's'})`]);

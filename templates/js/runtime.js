@@ -93,13 +93,18 @@ function withTimeout(promise, ms, what) {
  * half of navigator.hardwareConcurrency (it assumes two hyperthreads per core), so
  * on a 2-CPU machine it would run 1 thread whatever it is asked. Inside our worker
  * (never on the page) the backend is shown twice the real count, so the cap becomes
- * the number of CPUs this browser reports. Only called in a worker.
+ * the number of CPUs this browser reports. The glue's helper-worker pool, which the
+ * backend waits for before it is ready, is sized to the threads - 1 helpers XNNPACK
+ * uses rather than TF.js's fixed 8 (the runtime bundle reads BROWSERNET_WASM_POOL;
+ * see builder/runtime/build.mjs). Only called in a worker.
  */
 function useThreads(tf, count) {
   const real = navigator.hardwareConcurrency || 1;
+  const threads = Math.min(count, real);
   const proto = Object.getPrototypeOf(navigator);
   Object.defineProperty(proto, 'hardwareConcurrency', { configurable: true, get: () => real * 2 });
-  tf.wasm.setThreadsCount(Math.min(count, real));
+  tf.wasm.setThreadsCount(threads);
+  globalThis.BROWSERNET_WASM_POOL = threads - 1;
 }
 
 /** The WASM backend's thread count once it runs, else null. */
@@ -143,9 +148,10 @@ async function tryBackend(tf, name, { base, threads, threadCount }) {
       // the site works at a domain root and under a sub-path alike.
       tf.wasm.setWasmPaths(new URL('vendor/', base).href);
       // Threaded WASM starts its helpers as blob: workers, which the page's
-      // Content-Security-Policy does not allow on the main thread.
-      if (!threads) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      else if (threadCount > 1 && globalThis.crossOriginIsolated) useThreads(tf, threadCount);
+      // Content-Security-Policy does not allow on the main thread. For one thread
+      // the plain binary starts faster and runs as fast.
+      if (!threads || threadCount <= 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      else if (globalThis.crossOriginIsolated) useThreads(tf, threadCount);
     }
     if (name === 'webgl' && typeof document === 'undefined' && typeof OffscreenCanvas === 'undefined') {
       return 'this browser cannot run WebGL in a worker (no OffscreenCanvas)';

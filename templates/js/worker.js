@@ -1,7 +1,7 @@
 // The inference worker (a module worker): loads TF.js and the model, and classifies
 // what the page sends, so that the page stays responsive. Protocol: protocol.js.
 
-import { errorMessage } from './protocol.js';
+import { errorMessage, sharedNow } from './protocol.js';
 import { validateConfig } from './pure.js';
 import { getTf, importRuntime, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier, prefetchModel } from './classifier.js';
@@ -16,19 +16,24 @@ function post(message, transfer = []) {
 // Stage by stage, so the page knows whether the main thread could do better.
 async function init({ runtime, backend: forced, threads: threadCount, config: rawConfig, base }) {
   let stage = 'model';
+  const startup = [['worker', sharedNow()]]; // [stage, when it ended] on the shared clock
+  const mark = (name) => startup.push([name, sharedNow()]);
   try {
     const config = validateConfig(rawConfig);
     // The model downloads (and is verified) while TF.js loads and starts.
     const model = prefetchModel(config, { base, onProgress: (fraction, loaded) => post({ type: 'progress', fraction, loaded }) });
+    model.downloaded.then((ok) => ok && mark('download'));
     stage = 'runtime';
     await importRuntime(runtime);
+    mark('runtime');
     const tf = getTf(runtime);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
     const backend = await startBackend(tf, forced, { base, threads: true, threadCount });
+    mark('backend');
     stage = 'model';
-    classifier = await loadClassifier(tf, config, model, { onWarmup: () => post({ type: 'warmup' }) });
-    post({ type: 'ready', backend, threads: wasmThreads(tf), warmupMs: classifier.warmupMs });
+    classifier = await loadClassifier(tf, config, model, { onBuild: () => post({ type: 'building' }), mark });
+    post({ type: 'ready', backend, threads: wasmThreads(tf), startup });
   } catch (err) {
     post(errorMessage(null, stage, err));
   }
@@ -47,7 +52,10 @@ async function handle(message) {
   try {
     if (type === 'classify') {
       const result = await classifier.classify(message.source, message.name, message.k);
-      post({ type: 'result', id, ...result });
+      post({ type: 'result', id, ...result, firstMs: classifier.firstMs });
+    } else if (type === 'warmup') {
+      await classifier.warmUp();
+      post({ type: 'warmup', id, firstMs: classifier.firstMs });
     } else if (type === 'memory') {
       post({ type: 'memory', id, ...(await classifier.memory()) });
     } else {

@@ -30,6 +30,41 @@ FRAMES_DURING_INFERENCE = """async (count) => {
 }"""
 
 
+# Classifies the moment the page is ready, from code that was in place before the
+# page's own scripts ran (as a script that awaits `ready` on load would).
+CLASSIFY_AT_READY = """
+Object.defineProperty(window, 'browsernet', {
+  configurable: true,
+  set(api) {
+    Object.defineProperty(window, 'browsernet', { value: api, configurable: true });
+    api.ready
+      .then(() => api.classify(new ImageData(8, 8)))
+      .then(() => { window.firstAtReady = api.stats(); }, (err) => { window.firstAtReady = String(err); });
+  },
+});
+"""
+
+
+@pytest.mark.parametrize("query", ["", "&worker=0"])
+def test_a_classification_asked_for_at_ready_does_not_wait_behind_a_warm_up(served, browser, query):
+    from tests.e2e.conftest import Page
+
+    context = browser.new_context()
+    try:
+        context.add_init_script(CLASSIFY_AT_READY)
+        page = Page(context, f"{served}keras/?backend=wasm{query}")
+        assert page.ready() == "ready", page.page.text_content("#error")
+        page.page.wait_for_function("() => window.firstAtReady !== undefined")
+        stats = page.page.evaluate("window.firstAtReady")
+        assert isinstance(stats, dict), stats
+        # The model's first inference was that image: no blank warm-up ran ahead of it.
+        assert len(stats["inferences"]) == 1
+        assert stats["warmupMs"] == stats["inferences"][0]["ms"] > 0
+        assert set(stats["startup"]) >= {"runtime", "backend", "download", "model"}
+    finally:
+        context.close()
+
+
 def test_inference_runs_in_a_module_worker(served, open_page):
     page = open_page(f"{served}keras/?backend=wasm")
     assert page.ready() == "ready", page.page.text_content("#error")

@@ -116,7 +116,7 @@ test('the model card shows the report and the live measurements', () => {
   assert.equal(rows['Multiply-adds'], '12.3 M');
   assert.equal(rows['Download size'], '1.6 MB model, 4.2 MB site');
   assert.equal(rows.Backend, 'wasm, in a Web Worker');
-  assert.equal(rows['Warm-up'], '120 ms');
+  assert.equal(rows['First inference'], '120 ms');
   assert.equal(rows['Median latency'], '12.3 ms per image on this device (3 runs)');
   const missing = Object.fromEntries(modelCardRows(null, { backend: null }, 'report.json: HTTP 404'));
   assert.match(missing['Build report'], /HTTP 404/);
