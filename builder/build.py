@@ -155,8 +155,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
     pre-compressed copies excluded; those are in ``precompressed``)."""
     from builder.convert import MODEL_DIR
 
-    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in sorted(site.rglob("*"))
-             if p.is_file() and not precompress.is_copy(p)}
+    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in precompress.site_files(site)}
     files.pop(REPORT_FILE, None)
     dtype_counts: dict[str, int] = {}
     for w in conversion.weights:

@@ -86,7 +86,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         raise DeployError(f"{site}: stale: {stale} changed since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
     total = 0
-    for file in sorted(p for p in site.rglob("*") if p.is_file() and not precompress.is_copy(p)):
+    for file in precompress.site_files(site):
         size = file.stat().st_size
         if size > file_limit:
             raise DeployError(f"{file}: {size / 2**20:.1f} MiB is over the host's {file_limit / 2**20:.0f} MiB "

@@ -44,6 +44,11 @@ def is_copy(path: str | Path) -> bool:
     return str(path).endswith(tuple(ENCODINGS.values()))
 
 
+def site_files(site: Path) -> list[Path]:
+    """Every file of the site itself, sorted: its pre-compressed copies left out."""
+    return [p for p in sorted(site.rglob("*")) if p.is_file() and not is_copy(p)]
+
+
 def compress(data: bytes, encoding: str) -> bytes:
     """``data`` compressed for ``Content-Encoding: encoding``, the same bytes every time."""
     if encoding == "gzip":

@@ -56,10 +56,9 @@ def write_service_worker(site: Path, later: tuple[str, ...] = (), templates: Pat
     which lists sw.js itself); return the build version it carries, a hash of the files' contents."""
     import jinja2
 
-    files = {p.relative_to(site).as_posix(): p for p in sorted(site.rglob("*")) if p.is_file()}
     # The .br/.gz copies are the host's business: the browser asks for NAME and may be sent a copy.
-    files = {path: p for path, p in files.items()
-             if path not in hosting.HOST_FILES and path != SERVICE_WORKER and not precompress.is_copy(path)}
+    files = {p.relative_to(site).as_posix(): p for p in precompress.site_files(site)}
+    files = {path: p for path, p in files.items() if path not in hosting.HOST_FILES and path != SERVICE_WORKER}
     digest = hashlib.sha256()
     for path, p in files.items():
         digest.update(path.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())

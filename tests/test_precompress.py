@@ -73,3 +73,11 @@ def test_a_stale_or_broken_copy_does_not_match(site):
     assert not precompress.matches(site / "js" / "app.js", site / "js" / "app.js.br", "br")
     assert not precompress.matches(site / "js" / "app.js", site / "js" / "app.js.gz", "gzip")
     assert not precompress.matches(site / "js" / "gone.js", site / "js" / "gone.js.gz", "gzip")
+
+
+def test_site_files_are_the_site_without_its_copies(site):
+    before = [p.relative_to(site).as_posix() for p in precompress.site_files(site)]
+    precompress.write_copies(site)
+    after = [p.relative_to(site).as_posix() for p in precompress.site_files(site)]
+    assert after == before == sorted(before) and before
+    assert any(precompress.is_copy(p) for p in site.rglob("*"))  # the copies are there, just not listed

@@ -109,3 +109,12 @@ def test_wrong_version_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(_fake_node_modules(tmp_path, "4.21.0")))
     with pytest.raises(RuntimeMissingError, match="is 4.21.0.*needs 4.22.0"):
         vendor.locate()
+
+
+def test_bundle_sizes_the_threaded_wasm_helper_pool_from_the_page(runtime):
+    # TF.js's threaded glue starts 8 helper workers before the backend is ready; the
+    # bundle (builder/runtime/build.mjs) lets runtime.js ask for as many as it uses.
+    code = runtime.sources[f"vendor/{vendor.BUNDLE}"].read_text()
+    pool = re.findall(r"initMainThread:function\(\)\{for\(var (\w+)=(.*?);\1--;\)", code)
+    assert pool == [(pool[0][0], "globalThis.BROWSERNET_WASM_POOL>=0?globalThis.BROWSERNET_WASM_POOL:8")], pool
+    assert "globalThis.BROWSERNET_WASM_POOL = threads - 1;" in (TEMPLATES / "js" / "runtime.js").read_text()
