@@ -38,6 +38,11 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
         assert figures["runs"] >= 3
         assert figures["bytes_first_visit"] > data["model"]["model_bytes"]  # the model, the runtime, the page
         assert _number(figures["bytes_return_visit"], positive=False)
+        assert _number(figures["first_inference_ms"])
+        # Where the warm visits' start-up went, stage by stage, ends before their first prediction.
+        stages = figures["warm_startup_ms"]
+        assert {"runtime", "backend", "download", "model"} <= set(stages) and all(map(_number, stages.values()))
+        assert stages["runtime"] < stages["backend"] < stages["model"] < figures["warm_first_prediction_ms"]
     for fmt in ("layers", "graph"):
         for backend in ("wasm", "cpu"):
             figures = data["harness"][fmt][backend]
