@@ -20,6 +20,9 @@ test('unknown or malformed worker messages are rejected, not ignored', () => {
   assert.throws(() => checkWorkerMessage({ type: 'hello' }), /unexpected message/);
   assert.throws(() => checkWorkerMessage(null), /unexpected message/);
   assert.throws(() => checkWorkerMessage({ type: 'result', results: [] }), /without a request id/);
+  assert.equal(checkWorkerMessage({ type: 'building' }).type, 'building');
+  assert.equal(checkWorkerMessage({ type: 'warmup', id: 3, firstMs: 210 }).firstMs, 210);
+  assert.throws(() => checkWorkerMessage({ type: 'warmup', firstMs: 210 }), /without a request id/);
 });
 
 test('the shared clock is timeOrigin + now', () => {
