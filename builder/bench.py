@@ -5,8 +5,8 @@ Three sets of figures, all from one run on one machine:
 * **The site** as a visitor gets it, per backend: time to load (navigation until
   ``browsernet.ready``), the first inference (the model's slow one), classify latency
   (median, p90), navigation to first prediction on a cold and on a warm cache (the
-  median of several return visits, and where their start-up went), and the bytes the server sent for the first
-  and for the return visit.
+  median of several return visits, and where their start-up went), and the bytes
+  the server sent for the first and for the return visit.
 * **Layers vs graph**: the site's model.json and the same Keras model converted to a
   TF.js graph model (tensorflowjs's converter), timed by one harness page in exactly
   the same way, so their ratio compares the formats and nothing else.

@@ -54,8 +54,8 @@ function checkModelMatchesConfig(model, config) {
   }
 }
 
-// TF.js reads whatever body a failed shard request returns (an HTML 404 page) as
-// weights; fail on the HTTP status instead, naming the file.
+// A response, or an error naming the file: a failed request's body (an HTML 404
+// page) must never be read as weights.
 async function fetchOrFail(url, init) {
   const where = new URL(url).pathname;
   let response;
@@ -154,14 +154,14 @@ async function readShard(response, onBytes) {
 /**
  * Starts downloading the model (model.json, then every shard at once, each shard
  * verified against its sha256), before TF.js is even loaded, so the download and
- * the runtime's start-up overlap. Returns `{url, files, downloaded}`: `files`
- * resolves to `{json, shards: [ArrayBuffer]}` (shards in manifest order) or
- * rejects naming the file at fault; `downloaded` resolves to true when every
- * file is in and verified, false if one failed. `base` is the page's URL (config
- * URLs are relative to it); `onProgress(fraction, bytes)` follows the download
- * byte by byte (TF.js's own onProgress only moves when a whole shard is done).
+ * the runtime's start-up overlap. Returns `{url, files}`: `files` resolves to
+ * `{json, shards: [ArrayBuffer]}` (shards in manifest order) or rejects naming the
+ * file at fault. `base` is the page's URL (config URLs are relative to it);
+ * `onProgress(fraction, bytes)` follows the download byte by byte (TF.js's own
+ * onProgress only moves when a whole shard is done); `mark('download')` is called
+ * once every file is in and verified.
  */
-export function prefetchModel(config, { base, onProgress = () => {} }) {
+export function prefetchModel(config, { base, onProgress = () => {}, mark = () => {} }) {
   const modelUrl = new URL(config.modelUrl, base).href;
   const digests = expectedDigests(config, modelUrl);
   const files = fetchModelJson(modelUrl).then(async (json) => {
@@ -189,10 +189,11 @@ export function prefetchModel(config, { base, onProgress = () => {} }) {
       report();
       return shard.buffer;
     }));
+    mark('download');
     return { json, shards };
   });
   files.catch(() => {}); // reported by loadClassifier(), not as an unhandled rejection
-  return { url: modelUrl, files, downloaded: files.then(() => true, () => false) };
+  return { url: modelUrl, files };
 }
 
 /**

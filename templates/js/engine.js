@@ -6,7 +6,7 @@
 // Start-up overlaps what it can: the worker's scripts load while config.json does,
 // and the model downloads while TF.js itself loads and starts its backend.
 
-import { checkWorkerMessage, sharedNow, shouldFallBack } from './protocol.js';
+import { checkWorkerMessage, shouldFallBack, startupTimeline } from './protocol.js';
 import { getTf, loadRuntimeHere, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier, prefetchModel } from './classifier.js';
 import { toMessage } from './image-source.js';
@@ -145,11 +145,9 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
 }
 
 async function startMainThread({ config: configReady, forced, base, runtime, onProgress, onBuild }, fallback) {
-  const startup = [['main', sharedNow()]];
-  const mark = (stage) => startup.push([stage, sharedNow()]);
+  const { marks: startup, mark } = startupTimeline('main');
   const config = await configReady;
-  const model = prefetchModel(config, { base, onProgress });
-  model.downloaded.then((ok) => ok && mark('download'));
+  const model = prefetchModel(config, { base, onProgress, mark });
   await loadRuntimeHere(runtime);
   mark('runtime');
   const tf = getTf(runtime);

@@ -48,3 +48,12 @@ export function checkWorkerMessage(data) {
 export function sharedNow(perf = globalThis.performance) {
   return perf.timeOrigin + perf.now();
 }
+
+/**
+ * Start-up milestones: `marks` is `[[stage, sharedNow() when it ended]]`, starting
+ * with `first`; `mark(stage)` adds one.
+ */
+export function startupTimeline(first) {
+  const marks = [[first, sharedNow()]];
+  return { marks, mark: (stage) => marks.push([stage, sharedNow()]) };
+}

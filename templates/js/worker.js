@@ -1,7 +1,7 @@
 // The inference worker (a module worker): loads TF.js and the model, and classifies
 // what the page sends, so that the page stays responsive. Protocol: protocol.js.
 
-import { errorMessage, sharedNow } from './protocol.js';
+import { errorMessage, startupTimeline } from './protocol.js';
 import { validateConfig } from './pure.js';
 import { getTf, importRuntime, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier, prefetchModel } from './classifier.js';
@@ -16,13 +16,12 @@ function post(message, transfer = []) {
 // Stage by stage, so the page knows whether the main thread could do better.
 async function init({ runtime, backend: forced, threads: threadCount, config: rawConfig, base }) {
   let stage = 'model';
-  const startup = [['worker', sharedNow()]]; // [stage, when it ended] on the shared clock
-  const mark = (name) => startup.push([name, sharedNow()]);
+  const { marks: startup, mark } = startupTimeline('worker');
   try {
     const config = validateConfig(rawConfig);
     // The model downloads (and is verified) while TF.js loads and starts.
-    const model = prefetchModel(config, { base, onProgress: (fraction, loaded) => post({ type: 'progress', fraction, loaded }) });
-    model.downloaded.then((ok) => ok && mark('download'));
+    const onProgress = (fraction, loaded) => post({ type: 'progress', fraction, loaded });
+    const model = prefetchModel(config, { base, onProgress, mark });
     stage = 'runtime';
     await importRuntime(runtime);
     mark('runtime');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { checkWorkerMessage, errorMessage, shouldFallBack, sharedNow } from '../../templates/js/protocol.js';
+import { checkWorkerMessage, errorMessage, shouldFallBack, sharedNow, startupTimeline } from '../../templates/js/protocol.js';
 
 test('errors are explicit messages with a stage', () => {
   assert.deepEqual(errorMessage(3, 'classify', new Error('x.png: could not decode image')),
@@ -27,4 +27,12 @@ test('unknown or malformed worker messages are rejected, not ignored', () => {
 
 test('the shared clock is timeOrigin + now', () => {
   assert.equal(sharedNow({ timeOrigin: 1000, now: () => 5 }), 1005);
+});
+
+test('a start-up timeline marks stages in order on the shared clock', () => {
+  const before = sharedNow();
+  const { marks, mark } = startupTimeline('worker');
+  mark('runtime');
+  assert.deepEqual(marks.map(([stage]) => stage), ['worker', 'runtime']);
+  assert.ok(before <= marks[0][1] && marks[0][1] <= marks[1][1] && marks[1][1] <= sharedNow());
 });
