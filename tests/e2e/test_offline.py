@@ -62,3 +62,47 @@ def test_the_site_is_an_installable_web_app(served, open_page):
     # Playwright's contexts are incognito, where Chromium never offers installation: that one is the
     # browser's, any other would be the site's.
     assert [e for e in errors if e["errorId"] != "in-incognito"] == []
+
+
+# Damages one weight shard inside the service worker's cache (as a failing disk or an
+# interrupted write could), once the page's first visit has cached it; returns its URL.
+DAMAGE_CACHED_SHARD = """async (prefix) => {
+  for (let tries = 0; tries < 300; tries++) {
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      const shard = (await cache.keys()).map((r) => r.url).find((u) => u.startsWith(prefix) && u.endsWith('.bin'));
+      if (!shard) continue;
+      const hit = await cache.match(shard);
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      bytes[bytes.length >> 1] ^= 1;
+      await cache.put(shard, new Response(bytes, { headers: hit.headers }));
+      return shard;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}"""
+
+
+def test_return_visits_read_the_cached_shards_and_still_verify_them(served, browser):
+    """A return visit takes the weight shards from the service worker's cache without a request;
+    a damaged copy there is refused like a damaged download, naming the file."""
+    url = f"{served}seq/?backend=wasm"
+    context = browser.new_context()
+    try:
+        first = Page(context, url)
+        assert first.ready() == "ready"
+        intact = Page(context, url)
+        assert intact.ready() == "ready"
+        assert not [u for u in intact.requests if u.endswith(".bin")], intact.requests
+        intact.page.close()
+
+        shard = first.page.evaluate(DAMAGE_CACHED_SHARD, f"{served}seq/model/")
+        assert shard is not None, "the first visit's shards never reached the cache"
+        first.page.close()
+        damaged = Page(context, url)
+        assert damaged.ready() == "error"
+        message = damaged.page.text_content("#error")
+        assert shard.rsplit("/", 1)[1] in message and "corrupt or truncated" in message, message
+    finally:
+        context.close()
