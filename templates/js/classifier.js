@@ -158,7 +158,8 @@ const CONTENT_HASHED = /\.[0-9a-f]{12}\.bin$/;
 // A weight shard this site's service worker has cached, read from CacheStorage
 // directly; else null. Through the service worker's fetch handler the same bytes
 // arrive 3-4x slower (every chunk crosses its thread): on a return visit that was
-// most of the time before the model could be built. The copy is verified like any.
+// most of the time before the model could be built. The copy is verified like a
+// download.
 async function cachedShard(url) {
   if (!CONTENT_HASHED.test(new URL(url).pathname)) return null;
   try {
@@ -166,6 +167,15 @@ async function cachedShard(url) {
     return hit && hit.ok ? hit : null;
   } catch {
     return null; // no CacheStorage here (an opaque origin, storage turned off)
+  }
+}
+
+// Removes a shard's copy from every cache of this origin that holds one.
+async function dropCached(url) {
+  try {
+    await Promise.all((await caches.keys()).map(async (name) => (await caches.open(name)).delete(url)));
+  } catch {
+    // nothing to drop: the fetch that follows goes through either way
   }
 }
 
@@ -195,15 +205,31 @@ export function prefetchModel(config, { base, onProgress = () => {}, mark = () =
       onProgress(done / Math.max(urls.length, 1), bytes);
     };
     const shards = await Promise.all(urls.map(async (url, i) => {
-      const response = (await cachedShard(url)) ?? await fetchOrFail(url);
       const state = progress[i];
-      state.total = Number(response.headers.get('Content-Length')) || 0;
-      const shard = await readShard(response, (n) => {
-        state.loaded += n;
-        bytes += n;
-        report();
-      });
-      await verifyShard(url, shard, digests);
+      const read = async (response) => {
+        state.total = Number(response.headers.get('Content-Length')) || 0;
+        const shard = await readShard(response, (n) => {
+          state.loaded += n;
+          bytes += n;
+          report();
+        });
+        await verifyShard(url, shard, digests);
+        return shard;
+      };
+      let shard = null;
+      const cached = await cachedShard(url);
+      if (cached) {
+        // A cached copy that fails (a damaged disk cache) is dropped and fetched
+        // again, so that one bad write does not break every later visit.
+        shard = await read(cached).catch(async (err) => {
+          console.warn(`browsernet: ${err.message}; fetching it again`);
+          bytes -= state.loaded;
+          state.loaded = 0;
+          await dropCached(url);
+          return null;
+        });
+      }
+      shard ??= await read(await fetchOrFail(url));
       state.finished = true;
       report();
       return shard.buffer;

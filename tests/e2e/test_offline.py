@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -84,9 +85,22 @@ DAMAGE_CACHED_SHARD = """async (prefix) => {
 }"""
 
 
-def test_return_visits_read_the_cached_shards_and_still_verify_them(served, browser):
-    """A return visit takes the weight shards from the service worker's cache without a request;
-    a damaged copy there is refused like a damaged download, naming the file."""
+CACHED_SHA256 = """async (url) => {
+  for (let tries = 0; tries < 300; tries++) {
+    const hit = await caches.match(url);
+    if (hit) {
+      const digest = await crypto.subtle.digest('SHA-256', await hit.arrayBuffer());
+      return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return null;
+}"""
+
+
+def test_return_visits_read_the_cached_shards_and_repair_a_damaged_one(served, sites, browser):
+    """A return visit takes the weight shards from the service worker's cache without a request.
+    They are verified like a download: a damaged copy there is dropped and fetched again."""
     url = f"{served}seq/?backend=wasm"
     context = browser.new_context()
     try:
@@ -100,9 +114,12 @@ def test_return_visits_read_the_cached_shards_and_still_verify_them(served, brow
         shard = first.page.evaluate(DAMAGE_CACHED_SHARD, f"{served}seq/model/")
         assert shard is not None, "the first visit's shards never reached the cache"
         first.page.close()
-        damaged = Page(context, url)
-        assert damaged.ready() == "error"
-        message = damaged.page.text_content("#error")
-        assert shard.rsplit("/", 1)[1] in message and "corrupt or truncated" in message, message
+        repaired = Page(context, url)
+        assert repaired.ready() == "ready", repaired.page.text_content("#error")
+        name = shard.rsplit("/", 1)[1]
+        assert [u for u in repaired.requests if u.endswith(".bin")] == [shard]  # only the damaged one
+        assert any(name in text and "corrupt or truncated" in text for _, text in repaired.console), repaired.console
+        intact_sha256 = hashlib.sha256((sites["seq"] / "model" / name).read_bytes()).hexdigest()
+        assert repaired.page.evaluate(CACHED_SHA256, shard) == intact_sha256  # the cache holds it whole again
     finally:
         context.close()
