@@ -1,7 +1,7 @@
 // Loading config + model and running inference. No DOM: this runs in the worker
 // (or, as a fallback, on the main thread).
 
-import { preprocessSpec, resizeToInput, topK, validateConfig } from './pure.js';
+import { fileLabel, preprocessSpec, resizeToInput, topK, validateConfig } from './pure.js';
 import { sharedNow } from './protocol.js';
 import { pixelsOf } from './image-source.js';
 import { useFastRelu6 } from './tfjs-fixes.js';
@@ -89,7 +89,7 @@ function expectedDigests(config, modelUrl) {
 }
 
 async function verifyShard(url, bytes, expected) {
-  const where = new URL(url).pathname.split('/').slice(-2).join('/');
+  const where = fileLabel(url);
   const want = expected.get(new URL(url).href);
   if (want === undefined) {
     throw new Error(`${where}: this weight shard is not listed in config.json's shardSha256, so it cannot be verified`);
@@ -105,7 +105,7 @@ async function verifyShard(url, bytes, expected) {
 
 // model.json, parsed, with the fields a layers model needs; else an error naming it.
 async function fetchModelJson(url) {
-  const where = new URL(url).pathname.split('/').slice(-2).join('/');
+  const where = fileLabel(url);
   const response = await fetchOrFail(url);
   let json;
   try {

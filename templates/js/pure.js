@@ -204,6 +204,11 @@ export function cameraErrorMessage(name, message = '') {
   }
 }
 
+/** A file as error messages name it: its folder and name ("model/model.json"), from an absolute URL. */
+export function fileLabel(url) {
+  return new URL(url).pathname.split('/').slice(-2).join('/');
+}
+
 /** "12.3 MB", "950 KB", "800 B" (powers of 1000, as the build's summary). */
 export function formatBytes(n) {
   if (!Number.isFinite(n)) return 'unknown';

@@ -1,6 +1,6 @@
 // Finding the TF.js runtime and starting a backend.
 
-import { BACKENDS } from './pure.js';
+import { BACKENDS, fileLabel } from './pure.js';
 
 // A backend whose init never settles (e.g. a stalled .wasm download) must not
 // leave the page on "loading" forever.
@@ -19,12 +19,8 @@ export function getTf(runtime = []) {
   return tf;
 }
 
-function runtimeName(src) {
-  return new URL(src).pathname.split('/').slice(-2).join('/');
-}
-
 function runtimeMissing(src, detail = '') {
-  return new Error(`The TF.js runtime (${runtimeName(src)}) is missing or does not match its integrity hash${detail}; ` +
+  return new Error(`The TF.js runtime (${fileLabel(src)}) is missing or does not match its integrity hash${detail}; ` +
     'redeploy the vendor/ folder with the site.');
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  cameraErrorMessage, cropBox, downloadText, quantizationText, wasmThreadCount, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
+  cameraErrorMessage, cropBox, downloadText, fileLabel, quantizationText, wasmThreadCount, formatBytes, formatPercent, frameDelay, measuredFps, median, modelCardRows,
   preprocessSpec, preprocessValue, requestedBackend, requestedWorker, resizeToInput, resolveTopK, topK, validateConfig,
 } from '../../templates/js/pure.js';
 
@@ -149,4 +149,9 @@ test('the quantization section reads as a phrase', () => {
   assert.equal(quantizationText({ mode: 'auto', map: 'auto: 105 uint16, 1 float32', auto: { agreement: 0.99 } }),
     'auto: 105 uint16, 1 float32 (99.0% top-1 agreement with float32)');
   assert.equal(quantizationText('float16'), 'float16');  // reports written before the section existed
+});
+
+test('fileLabel names a file by its folder and name', () => {
+  assert.equal(fileLabel('https://example.org/site/model/group1-shard1of2.0123456789ab.bin'), 'model/group1-shard1of2.0123456789ab.bin');
+  assert.equal(fileLabel('http://127.0.0.1:8000/vendor/tf-layers.es2017.min.js?x=1'), 'vendor/tf-layers.es2017.min.js');
 });
