@@ -20,11 +20,10 @@ Three rewrites, in this order:
    so at 256 levels the narrow channels would keep a handful of values.
 3. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
-   TF.js fuses ``relu`` into the convolution kernel itself. It runs ``relu6`` as one
-   more kernel, and only because the page and the self-check register TF.js's
-   one-kernel relu6 op for it (``templates/js/tfjs-fixes.js``): TF.js-layers' own
-   ``relu6`` is ``minimum(6, relu(x))``, which on WASM is slower than the separate
-   ``ReLU(max_value=6)`` layer it replaces.
+   The page and the self-check run every such convolution as one TF.js fused op, bias
+   and activation included (``templates/js/tfjs-fixes.js``): TF.js-layers alone would
+   run ``relu6`` as ``minimum(6, relu(x))`` after the convolution, which on WASM is
+   slower than the separate ``ReLU(max_value=6)`` layer it replaces.
 
 Folded weights no longer exist in the Keras model, yet the quantized self-check must
 load what the browser sees back into Keras. So each folded weight carries an

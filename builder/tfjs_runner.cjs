@@ -21,8 +21,8 @@ async function main() {
   await tf.ready();
   // An ES module in a folder without "type": "module": import its source as such.
   const source = fs.readFileSync(FIXES, 'utf8');
-  const { useFastRelu6 } = await import(`data:text/javascript,${encodeURIComponent(source)}`);
-  useFastRelu6(tf);
+  const { useFastKernels } = await import(`data:text/javascript,${encodeURIComponent(source)}`);
+  useFastKernels(tf);
 
   const dir = path.dirname(modelJson);
   const artifacts = JSON.parse(fs.readFileSync(modelJson, 'utf8'));

@@ -3,14 +3,14 @@
 // figures compare like for like. One page per measurement: TF.js state is global.
 // A layers model runs with the site's own TF.js fixes, as the site runs it.
 
-import { useFastRelu6 } from './tfjs-fixes.js';
+import { useFastKernels } from './tfjs-fixes.js';
 
 window.benchModel = async ({ format, url, backend, inputSize, runs, maxMs }) => {
   if (backend === 'wasm') tf.wasm.setWasmPaths(new URL('vendor/', location.href).href);
   await tf.setBackend(backend);
   await tf.ready();
   if (tf.getBackend() !== backend) throw new Error(`the ${backend} backend did not start (got ${tf.getBackend()})`);
-  if (format === 'layers') useFastRelu6(tf);
+  if (format === 'layers') useFastKernels(tf);
   const started = performance.now();
   const model = format === 'graph' ? await tf.loadGraphModel(url) : await tf.loadLayersModel(url);
   const loadMs = performance.now() - started;

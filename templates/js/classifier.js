@@ -4,7 +4,7 @@
 import { fileLabel, preprocessSpec, resizeToInput, topK, validateConfig } from './pure.js';
 import { sharedNow } from './protocol.js';
 import { pixelsOf } from './image-source.js';
-import { useFastRelu6 } from './tfjs-fixes.js';
+import { useFastKernels } from './tfjs-fixes.js';
 
 /** Fetches and validates config.json (relative to the page). */
 export async function loadConfig(url = 'config.json') {
@@ -250,7 +250,7 @@ export function prefetchModel(config, { base, onProgress = () => {}, mark = () =
 export async function loadClassifier(tf, config, download, { onBuild = () => {}, mark = () => {} } = {}) {
   let model;
   try {
-    useFastRelu6(tf);
+    useFastKernels(tf);
     const { json, shards } = await download.files;
     onBuild();
     // The bytes are in memory already: hand them to TF.js as they are (no Response

@@ -1,15 +1,23 @@
 // Corrections to how TF.js 4.22 runs a layers model, applied before a model loads.
 // Pure: they take `tf` and touch nothing else, so the build's self-check (Node)
 // applies exactly the same ones and checks the numbers the page will produce.
+// All go through TF.js's public serialization registry: a class registered under a
+// built-in name is the one a model.json of that name gets.
+
+/** Every fix, in one call. */
+export function useFastKernels(tf) {
+  useFastRelu6(tf);
+  useFusedConvolutions(tf);
+}
 
 /**
  * TF.js-layers computes the `relu6` activation as minimum(6, relu(x)): two kernels,
  * and the WASM backend's Minimum against a scalar is slow (measured in Chromium on
  * MobileNetV2 1.0 at 224: 35 of them took 27 ms of a 64 ms inference). TF.js has a
  * one-kernel relu6 op, which computes the same values (min(max(x, 0), 6)); this
- * registers it under the same name, through TF.js's public serialization registry.
+ * registers it under the same name.
  */
-export function useFastRelu6(tf) {
+function useFastRelu6(tf) {
   class Relu6 extends tf.serialization.Serializable {
     static className = 'relu6';
 
@@ -22,4 +30,64 @@ export function useFastRelu6(tf) {
     }
   }
   tf.serialization.registerClass(Relu6);
+}
+
+// Activations TF.js's fused convolutions compute inside the convolution.
+const FUSABLE = new Set(['linear', 'relu', 'relu6', 'elu']);
+
+/**
+ * TF.js-layers runs a Conv2D whose activation is relu6 as two kernels (it fuses only
+ * linear, relu and elu), and every DepthwiseConv2D as three: the convolution, a
+ * BiasAdd and the activation. After browsernet's build-time rewrites that is every
+ * convolution of a MobileNet. TF.js's fused ops add the bias and apply the activation
+ * inside the convolution (one XNNPACK operator on WASM), as the graph model's
+ * FusedConv2D and FusedDepthwiseConv2dNative do: on MobileNetV2 1.0 at 224 in
+ * Chromium, 60 → 53 ms per image on one WASM thread. These subclasses run them for
+ * channels-last layers whose activation is one of FUSABLE, and leave any other layer
+ * to TF.js-layers.
+ */
+function useFusedConvolutions(tf) {
+  const fusedActivation = (layer) => {
+    const name = layer.activation ? layer.activation.getClassName() : 'linear';
+    return layer.dataFormat === 'channelsLast' && layer.padding !== 'causal' && FUSABLE.has(name) ? name : null;
+  };
+  const single = (inputs) => (Array.isArray(inputs) ? inputs[0] : inputs);
+  const options = (layer, x, filter, activation) => ({
+    x,
+    filter,
+    strides: layer.strides,
+    pad: layer.padding,
+    dilations: layer.dilationRate,
+    dataFormat: 'NHWC',
+    bias: layer.bias ? layer.bias.read() : undefined,
+    activation,
+  });
+
+  // TF.js-layers' own classes, as its registry holds them.
+  const registered = (name) => tf.serialization.SerializationMap.getMap().classNameMap[name][0];
+
+  const Conv2D = registered('Conv2D');
+  class FusedConv2D extends Conv2D {
+    static className = 'Conv2D';
+
+    call(inputs, kwargs) {
+      const activation = fusedActivation(this);
+      if (activation === null) return super.call(inputs, kwargs);
+      return tf.tidy(() => tf.fused.conv2d(options(this, single(inputs), this.kernel.read(), activation)));
+    }
+  }
+
+  const DepthwiseConv2D = registered('DepthwiseConv2D');
+  class FusedDepthwiseConv2D extends DepthwiseConv2D {
+    static className = 'DepthwiseConv2D';
+
+    call(inputs, kwargs) {
+      const activation = fusedActivation(this);
+      if (activation === null) return super.call(inputs, kwargs);
+      return tf.tidy(() => tf.fused.depthwiseConv2d(options(this, single(inputs), this.depthwiseKernel.read(), activation)));
+    }
+  }
+
+  tf.serialization.registerClass(FusedConv2D);
+  tf.serialization.registerClass(FusedDepthwiseConv2D);
 }
