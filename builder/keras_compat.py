@@ -152,7 +152,8 @@ def _activation(value: Any) -> str:
     return ACTIVATIONS[name]
 
 
-def _pair(value: Any) -> list[int]:
+def pair(value: Any) -> list[int]:
+    """An int or a pair of ints (kernel_size, strides, dilation_rate) as a pair."""
     return [int(v) for v in value] if isinstance(value, (list, tuple)) else [int(value), int(value)]
 
 
@@ -184,8 +185,8 @@ def _conv(node: Node) -> dict:
     if int(cfg.get("groups", 1) or 1) != 1:
         raise _Refuse(f"groups={cfg['groups']} (grouped convolution) is not supported by TF.js layers")
     out = {
-        "filters": int(cfg["filters"]), "kernel_size": _pair(cfg["kernel_size"]), "strides": _pair(cfg["strides"]),
-        "padding": cfg["padding"], "data_format": _channels_last(cfg), "dilation_rate": _pair(cfg["dilation_rate"]),
+        "filters": int(cfg["filters"]), "kernel_size": pair(cfg["kernel_size"]), "strides": pair(cfg["strides"]),
+        "padding": cfg["padding"], "data_format": _channels_last(cfg), "dilation_rate": pair(cfg["dilation_rate"]),
         "activation": _activation(cfg.get("activation")), "use_bias": bool(cfg.get("use_bias", True)),
         "kernel_initializer": _ZEROS, "bias_initializer": _ZEROS,
     }
@@ -196,9 +197,9 @@ def _conv(node: Node) -> dict:
 def _depthwise(node: Node) -> dict:
     cfg = node.config
     out = {
-        "kernel_size": _pair(cfg["kernel_size"]), "strides": _pair(cfg["strides"]), "padding": cfg["padding"],
+        "kernel_size": pair(cfg["kernel_size"]), "strides": pair(cfg["strides"]), "padding": cfg["padding"],
         "depth_multiplier": int(cfg.get("depth_multiplier", 1)), "data_format": _channels_last(cfg),
-        "dilation_rate": _pair(cfg.get("dilation_rate", 1)), "activation": _activation(cfg.get("activation")),
+        "dilation_rate": pair(cfg.get("dilation_rate", 1)), "activation": _activation(cfg.get("activation")),
         "use_bias": bool(cfg.get("use_bias", True)),
         "depthwise_initializer": _ZEROS, "bias_initializer": _ZEROS,
     }
@@ -260,20 +261,25 @@ def _dense(node: Node) -> dict:
             "use_bias": bool(cfg.get("use_bias", True)), "kernel_initializer": _ZEROS, "bias_initializer": _ZEROS}
 
 
+def zero_padding_pairs(padding: Any) -> list[list[int]]:
+    """A ZeroPadding2D's ``padding`` (an int, one per axis, or a pair per axis) as
+    ``[[top, bottom], [left, right]]``."""
+    if isinstance(padding, int):
+        padding = [[padding, padding], [padding, padding]]
+    elif isinstance(padding[0], int):
+        padding = [[padding[0], padding[0]], [padding[1], padding[1]]]
+    return [[int(a), int(b)] for a, b in padding]
+
+
 def _zero_padding(node: Node) -> dict:
     cfg = node.config
-    pad = cfg["padding"]
-    if isinstance(pad, int):
-        pad = [[pad, pad], [pad, pad]]
-    elif isinstance(pad[0], int):
-        pad = [[pad[0], pad[0]], [pad[1], pad[1]]]
-    return {"padding": [[int(a), int(b)] for a, b in pad], "data_format": _channels_last(cfg)}
+    return {"padding": zero_padding_pairs(cfg["padding"]), "data_format": _channels_last(cfg)}
 
 
 def _pooling(node: Node) -> dict:
     cfg = node.config
     strides = cfg.get("strides") or cfg["pool_size"]
-    out = {"pool_size": _pair(cfg["pool_size"]), "strides": _pair(strides), "padding": cfg.get("padding", "valid"),
+    out = {"pool_size": pair(cfg["pool_size"]), "strides": pair(strides), "padding": cfg.get("padding", "valid"),
            "data_format": _channels_last(cfg)}
     _check_padding(out["padding"])
     return out

@@ -1,11 +1,17 @@
 """Inference-time rewrites of the flat graph: fewer, cheaper TF.js layers, same numbers.
 
 Runs between :func:`builder.graph.from_keras` and :func:`builder.keras_compat.to_tfjs`.
-Three rewrites, in this order:
+Four rewrites, in this order:
 
 1. **Drop no-ops.** Dropout and its relatives (identity at inference), and
    ``Activation('linear')``: their consumers read the layer's input instead.
-2. **Fold BatchNormalization** into the Conv2D, DepthwiseConv2D or Dense before it::
+2. **Fold ZeroPadding2D** into the Conv2D or DepthwiseConv2D after it, when that layer
+   has ``padding="valid"`` and the padding adds exactly the zeros ``padding="same"``
+   would at that input size (Keras's MobileNets pad ``((0, 1), (0, 1))`` before each
+   stride-2 depthwise convolution for that reason). The layer gets ``"same"``, and a
+   copy of the whole activation (a Pad kernel) is gone. Only when the padding feeds that
+   layer alone and the input's size is known.
+3. **Fold BatchNormalization** into the Conv2D, DepthwiseConv2D or Dense before it::
 
        s = gamma / sqrt(moving_variance + epsilon)          (per output channel)
        kernel' = kernel * s
@@ -18,7 +24,7 @@ Three rewrites, in this order:
    multiplies each output channel by its own factor. In the demo MobileNetV2, a folded
    depthwise kernel's widest channel spans up to 49x its median channel (7x unfolded),
    so at 256 levels the narrow channels would keep a handful of values.
-3. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
+4. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
    The page and the self-check run every such convolution as one TF.js fused op, bias
    and activation included (``templates/js/tfjs-fixes.js``): TF.js-layers alone would
@@ -42,7 +48,7 @@ from typing import Any, Callable
 import numpy as np
 
 from builder.graph import Graph, Node, Origin
-from builder.keras_compat import WEIGHT_NAMES
+from builder.keras_compat import WEIGHT_NAMES, pair, zero_padding_pairs
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,7 @@ class Summary:
     folded_batchnorms: int = 0
     fused_activations: int = 0
     dropped_layers: int = 0
+    folded_paddings: int = 0
     kept_batchnorms: int = 0  # foldable, but left alone because the kernel is stored as uint8
 
     def as_dict(self) -> dict[str, int]:
@@ -82,10 +89,11 @@ def optimize(graph: Graph, *, keep_batchnorm: Callable[[str], bool] | None = Non
                      origins=dict(n.origins)) for n in graph.nodes]
     outputs = list(graph.outputs)
     nodes, outputs, dropped = _drop_no_ops(nodes, outputs, set(graph.inputs))
+    nodes, outputs, paddings = _fold_paddings(nodes, outputs)
     nodes, outputs, folded, kept = _fold_batchnorms(nodes, outputs, keep_batchnorm or (lambda name: False))
     nodes, outputs, fused = _fuse_activations(nodes, outputs)
     summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped,
-                      kept_batchnorms=kept)
+                      folded_paddings=paddings, kept_batchnorms=kept)
     log.info("optimized %s: %d layers -> %d (%s)", graph.name, len(graph.nodes), len(nodes), summary)
     return Graph(nodes=nodes, inputs=list(graph.inputs), outputs=outputs, name=graph.name), summary
 
@@ -104,6 +112,48 @@ def _drop_no_ops(nodes: list[Node], outputs: list[str], graph_inputs: set[str]) 
         else:
             kept.append(node)
     return _rewire(kept, outputs, alias) + (len(alias),)
+
+
+# Layers whose padding="same" can take over the ZeroPadding2D in front of them.
+PAD_TARGETS = frozenset({"Conv2D", "DepthwiseConv2D"})
+
+
+def _fold_paddings(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
+    consumers = _consumers(nodes, outputs)
+    by_name = {n.name: n for n in nodes}
+    folded_away: dict[str, str] = {}  # ZeroPadding2D name -> its input
+    out = []
+    for node in nodes:
+        pad = by_name.get(node.inputs[0]) if node.class_name in PAD_TARGETS and len(node.inputs) == 1 else None
+        if pad is not None and consumers.get(pad.name) == [node.name] and _pads_as_same(pad, node, by_name):
+            folded_away[pad.name] = pad.inputs[0]
+            node = replace(node, config={**node.config, "padding": "same"})
+        out.append(node)
+    out = [node for node in out if node.name not in folded_away]
+    return _rewire(out, outputs, folded_away) + (len(folded_away),)
+
+
+def _pads_as_same(pad: Node, conv: Node, by_name: dict[str, Node]) -> bool:
+    """Whether ``pad`` (a node) adds exactly the zeros that ``conv``'s padding="same" would add instead."""
+    if pad.class_name != "ZeroPadding2D" or len(pad.inputs) != 1 or conv.config.get("padding") != "valid":
+        return False
+    if any((n.config.get("data_format") or "channels_last") != "channels_last" for n in (pad, conv)):
+        return False
+    source = by_name.get(pad.inputs[0])
+    shape = source.output_shape if source is not None else None
+    if not shape or len(shape) != 4 or any(not isinstance(d, int) for d in shape[1:3]):
+        return False
+    kernel, strides, dilation = (pair(conv.config.get(key, 1)) for key in ("kernel_size", "strides", "dilation_rate"))
+    pads = zero_padding_pairs(pad.config["padding"])
+    return all(pads[axis] == _same_pads(shape[1 + axis], kernel[axis], strides[axis], dilation[axis])
+               for axis in (0, 1))
+
+
+def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> list[int]:
+    """The zeros TensorFlow's (and TF.js's) padding="same" adds before and after one spatial axis."""
+    span = (kernel - 1) * dilation + 1
+    total = max((-(-size // stride) - 1) * stride + span - size, 0)
+    return [total // 2, total - total // 2]
 
 
 def _fold_batchnorms(nodes: list[Node], outputs: list[str],

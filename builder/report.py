@@ -42,8 +42,8 @@ class BuildReport:
     build_seconds: float
     options: dict[str, Any] = field(default_factory=dict)  # the build options, to detect stale sites
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # input files: path, sha256
-    # Inference rewrites: enabled, layers_before, layers_after, folded_batchnorms, fused_activations,
-    # dropped_layers (the last three only when enabled).
+    # Inference rewrites: enabled, layers_before, layers_after, and (only when enabled) the counts of
+    # optimize.Summary: folded_batchnorms, fused_activations, dropped_layers, folded_paddings, kept_batchnorms.
     optimization: dict[str, Any] = field(default_factory=dict)
     # Site path -> {Content-Encoding ("br", "gzip"): bytes of its pre-compressed copy, PATH.br or PATH.gz}.
     precompressed: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -100,9 +100,11 @@ class BuildReport:
             return f"{self.layers} TF.js layers (not optimized)"
         kept = opt.get("kept_batchnorms", 0)
         kept = f"; {kept} BatchNorms kept, as their kernels are stored as uint8" if kept else ""
+        paddings = opt.get("folded_paddings", 0)
+        paddings = f", {paddings} paddings folded" if paddings else ""
         return (f"{opt['layers_before']} → {self.layers} TF.js layers ({opt['folded_batchnorms']} BatchNorms "
-                f"folded, {opt['fused_activations']} activations fused, {opt['dropped_layers']} no-op layers "
-                f"dropped{kept})")
+                f"folded, {opt['fused_activations']} activations fused{paddings}, {opt['dropped_layers']} no-op "
+                f"layers dropped{kept})")
 
 
 def read(site: Path) -> dict[str, Any] | None:

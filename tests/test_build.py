@@ -286,11 +286,12 @@ def test_default_builds_are_optimised(sites):
         opt = report["optimization"]
         assert opt["enabled"] and report["options"]["optimize"] is True
         assert opt["layers_after"] == report["layers"] == len(_topology_classes(sites[name]))
-        # MobileNetV2: every BatchNorm follows a convolution; a ReLU6 follows 35 of them (at alpha 1.0).
-        assert opt["folded_batchnorms"] == 52 and opt["fused_activations"] == 35
-        assert opt["layers_before"] == opt["layers_after"] + 52 + 35 + opt["dropped_layers"]
+        # MobileNetV2: every BatchNorm follows a convolution; a ReLU6 follows 35 of them (at alpha 1.0), and
+        # a ZeroPadding2D that "same" padding does as well comes before each of the 4 stride-2 depthwise ones.
+        assert opt["folded_batchnorms"] == 52 and opt["fused_activations"] == 35 and opt["folded_paddings"] == 4
+        assert opt["layers_before"] == opt["layers_after"] + 52 + 35 + 4 + opt["dropped_layers"]
         assert report["parity"]["max_abs_diff"] <= 1e-4
-        assert not {"BatchNormalization", "ReLU", "Dropout"} & set(_topology_classes(sites[name]))
+        assert not {"BatchNormalization", "ReLU", "Dropout", "ZeroPadding2D"} & set(_topology_classes(sites[name]))
     assert json.loads((sites["keras"] / "report.json").read_text())["optimization"]["dropped_layers"] == 1
 
 

@@ -196,6 +196,67 @@ def test_dropout_straight_after_the_input_and_as_the_output_is_kept():
     assert summary.dropped_layers == 0 and optimised.outputs == ["drop"]
 
 
+def _padded(size: int, pad, *, conv=L.DepthwiseConv2D, kernel: int = 3, strides: int = 2,
+            conv_padding: str = "valid", dilation: int = 1) -> keras.Model:
+    keras.utils.set_random_seed(10)
+    inputs = keras.Input((size, size, 3))
+    x = L.Conv2D(6, 1, name="expand")(inputs)
+    x = L.ZeroPadding2D(pad, name="pad")(x)
+    extra = {"filters": 5} if conv is L.Conv2D else {}
+    x = conv(kernel_size=kernel, strides=strides, padding=conv_padding, dilation_rate=dilation, name="conv",
+             **extra)(x)
+    x = L.GlobalAveragePooling2D(name="pool")(x)
+    outputs = L.Dense(4, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("size, pad, conv, kernel, strides, dilation", [
+    (24, ((0, 1), (0, 1)), L.DepthwiseConv2D, 3, 2, 1),  # Keras MobileNets, even size
+    (25, ((1, 1), (1, 1)), L.DepthwiseConv2D, 3, 2, 1),  # MobileNetV2's correct_pad, odd size
+    (24, 1, L.Conv2D, 3, 1, 1),
+    (20, ((1, 2), (1, 2)), L.Conv2D, 5, 3, 1),  # uneven, as "same" pads for this stride
+    (24, 2, L.DepthwiseConv2D, 3, 1, 2),  # dilated
+])
+def test_padding_that_same_would_add_folds_into_the_convolution(size, pad, conv, kernel, strides, dilation):
+    model = _padded(size, pad, conv=conv, kernel=kernel, strides=strides, dilation=dilation)
+    optimised, summary = optimizing.optimize(graphs.from_keras(model))
+    assert summary == optimizing.Summary(folded_paddings=1)
+    assert "ZeroPadding2D" not in _classes(optimised)
+    assert optimised.node("conv").config["padding"] == "same" and optimised.node("conv").inputs == ["expand"]
+    x = _images(size)
+    np.testing.assert_allclose(_keras_from_graph(optimised)(x), model(x, training=False), atol=2e-6)
+
+
+@pytest.mark.parametrize("size, pad, conv_padding", [
+    (25, ((0, 1), (0, 1)), "valid"),  # "same" would pad an odd size (1, 1)
+    (24, ((1, 0), (1, 0)), "valid"),  # the zeros on the wrong side
+    (24, ((0, 1), (0, 1)), "same"),  # the convolution pads as well
+])
+def test_padding_that_same_would_not_add_is_kept(size, pad, conv_padding):
+    model = _padded(size, pad, conv_padding=conv_padding)
+    optimised, summary = optimizing.optimize(graphs.from_keras(model))
+    assert summary.folded_paddings == 0 and "ZeroPadding2D" in _classes(optimised)
+
+
+def test_padding_with_another_reader_is_kept():
+    inputs = keras.Input((8, 8, 4))
+    padded = L.ZeroPadding2D(((0, 1), (0, 1)), name="pad")(inputs)
+    conv = L.DepthwiseConv2D(3, strides=2, name="dw")(padded)
+    pooled = L.MaxPooling2D(2, name="pool")(padded)  # reads the padded tensor itself
+    outputs = L.Add(name="add")([conv, pooled])
+    optimised, summary = optimizing.optimize(graphs.from_keras(keras.Model(inputs, outputs)))
+    assert summary.folded_paddings == 0 and "ZeroPadding2D" in _classes(optimised)
+
+
+def test_tfjs_runs_a_folded_padding_like_keras(tmp_path):
+    model = helpers.calibrate(_padded(24, ((0, 1), (0, 1))), 24)
+    result = _convert(model, tmp_path, optimize=True)
+    assert result.optimization.folded_paddings == 1
+    assert "ZeroPadding2D" not in _layer_classes(result.model_json)
+    check = _check(model, result)
+    assert check.max_abs_diff <= 1e-4 and check.output_spread > 0.01
+
+
 def _convert(model, tmp_path, *, optimize: bool, qmap=None):
     return convert.convert(model, "test-model", tmp_path / ("opt" if optimize else "plain"), qmap=qmap or {},
                            shard_size=4 << 20, optimize=optimize)
