@@ -20,16 +20,19 @@ def graph_model(model: Any, out_dir: Path) -> Path:
     Conv+BN+ReLU6) in ``out_dir``; return the path of its model.json."""
     from tensorflowjs.converters import tf_saved_model_conversion_v2
 
+    from builder import tf_runtime
+
     saved = out_dir / "saved_model"
     graph = out_dir / "graph"
     try:
-        if hasattr(model, "export"):  # Keras 3
-            model.export(str(saved), verbose=False)
-        else:  # tf-keras
-            import tensorflow as tf
+        with tf_runtime.quiet():
+            if hasattr(model, "export"):  # Keras 3
+                model.export(str(saved), verbose=False)
+            else:  # tf-keras
+                import tensorflow as tf
 
-            tf.saved_model.save(model, str(saved))
-        tf_saved_model_conversion_v2.convert_tf_saved_model(str(saved), str(graph))
+                tf.saved_model.save(model, str(saved))
+            tf_saved_model_conversion_v2.convert_tf_saved_model(str(saved), str(graph))
     except Exception as e:  # the converter raises bare Exceptions and ValueErrors alike
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise BrowsernetError(f"could not convert the model to a TF.js graph model for the baseline: {first}") from e

@@ -3,11 +3,13 @@
 TensorFlow's C++ side writes absl warnings straight to file descriptor 2 before any
 Python logging is configured, and tensorflow-decision-forests (pulled in by
 tensorflowjs) prints a banner on stdout. Neither is actionable for our users, so
-unless asked for (-vv) the descriptors are pointed at /dev/null during the import.
+unless asked for (-vv) the descriptors are pointed at /dev/null during the import,
+and during any block run under :func:`quiet`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from contextlib import contextmanager
@@ -31,6 +33,17 @@ def _silenced() -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Run a block with TensorFlow's C++ log lines hidden (grappler's, during a graph
+    conversion, go straight to file descriptor 2), unless debug logging (-vv) is on."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        yield
+        return
+    with _silenced():
+        yield
 
 
 def load(verbose: bool = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,8 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert all(_number(v) for v in data["ratios"].values())
     # The table on stdout carries the same figures.
     assert "layers / graph" in result.stdout and "native Keras" in result.stdout
+    # TensorFlow's C++ log lines (grappler's, during the graph conversion) stay out of the terminal.
+    assert "absl::InitializeLog" not in result.stderr and not re.search(r"^[IWEF]\d{4} ", result.stderr, re.M)
 
 
 def test_bench_refuses_a_folder_that_is_not_a_site(tmp_path):
