@@ -51,43 +51,25 @@ function useFusedConvolutions(tf) {
     const name = layer.activation ? layer.activation.getClassName() : 'linear';
     return layer.dataFormat === 'channelsLast' && layer.padding !== 'causal' && FUSABLE.has(name) ? name : null;
   };
-  const single = (inputs) => (Array.isArray(inputs) ? inputs[0] : inputs);
-  const options = (layer, x, filter, activation) => ({
-    x,
-    filter,
-    strides: layer.strides,
-    pad: layer.padding,
-    dilations: layer.dilationRate,
-    dataFormat: 'NHWC',
-    bias: layer.bias ? layer.bias.read() : undefined,
-    activation,
-  });
-
-  // TF.js-layers' own classes, as its registry holds them.
-  const registered = (name) => tf.serialization.SerializationMap.getMap().classNameMap[name][0];
-
-  const Conv2D = registered('Conv2D');
-  class FusedConv2D extends Conv2D {
-    static className = 'Conv2D';
+  // TF.js-layers' own class `name` (from its registry), made to run `op` on its `kernel` weight.
+  const fusing = (name, op, kernel) => class extends tf.serialization.SerializationMap.getMap().classNameMap[name][0] {
+    static className = name;
 
     call(inputs, kwargs) {
       const activation = fusedActivation(this);
       if (activation === null) return super.call(inputs, kwargs);
-      return tf.tidy(() => tf.fused.conv2d(options(this, single(inputs), this.kernel.read(), activation)));
+      return tf.tidy(() => op({
+        x: Array.isArray(inputs) ? inputs[0] : inputs,
+        filter: this[kernel].read(),
+        strides: this.strides,
+        pad: this.padding,
+        dilations: this.dilationRate,
+        dataFormat: 'NHWC',
+        bias: this.bias ? this.bias.read() : undefined,
+        activation,
+      }));
     }
-  }
-
-  const DepthwiseConv2D = registered('DepthwiseConv2D');
-  class FusedDepthwiseConv2D extends DepthwiseConv2D {
-    static className = 'DepthwiseConv2D';
-
-    call(inputs, kwargs) {
-      const activation = fusedActivation(this);
-      if (activation === null) return super.call(inputs, kwargs);
-      return tf.tidy(() => tf.fused.depthwiseConv2d(options(this, single(inputs), this.depthwiseKernel.read(), activation)));
-    }
-  }
-
-  tf.serialization.registerClass(FusedConv2D);
-  tf.serialization.registerClass(FusedDepthwiseConv2D);
+  };
+  tf.serialization.registerClass(fusing('Conv2D', tf.fused.conv2d, 'kernel'));
+  tf.serialization.registerClass(fusing('DepthwiseConv2D', tf.fused.depthwiseConv2d, 'depthwiseKernel'));
 }
