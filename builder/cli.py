@@ -97,7 +97,8 @@ def _build_options(f: Callable) -> Callable:
                           "browser reports (auto), or N. ?threads=N in the page's URL overrides it."),
         click.option("--optimize/--no-optimize", default=True, show_default=True,
                      help="Rewrite the model for inference: fold BatchNorm into the convolution before it, fuse "
-                          "ReLU/ReLU6 into it, drop Dropout. Same numbers (self-checked), fewer TF.js layers."),
+                          "ReLU/ReLU6 into it, fold a ZeroPadding2D into the convolution after it (as "
+                          "padding=\"same\"), drop Dropout. Same numbers (self-checked), fewer TF.js layers."),
         click.option("--force", is_flag=True, help="Replace --out even if it is not a previous browsernet build."),
         click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
                      show_default=True, help="Where the site will be published; writes that host's files "
