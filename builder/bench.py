@@ -318,7 +318,7 @@ def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str
 def _keras_model(data: dict[str, Any]) -> Any:
     from builder import models, tf_runtime
 
-    tf_runtime.load(verbose=logging.getLogger().isEnabledFor(logging.DEBUG))
+    tf_runtime.load()
     options, sources = data.get("options", {}), data.get("sources", {})
     # The build recorded absolute paths of its input files; the --model argument may be relative.
     source = sources.get("model", {}).get("path", data["model"])

@@ -80,7 +80,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
 
     with reporter.step("loading TensorFlow"):
-        tf_runtime.load(verbose=logging.getLogger().isEnabledFor(logging.DEBUG))
+        tf_runtime.load()
     from builder import convert, models, parity
 
     with reporter.step(f"loading {opts.model}"):

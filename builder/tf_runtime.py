@@ -35,30 +35,31 @@ def _silenced() -> Iterator[None]:
             os.close(fd)
 
 
+def _debugging() -> bool:
+    return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 @contextmanager
 def quiet() -> Iterator[None]:
     """Run a block with TensorFlow's C++ log lines hidden (grappler's, during a graph
     conversion, go straight to file descriptor 2), unless debug logging (-vv) is on."""
-    if logging.getLogger().isEnabledFor(logging.DEBUG):
+    if _debugging():
         yield
         return
     with _silenced():
         yield
 
 
-def load(verbose: bool = False) -> None:
-    """Import the heavy ML stack (idempotent)."""
+def load() -> None:
+    """Import the heavy ML stack (idempotent), quietly unless debug logging (-vv) is on."""
     if "tensorflowjs.write_weights" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "3")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if _debugging() else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     # tensorflow-decision-forests (imported by tensorflowjs) otherwise prints a banner, or
     # tries IPython when stdout is not a terminal (as under pytest).
     os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
-    if verbose:
-        _imports()
-        return
-    with _silenced():
+    with quiet():
         _imports()
 
 
