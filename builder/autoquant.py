@@ -10,7 +10,8 @@ reproduce them.
 The search is greedy and deterministic:
 
 1. Every weight gets three levels: uint8 (1 byte), 16 bits (uint16 or float16, whichever
-   reconstructs that tensor more exactly) and float32.
+   reconstructs that tensor more exactly) and float32. A kernel a BatchNorm folded into is
+   channel-scaled at uint8 (:mod:`builder.optimize`), and measured so.
 2. All-uint8 is tried first. If it fails, each layer's sensitivity is measured: the
    divergence from float32 when only that layer's weights are uint8 (on a subset).
 3. Layers are promoted to 16 bits in order of sensitivity per byte; a bisection finds
@@ -211,7 +212,10 @@ class _Evaluator:
             return self._by_name[name].data
         key = (name, dtype)
         if key not in self._cache:
-            self._cache[key] = quantize.roundtrip(self._by_name[name].data, dtype)
+            w = self._by_name[name]
+            # A folded kernel stored as uint8 is written channel-scaled (builder.optimize).
+            self._cache[key] = (quantize.scaled_roundtrip(w.data, w.channel_axes, dtype)
+                                if dtype == "uint8" and w.channel_axes else quantize.roundtrip(w.data, dtype))
         return self._cache[key]
 
     def _apply(self, dtypes: dict[str, str]) -> None:

@@ -103,8 +103,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
             conversion = convert.convert(model, info.source, site / convert.MODEL_DIR, qmap=qmap,
-                                         shard_size=opts.shard_size, optimize=opts.optimize,
-                                         keep_uint8_batchnorms=not auto)  # auto measured the folded model
+                                         shard_size=opts.shard_size, optimize=opts.optimize)
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)

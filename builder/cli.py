@@ -70,7 +70,8 @@ def _build_options(f: Callable) -> Callable:
                      help="auto: the smallest per-weight mix of uint8/uint16/float16/float32 that keeps "
                           "top-1 agreement with float32 on the calibration images. DTYPE: store weights as "
                           "float16, uint16 or uint8; all of them, or those matching comma-separated glob "
-                          "patterns (e.g. uint8=*/kernel); repeatable. none: float32.  [default: auto for a "
+                          "patterns (e.g. uint8=*/kernel); repeatable. A folded uint8 kernel is scaled per "
+                          "output channel. none: float32.  [default: auto for a "
                           "stock model with ImageNet weights, else none]"),
         click.option("--calibration", type=click.Path(path_type=Path, file_okay=False), default=None,
                      metavar="DIR", help="--quantize auto: a folder of at least 20 images like the ones the site "

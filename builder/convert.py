@@ -39,25 +39,26 @@ class Conversion:
 
 
 def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int,
-            optimize: bool = True, keep_uint8_batchnorms: bool = True) -> Conversion:
+            optimize: bool = True) -> Conversion:
     """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors.
 
     With ``optimize`` (the default) the graph is first rewritten for inference
-    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped. A BatchNorm is
-    not folded into a kernel that ``qmap`` stores as uint8 (that would cost most of its precision),
-    unless ``keep_uint8_batchnorms`` is False (``--quantize auto`` measured the folded model).
+    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped. A folded
+    kernel that ``qmap`` stores as uint8 is written channel-scaled, its scales in a BatchNorm after it.
+    ``qmap`` speaks of the folded model's weights (as :func:`inspect` lists them): the scales stay
+    float32, and the bias moved into that BatchNorm takes the folded bias's dtype.
     """
     import keras
 
     graph = graphs.from_keras(model)
     if optimize:
-        keep = (lambda name: quantize.dtype_of(name, qmap) == "uint8") if keep_uint8_batchnorms else None
-        written, summary = optimizing.optimize(graph, keep_batchnorm=keep)
+        written, summary = optimizing.optimize(
+            graph, channel_scaled=lambda name: quantize.dtype_of(name, qmap) == "uint8")
     else:
         written, summary = graph, None
     topology, weights = keras_compat.to_tfjs(written, where)
     try:
-        dtypes = quantize.assign([w.name for w in weights], qmap) if qmap else {}
+        dtypes = _dtypes(weights, qmap) if qmap else {}
     except QuantizeError as e:
         if summary is None or not summary.folded_batchnorms:
             raise
@@ -92,10 +93,17 @@ def inspect(model: Any, where: str, *, optimize: bool = True) -> tuple[list[kera
     """``(weights, normalises_input)`` as :func:`convert` will see them, without writing anything:
     the weights under their TF.js names (to choose their dtypes first), and whether the model
     rescales its own input (to choose the preprocessing first). With ``optimize``, every
-    BatchNorm is folded, as ``convert(..., keep_uint8_batchnorms=False)`` writes it."""
+    BatchNorm is folded; a kernel with ``channel_axes`` is written channel-scaled if stored as uint8."""
     graph = graphs.from_keras(model)
     written = optimizing.optimize(graph)[0] if optimize else graph
     return keras_compat.to_tfjs(written, where)[1], graphs.normalises_input(graph)
+
+
+def _dtypes(weights: list[keras_compat.Weight], qmap: quantize.QuantizeMap) -> dict[str, str]:
+    """Each written weight's dtype under ``qmap``, whose names are the folded model's (see :func:`convert`)."""
+    mapped = {w.name: w.quantize_as or w.name for w in weights if w.quantize_as != "float32"}
+    chosen = quantize.assign(sorted(set(mapped.values())), qmap)
+    return {name: chosen[key] for name, key in mapped.items() if key in chosen}
 
 
 def _hash_names(manifest: list[dict], model_dir: Path) -> list[dict]:

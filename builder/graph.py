@@ -35,6 +35,12 @@ class Origin:
     index: int
     sign: float = 1.0
     pinned: tuple[tuple[Any, int, np.ndarray], ...] = ()
+    # A folded kernel stored as uint8 is written channel-scaled (builder.optimize): the axes its
+    # per-output-channel scales reduce over. None: always per tensor.
+    channel_axes: tuple[int, ...] | None = None
+    # --quantize: the (folded model's) weight name whose dtype this one takes, or "float32": never
+    # quantized (the scales of a channel-scaled kernel). None: its own name.
+    quantize_as: str | None = None
 
 
 @dataclass

@@ -48,6 +48,8 @@ class Weight:
     # Other Keras weights, (layer, index, value), to set alongside it so that the original layers
     # compute what the rewritten layer does (see builder.optimize).
     pinned: tuple[tuple[Any, int, np.ndarray], ...] = ()
+    channel_axes: tuple[int, ...] | None = None  # see graph.Origin
+    quantize_as: str | None = None  # see graph.Origin
 
 
 def to_tfjs(graph: Graph, where: str) -> tuple[dict[str, Any], list[Weight]]:
@@ -130,7 +132,7 @@ def _weights(node: Node, where: str) -> list[Weight]:
                                         f"'{keras_name}'")
         origin = node.origins.get(keras_name) or Origin(node.layer, index)
         out.append(Weight(f"{node.name}/{names[keras_name]}", np.asarray(value, dtype=np.float32), origin.layer,
-                          origin.index, origin.sign, origin.pinned))
+                          origin.index, origin.sign, origin.pinned, origin.channel_axes, origin.quantize_as))
     return out
 
 

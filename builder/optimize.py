@@ -19,11 +19,17 @@ Four rewrites, in this order:
 
    computed in float64, stored as float32. Only when the layer's output feeds the
    BatchNormalization alone, the layer has no activation of its own, and the
-   normalisation is over the channel axis. Not when the layer's kernel will be stored as
-   uint8 (``keep_batchnorm``). uint8 quantization has one scale per tensor, and folding
-   multiplies each output channel by its own factor. In the demo MobileNetV2, a folded
-   depthwise kernel's widest channel spans up to 49x its median channel (7x unfolded),
-   so at 256 levels the narrow channels would keep a handful of values.
+   normalisation is over the channel axis.
+
+   A kernel that will be stored as uint8 (``channel_scaled``) is written **channel-scaled**
+   instead: the folded kernel with each output channel divided by its largest magnitude
+   (so every channel spans [-1, 1]), no bias, then a BatchNormalization that puts the scales
+   back and adds the folded bias (``gamma`` = the scales, ``beta`` = bias', mean 0,
+   variance 1 - epsilon; kept float32). uint8 has one scale per tensor, and a folded
+   MobileNetV2 depthwise kernel's widest channel spans up to 49x its median one, so per
+   tensor the narrow channels keep a handful of levels; channel-scaled, each keeps 256.
+   Stock TF.js loads it as it is. Only for BatchNorms with both ``gamma`` and ``beta``
+   (where the self-check can put the scales); others fold as above.
 4. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
    The page and the self-check run every such convolution as one TF.js fused op, bias
@@ -47,6 +53,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from builder import quantize
 from builder.graph import Graph, Node, Origin
 from builder.keras_compat import WEIGHT_NAMES, pair, zero_padding_pairs
 
@@ -70,18 +77,18 @@ class Summary:
     fused_activations: int = 0
     dropped_layers: int = 0
     folded_paddings: int = 0
-    kept_batchnorms: int = 0  # foldable, but left alone because the kernel is stored as uint8
+    scaled_kernels: int = 0  # uint8 kernels written channel-scaled, each with a BatchNorm carrying its scales
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def optimize(graph: Graph, *, keep_batchnorm: Callable[[str], bool] | None = None) -> tuple[Graph, Summary]:
+def optimize(graph: Graph, *, channel_scaled: Callable[[str], bool] | None = None) -> tuple[Graph, Summary]:
     """Return an equivalent, smaller inference graph and what was rewritten.
 
-    ``keep_batchnorm(name)`` is asked with the TF.js name of each kernel a BatchNorm
-    could fold into (``Conv1/kernel``); True keeps that BatchNorm (convert passes: the
-    kernel is stored as uint8). ``graph`` is not modified. Layers that do not meet a
+    ``channel_scaled(name)`` is asked with the TF.js name of each kernel a BatchNorm
+    could fold into (``Conv1/kernel``); True writes that kernel channel-scaled (convert
+    passes: the kernel is stored as uint8). ``graph`` is not modified. Layers that do not meet a
     rewrite's conditions are kept as they are, so this never fails on a graph
     :func:`~builder.keras_compat.to_tfjs` accepts.
     """
@@ -90,10 +97,10 @@ def optimize(graph: Graph, *, keep_batchnorm: Callable[[str], bool] | None = Non
     outputs = list(graph.outputs)
     nodes, outputs, dropped = _drop_no_ops(nodes, outputs, set(graph.inputs))
     nodes, outputs, paddings = _fold_paddings(nodes, outputs)
-    nodes, outputs, folded, kept = _fold_batchnorms(nodes, outputs, keep_batchnorm or (lambda name: False))
+    nodes, outputs, folded, scaled = _fold_batchnorms(nodes, outputs, channel_scaled or (lambda name: False))
     nodes, outputs, fused = _fuse_activations(nodes, outputs)
     summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped,
-                      folded_paddings=paddings, kept_batchnorms=kept)
+                      folded_paddings=paddings, scaled_kernels=scaled)
     log.info("optimized %s: %d layers -> %d (%s)", graph.name, len(graph.nodes), len(nodes), summary)
     return Graph(nodes=nodes, inputs=list(graph.inputs), outputs=outputs, name=graph.name), summary
 
@@ -157,27 +164,32 @@ def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> list[int]:
 
 
 def _fold_batchnorms(nodes: list[Node], outputs: list[str],
-                     keep: Callable[[str], bool]) -> tuple[list[Node], list[str], int, int]:
+                     scale: Callable[[str], bool]) -> tuple[list[Node], list[str], int, int]:
     consumers = _consumers(nodes, outputs)
     by_name = {n.name: n for n in nodes}
-    plan: dict[str, Node] = {}  # producer name -> the BatchNormalization folded into it
-    kept = 0
+    pairs: dict[str, Node] = {}  # producer name -> the BatchNormalization after it
     for node in nodes:
         if node.class_name == "BatchNormalization" and len(node.inputs) == 1:
             producer = by_name.get(node.inputs[0])
             if producer is not None and _can_fold(producer, node, consumers):
-                if keep(_tfjs_kernel_name(producer)):
-                    kept += 1
-                else:
-                    plan[producer.name] = node
-    folded_away = {bn.name: producer for producer, bn in plan.items()}
+                pairs[producer.name] = node
+    rewritten: dict[str, list[Node]] = {}  # producer name -> what replaces it and its BatchNorm
+    for name, bn in pairs.items():
+        folded = _fold(by_name[name], bn)
+        kernel_name, _ = _kernel(folded)
+        if folded.origins[kernel_name].channel_axes and scale(_tfjs_kernel_name(folded)):
+            rewritten[name] = _channel_scaled(folded, by_name[name], bn)
+        else:
+            rewritten[name] = [folded]
+    folded_away = {bn.name: name for name, bn in pairs.items() if len(rewritten[name]) == 1}
+    batchnorms = {bn.name for bn in pairs.values()}
     out = []
     for node in nodes:
-        if node.name in plan:
-            out.append(_fold(node, plan[node.name]))
-        elif node.name not in folded_away:
+        if node.name in rewritten:
+            out.extend(rewritten[node.name])
+        elif node.name not in batchnorms:
             out.append(node)
-    return _rewire(out, outputs, folded_away) + (len(plan), kept)
+    return _rewire(out, outputs, folded_away) + (len(folded_away), len(pairs) - len(folded_away))
 
 
 # Activations fused into the layer before them (relu6: see the module docstring).
@@ -258,8 +270,12 @@ def _fold(producer: Node, bn: Node) -> Node:
         pinned.append((bn.layer, bn_index["beta"], np.zeros(channels, np.float32)))
     if "bias" in producer_index:
         pinned.append((producer.layer, producer_index["bias"], np.zeros(channels, np.float32)))
+    # Channel-scaled (see the module docstring) needs the BatchNorm's gamma and beta to hold the scales and bias.
+    scalable = "gamma" in bn_index and "beta" in bn_index
+    axes = (0, 1) if producer.class_name == "DepthwiseConv2D" else tuple(range(kernel.ndim - 1))
     origins = {
-        kernel_name: Origin(producer.layer, producer_index[kernel_name], 1.0, tuple(pinned)),
+        kernel_name: Origin(producer.layer, producer_index[kernel_name], 1.0, tuple(pinned),
+                            channel_axes=axes if scalable else None),
         "bias": Origin(bn.layer, bn_index["moving_mean"], -1.0),
     }
     return replace(
@@ -269,6 +285,29 @@ def _fold(producer: Node, bn: Node) -> Node:
         output_shape=bn.output_shape or producer.output_shape,
         origins=origins,
     )
+
+
+def _channel_scaled(folded: Node, producer: Node, bn: Node) -> list[Node]:
+    """``folded`` (``producer`` with ``bn`` folded in) as a convolution whose output channels each span
+    [-1, 1], with no bias, then ``bn`` rewritten to multiply the scales back and add the folded bias."""
+    kernel_name, kernel = _kernel(folded)
+    scales = quantize.channel_scales(kernel, folded.origins[kernel_name].channel_axes)
+    bias = dict(folded.weights)["bias"]
+    channels = bias.shape
+    producer_index = {name: i for i, (name, _) in enumerate(producer.weights)}
+    no_bias = ((producer.layer, producer_index["bias"], np.zeros(channels, np.float32)),) if "bias" in producer_index else ()
+    conv = replace(folded, config={**folded.config, "use_bias": False}, weights=[(kernel_name, kernel / scales)],
+                   output_shape=producer.output_shape,
+                   origins={kernel_name: Origin(producer.layer, producer_index[kernel_name], pinned=no_bias)})
+    eps = float(bn.config.get("epsilon", 1e-3))
+    values = {"gamma": scales.reshape(-1), "beta": bias, "moving_mean": np.zeros(channels, np.float32),
+              "moving_variance": np.full(channels, 1.0 - eps, np.float32)}
+    bn_index = {name: i for i, (name, _) in enumerate(bn.weights)}
+    bias_name = f"{producer.name}/{WEIGHT_NAMES[producer.class_name]['bias']}"  # as named in the folded model
+    scaler = replace(bn, weights=[(name, values[name]) for name, _ in bn.weights], origins={
+        name: Origin(bn.layer, bn_index[name], quantize_as=bias_name if name == "beta" else "float32")
+        for name in values})
+    return [conv, scaler]
 
 
 def _kernel(node: Node) -> tuple[str, np.ndarray] | None:

@@ -110,6 +110,23 @@ def roundtrip(data: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(quantization.dequantize_weights(quantized, meta), np.float32)
 
 
+def channel_scales(data: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Each output channel's largest magnitude (1 for an all-zero channel), reduced over ``axes``, kept as dims.
+
+    A kernel divided by these spans [-1, 1] in every channel, so one uint8 scale for the whole
+    tensor is as fine as one per channel (:mod:`builder.optimize` writes the scales beside it).
+    """
+    scales = np.max(np.abs(np.asarray(data, np.float32)), axis=axes, keepdims=True)
+    return np.where(scales > 0, scales, 1).astype(np.float32)
+
+
+def scaled_roundtrip(data: np.ndarray, axes: tuple[int, ...], dtype: str) -> np.ndarray:
+    """What the browser computes with for ``data`` stored channel-scaled as ``dtype``: each channel
+    divided by :func:`channel_scales`, quantized, and multiplied back (in a BatchNorm after it)."""
+    scales = channel_scales(data, axes)
+    return roundtrip(np.asarray(data, np.float32) / scales, dtype) * scales
+
+
 def from_dtypes(dtypes: dict[str, str]) -> QuantizeMap:
     """A per-weight map (name → dtype, float32 included) as a :data:`QuantizeMap` for :func:`assign`.
 

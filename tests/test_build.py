@@ -93,7 +93,11 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
     report = json.loads((tmp_path / "q" / "report.json").read_text())
     assert report["quantization"]["map"] == "uint8=*/kernel; float16"
     assert report["quantization"]["mode"] == "manual" and "auto" not in report["quantization"]
-    assert set(report["weight_dtypes"]) == {"uint8", "float16"}
+    # Each uint8 kernel is channel-scaled: its BatchNorm's scales, mean and variance stay float32.
+    scaled = report["optimization"]["scaled_kernels"]
+    dtypes = report["weight_dtypes"]
+    assert scaled > 0 and dtypes["float32"] == 3 * scaled and dtypes["uint8"] >= scaled and set(dtypes) == {
+        "uint8", "float16", "float32"}
     assert report["parity"]["max_abs_diff"] <= 1e-4 and report["parity"]["quantization_error"] > 0
     assert "quantization max" in out
 

@@ -316,23 +316,43 @@ def test_quantized_folded_weights_are_checked_exactly(tfjs_model, tmp_path, spec
     assert check.quantization_error is not None and check.quantization_error > 10 * check.max_abs_diff
 
 
-def test_batchnorms_stay_when_their_kernel_is_stored_as_uint8(tfjs_model, tmp_path):
+def test_uint8_kernels_are_written_channel_scaled(tfjs_model, tmp_path):
     """uint8 has one scale per tensor, and folding scales each channel differently (in the demo MobileNetV2 a
-    folded depthwise channel spans up to 49x the median one), so narrow channels would be lost. Those BNs stay."""
+    folded depthwise channel spans up to 49x the median one). So a uint8 kernel is written with every output
+    channel scaled to [-1, 1], and a BatchNorm after it (float32 scales) multiplies them back."""
     result = _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse(["uint8=*/depthwise_kernel"]))
     assert result.optimization == optimizing.Summary(folded_batchnorms=2, fused_activations=1, dropped_layers=1,
-                                                     kept_batchnorms=1)
+                                                     scaled_kernels=1)
     classes = _layer_classes(result.model_json)
     assert classes.count("BatchNormalization") == 1 and classes.count("Activation") == 1
-    assert _check(tfjs_model, result).max_abs_diff <= 1e-4
+    [kernel] = [w for w in result.weights if w.name.endswith("/depthwise_kernel")]
+    [gamma] = [w for w in result.weights if w.name.endswith("/gamma")]
+    scales = gamma.data
+    assert result.dtypes[kernel.name] == "uint8" and gamma.name not in result.dtypes
+    np.testing.assert_allclose(np.abs(kernel.data).max(axis=(0, 1)).reshape(-1), 1.0, rtol=1e-6)
+    assert scales.max() / scales.min() > 3  # channels really were scaled differently
+
+    # What the browser multiplies out is the folded kernel, to 1/255 of each channel's own range.
+    [folded] = [w for w in convert.inspect(tfjs_model, "m")[0] if w.name == kernel.name]
+    seen = quantize.roundtrip(kernel.data, "uint8").reshape(-1, scales.size) * scales
+    wanted = folded.data.reshape(-1, scales.size)
+    assert (np.abs(seen - wanted).max(axis=0) <= np.abs(wanted).max(axis=0) / 255 * 1.01).all()
+    np.testing.assert_allclose(seen, quantize.scaled_roundtrip(folded.data, folded.channel_axes, "uint8")
+                               .reshape(-1, scales.size), rtol=1e-6, atol=1e-7)  # what --quantize auto measures
+    check = _check(tfjs_model, result)
+    assert check.max_abs_diff <= 1e-5 and check.quantization_error > 10 * check.max_abs_diff
 
 
-def test_keep_batchnorm_is_asked_with_tfjs_kernel_names(mixed_model):
+def test_channel_scaling_is_asked_with_tfjs_kernel_names_and_matches_keras(mixed_model):
     asked = []
-    _, summary = optimizing.optimize(graphs.from_keras(mixed_model),
-                                     keep_batchnorm=lambda name: asked.append(name) or True)
-    assert asked == ["conv_nobias/kernel", "dw_mult2/depthwise_kernel", "conv_bias/kernel", "dense/kernel"]
-    assert summary.folded_batchnorms == 0 and summary.kept_batchnorms == 4 and summary.fused_activations == 0
+    optimised, summary = optimizing.optimize(graphs.from_keras(mixed_model),
+                                             channel_scaled=lambda name: asked.append(name) or True)
+    # bn3 has neither gamma nor beta to hold scales: conv_bias folds as usual.
+    assert asked == ["conv_nobias/kernel", "dw_mult2/depthwise_kernel", "dense/kernel"]
+    assert summary == optimizing.Summary(folded_batchnorms=1, fused_activations=1, dropped_layers=3, scaled_kernels=3)
+    x = _images(24)
+    np.testing.assert_allclose(np.asarray(_keras_from_graph(optimised)(x)),
+                               np.asarray(mixed_model(x, training=False)), atol=2e-6)
 
 
 def test_quantize_patterns_for_folded_batchnorm_weights_say_why(tfjs_model, tmp_path):
@@ -368,3 +388,7 @@ def test_keras2_models_fold_and_check_quantized_weights_too(tmp_path):
         result = _convert(model, tmp_path / (spec[0] if spec else "f32"), optimize=True, qmap=quantize.parse(spec))
         assert result.optimization.folded_batchnorms == 2 and result.optimization.fused_activations == 2
         assert _check(model, result).max_abs_diff <= 1e-5
+    result = _convert(model, tmp_path / "uint8", optimize=True, qmap=quantize.parse(["uint8"]))
+    assert result.optimization.scaled_kernels == 2
+    assert {n.split("/")[1]: d for n, d in result.dtypes.items() if "batch" in n} == {"beta": "uint8"}
+    assert _check(model, result).max_abs_diff <= 1e-5
