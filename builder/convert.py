@@ -60,7 +60,7 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
     try:
         dtypes = _dtypes(weights, qmap) if qmap else {}
     except QuantizeError as e:
-        if summary is None or not summary.folded_batchnorms:
+        if summary is None or not (summary.folded_batchnorms or summary.scaled_kernels):
             raise
         raise QuantizeError(f"{e.message}; BatchNorm weights were folded into the layers before them "
                             "(--no-optimize keeps them)") from None
