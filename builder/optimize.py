@@ -291,14 +291,15 @@ def _channel_scaled(folded: Node, producer: Node, bn: Node) -> list[Node]:
     """``folded`` (``producer`` with ``bn`` folded in) as a convolution whose output channels each span
     [-1, 1], with no bias, then ``bn`` rewritten to multiply the scales back and add the folded bias."""
     kernel_name, kernel = _kernel(folded)
-    scales = quantize.channel_scales(kernel, folded.origins[kernel_name].channel_axes)
+    folded_origin = folded.origins[kernel_name]
+    normalized, scales = quantize.channel_scaled(kernel, folded_origin.channel_axes)
     bias = dict(folded.weights)["bias"]
     channels = bias.shape
-    producer_index = {name: i for i, (name, _) in enumerate(producer.weights)}
-    no_bias = ((producer.layer, producer_index["bias"], np.zeros(channels, np.float32)),) if "bias" in producer_index else ()
-    conv = replace(folded, config={**folded.config, "use_bias": False}, weights=[(kernel_name, kernel / scales)],
+    # The conv's own Keras bias (if any) stays pinned to zero, as in the fold; the BatchNorm is no longer pinned.
+    conv_pins = tuple(pin for pin in folded_origin.pinned if pin[0] is producer.layer)
+    conv = replace(folded, config={**folded.config, "use_bias": False}, weights=[(kernel_name, normalized)],
                    output_shape=producer.output_shape,
-                   origins={kernel_name: Origin(producer.layer, producer_index[kernel_name], pinned=no_bias)})
+                   origins={kernel_name: Origin(producer.layer, folded_origin.index, pinned=conv_pins)})
     eps = float(bn.config.get("epsilon", 1e-3))
     values = {"gamma": scales.reshape(-1), "beta": bias, "moving_mean": np.zeros(channels, np.float32),
               "moving_variance": np.full(channels, 1.0 - eps, np.float32)}

@@ -110,21 +110,25 @@ def roundtrip(data: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(quantization.dequantize_weights(quantized, meta), np.float32)
 
 
-def channel_scales(data: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """Each output channel's largest magnitude (1 for an all-zero channel), reduced over ``axes``, kept as dims.
+def channel_scaled(data: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(data / scales, scales)``: each output channel's largest magnitude (1 for an all-zero
+    channel), reduced over ``axes`` and kept as dims, and ``data`` divided by it.
 
-    A kernel divided by these spans [-1, 1] in every channel, so one uint8 scale for the whole
-    tensor is as fine as one per channel (:mod:`builder.optimize` writes the scales beside it).
+    Every channel of the result spans [-1, 1], so one uint8 scale for the whole tensor is as
+    fine as one per channel (:mod:`builder.optimize` writes the scales beside it). The one
+    division both what is written and what ``--quantize auto`` measures come from.
     """
-    scales = np.max(np.abs(np.asarray(data, np.float32)), axis=axes, keepdims=True)
-    return np.where(scales > 0, scales, 1).astype(np.float32)
+    data = np.asarray(data, np.float32)
+    scales = np.max(np.abs(data), axis=axes, keepdims=True)
+    scales = np.where(scales > 0, scales, 1).astype(np.float32)
+    return data / scales, scales
 
 
 def scaled_roundtrip(data: np.ndarray, axes: tuple[int, ...], dtype: str) -> np.ndarray:
     """What the browser computes with for ``data`` stored channel-scaled as ``dtype``: each channel
-    divided by :func:`channel_scales`, quantized, and multiplied back (in a BatchNorm after it)."""
-    scales = channel_scales(data, axes)
-    return roundtrip(np.asarray(data, np.float32) / scales, dtype) * scales
+    divided by its scale (:func:`channel_scaled`), quantized, and multiplied back (in a BatchNorm after it)."""
+    normalized, scales = channel_scaled(data, axes)
+    return roundtrip(normalized, dtype) * scales
 
 
 def from_dtypes(dtypes: dict[str, str]) -> QuantizeMap:
