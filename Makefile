@@ -21,7 +21,7 @@ SHEPHERD_SHA256 := 5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5
 .PHONY: setup test test-fast demo demo-site demo-assets screenshots clean
 
 # The site's TF.js runtime: core, layers and the webgl/wasm/cpu backends in one ES2017 script,
-# bundled from builder/runtime/ by the pinned esbuild (builder/vendor.py copies it into each site).
+# bundled from builder/site/runtime/ by the pinned esbuild (builder/site/vendor.py copies it into each site).
 RUNTIME_BUNDLE := node_modules/.browsernet/tf-layers.es2017.min.js
 
 setup: $(VENV)/.installed node_modules/.installed $(RUNTIME_BUNDLE) chromium
@@ -40,10 +40,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# builder/runtime/build.mjs: an IIFE (no eval, so it runs under the page's CSP) that sets globalThis.tf,
+# builder/site/runtime/build.mjs: an IIFE (no eval, so it runs under the page's CSP) that sets globalThis.tf,
 # without the gradients only training needs, and with a threaded-WASM helper pool sized by the page.
-$(RUNTIME_BUNDLE): node_modules/.installed $(wildcard builder/runtime/*.mjs)
-	node builder/runtime/build.mjs $@
+$(RUNTIME_BUNDLE): node_modules/.installed $(wildcard builder/site/runtime/*.mjs)
+	node builder/site/runtime/build.mjs $@
 
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

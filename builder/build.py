@@ -11,10 +11,19 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from builder import (__version__, hosting, integrity, labels as labelling, output, precompress, pwa, quantize,
-                     render, tf_runtime, vendor)
+from builder import __version__
+from builder.site import hosting
+from builder.convert import integrity
+from builder.model import labels as labelling
+from builder.site import staging as output
+from builder.site import precompress
+from builder.site import pwa
+from builder.convert import quantization as quantize
+from builder.site import render
+from builder.model import tf_runtime
+from builder.site import vendor
 from builder.errors import BrowsernetError
-from builder.preprocess import MODES as PREPROCESS_MODES
+from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
 from builder.report import REPORT_FILE, BuildReport, source_record
 
@@ -81,7 +90,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 
     with reporter.step("loading TensorFlow"):
         tf_runtime.load()
-    from builder import convert, models, parity
+    from builder.convert import layers_model as convert
+    from builder.model import zoo as models
+    from builder.convert import self_check as parity
 
     with reporter.step(f"loading {opts.model}"):
         model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights)
@@ -90,8 +101,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     preprocess = _choose_preprocess(opts.preprocess, scales_input, info.family, reporter)
     choice = calibration = None
     if auto:
-        from builder import autoquant, calibrate
-        from builder.preprocess import apply as preprocessed
+        from builder.convert import mixed_precision as autoquant
+        from builder.convert import calibration as calibrate
+        from builder.model.preprocessing import apply as preprocessed
 
         with reporter.step("calibration images"):
             calibration = calibrate.load(opts.calibration, info.input_size)
@@ -152,7 +164,7 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
             compressed: dict[str, dict[str, int]]) -> BuildReport:
     """The report of a finished build. ``files`` is the site's payload (report.json itself and the
     pre-compressed copies excluded; those are in ``precompressed``)."""
-    from builder.convert import MODEL_DIR
+    from builder.convert.layers_model import MODEL_DIR
 
     files = {p.relative_to(site).as_posix(): p.stat().st_size for p in precompress.site_files(site)}
     files.pop(REPORT_FILE, None)
@@ -207,7 +219,7 @@ def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
     """
     if opts.quantize:
         return tuple(opts.quantize)
-    from builder.models import is_stock
+    from builder.model.zoo import is_stock
 
     return (quantize.AUTO,) if is_stock(opts.model) and opts.weights == "imagenet" else (NO_QUANTIZE,)
 
@@ -241,7 +253,7 @@ def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, con
 
 def _sources(opts: BuildOptions) -> dict[str, dict]:
     """The input files the site was built from, with their hashes (deploy refuses a stale site)."""
-    from builder.models import is_stock
+    from builder.model.zoo import is_stock
 
     files = {"model": None if is_stock(opts.model) else Path(opts.model), "labels": opts.labels}
     if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
@@ -250,7 +262,7 @@ def _sources(opts: BuildOptions) -> dict[str, dict]:
 
 
 def _check_options(opts: BuildOptions) -> None:
-    from builder.models import check_file, is_stock
+    from builder.model.zoo import check_file, is_stock
 
     if not is_stock(opts.model):
         check_file(Path(opts.model))

@@ -240,7 +240,7 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
     """
 
     def action() -> None:
-        from builder.deploy import github_pages
+        from builder.publish.github_pages import publish as github_pages
 
         result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname)
         if not result.changed and not result.pushed:
@@ -272,7 +272,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
     """
 
     def action() -> None:
-        from builder.deploy import firebase
+        from builder.publish.firebase import publish as firebase
 
         result = firebase(site, project=project, dry_run=dry_run)
         click.echo(f"Wrote {result.config}" + (f" (project {result.project})" if result.project else ""))
@@ -308,7 +308,7 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
     """
 
     def action() -> None:
-        from builder.bench import BenchOptions, bench as run_bench, table, write_json
+        from builder.bench.run import BenchOptions, bench as run_bench, table, write_json
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                                runs=runs, max_seconds=max_seconds, baseline=not no_baseline, native=not no_native)

@@ -24,9 +24,9 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from builder import precompress
+from builder.site import precompress
 from builder.errors import ServeError
-from builder.hosting import ISOLATION_HEADERS
+from builder.site.hosting import ISOLATION_HEADERS
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from builder import tf_runtime  # noqa: E402
+from builder.model import tf_runtime
 
 tf_runtime.load()
 
@@ -59,7 +59,7 @@ def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "m
                 value = rng.normal(0, 0.2, value.shape).astype("float32")
             values.append(value)
         bn.set_weights(values)
-    from builder.preprocess import apply
+    from builder.model.preprocessing import apply
 
     x = apply(test_images(size, count=16, seed=seed + 100), preprocess)
     model(x, training=True)  # momentum 0: moving statistics := this batch's statistics
@@ -127,7 +127,7 @@ def sequential(size: int = 64, classes: int = 4, preprocess: str = "mobilenet") 
 
 
 def keras_probs(model_or_path, images: np.ndarray, preprocess: str = "mobilenet") -> np.ndarray:
-    from builder.preprocess import apply
+    from builder.model.preprocessing import apply
 
     model = model_or_path if isinstance(model_or_path, keras.Model) else keras.models.load_model(str(model_or_path),
                                                                                                   compile=False)

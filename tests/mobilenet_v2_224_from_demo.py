@@ -17,13 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from builder import tf_runtime
+from builder.model import tf_runtime
 
 tf_runtime.load()
 
 import keras  # noqa: E402
 
-from builder import calibrate, models, preprocess  # noqa: E402
+from builder.convert import calibration as calibrate
+from builder.model import zoo as models
+from builder.model import preprocessing as preprocess
 
 
 def main(out: Path) -> None:

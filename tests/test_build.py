@@ -11,7 +11,8 @@ import brotli
 import pytest
 from click.testing import CliRunner
 
-from builder import precompress, vendor
+from builder.site import precompress
+from builder.site import vendor
 from builder.cli import cli
 from tests.conftest import SIZE
 

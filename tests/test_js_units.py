@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from builder.vendor import node_binary
+from builder.site.vendor import node_binary
 
 JS_TESTS = Path(__file__).with_name("js")
 

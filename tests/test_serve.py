@@ -13,7 +13,7 @@ import time
 import brotli
 import pytest
 
-from builder import precompress
+from builder.site import precompress
 from builder.errors import ServeError
 from builder.serve import accepted_encodings, make_server, url_of
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from builder.render import TEMPLATES
+from builder.site.render import TEMPLATES
 
 CSS = (TEMPLATES / "css" / "style.css").read_text()
 

@@ -92,7 +92,7 @@ function withTimeout(promise, ms, what) {
  * the number of CPUs this browser reports. The glue's helper-worker pool, which the
  * backend waits for before it is ready, is sized to the threads - 1 helpers XNNPACK
  * uses rather than TF.js's fixed 8 (the runtime bundle reads BROWSERNET_WASM_POOL;
- * see builder/runtime/build.mjs). Only called in a worker.
+ * see builder/site/runtime/build.mjs). Only called in a worker.
  */
 function useThreads(tf, count) {
   const real = navigator.hardwareConcurrency || 1;

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from builder import vendor
+from builder.site import vendor
 from tests import helpers
 from tests.conftest import SIZE
 from tests.helpers import keras
@@ -114,7 +114,7 @@ def test_every_source_kind_gives_keras_numbers(kind, served, open_page, keras_mo
 @pytest.mark.parametrize("backend", ["wasm", "cpu"])
 def test_stock_model_with_random_weights(backend, served, open_page):
     """--weights none: the stock V1 (whose keepdims pooling head TF.js lacks) still gives Keras's numbers."""
-    from builder import models
+    from builder.model import zoo as models
 
     model, _ = models.load("mobilenet_v1", alpha=0.25, input_size=64, weights="none")  # seeded: same as the build
     page = open_page(f"{served}v1-none/?backend={backend}")

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from builder import hosting
+from builder.site import hosting
 from builder.cli import cli
-from builder.vendor import PROJECT_ROOT
+from builder.site.vendor import PROJECT_ROOT
 from tests import helpers
 from tests.conftest import SIZE
 from tests.e2e.static_host import StaticHost

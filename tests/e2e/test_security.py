@@ -11,8 +11,8 @@ import shutil
 import numpy as np
 import pytest
 
-from builder import vendor
-from builder.render import CONTENT_SECURITY_POLICY
+from builder.site import vendor
+from builder.site.render import CONTENT_SECURITY_POLICY
 
 RUN_ONE = """async () => {
   const n = 64 * 64;

@@ -1,0 +1,1 @@
+"""Measuring a built site in headless Chromium against the alternatives (a TF.js graph model)."""

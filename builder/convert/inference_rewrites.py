@@ -1,0 +1,402 @@
+"""Inference-time rewrites of the flat graph: fewer, cheaper TF.js layers, same numbers.
+
+Runs between :func:`builder.graph.from_keras` and :func:`builder.keras_compat.to_tfjs`.
+Four rewrites, in this order:
+
+1. **Drop no-ops.** Dropout and its relatives (identity at inference), and
+   ``Activation('linear')``: their consumers read the layer's input instead.
+2. **Fold ZeroPadding2D** into the Conv2D or DepthwiseConv2D after it, when that layer
+   has ``padding="valid"`` and the padding adds exactly the zeros ``padding="same"``
+   would at that input size (Keras's MobileNets pad ``((0, 1), (0, 1))`` before each
+   stride-2 depthwise convolution for that reason). The layer gets ``"same"``, and a
+   copy of the whole activation (a Pad kernel) is gone. Only when the padding feeds that
+   layer alone and the input's size is known.
+3. **Fold BatchNormalization** into the Conv2D, DepthwiseConv2D or Dense before it::
+
+       s = gamma / sqrt(moving_variance + epsilon)          (per output channel)
+       kernel' = kernel * s
+       bias'   = (bias - moving_mean) * s + beta            (bias = 0 without use_bias)
+
+   computed in float64, stored as float32. Only when the layer's output feeds the
+   BatchNormalization alone, the layer has no activation of its own, and the
+   normalisation is over the channel axis.
+
+   A kernel that will be stored as uint8 (``channel_scaled``) is written **channel-scaled**
+   instead: the folded kernel with each output channel divided by its largest magnitude
+   (so every channel spans [-1, 1]), no bias, then a BatchNormalization that puts the scales
+   back and adds the folded bias (``gamma`` = the scales, ``beta`` = bias', mean 0,
+   variance 1 - epsilon; kept float32). uint8 has one scale per tensor, and a folded
+   MobileNetV2 depthwise kernel's widest channel spans up to 49x its median one, so per
+   tensor the narrow channels keep a handful of levels; channel-scaled, each keeps 256.
+   Stock TF.js loads it as it is. Only for BatchNorms with both ``gamma`` and ``beta``
+   (where the self-check can put the scales); others fold as above.
+4. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
+   into the activation of the layer before it, under the same single-consumer rule.
+   The page and the self-check run every such convolution as one TF.js fused op, bias
+   and activation included (``templates/js/tfjs-fixes.js``): TF.js-layers alone would
+   run ``relu6`` as ``minimum(6, relu(x))`` after the convolution, which on WASM is
+   slower than the separate ``ReLU(max_value=6)`` layer it replaces.
+
+Folded weights no longer exist in the Keras model, yet the quantized self-check must
+load what the browser sees back into Keras. So each folded weight carries an
+:class:`~builder.graph.Origin`: the folded kernel goes into the conv's kernel, the
+folded bias into the BatchNorm's moving mean (negated), and the rest of that
+BatchNorm is pinned to an identity, which makes the original Keras layers compute
+exactly the folded layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from builder.convert import quantization as quantize
+from builder.convert.graph import Graph, Node, Origin
+from builder.convert.topology import WEIGHT_NAMES, pair, zero_padding_pairs
+
+log = logging.getLogger(__name__)
+
+# Identity at inference time (Keras applies them only when training=True).
+NO_OP_CLASSES = frozenset({
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "AlphaDropout", "GaussianDropout",
+    "GaussianNoise", "ActivityRegularization", "Identity",
+})
+# Layers with a kernel, a bias and an activation that TF.js layers applies itself.
+FOLD_TARGETS = frozenset({"Conv2D", "DepthwiseConv2D", "Dense"})
+_KERNEL_NAMES = ("kernel", "depthwise_kernel")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What :func:`optimize` did."""
+
+    folded_batchnorms: int = 0
+    fused_activations: int = 0
+    dropped_layers: int = 0
+    folded_paddings: int = 0
+    scaled_kernels: int = 0  # uint8 kernels written channel-scaled, each with a BatchNorm carrying its scales
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def optimize(graph: Graph, *, channel_scaled: Callable[[str], bool] | None = None) -> tuple[Graph, Summary]:
+    """Return an equivalent, smaller inference graph and what was rewritten.
+
+    ``channel_scaled(name)`` is asked with the TF.js name of each kernel a BatchNorm
+    could fold into (``Conv1/kernel``); True writes that kernel channel-scaled (convert
+    passes: the kernel is stored as uint8). ``graph`` is not modified. Layers that do not meet a
+    rewrite's conditions are kept as they are, so this never fails on a graph
+    :func:`~builder.keras_compat.to_tfjs` accepts.
+    """
+    nodes = [replace(n, config=dict(n.config), inputs=list(n.inputs), weights=list(n.weights),
+                     origins=dict(n.origins)) for n in graph.nodes]
+    outputs = list(graph.outputs)
+    nodes, outputs, dropped = _drop_no_ops(nodes, outputs, set(graph.inputs))
+    nodes, outputs, paddings = _fold_paddings(nodes, outputs)
+    nodes, outputs, folded, scaled = _fold_batchnorms(nodes, outputs, channel_scaled or (lambda name: False))
+    nodes, outputs, fused = _fuse_activations(nodes, outputs)
+    summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped,
+                      folded_paddings=paddings, scaled_kernels=scaled)
+    log.info("optimized %s: %d layers -> %d (%s)", graph.name, len(graph.nodes), len(nodes), summary)
+    return Graph(nodes=nodes, inputs=list(graph.inputs), outputs=outputs, name=graph.name), summary
+
+
+# -- passes --------------------------------------------------------------------
+
+def _drop_no_ops(nodes: list[Node], outputs: list[str], graph_inputs: set[str]) -> tuple[list[Node], list[str], int]:
+    alias: dict[str, str] = {}
+    kept = []
+    for node in nodes:
+        source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
+        # An output that would become the model's input is left alone: TF.js wants a layer there.
+        if (_is_no_op(node) and source is not None
+                and not (node.name in outputs and source in graph_inputs)):
+            alias[node.name] = source
+        else:
+            kept.append(node)
+    return _rewire(kept, outputs, alias) + (len(alias),)
+
+
+# Layers whose padding="same" can take over the ZeroPadding2D in front of them.
+PAD_TARGETS = frozenset({"Conv2D", "DepthwiseConv2D"})
+
+
+def _fold_paddings(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
+    consumers = _consumers(nodes, outputs)
+    by_name = {n.name: n for n in nodes}
+    folded_away: dict[str, str] = {}  # ZeroPadding2D name -> its input
+    out = []
+    for node in nodes:
+        pad = by_name.get(node.inputs[0]) if node.class_name in PAD_TARGETS and len(node.inputs) == 1 else None
+        if pad is not None and consumers.get(pad.name) == [node.name] and _pads_as_same(pad, node, by_name):
+            folded_away[pad.name] = pad.inputs[0]
+            node = replace(node, config={**node.config, "padding": "same"})
+        out.append(node)
+    out = [node for node in out if node.name not in folded_away]
+    return _rewire(out, outputs, folded_away) + (len(folded_away),)
+
+
+def _pads_as_same(pad: Node, conv: Node, by_name: dict[str, Node]) -> bool:
+    """Whether ``pad`` (a node) adds exactly the zeros that ``conv``'s padding="same" would add instead."""
+    if pad.class_name != "ZeroPadding2D" or len(pad.inputs) != 1 or conv.config.get("padding") != "valid":
+        return False
+    if any((n.config.get("data_format") or "channels_last") != "channels_last" for n in (pad, conv)):
+        return False
+    source = by_name.get(pad.inputs[0])
+    shape = source.output_shape if source is not None else None
+    if not shape or len(shape) != 4 or any(not isinstance(d, int) for d in shape[1:3]):
+        return False
+    kernel, strides, dilation = (pair(conv.config.get(key, 1)) for key in ("kernel_size", "strides", "dilation_rate"))
+    pads = zero_padding_pairs(pad.config["padding"])
+    return all(pads[axis] == _same_pads(shape[1 + axis], kernel[axis], strides[axis], dilation[axis])
+               for axis in (0, 1))
+
+
+def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> list[int]:
+    """The zeros TensorFlow's (and TF.js's) padding="same" adds before and after one spatial axis."""
+    span = (kernel - 1) * dilation + 1
+    total = max((-(-size // stride) - 1) * stride + span - size, 0)
+    return [total // 2, total - total // 2]
+
+
+def _fold_batchnorms(nodes: list[Node], outputs: list[str],
+                     scale: Callable[[str], bool]) -> tuple[list[Node], list[str], int, int]:
+    consumers = _consumers(nodes, outputs)
+    by_name = {n.name: n for n in nodes}
+    pairs: dict[str, Node] = {}  # producer name -> the BatchNormalization after it
+    for node in nodes:
+        if node.class_name == "BatchNormalization" and len(node.inputs) == 1:
+            producer = by_name.get(node.inputs[0])
+            if producer is not None and _can_fold(producer, node, consumers):
+                pairs[producer.name] = node
+    rewritten: dict[str, list[Node]] = {}  # producer name -> what replaces it and its BatchNorm
+    for name, bn in pairs.items():
+        folded = _fold(by_name[name], bn)
+        kernel_name, _ = _kernel(folded)
+        if folded.origins[kernel_name].channel_axes and scale(_tfjs_kernel_name(folded)):
+            rewritten[name] = _channel_scaled(folded, by_name[name], bn)
+        else:
+            rewritten[name] = [folded]
+    folded_away = {bn.name: name for name, bn in pairs.items() if len(rewritten[name]) == 1}
+    batchnorms = {bn.name for bn in pairs.values()}
+    out = []
+    for node in nodes:
+        if node.name in rewritten:
+            out.extend(rewritten[node.name])
+        elif node.name not in batchnorms:
+            out.append(node)
+    return _rewire(out, outputs, folded_away) + (len(folded_away), len(pairs) - len(folded_away))
+
+
+# Activations fused into the layer before them (relu6: see the module docstring).
+FUSED_ACTIVATIONS = ("relu", "relu6")
+
+
+def _fuse_activations(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
+    consumers = _consumers(nodes, outputs)
+    by_name = {n.name: n for n in nodes}
+    plan: dict[str, str] = {}  # producer name -> TF.js activation to give it
+    fused_away: dict[str, str] = {}
+    for node in nodes:
+        activation = _relu_activation(node)
+        if activation not in FUSED_ACTIVATIONS or len(node.inputs) != 1:
+            continue
+        producer = by_name.get(node.inputs[0])
+        if (producer is not None and producer.class_name in FOLD_TARGETS and _is_linear(producer)
+                and consumers.get(producer.name) == [node.name]):
+            plan[producer.name] = activation
+            fused_away[node.name] = producer.name
+    out = []
+    for node in nodes:
+        if node.name in plan:
+            out.append(replace(node, config={**node.config, "activation": plan[node.name]}))
+        elif node.name not in fused_away:
+            out.append(node)
+    return _rewire(out, outputs, fused_away) + (len(plan),)
+
+
+# -- batch norm folding ----------------------------------------------------------
+
+def _can_fold(producer: Node, bn: Node, consumers: dict[str, list[str]]) -> bool:
+    if producer.class_name not in FOLD_TARGETS or not _is_linear(producer) or producer.origins:
+        return False
+    if consumers.get(producer.name) != [bn.name]:  # another reader needs the un-normalised values
+        return False
+    if producer.layer is None or bn.layer is None or int(producer.config.get("groups", 1) or 1) != 1:
+        return False
+    if not _channel_axis(bn):
+        return False
+    weights = dict(bn.weights)
+    if "moving_mean" not in weights or "moving_variance" not in weights:
+        return False
+    kernel = _kernel(producer)
+    return kernel is not None and weights["moving_mean"].shape == (_out_channels(producer.class_name, kernel[1]),)
+
+
+def _fold(producer: Node, bn: Node) -> Node:
+    """``producer`` with ``bn`` folded into its kernel and bias (float64 math, float32 result)."""
+    bn_weights = dict(bn.weights)
+    bn_index = {name: i for i, (name, _) in enumerate(bn.weights)}
+    eps = float(bn.config.get("epsilon", 1e-3))
+    mean = bn_weights["moving_mean"].astype(np.float64)
+    var = bn_weights["moving_variance"].astype(np.float64)
+    gamma = bn_weights["gamma"].astype(np.float64) if "gamma" in bn_weights else np.ones_like(mean)
+    beta = bn_weights["beta"].astype(np.float64) if "beta" in bn_weights else np.zeros_like(mean)
+    scale = gamma / np.sqrt(var + eps)
+
+    kernel_name, kernel = _kernel(producer)
+    kernel64 = kernel.astype(np.float64)
+    if producer.class_name == "DepthwiseConv2D":
+        # Kernel (kh, kw, in, multiplier); output channel c = i * multiplier + m.
+        folded_kernel = kernel64 * scale.reshape(kernel.shape[-2], kernel.shape[-1])
+    else:  # Conv2D (kh, kw, in, out) and Dense (in, out): output channel is the last axis
+        folded_kernel = kernel64 * scale
+    own = dict(producer.weights)
+    bias = own["bias"].astype(np.float64) if "bias" in own else np.zeros_like(mean)
+    folded_bias = (bias - mean) * scale + beta
+
+    producer_index = {name: i for i, (name, _) in enumerate(producer.weights)}
+    channels = mean.shape
+    # Pinned so that, in Keras, BN(conv(x)) = conv(x; kernel') + bias' (see the module docstring).
+    pinned: list[tuple[Any, int, np.ndarray]] = [
+        (bn.layer, bn_index["moving_variance"], np.full(channels, 1.0 - eps, np.float32))]
+    if "gamma" in bn_index:
+        pinned.append((bn.layer, bn_index["gamma"], np.ones(channels, np.float32)))
+    if "beta" in bn_index:
+        pinned.append((bn.layer, bn_index["beta"], np.zeros(channels, np.float32)))
+    if "bias" in producer_index:
+        pinned.append((producer.layer, producer_index["bias"], np.zeros(channels, np.float32)))
+    # Channel-scaled (see the module docstring) needs the BatchNorm's gamma and beta to hold the scales and bias.
+    scalable = "gamma" in bn_index and "beta" in bn_index
+    axes = (0, 1) if producer.class_name == "DepthwiseConv2D" else tuple(range(kernel.ndim - 1))
+    origins = {
+        kernel_name: Origin(producer.layer, producer_index[kernel_name], 1.0, tuple(pinned),
+                            channel_axes=axes if scalable else None),
+        "bias": Origin(bn.layer, bn_index["moving_mean"], -1.0),
+    }
+    return replace(
+        producer,
+        config={**producer.config, "use_bias": True},
+        weights=[(kernel_name, folded_kernel.astype(np.float32)), ("bias", folded_bias.astype(np.float32))],
+        output_shape=bn.output_shape or producer.output_shape,
+        origins=origins,
+    )
+
+
+def _channel_scaled(folded: Node, producer: Node, bn: Node) -> list[Node]:
+    """``folded`` (``producer`` with ``bn`` folded in) as a convolution whose output channels each span
+    [-1, 1], with no bias, then ``bn`` rewritten to multiply the scales back and add the folded bias."""
+    kernel_name, kernel = _kernel(folded)
+    folded_origin = folded.origins[kernel_name]
+    normalized, scales = quantize.channel_scaled(kernel, folded_origin.channel_axes)
+    bias = dict(folded.weights)["bias"]
+    channels = bias.shape
+    # The conv's own Keras bias (if any) stays pinned to zero, as in the fold; the BatchNorm is no longer pinned.
+    conv_pins = tuple(pin for pin in folded_origin.pinned if pin[0] is producer.layer)
+    conv = replace(folded, config={**folded.config, "use_bias": False}, weights=[(kernel_name, normalized)],
+                   output_shape=producer.output_shape,
+                   origins={kernel_name: Origin(producer.layer, folded_origin.index, pinned=conv_pins)})
+    eps = float(bn.config.get("epsilon", 1e-3))
+    values = {"gamma": scales.reshape(-1), "beta": bias, "moving_mean": np.zeros(channels, np.float32),
+              "moving_variance": np.full(channels, 1.0 - eps, np.float32)}
+    bn_index = {name: i for i, (name, _) in enumerate(bn.weights)}
+    bias_name = f"{producer.name}/{WEIGHT_NAMES[producer.class_name]['bias']}"  # as named in the folded model
+    scaler = replace(bn, weights=[(name, values[name]) for name, _ in bn.weights], origins={
+        name: Origin(bn.layer, bn_index[name], quantize_as=bias_name if name == "beta" else "float32")
+        for name in values})
+    return [conv, scaler]
+
+
+def _kernel(node: Node) -> tuple[str, np.ndarray] | None:
+    for name, value in node.weights:
+        if name in _KERNEL_NAMES:
+            return name, value
+    return None
+
+
+def _tfjs_kernel_name(node: Node) -> str:
+    keras_name, _ = _kernel(node)
+    return f"{node.name}/{WEIGHT_NAMES[node.class_name][keras_name]}"
+
+
+def _out_channels(class_name: str, kernel: np.ndarray) -> int:
+    if class_name == "DepthwiseConv2D":
+        return int(kernel.shape[-2] * kernel.shape[-1])
+    return int(kernel.shape[-1])
+
+
+def _channel_axis(bn: Node) -> bool:
+    axis = bn.config.get("axis", -1)
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            return False
+        axis = axis[0]
+    rank = len(bn.output_shape) if bn.output_shape else None
+    return axis == -1 or (rank is not None and axis == rank - 1)
+
+
+# -- activations -------------------------------------------------------------------
+
+def _activation_name(value: Any) -> str:
+    if value is None:
+        return "linear"
+    if isinstance(value, dict):  # a serialized function object
+        value = value.get("config", value.get("class_name"))
+    return str(value)
+
+
+def _is_linear(node: Node) -> bool:
+    return _activation_name(node.config.get("activation")) == "linear"
+
+
+def _relu_activation(node: Node) -> str | None:
+    """``"relu"`` or ``"relu6"`` if ``node`` is exactly that function of its input, else None."""
+    if node.class_name == "Activation":
+        name = _activation_name(node.config.get("activation"))
+        return name if name in ("relu", "relu6") else None
+    if node.class_name != "ReLU":
+        return None
+    cfg = node.config
+    if float(cfg.get("negative_slope") or 0.0) != 0.0 or float(cfg.get("threshold") or 0.0) != 0.0:
+        return None
+    max_value = cfg.get("max_value")
+    if max_value is None:
+        return "relu"
+    return "relu6" if float(max_value) == 6.0 else None
+
+
+def _is_no_op(node: Node) -> bool:
+    if node.class_name in NO_OP_CLASSES:
+        return True
+    return node.class_name == "Activation" and _activation_name(node.config.get("activation")) == "linear"
+
+
+# -- wiring ------------------------------------------------------------------------
+
+def _consumers(nodes: list[Node], outputs: list[str]) -> dict[str, list[str]]:
+    """Node name -> the nodes reading it, once per use; a model output counts as a reader."""
+    readers: dict[str, list[str]] = {}
+    for node in nodes:
+        for source in node.inputs:
+            readers.setdefault(source, []).append(node.name)
+    for name in outputs:
+        readers.setdefault(name, []).append("<output>")
+    return readers
+
+
+def _resolve(name: str, alias: dict[str, str]) -> str:
+    while name in alias:
+        name = alias[name]
+    return name
+
+
+def _rewire(nodes: list[Node], outputs: list[str], alias: dict[str, str]) -> tuple[list[Node], list[str]]:
+    if not alias:
+        return nodes, outputs
+    for node in nodes:
+        node.inputs = [_resolve(name, alias) for name in node.inputs]
+    return nodes, [_resolve(name, alias) for name in outputs]

@@ -1,0 +1,137 @@
+"""The self-check: run the written files in TF.js and compare with Keras on the same input.
+
+The TF.js side runs in Node with the exact runtime the site vendors (WASM backend),
+loading model.json and every shard from disk. For quantized weights the reference
+is the Keras model with the same dequantized weights, so the check still proves the
+loader is exact; the quantization error against the original is reported separately.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from builder.model import preprocessing as prep
+from builder.convert import quantization as quantize
+from builder.site import vendor
+from builder.site.render import TEMPLATES
+from builder.errors import ModelError, ParityError
+from builder.convert.topology import Weight
+
+log = logging.getLogger(__name__)
+
+TOLERANCE = 1e-4
+SAMPLES = 4
+RUNNER = Path(__file__).with_name("tfjs_runner.cjs")
+TFJS_FIXES = TEMPLATES / "js" / "tfjs-fixes.js"  # the page runs the same fixes
+
+
+@dataclass(frozen=True)
+class Parity:
+    max_abs_diff: float  # TF.js vs. the reference it must reproduce
+    tolerance: float
+    backend: str
+    samples: int
+    quantization_error: float | None  # TF.js (quantized) vs. the original float32 Keras model
+    tfjs_ms: float
+    # How much Keras's output varies across the test images. Near zero (e.g. random weights, where
+    # every image gets the same answer) means the parity figure proves little.
+    output_spread: float = 0.0
+
+    @property
+    def informative(self) -> bool:
+        return self.output_spread > 1e-3
+
+
+def sample_images(size: tuple[int, int], count: int = SAMPLES) -> np.ndarray:
+    """Deterministic RGB images in 0..255: smooth gradients plus noise, so activations are varied."""
+    h, w = size
+    rng = np.random.default_rng(20171004)  # arXiv date of the MobileNet paper
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    images = []
+    for i in range(count):
+        phase = rng.uniform(0, 2 * np.pi, 3)
+        freq = rng.uniform(1, 6, 3)
+        base = np.stack([127.5 + 100 * np.sin(freq[c] * (xx / w + (i + 1) * yy / h) * np.pi + phase[c])
+                         for c in range(3)], axis=-1)
+        images.append(np.clip(base + rng.normal(0, 20, base.shape), 0, 255))
+    return np.round(np.stack(images)).astype(np.float32)
+
+
+def check(model: Any, model_json: Path, *, input_size: tuple[int, int], preprocess: str, weights: list[Weight],
+          dtypes: dict[str, str], tolerance: float = TOLERANCE, backend: str = "wasm") -> Parity:
+    """Compare TF.js (from ``model_json``) with Keras; raise :class:`ParityError` beyond ``tolerance``."""
+    x = prep.apply(sample_images(input_size), preprocess)
+    expected_original = _keras_predict(model, x)
+    expected = _keras_predict_with(model, x, weights, dtypes) if dtypes else expected_original
+    got, ms = run_tfjs(model_json, x, backend)
+    if got.shape != expected.shape:
+        raise ParityError(f"{model_json}: TF.js output shape {got.shape} differs from Keras {expected.shape}")
+    diff = float(np.max(np.abs(got - expected)))
+    if not np.isfinite(diff) or diff > tolerance:
+        raise ParityError(f"{model_json}: TF.js ({backend}) differs from Keras by {diff:.3g} (> {tolerance:g}); "
+                          "the site would give wrong predictions")
+    qerr = float(np.max(np.abs(got - expected_original))) if dtypes else None
+    spread = float(np.max(np.ptp(expected, axis=0)))
+    return Parity(diff, tolerance, backend, len(x), qerr, ms, spread)
+
+
+def run_tfjs(model_json: Path, x: np.ndarray, backend: str = "wasm") -> tuple[np.ndarray, float]:
+    """Run the TF.js model on ``x`` in Node; return ``(output, milliseconds)``."""
+    runtime = vendor.locate()
+    with tempfile.TemporaryDirectory(prefix="browsernet-parity-") as tmp:
+        inp, out = Path(tmp) / "x.f32", Path(tmp) / "y.f32"
+        np.ascontiguousarray(x, np.float32).tofile(inp)
+        env = dict(os.environ, NODE_PATH=str(runtime.node_modules), BROWSERNET_TFJS_FIXES=str(TFJS_FIXES))
+        cmd = [vendor.node_binary(), str(RUNNER), str(model_json), str(inp), ",".join(map(str, x.shape)), str(out),
+               backend]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ModelError(f"{model_json}: could not run TF.js for the self-check: {e}") from e
+        if proc.returncode != 0:
+            reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ModelError(f"{model_json}: TF.js cannot load or run the converted model: {reason}")
+        meta = json.loads(proc.stdout.strip().splitlines()[-1])
+        y = np.fromfile(out, np.float32).reshape(meta["outputShape"])
+    return y, float(meta["ms"])
+
+
+def _keras_predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model(x, training=False), np.float32)
+
+
+def _keras_predict_with(model: Any, x: np.ndarray, weights: list[Weight], dtypes: dict[str, str]) -> np.ndarray:
+    """Keras's output with the weights the browser will actually see (quantized, then dequantized).
+
+    Every written weight is loaded, not only the quantized ones: a weight folded by
+    :mod:`builder.optimize` lands in the original layers together with the pinned values
+    that make them compute the folded layer.
+    """
+    by_layer: dict[int, tuple[Any, list[np.ndarray]]] = {}
+
+    def put(layer: Any, index: int, value: np.ndarray) -> None:
+        _, values = by_layer.setdefault(id(layer), (layer, layer.get_weights()))
+        values[index] = np.asarray(value, np.float32).reshape(values[index].shape)
+
+    for w in weights:
+        seen = quantize.roundtrip(w.data, dtypes[w.name]) if w.name in dtypes else w.data
+        put(w.layer, w.index, w.sign * np.asarray(seen, np.float32))
+        for layer, index, value in w.pinned:
+            put(layer, index, value)
+    originals = {key: layer.get_weights() for key, (layer, _) in by_layer.items()}
+    try:
+        for layer, values in by_layer.values():
+            layer.set_weights(values)
+        return _keras_predict(model, x)
+    finally:
+        for key, (layer, _) in by_layer.items():
+            layer.set_weights(originals[key])

@@ -1,0 +1,1 @@
+"""Where models come from: the MobileNet zoo and users' files, labels, input preprocessing, a quiet TensorFlow."""

@@ -1,0 +1,1 @@
+"""Publishing a built site: checks shared by every host, then GitHub Pages or Firebase Hosting."""

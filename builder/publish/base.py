@@ -1,0 +1,59 @@
+"""Checks every host shares before anything is published: the site is a complete, fresh browsernet build
+that fits the host's limits. Hosts raise :class:`~builder.errors.DeployError`, which the CLI prints in one line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from builder import __version__, report
+from builder.errors import DeployError
+from builder.site import hosting, precompress
+
+log = logging.getLogger(__name__)
+
+
+def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> dict[str, Any]:
+    """The site's report, after checking that the site is complete, fresh, and within ``file_limit``
+    per file and ``site_limit`` in all (if given)."""
+    data = report.read(site)
+    if data is None:
+        what = "does not exist" if not site.exists() else f"is not a browsernet build (no {report.REPORT_FILE})"
+        raise DeployError(f"{site}: {what}; run 'browsernet build-site --out {site}' first")
+    built_for = data.get("options", {}).get("target", hosting.GENERIC)
+    if built_for not in (hosting.GENERIC, target):
+        raise DeployError(f"{site}: built with --target {built_for}, not {target}; "
+                          f"rebuild with 'browsernet build-site --target {target}'")
+    if data.get("version") != __version__:
+        raise DeployError(f"{site}: built by browsernet {data.get('version')}, this is {__version__}; rebuild it")
+    for path, size in data.get("files", {}).items():
+        if path in hosting.HOST_FILES:
+            continue  # host configuration, which deploy itself may rewrite
+        file = site / path
+        if not file.is_file():
+            raise DeployError(f"{file}: missing from the site (it is in {report.REPORT_FILE}); rebuild the site")
+        if file.stat().st_size != size:
+            raise DeployError(f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size}); "
+                              "rebuild the site")
+    stale = report.stale_sources(data)
+    if stale:
+        raise DeployError(f"{site}: stale: {stale} changed since the site was built; rebuild it with "
+                          "'browsernet build-site' before deploying")
+    total = 0
+    for file in precompress.site_files(site):
+        size = file.stat().st_size
+        if size > file_limit:
+            raise DeployError(f"{file}: {size / 2**20:.1f} MiB is over the host's {file_limit / 2**20:.0f} MiB "
+                              "per-file limit; use a smaller --shard-size (weights) or remove the file")
+        total += size
+    if site_limit is not None and total > site_limit:
+        raise DeployError(f"{site}: {total / 1e6:.0f} MB is over the host's {site_limit / 1e6:.0f} MB site limit")
+    return data
+
+
+def default_message(data: dict[str, Any]) -> str:
+    alpha = f" alpha {data['alpha']:g}" if data.get("alpha") is not None else ""
+    size = "x".join(str(n) for n in data.get("input_size", []))
+    return (f"Deploy {data.get('family')}{alpha} {size} ({data.get('model')}, {data.get('classes')} classes) "
+            f"with browsernet {__version__}")

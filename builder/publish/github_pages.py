@@ -1,0 +1,175 @@
+"""GitHub Pages: one commit on the pages branch holding exactly the site, plus ``.nojekyll`` and ``CNAME``.
+
+It goes through the ghp-import library, as ``mkdocs gh-deploy`` does, after :func:`~builder.publish.base.check_site`.
+The build's pre-compressed ``.br``/``.gz`` copies stay behind: Pages compresses responses itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from builder.errors import DeployError
+from builder.publish.base import check_site, default_message
+from builder.site import hosting, precompress
+
+# GitHub refuses to store files over 100 MiB, and a Pages site should stay under 1 GB.
+PAGES_FILE_LIMIT = 100 * 1024 * 1024
+PAGES_SITE_LIMIT = 1000 * 1000 * 1000
+
+_GITHUB_REMOTE = re.compile(r"github\.com[:/](?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
+
+
+@dataclass(frozen=True)
+class PagesResult:
+    url: str | None  # where Pages will serve the site; None for a remote not on github.com
+    branch: str
+    remote: str
+    commit: str
+    changed: bool  # False: the branch already held exactly this site
+    pushed: bool
+
+
+
+def pages_url(remote_url: str, cname: str | None) -> str | None:
+    """The URL GitHub Pages serves a repository's pages branch at."""
+    if cname:
+        return f"https://{cname}/"
+    m = _GITHUB_REMOTE.search(remote_url.strip())
+    if not m:
+        return None
+    owner, repo = m["owner"], m["repo"]
+    if repo.lower() == f"{owner.lower()}.github.io":
+        return f"https://{owner.lower()}.github.io/"
+    return f"https://{owner.lower()}.github.io/{repo}/"
+
+
+def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", message: str | None = None,
+                 cname: str | None = None, repo: Path | None = None) -> PagesResult:
+    """Commit ``site`` to ``branch`` of the git repository at ``repo`` (default: the current
+    directory) with ghp-import, and push it to ``remote`` unless the remote already has it."""
+    data = check_site(site, hosting.GITHUB_PAGES, PAGES_FILE_LIMIT, PAGES_SITE_LIMIT)
+    cname = hosting.check_cname(cname) if cname else data.get("options", {}).get("cname")
+    git = _Git(repo or Path.cwd())
+    git.require_repo()
+    remote_url = git.remote_url(remote)
+    remote_tip = git.fetch(remote, branch)
+    before = git.rev(f"refs/heads/{branch}")
+    import ghp_import
+
+    with git.committer(), _without_copies(site) as source, _cwd(git.root):
+        try:
+            ghp_import.ghp_import(str(source), remote=remote, branch=branch,
+                                  mesg=message or default_message(data), nojekyll=True, cname=cname, push=False)
+        except ghp_import.GhpError as e:
+            raise DeployError(f"{git.root}: ghp-import failed: {e.message}") from e
+    after = git.rev(f"refs/heads/{branch}")
+    if after is None or after == before:
+        raise DeployError(f"{git.root}: ghp-import could not commit {site} to {branch} (git fast-import failed)")
+    changed = before is None or git.tree(after) != git.tree(before)
+    if not changed:
+        git.run("update-ref", f"refs/heads/{branch}", before, after)  # drop the empty commit
+        after = before
+    pushed = after != remote_tip
+    if pushed:
+        git.run("push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=after,
+                       changed=changed, pushed=pushed)
+
+
+class _Git:
+    """The few git commands deploy needs; every failure becomes a one-line DeployError."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        self.root = where
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            done = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True,
+                                  env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        except FileNotFoundError as e:
+            raise DeployError("git is not installed (apt-get install git)") from e
+        if check and done.returncode != 0:
+            message = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])
+            first = next((m for m in message if m.startswith(("fatal:", "error:"))), message[0])
+            raise DeployError(f"git {args[0]} failed in {self.root}: {first}")
+        return done
+
+    def require_repo(self) -> None:
+        if not self.where.is_dir():
+            raise DeployError(f"{self.where}: no such directory")
+        done = self.run("rev-parse", "--show-toplevel", check=False)
+        if done.returncode != 0:
+            raise DeployError(f"{self.where}: not a git repository; deploy github-pages publishes to a branch of "
+                              "the repository you run it in (git init, git remote add origin URL)")
+        self.root = Path(done.stdout.strip())
+
+    def remote_url(self, remote: str) -> str:
+        done = self.run("remote", "get-url", remote, check=False)
+        if done.returncode != 0:
+            raise DeployError(f"{self.root}: no git remote named {remote!r}; add it with "
+                              f"'git remote add {remote} URL' or pass --remote")
+        return done.stdout.strip()
+
+    def fetch(self, remote: str, branch: str) -> str | None:
+        """Bring ``remote``'s ``branch`` into ``refs/remotes/remote/branch``; return its tip (None if absent)."""
+        listing = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}")
+        if not listing.stdout.strip():
+            return None
+        self.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+        return listing.stdout.split()[0]
+
+    def rev(self, ref: str) -> str | None:
+        done = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return done.stdout.strip() or None
+
+    def tree(self, commit: str) -> str:
+        return self.run("rev-parse", f"{commit}^{{tree}}").stdout.strip()
+
+    @contextmanager
+    def committer(self) -> Iterator[None]:
+        """ghp-import commits as git's user.name/email; supply a name where none is configured."""
+        saved = {k: os.environ.get(k) for k in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")}
+        if not self.run("config", "user.name", check=False).stdout.strip() and not saved["GIT_COMMITTER_NAME"]:
+            os.environ["GIT_COMMITTER_NAME"] = "browsernet"
+        if not self.run("config", "user.email", check=False).stdout.strip() and not saved["GIT_COMMITTER_EMAIL"]:
+            os.environ["GIT_COMMITTER_EMAIL"] = "browsernet@localhost"
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+@contextmanager
+def _without_copies(site: Path) -> Iterator[Path]:
+    """A temporary copy of ``site`` without its pre-compressed copies (ghp-import takes a whole folder)."""
+    with tempfile.TemporaryDirectory(prefix="browsernet-pages-") as tmp:
+        staged = Path(tmp) / "site"
+        try:
+            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*precompress.COPY_PATTERNS))
+        except OSError as e:
+            raise DeployError(f"{site}: cannot stage the site for ghp-import: {e}") from e
+        yield staged
+
+
+@contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    """ghp-import runs git in the current directory."""
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)

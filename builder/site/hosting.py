@@ -1,0 +1,122 @@
+"""What each host needs beside the site's own files: GitHub Pages and Firebase Hosting.
+
+``build-site --target`` writes these files at build time and ``deploy`` reuses
+them, so a site built for a host deploys with no further options. The rules are
+data (:data:`TARGETS`, :func:`firebase_config`) so tests can check them directly.
+
+Caching policy, for every host that lets us set headers: files whose names carry
+a content hash never change and are cached for a year; every other file is
+revalidated on each visit (``no-cache``), so a new deploy is seen at once and a
+page never pairs new HTML with an old model.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from builder.site import precompress
+from builder.errors import BrowsernetError
+
+GENERIC, GITHUB_PAGES, FIREBASE = "generic", "github-pages", "firebase"
+TARGETS = (GENERIC, GITHUB_PAGES, FIREBASE)
+
+NOJEKYLL = ".nojekyll"
+CNAME = "CNAME"
+FIREBASE_JSON = "firebase.json"
+FIREBASERC = ".firebaserc"
+# Files that configure the host rather than being part of the site.
+HOST_FILES = (NOJEKYLL, CNAME, FIREBASE_JSON, FIREBASERC)
+
+# The build's pre-compressed copies, which no deploy uploads.
+PRECOMPRESSED_GLOBS = tuple(f"**/{pattern}" for pattern in precompress.COPY_PATTERNS)
+
+# A content hash in a file name, as convert writes it: group1-shard1of2.0123456789ab.bin
+HASHED_NAME = re.compile(r"\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
+
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def is_hashed(path: str) -> bool:
+    """Whether a site file's name carries a content hash (and so may be cached forever)."""
+    return bool(HASHED_NAME.search(path))
+
+
+def check_cname(cname: str) -> str:
+    if not _DOMAIN.match(cname):
+        raise BrowsernetError(f"--cname {cname!r}: not a domain name (expected something like www.example.com)")
+    return cname.lower()
+
+
+def check_project(project: str) -> str:
+    if not _PROJECT_ID.match(project):
+        raise BrowsernetError(f"--firebase-project {project!r}: not a Firebase project ID (6-30 characters: "
+                              "lower-case letters, digits and hyphens, starting with a letter)")
+    return project
+
+
+def firebase_config(port: int = 5000) -> dict:
+    """``firebase.json`` for a site folder: the folder itself is ``public``.
+
+    Later header rules override earlier ones for the same header, so the hashed-file
+    rule comes after the catch-all ``no-cache``. The pre-compressed ``.br``/``.gz`` copies
+    are not uploaded: Firebase compresses every response itself and would serve a copy
+    only under its own name.
+    """
+    return {
+        "hosting": {
+            "public": ".",
+            "ignore": [FIREBASE_JSON, FIREBASERC, "**/.*", "**/node_modules/**", *PRECOMPRESSED_GLOBS],
+            "cleanUrls": False,
+            "headers": [
+                {"source": "**", "headers": [{"key": k, "value": v} for k, v in ISOLATION_HEADERS.items()]
+                 + [{"key": "Cache-Control", "value": REVALIDATE}]},
+                {"source": "**/*.wasm", "headers": [{"key": "Content-Type", "value": "application/wasm"}]},
+                {"regex": HASHED_NAME.pattern, "headers": [{"key": "Cache-Control", "value": IMMUTABLE}]},
+            ],
+        },
+        "emulators": {"hosting": {"port": port}, "ui": {"enabled": False}},
+    }
+
+
+def write_target_files(site: Path, target: str, *, cname: str | None = None,
+                       firebase_project: str | None = None) -> list[str]:
+    """Write the host files ``target`` needs into ``site``; return their names."""
+    written = []
+    if target == GITHUB_PAGES:
+        (site / NOJEKYLL).write_text("")  # Jekyll would drop files and folders starting with '_'
+        written.append(NOJEKYLL)
+        if cname:
+            (site / CNAME).write_text(cname + "\n")
+            written.append(CNAME)
+    elif target == FIREBASE:
+        write_firebase_files(site, firebase_project)
+        written.append(FIREBASE_JSON)
+        if firebase_project:
+            written.append(FIREBASERC)
+    return written
+
+
+def write_firebase_files(site: Path, project: str | None) -> None:
+    """``firebase.json`` (and ``.firebaserc`` naming the default project, if known) in ``site``."""
+    (site / FIREBASE_JSON).write_text(json.dumps(firebase_config(), indent=2) + "\n")
+    if project:
+        (site / FIREBASERC).write_text(json.dumps({"projects": {"default": project}}, indent=2) + "\n")
+
+
+def firebase_project(site: Path) -> str | None:
+    """The default project recorded in ``site/.firebaserc``, if any."""
+    try:
+        return json.loads((site / FIREBASERC).read_text())["projects"]["default"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

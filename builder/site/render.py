@@ -1,0 +1,87 @@
+"""Jinja2 templates → the site's pages, config and static JS/CSS.
+
+Templates are data: ``templates/index.html.j2`` is rendered with a small, fixed
+context (StrictUndefined, so a missing variable fails the build), and
+``templates/js`` and ``templates/css`` are copied verbatim. Labels and other
+model data go to ``config.json`` and reach the page only as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from builder import __version__
+from builder.errors import BrowsernetError
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+PAGE_TEMPLATE = "index.html.j2"
+STATIC_DIRS = ("js", "css", "img")
+# js/ modules the page itself does not import: its entry script and the worker's.
+NOT_PRELOADED = ("boot.js", "worker.js")
+CONFIG_FILE = "config.json"
+
+# The page's Content-Security-Policy, delivered in a <meta> so it holds on any static
+# host. No inline script or style anywhere. 'wasm-unsafe-eval' lets the WASM backend
+# compile its binary. Thumbnails are canvases, so images need no blob: either.
+# The page makes no blob: workers: in our worker, TF.js's threaded WASM may start its
+# own (a worker's policy comes from its own response, not from this meta), and on
+# the main thread the page turns WASM threads off rather than allow blob: here.
+# worker-src/manifest-src 'self' also cover a service worker (sw.js) and a web
+# app manifest at the site root.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+])
+
+
+def environment(templates: Path = TEMPLATES):
+    """The Jinja2 environment for the site's templates: a missing variable fails the build."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+
+
+def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[dict[str, str]],
+                templates: Path = TEMPLATES) -> None:
+    """Write ``index.html``, ``config.json`` and the static folders into ``site``.
+
+    ``runtime_scripts`` is ``[{"src": ..., "integrity": "sha384-..."}]`` in load order
+    (see :meth:`builder.vendor.Runtime.script_tags`).
+    """
+    import jinja2
+
+    try:
+        page = environment(templates).get_template(PAGE_TEMPLATE).render(
+            title=title, version=__version__, runtime_scripts=runtime_scripts, csp=CONTENT_SECURITY_POLICY,
+            page_modules=_page_modules(templates))
+    except jinja2.TemplateError as e:
+        raise BrowsernetError(f"{templates / PAGE_TEMPLATE}: template error: {e}") from e
+    (site / "index.html").write_text(page, encoding="utf-8")
+    (site / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    for name in STATIC_DIRS:
+        source = templates / name
+        if source.is_dir():
+            shutil.copytree(source, site / name, dirs_exist_ok=True)
+
+
+def _page_modules(templates: Path) -> list[str]:
+    """The page's modules, announced as ``<link rel=modulepreload>`` so the browser fetches the
+    whole graph at once instead of one import level at a time."""
+    folder = templates / "js"
+    names = sorted(p.name for p in folder.glob("*.js")) if folder.is_dir() else []
+    return [f"js/{name}" for name in names if name not in NOT_PRELOADED]

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from builder.convert import calibration as calibrate
+from builder.errors import CalibrationError
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    return calibrate.builtin((96, 96))
+
+
+def test_builtin_set_count_shape_and_determinism(builtin):
+    assert builtin.images.shape == (calibrate.BUILTIN_COUNT, 96, 96, 3) and builtin.images.dtype == np.uint8
+    assert builtin.source == calibrate.BUILTIN and builtin.files == 13
+    assert np.array_equal(calibrate.builtin((96, 96)).images, builtin.images)
+    assert calibrate.builtin((64, 80), count=5).images.shape == (5, 64, 80, 3)
+
+
+def test_builtin_set_is_varied(builtin):
+    images = builtin.images.astype(np.float32)
+    flat = images.reshape(len(images), -1)
+    assert len({row.tobytes() for row in builtin.images.reshape(len(images), -1)}) == len(images)  # no duplicates
+    # Colour photos and greyscale ones, dark and bright, flat and busy.
+    chroma = np.abs(images - images.mean(axis=-1, keepdims=True)).mean(axis=(1, 2, 3))
+    assert (chroma < 1).sum() > 40 and (chroma > 10).sum() > 40
+    brightness = flat.mean(axis=1)
+    assert brightness.min() < 60 and brightness.max() > 160
+    detail = np.abs(np.diff(images, axis=2)).mean(axis=(1, 2, 3))
+    assert detail.min() < 3 and detail.max() > 20
+    # Different crops of the same photo differ (augmentation), and nearby images come from different photos.
+    assert np.abs(images[0] - images[13]).mean() > 5 and np.abs(images[0] - images[1]).mean() > 20
+
+
+def _write_images(folder, count, size=(40, 30)):
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        sub = folder / ("dogs" if i % 2 else "cats")
+        sub.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(sub / f"{i:02d}.{'png' if i % 3 else 'jpg'}")
+
+
+def test_folder_images_are_read_recursively_and_squashed(tmp_path):
+    _write_images(tmp_path, 21)
+    (tmp_path / ".DS_Store").write_bytes(b"\0\1junk")
+    (tmp_path / ".thumbs").mkdir()
+    (tmp_path / ".thumbs" / "x.txt").write_text("hidden")
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "grey.png")  # greyscale → RGB
+    got = calibrate.load(tmp_path, (32, 48))
+    assert got.images.shape == (22, 32, 48, 3) and got.images.dtype == np.uint8
+    assert got.source == str(tmp_path) and "22 images from" in got.describe()
+
+
+def test_folder_with_a_non_image_names_the_file(tmp_path):
+    _write_images(tmp_path, 20)
+    (tmp_path / "dogs" / "notes.txt").write_text("not a picture")
+    with pytest.raises(CalibrationError, match=r"dogs/notes\.txt is not an image Pillow can read"):
+        calibrate.from_folder(tmp_path, (32, 32))
+
+
+def test_folder_with_too_few_images(tmp_path):
+    _write_images(tmp_path, 5)
+    with pytest.raises(CalibrationError, match=r"5 files, need at least 20 images"):
+        calibrate.from_folder(tmp_path, (32, 32))
+    with pytest.raises(CalibrationError, match="not a folder"):
+        calibrate.from_folder(tmp_path / "missing", (32, 32))

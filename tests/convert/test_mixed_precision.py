@@ -1,0 +1,98 @@
+"""The --quantize auto search on a small real model, checked independently of the search's own evaluator."""
+
+import numpy as np
+import pytest
+
+from builder.convert import mixed_precision as autoquant
+from builder.convert import calibration as calibrate
+from builder.convert import layers_model as convert
+from builder.convert import self_check as parity
+from builder.convert import quantization as quantize
+from builder.errors import QuantizeError
+from builder.model.preprocessing import apply
+from tests import helpers
+
+SIZE = 96
+# The search measures a channel-scaled uint8 kernel with its scales multiplied into the kernel; the written
+# model multiplies them after the convolution, in a BatchNorm. Same numbers but for float32 rounding, which
+# the network amplifies: allowed up to the self-check's own bound.
+ROUNDING = 1e-4
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = helpers.fine_tuned(SIZE, classes=10)
+    weights, _ = convert.inspect(model, "fine_tuned")
+    x = apply(calibrate.builtin((SIZE, SIZE)).images, "mobilenet")
+    return model, weights, x
+
+
+@pytest.fixture(scope="module")
+def choice(setup):
+    model, weights, x = setup
+    before = [w.copy() for w in model.get_weights()]
+    result = autoquant.search(model, weights, x)
+    after = model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))  # the model is left as it was
+    return result
+
+
+def _agreement_and_error(model, x, dtypes, tmp_path):
+    """The model written with ``dtypes`` (channel-scaled uint8 kernels included), run in Keras with the
+    browser's dequantized weights (the self-check's reference), against float32."""
+    reference = np.asarray(model(x, training=False))
+    written = convert.convert(model, "fine_tuned", tmp_path, qmap=quantize.from_dtypes(dtypes), shard_size=4 << 20)
+    quantized = parity._keras_predict_with(model, x, written.weights, written.dtypes)
+    agreement = float(np.mean(reference.argmax(-1) == quantized.argmax(-1)))
+    return agreement, float(np.abs(reference - quantized).max())
+
+
+def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice, tmp_path):
+    model, weights, x = setup
+    assert set(choice.dtypes) == {w.name for w in weights}
+    agreement, error = _agreement_and_error(model, x, choice.dtypes, tmp_path)
+    assert agreement >= autoquant.AGREEMENT and error <= autoquant.MAX_PROB_ERROR
+    assert agreement == pytest.approx(choice.measure.agreement)
+    assert error == pytest.approx(choice.measure.max_prob_error, abs=ROUNDING)
+    assert choice.images == len(x) == calibrate.BUILTIN_COUNT
+
+
+def test_chosen_map_is_no_bigger_than_float16_and_uses_uint8(setup, choice):
+    _, weights, _ = setup
+    sizes = {w.name: w.data.size for w in weights}
+    assert choice.measure.weight_bytes == quantize.weight_bytes(sizes, choice.dtypes)
+    assert choice.measure.weight_bytes <= choice.plain["float16"].weight_bytes
+    assert choice.plain["float32"].weight_bytes == 4 * sum(sizes.values())
+    assert choice.counts.get("uint8", 0) > 0 and sum(choice.counts.values()) == len(weights)
+
+
+def test_plain_figures_are_what_plain_maps_measure(setup, choice, tmp_path):
+    model, weights, x = setup
+    for dtype in ("uint8", "float16"):
+        agreement, error = _agreement_and_error(model, x, {w.name: dtype for w in weights}, tmp_path / dtype)
+        assert agreement == pytest.approx(choice.plain[dtype].agreement)
+        assert error == pytest.approx(choice.plain[dtype].max_prob_error, abs=ROUNDING)
+    # Plain uint8 is what auto exists for: it is worse than the map auto chose.
+    assert choice.plain["uint8"].agreement < choice.measure.agreement or \
+        choice.plain["uint8"].max_prob_error > choice.measure.max_prob_error
+
+
+def test_search_is_deterministic(setup, choice):
+    model, weights, x = setup
+    assert autoquant.search(model, weights, x).dtypes == choice.dtypes
+
+
+def test_stricter_bounds_cost_bytes_and_still_hold(setup, choice, tmp_path):
+    model, weights, x = setup
+    strict = autoquant.search(model, weights, x, agreement=1.0, max_prob_error=0.01)
+    agreement, error = _agreement_and_error(model, x, strict.dtypes, tmp_path)
+    assert agreement == 1.0 and error <= 0.01
+    assert strict.measure.weight_bytes >= choice.measure.weight_bytes
+
+
+def test_bounds_are_checked(setup):
+    model, weights, x = setup
+    with pytest.raises(QuantizeError, match="--agreement 1.5"):
+        autoquant.search(model, weights, x, agreement=1.5)
+    with pytest.raises(QuantizeError, match="--max-prob-error 0"):
+        autoquant.search(model, weights, x, max_prob_error=0)

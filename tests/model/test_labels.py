@@ -1,0 +1,51 @@
+import pytest
+
+from builder.model import labels
+from builder.errors import LabelsError
+
+
+def test_text_file_one_per_line(tmp_path):
+    path = tmp_path / "l.txt"
+    path.write_text("\ufeffcat\r\ndog \n\n  fox\n")
+    assert labels.read(path) == ["cat", "dog", "fox"]
+
+
+def test_json_list(tmp_path):
+    path = tmp_path / "l.json"
+    path.write_text('["a b", "<b>c</b>"]')
+    assert labels.read(path) == ["a b", "<b>c</b>"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"a": 1}', "list of strings"),
+    ("[1, 2]", "list of strings"),
+    ("[broken", "not valid JSON"),
+    ("\n\n", "no labels"),
+    ('["a", " "]', "empty label at position 2"),
+])
+def test_bad_files(tmp_path, content, message):
+    path = tmp_path / "l.txt"
+    path.write_text(content)
+    with pytest.raises(LabelsError, match=message):
+        labels.read(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(LabelsError, match="labels file not found"):
+        labels.read(tmp_path / "nope.txt")
+
+
+def test_imagenet_labels_ship_with_the_project():
+    names = labels.imagenet()
+    assert len(names) == 1000
+    assert names[0] == "tench" and names[1] == "goldfish" and names[207] == "golden retriever"
+
+
+def test_resolve_names_both_counts(tmp_path):
+    path = tmp_path / "l.txt"
+    path.write_text("a\nb\nc\n")
+    with pytest.raises(LabelsError, match=r"3 labels, but model.h5 has 19 outputs"):
+        labels.resolve(path, 19, "model.h5")
+    with pytest.raises(LabelsError, match="19 outputs.*pass --labels"):
+        labels.resolve(None, 19, "model.h5")
+    assert labels.resolve(None, 1000, "x")[1] == "imagenet"

@@ -1,0 +1,237 @@
+"""`browsernet deploy` against real git repositories (a bare remote in a temp dir) and the real firebase CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from builder import __version__
+from builder.publish import github_pages
+from builder.site import hosting
+from builder.site import precompress
+from builder.site import vendor
+from builder.cli import cli
+from tests.conftest import _build
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A project repository whose 'origin' is a bare repository in the temp dir; the cwd is the project."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(bare))
+    work = tmp_path / "project"
+    work.mkdir()
+    git(work, "init", "--quiet")
+    git(work, "config", "user.name", "Test User")
+    git(work, "config", "user.email", "test@example.com")
+    git(work, "remote", "add", "origin", str(bare))
+    monkeypatch.chdir(work)
+    return work, bare
+
+
+@pytest.fixture
+def pages_site(publish_sites, tmp_path) -> Path:
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["github-pages"], site)
+    return site
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def checkout(bare: Path, branch: str, into: Path) -> Path:
+    subprocess.run(["git", "clone", "--quiet", "--branch", branch, str(bare), str(into)], check=True)
+    return into
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(folder).parts}
+
+
+def test_publishes_exactly_the_site_plus_nojekyll(repo, pages_site, tmp_path):
+    work, bare = repo
+    result = run("deploy", "github-pages", str(pages_site))
+    assert result.exit_code == 0, result.output
+    assert "Committed" in result.output and "pushed it to origin" in result.output
+    assert "not a github.com repository" in result.output  # a bare path has no Pages URL
+    published = files_of(checkout(bare, "gh-pages", tmp_path / "checkout"))
+    site = files_of(pages_site)
+    copies = {path for path in site if precompress.is_copy(path)}
+    assert copies and f"vendor/{vendor.BUNDLE}.br" in copies  # the build wrote them; Pages compresses itself
+    # Byte for byte, report.json and sw.js included; not the copies.
+    assert published == {p: data for p, data in site.items() if p not in copies}
+    assert published[".nojekyll"] == b""
+    assert any(p.startswith("model/") and hosting.is_hashed(p) for p in published)
+    message = git(bare, "log", "-1", "--format=%B", "gh-pages")
+    assert f"browsernet {__version__}" in message and "fine_tuned.keras" in message
+    assert git(work, "status", "--porcelain") == ""  # the user's working tree is untouched
+
+
+def test_deploying_twice_makes_no_new_commit(repo, pages_site):
+    _, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    first = git(bare, "rev-parse", "gh-pages")
+    again = run("deploy", "github-pages", str(pages_site))
+    assert again.exit_code == 0, again.output
+    assert "Nothing to deploy" in again.output
+    assert git(bare, "rev-parse", "gh-pages") == first
+    assert git(bare, "rev-list", "--count", "gh-pages") == "1"
+
+
+def test_a_change_is_a_new_commit_on_top(repo, pages_site, tmp_path):
+    _, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    result = run("deploy", "github-pages", str(pages_site), "--cname", "classify.example.com", "-m", "custom")
+    assert result.exit_code == 0, result.output
+    assert "https://classify.example.com/" in result.output
+    assert git(bare, "rev-list", "--count", "gh-pages") == "2"
+    assert git(bare, "log", "-1", "--format=%s", "gh-pages") == "custom"
+    published = checkout(bare, "gh-pages", tmp_path / "checkout")
+    assert (published / "CNAME").read_text().strip() == "classify.example.com"
+
+
+def test_custom_branch_and_remote(repo, pages_site, tmp_path):
+    work, _ = repo
+    other = tmp_path / "other.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(other))
+    git(work, "remote", "add", "mirror", str(other))
+    result = run("deploy", "github-pages", str(pages_site), "--remote", "mirror", "--branch", "pages")
+    assert result.exit_code == 0, result.output
+    assert (checkout(other, "pages", tmp_path / "c") / "index.html").is_file()
+
+
+@pytest.mark.parametrize("remote, url", [
+    ("git@github.com:Alice/classifier.git", "https://alice.github.io/classifier/"),
+    ("https://github.com/alice/classifier", "https://alice.github.io/classifier/"),
+    ("https://github.com/alice/alice.github.io.git", "https://alice.github.io/"),
+    ("ssh://git@github.com/alice/classifier.git", "https://alice.github.io/classifier/"),
+    ("/srv/git/classifier.git", None),
+])
+def test_pages_url(remote, url):
+    assert github_pages.pages_url(remote, None) == url
+
+
+def _one_line_error(result, *fragments: str):
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_site(repo, tmp_path):
+    _one_line_error(run("deploy", "github-pages", str(tmp_path / "nothing")), "does not exist", "build-site")
+
+
+def test_not_a_browsernet_site(repo, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "index.html").write_text("hi")
+    _one_line_error(run("deploy", "github-pages", str(folder)), "not a browsernet build")
+
+
+def test_not_a_git_repository(pages_site, tmp_path, monkeypatch):
+    elsewhere = tmp_path / "plain"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # never find a repository above the temp dir
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "not a git repository")
+
+
+def test_no_such_remote(repo, pages_site):
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--remote", "upstream"),
+                    "no git remote named 'upstream'")
+
+
+def test_unreachable_remote_is_one_clear_line(repo, pages_site, tmp_path):
+    work, _ = repo
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "git ls-remote failed", "gone.git")
+
+
+def test_oversize_file_is_refused_before_any_commit(repo, pages_site):
+    work, bare = repo
+    big = pages_site / "model" / "huge.bin"
+    with open(big, "wb") as f:  # sparse: 101 MiB on paper, nothing on disk
+        f.truncate(101 * 1024 * 1024)
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "huge.bin", "100 MiB")
+    assert git(work, "branch", "--list", "gh-pages") == ""
+    assert git(bare, "branch", "--list") == ""
+
+
+def test_a_file_changed_after_the_build_is_refused(repo, pages_site):
+    shard = next((pages_site / "model").glob("*.bin"))
+    shard.write_bytes(shard.read_bytes()[:-4])
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), shard.name, "changed since the build")
+
+
+def test_stale_site_is_refused(repo, sequential_keras, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "fresh"
+    _build(site, model=str(sequential_keras), labels=labels, preprocess="unit")
+    labels.write_text("n\ne\ns\nw\n")
+    _one_line_error(run("deploy", "github-pages", str(site)), "stale", str(labels.resolve()), "rebuild")
+
+
+def test_a_site_built_for_firebase_is_not_sent_to_pages(repo, publish_sites):
+    _one_line_error(run("deploy", "github-pages", str(publish_sites["firebase"])), "--target firebase")
+
+
+def test_build_for_pages_writes_its_files(publish_sites):
+    site = publish_sites["github-pages"]
+    assert (site / ".nojekyll").is_file()
+    data = json.loads((site / "report.json").read_text())
+    assert data["options"]["target"] == "github-pages"
+    assert set(data["sources"]) == {"model", "labels"}
+
+
+def test_firebase_dry_run_writes_config(publish_sites, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    result = run("deploy", "firebase", str(site), "--project", "demo-other", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert json.loads((site / "firebase.json").read_text()) == hosting.firebase_config()
+    assert hosting.firebase_project(site) == "demo-other"
+    assert "firebase deploy --only hosting --project demo-other" in result.output
+
+
+def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkeypatch):
+    """The real firebase CLI (pinned in package.json), with a fresh home: installed, not logged in."""
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    _one_line_error(run("deploy", "firebase", str(site)), "not logged in", "firebase login",
+                    "firebase deploy --only hosting --project demo-browsernet")
+
+
+def test_firebase_project_must_be_an_id(publish_sites, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    _one_line_error(run("deploy", "firebase", str(site), "--project", "My Project"), "not a Firebase project ID")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cname", "example.com"], "--cname is for --target github-pages"),
+    (["--firebase-project", "demo-x"], "--firebase-project is for --target firebase"),
+    (["--target", "github-pages", "--cname", "not a domain"], "not a domain name"),
+])
+def test_build_target_options_are_checked(args, message, tmp_path):
+    result = run("build-site", "-q", "--out", str(tmp_path / "s"), *args)
+    _one_line_error(result, message)

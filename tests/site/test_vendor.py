@@ -1,0 +1,120 @@
+"""The runtime a site vendors: the bundle `make setup` builds, the .wasm binaries, their hashes."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from builder.site import vendor
+from builder.errors import RuntimeMissingError
+from builder.site.render import TEMPLATES
+
+# Loads the bundle in a bare VM context (no DOM, no Node platform, so no op can run) and
+# prints the names it puts on globalThis.tf and on its namespaces.
+_PROBE = """
+const fs = require('fs'), vm = require('vm');
+const context = { console, TextEncoder, TextDecoder, setTimeout, clearTimeout, queueMicrotask, performance, URL };
+context.self = context;
+vm.createContext(context);
+vm.runInContext(fs.readFileSync(process.argv[1], 'utf8'), context);
+const { tf } = context;
+const names = {};
+for (const [key, value] of Object.entries(tf)) names[key] = value && typeof value === 'object' ? Object.keys(value) : [];
+process.stdout.write(JSON.stringify(names));
+"""
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return vendor.locate()
+
+
+@pytest.fixture(scope="module")
+def bundle_names(runtime) -> dict[str, list[str]]:
+    bundle = runtime.sources[f"vendor/{vendor.BUNDLE}"]
+    done = subprocess.run([vendor.node_binary(), "-e", _PROBE, str(bundle)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def _site_uses() -> set[tuple[str, ...]]:
+    """Every ``tf.NAME`` and ``tf.NAMESPACE.NAME`` in the site's scripts, comments left out."""
+    uses = set()
+    for script in sorted((TEMPLATES / "js").glob("*.js")):
+        code = re.sub(r"/\*.*?\*/", "", script.read_text(), flags=re.S)
+        code = re.sub(r"(?m)^\s*//.*$|\s//\s.*$", "", code)
+        for name, member in re.findall(r"\btf\.(\w+)(?:\.(\w+))?", code):
+            uses.add((name, member) if member else (name,))
+    return uses
+
+
+def test_runtime_is_pinned_and_copied_with_integrity_hashes(runtime, tmp_path):
+    hashes = vendor.copy_into(runtime, tmp_path)
+    assert set(hashes) == {f"vendor/{vendor.BUNDLE}"} | {f"vendor/{n}" for n in vendor.WASM_BINARIES}
+    assert all(h.startswith("sha384-") for h in hashes.values())
+    assert runtime.scripts == [f"vendor/{vendor.BUNDLE}"]
+    tags = runtime.script_tags(hashes)
+    assert [t["src"] for t in tags] == runtime.scripts and all(t["integrity"].startswith("sha384-") for t in tags)
+    assert (tmp_path / "vendor" / vendor.BUNDLE).read_bytes() == runtime.sources[f"vendor/{vendor.BUNDLE}"].read_bytes()
+    assert (tmp_path / "vendor" / "tfjs-backend-wasm-threaded-simd.wasm").stat().st_size > 100_000
+
+
+def test_bundle_defines_everything_the_site_calls(bundle_names):
+    uses = _site_uses()
+    assert ("loadLayersModel",) in uses and ("wasm", "setWasmPaths") in uses  # the scan finds real uses
+    missing = [".".join(use) for use in sorted(uses)
+               if use[0] not in bundle_names or (len(use) == 2 and use[1] not in bundle_names[use[0]])]
+    assert not missing, f"builder/site/runtime/tf.mjs does not export: {', '.join(missing)}"
+
+
+def test_bundle_leaves_out_the_converter_and_needs_no_eval(runtime, bundle_names):
+    assert "loadGraphModel" not in bundle_names and "data" not in bundle_names
+    code = runtime.sources[f"vendor/{vendor.BUNDLE}"].read_text()
+    assert not re.search(r"\beval\(|\bFunction\(", code)  # the page's CSP has no 'unsafe-eval'
+    full = sum(p.stat().st_size for p in vendor.full_scripts(runtime))
+    assert len(code.encode()) < 0.95 * full
+
+
+def test_missing_runtime_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(tmp_path))
+    with pytest.raises(RuntimeMissingError, match="make setup"):
+        vendor.locate()
+
+
+def _fake_node_modules(root: Path, version: str = vendor.TFJS_VERSION) -> Path:
+    for package in {*vendor.PACKAGES, *vendor.FULL_SCRIPTS}:
+        (root / package).mkdir(parents=True)
+        (root / package / "package.json").write_text(json.dumps({"version": version}))
+    return root
+
+
+def test_unbuilt_or_stale_bundle_says_make_setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(_fake_node_modules(tmp_path)))
+    with pytest.raises(RuntimeMissingError, match=r"not built; run 'make setup'"):
+        vendor.locate()
+    bundle = tmp_path / vendor.BUNDLE_DIR / vendor.BUNDLE
+    bundle.parent.mkdir()
+    bundle.write_text("globalThis.tf = {};")
+    assert vendor.locate().node_modules == tmp_path
+    os.utime(bundle, (0, 0))  # built before builder/site/runtime/*.mjs last changed
+    with pytest.raises(RuntimeMissingError, match=r"older than builder/site/runtime/.*make setup"):
+        vendor.locate()
+
+
+def test_wrong_version_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(_fake_node_modules(tmp_path, "4.21.0")))
+    with pytest.raises(RuntimeMissingError, match="is 4.21.0.*needs 4.22.0"):
+        vendor.locate()
+
+
+def test_bundle_sizes_the_threaded_wasm_helper_pool_from_the_page(runtime):
+    # TF.js's threaded glue starts 8 helper workers before the backend is ready; the
+    # bundle (builder/site/runtime/build.mjs) lets runtime.js ask for as many as it uses.
+    code = runtime.sources[f"vendor/{vendor.BUNDLE}"].read_text()
+    pool = re.findall(r"initMainThread:function\(\)\{for\(var (\w+)=(.*?);\1--;\)", code)
+    assert pool == [(pool[0][0], "globalThis.BROWSERNET_WASM_POOL>=0?globalThis.BROWSERNET_WASM_POOL:8")], pool
+    assert "globalThis.BROWSERNET_WASM_POOL = threads - 1;" in (TEMPLATES / "js" / "runtime.js").read_text()
