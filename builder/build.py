@@ -106,7 +106,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         from builder.model.preprocessing import apply as preprocessed
 
         with reporter.step("calibration images"):
-            calibration = calibrate.load(opts.calibration, info.input_size)
+            calibration = calibrate.load(opts.calibration, info.input_size, rule=opts.resize)
         with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
             choice = autoquant.search(model, weights, preprocessed(calibration.images, preprocess),
                                       agreement=opts.agreement or autoquant.AGREEMENT,

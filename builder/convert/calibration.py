@@ -5,7 +5,8 @@ The built-in set is made from the photographs that ship inside the scikit-image 
 sides, deep-sky imagery and greyscale scenes (a camera man, coins, the moon, grass,
 gravel, brick). Deterministic augmentation (random-sized crops, flips, brightness,
 contrast and colour jitter, a little blur) turns them into :data:`BUILTIN_COUNT` images.
-Every image is squashed to the model's input size, as the page does.
+Every image goes through :mod:`builder.model.page_input`, as the page's pipeline does: upright by its EXIF
+orientation, transparency on white, the build's resize rule, bilinear with half-pixel centres and no antialiasing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.errors import CalibrationError
+from builder.model import page_input
 
 BUILTIN_COUNT = 200
 MIN_IMAGES = 20  # below this, "99% agreement" means nothing
@@ -30,7 +32,7 @@ _GREY_SOURCES = ("camera", "coins", "moon", "grass", "gravel", "brick")
 
 @dataclass(frozen=True)
 class CalibrationSet:
-    images: np.ndarray  # (N, H, W, 3) uint8, at the model's input size
+    images: np.ndarray  # (N, H, W, 3) float32 in 0..255, at the model's input size, as the page feeds the model
     source: str  # "built-in" or the folder
     files: int  # images read (the built-in set: source photos)
 
@@ -40,11 +42,13 @@ class CalibrationSet:
         return f"{len(self.images)} images from {self.source}"
 
 
-def load(folder: Path | None, size: tuple[int, int], count: int = BUILTIN_COUNT) -> CalibrationSet:
-    """The calibration set at ``size`` (height, width): ``folder``'s images, or the built-in set."""
+def load(folder: Path | None, size: tuple[int, int], count: int = BUILTIN_COUNT,
+         rule: str = "squash") -> CalibrationSet:
+    """The calibration set at ``size`` (height, width): ``folder``'s images fitted by the resize ``rule``
+    (as the page fits them), or the built-in set."""
     if folder is None:
         return builtin(size, count)
-    return from_folder(folder, size)
+    return from_folder(folder, size, rule)
 
 
 def builtin(size: tuple[int, int], count: int = BUILTIN_COUNT, seed: int = SEED) -> CalibrationSet:
@@ -55,13 +59,13 @@ def builtin(size: tuple[int, int], count: int = BUILTIN_COUNT, seed: int = SEED)
     return CalibrationSet(np.stack(images), BUILTIN, len(photos))
 
 
-def from_folder(folder: Path, size: tuple[int, int]) -> CalibrationSet:
+def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> CalibrationSet:
     """Every image under ``folder`` (recursively; hidden files and folders are skipped).
 
     Anything else in the folder is an error naming the file: a calibration set with a stray
     file in it is more likely a wrong folder than something to skip silently.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     if not folder.is_dir():
         raise CalibrationError(f"--calibration {folder}: not a folder")
@@ -75,9 +79,7 @@ def from_folder(folder: Path, size: tuple[int, int]) -> CalibrationSet:
     images = []
     for path in paths:
         try:
-            with Image.open(path) as img:
-                img.load()
-                images.append(_squash(np.asarray(img.convert("RGB")), size))
+            images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)} is not an image Pillow can "
                                    f"read ({e}); the folder must hold only images") from e
@@ -112,18 +114,7 @@ def _augment(photo: np.ndarray, size: tuple[int, int], rng: np.random.Generator)
     crop = grey + (crop - grey) * rng.uniform(0.6, 1.4)  # saturation
     crop = (crop - crop.mean()) * rng.uniform(0.75, 1.25) + crop.mean()  # contrast
     crop = crop * rng.uniform(0.7, 1.3)  # brightness
-    out = _squash(np.clip(crop, 0, 255).round().astype(np.uint8), size)
+    out = page_input.resize_to_input(np.clip(crop, 0, 255).round(), size)
     if rng.random() < 0.2:  # mild blur, as from a phone photo scaled down
-        out = ((out.astype(np.float32) * 2 + np.roll(out, 1, 0) + np.roll(out, 1, 1)) / 4).round().astype(np.uint8)
+        out = (out * 2 + np.roll(out, 1, 0) + np.roll(out, 1, 1)) / 4
     return out
-
-
-def _squash(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize to ``size`` ignoring aspect, bilinear, as the page's ``tf.image.resizeBilinear``."""
-    from PIL import Image
-
-    h, w = size
-    img = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
-    if img.size != (w, h):
-        img = img.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(img, dtype=np.uint8)

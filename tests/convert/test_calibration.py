@@ -12,7 +12,7 @@ def builtin():
 
 
 def test_builtin_set_count_shape_and_determinism(builtin):
-    assert builtin.images.shape == (calibrate.BUILTIN_COUNT, 96, 96, 3) and builtin.images.dtype == np.uint8
+    assert builtin.images.shape == (calibrate.BUILTIN_COUNT, 96, 96, 3) and builtin.images.dtype == np.float32
     assert builtin.source == calibrate.BUILTIN and builtin.files == 13
     assert np.array_equal(calibrate.builtin((96, 96)).images, builtin.images)
     assert calibrate.builtin((64, 80), count=5).images.shape == (5, 64, 80, 3)
@@ -49,7 +49,7 @@ def test_folder_images_are_read_recursively_and_squashed(tmp_path):
     (tmp_path / ".thumbs" / "x.txt").write_text("hidden")
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "grey.png")  # greyscale → RGB
     got = calibrate.load(tmp_path, (32, 48))
-    assert got.images.shape == (22, 32, 48, 3) and got.images.dtype == np.uint8
+    assert got.images.shape == (22, 32, 48, 3) and got.images.dtype == np.float32
     assert got.source == str(tmp_path) and "22 images from" in got.describe()
 
 

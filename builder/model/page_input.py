@@ -1,0 +1,73 @@
+"""The page's input pipeline, in Python: what the visitor's image becomes before the model sees it.
+
+The page (``templates/js/image-source.js`` and the resize in the page's JS) decodes a file with
+its EXIF orientation applied and no colour-profile conversion, composites transparent pixels on
+white, crops by the build's resize rule, and resizes bilinearly with half-pixel centres and no
+antialiasing, as ``tf.image.resize`` does (what Keras trains with). Anything that measures the model
+on images "as the page sees them" (``--quantize auto``'s calibration) goes through here, so that it
+measures what visitors get.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+RESIZE_RULES = ("squash", "crop")
+
+
+def decode(path: Path) -> np.ndarray:
+    """``path`` as the page decodes it: (H, W, 3) uint8 RGB, upright by its EXIF orientation, transparent
+    pixels composited on white (rounded to 8 bits, as the page's canvas stores them).
+
+    Raises ``PIL.UnidentifiedImageError`` / ``OSError`` / ``ValueError`` for a file Pillow cannot decode.
+    """
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as img:
+        img.load()
+        upright = ImageOps.exif_transpose(img)
+        has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+        if not has_alpha:
+            return np.asarray(upright.convert("RGB"), dtype=np.uint8)
+        rgba = np.asarray(upright.convert("RGBA"), dtype=np.float32)
+    alpha = rgba[..., 3:] / 255.0
+    return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
+def crop_box(width: int, height: int, size: tuple[int, int], rule: str) -> tuple[int, int, int, int]:
+    """``(x, y, w, h)`` of the part of a ``width`` × ``height`` image that is resized to ``size`` (height, width):
+    all of it for ``squash``; for ``crop``, the largest centred box of ``size``'s aspect ratio, as Keras's
+    ``crop_to_aspect_ratio=True`` computes it."""
+    if rule == "squash":
+        return 0, 0, width, height
+    if rule != "crop":
+        raise ValueError(f"unknown resize rule {rule!r}; expected one of {', '.join(RESIZE_RULES)}")
+    target_h, target_w = size
+    f = np.float32
+    crop_h = max(min(height, int(f(f(width * target_h) / target_w))), 1)
+    crop_w = max(min(width, int(f(f(height * target_w) / target_h))), 1)
+    return int(f(width - crop_w) / 2), int(f(height - crop_h) / 2), crop_w, crop_h
+
+
+def resize_to_input(pixels: np.ndarray, size: tuple[int, int], rule: str = "squash") -> np.ndarray:
+    """(H, W, 3) pixels in 0..255 → (size[0], size[1], 3) float32 in 0..255, unrounded, as the page feeds the
+    model: the ``rule`` crop, then bilinear with half-pixel centres and no antialiasing (``tf.image.resize``)."""
+    x, y, w, h = crop_box(pixels.shape[1], pixels.shape[0], size, rule)
+    box = np.asarray(pixels[y:y + h, x:x + w], dtype=np.float64)
+    y0, y1, dy = _taps(size[0], h)
+    x0, x1, dx = _taps(size[1], w)
+    top = box[y0][:, x0] + (box[y0][:, x1] - box[y0][:, x0]) * dx[None, :, None]
+    bottom = box[y1][:, x0] + (box[y1][:, x1] - box[y1][:, x0]) * dx[None, :, None]
+    return (top + (bottom - top) * dy[:, None, None]).astype(np.float32)
+
+
+def _taps(out_size: int, in_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each output index: the two source indices and the second's weight, with half-pixel centres,
+    computed in float32 as TensorFlow (and the page) compute them."""
+    scale = np.float32(in_size / out_size)
+    x = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    lo = np.floor(x)
+    return (np.maximum(lo, 0).astype(np.int64), np.minimum(np.ceil(x), in_size - 1).astype(np.int64),
+            (x - lo).astype(np.float64))
