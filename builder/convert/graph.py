@@ -53,7 +53,7 @@ class Node:
     inputs: list[str]
     weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
     layer: Any = None  # the Keras layer object (for weights and shapes); None for synthetic nodes
-    output_shape: tuple | None = None
+    output_shape: tuple | None = None  # batch first; None only for nodes the rewrites make (no Keras layer)
     # Weight name -> its Origin, for weights that are not simply layer.get_weights()[i] (optimize).
     origins: dict[str, Origin] = field(default_factory=dict)
 
@@ -64,6 +64,11 @@ class Graph:
     inputs: list[str]
     outputs: list[str]
     name: str
+    # The Keras that made the model: 2 (tf-keras) or 3. Activations named alike differ between them
+    # (Keras 2's hard_sigmoid is clip(0.2x + 0.5, 0, 1), Keras 3's is relu6(x + 3) / 6).
+    keras_version: int = 3
+    # What from_keras rewrote so TF.js can run it (inference_rewrites.lower): description -> layer names.
+    lowered: dict[str, list[str]] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         for n in self.nodes:
@@ -73,7 +78,19 @@ class Graph:
 
 
 def from_keras(model: Any) -> Graph:
-    """Flatten a Keras 3 model (Functional or Sequential, arbitrarily nested) into a :class:`Graph`."""
+    """Flatten a Keras model (Functional or Sequential, arbitrarily nested; Keras 3 or tf-keras) into a
+    :class:`Graph`, lowered for TF.js (:func:`builder.convert.inference_rewrites.lower`: training-only
+    layers dropped, hard-sigmoid/hard-swish, SeparableConv2D, depthwise ``groups`` and per-channel
+    scaling written as layers TF.js 4.22 has).
+
+    Raises :class:`UnsupportedLayerError` naming a layer that cannot be expressed.
+    """
+    from builder.convert.inference_rewrites import lower
+
+    return lower(_flatten(model))
+
+
+def _flatten(model: Any) -> Graph:
     builder = _Flattener()
     config = model.get_config()
     if type(model).__name__ == "Sequential":
@@ -82,7 +99,8 @@ def from_keras(model: Any) -> Graph:
     else:
         outputs = builder.functional(config, model, bindings=None)
         inputs = builder.top_inputs
-    return Graph(nodes=builder.nodes, inputs=inputs, outputs=outputs, name=model.name)
+    keras_version = 2 if type(model).__module__.startswith("tf_keras") else 3
+    return Graph(nodes=builder.nodes, inputs=inputs, outputs=outputs, name=model.name, keras_version=keras_version)
 
 
 class _Flattener:
@@ -221,13 +239,28 @@ class _Flattener:
         flat = self.unique(spec["name"], scope_name)
         cfg = dict(spec["config"], name=flat)
         weights = [(_short_name(v), np.asarray(v.numpy())) for v in layer.weights] if layer is not None else []
-        shape = None
-        try:
-            shape = tuple(layer.output.shape)
-        except Exception:  # an op, or a layer without one symbolic output; shapes are informational only
-            pass
-        self.nodes.append(Node(flat, spec["class_name"], cfg, inputs, weights, layer, shape))
+        self.nodes.append(Node(flat, spec["class_name"], cfg, inputs, weights, layer,
+                               _output_shape(layer, spec["name"], spec["class_name"])))
         return flat
+
+
+def _output_shape(layer: Any, name: str, class_name: str) -> tuple | None:
+    """The layer's output shape, batch first (``(None, 112, 112, 32)``). The padding fold, the keepdims rewrite,
+    the BatchNorm axis check and the multiply-add count read it, so a shape that cannot be read is an error naming
+    the layer, never a silent None. Every layer here is called once (shared layers are refused), so its first
+    call's output is the one in the graph. None only for an op that is no Keras layer (``keras.ops.sqrt``):
+    the topology writer refuses those by name, and the rewrites leave a node without a shape alone."""
+    if layer is None:
+        return None
+    try:
+        output = layer.output
+    except (AttributeError, ValueError) as e:
+        raise ModelError(f"layer '{name}' ({class_name}): its output shape cannot be read ({e}); "
+                         "save the model after building it on an input (model.build or a call)") from e
+    if isinstance(output, (list, tuple)):
+        raise UnsupportedLayerError(f"layer '{name}' ({class_name}) has {len(output)} outputs; "
+                                    "TF.js layers models here take layers with one output")
+    return tuple(output.shape)
 
 
 # Scalar arithmetic recorded as graph operations: Keras 3 ops layers (module keras.src.ops.numpy)
@@ -279,14 +312,42 @@ def _affine(op: str, c: float, *, tensor_first: bool, history: Any, name: str) -
     return {"tensor": list(history), "scale": scale, "offset": offset}
 
 
+# Layers that neither compute on pixel values nor mix them: input scaling after them still sees pixels.
+_PIXEL_PRESERVING = frozenset({"Dropout", "GaussianNoise", "GaussianDropout", "Identity", "ZeroPadding2D",
+                               "Cropping2D", "Reshape", "Permute"})
+AFFINE_MARK = "browsernet_input_affine"  # config key of a node that lower() made from Rescaling/Normalization
+
+
 def normalises_input(graph: Graph) -> bool:
-    """True when the model scales its own input (a Rescaling right after the input layer).
+    """True when the model scales its own input: every path from the input reaches a Rescaling or
+    Normalization (however many layers that leave pixel values alone come first: training-only
+    augmentation, which :func:`from_keras` drops, padding, reshaping) before any layer that computes.
 
     Such a model expects raw 0..255 pixels; preprocessing them again would give silently
     wrong predictions.
     """
-    first = [n for n in graph.nodes if set(n.inputs) & set(graph.inputs)]
-    return bool(first) and all(n.class_name in ("Rescaling", "Normalization") for n in first)
+    by_name = {n.name: n for n in graph.nodes}
+    readers: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        for source in node.inputs:
+            readers.setdefault(source, []).append(node)
+    frontier, seen = list(graph.inputs), set()
+    while frontier:
+        name = frontier.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        nexts = readers.get(name, [])
+        if not nexts:
+            return False  # an output reached without scaling
+        for node in nexts:
+            if node.class_name in ("Rescaling", "Normalization") or node.config.get(AFFINE_MARK):
+                continue
+            if node.class_name in _PIXEL_PRESERVING:
+                frontier.append(node.name)
+            else:
+                return False
+    return bool(by_name) and bool(graph.inputs)
 
 
 def _get_layer(model: Any, name: str) -> Any:

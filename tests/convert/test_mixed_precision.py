@@ -57,13 +57,22 @@ def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice, tmp_p
     assert choice.images == len(x) == calibrate.BUILTIN_COUNT
 
 
-def test_chosen_map_is_no_bigger_than_float16_and_uses_uint8(setup, choice):
+def test_chosen_map_meets_the_bounds_and_beats_every_plain_map_that_does(setup, choice):
     _, weights, _ = setup
     sizes = {w.name: w.data.size for w in weights}
     assert choice.measure.weight_bytes == quantize.weight_bytes(sizes, choice.dtypes)
-    assert choice.measure.weight_bytes <= choice.plain["float16"].weight_bytes
+    assert choice.measure.agreement >= choice.agreement and choice.measure.max_prob_error <= choice.max_prob_error
     assert choice.plain["float32"].weight_bytes == 4 * sum(sizes.values())
-    assert choice.counts.get("uint8", 0) > 0 and sum(choice.counts.values()) == len(weights)
+    assert sum(choice.counts.values()) == len(weights)
+    passing = [m for m in choice.plain.values()
+               if m.agreement >= choice.agreement and m.max_prob_error <= choice.max_prob_error]
+    assert passing and all(choice.measure.weight_bytes <= m.weight_bytes for m in passing)
+
+
+def test_looser_bounds_buy_uint8_weights(setup, choice):
+    model, weights, x = setup
+    loose = autoquant.search(model, weights, x, agreement=0.9, max_prob_error=0.2)
+    assert loose.counts.get("uint8", 0) > 0 and loose.measure.weight_bytes < choice.measure.weight_bytes
 
 
 def test_plain_figures_are_what_plain_maps_measure(setup, choice, tmp_path):
