@@ -25,7 +25,7 @@ from builder.site import vendor
 from builder.errors import BrowsernetError
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
-from builder.report import REPORT_FILE, BuildReport, source_record
+from builder.report import REPORT_FILE, BuildReport, sha256_of, source_record
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +165,11 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
     """The report of a finished build. ``files`` is the site's payload (report.json itself and the
     pre-compressed copies excluded; those are in ``precompressed``)."""
     from builder.convert.layers_model import MODEL_DIR
+    from builder.convert.self_check import reference_record
 
     files = {p.relative_to(site).as_posix(): p.stat().st_size for p in precompress.site_files(site)}
     files.pop(REPORT_FILE, None)
+    digests = {path: sha256_of(site / path) for path in files}
     dtype_counts: dict[str, int] = {}
     for w in conversion.weights:
         dtype = conversion.dtypes.get(w.name, "float32")
@@ -194,7 +196,9 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         shard_sha256=shards,
         total_bytes=sum(files.values()),
         precompressed=compressed,
-        parity=asdict(check),
+        parity={k: v for k, v in asdict(check).items() if k != "reference"},
+        reference=reference_record(check, info.input_size),
+        sha256=digests,
         build_seconds=round(time.perf_counter() - started, 2),
         options=opts.recorded(),
         sources=_sources(opts),

@@ -47,6 +47,11 @@ class BuildReport:
     optimization: dict[str, Any] = field(default_factory=dict)
     # Site path -> {Content-Encoding ("br", "gzip"): bytes of its pre-compressed copy, PATH.br or PATH.gz}.
     precompressed: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Site path -> sha256 hex, for every file in ``files``: what deploy and verify check the site against.
+    sha256: dict[str, str] = field(default_factory=dict)
+    # Keras's probabilities on deterministic images that ``browsernet verify`` recreates and feeds the live
+    # page (see builder.convert.self_check.reference_record).
+    reference: dict[str, Any] = field(default_factory=dict)
     generator: str = GENERATOR
 
     def write(self, site: Path) -> Path:

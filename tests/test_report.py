@@ -61,3 +61,37 @@ def test_summary_warns_when_parity_proves_little(sites):
     assert any("parity figure says little" in line for line in random_weights.summary())
     calibrated = report.BuildReport(**report.read(sites["keras"]))
     assert not any("says little" in line for line in calibrated.summary())
+
+
+def test_sha256_covers_every_site_file(sites):
+    data = report.read(sites["keras"])
+    assert set(data["sha256"]) == set(data["files"]) and data["files"]
+    for path, digest in data["sha256"].items():
+        assert report.sha256_of(sites["keras"] / path) == digest, path
+
+
+def test_reference_is_keras_on_images_verify_can_recreate(sites, stock_v2_weights):
+    """report.json's reference: Keras's probabilities on images rebuilt from the recorded recipe alone."""
+    import numpy as np
+
+    from builder.convert.self_check import sample_images
+    from tests.helpers import keras, keras_probs
+
+    for name in ("keras", "stock"):
+        data = report.read(sites[name])
+        ref = data["reference"]
+        recipe = ref["images"]
+        assert recipe["size"] == data["input_size"] and recipe["generator"] == "sample_images"
+        images = sample_images(tuple(recipe["size"]), recipe["count"])
+        assert images.min() >= 0 and images.max() <= 255 and np.array_equal(images, np.round(images))
+        if name == "keras":
+            model = data["model"]
+        else:
+            model = keras.applications.MobileNetV2(alpha=0.35, input_shape=(*recipe["size"], 3), weights=None)
+            model.load_weights(str(stock_v2_weights))
+        want = keras_probs(model, images, data["preprocess"])
+        got = np.asarray(ref["probabilities"])
+        assert got.shape == (recipe["count"], data["classes"])
+        # The stock site is quantized (auto): its reference is Keras with the site's dequantized weights.
+        limit = 1e-6 if data["quantization"]["mode"] == "none" else data["parity"]["quantization_error"] + 1e-6
+        assert np.abs(got - want).max() <= limit, name

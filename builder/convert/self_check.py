@@ -13,7 +13,7 @@ import logging
 import os
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-4
 SAMPLES = 4
+SAMPLE_SEED = 20171004  # arXiv date of the MobileNet paper
 RUNNER = Path(__file__).with_name("tfjs_runner.cjs")
 TFJS_FIXES = TEMPLATES / "js" / "tfjs-fixes.js"  # the page runs the same fixes
 
@@ -45,6 +46,9 @@ class Parity:
     # How much Keras's output varies across the test images. Near zero (e.g. random weights, where
     # every image gets the same answer) means the parity figure proves little.
     output_spread: float = 0.0
+    # The reference's probabilities on sample_images(input_size): (SAMPLES, classes), rounded to 1e-8.
+    # Not part of report.json's "parity": build.py records it as the report's "reference".
+    reference: tuple[tuple[float, ...], ...] = field(default=(), repr=False)
 
     @property
     def informative(self) -> bool:
@@ -54,7 +58,7 @@ class Parity:
 def sample_images(size: tuple[int, int], count: int = SAMPLES) -> np.ndarray:
     """Deterministic RGB images in 0..255: smooth gradients plus noise, so activations are varied."""
     h, w = size
-    rng = np.random.default_rng(20171004)  # arXiv date of the MobileNet paper
+    rng = np.random.default_rng(SAMPLE_SEED)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     images = []
     for i in range(count):
@@ -81,7 +85,26 @@ def check(model: Any, model_json: Path, *, input_size: tuple[int, int], preproce
                           "the site would give wrong predictions")
     qerr = float(np.max(np.abs(got - expected_original))) if dtypes else None
     spread = float(np.max(np.ptp(expected, axis=0)))
-    return Parity(diff, tolerance, backend, len(x), qerr, ms, spread)
+    reference = tuple(tuple(round(float(p), 8) for p in row) for row in expected.reshape(len(x), -1))
+    return Parity(diff, tolerance, backend, len(x), qerr, ms, spread, reference)
+
+
+def reference_record(parity: Parity, input_size: tuple[int, int]) -> dict[str, Any]:
+    """report.json's ``reference``: what ``browsernet verify`` feeds the live page and what it must answer.
+
+    ``images``: how to recreate the inputs exactly, ``sample_images(size, count)`` (uint8 RGB, at the
+    model's input size, so the page's resize leaves them as they are); ``probabilities``: Keras's
+    output on them, one list of ``classes`` floats per image, from the model with the weights as the
+    site stores them (quantized weights dequantized), which the written files reproduced within
+    ``tolerance`` on ``backend`` in the self-check.
+    """
+    return {
+        "images": {"generator": "sample_images", "seed": SAMPLE_SEED, "count": parity.samples,
+                   "size": [int(input_size[0]), int(input_size[1])]},
+        "probabilities": [list(row) for row in parity.reference],
+        "tolerance": parity.tolerance,
+        "backend": parity.backend,
+    }
 
 
 def run_tfjs(model_json: Path, x: np.ndarray, backend: str = "wasm") -> tuple[np.ndarray, float]:
@@ -123,6 +146,8 @@ def _keras_predict_with(model: Any, x: np.ndarray, weights: list[Weight], dtypes
         values[index] = np.asarray(value, np.float32).reshape(values[index].shape)
 
     for w in weights:
+        if w.layer is None:  # a weight no Keras layer holds (inference_rewrites.lower's per-channel scaling)
+            continue
         seen = quantize.roundtrip(w.data, dtypes[w.name]) if w.name in dtypes else w.data
         put(w.layer, w.index, w.sign * np.asarray(seen, np.float32))
         for layer, index, value in w.pinned:

@@ -15,8 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> dict[str, Any]:
-    """The site's report, after checking that the site is complete, fresh, and within ``file_limit``
-    per file and ``site_limit`` in all (if given)."""
+    """The site's report, after checking that the site is complete (every file in the report, with its
+    size and sha256), fresh (its model and labels files unchanged), and within ``file_limit`` per file
+    and ``site_limit`` in all (if given). Raises :class:`DeployError` naming the first file that is not."""
     data = report.read(site)
     if data is None:
         what = "does not exist" if not site.exists() else f"is not a browsernet build (no {report.REPORT_FILE})"
@@ -35,6 +36,15 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
             raise DeployError(f"{file}: missing from the site (it is in {report.REPORT_FILE}); rebuild the site")
         if file.stat().st_size != size:
             raise DeployError(f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size}); "
+                              "rebuild the site")
+    # Content, not just sizes: a flipped byte keeps the size. Before any git command or upload.
+    for path, digest in data.get("sha256", {}).items():
+        if path in hosting.HOST_FILES:
+            continue
+        file = site / path
+        actual = report.sha256_of(file)
+        if actual != digest:
+            raise DeployError(f"{file}: changed since the build (sha256 {actual[:12]}…, built as {digest[:12]}…); "
                               "rebuild the site")
     stale = report.stale_sources(data)
     if stale:

@@ -178,6 +178,29 @@ def test_a_file_changed_after_the_build_is_refused(repo, pages_site):
     _one_line_error(run("deploy", "github-pages", str(pages_site)), shard.name, "changed since the build")
 
 
+def test_a_flipped_byte_is_refused_before_any_git_command(repo, pages_site):
+    work, bare = repo
+    shard = next((pages_site / "model").glob("*.bin"))
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01  # same size: only the content check can tell
+    shard.write_bytes(bytes(data))
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), shard.name, "changed since the build", "sha256")
+    assert git(work, "branch", "--list", "gh-pages") == ""
+    assert git(bare, "branch", "--list") == ""
+
+
+def test_a_flipped_byte_is_refused_before_firebase_config(publish_sites, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    (site / "firebase.json").unlink()
+    page = site / "index.html"
+    data = page.read_bytes()
+    assert data.endswith(b">\n")
+    page.write_bytes(data[:-1] + b" ")  # same size, different bytes
+    _one_line_error(run("deploy", "firebase", str(site), "--dry-run"), "index.html", "sha256")
+    assert not (site / "firebase.json").exists()
+
+
 def test_stale_site_is_refused(repo, sequential_keras, tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("north\neast\nsouth\nwest\n")
