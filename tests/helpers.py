@@ -66,7 +66,8 @@ def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "m
     for bn in bns:
         bn.momentum = 0.99
     # Spread and centre the classifier's logits over the batch, so each class wins on some images.
-    head = model.layers[-1]
+    # The classifier: the last layer with a kernel and a bias (a Dense, or MobileNetV3's 1x1 'logits' Conv2D).
+    head = next(layer for layer in reversed(model.layers) if len(layer.get_weights()) == 2)
     features = np.asarray(keras.Model(model.inputs[0], head.input)(x, training=False)).reshape(len(x), -1)
     kernel, bias = head.get_weights()
     logits = features @ kernel.reshape(-1, kernel.shape[-1])

@@ -400,3 +400,256 @@ def _rewire(nodes: list[Node], outputs: list[str], alias: dict[str, str]) -> tup
     for node in nodes:
         node.inputs = [_resolve(name, alias) for name in node.inputs]
     return nodes, [_resolve(name, alias) for name in outputs]
+
+
+# -- lowering: what every graph needs before TF.js can run it (with or without --optimize) -------------
+
+# Identity at inference (Keras applies them only when training=True): the data augmentation that
+# TensorFlow's tutorials put inside the model. RandomCrop is not among them: at inference it centre-crops
+# or resizes (tf-keras, older Keras 3), so it is refused by name instead (TRAINING_ONLY_REFUSED).
+TRAINING_ONLY = frozenset({
+    "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+    "RandomHeight", "RandomWidth", "RandomSaturation", "RandomHue", "RandomSharpness", "RandomGrayscale",
+    "RandomColorDegeneration", "RandomColorJitter", "RandomShear", "RandomPerspective", "RandomErasing",
+    "RandomGaussianBlur", "RandomInvert", "RandomPosterization", "RandomElasticTransform", "AugMix", "CutMix",
+    "MixUp", "RandAugment",
+})
+TRAINING_ONLY_REFUSED = {
+    "RandomCrop": "at inference it centre-crops (or resizes) the image to its height and width, which the "
+                  "page cannot reproduce; remove it (crop in your data pipeline instead) and save the model again",
+}
+# Keras's hard activations, by the name each Keras version writes.
+HARD_SIGMOID = "hard_sigmoid"
+HARD_SWISH = ("hard_silu", "hard_swish")
+
+
+def lower(graph: Graph) -> Graph:
+    """Rewrite ``graph`` (exactly, for inference) into layers that stock TF.js 4.22 runs:
+
+    - training-only layers (:data:`TRAINING_ONLY`, Keras's ``Random*`` augmentation) are dropped;
+    - Keras 3's ``hard_sigmoid`` (relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)) becomes
+      ``Rescaling(1/6, 0.5)`` → ``ReLU(max_value=1)``; Keras 2's (clip(0.2x + 0.5, 0, 1)) is TF.js's
+      own ``hard_sigmoid`` and stays; ``hard_silu``/``hard_swish`` (x · hard_sigmoid(x)) adds a
+      ``Multiply`` with x;
+    - ``SeparableConv2D`` becomes ``DepthwiseConv2D`` → 1×1 ``Conv2D`` (so BatchNorm folding and the
+      page's fused convolutions apply);
+    - ``Conv2D(groups=C)`` with C input and C output channels becomes ``DepthwiseConv2D``;
+    - ``Normalization`` and per-channel ``Rescaling`` become a 1×1 ``DepthwiseConv2D`` computing
+      x · s + o per channel (Keras 3's Normalization: s = 1 / max(sqrt(var), 1e-7), o = -mean · s).
+
+    ``graph.lowered`` records what was rewritten. Raises :class:`UnsupportedLayerError` for a
+    layer with no exact translation (RandomCrop, other group counts), naming it and its class.
+    """
+    nodes = [replace(n, config=dict(n.config), inputs=list(n.inputs), weights=list(n.weights),
+                     origins=dict(n.origins)) for n in graph.nodes]
+    outputs = list(graph.outputs)
+    notes: dict[str, list[str]] = {}
+    nodes, outputs, dropped = _drop_training_only(nodes, outputs, set(graph.inputs))
+    if dropped:
+        notes["dropped training-only layers"] = dropped
+    taken = {n.name for n in nodes}
+    for rewrite, label in ((_split_separable, "SeparableConv2D split into depthwise + pointwise"),
+                           (_grouped_as_depthwise, "Conv2D(groups=channels) written as DepthwiseConv2D"),
+                           (_per_channel_affine, "per-channel scaling written as a 1x1 DepthwiseConv2D")):
+        nodes, done = rewrite(nodes, taken)
+        if done:
+            notes[label] = done
+    nodes, outputs, hard = _lower_hard_activations(nodes, outputs, taken, graph.keras_version)
+    if hard:
+        notes[f"Keras {graph.keras_version} hard-sigmoid/hard-swish written as TF.js layers"] = hard
+    return replace(graph, nodes=nodes, outputs=outputs, lowered=notes)
+
+
+def _drop_training_only(nodes: list[Node], outputs: list[str],
+                        graph_inputs: set[str]) -> tuple[list[Node], list[str], list[str]]:
+    from builder.errors import UnsupportedLayerError
+
+    alias: dict[str, str] = {}
+    kept, dropped = [], []
+    for node in nodes:
+        if node.class_name in TRAINING_ONLY_REFUSED:
+            raise UnsupportedLayerError(f"layer '{node.name}' ({node.class_name}): "
+                                        f"{TRAINING_ONLY_REFUSED[node.class_name]}")
+        source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
+        if (node.class_name in TRAINING_ONLY and source is not None
+                and not (node.name in outputs and source in graph_inputs)):
+            alias[node.name] = source
+            dropped.append(f"{node.name} ({node.class_name})")
+        else:
+            kept.append(node)
+    kept, outputs = _rewire(kept, outputs, alias)
+    return kept, outputs, dropped
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    candidate, i = name, 1
+    while candidate in taken:
+        i += 1
+        candidate = f"{name}_{i}"
+    taken.add(candidate)
+    return candidate
+
+
+def _weight_index(node: Node, name: str) -> int:
+    return [n for n, _ in node.weights].index(name)
+
+
+def _split_separable(nodes: list[Node], taken: set[str]) -> tuple[list[Node], list[str]]:
+    out, done = [], []
+    for node in nodes:
+        if node.class_name != "SeparableConv2D":
+            out.append(node)
+            continue
+        cfg, weights = node.config, dict(node.weights)
+        depthwise_name = _fresh(f"{node.name}_depthwise", taken)
+        depthwise = Node(depthwise_name, "DepthwiseConv2D", {
+            "name": depthwise_name, "kernel_size": cfg["kernel_size"], "strides": cfg.get("strides", 1),
+            "padding": cfg.get("padding", "valid"), "depth_multiplier": int(cfg.get("depth_multiplier", 1)),
+            "data_format": cfg.get("data_format"), "dilation_rate": cfg.get("dilation_rate", 1),
+            "activation": "linear", "use_bias": False,
+        }, list(node.inputs), [("depthwise_kernel", weights["depthwise_kernel"])], node.layer, None,
+            {"depthwise_kernel": Origin(node.layer, _weight_index(node, "depthwise_kernel"))})
+        pointwise_weights = [("kernel", weights["pointwise_kernel"])]
+        origins = {"kernel": Origin(node.layer, _weight_index(node, "pointwise_kernel"))}
+        if "bias" in weights:
+            pointwise_weights.append(("bias", weights["bias"]))
+            origins["bias"] = Origin(node.layer, _weight_index(node, "bias"))
+        pointwise = Node(node.name, "Conv2D", {
+            "name": node.name, "filters": int(cfg["filters"]), "kernel_size": [1, 1], "strides": [1, 1],
+            "padding": "valid", "data_format": cfg.get("data_format"), "dilation_rate": [1, 1],
+            "activation": cfg.get("activation"), "use_bias": "bias" in weights, "groups": 1,
+        }, [depthwise_name], pointwise_weights, node.layer, node.output_shape, origins)
+        out += [depthwise, pointwise]
+        done.append(node.name)
+    return out, done
+
+
+def _grouped_as_depthwise(nodes: list[Node], taken: set[str]) -> tuple[list[Node], list[str]]:
+    from builder.errors import UnsupportedLayerError
+
+    out, done = [], []
+    for node in nodes:
+        groups = int(node.config.get("groups", 1) or 1) if node.class_name == "Conv2D" else 1
+        if groups == 1:
+            out.append(node)
+            continue
+        weights = dict(node.weights)
+        kernel = weights["kernel"]  # (kh, kw, in / groups, out)
+        channels_in, channels_out = int(kernel.shape[2]) * groups, int(kernel.shape[3])
+        if not (groups == channels_in == channels_out):
+            raise UnsupportedLayerError(
+                f"layer '{node.name}' (Conv2D): groups={groups} with {channels_in} input and {channels_out} output "
+                "channels is a grouped convolution, which TF.js layers lacks; only groups equal to both channel "
+                "counts (a depthwise convolution) is supported")
+        cfg = node.config
+        config = {"name": node.name, "kernel_size": cfg["kernel_size"], "strides": cfg.get("strides", 1),
+                  "padding": cfg.get("padding", "valid"), "depth_multiplier": 1,
+                  "data_format": cfg.get("data_format"), "dilation_rate": cfg.get("dilation_rate", 1),
+                  "activation": cfg.get("activation"), "use_bias": bool(cfg.get("use_bias", True))}
+        # (kh, kw, 1, C) -> (kh, kw, C, 1): the same numbers in the same order, so the Keras layer takes it back
+        # by a reshape (self-check), and a BatchNorm after it folds as into any depthwise convolution.
+        new_weights = [("kernel", kernel.reshape(kernel.shape[0], kernel.shape[1], channels_in, 1))]
+        new_weights += [(name, value) for name, value in node.weights if name != "kernel"]
+        out.append(replace(node, class_name="DepthwiseConv2D", config=config, weights=new_weights))
+        done.append(node.name)
+    return out, done
+
+
+def _per_channel_affine(nodes: list[Node], taken: set[str]) -> tuple[list[Node], list[str]]:
+    from builder.convert.graph import AFFINE_MARK
+    from builder.errors import UnsupportedLayerError
+
+    out, done = [], []
+    for node in nodes:
+        affine = _affine_of(node)
+        if affine is None:
+            out.append(node)
+            continue
+        scale, offset = affine
+        shape = node.output_shape
+        if not shape or len(shape) != 4:
+            raise UnsupportedLayerError(f"layer '{node.name}' ({node.class_name}): per-channel scaling is "
+                                        "supported on images (batch, height, width, channels) only")
+        channels = int(shape[-1])
+        scale = np.broadcast_to(scale, (channels,)).astype(np.float32)
+        offset = np.broadcast_to(offset, (channels,)).astype(np.float32)
+        # No Keras weight holds these: never quantized, and the self-check leaves them alone (layer None).
+        origins = {name: Origin(None, 0, quantize_as="float32") for name in ("depthwise_kernel", "bias")}
+        out.append(Node(node.name, "DepthwiseConv2D", {
+            "name": node.name, "kernel_size": [1, 1], "strides": [1, 1], "padding": "valid", "depth_multiplier": 1,
+            "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "linear", "use_bias": True,
+            AFFINE_MARK: True,
+        }, list(node.inputs), [("depthwise_kernel", scale.reshape(1, 1, channels, 1)), ("bias", offset)],
+            None, node.output_shape, origins))
+        done.append(f"{node.name} ({node.class_name})")
+    return out, done
+
+
+def _affine_of(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(scale, offset)`` (float64, per channel) if ``node`` is a Normalization or a per-channel Rescaling."""
+    from builder.errors import UnsupportedLayerError
+
+    cfg = node.config
+    if node.class_name == "Rescaling":
+        scale, offset = cfg.get("scale", 1.0), cfg.get("offset", 0.0)
+        if not isinstance(scale, (list, tuple)) and not isinstance(offset, (list, tuple)):
+            return None  # TF.js's own Rescaling
+        return np.asarray(scale, np.float64).reshape(-1), np.asarray(offset, np.float64).reshape(-1)
+    if node.class_name != "Normalization":
+        return None
+    axis = cfg.get("axis", -1)
+    axis = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    rank = len(node.output_shape) if node.output_shape else None
+    if cfg.get("invert") or axis not in ((-1,),) and not (rank and axis == (rank - 1,)):
+        raise UnsupportedLayerError(f"layer '{node.name}' (Normalization): only normalising each channel "
+                                    "(axis=-1, invert=False) is supported")
+    layer = node.layer
+    mean = np.asarray(getattr(layer, "mean", None) if layer is not None else cfg.get("mean"), np.float64).reshape(-1)
+    var = np.asarray(getattr(layer, "variance", None) if layer is not None else cfg.get("variance"),
+                     np.float64).reshape(-1)
+    # Keras 3: (x - mean) / max(sqrt(var), epsilon); tf-keras: (x - mean) / max(sqrt(var), epsilon) too.
+    scale = 1.0 / np.maximum(np.sqrt(var), 1e-7)
+    return scale, -mean * scale
+
+
+def _activation_of(node: Node) -> str:
+    return _activation_name(node.config.get("activation"))
+
+
+def _lower_hard_activations(nodes: list[Node], outputs: list[str], taken: set[str],
+                            keras_version: int) -> tuple[list[Node], list[str], list[str]]:
+    out: list[Node] = []
+    moved: dict[str, str] = {}  # a node's old name -> the node that now gives its value
+    done = []
+    for node in nodes:
+        node.inputs = [moved.get(name, name) for name in node.inputs]
+        name = _activation_of(node) if "activation" in node.config else "linear"
+        swish = name in HARD_SWISH
+        sigmoid = name == HARD_SIGMOID and keras_version == 3  # Keras 2's is TF.js's own hard_sigmoid
+        if not (swish or sigmoid):
+            out.append(node)
+            continue
+        done.append(node.name)
+        if node.class_name == "Activation":
+            source, final = node.inputs[0], node.name  # the Activation's own name ends the chain
+        else:
+            out.append(replace(node, config={**node.config, "activation": "linear"}))
+            source, final = node.name, None
+        chain = _hard_sigmoid_nodes(source, node, taken, final=None if swish else final)
+        if swish:
+            end = final or _fresh(f"{node.name}_hard_swish", taken)
+            chain.append(Node(end, "Multiply", {"name": end}, [source, chain[-1].name], output_shape=node.output_shape))
+        out += chain
+        if final is None:
+            moved[node.name] = chain[-1].name
+    outputs = [moved.get(name, name) for name in outputs]
+    return out, outputs, done
+
+
+def _hard_sigmoid_nodes(source: str, node: Node, taken: set[str], final: str | None) -> list[Node]:
+    """Keras 3's hard_sigmoid of ``source``: clip(x / 6 + 0.5, 0, 1), as Rescaling → ReLU(max_value=1)."""
+    scaled = _fresh(f"{node.name}_hard_sigmoid_scale", taken)
+    clipped = final or _fresh(f"{node.name}_hard_sigmoid", taken)
+    return [Node(scaled, "Rescaling", {"name": scaled, "scale": 1.0 / 6.0, "offset": 0.5}, [source],
+                 output_shape=node.output_shape),
+            Node(clipped, "ReLU", {"name": clipped, "max_value": 1.0}, [scaled], output_shape=node.output_shape)]

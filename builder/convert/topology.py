@@ -16,12 +16,13 @@ import numpy as np
 from builder.errors import UnsupportedLayerError
 from builder.convert.graph import Graph, Node, Origin
 
-# Activations TF.js 4.22 implements with Keras's exact semantics. (Keras 3's
-# hard_sigmoid/hard_silu differ from TF.js's hardSigmoid, so they are refused.)
+# Activations TF.js 4.22 implements with Keras's exact semantics. hard_sigmoid is Keras 2's,
+# clip(0.2x + 0.5, 0, 1), as TF.js's hardSigmoid: Keras 3's (relu6(x + 3) / 6) and hard_silu /
+# hard_swish never reach this table, inference_rewrites.lower() writes them as other layers.
 ACTIVATIONS = {
     "linear": "linear", "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "softmax": "softmax",
     "tanh": "tanh", "elu": "elu", "selu": "selu", "softplus": "softplus", "softsign": "softsign",
-    "swish": "swish", "silu": "swish",
+    "swish": "swish", "silu": "swish", "hard_sigmoid": "hard_sigmoid",
 }
 # Keras weight name -> TF.js weight name, per class, in TF.js's order.
 WEIGHT_NAMES: dict[str, dict[str, str]] = {
