@@ -15,6 +15,7 @@ from typing import Any
 
 from builder import __version__
 from builder.errors import BrowsernetError
+from builder.site import hosting, vendor
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PAGE_TEMPLATE = "index.html.j2"
@@ -58,7 +59,8 @@ def environment(templates: Path = TEMPLATES):
 
 def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[dict[str, str]],
                 templates: Path = TEMPLATES) -> None:
-    """Write ``index.html``, ``config.json`` and the static folders into ``site``.
+    """Write ``index.html``, ``config.json`` (``config`` plus :func:`layout_config`) and the static
+    folders into ``site``.
 
     ``runtime_scripts`` is ``[{"src": ..., "integrity": "sha384-..."}]`` in load order
     (see :meth:`builder.vendor.Runtime.script_tags`).
@@ -72,11 +74,25 @@ def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scrip
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / PAGE_TEMPLATE}: template error: {e}") from e
     (site / "index.html").write_text(page, encoding="utf-8")
+    config = {**config, **layout_config()}
     (site / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     for name in STATIC_DIRS:
         source = templates / name
         if source.is_dir():
             shutil.copytree(source, site / name, dirs_exist_ok=True)
+
+
+def layout_config() -> dict[str, Any]:
+    """What the page must know of the site's layout, added to ``config.json`` from the modules that
+    define it, so that the page's JavaScript keeps no copies of Python constants:
+
+    - ``hashedName``: the pattern (a regular expression, valid in Python and JavaScript) that a
+      content-hashed file name matches (:data:`builder.site.hosting.HASHED_NAME`); the page reads
+      cached weight shards only under such names.
+    - ``wasmFiles``: each TF.js WASM binary's file name -> its site-relative URL
+      (:data:`builder.site.vendor.WASM_BINARIES` in :data:`builder.site.vendor.VENDOR_DIR`).
+    """
+    return {"hashedName": hosting.HASHED_NAME.pattern, "wasmFiles": vendor.wasm_files()}
 
 
 def _page_modules(templates: Path) -> list[str]:

@@ -49,8 +49,7 @@ class Runtime:
     def sources(self) -> dict[str, Path]:
         """Site-relative path -> the installed file it is copied from; the script first."""
         files = {f"{VENDOR_DIR}/{BUNDLE}": self.node_modules / BUNDLE_DIR / BUNDLE}
-        files.update({f"{VENDOR_DIR}/{name}": self.node_modules / WASM_PACKAGE / "dist" / name
-                      for name in WASM_BINARIES})
+        files.update({path: self.node_modules / WASM_PACKAGE / "dist" / name for name, path in wasm_files().items()})
         return files
 
     @property
@@ -66,6 +65,11 @@ class Runtime:
     def script_tags(self, hashes: dict[str, str]) -> list[dict[str, str]]:
         """``[{src, integrity}]`` for the page's runtime ``<script>`` tags, from :func:`copy_into`'s hashes."""
         return [{"src": src, "integrity": hashes[src]} for src in self.scripts]
+
+
+def wasm_files() -> dict[str, str]:
+    """Each WASM binary's file name -> its site-relative URL, as :func:`copy_into` places it."""
+    return {name: f"{VENDOR_DIR}/{name}" for name in WASM_BINARIES}
 
 
 def find_node_modules() -> Path:

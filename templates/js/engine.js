@@ -8,7 +8,8 @@
 
 import { checkWorkerMessage, shouldFallBack, startupTimeline } from './protocol.js';
 import { getTf, loadRuntimeHere, startBackend, wasmThreads } from './runtime.js';
-import { loadClassifier, prefetchModel } from './classifier.js';
+import { loadClassifier } from './classifier.js';
+import { prefetchModel } from './model-files.js';
 import { toMessage } from './image-source.js';
 
 // [stage, shared-clock time] → {stage: ms since this page's navigation}
@@ -151,7 +152,7 @@ async function startMainThread({ config: configReady, forced, base, runtime, onP
   await loadRuntimeHere(runtime);
   mark('runtime');
   const tf = getTf(runtime);
-  const backend = await startBackend(tf, forced, { base, threads: false });
+  const backend = await startBackend(tf, forced, { base, wasmFiles: config.wasmFiles, threads: false });
   mark('backend');
   const classifier = await loadClassifier(tf, config, model, { onBuild, mark });
   return Object.freeze({
@@ -175,7 +176,7 @@ async function startMainThread({ config: configReady, forced, base, runtime, onP
 /**
  * Starts inference in a module worker, or on the main thread when `useWorker` is
  * false or the worker cannot run the runtime or backend here. `config` is a
- * promise (loadConfig()), `threads(config)` the WASM threads to ask for, `runtime`
+ * promise (config.js's loadConfig()), `threads(config)` the WASM threads to ask for, `runtime`
  * runtimeScripts(). `onFatal(err)` is called if the worker dies after start-up.
  */
 export async function startEngine(options) {

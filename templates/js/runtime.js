@@ -1,6 +1,7 @@
 // Finding the TF.js runtime and starting a backend.
 
-import { BACKENDS, fileLabel } from './pure.js';
+import { fileLabel } from './format.js';
+import { BACKENDS } from './url-options.js';
 
 // A backend whose init never settles (e.g. a stalled .wasm download) must not
 // leave the page on "loading" forever.
@@ -14,7 +15,8 @@ const BACKEND_INIT_TIMEOUT_MS = 60_000;
 export function getTf(runtime = []) {
   const tf = globalThis.tf;
   if (!tf || typeof tf.loadLayersModel !== 'function') {
-    throw runtimeMissing(runtime.length > 0 ? runtime[0].src : new URL('vendor/', globalThis.location.href).href);
+    if (runtime.length === 0) throw new Error('index.html lists no TF.js runtime script (<script id="runtime">)');
+    throw runtimeMissing(runtime[0].src);
   }
   return tf;
 }
@@ -112,18 +114,21 @@ export function wasmThreads(tf) {
   }
 }
 
-const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+// The WASM binaries' absolute URLs, by file name, from config.json's `wasmFiles`
+// (site-relative URLs, written by the build from what it copied into the site).
+function wasmUrls(wasmFiles, base) {
+  return Object.fromEntries(Object.entries(wasmFiles).map(([name, path]) => [name, new URL(path, base).href]));
+}
 
 // TF.js only logs why the WASM backend failed; the usual cause is a binary that
 // was not deployed, so name it.
-async function missingWasmBinaries(base) {
-  const checks = WASM_BINARIES.map(async (name) => {
-    const url = new URL(`vendor/${name}`, base);
+async function missingWasmBinaries(urls) {
+  const checks = Object.values(urls).map(async (url) => {
     try {
       const response = await fetch(url, { method: 'HEAD', cache: 'no-cache' });
-      return response.ok ? null : `vendor/${name} (HTTP ${response.status})`;
+      return response.ok ? null : `${fileLabel(url)} (HTTP ${response.status})`;
     } catch {
-      return `vendor/${name} (unreachable)`;
+      return `${fileLabel(url)} (unreachable)`;
     }
   });
   return (await Promise.all(checks)).filter(Boolean);
@@ -134,15 +139,16 @@ async function missingWasmBinaries(base) {
  * short reason on failure. tf.setBackend() reports most failures by resolving
  * false rather than throwing, so the active backend is checked afterwards.
  */
-async function tryBackend(tf, name, { base, threads, threadCount }) {
+async function tryBackend(tf, name, { base, wasmFiles, threads, threadCount }) {
+  const urls = wasmUrls(wasmFiles, base);
   try {
     if (name === 'wasm') {
       if (!tf.wasm || typeof tf.wasm.setWasmPaths !== 'function') {
         return 'the runtime script has no WASM backend (tf.wasm)';
       }
-      // The .wasm binaries sit next to the script; resolve against the page so
-      // the site works at a domain root and under a sub-path alike.
-      tf.wasm.setWasmPaths(new URL('vendor/', base).href);
+      // Resolved against the page, so the site works at a domain root and under a
+      // sub-path alike.
+      tf.wasm.setWasmPaths(urls);
       // Threaded WASM starts its helpers as blob: workers, which the page's
       // Content-Security-Policy does not allow on the main thread. For one thread
       // the plain binary starts faster and runs as fast.
@@ -154,7 +160,7 @@ async function tryBackend(tf, name, { base, threads, threadCount }) {
     }
     const ok = await withTimeout(tf.setBackend(name), BACKEND_INIT_TIMEOUT_MS, `starting ${name}`);
     if (!ok) {
-      const missing = name === 'wasm' ? await missingWasmBinaries(base) : [];
+      const missing = name === 'wasm' ? await missingWasmBinaries(urls) : [];
       return missing.length > 0 ? `missing ${missing.join(', ')}` : 'initialisation failed (see the browser console)';
     }
     await tf.ready();
@@ -192,11 +198,12 @@ function webglRenderer(tf) {
 /**
  * Starts the forced backend, or the first of webgl → wasm → cpu that works.
  * Resolves to the active backend name; rejects with a message naming what failed.
- * `base` is the page URL (the vendor/ folder is found from it); `threads` allows
- * multi-threaded WASM (only where blob: workers are allowed: in our worker).
+ * `base` is the page URL, `wasmFiles` config.json's map of WASM binary names to
+ * URLs relative to it; `threads` allows multi-threaded WASM (only where blob:
+ * workers are allowed: in our worker).
  */
-export async function startBackend(tf, forced, { base, threads = false, threadCount = 1 }) {
-  const options = { base, threads, threadCount };
+export async function startBackend(tf, forced, { base, wasmFiles, threads = false, threadCount = 1 }) {
+  const options = { base, wasmFiles, threads, threadCount };
   if (forced) {
     const reason = await tryBackend(tf, forced, options);
     if (reason !== null) {

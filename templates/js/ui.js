@@ -1,6 +1,6 @@
 // The page's DOM. References are taken once; every piece of text goes in via textContent.
 
-import { downloadText, formatPercent } from './pure.js';
+import { downloadText, formatPercent } from './format.js';
 
 const THUMB_WIDTH = 360;
 

@@ -1,6 +1,37 @@
 // Live classification from the camera: start/stop, a frame-rate cap, measured fps and latency.
+// The timing and the messages are pure functions (exported for the unit tests); only
+// createWebcam() touches the DOM.
 
-import { cameraErrorMessage, frameDelay, measuredFps } from './pure.js';
+/** Milliseconds to wait before grabbing the next camera frame under an fps cap. */
+export function frameDelay(lastStart, now, fpsCap) {
+  if (lastStart === null) return 0;
+  return Math.max(0, lastStart + 1000 / fpsCap - now);
+}
+
+/** Frames per second over the completion times (ms) of the last frames; null until two exist. */
+export function measuredFps(times) {
+  if (times.length < 2) return null;
+  return ((times.length - 1) * 1000) / (times[times.length - 1] - times[0]);
+}
+
+/** What to tell the visitor when getUserMedia fails, by the DOMException name. */
+export function cameraErrorMessage(name, message = '') {
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'Camera access was denied. Allow the camera for this site in your browser to classify live video.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found on this device.';
+    case 'NotReadableError':
+    case 'AbortError':
+      return 'The camera is in use by another application or could not be started.';
+    case 'NoMediaDevices':
+      return 'This browser offers no camera access here (it needs a secure, https or localhost, connection).';
+    default:
+      return `The camera could not be started (${name}${message ? `: ${message}` : ''}).`;
+  }
+}
 
 const FPS_WINDOW = 8; // frames the measured fps is averaged over
 

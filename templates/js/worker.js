@@ -2,9 +2,10 @@
 // what the page sends, so that the page stays responsive. Protocol: protocol.js.
 
 import { errorMessage, startupTimeline } from './protocol.js';
-import { validateConfig } from './pure.js';
+import { validateConfig } from './config.js';
 import { getTf, importRuntime, startBackend, wasmThreads } from './runtime.js';
-import { loadClassifier, prefetchModel } from './classifier.js';
+import { loadClassifier } from './classifier.js';
+import { prefetchModel } from './model-files.js';
 
 let classifier = null;
 let starting = null;
@@ -28,7 +29,7 @@ async function init({ runtime, backend: forced, threads: threadCount, config: ra
     const tf = getTf(runtime);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
-    const backend = await startBackend(tf, forced, { base, threads: true, threadCount });
+    const backend = await startBackend(tf, forced, { base, wasmFiles: config.wasmFiles, threads: true, threadCount });
     mark('backend');
     stage = 'model';
     classifier = await loadClassifier(tf, config, model, { onBuild: () => post({ type: 'building' }), mark });

@@ -1,0 +1,47 @@
+// The model card's rows: what report.json says about the build, and what this page
+// measured. Pure: no DOM, no TF.js.
+
+import { formatBytes, formatMs } from './format.js';
+
+/** report.json's quantization section in a phrase: "none", "float16", "auto: 105 uint16, 1 float32 (99.0% top-1 agreement)". */
+export function quantizationText(q) {
+  if (q === null || typeof q !== 'object') return String(q);
+  const measured = q.auto && Number.isFinite(q.auto.agreement)
+    ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32)` : '';
+  return `${q.map}${measured}`;
+}
+
+function latencyText({ medianMs, samples, runs = samples }) {
+  if (medianMs === null || medianMs === undefined) return 'not measured yet';
+  const over = runs > samples
+    ? `median of the last ${samples} of ${runs} runs`
+    : `${samples} run${samples === 1 ? '' : 's'}`;
+  return `${formatMs(medianMs)} per image on this device (${over})`;
+}
+
+/**
+ * The model card as [term, description] pairs, from report.json (or null when it
+ * could not be read, with `reportError` saying why) and what this page measured:
+ * `live` is `{backend, thread, warmupMs, medianMs, samples, runs}` (`samples`: the
+ * inferences the median is over, `runs`: all of them).
+ */
+export function modelCardRows(report, live, reportError = null) {
+  const rows = [];
+  if (report) {
+    const family = { mobilenet_v1: 'MobileNet V1', mobilenet_v2: 'MobileNet V2', custom: 'custom Keras model' };
+    const [h, w] = report.input_size || [];
+    rows.push(['Family', family[report.family] || String(report.family)]);
+    rows.push(['Alpha (width)', report.alpha === null || report.alpha === undefined ? 'not recorded (custom model)' : String(report.alpha)]);
+    rows.push(['Input size', `${h}×${w} pixels, resized by ${report.resize === 'crop' ? 'centre crop' : 'squash'}`]);
+    rows.push(['Parameters', Number(report.parameters).toLocaleString('en')]);
+    rows.push(['Multiply-adds', `${(Number(report.multiply_adds) / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })} M`]);
+    rows.push(['Download size', `${formatBytes(report.model_bytes)} model, ${formatBytes(report.total_bytes)} site`]);
+    rows.push(['Quantization', quantizationText(report.quantization)]);
+  } else {
+    rows.push(['Build report', `not available (${reportError || 'report.json could not be read'})`]);
+  }
+  rows.push(['Backend', live.backend ? `${live.backend}, ${live.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}` : 'not started']);
+  rows.push(['First inference', formatMs(live.warmupMs)]);
+  rows.push(['Median latency', latencyText(live)]);
+  return rows;
+}

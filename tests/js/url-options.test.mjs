@@ -1,0 +1,25 @@
+// Unit tests for what the page's URL may ask for (templates/js/url-options.js), run by `node --test`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { requestedBackend, requestedWorker, wasmThreadCount } from '../../templates/js/url-options.js';
+
+test('?backend= is read and validated', () => {
+  assert.equal(requestedBackend(''), null);
+  assert.equal(requestedBackend('?backend=wasm'), 'wasm');
+  assert.throws(() => requestedBackend('?backend=webgpu'), /not a known backend/);
+});
+
+test('?worker=0 turns the worker off', () => {
+  assert.equal(requestedWorker(''), true);
+  assert.equal(requestedWorker('?worker=0'), false);
+  assert.equal(requestedWorker('?worker=off&backend=cpu'), false);
+});
+
+test('WASM threads: the URL overrides the build, and "auto" means every CPU', () => {
+  assert.equal(wasmThreadCount('?threads=2', 1, 8), 2);
+  assert.equal(wasmThreadCount('', 3, 8), 3);
+  assert.equal(wasmThreadCount('', 'auto', 8), 8);
+  assert.equal(wasmThreadCount('?threads=0', 'auto', undefined), 1);
+  assert.equal(wasmThreadCount('?threads=abc', 1, 4), 1);
+});
