@@ -322,6 +322,54 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
     _run(verbose, quiet, action)
 
 
+@cli.command()
+@click.argument("target", metavar="URL|SITE")
+@click.option("--backends", default="auto,wasm", show_default=True, metavar="LIST",
+              help="Comma-separated: auto (the backend the page picks), webgl, wasm, cpu. Each gets a visit.")
+@click.option("--json", "json_file", type=click.File("w"), default=None, metavar="FILE",
+              help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr).")
+@click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
+              help="Seconds a visit may take to become ready.")
+@_verbosity
+def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: int, quiet: bool) -> None:
+    """Check a deployed site (URL) or a built site folder (SITE) in headless Chromium.
+
+    \b
+    Loads          the page becomes ready on each backend; which one runs
+    Right files    every model file (and every file the page fetched) is the
+                   one report.json records (sha256, not an HTML fallback page)
+    Right answers  the page's probabilities on the build's reference images are
+                   Keras's, within the build's tolerance (1e-3 on WebGL)
+    Private        no request leaves the site's origin, no CSP violation, no
+                   console error
+    Host           cross-origin isolated (headers or the service worker), WASM
+                   threads, .wasm served as application/wasm
+    Return visit   a second visit downloads no model bytes
+    Offline        with the network cut off, the page reloads and classifies
+
+    A folder is served by browsernet's preview server (as `browsernet serve`). Prints
+    one line per check, ✓ or ✗ with the reason. Exit code 0 only when every check
+    passes, 1 otherwise (or when the site cannot be verified at all).
+    """
+
+    def action() -> bool:
+        from builder.verify.run import VerifyOptions, table, verify as run_verify, write_json
+
+        options = VerifyOptions(target=target, timeout=timeout,
+                                backends=tuple(b.strip() for b in backends.split(",") if b.strip()))
+        result = _with_progress(quiet, f"Verifying {target} in headless Chromium",
+                                lambda reporter: run_verify(options, reporter))
+        to_stderr = json_file is not None and getattr(json_file, "name", "") == "<stdout>"
+        for line in table(result):
+            click.echo(line, err=to_stderr)
+        if json_file is not None:
+            write_json(result, json_file)
+        return result.ok
+
+    if not _run(verbose, quiet, action):
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="browsernet")
 

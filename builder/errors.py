@@ -60,3 +60,7 @@ class DeployError(BrowsernetError):
 
 class CalibrationError(BrowsernetError):
     """The calibration images for --quantize auto are missing, unreadable or too few."""
+
+
+class VerifyError(BrowsernetError):
+    """A site cannot be verified at all: no such folder, no report.json at the URL, no browser."""

@@ -1,0 +1,430 @@
+"""Drive a site in headless Chromium and gather what :mod:`builder.verify.checks` judges.
+
+One browser, one context (so the service worker, its cache and the HTTP cache carry from one
+visit to the next, as for a real visitor):
+
+1. the first visit, with the backend the page picks (or the first one asked for);
+2. the site's files fetched directly from the host: the model files and every site file the
+   page requested, compared with report.json's sha256;
+3. a return visit to the same URL, counting the model bytes that came from the network;
+4. one visit per other backend asked for (``?backend=NAME``);
+5. the last page reloaded with the network cut off.
+
+On every visit that becomes ready, the page classifies the report's reference images, recreated
+here exactly (``sample_images``, PNG, at the model's input size, so the page's resize leaves
+them as they are) through ``window.browsernet.classify`` as a visitor's files are.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import re
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+from builder import report as reports
+from builder.errors import VerifyError
+from builder.progress import Reporter
+from builder.verify import checks
+from builder.verify.checks import Check, Privacy, Served, Visit
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"
+BACKENDS = ("webgl", "wasm", "cpu")
+DEFAULT_BACKENDS = (AUTO, "wasm")
+DEFAULT_TIMEOUT = 180.0  # seconds for one visit to settle (a first visit on a slow link or a slow CPU)
+
+# A Playwright wait_for_function must be given a *function*: a bare expression is evaluated with
+# eval, which the page's Content-Security-Policy refuses (no 'unsafe-eval').
+SETTLED = "() => document.body !== null && (document.body.dataset.state || 'loading') !== 'loading'"
+PAGE_FACTS = """() => ({
+  state: document.body.dataset.state,
+  error: (document.getElementById('error') || {}).textContent || '',
+  backend: window.browsernet ? window.browsernet.backend : null,
+  thread: window.browsernet ? window.browsernet.thread : null,
+  threads: window.browsernet ? window.browsernet.stats().threads : null,
+  isolated: self.crossOriginIsolated === true,
+  controlled: Boolean(navigator.serviceWorker && navigator.serviceWorker.controller),
+  secure: self.isSecureContext === true,
+})"""
+# PNG files, as a visitor's files: classify(Blob) decodes them without colour conversion.
+CLASSIFY_PNGS = """async (pngs) => {
+  const n = window.browsernet.labels.length;
+  const out = [];
+  for (const b64 of pngs) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const results = await window.browsernet.classify(new Blob([bytes], { type: 'image/png' }), n);
+    const row = new Array(n).fill(0);
+    for (const { index, probability } of results) row[index] = probability;
+    out.push(row);
+  }
+  return out;
+}"""
+# Violations reported as events, besides Chromium's own console message.
+CSP_LISTENER = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  'securitypolicyviolation ' + e.violatedDirective + ' ' + e.blockedURI + ' at ' + e.sourceFile + ':' + e.lineNumber));"""
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    target: str  # a URL (http:// or https://) or a local site folder
+    backends: tuple[str, ...] = DEFAULT_BACKENDS  # "auto" (the page's pick) and/or backends to force
+    timeout: float = DEFAULT_TIMEOUT  # seconds per visit
+
+
+@dataclass
+class VerifyResult:
+    target: str
+    url: str  # the page's URL (for a folder: where the preview server served it)
+    checks: list[Check]
+    visits: list[Visit]
+    seconds: float
+    version: str | None = None  # browsernet version that built the site, from its report.json
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "url": self.url, "ok": self.ok, "seconds": round(self.seconds, 2),
+                "built_by": self.version, "checks": [asdict(c) for c in self.checks],
+                "visits": [{k: v for k, v in asdict(visit).items() if k != "probabilities"} for visit in self.visits]}
+
+
+def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyResult:
+    """Run every check on ``options.target``; the result holds one :class:`Check` per row of the table.
+
+    Raises :class:`~builder.errors.VerifyError` when the site cannot be verified at all: no such folder,
+    no report.json at the URL, Chromium or Playwright missing. Failed checks are in the result, not raised.
+    """
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    for backend in options.backends:
+        if backend != AUTO and backend not in BACKENDS:
+            raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
+    from builder.browser import launch
+
+    with _site_url(options.target) as (url, stale):
+        with launch() as browser:
+            context = browser.new_context()
+            try:
+                checks_, visits, data = _drive(context, url, stale, options, reporter)
+            finally:
+                context.close()
+    return VerifyResult(options.target, url, checks_, visits, time.perf_counter() - started, data.get("version"))
+
+
+def table(result: VerifyResult) -> list[str]:
+    """The result for people: one line per check, ✓ or ✗, then the reason."""
+    width = max(len(c.name) for c in result.checks)
+    lines = [f"{'✓' if c.ok else '✗'} {c.name:<{width}}  {c.detail}" for c in result.checks]
+    failed = sum(not c.ok for c in result.checks)
+    verdict = "all checks pass" if not failed else f"{failed} of {len(result.checks)} checks failed"
+    lines.append(f"{result.url}: {verdict} ({result.seconds:.1f}s)")
+    return lines
+
+
+def write_json(result: VerifyResult, stream: Any) -> None:
+    json.dump(result.as_dict(), stream, indent=2)
+    stream.write("\n")
+
+
+@contextmanager
+def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
+    """``(url of the page, stale input file or None)``: a URL as given (a folder's URL ends in /), or a
+    local site folder served by browsernet's preview server on a free port until the block ends."""
+    if re.match(r"^https?://", target, re.I):
+        parts = urlsplit(target)
+        path = parts.path or "/"
+        if path.endswith("/index.html"):
+            path = path[: -len("index.html")]
+        elif not path.endswith("/"):
+            path += "/"
+        yield f"{parts.scheme}://{parts.netloc}{path}", None
+        return
+    site = Path(target)
+    if not site.is_dir():
+        raise VerifyError(f"{target}: neither a URL (http:// or https://) nor a site folder")
+    data = reports.read(site)
+    if data is None:
+        raise VerifyError(f"{site}: not a browsernet build (no {reports.REPORT_FILE}); run 'browsernet build-site' "
+                          "first")
+    from builder.serve import make_server, url_of
+
+    server = make_server(site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url_of(server), reports.stale_sources(data)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Observer:
+    """Everything the context's pages, workers and service worker request and log."""
+
+    def __init__(self, context: Any, origin: str) -> None:
+        self.origin = origin
+        self.recording = True  # off for the offline visit, whose failed update checks are expected
+        self.privacy = Privacy()
+        self.requested: list[str] = []
+        self.responses: list[Any] = []
+        context.add_init_script(CSP_LISTENER)
+        context.on("request", self._request)
+        context.on("response", lambda r: self.responses.append(r))
+        context.on("console", self._console)
+        context.on("weberror", lambda e: self._error(f"uncaught {e.error.name}: {e.error.message}"))
+        context.on("page", self._page)
+
+    def _page(self, page: Any) -> None:
+        page.on("worker", lambda w: w.on("console", self._console))
+        try:  # Playwright misses some requests (e.g. ones answered from the memory cache); CDP does not
+            cdp = page.context.new_cdp_session(page)
+            cdp.on("Network.requestWillBeSent", lambda e: self._request_url(e["request"]["url"]))
+            cdp.send("Network.enable")
+        except Exception as e:  # noqa: BLE001 - CDP is Chromium's; the Playwright events remain
+            log.debug("no CDP session for %s: %s", page, e)
+
+    def _request(self, request: Any) -> None:
+        self._request_url(request.url)
+
+    def _request_url(self, url: str) -> None:
+        self.requested.append(url)
+        if self.recording and not checks.same_origin(url, self.origin) and url not in self.privacy.foreign:
+            self.privacy.foreign.append(url)
+
+    def _console(self, message: Any) -> None:
+        if message.type != "error" or not self.recording:
+            return
+        text = message.text
+        if "securitypolicyviolation" in text or "Content Security Policy" in text:
+            self.privacy.csp.append(text)
+        else:
+            self._error(text)
+
+    def _error(self, text: str) -> None:
+        if self.recording:
+            self.privacy.errors.append(text)
+
+
+def _drive(context: Any, url: str, stale: str | None, options: VerifyOptions,
+           reporter: Reporter) -> tuple[list[Check], list[Visit], dict]:
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+    observer = _Observer(context, origin)
+    with reporter.step(f"reading {url}{reports.REPORT_FILE}"):
+        data = _fetch_report(context, url)
+    pngs = _reference_pngs(data)
+    timeout_ms = options.timeout * 1000
+    backends = list(dict.fromkeys(options.backends))
+    first_asked = backends.pop(0)
+
+    with reporter.step(f"first visit ({'the page picks the backend' if first_asked == AUTO else first_asked})"):
+        page, first = _visit(context, url, first_asked, timeout_ms, pngs)
+    with reporter.step("fetching the site's files from the host"):
+        served, headers = _served(context, url, data, observer.requested)
+    page.close()
+
+    mark = len(observer.responses)
+    with reporter.step("return visit"):
+        page, second = _visit(context, url, first_asked, timeout_ms, [])
+    downloaded = _model_downloads(observer.responses[mark:], url)
+    visits = [first]
+    for backend in backends:
+        if backend == first.backend and first_asked == AUTO:
+            continue  # the page's pick is this backend already
+        page.close()
+        with reporter.step(f"visit with ?backend={backend}"):
+            page, visit = _visit(context, url, backend, timeout_ms, pngs)
+        visits.append(visit)
+
+    observer.recording = False
+    with reporter.step("offline visit"):
+        context.set_offline(True)
+        try:
+            off = _reload(page, visits[-1].asked, timeout_ms, pngs)
+        finally:
+            context.set_offline(False)
+    page.close()
+
+    wasm = [s for s in served if s.path.endswith(".wasm")]
+    result = [
+        checks.loads(visits),
+        checks.right_files(data, served, stale),
+        checks.right_answers(data, visits),
+        checks.private(origin, observer.privacy),
+        checks.host(first, headers, wasm),
+        checks.return_visit(second, downloaded),
+        checks.offline(off, data),
+    ]
+    return result, visits, data
+
+
+def _fetch_report(context: Any, url: str) -> dict[str, Any]:
+    from playwright.sync_api import Error
+
+    try:
+        response = context.request.get(url + reports.REPORT_FILE, timeout=60_000)
+    except Error as e:
+        raise VerifyError(f"{url}: cannot be reached ({_first_line(str(e))})") from e
+    if response.status != 200:
+        raise VerifyError(f"{url}{reports.REPORT_FILE}: HTTP {response.status}; is this a site built by browsernet, "
+                          "deployed with its report.json?")
+    try:
+        data = json.loads(response.body())
+    except ValueError as e:
+        raise VerifyError(f"{url}{reports.REPORT_FILE}: not JSON ({response.headers.get('content-type')}); is this "
+                          "a site built by browsernet?") from e
+    if not isinstance(data, dict) or data.get("generator") != reports.GENERATOR:
+        raise VerifyError(f"{url}{reports.REPORT_FILE}: not a browsernet build report")
+    return data
+
+
+def _reference_pngs(data: dict[str, Any]) -> list[str]:
+    """The report's reference images as base64 PNGs (lossless, 8-bit RGB, no colour profile)."""
+    import numpy as np
+    from PIL import Image
+
+    from builder.convert.self_check import SAMPLE_SEED, sample_images
+
+    recipe = data.get("reference", {}).get("images")
+    if not recipe:
+        return []
+    if recipe.get("generator") != "sample_images" or recipe.get("seed") != SAMPLE_SEED:
+        raise VerifyError(f"report.json's reference images ({recipe}) are not ones this browsernet can make; "
+                          "verify with the browsernet version that built the site, or rebuild it")
+    pngs = []
+    for image in sample_images(tuple(recipe["size"]), int(recipe["count"])):
+        buffer = io.BytesIO()
+        Image.fromarray(image.astype(np.uint8), "RGB").save(buffer, format="PNG")
+        pngs.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return pngs
+
+
+def _visit(context: Any, url: str, asked: str, timeout_ms: float, pngs: list[str]) -> tuple[Any, Visit]:
+    page = context.new_page()
+    navigations = [0]
+    page.on("framenavigated", lambda f: navigations.__setitem__(0, navigations[0] + (f == page.main_frame)))
+    from playwright.sync_api import Error
+
+    try:
+        page.goto(url if asked == AUTO else f"{url}?backend={asked}", timeout=timeout_ms)
+    except Error as e:
+        return page, Visit(asked, "error", f"the page did not load: {_first_line(str(e))}")
+    visit = _settle(page, asked, timeout_ms, pngs)
+    visit.navigations = navigations[0]
+    return page, visit
+
+
+def _reload(page: Any, asked: str, timeout_ms: float, pngs: list[str]) -> Visit:
+    from playwright.sync_api import Error
+
+    try:
+        page.reload(timeout=timeout_ms)
+    except Error as e:
+        return Visit(asked, "error", f"the page did not load: {_first_line(str(e))}")
+    return _settle(page, asked, timeout_ms, pngs)
+
+
+def _settle(page: Any, asked: str, timeout_ms: float, pngs: list[str]) -> Visit:
+    """Wait (through the service worker's isolation reload) until the page is ready or failed; then
+    read its facts and classify ``pngs``."""
+    from playwright.sync_api import Error, TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    facts = None
+    for _ in range(4):
+        try:
+            page.wait_for_function(SETTLED, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+            facts = page.evaluate(PAGE_FACTS)
+            break
+        except PlaywrightTimeout:
+            return Visit(asked, "timeout", f"still loading after {timeout_ms / 1000:.0f}s: "
+                                           f"{_status(page)}")
+        except Error as e:
+            if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                return Visit(asked, "error", _first_line(str(e)))
+            page.wait_for_load_state()
+    if facts is None:
+        return Visit(asked, "error", "the page kept reloading")
+    visit = Visit(asked, facts["state"], _first_line(facts["error"]), facts["backend"], facts["thread"],
+                  facts["threads"], facts["isolated"], facts["controlled"], facts["secure"])
+    if visit.ready and pngs:
+        try:
+            visit.probabilities = page.evaluate(CLASSIFY_PNGS, pngs)
+        except Error as e:
+            visit.classify_error = _first_line(str(e))
+    return visit
+
+
+def _status(page: Any) -> str:
+    try:
+        return _first_line(page.evaluate("() => (document.getElementById('status') || {}).textContent || ''"))
+    except Exception:  # noqa: BLE001 - only for the message
+        return "no status"
+
+
+def _served(context: Any, url: str, data: dict[str, Any], requested: list[str]) -> tuple[list[Served], dict]:
+    """The model files, the .wasm binaries and every other site file the page requested, as the host sends
+    them (fetched directly, past the service worker); and the page's own response headers."""
+    page_response = _get(context, url, "index.html")
+    headers = page_response[1]
+    model_json = _get(context, url, checks.MODEL_DIR + "model.json")
+    paths = checks.model_paths(data, model_json[0].body if model_json[0].status == 200 else None)
+    known = set(data.get("sha256", {})) or set(data.get("files", {}))
+    for u in requested:
+        if u.startswith(url):
+            path = u[len(url):].split("?", 1)[0].split("#", 1)[0] or "index.html"
+            if path in known and path != reports.REPORT_FILE:
+                paths.append(path)
+    paths += [p for p in data.get("files", {}) if p.endswith(".wasm")]
+    served = {checks.MODEL_DIR + "model.json": model_json[0], "index.html": page_response[0]}
+    for path in dict.fromkeys(paths):
+        if path not in served:
+            served[path] = _get(context, url, path)[0]
+    model_first = sorted(served.values(), key=lambda s: (not s.path.startswith(checks.MODEL_DIR), s.path))
+    return model_first, headers
+
+
+def _get(context: Any, url: str, path: str) -> tuple[Served, dict[str, str]]:
+    from playwright.sync_api import Error
+
+    try:
+        response = context.request.get(url + ("" if path == "index.html" else path), timeout=120_000)
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        return Served(path, response.status, media, response.body()), headers
+    except Error as e:
+        return Served(path, 0, "", b"", _first_line(str(e))), {}
+
+
+def _model_downloads(responses: list[Any], url: str) -> dict[str, int]:
+    """Model file path -> bytes that came over the network (not from the service worker, not a 304)."""
+    downloaded: dict[str, int] = {}
+    for response in responses:
+        if not response.url.startswith(url + checks.MODEL_DIR) or response.from_service_worker:
+            continue
+        if response.status == 304:
+            continue
+        try:
+            size = int(response.request.sizes()["responseBodySize"])
+        except Exception:  # noqa: BLE001 - a response without sizes (e.g. its page closed): count its body
+            size = -1
+        if size != 0:
+            path = response.url[len(url):].split("?", 1)[0]
+            downloaded[path] = downloaded.get(path, 0) + max(size, 0)
+    return downloaded
+
+
+def _first_line(text: str) -> str:
+    return (str(text).strip().splitlines() or [""])[0][:300]
