@@ -61,6 +61,8 @@ class BuildOptions:
     cname: str | None = None  # github-pages: custom domain
     firebase_project: str | None = None  # firebase: default project ID
     optimize: bool = True  # fold BatchNorms, fuse ReLUs, drop Dropout (--no-optimize: write the layers as they are)
+    minimalistic: bool = False  # MobileNetV3: Keras's minimalistic variant
+    head: str = "auto"  # what the model outputs (builder.convert.heads): auto, softmax, logits, sigmoid, logit
 
     def recorded(self) -> dict:
         """The options as written to report.json (paths as strings)."""
@@ -87,6 +89,10 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     auto = quantize.is_auto(specs)
     qmap = {} if auto or specs == (NO_QUANTIZE,) else quantize.parse(specs)
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
+    if user_labels is not None and labelling.numbered(user_labels):
+        user_labels = labelling.without_numbers(user_labels)
+        reporter.note(f"{opts.labels}: numbered labels ('0 {user_labels[0]}', as Teachable Machine writes them); "
+                      "the page shows them without the numbers")
 
     with reporter.step("loading TensorFlow"):
         tf_runtime.load()
@@ -95,10 +101,18 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     from builder.convert import self_check as parity
 
     with reporter.step(f"loading {opts.model}"):
-        model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights)
+        model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights,
+                                  minimalistic=opts.minimalistic)
+    from builder.convert import heads
+
+    model, info, head, lowered = heads.prepare(model, info, opts.head, reporter)
     labels, labels_source = _labels_for(info, user_labels, opts.labels)
     weights, scales_input = convert.inspect(model, info.source, optimize=opts.optimize)
     preprocess = _choose_preprocess(opts.preprocess, scales_input, info.family, reporter)
+    from builder.convert.self_check import sample_images
+    from builder.model.preprocessing import apply as scaled
+
+    heads.check_probabilities(model, scaled(sample_images(info.input_size), preprocess), info.source, head)
     choice = calibration = None
     if auto:
         from builder.convert import mixed_precision as autoquant
@@ -146,6 +160,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         quantization = _quantization_record(specs, qmap, conversion, choice, calibration)
         result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, quantization,
                          started, shards, compressed)
+        result.head, result.lowered = head.as_dict(), lowered
         result.write(site)
         output.swap(site, opts.out, opts.force)
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
@@ -276,6 +291,10 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--resize {opts.resize}: choose from {', '.join(RESIZE_RULES)}")
     if opts.wasm_threads != "auto" and not (opts.wasm_threads.isdigit() and 1 <= int(opts.wasm_threads) <= 64):
         raise BrowsernetError(f"--wasm-threads {opts.wasm_threads}: use 'auto' or a count from 1 to 64")
+    from builder.convert.heads import CHOICES as HEADS
+
+    if opts.head not in HEADS:
+        raise BrowsernetError(f"--head {opts.head}: choose from {', '.join(HEADS)}")
     if opts.top_k < 1:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
     if opts.target not in hosting.TARGETS:
@@ -320,6 +339,7 @@ def _choose_preprocess(requested: str | None, model_scales_input: bool, family: 
 def _default_title(info) -> str:
     if info.family == "custom":
         return f"{Path(info.source).stem} image classifier"
-    name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2"}[info.family]
+    name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",
+            "mobilenet_v3_large": "MobileNet V3 Large"}[info.family]
     alpha = f" {info.alpha:g}" if info.alpha is not None else ""
     return f"{name}{alpha} image classifier"

@@ -19,7 +19,7 @@ import click
 from builder import __version__
 from builder.errors import BrowsernetError
 
-STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2")
+STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
 
 
 def _verbosity(f: Callable) -> Callable:
@@ -54,9 +54,19 @@ def _build_options(f: Callable) -> Callable:
     """Options shared by ``build-site`` and ``serve --build``."""
     options = [
         click.option("--model", "model", default="mobilenet_v2", show_default=True, metavar="NAME|PATH",
-                     help="mobilenet_v1, mobilenet_v2, or a Keras model file (.h5 from Keras 2 or 3, .keras)."),
+                     help="mobilenet_v1, mobilenet_v2, mobilenet_v3_small, mobilenet_v3_large, or a Keras model "
+                          "file (.h5 from Keras 2 or 3, .keras). A file is read without running any code in it: a "
+                          "Lambda or custom layer class is refused. Supported layers: docs/models.md."),
         click.option("--alpha", type=float, default=1.0, show_default=True,
                      help="Width multiplier for a stock model."),
+        click.option("--minimalistic", is_flag=True,
+                     help="MobileNetV3: Keras's minimalistic variant (no hard-swish, no squeeze-and-excite, "
+                          "3x3 kernels; ImageNet weights for alpha 1.0)."),
+        click.option("--head", type=click.Choice(["auto", "softmax", "logits", "sigmoid", "logit"]), default="auto",
+                     show_default=True,
+                     help="What the model outputs: softmax probabilities; logits (N scores, the page applies a "
+                          "softmax); sigmoid or logit (one unit for two classes, the page shows [1-p, p]). auto "
+                          "reads it off the last layer and fails when it cannot tell."),
         click.option("--input-size", type=int, default=224, show_default=True,
                      help="Input resolution (pixels, square) for a stock model."),
         click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
@@ -124,7 +134,7 @@ def _options_from(kwargs: dict) -> Any:
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
         resize=kwargs["resize"], wasm_threads=kwargs["wasm_threads"], force=kwargs["force"],
         target=kwargs["target"], cname=kwargs["cname"], firebase_project=kwargs["firebase_project"],
-        optimize=kwargs["optimize"],
+        optimize=kwargs["optimize"], minimalistic=kwargs["minimalistic"], head=kwargs["head"],
     )
 
 

@@ -52,6 +52,10 @@ class BuildReport:
     # Keras's probabilities on deterministic images that ``browsernet verify`` recreates and feeds the live
     # page (see builder.convert.self_check.reference_record).
     reference: dict[str, Any] = field(default_factory=dict)
+    # What the model's output was and what the page applies to it (builder.convert.heads.Head).
+    head: dict[str, Any] = field(default_factory=dict)
+    # What the build rewrote so that TF.js runs the model (graph.Graph.lowered): description -> layer names.
+    lowered: dict[str, list[str]] = field(default_factory=dict)
     generator: str = GENERATOR
 
     def write(self, site: Path) -> Path:
@@ -73,6 +77,11 @@ class BuildReport:
             f"parity       max |TF.js - Keras| = {parity['max_abs_diff']:.2g} on {parity['backend']} "
             f"(limit {parity['tolerance']:g}, {parity['samples']} images)",
         ]
+        if self.head:
+            how = "detected" if self.head.get("detected") else "--head"
+            lines.append(f"head         {self.head['kind']} ({how}); the page applies {self.head['applied']}")
+        for what, names in self.lowered.items():
+            lines.append(f"rewritten    {what}: {len(names)} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
         if parity.get("output_spread", 1.0) <= 1e-3:
             lines.append("note         the model gives (nearly) the same output for every test image "
                          "(random weights?), so the parity figure says little")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from builder.errors import LabelsError
@@ -56,3 +57,19 @@ def check_count(labels: list[str], path: Path, num_outputs: int, where: str) -> 
     """The labels must name every output of the model, no more and no fewer."""
     if len(labels) != num_outputs:
         raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} outputs")
+
+
+_NUMBERED = re.compile(r"^(\d+)\s+(\S.*)$")
+
+
+def numbered(labels: list[str]) -> bool:
+    """Whether every label is ``"<i> <name>"`` with i = 0, 1, ..., N-1 in order: Teachable Machine's
+    ``labels.txt`` (``0 Class 1``). Any other file is left exactly as written."""
+    matches = [_NUMBERED.match(label) for label in labels]
+    return bool(labels) and all(m is not None and int(m.group(1)) == i and m.group(1) == str(i)
+                                for i, m in enumerate(matches))
+
+
+def without_numbers(labels: list[str]) -> list[str]:
+    """The names of :func:`numbered` labels (``"0 Class 1"`` → ``"Class 1"``)."""
+    return [_NUMBERED.match(label).group(2).strip() for label in labels]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.errors import ModelError, WeightsError
+from builder.errors import ModelError, UnsupportedLayerError, WeightsError
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +24,18 @@ log = logging.getLogger(__name__)
 STOCK: dict[str, tuple[str, tuple[float, ...], tuple[int, ...]]] = {
     "mobilenet_v1": ("MobileNet", (0.25, 0.5, 0.75, 1.0), (128, 160, 192, 224)),
     "mobilenet_v2": ("MobileNetV2", (0.35, 0.5, 0.75, 1.0, 1.3, 1.4), (96, 128, 160, 192, 224)),
+    # Keras ships 224-pixel V3 weights and loads them at any input size (all-convolutional); these are
+    # the sizes we offer them at, as for V2. Minimalistic weights exist for alpha 1.0 only.
+    "mobilenet_v3_small": ("MobileNetV3Small", (0.75, 1.0), (96, 128, 160, 192, 224)),
+    "mobilenet_v3_large": ("MobileNetV3Large", (0.75, 1.0), (96, 128, 160, 192, 224)),
 }
+V3_FAMILIES = ("mobilenet_v3_small", "mobilenet_v3_large")
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
 RANDOM_SEED = 0  # for --weights none
 
 _BASE_NAME = re.compile(r"^mobilenet(v2)?_(\d+\.\d+)_(\d+)$")
+_V3_NAME = re.compile(r"^mobilenet_?v3_?(small|large)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,18 +60,28 @@ def is_stock(name: str) -> bool:
     return name in STOCK
 
 
-def load(model: str, *, alpha: float = 1.0, input_size: int = 224, weights: str = "imagenet") -> tuple[Any, ModelInfo]:
-    """Return ``(keras_model, info)`` for a stock family name or a model file path."""
+def load(model: str, *, alpha: float = 1.0, input_size: int = 224, weights: str = "imagenet",
+         minimalistic: bool = False) -> tuple[Any, ModelInfo]:
+    """Return ``(keras_model, info)`` for a stock family name or a model file path.
+
+    ``minimalistic`` (MobileNetV3 only): Keras's variant without hard-swish, squeeze-and-excite or
+    5x5 kernels. A model file is read without running any code it holds (:func:`check_safe`).
+    """
+    if minimalistic and model not in V3_FAMILIES:
+        raise ModelError(f"--minimalistic is for {' / '.join(V3_FAMILIES)}, not {model}")
     # Keras warns about its own deserialisation details (input_shape on layers, ...); not our users' concern.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if is_stock(model):
-            return _build_stock(model, alpha, input_size, weights)
+            return _build_stock(model, alpha, input_size, weights, minimalistic)
         return _load_file(Path(model))
 
 
-def _build_stock(family: str, alpha: float, size: int, weights: str) -> tuple[Any, ModelInfo]:
+def _build_stock(family: str, alpha: float, size: int, weights: str,
+                 minimalistic: bool = False) -> tuple[Any, ModelInfo]:
     ctor_name, alphas, sizes = STOCK[family]
+    if minimalistic:
+        alphas = (1.0,)
     if alpha <= 0:
         raise ModelError(f"--alpha must be positive, got {alpha}")
     if size < 32:
@@ -82,7 +98,8 @@ def _build_stock(family: str, alpha: float, size: int, weights: str) -> tuple[An
     if weights == "none":
         keras.utils.set_random_seed(RANDOM_SEED)  # random, but the same on every build
     try:
-        model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000)
+        extra = {"minimalistic": minimalistic} if family in V3_FAMILIES else {}
+        model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000, **extra)
     except Exception as e:  # urllib / OSError / Keras's own "URL fetch failure"
         if weights == "imagenet":
             raise WeightsError(
@@ -109,25 +126,132 @@ def _build_stock(family: str, alpha: float, size: int, weights: str) -> tuple[An
 def check_file(path: Path) -> None:
     """Fail fast (before TensorFlow loads) on a --model path that cannot be a Keras model file."""
     if not path.is_file():
-        raise ModelError(f"{path}: no such model file (or use mobilenet_v1 / mobilenet_v2)")
+        raise ModelError(f"{path}: no such model file (or use {' / '.join(STOCK)})")
     if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or mobilenet_v1 / mobilenet_v2")
+        raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or {' / '.join(STOCK)}")
 
 
 def _load_file(path: Path) -> tuple[Any, ModelInfo]:
     check_file(path)
+    config = read_config(path)
+    if config is not None:
+        check_safe(config, path)
+    keras2 = _saved_by_keras2(path)
+    if keras2 and config is not None and _mentions(config, "hard_sigmoid"):
+        # Keras 3 would read Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)) as its own, relu6(x + 3) / 6:
+        # a different model. tf-keras reads it as trained.
+        log.info("%s: Keras 2 file using hard_sigmoid; reading it with tf-keras to keep Keras 2's definition", path)
+        model = _load_keras2(path, None)
+        return model, _describe(model, path)
     import keras
 
     try:
-        model = keras.models.load_model(str(path), compile=False)
+        model = keras.models.load_model(str(path), compile=False, safe_mode=True)
     except Exception as e:
         # Keras 3 cannot read every Keras 2 .h5 (e.g. DepthwiseConv2D's old 'groups' key);
         # tf-keras, Keras 2 itself, can. The rest of the pipeline reads either.
-        if _saved_by_keras2(path):
+        if keras2:
             model = _load_keras2(path, e)
         else:
-            raise ModelError(f"{path}: not a readable Keras model: {_first_line(e)}") from e
+            raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(e)}") from e
     return model, _describe(model, path)
+
+
+def read_config(path: Path) -> dict | None:
+    """The model's architecture as saved (``config.json`` of a ``.keras``, ``model_config`` of an
+    ``.h5``), read as JSON without Keras; None when the file has none (Keras then says why)."""
+    import json
+    import zipfile
+
+    try:
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                return json.loads(archive.read("config.json"))
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise ModelError(f"{path}: not a readable Keras model file: {_first_line(e)}") from e
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except ValueError as e:
+        raise ModelError(f"{path}: its model_config is not JSON: {_first_line(e)}") from e
+
+
+# TensorFlow functions a Keras 2 TFOpLambda layer may name: the scalar arithmetic of preprocess_input and
+# MobileNetV3's hard-sigmoid (builder.convert.graph reads exactly these). tf-keras calls any other
+# TensorFlow function a file names while it rebuilds the model (tf.io.write_file, ...).
+SAFE_TF_OPS = frozenset({"math.truediv", "math.divide", "math.multiply", "__operators__.add", "math.add",
+                         "math.subtract"})
+_KERAS2_EXTRA_CLASSES = frozenset({"Functional", "Model", "Sequential", "TFOpLambda"})
+
+
+def check_safe(config: dict, path: Path) -> None:
+    """Refuse, before Keras sees the file, a model that would run code from it while loading: a
+    ``Lambda`` (its Python function is stored in the file), a layer class that is not Keras's own
+    (Keras would need that code), or a tf-keras ``TFOpLambda`` calling a TensorFlow function other
+    than :data:`SAFE_TF_OPS`. One line naming the layer and its class; raises :class:`ModelError`."""
+    import keras
+
+    for name, cls, spec in _layer_specs(config):
+        what = f"{path}: layer '{name}' ({cls})"
+        inner = spec.get("config")
+        if cls == "Lambda" or (isinstance(inner, dict) and "function_type" in inner):
+            raise UnsupportedLayerError(
+                f"{what} holds Python code, and browsernet never runs code from a model file; rebuild the "
+                "model without it, or with built-in Keras layers")
+        if cls == "TFOpLambda":
+            function = str(spec.get("config", {}).get("function", "")).removeprefix("tf.")
+            if function not in SAFE_TF_OPS:
+                raise UnsupportedLayerError(
+                    f"{what} calls TensorFlow's {function}, which browsernet does not run or convert; rebuild "
+                    "the model with built-in Keras layers")
+            continue
+        module = spec.get("module")
+        registered = str(spec.get("registered_name") or "")
+        builtin = (str(module).split(".")[0] == "keras" and ">" not in registered if module is not None
+                   else hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES)
+        if not builtin:
+            raise UnsupportedLayerError(
+                f"{what} is a custom layer class, not one of Keras's; browsernet runs no code from outside "
+                "Keras, so rebuild the model with built-in Keras layers")
+
+
+def _layer_specs(config: dict):
+    """``(name, class_name, spec)`` of the model and every layer in it, nested models and wrappers included."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        return
+    inner = config.get("config")
+    name = inner.get("name", "?") if isinstance(inner, dict) else "?"
+    yield name, str(config["class_name"]), config
+    if not isinstance(inner, dict):
+        return
+    for layer in inner.get("layers") or []:
+        yield from _layer_specs(layer)
+    if isinstance(inner.get("layer"), dict):  # wrappers: TimeDistributed, Bidirectional
+        yield from _layer_specs(inner["layer"])
+
+
+def _mentions(value: Any, needle: str) -> bool:
+    """Whether ``needle`` is a key or a string value anywhere in a JSON structure."""
+    if isinstance(value, dict):
+        return needle in value or any(_mentions(v, needle) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, needle) for v in value)
+    return value == needle
+
+
+def _keras_reason(e: BaseException) -> str:
+    """Keras's reason in one line. Its deserialization errors start with a generic line ("Functional
+    could not be deserialized ...") and name the real cause (the missing class) further down."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    for line in lines:
+        if "Could not locate class" in line or "Unknown layer" in line or "not found" in line.lower():
+            return line[:300]
+    return _first_line(e)
 
 
 def _saved_by_keras2(path: Path) -> bool:
@@ -144,14 +268,15 @@ def _saved_by_keras2(path: Path) -> bool:
     return version.startswith("2.")
 
 
-def _load_keras2(path: Path, keras3_error: Exception) -> Any:
+def _load_keras2(path: Path, keras3_error: Exception | None) -> Any:
+    """tf-keras's reading of a Keras 2 .h5 (which :func:`check_safe` has cleared: it names no code to run)."""
     try:
         import tf_keras
 
         return tf_keras.models.load_model(str(path), compile=False)
     except Exception as e:
-        raise ModelError(f"{path}: not a readable Keras 2 model: {_first_line(e)} "
-                         f"(Keras 3 said: {_first_line(keras3_error)})") from e
+        said = f" (Keras 3 said: {_keras_reason(keras3_error)})" if keras3_error is not None else ""
+        raise ModelError(f"{path}: not a readable Keras 2 model: {_keras_reason(e)}{said}") from e
 
 
 def _describe(model: Any, path: Path) -> ModelInfo:
@@ -169,6 +294,10 @@ def _describe(model: Any, path: Path) -> ModelInfo:
         m = _BASE_NAME.match(layer.name)
         if m:
             family, alpha = ("mobilenet_v2" if m.group(1) else "mobilenet_v1"), float(m.group(2))
+            break
+        m = _V3_NAME.match(layer.name)
+        if m:
+            family = f"mobilenet_v3_{m.group(1).lower()}"
             break
     return ModelInfo(source=str(path), family=family, alpha=alpha, input_size=(int(shape[1]), int(shape[2])),
                      weights="file", num_outputs=int(out_shape[1]))
