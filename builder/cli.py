@@ -188,6 +188,93 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
 
 
 @cli.command()
+@click.argument("data_dir", metavar="DATA_DIR", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("trained"), show_default=True,
+              help="Output folder: model.keras, labels.txt, train-report.json, splits/, plots.")
+@click.option("--model", type=click.Choice(STOCK_MODELS), default=None,
+              help="Stock base with ImageNet weights (via Keras's cache).  [default: mobilenet_v2]")
+@click.option("--alpha", type=float, default=1.0, show_default=True, help="Width multiplier of a stock base.")
+@click.option("--input-size", type=int, default=224, show_default=True,
+              help="Input resolution (pixels, square) of a stock base.")
+@click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
+              help="Stock base weights: ImageNet, random, or a weights file.")
+@click.option("--base", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help="A Keras model file (.h5, .keras) whose feature extractor (up to its last global pooling "
+                   "layer) is reused, instead of --model.")
+@click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
+              help="Input scaling the base expects.  [default: raw for a base that rescales its own input, "
+                   "else mobilenet (x/127.5-1)]")
+@click.option("--validation-percent", type=float, default=20.0, show_default=True,
+              help="Share of the photos held out for early stopping (chosen by content hash).")
+@click.option("--test-percent", type=float, default=20.0, show_default=True,
+              help="Share of the photos held out for the final evaluation (chosen by content hash).")
+@click.option("--epochs", type=int, default=50, show_default=True, help="Most epochs per stage.")
+@click.option("--patience", type=int, default=5, show_default=True,
+              help="Early stopping: epochs without a lower validation loss.")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--learning-rate", type=float, default=1e-2, show_default=True,
+              help="Adam's learning rate for the head; fine-tuning uses a hundredth of it.")
+@click.option("--dropout", type=float, default=0.2, show_default=True, help="Dropout before the new head.")
+@click.option("--fine-tune", type=int, default=0, show_default=True, metavar="N",
+              help="After the head, also train the top N layers of the base (BatchNorms stay frozen), on images.")
+@click.option("--augment/--no-augment", default=None,
+              help="Random flips, zoom-in crops and brightness while fine-tuning.  [default: on with --fine-tune]")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for initialisation, shuffling, dropout and augmentation.")
+@click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Feature cache, keyed by image content and base.  [default: ~/.cache/browsernet/features]")
+@click.option("--no-cache", is_flag=True, help="Compute every feature; read and write no cache.")
+@click.option("--force", is_flag=True, help="Replace --out even if it is not a previous training output.")
+@_verbosity
+def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size: int, weights: str,
+          base: Path | None, preprocess: str | None, validation_percent: float, test_percent: float, epochs: int,
+          patience: int, batch_size: int, learning_rate: float, dropout: float, fine_tune: int,
+          augment: bool | None, seed: int, cache_dir: Path | None, no_cache: bool, force: bool, verbose: int,
+          quiet: bool) -> None:
+    """Fine-tune a MobileNet on DATA_DIR, a folder with one sub-folder of photos per class.
+
+    Photos are split into training, validation and test by a hash of their content,
+    so adding photos never moves one between splits. The new head trains on the
+    base's features, cached on disk; --fine-tune N then trains the base's top
+    layers too. --out gets model.keras (softmax head, input scaling inside: build-site
+    needs no --preprocess), labels.txt, train-report.json with the test figures,
+    the split lists and PNG plots; it is replaced only by a complete run. Then:
+    browsernet build-site --model OUT/model.keras. Exit code 0 on success, 1 on failure.
+    """
+
+    def action() -> None:
+        from builder.train.features import default_cache_dir
+        from builder.train.pipeline import TrainOptions, train as run_train
+
+        options = TrainOptions(
+            data=data_dir, out=out, model=model, base=base, alpha=alpha, input_size=input_size, weights=weights,
+            preprocess=preprocess, validation_percent=validation_percent, test_percent=test_percent,
+            epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, dropout=dropout, patience=patience,
+            fine_tune=fine_tune, augment=augment, seed=seed,
+            cache_dir=None if no_cache else (cache_dir or default_cache_dir()), force=force, progress=not quiet)
+        result = _with_progress(quiet, f"Training on {data_dir}/ into {out}/",
+                                lambda reporter: run_train(options, reporter))
+        if not quiet:
+            test = result.report["test"]
+            click.echo("", err=True)
+            for line in result.table:
+                click.echo(f"  {line}", err=True)
+            accuracy = "not measured (no test photos)" if test["accuracy"] is None else f"{test['accuracy']:.1%}"
+            click.echo(f"Test accuracy: {accuracy} on {test['images']} held-out photos "
+                       f"(validation: {_percent(result.report['validation']['accuracy'])})", err=True)
+            times = ", ".join(f"{k} {v:.1f}s" for k, v in result.report["seconds"].items())
+            click.echo(f"Times: {times}", err=True)
+            click.echo(f"Model written to {out}/ (report: {out}/train-report.json). "
+                       f"Next: browsernet build-site --model {out}/model.keras", err=True)
+
+    _run(verbose, quiet, action)
+
+
+def _percent(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.1%}"
+
+
+@cli.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
 @click.option("--build", "rebuild", is_flag=True, help="Run build-site first (with the build options below).")

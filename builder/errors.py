@@ -62,5 +62,13 @@ class CalibrationError(BrowsernetError):
     """The calibration images for --quantize auto are missing, unreadable or too few."""
 
 
+class DatasetError(BrowsernetError):
+    """The training photos cannot be used: a missing folder, too few classes or images, a broken image."""
+
+
+class TrainError(BrowsernetError):
+    """Training options that cannot be applied, or training that failed."""
+
+
 class VerifyError(BrowsernetError):
     """A site cannot be verified at all: no such folder, no report.json at the URL, no browser."""

@@ -50,9 +50,12 @@ def quiet() -> Iterator[None]:
         yield
 
 
-def load() -> None:
-    """Import the heavy ML stack (idempotent), quietly unless debug logging (-vv) is on."""
-    if "tensorflowjs.write_weights" in sys.modules:
+def load(converter: bool = True) -> None:
+    """Import the heavy ML stack (idempotent), quietly unless debug logging (-vv) is on.
+
+    ``converter=False`` imports TensorFlow and Keras only, not tensorflowjs (half the start-up
+    time), for commands that never write TF.js files (``train``)."""
+    if "tensorflowjs.write_weights" in sys.modules or (not converter and "keras" in sys.modules):
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if _debugging() else "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -60,11 +63,13 @@ def load() -> None:
     # tries IPython when stdout is not a terminal (as under pytest).
     os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     with quiet():
-        _imports()
+        _imports(converter)
 
 
-def _imports() -> None:
+def _imports(converter: bool) -> None:
     import tensorflow  # noqa: F401
     import keras  # noqa: F401
-    import tensorflowjs.write_weights  # noqa: F401
-    import tensorflowjs.quantization  # noqa: F401
+
+    if converter:
+        import tensorflowjs.write_weights  # noqa: F401
+        import tensorflowjs.quantization  # noqa: F401

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from builder import report
 from builder.errors import OutputDirError
@@ -21,8 +21,14 @@ from builder.errors import OutputDirError
 log = logging.getLogger(__name__)
 
 
-def check_target(out: Path, force: bool) -> None:
-    """Raise unless ``out`` is absent, empty, a previous browsernet build, or ``force`` is set."""
+def _is_build(folder: Path) -> bool:
+    return report.read(folder) is not None
+
+
+def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
+                 kind: str = f"browsernet build (no {report.REPORT_FILE})") -> None:
+    """Raise unless ``out`` is absent, empty, a previous output of this kind (``is_previous``: by default a
+    browsernet build; ``kind`` names it in the error), or ``force`` is set."""
     resolved = out.resolve()
     for precious in (Path.cwd().resolve(), Path.home().resolve(), Path(resolved.anchor)):
         if resolved == precious or resolved in precious.parents:
@@ -32,9 +38,9 @@ def check_target(out: Path, force: bool) -> None:
         return
     if not out.is_dir():
         raise OutputDirError(f"{out}: exists and is not a directory")
-    if force or report.read(out) is not None or not any(out.iterdir()):
+    if force or is_previous(out) or not any(out.iterdir()):
         return
-    raise OutputDirError(f"{out}: exists and is not a browsernet build (no {report.REPORT_FILE}); "
+    raise OutputDirError(f"{out}: exists and is not a {kind}; "
                          "choose another --out or pass --force to replace it")
 
 
@@ -51,9 +57,10 @@ def staging(out: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def swap(staged: Path, out: Path, force: bool) -> None:
+def swap(staged: Path, out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
+         kind: str = f"browsernet build (no {report.REPORT_FILE})") -> None:
     """Replace ``out`` with ``staged`` (two renames on the same filesystem)."""
-    check_target(out, force)  # again: the folder may have changed while we built
+    check_target(out, force, is_previous, kind)  # again: the folder may have changed while we built
     out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
     old = None

@@ -1,0 +1,190 @@
+"""The training photos: one folder per class, checked, and split by content hash.
+
+Each image's split comes from the SHA-256 of its bytes, as ``retrain.py`` took it from a
+hash of the file name: the first 64 bits, read as a fraction of 2**64, fall in the test
+band ``[0, test%)``, the validation band ``[test%, test% + validation%)`` or training.
+So adding photos never moves an existing photo between splits, renaming or moving a photo
+does not either, and two copies of one photo can never sit in different splits.
+
+Everything here runs before TensorFlow is imported, so bad input fails in a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "validation", "test")
+DEFAULT_VALIDATION_PERCENT = 20.0
+DEFAULT_TEST_PERCENT = 20.0
+MAX_HELD_OUT_PERCENT = 80.0  # validation + test: at least a fifth of the photos train the model
+
+
+@dataclass(frozen=True)
+class Image:
+    """One training photo."""
+
+    path: Path  # relative to the data folder, e.g. birds/001.jpg
+    label: int  # index into Dataset.classes
+    sha256: str  # hex digest of the file's bytes
+    split: str  # "train", "validation" or "test"
+
+
+@dataclass
+class Dataset:
+    """The checked photos of a data folder, split."""
+
+    root: Path
+    classes: list[str]  # sorted folder names: the model's output order
+    images: list[Image]  # sorted by path
+    skipped: list[str] = field(default_factory=list)  # files that are not images, relative to root
+    duplicates: dict[str, str] = field(default_factory=dict)  # a byte-identical copy -> the photo kept
+
+    def split(self, name: str) -> list[Image]:
+        return [im for im in self.images if im.split == name]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{class: {"train": n, "validation": n, "test": n, "total": n}}``."""
+        table = {c: {s: 0 for s in (*SPLITS, "total")} for c in self.classes}
+        for im in self.images:
+            row = table[self.classes[im.label]]
+            row[im.split] += 1
+            row["total"] += 1
+        return table
+
+
+def minimum_per_class(validation_percent: float, test_percent: float) -> int:
+    """Images a class needs so that each held-out split expects at least one of them:
+    ``ceil(100 / min(validation%, test%))``, and never fewer than 3."""
+    return max(3, math.ceil(100.0 / min(validation_percent, test_percent) - 1e-9))
+
+
+def check_percentages(validation_percent: float, test_percent: float) -> None:
+    for name, value in (("--validation-percent", validation_percent), ("--test-percent", test_percent)):
+        if not 0 < value < 100:
+            raise DatasetError(f"{name} {value:g}: must be more than 0 and less than 100")
+    if validation_percent + test_percent > MAX_HELD_OUT_PERCENT:
+        raise DatasetError(f"--validation-percent {validation_percent:g} + --test-percent {test_percent:g} hold "
+                           f"out more than {MAX_HELD_OUT_PERCENT:g}% of the photos; lower them")
+
+
+def split_of(sha256: str, validation_percent: float, test_percent: float) -> str:
+    """The split of an image whose content hash is ``sha256`` (hex)."""
+    fraction = int(sha256[:16], 16) / 2.0 ** 64
+    if fraction < test_percent / 100.0:
+        return "test"
+    if fraction < (test_percent + validation_percent) / 100.0:
+        return "validation"
+    return "train"
+
+
+def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
+         test_percent: float = DEFAULT_TEST_PERCENT) -> Dataset:
+    """Find, check and split the photos under ``root`` (one sub-folder per class, searched recursively;
+    hidden files and folders are skipped).
+
+    Every image is decoded completely once, so a truncated file fails here.
+    Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class with
+    fewer than :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode,
+    and the same image (byte for byte) in two classes. Files that are not images are skipped and listed
+    in :attr:`Dataset.skipped`.
+    """
+    check_percentages(validation_percent, test_percent)
+    if not root.exists():
+        raise DatasetError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder; expected a folder with one sub-folder of photos per class")
+    class_dirs = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                        key=lambda p: p.name)
+    if len(class_dirs) < 2:
+        found = ", ".join(p.name for p in class_dirs) or "none"
+        raise DatasetError(f"{root}: {len(class_dirs)} class folder(s) ({found}); need at least two, "
+                           "one sub-folder of photos per class, named after the class")
+    skipped = [p.relative_to(root).as_posix() for p in sorted(root.iterdir())
+               if p.is_file() and not p.name.startswith(".")]
+    classes = [p.name for p in class_dirs]
+    images: list[Image] = []
+    seen: dict[str, Path] = {}  # sha256 -> first photo with those bytes
+    duplicates: dict[str, str] = {}
+    for label, folder in enumerate(class_dirs):
+        for path in _files(folder):
+            rel = path.relative_to(root)
+            if not _is_image(path):
+                skipped.append(rel.as_posix())
+                continue
+            digest = _sha256(path)
+            if digest in seen:
+                first = seen[digest]
+                if first.parts[0] != rel.parts[0]:
+                    raise DatasetError(f"{root / rel}: the same image as {root / first} (identical bytes), "
+                                       f"but in class '{rel.parts[0]}' and in '{first.parts[0]}'; "
+                                       "keep it in one class only")
+                duplicates[rel.as_posix()] = first.as_posix()
+                continue
+            seen[digest] = rel
+            images.append(Image(rel, label, digest, split_of(digest, validation_percent, test_percent)))
+    dataset = Dataset(root, classes, sorted(images, key=lambda im: im.path.as_posix()), skipped, duplicates)
+    _check_counts(dataset, validation_percent, test_percent)
+    return dataset
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _image_suffixes() -> set[str]:
+    from PIL import Image as PILImage
+
+    return {suffix.lower() for suffix in PILImage.registered_extensions()}
+
+
+def _is_image(path: Path) -> bool:
+    """Whether ``path`` is meant as an image, checking that it decodes completely.
+
+    A file with an image extension, or whose header Pillow recognises, is an image and must
+    decode; anything else (notes, CSVs, .DS_Store-like litter) is not one.
+    """
+    from PIL import Image as PILImage, UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as img:
+            img.load()  # the whole image: a truncated file raises here
+    except UnidentifiedImageError as e:
+        if path.suffix.lower() in _image_suffixes():
+            raise DatasetError(f"{path}: not a decodable image ({_first_line(e)})") from e
+        return False
+    except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data, once identified
+        raise DatasetError(f"{path}: truncated or corrupt image ({_first_line(e)}); fix or remove it") from e
+    return True
+
+
+def _check_counts(dataset: Dataset, validation_percent: float, test_percent: float) -> None:
+    need = minimum_per_class(validation_percent, test_percent)
+    counts = dataset.counts()
+    for name, row in counts.items():
+        if row["total"] < need:
+            raise DatasetError(
+                f"{dataset.root / name}: {row['total']} image(s); each class needs at least {need} for "
+                f"--validation-percent {validation_percent:g} and --test-percent {test_percent:g} "
+                "(add photos, or raise both percentages)")
+        if row["train"] == 0:
+            raise DatasetError(
+                f"{dataset.root / name}: the content-hash split put all {row['total']} images in validation "
+                "or test, none in training; add photos to this class")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0][:200]

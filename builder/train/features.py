@@ -1,0 +1,242 @@
+"""The base model's feature extractor, and its features cached on disk.
+
+The extractor is the base model up to and including its last global pooling layer
+(``GlobalAveragePooling2D`` or ``GlobalMaxPooling2D``): everything before the
+classification head. It takes preprocessed images (N, H, W, 3) float32 and gives
+(N, D) float32 features.
+
+Features are cached as one ``.npy`` file per image, under a folder named by a hash of
+the base's identity (its weights file's SHA-256 or the stock model's settings, the layer
+cut at, the input size, the preprocessing and the resize rule), so a second run with
+other head settings, or with more photos, computes only what is new. Each cache file is
+written to a temporary name and renamed, so an interrupted run leaves no half-written one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from builder.errors import TrainError
+from builder.model import page_input
+from builder.model.preprocessing import apply as preprocessed
+
+log = logging.getLogger(__name__)
+
+FEATURES_VERSION = 1  # bump when the way features are computed changes
+RESIZE = "squash"  # the page's default resize rule (build-site --resize squash)
+BATCH = 32
+# Tracing the extractor into a graph costs several seconds (MobileNetV2 on two cores) and then runs
+# each batch about twice as fast as eager execution: worth it only for more images than this.
+EAGER_MAX = 96
+POOLING = ("GlobalAveragePooling2D", "GlobalMaxPooling2D")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/browsernet/features`` (``~/.cache/browsernet/features``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "browsernet" / "features"
+
+
+@dataclass
+class Base:
+    """A base model cut before its classification head."""
+
+    extractor: Any  # keras.Model: preprocessed (N, H, W, 3) -> (N, D)
+    input_size: tuple[int, int]  # (height, width)
+    preprocess: str  # what the extractor expects: mobilenet (x/127.5 - 1), unit (x/255) or raw
+    identity: dict[str, Any]  # what the features depend on; recorded in the report
+    family: str  # mobilenet_v1 | mobilenet_v2 | custom
+
+    @property
+    def key(self) -> str:
+        """The cache key: SHA-256 of :attr:`identity`."""
+        return hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def dimension(self) -> int:
+        return int(self.extractor.output_shape[-1])
+
+
+def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_size: int, weights: str,
+              preprocess: str | None, note: Callable[[str], None]) -> Base:
+    """The feature extractor of a stock MobileNet (``model``) or of a Keras model file (``base_file``).
+
+    Raises :class:`~builder.errors.ModelError` / :class:`~builder.errors.WeightsError` (from the zoo) for a
+    model that cannot be loaded, :class:`~builder.errors.TrainError` for one without a global pooling layer.
+    """
+    import keras
+
+    from builder.model import zoo
+
+    source = str(base_file) if base_file is not None else (model or "mobilenet_v2")
+    full, info = zoo.load(source, alpha=alpha, input_size=input_size, weights=weights)
+    if not isinstance(full, keras.Model):
+        raise TrainError(f"{source}: a Keras 2 model; training here needs a model Keras 3 can load "
+                         "(load it with Keras 3 and save it as .keras)")
+    pool = _last_pooling(full)
+    if pool is None:
+        raise TrainError(f"{source}: no GlobalAveragePooling2D or GlobalMaxPooling2D layer at the top level, so "
+                         "the feature extractor (everything before the classification head) cannot be found")
+    features = pool.output
+    if len(features.shape) != 2:  # keepdims=True (MobileNet V1's head): (N, 1, 1, D)
+        features = keras.layers.Flatten(name="features_flat")(features)
+    extractor = keras.Model(full.inputs, features, name="feature_extractor")
+    extractor.trainable = False
+    chosen = _preprocess_for(full, info.family, preprocess, source, note)
+    identity: dict[str, Any] = {"features_version": FEATURES_VERSION, "cut_at": pool.name,
+                                "input_size": list(info.input_size), "preprocess": chosen, "resize": RESIZE}
+    if base_file is not None:
+        identity.update(base=str(base_file), sha256=_sha256(base_file))
+    else:
+        identity.update(base=info.family, alpha=info.alpha, weights=info.weights)
+        if info.weights not in ("imagenet", "none"):
+            identity["weights_sha256"] = _sha256(Path(info.weights))
+    return Base(extractor, info.input_size, chosen, identity, info.family)
+
+
+def _last_pooling(model: Any) -> Any:
+    for layer in reversed(model.layers):
+        if type(layer).__name__ in POOLING:
+            return layer
+    return None
+
+
+def _preprocess_for(model: Any, family: str, requested: str | None, source: str, note: Callable[[str], None]) -> str:
+    """The input scaling the base expects: raw when it rescales its own input, else MobileNet's
+    (x/127.5 - 1) unless ``--preprocess`` says otherwise."""
+    rescales = _rescales_own_input(model)
+    if requested is not None:
+        if rescales and requested != "raw":
+            note(f"warning: {source} rescales its own input, and --preprocess {requested} scales it again first")
+        return requested
+    if rescales:
+        return "raw"
+    if family == "custom":
+        note(f"{source}: no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
+    return "mobilenet"
+
+
+def _rescales_own_input(model: Any) -> bool:
+    from builder.convert import graph as graphs
+
+    try:
+        return graphs.normalises_input(graphs.from_keras(model))
+    except Exception as e:  # a layer the converter does not know: it cannot be one of the rescaling ones
+        log.debug("could not read the base's graph (%s); assuming it does not rescale its input", e)
+        return False
+
+
+def page_pixels(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """``path`` as the site feeds it to the model: (H, W, 3) float32 in 0..255 (see :mod:`builder.model.page_input`)."""
+    return page_input.resize_to_input(page_input.decode(path), size, RESIZE)
+
+
+@dataclass
+class Extraction:
+    features: np.ndarray  # (N, D) float32, in the order asked for
+    cached: int  # images read from the cache
+    computed: int  # images run through the base
+    seconds: float  # time spent computing (decode, resize, forward pass); 0 when all were cached
+
+    @property
+    def images_per_second(self) -> float | None:
+        return self.computed / self.seconds if self.computed and self.seconds > 0 else None
+
+
+def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path | None) -> Extraction:
+    """Features of the images at ``paths`` (whose content hashes are ``digests``), from the cache where present.
+
+    ``cache_dir`` None: no cache. Raises :class:`~builder.errors.TrainError` if the cache folder cannot be written.
+    """
+    folder = None if cache_dir is None else cache_dir / base.key[:32]
+    out = np.zeros((len(paths), base.dimension), np.float32)
+    missing: list[int] = []
+    for i, digest in enumerate(digests):
+        vector = _read(folder, digest)
+        if vector is None or vector.shape != (base.dimension,):
+            missing.append(i)
+        else:
+            out[i] = vector
+    started = time.perf_counter()
+    predict = _predictor(base.extractor, graph=len(missing) > EAGER_MAX)
+    for start in range(0, len(missing), BATCH):
+        chunk = missing[start:start + BATCH]
+        x = preprocessed(np.stack([page_pixels(paths[i], base.input_size) for i in chunk]), base.preprocess)
+        out[chunk] = predict(x)
+        for i in chunk:
+            _write(folder, digests[i], out[i], base.identity)
+    seconds = time.perf_counter() - started if missing else 0.0
+    return Extraction(out, len(paths) - len(missing), len(missing), seconds)
+
+
+def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """``model`` (inference mode) on ``x`` (N, ...) in batches of :data:`BATCH`, as :func:`extract` runs it."""
+    predict_batch = _predictor(model, graph=len(x) > EAGER_MAX)
+    return np.concatenate([predict_batch(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+
+
+def _predictor(model: Any, graph: bool) -> Callable[[np.ndarray], np.ndarray]:
+    """``x`` (n <= BATCH, H, W, 3) → features (n, D): eagerly, or through one graph traced for a full
+    batch (a short last batch is padded, so it is traced once)."""
+    import tensorflow as tf
+
+    if not graph:
+        return lambda x: np.asarray(model(tf.constant(x), training=False), np.float32)
+    fn = tf.function(lambda x: model(x, training=False))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        padded = np.concatenate([x, np.zeros((BATCH - len(x), *x.shape[1:]), x.dtype)]) if len(x) < BATCH else x
+        return np.asarray(fn(tf.constant(padded)), np.float32)[:len(x)]
+
+    return run
+
+
+def _read(folder: Path | None, digest: str) -> np.ndarray | None:
+    if folder is None:
+        return None
+    try:
+        return np.load(folder / f"{digest}.npy", allow_pickle=False)
+    except (OSError, ValueError):  # absent, or unreadable: compute it again
+        return None
+
+
+def _write(folder: Path | None, digest: str, vector: np.ndarray, identity: dict[str, Any]) -> None:
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        about = folder / "base.json"
+        if not about.exists():
+            _atomic_write(about, lambda f: f.write(json.dumps(identity, indent=2, sort_keys=True).encode()))
+        _atomic_write(folder / f"{digest}.npy", lambda f: np.save(f, vector, allow_pickle=False))
+    except OSError as e:
+        raise TrainError(f"{folder}: cannot write the feature cache ({e}); pass --cache-dir DIR or --no-cache") from e
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

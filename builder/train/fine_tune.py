@@ -1,0 +1,104 @@
+"""``--fine-tune N``: unfreeze the top N layers of the base and train them with the head, on images.
+
+Runs after the head has been trained on cached features (so fine-tuning starts from a
+good head, as the Keras transfer-learning guide does it), at a hundredth of the head's
+learning rate. BatchNormalization layers stay in inference mode (the extractor is called
+with ``training=False``), and stay frozen. Augmentation (horizontal flip, random zoom-in
+crop, brightness), on by default, sits in front of the inference model in a training-only
+wrapper, so the saved model has none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from builder.errors import TrainError
+from builder.train import head as heads
+
+log = logging.getLogger(__name__)
+
+LEARNING_RATE_FACTOR = 0.01  # fine-tuning runs at this fraction of --learning-rate
+ZOOM = 0.2  # random zoom-in up to 20% (a random crop of 80-100% of each side, resized back)
+BRIGHTNESS = 0.2  # +-20% of the 0..255 range
+
+
+@dataclass
+class FineTuning:
+    history: list[dict[str, float]]
+    best_epoch: int
+    stopped_early: bool
+    unfrozen: list[str]  # layer names, base order
+    learning_rate: float
+    augment: bool
+    images_per_second: float  # training images per second over the fit (augmentation and validation included)
+
+
+def leaf_layers(model: Any) -> list[Any]:
+    """Every layer of ``model`` in order, nested models opened up."""
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(leaf_layers(layer))
+        elif type(layer).__name__ != "InputLayer":
+            out.append(layer)
+    return out
+
+
+def unfreeze(extractor: Any, count: int) -> list[str]:
+    """Make the top ``count`` layers of ``extractor`` trainable, BatchNormalization excepted; return their names."""
+    layers = leaf_layers(extractor)
+    if count > len(layers):
+        raise TrainError(f"--fine-tune {count}: the base has only {len(layers)} layers")
+    extractor.trainable = True
+    for layer in layers:
+        layer.trainable = False
+    top = layers[len(layers) - count:]
+    for layer in top:
+        if type(layer).__name__ != "BatchNormalization":
+            layer.trainable = True
+    return [layer.name for layer in top]
+
+
+def augmentation(seed: int) -> list[Any]:
+    """The training-time augmentation, as ``retrain.py`` offered it: flips, random scale/crop, brightness."""
+    import keras
+
+    return [
+        keras.layers.RandomFlip("horizontal", seed=seed, name="augment_flip"),
+        keras.layers.RandomZoom((-ZOOM, 0.0), fill_mode="reflect", seed=seed + 1, name="augment_zoom"),
+        keras.layers.RandomBrightness(BRIGHTNESS, value_range=(0.0, 255.0), seed=seed + 2, name="augment_brightness"),
+    ]
+
+
+def run(model: Any, extractor: Any, images: dict[str, np.ndarray], labels: dict[str, np.ndarray], count: int,
+        augment: bool, settings: heads.Settings) -> FineTuning:
+    """Fine-tune ``model`` (the inference model, raw pixels in) on ``images["train"]`` (N, H, W, 3) float32
+    0..255, validated on ``images["validation"]``. ``model``'s weights are updated in place."""
+    import keras
+
+    unfrozen = unfreeze(extractor, count)
+    rate = settings.learning_rate * LEARNING_RATE_FACTOR
+    with heads.strategy().scope():
+        if augment:
+            inputs = keras.Input(model.input_shape[1:], name="image")
+            x = inputs
+            for layer in augmentation(settings.seed):
+                x = layer(x)
+            trainer = keras.Model(inputs, model(x), name="fine_tuning")
+        else:
+            trainer = model
+        started = time.perf_counter()
+        history, best, early = heads.fit(
+            trainer,
+            heads.dataset(images["train"], labels["train"], settings.batch_size, shuffle_seed=settings.seed),
+            heads.dataset(images["validation"], labels["validation"], settings.batch_size, shuffle_seed=None),
+            settings, rate)
+        seconds = time.perf_counter() - started
+    extractor.trainable = False
+    return FineTuning(history, best, early, unfrozen, rate, augment,
+                      len(images["train"]) * len(history) / seconds if seconds > 0 else 0.0)

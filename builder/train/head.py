@@ -1,0 +1,115 @@
+"""The new classification head, trained on cached features with ``tf.data`` and Keras's ``fit``.
+
+The head is ``Dropout → Dense(classes, softmax)``. The inference model puts it on the
+base's feature extractor (frozen, BatchNorms in inference mode), behind a ``Rescaling``
+layer that does the base's preprocessing, so ``model.keras`` takes raw 0..255 pixels and
+``build-site`` sees a model that rescales its own input.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# The Rescaling that does each preprocessing inside the model: (scale, offset), x * scale + offset.
+RESCALING = {"mobilenet": (1.0 / 127.5, -1.0), "unit": (1.0 / 255.0, 0.0)}
+
+
+@dataclass(frozen=True)
+class Settings:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    dropout: float
+    patience: int  # early stopping: epochs without a lower validation loss
+    seed: int
+    verbose: bool  # Keras's per-epoch progress bar
+
+
+@dataclass
+class Head:
+    dropout: Any  # keras.layers.Dropout
+    dense: Any  # keras.layers.Dense, softmax
+    history: list[dict[str, float]]  # per epoch: loss, accuracy, val_loss, val_accuracy
+    best_epoch: int  # 1-based: the epoch whose weights were kept
+    stopped_early: bool
+
+
+def strategy() -> Any:
+    """``MirroredStrategy`` over every GPU when more than one is visible, else the default strategy."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        log.info("training on %d GPUs (MirroredStrategy)", len(gpus))
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle_seed: int | None) -> Any:
+    """A ``tf.data`` pipeline over in-memory arrays: shuffled each epoch (when seeded), batched, prefetched."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def fit(model: Any, train: Any, validation: Any, settings: Settings, learning_rate: float) -> tuple[list[dict], int, bool]:
+    """Compile and fit ``model`` with Adam at ``learning_rate``, stopping early on the validation loss
+    (the best epoch's weights are restored). Returns ``(history, best_epoch, stopped_early)``."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    # shuffle=False: the tf.data pipeline shuffles (seeded); Keras would only warn that it cannot.
+    result = model.fit(train, validation_data=validation, epochs=settings.epochs, callbacks=[stop], shuffle=False,
+                       verbose=1 if settings.verbose else 0)
+    names = ("loss", "accuracy", "val_loss", "val_accuracy")
+    history = [{name: float(result.history[name][i]) for name in names if name in result.history}
+               for i in range(len(result.history["loss"]))]
+    losses = [h["val_loss"] for h in history]
+    best = int(np.argmin(losses)) + 1 if losses else 0
+    return history, best, len(history) < settings.epochs
+
+
+def train(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], classes: int, settings: Settings) -> Head:
+    """Train a head on ``features["train"]`` (N, D) → ``labels["train"]`` (N,) class indices, validated on
+    ``features["validation"]``."""
+    import keras
+
+    dimension = features["train"].shape[1]
+    with strategy().scope():
+        dropout = keras.layers.Dropout(settings.dropout, seed=settings.seed, name="head_dropout")
+        dense = keras.layers.Dense(classes, activation="softmax", name="classifier",
+                                   kernel_initializer=keras.initializers.GlorotUniform(seed=settings.seed))
+        inputs = keras.Input((dimension,), name="features")
+        model = keras.Model(inputs, dense(dropout(inputs)), name="head")
+        history, best, early = fit(
+            model,
+            dataset(features["train"], labels["train"], settings.batch_size, shuffle_seed=settings.seed),
+            dataset(features["validation"], labels["validation"], settings.batch_size, shuffle_seed=None),
+            settings, settings.learning_rate)
+    return Head(dropout, dense, history, best, early)
+
+
+def inference_model(extractor: Any, head: Head, input_size: tuple[int, int], preprocess: str) -> Any:
+    """Raw pixels (N, H, W, 3) in 0..255 → class probabilities (N, classes): Rescaling (unless the base
+    takes raw pixels), the feature extractor (BatchNorms in inference mode), the head."""
+    import keras
+
+    inputs = keras.Input((*input_size, 3), name="image")
+    x = inputs
+    if preprocess in RESCALING:
+        scale, offset = RESCALING[preprocess]
+        x = keras.layers.Rescaling(scale, offset, name="preprocess")(x)
+    x = extractor(x, training=False)
+    outputs = head.dense(head.dropout(x))
+    return keras.Model(inputs, outputs, name="classifier_model")

@@ -1,0 +1,288 @@
+"""The training pipeline: scan and split → base → features (cached) → head → fine-tuning → evaluation → output.
+
+Cheap checks (options, the output folder, every photo decoded) run before TensorFlow is
+imported. The output folder is written beside the target and renamed into place only when
+complete, so a failure or Ctrl-C leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from builder import __version__
+from builder.errors import TrainError
+from builder.model.preprocessing import MODES as PREPROCESS_MODES
+from builder.progress import Reporter
+from builder.site import staging
+from builder.train import dataset as photos
+from builder.train import report as records
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    data: Path  # one sub-folder of photos per class
+    out: Path = Path("trained")
+    model: str | None = None  # mobilenet_v1 | mobilenet_v2 (None: mobilenet_v2 unless base is given)
+    base: Path | None = None  # a Keras model file whose feature extractor is reused
+    alpha: float = 1.0
+    input_size: int = 224
+    weights: str = "imagenet"
+    preprocess: str | None = None  # what the base expects (None: raw if it rescales itself, else mobilenet)
+    validation_percent: float = photos.DEFAULT_VALIDATION_PERCENT
+    test_percent: float = photos.DEFAULT_TEST_PERCENT
+    epochs: int = 50
+    batch_size: int = 32
+    learning_rate: float = 1e-2
+    dropout: float = 0.2
+    patience: int = 5  # early stopping: epochs without a lower validation loss
+    fine_tune: int = 0  # unfreeze this many of the base's top layers after training the head
+    augment: bool | None = None  # None: on when fine-tuning
+    seed: int = 0
+    cache_dir: Path | None = None  # None: no feature cache
+    force: bool = False
+    progress: bool = False  # Keras's per-epoch progress bars (on stdout)
+
+    def recorded(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("data", "out", "base", "cache_dir"):
+            data[key] = None if data[key] is None else str(data[key])
+        data["augment"] = self.augmenting
+        data.pop("progress")
+        return data
+
+    @property
+    def augmenting(self) -> bool:
+        return self.fine_tune > 0 if self.augment is None else self.augment
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    report: dict[str, Any]
+    table: list[str] = field(default_factory=list)  # per-class precision/recall on the test split
+
+
+def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
+    """Train a classifier on ``opts.data`` and write it, with its report and plots, to ``opts.out``.
+
+    Raises a :class:`~builder.errors.BrowsernetError` subclass on any failure, in which case
+    ``opts.out`` is left untouched.
+    """
+    reporter = reporter or Reporter()
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(key: str, label: str, *, bars: bool = False) -> Iterator[None]:
+        t0 = time.perf_counter()
+        if bars:  # Keras draws its own progress bars: announce the stage, then its time
+            reporter.note(f"{label}:")
+            yield
+            seconds[key] = round(time.perf_counter() - t0, 2)
+            reporter.note(f"{label}: {seconds[key]:.1f}s")
+        else:
+            with reporter.step(label):
+                yield
+            seconds[key] = round(time.perf_counter() - t0, 2)
+
+    _check_options(opts)
+    is_output = records.is_output
+    kind = f"browsernet train output (no {records.REPORT_FILE})"
+    staging.check_target(opts.out, opts.force, is_output, kind)
+
+    with stage("scan", f"checking the photos in {opts.data}"):
+        data = photos.scan(opts.data, validation_percent=opts.validation_percent, test_percent=opts.test_percent)
+    _notes(data, reporter)
+
+    with stage("tensorflow", "loading TensorFlow"):
+        _load_tensorflow(opts.seed)
+    from builder.train import evaluate as evaluation
+    from builder.train import features as extraction
+    from builder.train import fine_tune as tuning
+    from builder.train import head as heads
+    from builder.train import plots
+
+    with stage("base", f"loading the base ({opts.base or opts.model or 'mobilenet_v2'})"):
+        base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
+                                    weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
+    paths = [opts.data / im.path for im in data.images]
+    with stage("features", f"features of {len(paths)} photos"):
+        extracted = extraction.extract(base, paths, [im.sha256 for im in data.images], opts.cache_dir)
+    speed = extracted.images_per_second
+    reporter.note(f"features: {extracted.cached} cached, {extracted.computed} computed"
+                  + (f" ({speed:.1f} images/s)" if speed else ""))
+    index = {name: np.array([i for i, im in enumerate(data.images) if im.split == name], np.int64)
+             for name in photos.SPLITS}
+    labels_all = np.array([im.label for im in data.images], np.int64)
+    labels = {name: labels_all[idx] for name, idx in index.items()}
+    settings = heads.Settings(epochs=opts.epochs, batch_size=opts.batch_size, learning_rate=opts.learning_rate,
+                              dropout=opts.dropout, patience=opts.patience, seed=opts.seed, verbose=opts.progress)
+
+    with stage("head", f"training the head ({base.dimension} features → {len(data.classes)} classes, "
+                       f"{len(index['train'])} photos)", bars=opts.progress):
+        head = heads.train({name: extracted.features[idx] for name, idx in index.items()}, labels,
+                           len(data.classes), settings)
+    model = heads.inference_model(base.extractor, head, base.input_size, base.preprocess)
+
+    tuned = None
+    if opts.fine_tune:
+        with stage("decode", "decoding the photos for fine-tuning"):
+            pixels = {name: _pixels([paths[i] for i in index[name]], base.input_size, extraction.page_pixels)
+                      for name in ("train", "validation")}
+        with stage("fine_tune", f"fine-tuning the top {opts.fine_tune} layers of the base", bars=opts.progress):
+            tuned = tuning.run(model, base.extractor, pixels, labels, opts.fine_tune, opts.augmenting, settings)
+        del pixels
+
+    with stage("evaluate", "evaluating on the held-out photos"):
+        scores = {}
+        for name in ("validation", "test"):
+            idx = index[name]
+            if tuned is None:  # the same function as the model: frozen features through the head
+                probabilities = np.asarray(head.dense(head.dropout(extracted.features[idx], training=False)))
+            else:
+                x = _pixels([paths[i] for i in idx], base.input_size, extraction.page_pixels)
+                probabilities = extraction.predict(model, x) if len(idx) else np.zeros((0, len(data.classes)))
+            scores[name] = evaluation.evaluate(probabilities.reshape(len(idx), len(data.classes)), labels[name],
+                                               data.classes, [data.images[i].path.as_posix() for i in idx])
+
+    with staging.staging(opts.out) as folder:
+        with stage("write", f"writing {opts.out}/"):
+            model_path = folder / records.MODEL_FILE
+            try:
+                model.save(model_path)
+            except Exception as e:  # Keras's saving raises many kinds
+                raise TrainError(f"could not save the model: {e}") from e
+            (folder / records.LABELS_FILE).write_text("".join(f"{c}\n" for c in data.classes), encoding="utf-8")
+            split_dir = folder / records.SPLITS_DIR
+            split_dir.mkdir()
+            for name in photos.SPLITS:
+                (split_dir / f"{name}.txt").write_text(
+                    "".join(f"{im.path.as_posix()}\n" for im in data.split(name)), encoding="utf-8")
+            stages = [("head", head.history)] + ([("fine-tuning", tuned.history)] if tuned else [])
+            plots.curves(folder / plots.CURVES, stages)
+            test = scores["test"]
+            title = "Test split" + ("" if test.accuracy is None else f": accuracy {test.accuracy:.1%}")
+            plots.confusion(folder / plots.CONFUSION, test.confusion_matrix, data.classes, title)
+        seconds["total"] = round(time.perf_counter() - started, 2)
+        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path)
+        (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        staging.swap(folder, opts.out, opts.force, is_output, kind)
+    return TrainResult(opts.out, result, evaluation.table(scores["test"]))
+
+
+def _check_options(opts: TrainOptions) -> None:
+    from builder.model.zoo import STOCK, check_file
+
+    if opts.base is not None and opts.model is not None:
+        raise TrainError("give --model or --base, not both")
+    if opts.model is not None and opts.model not in STOCK:
+        raise TrainError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
+    if opts.base is not None:
+        check_file(opts.base)
+    if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
+        raise TrainError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
+    for name, value, low in (("--epochs", opts.epochs, 1), ("--batch-size", opts.batch_size, 1),
+                             ("--patience", opts.patience, 1), ("--fine-tune", opts.fine_tune, 0)):
+        if value < low:
+            raise TrainError(f"{name} must be at least {low}, got {value}")
+    if not opts.learning_rate > 0:
+        raise TrainError(f"--learning-rate must be positive, got {opts.learning_rate:g}")
+    if not 0 <= opts.dropout < 1:
+        raise TrainError(f"--dropout must be in [0, 1), got {opts.dropout:g}")
+    photos.check_percentages(opts.validation_percent, opts.test_percent)
+    data, out = opts.data.resolve(), opts.out.resolve()
+    if out == data or data in out.parents:
+        raise TrainError(f"--out {opts.out} is inside the photo folder {opts.data}; it would become a class")
+    if out in data.parents:
+        raise TrainError(f"--out {opts.out} contains the photo folder {opts.data}; replacing it would delete them")
+
+
+def _notes(data: photos.Dataset, reporter: Reporter) -> None:
+    if data.skipped:
+        shown = ", ".join(data.skipped[:10]) + (f" and {len(data.skipped) - 10} more" if len(data.skipped) > 10 else "")
+        reporter.note(f"warning: skipped {len(data.skipped)} file(s) that are not images: {shown}")
+    if data.duplicates:
+        reporter.note(f"warning: {len(data.duplicates)} duplicate photo(s) counted once: "
+                      + ", ".join(f"{d} = {o}" for d, o in list(data.duplicates.items())[:5]))
+    counts = data.counts()
+    for split in ("validation", "test"):
+        empty = [c for c, row in counts.items() if row[split] == 0]
+        if empty:
+            reporter.note(f"note: no {split} photo in {', '.join(empty)} (the content-hash split); "
+                          f"{'its recall is not measured' if split == 'test' else 'add photos to measure it'}")
+    totals = {s: sum(row[s] for row in counts.values()) for s in photos.SPLITS}
+    reporter.note(f"{len(data.images)} photos in {len(data.classes)} classes: {totals['train']} training, "
+                  f"{totals['validation']} validation, {totals['test']} test")
+
+
+def _load_tensorflow(seed: int) -> None:
+    from builder.model import tf_runtime
+
+    tf_runtime.load(converter=False)
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()  # the same command gives the same figures
+
+
+def _pixels(paths: list[Path], size: tuple[int, int], read) -> np.ndarray:
+    if not paths:
+        return np.zeros((0, *size, 3), np.float32)
+    return np.stack([read(p, size) for p in paths])
+
+
+def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tuned, scores: dict, seconds: dict,
+            model_path: Path) -> dict[str, Any]:
+    from builder.report import sha256_of
+
+    counts = data.counts()
+    counts_total = {s: sum(row[s] for row in counts.values()) for s in (*photos.SPLITS, "total")}
+    identity = base.identity
+    name = (identity["base"] if "sha256" in identity
+            else f"{identity['base']} (alpha {identity['alpha']:g}, {base.input_size[0]} px, {identity['weights']} weights)")
+    record: dict[str, Any] = {
+        "generator": records.GENERATOR,
+        "version": __version__,
+        "classes": data.classes,
+        "images": {**counts, "total": counts_total},
+        "skipped": data.skipped,
+        "duplicates": data.duplicates,
+        "data": {"folder": str(data.root.resolve()),
+                 "split": {"method": "sha256 of each file's bytes: the first 64 bits as a fraction of 2^64 below "
+                                     "test% is test, below test% + validation% validation, else training",
+                           "validation_percent": opts.validation_percent, "test_percent": opts.test_percent},
+                 "splits": {s: [im.path.as_posix() for im in data.split(s)] for s in photos.SPLITS}},
+        "base": {"name": name, "family": base.family, "input_size": list(base.input_size),
+                 "features": base.dimension, "preprocess": base.preprocess, "identity": identity},
+        # What model.keras takes: raw 0..255 pixels, squashed to input_size (it rescales them itself).
+        "input": {"size": list(base.input_size), "pixels": "raw 0..255 RGB", "resize": "squash"},
+        "options": opts.recorded(),
+        "history": {"head": head.history, **({"fine_tune": tuned.history} if tuned else {})},
+        "head": {"epochs": len(head.history), "best_epoch": head.best_epoch, "stopped_early": head.stopped_early},
+        "validation": {"images": scores["validation"].images, "accuracy": scores["validation"].accuracy},
+        "test": scores["test"].as_dict(),
+        "cache": {"dir": None if opts.cache_dir is None else str(opts.cache_dir), "key": base.key,
+                  "hits": extracted.cached, "computed": extracted.computed},
+        "throughput": {"feature_extraction_images_per_second":
+                       None if extracted.images_per_second is None else round(extracted.images_per_second, 2)},
+        "seconds": seconds,
+        "model": {"file": records.MODEL_FILE, "sha256": sha256_of(model_path)},
+    }
+    if tuned:
+        record["fine_tune"] = {"layers": len(tuned.unfrozen), "unfrozen": tuned.unfrozen,
+                               "learning_rate": tuned.learning_rate, "augment": tuned.augment,
+                               "epochs": len(tuned.history), "best_epoch": tuned.best_epoch,
+                               "stopped_early": tuned.stopped_early}
+        record["throughput"]["fine_tune_images_per_second"] = round(tuned.images_per_second, 2)
+    return record

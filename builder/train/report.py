@@ -1,0 +1,105 @@
+"""``train-report.json``: what a training run measured, and how ``build-site`` finds it beside a model.
+
+``build-site --model DIR/model.keras`` calls :func:`beside`: when ``DIR`` holds a training
+report whose recorded model hash is that file's, the build takes ``labels.txt`` from there,
+shows the test figures on the model card, and calibrates ``--quantize auto`` on the model's
+own held-out photos, scoring each dtype map against their true labels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REPORT_FILE = "train-report.json"
+MODEL_FILE = "model.keras"
+LABELS_FILE = "labels.txt"
+SPLITS_DIR = "splits"
+GENERATOR = "browsernet train"
+
+
+def read(folder: Path) -> dict[str, Any] | None:
+    """The training report in ``folder``, or None if there is none (or it is not one)."""
+    try:
+        data = json.loads((folder / REPORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
+
+
+def is_output(folder: Path) -> bool:
+    """Whether ``folder`` is a previous ``browsernet train`` output (which a new run may replace)."""
+    return read(folder) is not None
+
+
+@dataclass
+class Trained:
+    """A model file written by ``browsernet train``, with its report."""
+
+    model: Path
+    labels: Path
+    report: dict[str, Any]
+
+    def card(self) -> dict[str, Any]:
+        """What the site's model card shows: test accuracy, per-class precision/recall, image counts."""
+        test = self.report["test"]
+        return {
+            "test_accuracy": test["accuracy"],
+            "test_images": test["images"],
+            "validation_accuracy": self.report["validation"]["accuracy"],
+            "train_images": self.report["images"]["total"]["train"],
+            "per_class": {name: {k: m[k] for k in ("precision", "recall", "support")}
+                          for name, m in test["per_class"].items()},
+            "base": self.report["base"]["name"],
+        }
+
+    def held_out(self) -> tuple[list[Path], np.ndarray] | None:
+        """The validation and test photos (paths, true class indices), or None if the data folder moved."""
+        root = Path(self.report["data"]["folder"])
+        classes = self.report["classes"]
+        paths, labels = [], []
+        for split in ("validation", "test"):
+            for rel in self.report["data"]["splits"][split]:
+                path = root / rel
+                if not path.is_file():
+                    log.info("held-out photo %s is gone", path)
+                    return None
+                paths.append(path)
+                labels.append(classes.index(Path(rel).parts[0]))
+        return paths, np.asarray(labels, np.int64)
+
+
+def beside(model: Path) -> Trained | None:
+    """The training record of ``model`` if ``browsernet train`` wrote it (its report beside it names
+    this very file by SHA-256); else None."""
+    from builder.report import sha256_of
+
+    data = read(model.parent)
+    if data is None or not model.is_file():
+        return None
+    if data.get("model", {}).get("sha256") != sha256_of(model):
+        log.info("%s: %s describes another model file; not using it", model, REPORT_FILE)
+        return None
+    labels = model.parent / LABELS_FILE
+    return Trained(model, labels, data) if labels.is_file() else None
+
+
+def held_out_calibration(trained: Trained, size: tuple[int, int], rule: str) -> tuple[Any, np.ndarray] | None:
+    """``(CalibrationSet, true labels)`` from the model's held-out photos as the page sees them, or None."""
+    from builder.convert.calibration import CalibrationSet
+    from builder.model import page_input
+
+    found = trained.held_out()
+    if found is None:
+        return None
+    paths, labels = found
+    images = np.stack([page_input.resize_to_input(page_input.decode(p), size, rule) for p in paths])
+    return CalibrationSet(images, f"the held-out (validation and test) photos of {trained.report['data']['folder']}",
+                          len(paths)), labels
