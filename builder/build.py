@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from builder import __version__
@@ -25,6 +25,7 @@ from builder.site import vendor
 from builder.errors import BrowsernetError
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
+from builder.train import report as training
 from builder.report import REPORT_FILE, BuildReport, sha256_of, source_record
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     specs = default_quantize(opts)
     auto = quantize.is_auto(specs)
     qmap = {} if auto or specs == (NO_QUANTIZE,) else quantize.parse(specs)
+    trained = training.beside(opts.model)  # a `browsernet train` model: labels, test figures, held-out photos
+    if trained is not None and opts.labels is None:
+        opts = replace(opts, labels=trained.labels)
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
     if user_labels is not None and labelling.numbered(user_labels):
         user_labels = labelling.without_numbers(user_labels)
@@ -120,11 +124,13 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         from builder.model.preprocessing import apply as preprocessed
 
         with reporter.step("calibration images"):
-            calibration = calibrate.load(opts.calibration, info.input_size, rule=opts.resize)
+            held_out = None if trained is None or opts.calibration is not None else \
+                training.held_out_calibration(trained, info.input_size, opts.resize)
+            calibration, truth = held_out or (calibrate.load(opts.calibration, info.input_size, rule=opts.resize), None)
         with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
             choice = autoquant.search(model, weights, preprocessed(calibration.images, preprocess),
                                       agreement=opts.agreement or autoquant.AGREEMENT,
-                                      max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR)
+                                      max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR, labels=truth)
         qmap = quantize.from_dtypes(choice.dtypes)
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
@@ -161,6 +167,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, quantization,
                          started, shards, compressed)
         result.head, result.lowered = head.as_dict(), lowered
+        result.training = trained.card() if trained is not None else {}
         result.write(site)
         output.swap(site, opts.out, opts.force)
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
@@ -240,6 +247,8 @@ def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
         return tuple(opts.quantize)
     from builder.model.zoo import is_stock
 
+    if training.beside(opts.model) is not None:  # `browsernet train`'s model: calibrated on its held-out photos
+        return (quantize.AUTO,)
     return (quantize.AUTO,) if is_stock(opts.model) and opts.weights == "imagenet" else (NO_QUANTIZE,)
 
 
@@ -265,7 +274,9 @@ def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, con
             "bounds": {"agreement": choice.agreement, "max_prob_error": choice.max_prob_error},
             "evaluations": choice.evaluations,
             "plain": {dtype: {"weight_bytes": m.weight_bytes, "agreement": m.agreement,
-                              "max_prob_error": round(m.max_prob_error, 6)} for dtype, m in choice.plain.items()},
+                              "max_prob_error": round(m.max_prob_error, 6), "accuracy": m.accuracy}
+                      for dtype, m in choice.plain.items()},
+            "accuracy": choice.measure.accuracy,  # against true labels: a trained model's held-out photos
         }
     return record
 

@@ -47,6 +47,8 @@ class BuildReport:
     optimization: dict[str, Any] = field(default_factory=dict)
     # Site path -> {Content-Encoding ("br", "gzip"): bytes of its pre-compressed copy, PATH.br or PATH.gz}.
     precompressed: dict[str, dict[str, int]] = field(default_factory=dict)
+    # A model written by `browsernet train`: its test figures (builder.train.report.Trained.card()); else {}.
+    training: dict[str, Any] = field(default_factory=dict)
     # Site path -> sha256 hex, for every file in ``files``: what deploy and verify check the site against.
     sha256: dict[str, str] = field(default_factory=dict)
     # Keras's probabilities on deterministic images that ``browsernet verify`` recreates and feeds the live
@@ -85,6 +87,11 @@ class BuildReport:
         if parity.get("output_spread", 1.0) <= 1e-3:
             lines.append("note         the model gives (nearly) the same output for every test image "
                          "(random weights?), so the parity figure says little")
+        if self.training:
+            t = self.training
+            accuracy = "not measured" if t["test_accuracy"] is None else f"{t['test_accuracy']:.1%}"
+            lines.append(f"trained      test accuracy {accuracy} on {t['test_images']} held-out photos "
+                         f"({t['train_images']} training photos, base {t['base']})")
         if parity.get("quantization_error") is not None:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities")
         auto = self.quantization.get("auto")
@@ -97,6 +104,9 @@ class BuildReport:
             lines.append("trade-off    " + " | ".join(
                 f"{dtype} {_human(p['weight_bytes'])}" + ("" if dtype == "float32" else f" {p['agreement']:.1%}")
                 for dtype, p in plain.items()) + f" | auto {_human(self.quantization['weight_bytes'])}")
+            if auto.get("accuracy") is not None:  # a trained model's held-out photos, with their true labels
+                lines.append("accuracy     against the true labels: " + " | ".join(
+                    f"{dtype} {p['accuracy']:.1%}" for dtype, p in plain.items()) + f" | auto {auto['accuracy']:.1%}")
         if self.precompressed:
             raw = sum(self.files.get(path, 0) for path in self.precompressed)
             packed = {enc: sum(c.get(enc, 0) for c in self.precompressed.values()) for enc in ("br", "gzip")}

@@ -49,6 +49,7 @@ class Measure:
     agreement: float  # fraction of images whose top-1 class is float32's
     max_prob_error: float  # max over images and classes of |p_quantized - p_float32|
     weight_bytes: int  # bytes of weight data (shards), without model.json
+    accuracy: float | None = None  # top-1 accuracy against the images' true labels, when they are known
 
     def passes(self, agreement: float, max_prob_error: float) -> bool:
         return self.agreement >= agreement and self.max_prob_error <= max_prob_error
@@ -69,17 +70,20 @@ class Choice:
 
 
 def search(model: Any, weights: list[Weight], x: np.ndarray, *, agreement: float = AGREEMENT,
-           max_prob_error: float = MAX_PROB_ERROR) -> Choice:
+           max_prob_error: float = MAX_PROB_ERROR, labels: np.ndarray | None = None) -> Choice:
     """Choose a dtype per weight of ``model`` for the preprocessed calibration batch ``x``.
 
     ``weights`` are the converter's (TF.js names, and the Keras layers that hold them).
+    ``labels`` (N,): the images' true class indices, when known (a ``browsernet train`` model's
+    held-out photos); then every :class:`Measure` also gives the accuracy against them. The
+    choice itself still rests on agreement with float32 only.
     The model's weights are restored before returning, whatever happens.
     """
     if not 0 < agreement <= 1:
         raise QuantizeError(f"--agreement {agreement:g}: must be in (0, 1]")
     if not 0 < max_prob_error <= 1:
         raise QuantizeError(f"--max-prob-error {max_prob_error:g}: must be in (0, 1]")
-    ev = _Evaluator(model, weights, x)
+    ev = _Evaluator(model, weights, x, labels)
     try:
         return _search(ev, agreement, max_prob_error)
     finally:
@@ -93,7 +97,7 @@ def _search(ev: "_Evaluator", agreement: float, bound: float) -> Choice:
     f32 = {n: "float32" for n in names}
     u8 = {n: "uint8" for n in names}
     b16 = {n: ev.best16(n) for n in names}
-    plain = {"float32": Measure(1.0, 0.0, ev.bytes(f32))}
+    plain = {"float32": Measure(1.0, 0.0, ev.bytes(f32), ev.accuracy(ev.reference))}
     for dtype in PLAIN:
         plain[dtype] = ev.measure({n: dtype for n in names})
     ok = lambda m: m.passes(agreement, bound)  # noqa: E731
@@ -143,11 +147,12 @@ def _promote(ev: "_Evaluator", low: dict[str, str], high: dict[str, str],
 class _Evaluator:
     """Runs the Keras model on the calibration batch with any dtype map's weights in place."""
 
-    def __init__(self, model: Any, weights: list[Weight], x: np.ndarray) -> None:
+    def __init__(self, model: Any, weights: list[Weight], x: np.ndarray, labels: np.ndarray | None = None) -> None:
         import tensorflow as tf
 
         self.weights = weights
         self.x = np.asarray(x, np.float32)
+        self.labels = None if labels is None else np.asarray(labels)
         self.sizes = {w.name: int(w.data.size) for w in weights}
         self.evaluations = 0
         self._layers: dict[int, Any] = {}
@@ -193,7 +198,11 @@ class _Evaluator:
         p = self._run(self.x)
         agree = float(np.mean(np.argmax(p, -1) == np.argmax(self.reference, -1)))
         err = float(np.max(np.abs(p - self.reference)))
-        return Measure(agree, err if np.isfinite(err) else float("inf"), self.bytes(dtypes))
+        return Measure(agree, err if np.isfinite(err) else float("inf"), self.bytes(dtypes), self.accuracy(p))
+
+    def accuracy(self, p: np.ndarray) -> float | None:
+        """Top-1 accuracy of the probabilities ``p`` against the true labels (None when unknown)."""
+        return None if self.labels is None else float(np.mean(np.argmax(p, -1) == self.labels))
 
     def divergence(self, dtypes: dict[str, str]) -> float:
         """Mean KL(float32 || quantized) on the sensitivity subset."""

@@ -76,13 +76,17 @@ class Trained:
         return paths, np.asarray(labels, np.int64)
 
 
-def beside(model: Path) -> Trained | None:
-    """The training record of ``model`` if ``browsernet train`` wrote it (its report beside it names
-    this very file by SHA-256); else None."""
+def beside(model: str | Path) -> Trained | None:
+    """The training record of the model file ``model`` (a ``--model`` argument) if ``browsernet train``
+    wrote it: its report beside it names this very file by SHA-256. Else (a stock model name, another
+    file) None."""
     from builder.report import sha256_of
 
+    model = Path(model)
+    if model.suffix.lower() != ".keras" or not model.is_file():
+        return None
     data = read(model.parent)
-    if data is None or not model.is_file():
+    if data is None:
         return None
     if data.get("model", {}).get("sha256") != sha256_of(model):
         log.info("%s: %s describes another model file; not using it", model, REPORT_FILE)
