@@ -7,8 +7,33 @@ import { formatBytes, formatMs } from './format.js';
 export function quantizationText(q) {
   if (q === null || typeof q !== 'object') return String(q);
   const measured = q.auto && Number.isFinite(q.auto.agreement)
-    ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32)` : '';
+    ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32${Number.isFinite(q.auto.accuracy)
+      ? `, ${percent(q.auto.accuracy)} accuracy on the held-out photos` : ''})` : '';
   return `${q.map}${measured}`;
+}
+
+function percent(x) {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(1).replace(/\.0$/, '')}%` : 'not measured';
+}
+
+function photos(n) {
+  return `${n} photo${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * A `browsernet train` model's rows, from report.json's `training` section
+ * (`{test_accuracy, test_images, train_images, per_class: {name: {precision, recall, support}}}`):
+ * the test accuracy, then precision and recall per class. None for other models.
+ */
+export function trainingRows(training) {
+  if (!training || typeof training !== 'object' || !training.per_class) return [];
+  const rows = [['Test accuracy', `${percent(training.test_accuracy)} on ${photos(training.test_images)} held out `
+    + `from training (${photos(training.train_images)} trained on)`]];
+  for (const [name, m] of Object.entries(training.per_class)) {
+    rows.push([`Class “${name}”`, `precision ${percent(m.precision)}, recall ${percent(m.recall)} `
+      + `(${photos(m.support)} in the test split)`]);
+  }
+  return rows;
 }
 
 function latencyText({ medianMs, samples, runs = samples }) {
@@ -37,6 +62,7 @@ export function modelCardRows(report, live, reportError = null) {
     rows.push(['Multiply-adds', `${(Number(report.multiply_adds) / 1e6).toLocaleString('en', { maximumFractionDigits: 1 })} M`]);
     rows.push(['Download size', `${formatBytes(report.model_bytes)} model, ${formatBytes(report.total_bytes)} site`]);
     rows.push(['Quantization', quantizationText(report.quantization)]);
+    rows.push(...trainingRows(report.training));
   } else {
     rows.push(['Build report', `not available (${reportError || 'report.json could not be read'})`]);
   }

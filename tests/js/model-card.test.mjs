@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { modelCardRows, quantizationText } from '../../templates/js/model-card.js';
+import { modelCardRows, quantizationText, trainingRows } from '../../templates/js/model-card.js';
 
 test('the model card shows the report and the live measurements', () => {
   const report = { family: 'mobilenet_v2', alpha: 0.35, input_size: [96, 96], resize: 'crop', parameters: 412345,
@@ -35,4 +35,18 @@ test('the quantization section reads as a phrase', () => {
   assert.equal(quantizationText({ mode: 'auto', map: 'auto: 105 uint16, 1 float32', auto: { agreement: 0.99 } }),
     'auto: 105 uint16, 1 float32 (99.0% top-1 agreement with float32)');
   assert.equal(quantizationText('float16'), 'float16');  // reports written before the section existed
+});
+
+test('a trained model shows its test accuracy and per-class precision and recall', () => {
+  const training = { test_accuracy: 5 / 7, test_images: 7, train_images: 26, validation_accuracy: 0.75,
+    per_class: { birds: { precision: 0.5, recall: 1, support: 1 }, primates: { precision: null, recall: null, support: 0 } } };
+  const report = { family: 'mobilenet_v2', alpha: 1, input_size: [160, 160], parameters: 1, multiply_adds: 1,
+    model_bytes: 1, total_bytes: 1, quantization: 'none', training };
+  const rows = Object.fromEntries(modelCardRows(report, { backend: 'wasm' }));
+  assert.equal(rows['Test accuracy'], '71.4% on 7 photos held out from training (26 photos trained on)');
+  assert.equal(rows['Class “birds”'], 'precision 50%, recall 100% (1 photo in the test split)');
+  assert.equal(rows['Class “primates”'], 'precision not measured, recall not measured (0 photos in the test split)');
+  assert.deepEqual(trainingRows(undefined), []);  // any other model: no rows
+  assert.equal(quantizationText({ map: 'auto: 74 uint16, 32 uint8', auto: { agreement: 1, accuracy: 0.733 } }),
+    'auto: 74 uint16, 32 uint8 (100.0% top-1 agreement with float32, 73.3% accuracy on the held-out photos)');
 });
