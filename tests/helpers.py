@@ -44,10 +44,22 @@ def test_images(size: int, count: int = 6, seed: int = 0) -> np.ndarray:
     return np.round(np.stack(out)).astype(np.uint8)
 
 
-def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "mobilenet") -> keras.Model:
-    """Give BatchNorm layers real statistics and the head enough spread to separate images."""
+def photos(size: int, count: int = 16, seed: int = 1) -> np.ndarray:
+    """Real photos (scikit-image's, shipped in its wheel; augmented crops), ``size`` pixels square, 0..255."""
+    from builder.convert import calibration
+
+    return np.asarray(calibration.builtin((size, size), count=count, seed=seed).images, np.float32)
+
+
+def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "mobilenet",
+              images: np.ndarray | None = None) -> keras.Model:
+    """Give BatchNorm layers the statistics of ``images`` (default: :func:`test_images`) and the head
+    enough spread to separate images. Keras 3 or tf-keras models."""
+    k = keras
+    if type(model).__module__.startswith("tf_keras"):
+        import tf_keras as k
     rng = np.random.default_rng(seed)
-    bns = [layer for layer in _layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    bns = [layer for layer in _layers(model) if isinstance(layer, k.layers.BatchNormalization)]
     for bn in bns:
         bn.momentum = 0.0
         values = []
@@ -61,14 +73,14 @@ def calibrate(model: keras.Model, size: int, seed: int = 1, preprocess: str = "m
         bn.set_weights(values)
     from builder.model.preprocessing import apply
 
-    x = apply(test_images(size, count=16, seed=seed + 100), preprocess)
+    x = apply(test_images(size, count=16, seed=seed + 100) if images is None else images, preprocess)
     model(x, training=True)  # momentum 0: moving statistics := this batch's statistics
     for bn in bns:
         bn.momentum = 0.99
     # Spread and centre the classifier's logits over the batch, so each class wins on some images.
     # The classifier: the last layer with a kernel and a bias (a Dense, or MobileNetV3's 1x1 'logits' Conv2D).
     head = next(layer for layer in reversed(model.layers) if len(layer.get_weights()) == 2)
-    features = np.asarray(keras.Model(model.inputs[0], head.input)(x, training=False)).reshape(len(x), -1)
+    features = np.asarray(k.Model(model.inputs[0], head.input)(x, training=False)).reshape(len(x), -1)
     kernel, bias = head.get_weights()
     logits = features @ kernel.reshape(-1, kernel.shape[-1])
     scale = 3.0 / float(logits.std() + 1e-6)
@@ -133,3 +145,71 @@ def keras_probs(model_or_path, images: np.ndarray, preprocess: str = "mobilenet"
     model = model_or_path if isinstance(model_or_path, keras.Model) else keras.models.load_model(str(model_or_path),
                                                                                                   compile=False)
     return np.asarray(model(apply(images, preprocess), training=False))
+
+
+# -- the models people bring (issue 15): MobileNetV3, the transfer-learning tutorial, logit heads ---------
+
+def mobilenet_v3(kind: str = "small", size: int = 96, alpha: float = 0.75, classes: int = 5, keras2: bool = False,
+                 minimalistic: bool = False, seed: int = 7):
+    """Keras's MobileNetV3 (its own preprocessing inside; softmax head), BatchNorm statistics measured on
+    real photos; ``keras2``: built by tf-keras instead of Keras 3."""
+    k = keras
+    if keras2:
+        import tf_keras as k
+    k.utils.set_random_seed(seed)
+    ctor = k.applications.MobileNetV3Small if kind == "small" else k.applications.MobileNetV3Large
+    model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=None, classes=classes, minimalistic=minimalistic)
+    return calibrate(model, size, preprocess="raw", images=photos(size))
+
+
+def v3_fine_tuned(size: int = 96, classes: int = 4) -> keras.Model:
+    """Input → Functional(MobileNetV3Small base, include_top=False) → pooling → Dropout → Dense(softmax)."""
+    keras.utils.set_random_seed(classes + 10)
+    base = keras.applications.MobileNetV3Small(alpha=0.75, input_shape=(size, size, 3), include_top=False,
+                                               weights=None)
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(classes, activation="softmax")(x)
+    return calibrate(keras.Model(inputs, outputs, name="v3_fine_tuned"), size, preprocess="raw", images=photos(size))
+
+
+def tutorial(size: int = 96) -> keras.Model:
+    """TensorFlow's "Transfer learning and fine-tuning" model: augmentation inside the model, then
+    preprocess_input, a MobileNetV2 base, pooling, Dropout and Dense(1): one logit for two classes."""
+    keras.utils.set_random_seed(21)
+    augmentation = keras.Sequential([keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.2)],
+                                    name="data_augmentation")
+    base = keras.applications.MobileNetV2(alpha=0.35, input_shape=(size, size, 3), include_top=False, weights=None)
+    inputs = keras.Input((size, size, 3))
+    x = keras.applications.mobilenet_v2.preprocess_input(augmentation(inputs))
+    x = keras.layers.GlobalAveragePooling2D()(base(x, training=False))
+    x = keras.layers.Dropout(0.2)(x)
+    outputs = keras.layers.Dense(1)(x)
+    return calibrate(keras.Model(inputs, outputs, name="tutorial"), size, preprocess="raw", images=photos(size))
+
+
+def logits_head(size: int = 96, classes: int = 3) -> keras.Model:
+    """A fine-tuned MobileNetV2 whose Dense head has no softmax (trained from_logits=True)."""
+    keras.utils.set_random_seed(31)
+    base = keras.applications.MobileNetV2(alpha=0.35, input_shape=(size, size, 3), include_top=False, weights=None)
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    outputs = keras.layers.Dense(classes)(x)
+    return calibrate(keras.Model(inputs, outputs, name="logits_head"), size, images=photos(size))
+
+
+def separable(size: int = 64, classes: int = 4) -> keras.Model:
+    """A small network of SeparableConv2D blocks (Xception's kind) with BatchNorms and a softmax head."""
+    keras.utils.set_random_seed(41)
+    L = keras.layers
+    inputs = keras.Input((size, size, 3))
+    x = L.Rescaling(1 / 255)(inputs)
+    x = L.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(x)
+    x = L.ReLU()(L.BatchNormalization()(x))
+    for filters in (16, 24):
+        x = L.SeparableConv2D(filters, 3, strides=2, padding="same", use_bias=False)(x)
+        x = L.ReLU()(L.BatchNormalization()(x))
+    x = L.GlobalAveragePooling2D()(x)
+    outputs = L.Dense(classes, activation="softmax")(x)
+    return calibrate(keras.Model(inputs, outputs, name="separable"), size, preprocess="raw", images=photos(size))

@@ -57,7 +57,7 @@ def test_keepdims_pooling_becomes_pool_plus_reshape():
 
 @pytest.mark.parametrize("layer, message", [
     (lambda: keras.layers.LayerNormalization(name="norm"), r"layer 'norm' \(LayerNormalization\) is not supported"),
-    (lambda: keras.layers.Activation("hard_silu", name="hs"), r"layer 'hs' \(Activation\).*activation 'hard_silu'"),
+    (lambda: keras.layers.Activation("mish", name="m"), r"layer 'm' \(Activation\).*activation 'mish'"),
     (lambda: keras.layers.ReLU(negative_slope=0.1, name="leaky"), r"layer 'leaky' \(ReLU\).*negative_slope"),
     (lambda: keras.layers.Conv2D(4, 3, groups=2, name="grouped"), r"layer 'grouped' \(Conv2D\).*groups=2"),
 ])

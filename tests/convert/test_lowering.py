@@ -1,0 +1,232 @@
+"""inference_rewrites.lower(): each translation run in TF.js (the site's runtime, in Node) against Keras.
+
+Every model here is converted as the build converts it (flatten + lower, then with and without the
+inference rewrites) and its TF.js output compared with Keras's own on inputs that reach every piece
+of each piecewise function (hard-sigmoid's clips at ±3, ReLU's kink).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from builder.convert import graph as graphs
+from builder.convert import inference_rewrites as rewrites
+from builder.convert import self_check
+from builder.convert import topology
+from builder.errors import UnsupportedLayerError
+from tests import helpers
+
+keras = helpers.keras
+L = keras.layers
+TOLERANCE = 1e-5
+
+
+def tfjs_output(model, x: np.ndarray, tmp_path, *, optimize: bool, backend: str = "wasm") -> np.ndarray:
+    """``model`` converted (flattened, lowered, optionally optimized) and run by TF.js on ``x``."""
+    from tensorflowjs import write_weights
+
+    graph = graphs.from_keras(model)
+    if optimize:
+        graph = rewrites.optimize(graph)[0]
+    model_topology, weights = topology.to_tfjs(graph, "test")
+    folder = tmp_path / ("optimized" if optimize else "plain")
+    folder.mkdir(exist_ok=True)
+    manifest = write_weights.write_weights([[{"name": w.name, "data": w.data} for w in weights]], str(folder),
+                                           write_manifest=False)
+    path = folder / "model.json"
+    path.write_text(json.dumps({"format": "layers-model", "modelTopology": model_topology,
+                                "weightsManifest": manifest}))
+    return self_check.run_tfjs(path, x, backend)[0]
+
+
+def assert_tfjs_matches(model, x, tmp_path, reference=None, rtol=0.0):
+    expected = np.asarray(model(x, training=False) if reference is None else reference, np.float32)
+    assert np.ptp(expected) > 0.1  # the inputs exercise the model
+    for optimize in (False, True):
+        got = tfjs_output(model, x, tmp_path, optimize=optimize)
+        np.testing.assert_allclose(got, expected, atol=TOLERANCE, rtol=rtol, err_msg=f"optimize={optimize}")
+
+
+def _inputs(shape, low=-6.0, high=6.0, seed=0):
+    return np.random.default_rng(seed).uniform(low, high, (3, *shape)).astype(np.float32)
+
+
+def _calibrated_batchnorms(model, seed=0):
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            c = layer.get_weights()[0].shape
+            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.normal(0, 0.3, c), rng.normal(0, 0.5, c),
+                               rng.uniform(0.2, 2.0, c)])
+    return model
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: L.Activation("hard_sigmoid")(x),
+    lambda x: L.Activation("hard_silu")(x),
+    lambda x: L.Activation("hard_swish")(x),
+    lambda x: L.Conv2D(5, 3, padding="same", activation="hard_swish")(x),
+    lambda x: L.Conv2D(5, 1, activation="hard_sigmoid")(x),
+    lambda x: L.DepthwiseConv2D(3, padding="same", activation="hard_silu")(x),
+    # MobileNetV3's squeeze-and-excite, as Keras 3 writes it: hard_sigmoid = ReLU(6)(x + 3) * (1/6).
+    lambda x: L.Multiply()([x, L.ReLU(6.0)(L.Conv2D(4, 1)(L.GlobalAveragePooling2D(keepdims=True)(x)) + 3.0)
+                            * (1.0 / 6.0)]),
+], ids=["hard_sigmoid", "hard_silu", "hard_swish", "conv-hard_swish", "conv-hard_sigmoid", "depthwise-hard_silu",
+        "squeeze-excite"])
+def test_keras3_hard_activations(make, tmp_path):
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((6, 6, 4))
+    model = keras.Model(inputs, L.Flatten()(make(inputs)))
+    x = _inputs((6, 6, 4))
+    assert_tfjs_matches(model, x, tmp_path)
+
+
+def test_keras3_hard_sigmoid_is_relu6_of_x_plus_3_over_6(tmp_path):
+    """Keras 3's definition, checked at the kinks (-3, 3) and between."""
+    inputs = keras.Input((7,))
+    model = keras.Model(inputs, L.Activation("hard_sigmoid")(inputs))
+    x = np.array([[-4, -3, -1.5, 0, 1.5, 3, 4]], np.float32)
+    got = tfjs_output(model, x, tmp_path, optimize=False)
+    np.testing.assert_allclose(got, np.clip(x + 3, 0, 6) / 6, atol=1e-7)
+
+
+def test_keras2_hard_sigmoid_keeps_keras2_semantics(tmp_path):
+    """A tf-keras file's hard_sigmoid is clip(0.2x + 0.5, 0, 1): the build reads it with tf-keras (Keras 3
+    would silently read its own relu6(x + 3) / 6) and the page computes Keras 2's numbers."""
+    import tf_keras
+
+    from builder.model import zoo
+
+    tf_keras.utils.set_random_seed(2)
+    inputs = tf_keras.Input((6, 6, 3))
+    x = tf_keras.layers.Conv2D(4, 3, activation="hard_sigmoid")(inputs)
+    x = tf_keras.layers.Activation("hard_sigmoid")(tf_keras.layers.Rescaling(4.0)(x))
+    outputs = tf_keras.layers.Dense(3, activation="softmax")(tf_keras.layers.Flatten()(x))
+    path = tmp_path / "keras2_hard_sigmoid.h5"
+    tf_keras.Model(inputs, outputs).save(path)
+    model, _ = zoo.load(str(path))
+    assert type(model).__module__.startswith("tf_keras")
+    x = _inputs((6, 6, 3))
+    keras2 = np.asarray(tf_keras.models.load_model(path, compile=False)(x))
+    keras3 = np.asarray(keras.models.load_model(path, compile=False)(x))
+    assert np.max(np.abs(keras2 - keras3)) > 1e-2  # the two readings differ: the test can tell them apart
+    assert_tfjs_matches(model, x, tmp_path, reference=keras2)
+
+
+def test_keras2_mobilenet_v3_h5_from_tf_keras(tmp_path):
+    """tf-keras writes hard-sigmoid as TFOpLambda arithmetic and ReLU(6); the page matches tf-keras."""
+    from builder.model import zoo
+
+    path = tmp_path / "v3_keras2.h5"
+    helpers.mobilenet_v3("small", size=64, keras2=True).save(path)
+    model, info = zoo.load(str(path))
+    assert info.family == "mobilenet_v3_small"
+    x = helpers.photos(64, count=4, seed=9)
+    expected = np.asarray(model(x))
+    assert np.ptp(expected, axis=0).max() > 0.1
+    for optimize in (False, True):
+        np.testing.assert_allclose(tfjs_output(model, x, tmp_path, optimize=optimize), expected, atol=TOLERANCE)
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise(tmp_path):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((8, 8, 3))
+    x = L.SeparableConv2D(6, 3, strides=2, padding="same", depth_multiplier=2, use_bias=False)(inputs)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = L.SeparableConv2D(4, 3, dilation_rate=2, padding="same", activation="relu")(x)
+    model = _calibrated_batchnorms(keras.Model(inputs, L.Flatten()(x)))
+    graph = graphs.from_keras(model)
+    assert [n.class_name for n in graph.nodes].count("SeparableConv2D") == 0
+    assert len(graph.lowered["SeparableConv2D split into depthwise + pointwise"]) == 2
+    assert_tfjs_matches(model, _inputs((8, 8, 3)), tmp_path)
+
+
+def test_conv2d_with_groups_equal_to_channels_is_depthwise(tmp_path):
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((8, 8, 6))
+    x = L.Conv2D(6, 3, groups=6, padding="same", use_bias=False)(inputs)
+    x = L.BatchNormalization()(x)
+    x = L.Conv2D(6, 3, groups=6, strides=2, activation="relu6")(x)
+    model = _calibrated_batchnorms(keras.Model(inputs, L.Flatten()(x)))
+    graph = graphs.from_keras(model)
+    assert [n.class_name for n in graph.nodes].count("DepthwiseConv2D") == 2
+    optimized, summary = rewrites.optimize(graph)
+    assert summary.folded_batchnorms == 1  # the BatchNorm folds into the rewritten depthwise convolution
+    assert_tfjs_matches(model, _inputs((8, 8, 6)), tmp_path)
+
+
+def test_other_group_counts_are_refused_by_name():
+    inputs = keras.Input((8, 8, 4))
+    model = keras.Model(inputs, L.Conv2D(8, 3, groups=2, name="grouped")(inputs))
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'grouped' \(Conv2D\): groups=2 with 4 input and 8 output"):
+        graphs.from_keras(model)
+
+
+def test_normalization_and_per_channel_rescaling_are_exact_affines(tmp_path):
+    """Keras 3's Normalization divides by max(sqrt(var), 1e-7); a zero variance channel included."""
+    x = _inputs((5, 5, 3), 0, 255)
+    inputs = keras.Input((5, 5, 3))
+    norm = L.Normalization(mean=[120.0, 90.0, 30.0], variance=[3000.0, 0.0, 40.0])
+    y = L.Rescaling([0.5, 2.0, 1.0], offset=[0.1, -0.2, 0.0])(norm(inputs))
+    model = keras.Model(inputs, L.Flatten()(y))
+    graph = graphs.from_keras(model)
+    assert graphs.normalises_input(graph)  # the page must feed raw pixels
+    # The zero-variance channel is divided by 1e-7 (values near 1e9): float32 agrees to a few ulps.
+    assert_tfjs_matches(model, x, tmp_path, rtol=1e-5)
+
+    adapted = L.Normalization()
+    adapted.adapt(x)
+    model = keras.Model(inputs, L.Flatten()(L.Conv2D(2, 1)(adapted(inputs))))
+    assert_tfjs_matches(model, x, tmp_path)
+
+
+def test_augmentation_is_dropped_and_scaling_after_it_is_found(tmp_path):
+    """The transfer-learning tutorial: Random* augmentation first, preprocessing after it."""
+    keras.utils.set_random_seed(6)
+    augment = keras.Sequential([L.RandomFlip("horizontal"), L.RandomRotation(0.2), L.RandomZoom(0.1)],
+                               name="data_augmentation")
+    inputs = keras.Input((16, 16, 3))
+    x = keras.applications.mobilenet_v2.preprocess_input(augment(inputs))
+    outputs = L.Dense(1)(L.GlobalAveragePooling2D()(L.Conv2D(4, 3)(x)))
+    model = keras.Model(inputs, outputs)
+    graph = graphs.from_keras(model)
+    dropped = graph.lowered["dropped training-only layers"]
+    assert [d.split(" ")[1] for d in dropped] == ["(RandomFlip)", "(RandomRotation)", "(RandomZoom)"]
+    assert graphs.normalises_input(graph)
+    x = _inputs((16, 16, 3), 0, 255)
+    for optimize in (False, True):
+        np.testing.assert_allclose(tfjs_output(model, x, tmp_path, optimize=optimize),
+                                   np.asarray(model(x, training=False)), atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(name, {}) for name in sorted(rewrites.TRAINING_ONLY)
+                                         if hasattr(L, name)])
+def test_training_only_layers_are_the_identity_at_inference(cls, kwargs):
+    """What lower() drops is the identity in this Keras at inference, for every such class it has."""
+    args = {"RandomFlip": {}, "RandomRotation": {"factor": 0.2}, "RandomZoom": {"height_factor": 0.2},
+            "RandomTranslation": {"height_factor": 0.2, "width_factor": 0.2}, "RandomContrast": {"factor": 0.5},
+            "RandomBrightness": {"factor": 0.5}, "RandomHeight": {"factor": 0.2}, "RandomWidth": {"factor": 0.2},
+            "RandomPosterization": {"factor": (1, 8)}}.get(cls, {})
+    try:
+        layer = getattr(L, cls)(**args)
+    except TypeError:  # a required strength: any valid one will do
+        layer = getattr(L, cls)(factor=0.5)
+    x = _inputs((12, 12, 3), 0, 255)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+
+
+def test_random_crop_is_refused_by_name():
+    inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, L.Flatten()(L.RandomCrop(8, 8, name="crop")(inputs)))
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'crop' \(RandomCrop\): at inference it centre-crops"):
+        graphs.from_keras(model)
+
+
+def test_scaling_is_not_found_behind_a_layer_that_computes():
+    inputs = keras.Input((8, 8, 3))
+    x = L.Rescaling(1 / 255)(L.Conv2D(3, 1)(inputs))
+    assert not graphs.normalises_input(graphs.from_keras(keras.Model(inputs, L.Flatten()(x))))
