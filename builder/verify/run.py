@@ -339,24 +339,15 @@ def _reload(page: Any, asked: str, timeout_ms: float, pngs: list[str]) -> Visit:
 def _settle(page: Any, asked: str, timeout_ms: float, pngs: list[str]) -> Visit:
     """Wait (through the service worker's isolation reload) until the page is ready or failed; then
     read its facts and classify ``pngs``."""
-    from playwright.sync_api import Error, TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import Error
 
-    deadline = time.monotonic() + timeout_ms / 1000
-    facts = None
-    for _ in range(4):
-        try:
-            page.wait_for_function(SETTLED, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
-            facts = page.evaluate(PAGE_FACTS)
-            break
-        except PlaywrightTimeout:
-            return Visit(asked, "timeout", f"still loading after {timeout_ms / 1000:.0f}s: "
-                                           f"{_status(page)}")
-        except Error as e:
-            if "context was destroyed" not in str(e) and "navigat" not in str(e):
-                return Visit(asked, "error", _first_line(str(e)))
-            page.wait_for_load_state()
+    try:
+        state = settled_state(page, timeout_ms)
+        facts = page.evaluate(PAGE_FACTS) if state != "timeout" else None
+    except Error as e:
+        return Visit(asked, "error", _first_line(str(e)))
     if facts is None:
-        return Visit(asked, "error", "the page kept reloading")
+        return Visit(asked, "timeout", f"still loading after {timeout_ms / 1000:.0f}s: {_status(page)}")
     visit = Visit(asked, facts["state"], _first_line(facts["error"]), facts["backend"], facts["thread"],
                   facts["threads"], facts["isolated"], facts["controlled"], facts["secure"])
     if visit.ready and pngs:
@@ -365,6 +356,28 @@ def _settle(page: Any, asked: str, timeout_ms: float, pngs: list[str]) -> Visit:
         except Error as e:
             visit.classify_error = _first_line(str(e))
     return visit
+
+
+def settled_state(page: Any, timeout_ms: float = DEFAULT_TIMEOUT * 1000) -> str:
+    """Wait until a browsernet page leaves ``loading``, through the service worker's one isolation
+    reload; return its ``<body data-state>`` ("ready" or "error"), or "timeout".
+
+    Raises Playwright's ``Error`` if the page keeps navigating away or the browser fails.
+    """
+    from playwright.sync_api import Error, TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    for _ in range(4):
+        try:
+            page.wait_for_function(SETTLED, timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+            return page.evaluate("() => document.body.dataset.state")
+        except PlaywrightTimeout:
+            return "timeout"
+        except Error as e:
+            if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                raise
+            page.wait_for_load_state()
+    raise Error("the page kept reloading")
 
 
 def _status(page: Any) -> str:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from click.testing import CliRunner
 
 from builder.browser import ARGS, chromium_path
+from builder.cli import cli
 from builder.serve import make_server, url_of
+from builder.site import hosting
+from builder.site.vendor import PROJECT_ROOT
 
 # The same Chromium and flags as `browsernet bench` (builder/browser.py).
 CHROMIUM = str(chromium_path())
@@ -157,3 +169,51 @@ def open_page(browser):
     yield _open
     for context in contexts:
         context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def firebase_host(publish_sites, tmp_path_factory):
+    """The Firebase site, deployed with --dry-run and served by the real Firebase Hosting emulator
+    (firebase-tools, pinned in package.json); yields ``(url, site)``."""
+    site = tmp_path_factory.mktemp("firebase") / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    result = CliRunner().invoke(cli, ["deploy", "firebase", str(site), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((site / "firebase.json").read_text())
+    assert config["hosting"] == hosting.firebase_config()["hosting"]  # the rules under test, as generated
+    port = _free_port()
+    # Only the emulator's own ports change, so tests never collide with anything on 5000/4400.
+    config["emulators"] = {"hosting": {"port": port}, "hub": {"port": _free_port()},
+                           "logging": {"port": _free_port()}, "ui": {"enabled": False}}
+    (site / "firebase.json").write_text(json.dumps(config))
+    firebase = PROJECT_ROOT / "node_modules" / ".bin" / "firebase"
+    assert firebase.is_file(), "firebase-tools missing: run 'npm ci' (make setup)"
+    log = open(site.parent / "emulator.log", "w")
+    proc = subprocess.Popen([str(firebase), "emulators:start", "--only", "hosting", "--project", "demo-browsernet"],
+                            cwd=site, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("the Firebase hosting emulator did not start: "
+                                         + (site.parent / "emulator.log").read_text()[-2000:])
+                time.sleep(0.5)
+        yield url, site
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # npx/firebase leaves children: stop the whole group
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

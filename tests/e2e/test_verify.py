@@ -1,0 +1,166 @@
+"""`browsernet verify` against real hosts (browsernet's preview server, a header-less static host under
+/<repo>/ as GitHub Pages serves, the Firebase Hosting emulator) and against sites broken on purpose,
+each of which must fail with its cause named. Also the pytest fixture people use in their own tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from builder.cli import cli
+from builder.testing import classify
+from tests.conftest import SIZE, _build
+from tests.e2e import static_host
+from tests.e2e.static_host import StaticHost
+from tests import helpers
+
+NAMES = ["Loads", "Right files", "Right answers", "Private", "Host", "Return visit", "Offline"]
+
+
+def verify(target: str, tmp_path: Path) -> tuple[int, str, dict[str, dict]]:
+    """Run the command; return its exit code, its table and the checks from --json, by name."""
+    out = tmp_path / "verify.json"
+    result = CliRunner().invoke(cli, ["verify", target, "--json", str(out), "-q"])
+    assert "Traceback" not in result.output, result.output
+    assert out.is_file(), result.output
+    data = json.loads(out.read_text())
+    checks = {c["name"]: c for c in data["checks"]}
+    assert list(checks) == NAMES
+    lines = result.output.strip().splitlines()
+    for name, check in checks.items():  # the table says the same as the JSON, one line per check
+        assert any(line.startswith(f"{'✓' if check['ok'] else '✗'} {name} ") for line in lines), result.output
+    assert data["ok"] is all(c["ok"] for c in checks.values())
+    return result.exit_code, result.output, checks
+
+
+def assert_all_pass(code: int, output: str, checks: dict[str, dict]) -> None:
+    assert code == 0 and all(c["ok"] for c in checks.values()), output
+    assert "all checks pass" in output.splitlines()[-1]
+
+
+@pytest.fixture
+def site_copy(publish_sites, tmp_path) -> Path:
+    """A copy of the GitHub Pages test site (fine-tuned MobileNetV2, 96 px), to break on purpose."""
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["github-pages"], site)
+    return site
+
+
+def _shard(site: Path) -> Path:
+    return sorted((site / "model").glob("*.bin"))[0]
+
+
+# ---- real hosts ----
+
+def test_passes_on_browsernet_serve(publish_sites, tmp_path):
+    code, output, checks = verify(str(publish_sites["github-pages"]), tmp_path)
+    assert_all_pass(code, output, checks)
+    assert "host's COOP/COEP headers" in checks["Host"]["detail"]
+    assert "on wasm" in checks["Loads"]["detail"] and "limit 0.0001" in checks["Right answers"]["detail"]
+
+
+def test_passes_on_a_headerless_host_under_a_subpath(publish_sites, tmp_path):
+    host = StaticHost(publish_sites["github-pages"], "dog-classifier")
+    try:
+        code, output, checks = verify(host.url, tmp_path)
+    finally:
+        host.close()
+    assert_all_pass(code, output, checks)
+    assert "by the site's service worker" in checks["Host"]["detail"]
+    assert "threads" in checks["Host"]["detail"]
+
+
+def test_passes_on_the_firebase_emulator(firebase_host, tmp_path):
+    url, _ = firebase_host
+    code, output, checks = verify(url, tmp_path)
+    assert_all_pass(code, output, checks)
+    assert "host's COOP/COEP headers" in checks["Host"]["detail"]
+
+
+# ---- sites broken on purpose: each fails, naming its cause ----
+
+def test_a_flipped_shard_byte(site_copy, tmp_path):
+    shard = _shard(site_copy)
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 3] ^= 0x40
+    shard.write_bytes(bytes(data))
+    code, output, checks = verify(str(site_copy), tmp_path)
+    assert code == 1
+    files = checks["Right files"]
+    assert not files["ok"] and f"model/{shard.name}: sha256" in files["detail"] and "report.json" in files["detail"]
+    assert not checks["Loads"]["ok"] and shard.name in checks["Loads"]["detail"]  # the page names it too
+
+
+def test_a_missing_shard_behind_an_html_fallback(site_copy, tmp_path):
+    shard = _shard(site_copy)
+    shard.unlink()
+    host = StaticHost(site_copy, "dog-classifier", fallback=True)
+    try:
+        code, output, checks = verify(host.url, tmp_path)
+    finally:
+        host.close()
+    assert code == 1
+    files = checks["Right files"]
+    assert not files["ok"]
+    assert f"model/{shard.name}: the host sent an HTML page (HTTP 200, text/html) instead of the file" in files["detail"]
+
+
+def test_a_wasm_served_with_the_wrong_type(publish_sites, tmp_path, monkeypatch):
+    # A host without a type for .wasm: application/octet-stream, as many send.
+    monkeypatch.setitem(static_host._Handler.extensions_map, ".wasm", "application/octet-stream")
+    host = StaticHost(publish_sites["github-pages"], "dog-classifier")
+    try:
+        code, output, checks = verify(host.url, tmp_path)
+    finally:
+        host.close()
+    assert code == 1
+    detail = checks["Host"]["detail"]
+    assert not checks["Host"]["ok"]
+    assert "vendor/tfjs-backend-wasm" in detail and ".wasm is served as 'application/octet-stream'" in detail
+    assert checks["Right files"]["ok"]  # the bytes are right; only their type is not
+
+
+def test_a_stale_site(sequential_keras, tmp_path):
+    model = tmp_path / "model.keras"
+    shutil.copy(sequential_keras, model)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "site"
+    _build(site, model=str(model), labels=labels, preprocess="unit")
+    with open(model, "ab") as f:  # the model file changed since the build
+        f.write(b"retrained")
+    code, output, checks = verify(str(site), tmp_path)
+    assert code == 1
+    files = checks["Right files"]
+    assert not files["ok"] and f"stale: the model file {model.resolve()} changed since the site was built" in \
+        files["detail"]
+    assert checks["Loads"]["ok"]  # the site itself still runs: the cause named is the stale model
+
+
+# ---- the pytest fixture, as people use it in their own tests ----
+
+@pytest.fixture(scope="session")
+def browsernet_site(publish_sites):
+    """The plugin's fixture, overridden as a user's conftest.py would."""
+    return publish_sites["github-pages"]
+
+
+def test_fixture_page_is_ready_and_classifies_a_file(browsernet_page, fine_tuned_keras, tmp_path):
+    assert browsernet_page.evaluate("() => document.body.dataset.state") == "ready"
+    labels = browsernet_page.evaluate("() => window.browsernet.labels")
+    image = helpers.test_images(SIZE, count=1, seed=17)[0]
+    path = tmp_path / "photo.png"
+    Image.fromarray(image).save(path)
+    results = classify(browsernet_page, path, top_k=len(labels))
+    got = np.zeros(len(labels))
+    got[[r["index"] for r in results]] = [r["probability"] for r in results]
+    assert [r["label"] for r in results] == [labels[r["index"]] for r in results]
+    assert np.abs(got - helpers.keras_probs(fine_tuned_keras, image[None])[0]).max() <= 1e-4
+    with pytest.raises(Exception, match="not an image"):
+        classify(browsernet_page, b"plain text", type="text/plain")

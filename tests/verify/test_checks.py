@@ -1,0 +1,126 @@
+"""verify's verdicts from plain observations: each check fails for its cause, and says so."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from builder.verify import checks
+from builder.verify.checks import Privacy, Served, Visit
+
+SHARD = b"\x00\x01weights" * 100
+REPORT = {
+    "sha256": {"model/model.json": hashlib.sha256(b"{}").hexdigest(),
+               "model/group1-shard1of1.bin": hashlib.sha256(SHARD).hexdigest(),
+               "index.html": hashlib.sha256(b"<!doctype html>").hexdigest()},
+    "shard_sha256": {"group1-shard1of1.bin": hashlib.sha256(SHARD).hexdigest()},
+    "reference": {"probabilities": [[0.9, 0.1], [0.25, 0.75]], "tolerance": 1e-4},
+}
+
+
+def ready(backend="wasm", probabilities=((0.9, 0.1), (0.25, 0.75)), **kw) -> Visit:
+    facts = {"thread": "worker", "threads": 2, "isolated": True, "controlled": True, **kw}
+    return Visit("auto", "ready", backend=backend, probabilities=[list(p) for p in probabilities], **facts)
+
+
+def served(**override) -> list[Served]:
+    files = {"model/model.json": Served("model/model.json", 200, "application/json", b"{}"),
+             "model/group1-shard1of1.bin": Served("model/group1-shard1of1.bin", 200, "application/octet-stream", SHARD),
+             "index.html": Served("index.html", 200, "text/html", b"<!doctype html>")}
+    files.update(override)
+    return list(files.values())
+
+
+def test_right_files_pass_and_count():
+    check = checks.right_files(REPORT, served())
+    assert check.ok and check.detail.startswith("3 files match"), check
+
+
+def test_flipped_byte_is_named_with_both_digests():
+    flipped = bytearray(SHARD)
+    flipped[7] ^= 1
+    check = checks.right_files(REPORT, served(**{"model/group1-shard1of1.bin": Served(
+        "model/group1-shard1of1.bin", 200, "application/octet-stream", bytes(flipped))}))
+    assert not check.ok
+    assert "model/group1-shard1of1.bin: sha256" in check.detail
+    assert REPORT["sha256"]["model/group1-shard1of1.bin"][:12] in check.detail
+
+
+def test_html_fallback_in_place_of_a_shard_is_named():
+    check = checks.right_files(REPORT, served(**{"model/group1-shard1of1.bin": Served(
+        "model/group1-shard1of1.bin", 200, "text/html", b"<!doctype html>")}))
+    assert not check.ok and "model/group1-shard1of1.bin: the host sent an HTML page" in check.detail
+
+
+def test_missing_file_and_stale_source():
+    check = checks.right_files(REPORT, served(**{"model/model.json": Served("model/model.json", 404, "text/html")}),
+                               stale="the model file /x/model.keras")
+    assert not check.ok
+    assert "stale: the model file /x/model.keras changed since the site was built" in check.detail
+    assert "model/model.json: HTTP 404" in check.detail
+
+
+def test_model_paths_from_the_served_manifest_else_the_report():
+    manifest = b'{"weightsManifest": [{"paths": ["a.bin", "b.bin"]}]}'
+    assert checks.model_paths(REPORT, manifest) == ["model/model.json", "model/a.bin", "model/b.bin"]
+    assert checks.model_paths(REPORT, b"<!doctype html>") == ["model/model.json", "model/group1-shard1of1.bin"]
+
+
+def test_loads_names_backend_and_failures():
+    assert checks.loads([ready()]).detail == "ready on wasm in a worker, 2 threads (the page's pick)"
+    forced = Visit("webgl", "ready", backend="wasm", thread="worker")
+    assert "?backend=webgl: runs on wasm instead" in checks.loads([ready(), forced]).detail
+    broken = Visit("auto", "error", error="model/group1-shard1of1.bin: sha256 mismatch")
+    check = checks.loads([broken])
+    assert not check.ok and "error: model/group1-shard1of1.bin: sha256 mismatch" in check.detail
+
+
+@pytest.mark.parametrize("backend, off, ok", [("wasm", 9e-5, True), ("wasm", 2e-4, False),
+                                               ("webgl", 9e-4, True), ("webgl", 2e-3, False)])
+def test_right_answers_within_the_backend_tolerance(backend, off, ok):
+    visit = ready(backend, probabilities=((0.9 - off, 0.1 + off), (0.25, 0.75)))
+    check = checks.right_answers(REPORT, [visit])
+    assert check.ok is ok, check
+    assert f"on {backend}" in check.detail
+
+
+def test_right_answers_needs_a_reference_and_an_answer():
+    assert "no reference probabilities" in checks.right_answers({}, [ready()]).detail
+    assert "classify() failed: boom" in checks.right_answers(REPORT, [ready(classify_error="boom")]).detail
+    assert "2 classes per image, report.json has 3" in checks.right_answers(
+        {"reference": {"probabilities": [[0.5, 0.25, 0.25]] * 2}}, [ready()]).detail
+
+
+def test_private():
+    assert checks.private("http://127.0.0.1:8000", Privacy()).ok
+    check = checks.private("http://127.0.0.1:8000", Privacy(foreign=["https://cdn.example.com/tf.js"],
+                                                            csp=["Refused to load the script"],
+                                                            errors=["uncaught TypeError: x"]))
+    assert not check.ok
+    for fragment in ("cdn.example.com", "Content-Security-Policy", "uncaught TypeError"):
+        assert fragment in check.detail
+    assert checks.same_origin("blob:http://a/1", "http://b") and not checks.same_origin("http://a:1/", "http://a:2")
+
+
+def test_host_explains_isolation():
+    wasm = [Served("vendor/x.wasm", 200, "application/wasm")]
+    by_headers = checks.host(ready(), {"cross-origin-opener-policy": "same-origin",
+                                       "cross-origin-embedder-policy": "require-corp"}, wasm)
+    assert by_headers.ok and "host's COOP/COEP headers" in by_headers.detail and "2 threads" in by_headers.detail
+    assert "service worker" in checks.host(ready(), {}, wasm).detail
+    insecure = checks.host(ready(isolated=False, secure=False, controlled=False), {}, wasm)
+    assert not insecure.ok and "not a secure context" in insecure.detail and "one thread" in insecure.detail
+    no_sw = checks.host(ready(isolated=False, controlled=False), {}, wasm)
+    assert not no_sw.ok and "service worker did not take control" in no_sw.detail
+    octet = checks.host(ready(), {}, [Served("vendor/x.wasm", 200, "application/octet-stream")])
+    assert not octet.ok and "vendor/x.wasm is served as 'application/octet-stream'" in octet.detail
+
+
+def test_return_visit_and_offline():
+    assert checks.return_visit(ready(), {}).ok
+    again = checks.return_visit(ready(), {"model/group1-shard1of1.bin": 4096})
+    assert not again.ok and "4,096 model bytes" in again.detail and "group1-shard1of1.bin" in again.detail
+    assert checks.offline(ready(), REPORT).ok
+    down = checks.offline(Visit("auto", "error", error="Failed to fetch"), REPORT)
+    assert not down.ok and "Failed to fetch" in down.detail
