@@ -13,7 +13,6 @@ from pathlib import Path
 
 from builder import __version__
 from builder.site import hosting
-from builder.convert import integrity
 from builder.model import labels as labelling
 from builder.site import staging as output
 from builder.site import precompress
@@ -111,8 +110,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 
     model, info, head, lowered = heads.prepare(model, info, opts.head, reporter)
     labels, labels_source = _labels_for(info, user_labels, opts.labels)
-    weights, scales_input = convert.inspect(model, info.source, optimize=opts.optimize)
-    preprocess = _choose_preprocess(opts.preprocess, scales_input, info.family, reporter)
+    with reporter.step("reading the model and rewriting it for inference"):
+        plan = convert.plan(model, info.source, optimize=opts.optimize)
+    preprocess = _choose_preprocess(opts.preprocess, plan.scales_input, info.family, reporter)
     from builder.convert.self_check import sample_images
     from builder.model.preprocessing import apply as scaled
 
@@ -128,22 +128,20 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 training.held_out_calibration(trained, info.input_size, opts.resize)
             calibration, truth = held_out or (calibrate.load(opts.calibration, info.input_size, rule=opts.resize), None)
         with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
-            choice = autoquant.search(model, weights, preprocessed(calibration.images, preprocess),
+            choice = autoquant.search(model, plan.weights, preprocessed(calibration.images, preprocess),
                                       agreement=opts.agreement or autoquant.AGREEMENT,
                                       max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR, labels=truth)
         qmap = quantize.from_dtypes(choice.dtypes)
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
-            conversion = convert.convert(model, info.source, site / convert.MODEL_DIR, qmap=qmap,
-                                         shard_size=opts.shard_size, optimize=opts.optimize)
+            conversion = convert.write(plan, site / convert.MODEL_DIR, qmap=qmap, shard_size=opts.shard_size)
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)
         with reporter.step("rendering the site"):
             title = opts.title or _default_title(info)
             hashes = vendor.copy_into(runtime, site)
-            # From the model.json as written, whatever the shards are called.
-            shards = integrity.shard_sha256(conversion.model_json)
+            shards = conversion.shard_sha256
             render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), config={
                 "title": title,
                 "labels": labels,
@@ -164,7 +162,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         with reporter.step("pre-compressing (.br, .gz)"):
             compressed = precompress.write_copies(site, cache=runtime.compression_cache)
         quantization = _quantization_record(specs, qmap, conversion, choice, calibration)
-        result = _report(opts, info, site, conversion, check, labels, labels_source, preprocess, quantization,
+        result = _report(opts, info, site, plan, conversion, check, labels, labels_source, preprocess, quantization,
                          started, shards, compressed)
         result.head, result.lowered = head.as_dict(), lowered
         result.training = trained.card() if trained is not None else {}
@@ -181,7 +179,7 @@ def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple
     return user_labels, str(path)
 
 
-def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: list[str], labels_source: str,
+def _report(opts: BuildOptions, info, site: Path, plan, conversion, check, labels: list[str], labels_source: str,
             preprocess: str, quantization: dict, started: float, shards: dict[str, str],
             compressed: dict[str, dict[str, int]]) -> BuildReport:
     """The report of a finished build. ``files`` is the site's payload (report.json itself and the
@@ -207,8 +205,8 @@ def _report(opts: BuildOptions, info, site: Path, conversion, check, labels: lis
         classes=len(labels),
         preprocess=preprocess,
         resize=opts.resize,
-        parameters=conversion.parameters,
-        multiply_adds=conversion.multiply_adds,
+        parameters=plan.parameters,
+        multiply_adds=plan.multiply_adds,
         layers=conversion.layers,
         optimization=_optimization(conversion),
         quantization=quantization,

@@ -56,6 +56,9 @@ class Node:
     output_shape: tuple | None = None  # batch first; None only for nodes the rewrites make (no Keras layer)
     # Weight name -> its Origin, for weights that are not simply layer.get_weights()[i] (optimize).
     origins: dict[str, Origin] = field(default_factory=dict)
+    # (producer, BatchNormalization) for a layer the inference rewrites folded a BatchNorm into; the
+    # per-channel quantization pass (builder.convert.per_channel) rewrites it from these when it is stored as uint8.
+    folded_from: "tuple[Node, Node] | None" = None
 
 
 @dataclass

@@ -21,15 +21,9 @@ Four rewrites, in this order:
    BatchNormalization alone, the layer has no activation of its own, and the
    normalisation is over the channel axis.
 
-   A kernel that will be stored as uint8 (``channel_scaled``) is written **channel-scaled**
-   instead: the folded kernel with each output channel divided by its largest magnitude
-   (so every channel spans [-1, 1]), no bias, then a BatchNormalization that puts the scales
-   back and adds the folded bias (``gamma`` = the scales, ``beta`` = bias', mean 0,
-   variance 1 - epsilon; kept float32). uint8 has one scale per tensor, and a folded
-   MobileNetV2 depthwise kernel's widest channel spans up to 49x its median one, so per
-   tensor the narrow channels keep a handful of levels; channel-scaled, each keeps 256.
-   Stock TF.js loads it as it is. Only for BatchNorms with both ``gamma`` and ``beta``
-   (where the self-check can put the scales); others fold as above.
+   The folded layer remembers the pair it came from (``Node.folded_from``): once the weight
+   dtypes are chosen, :mod:`builder.convert.per_channel` writes a folded kernel stored as
+   uint8 channel-scaled, its per-channel scales in a BatchNormalization after it.
 4. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
    The page and the self-check run every such convolution as one TF.js fused op, bias
@@ -53,7 +47,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from builder.convert import quantization as quantize
 from builder.convert.graph import Graph, Node, Origin
 from builder.convert.topology import WEIGHT_NAMES, pair, zero_padding_pairs
 
@@ -83,24 +76,24 @@ class Summary:
         return asdict(self)
 
 
-def optimize(graph: Graph, *, channel_scaled: Callable[[str], bool] | None = None) -> tuple[Graph, Summary]:
+def optimize(graph: Graph) -> tuple[Graph, Summary]:
     """Return an equivalent, smaller inference graph and what was rewritten.
 
-    ``channel_scaled(name)`` is asked with the TF.js name of each kernel a BatchNorm
-    could fold into (``Conv1/kernel``); True writes that kernel channel-scaled (convert
-    passes: the kernel is stored as uint8). ``graph`` is not modified. Layers that do not meet a
-    rewrite's conditions are kept as they are, so this never fails on a graph
-    :func:`~builder.keras_compat.to_tfjs` accepts.
+    Every folded layer keeps the producer and BatchNormalization it came from (``Node.folded_from``), so
+    that the per-channel quantization pass (:mod:`builder.convert.per_channel`) can write it channel-scaled
+    once the weight dtypes are chosen. ``graph`` is not modified. Layers that do not meet a rewrite's
+    conditions are kept as they are, so this never fails on a graph
+    :func:`~builder.convert.topology.to_tfjs` accepts.
     """
     nodes = [replace(n, config=dict(n.config), inputs=list(n.inputs), weights=list(n.weights),
                      origins=dict(n.origins)) for n in graph.nodes]
     outputs = list(graph.outputs)
     nodes, outputs, dropped = _drop_no_ops(nodes, outputs, set(graph.inputs))
     nodes, outputs, paddings = _fold_paddings(nodes, outputs)
-    nodes, outputs, folded, scaled = _fold_batchnorms(nodes, outputs, channel_scaled or (lambda name: False))
+    nodes, outputs, folded = _fold_batchnorms(nodes, outputs)
     nodes, outputs, fused = _fuse_activations(nodes, outputs)
     summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped,
-                      folded_paddings=paddings, scaled_kernels=scaled)
+                      folded_paddings=paddings)
     log.info("optimized %s: %d layers -> %d (%s)", graph.name, len(graph.nodes), len(nodes), summary)
     return Graph(nodes=nodes, inputs=list(graph.inputs), outputs=outputs, name=graph.name), summary
 
@@ -163,8 +156,7 @@ def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> list[int]:
     return [total // 2, total - total // 2]
 
 
-def _fold_batchnorms(nodes: list[Node], outputs: list[str],
-                     scale: Callable[[str], bool]) -> tuple[list[Node], list[str], int, int]:
+def _fold_batchnorms(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
     consumers = _consumers(nodes, outputs)
     by_name = {n.name: n for n in nodes}
     pairs: dict[str, Node] = {}  # producer name -> the BatchNormalization after it
@@ -173,23 +165,14 @@ def _fold_batchnorms(nodes: list[Node], outputs: list[str],
             producer = by_name.get(node.inputs[0])
             if producer is not None and _can_fold(producer, node, consumers):
                 pairs[producer.name] = node
-    rewritten: dict[str, list[Node]] = {}  # producer name -> what replaces it and its BatchNorm
-    for name, bn in pairs.items():
-        folded = _fold(by_name[name], bn)
-        kernel_name, _ = _kernel(folded)
-        if folded.origins[kernel_name].channel_axes and scale(_tfjs_kernel_name(folded)):
-            rewritten[name] = _channel_scaled(folded, by_name[name], bn)
-        else:
-            rewritten[name] = [folded]
-    folded_away = {bn.name: name for name, bn in pairs.items() if len(rewritten[name]) == 1}
-    batchnorms = {bn.name for bn in pairs.values()}
+    folded_away = {bn.name: name for name, bn in pairs.items()}
     out = []
     for node in nodes:
-        if node.name in rewritten:
-            out.extend(rewritten[node.name])
-        elif node.name not in batchnorms:
+        if node.name in pairs:
+            out.append(_fold(node, pairs[node.name]))
+        elif node.name not in folded_away:
             out.append(node)
-    return _rewire(out, outputs, folded_away) + (len(folded_away), len(pairs) - len(folded_away))
+    return _rewire(out, outputs, folded_away) + (len(pairs),)
 
 
 # Activations fused into the layer before them (relu6: see the module docstring).
@@ -284,31 +267,8 @@ def _fold(producer: Node, bn: Node) -> Node:
         weights=[(kernel_name, folded_kernel.astype(np.float32)), ("bias", folded_bias.astype(np.float32))],
         output_shape=bn.output_shape or producer.output_shape,
         origins=origins,
+        folded_from=(producer, bn),
     )
-
-
-def _channel_scaled(folded: Node, producer: Node, bn: Node) -> list[Node]:
-    """``folded`` (``producer`` with ``bn`` folded in) as a convolution whose output channels each span
-    [-1, 1], with no bias, then ``bn`` rewritten to multiply the scales back and add the folded bias."""
-    kernel_name, kernel = _kernel(folded)
-    folded_origin = folded.origins[kernel_name]
-    normalized, scales = quantize.channel_scaled(kernel, folded_origin.channel_axes)
-    bias = dict(folded.weights)["bias"]
-    channels = bias.shape
-    # The conv's own Keras bias (if any) stays pinned to zero, as in the fold; the BatchNorm is no longer pinned.
-    conv_pins = tuple(pin for pin in folded_origin.pinned if pin[0] is producer.layer)
-    conv = replace(folded, config={**folded.config, "use_bias": False}, weights=[(kernel_name, normalized)],
-                   output_shape=producer.output_shape,
-                   origins={kernel_name: Origin(producer.layer, folded_origin.index, pinned=conv_pins)})
-    eps = float(bn.config.get("epsilon", 1e-3))
-    values = {"gamma": scales.reshape(-1), "beta": bias, "moving_mean": np.zeros(channels, np.float32),
-              "moving_variance": np.full(channels, 1.0 - eps, np.float32)}
-    bn_index = {name: i for i, (name, _) in enumerate(bn.weights)}
-    bias_name = f"{producer.name}/{WEIGHT_NAMES[producer.class_name]['bias']}"  # as named in the folded model
-    scaler = replace(bn, weights=[(name, values[name]) for name, _ in bn.weights], origins={
-        name: Origin(bn.layer, bn_index[name], quantize_as=bias_name if name == "beta" else "float32")
-        for name in values})
-    return [conv, scaler]
 
 
 def _kernel(node: Node) -> tuple[str, np.ndarray] | None:
@@ -316,11 +276,6 @@ def _kernel(node: Node) -> tuple[str, np.ndarray] | None:
         if name in _KERNEL_NAMES:
             return name, value
     return None
-
-
-def _tfjs_kernel_name(node: Node) -> str:
-    keras_name, _ = _kernel(node)
-    return f"{node.name}/{WEIGHT_NAMES[node.class_name][keras_name]}"
 
 
 def _out_channels(class_name: str, kernel: np.ndarray) -> int:

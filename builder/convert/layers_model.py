@@ -1,8 +1,9 @@
-"""Keras model → TF.js layers-format files (model.json + weight shards).
+"""Keras model → TF.js layers-format files (model.json + weight shards), in two steps that a build runs once each.
 
-Pipeline: flatten the Keras graph → optimize it for inference (unless told not to) →
-translate to a TF.js 4.22 topology → quantize and shard the weights (tensorflowjs's
-own writer) → model.json.
+:func:`plan`: flatten the Keras graph → rewrite it for inference (unless told not to) → the weights under their
+TF.js names. ``--quantize auto`` measures the plan. :func:`write`: per-channel scaling for the kernels stored as
+uint8 → the TF.js 4.22 topology → quantize and shard the weights (tensorflowjs's own writer) → content-hashed
+shard names → model.json.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from builder import __version__
+from builder.convert import cost, per_channel, topology
 from builder.convert import graph as graphs
-from builder.convert import topology as keras_compat
 from builder.convert import inference_rewrites as optimizing
 from builder.convert import quantization as quantize
-from builder.convert import cost as stats
+from builder.convert.graph import Graph
 from builder.errors import ModelError, QuantizeError
 
 log = logging.getLogger(__name__)
@@ -30,38 +31,67 @@ FORMAT = "layers-model"
 HASH_CHARS = 12  # hex digits of sha256 in shard names; hosting.HASHED_NAME matches them
 
 
-@dataclass
+@dataclass(frozen=True)
+class Plan:
+    """A Keras model read once and rewritten for inference: what ``--quantize auto`` measures and
+    :func:`write` writes. Built by :func:`plan`."""
+
+    where: str  # the model's source, for error messages
+    graph: Graph  # as read from Keras (nested models inlined)
+    optimized: Graph  # after the inference rewrites (the graph itself with --no-optimize)
+    summary: optimizing.Summary | None  # None: not optimized (--no-optimize)
+    weights: list[topology.Weight]  # the optimized graph's weights under their TF.js names (what dtype maps name)
+    scales_input: bool  # the model rescales its own input (so the page feeds it raw pixels)
+
+    @property
+    def parameters(self) -> int:
+        return cost.parameters(self.graph)
+
+    @property
+    def multiply_adds(self) -> int:
+        return cost.multiply_adds(self.graph)
+
+
+@dataclass(frozen=True)
 class Conversion:
+    """What :func:`write` wrote."""
+
     model_json: Path
-    weights: list[keras_compat.Weight]
+    weights: list[topology.Weight]  # as written (channel-scaled kernels divided, their scales beside them)
     dtypes: dict[str, str]  # weight name -> stored dtype (absent: float32)
+    shard_sha256: dict[str, str]  # weight shard, as listed in model.json -> sha256 hex of its bytes
     layers: int  # TF.js layers written
     layers_before: int  # TF.js layers the model would have without optimization
     optimization: optimizing.Summary | None  # None: not optimized (--no-optimize)
-    parameters: int
-    multiply_adds: int
-    normalises_input: bool  # the model rescales its own input (so it wants raw pixels)
 
 
-def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int,
-            optimize: bool = True) -> Conversion:
-    """Write ``model`` as a TF.js layers model into ``model_dir``; ``where`` names the source in errors.
+def plan(model: Any, where: str, *, optimize: bool = True) -> Plan:
+    """Read ``model`` into a graph and, with ``optimize`` (the default), rewrite it for inference
+    (:func:`builder.convert.inference_rewrites.optimize`: BatchNorms folded, ReLUs fused, Dropout dropped).
+    ``where`` names the source in errors. Raises :class:`~builder.errors.UnsupportedLayerError` naming a
+    layer TF.js cannot run."""
+    graph = graphs.from_keras(model)
+    optimized, summary = optimizing.optimize(graph) if optimize else (graph, None)
+    _, weights = topology.to_tfjs(optimized, where)
+    return Plan(where, graph, optimized, summary, weights, graphs.normalises_input(graph))
 
-    With ``optimize`` (the default) the graph is first rewritten for inference
-    (:func:`builder.optimize.optimize`): BatchNorms folded, ReLUs fused, Dropout dropped. A folded
-    kernel that ``qmap`` stores as uint8 is written channel-scaled, its scales in a BatchNorm after it.
-    ``qmap`` speaks of the folded model's weights (as :func:`inspect` lists them): the scales stay
-    float32, and the bias moved into that BatchNorm takes the folded bias's dtype.
+
+def write(plan: Plan, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int) -> Conversion:
+    """Write ``plan`` as a TF.js layers model (model.json + content-hashed shards) into ``model_dir``.
+
+    ``qmap`` speaks of the plan's weights (:attr:`Plan.weights`). A folded kernel it stores as uint8 is
+    written channel-scaled (:mod:`builder.convert.per_channel`): its scales stay float32, and the bias moved
+    into the BatchNorm after it takes the folded bias's dtype. Raises :class:`~builder.errors.QuantizeError`
+    for a map naming no weight, :class:`~builder.errors.ModelError` when the files cannot be written.
     """
     import keras
 
-    graph = graphs.from_keras(model)
-    if optimize:
-        written, summary = optimizing.optimize(
-            graph, channel_scaled=lambda name: quantize.dtype_of(name, qmap) == "uint8")
-    else:
-        written, summary = graph, None
-    topology, weights = keras_compat.to_tfjs(written, where)
+    scaled = per_channel.scale(plan.optimized, lambda name: quantize.dtype_of(name, qmap) == "uint8")
+    topology_json, weights = topology.to_tfjs(scaled.graph, plan.where)
+    summary = plan.summary
+    if summary is not None and scaled.kernels:
+        summary = replace(summary, folded_batchnorms=summary.folded_batchnorms - scaled.kernels,
+                          fused_activations=summary.fused_activations - scaled.unfused, scaled_kernels=scaled.kernels)
     try:
         dtypes = _dtypes(weights, qmap) if qmap else {}
     except QuantizeError as e:
@@ -70,63 +100,48 @@ def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeM
         raise QuantizeError(f"{e.message}; BatchNorm weights were folded into the layers before them "
                             "(--no-optimize keeps them)") from None
     model_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _hash_names(_write_weights(weights, dtypes, model_dir, shard_size), model_dir)
+    manifest, digests = _hash_names(_write_weights(weights, dtypes, model_dir, shard_size), model_dir)
     artifacts = {
         "format": FORMAT,
         "generatedBy": f"keras v{keras.__version__}",
         "convertedBy": f"browsernet v{__version__}",
-        "modelTopology": topology,
+        "modelTopology": topology_json,
         "weightsManifest": manifest,
     }
     path = model_dir / MODEL_JSON
     path.write_text(json.dumps(artifacts, separators=(",", ":")))
-    log.info("wrote %s: %d layers, %d weight tensors", path, len(topology["config"]["layers"]), len(weights))
-    return Conversion(
-        model_json=path,
-        weights=weights,
-        dtypes=dtypes,
-        layers=len(topology["config"]["layers"]),
-        layers_before=keras_compat.layer_count(graph),
-        optimization=summary,
-        parameters=stats.parameters(graph),
-        multiply_adds=stats.multiply_adds(graph),
-        normalises_input=graphs.normalises_input(graph),
-    )
+    layers = len(topology_json["config"]["layers"])
+    log.info("wrote %s: %d layers, %d weight tensors", path, layers, len(weights))
+    return Conversion(model_json=path, weights=weights, dtypes=dtypes, shard_sha256=digests, layers=layers,
+                      layers_before=topology.layer_count(plan.graph), optimization=summary)
 
 
-def inspect(model: Any, where: str, *, optimize: bool = True) -> tuple[list[keras_compat.Weight], bool]:
-    """``(weights, normalises_input)`` as :func:`convert` will see them, without writing anything:
-    the weights under their TF.js names (to choose their dtypes first), and whether the model
-    rescales its own input (to choose the preprocessing first). With ``optimize``, every
-    BatchNorm is folded; a kernel with ``channel_axes`` is written channel-scaled if stored as uint8."""
-    graph = graphs.from_keras(model)
-    written = optimizing.optimize(graph)[0] if optimize else graph
-    return keras_compat.to_tfjs(written, where)[1], graphs.normalises_input(graph)
-
-
-def _dtypes(weights: list[keras_compat.Weight], qmap: quantize.QuantizeMap) -> dict[str, str]:
+def _dtypes(weights: list[topology.Weight], qmap: quantize.QuantizeMap) -> dict[str, str]:
     """Each written weight's dtype under ``qmap``, whose names are the folded model's (see :func:`convert`)."""
     mapped = {w.name: w.quantize_as or w.name for w in weights if w.quantize_as != "float32"}
     chosen = quantize.assign(sorted(set(mapped.values())), qmap)
     return {name: chosen[key] for name, key in mapped.items() if key in chosen}
 
 
-def _hash_names(manifest: list[dict], model_dir: Path) -> list[dict]:
-    """Put each shard's content hash in its name (group1-shard1of1.0123456789ab.bin), so hosts and
-    the service worker may cache shards forever, and a new build can never pair with old shards."""
+def _hash_names(manifest: list[dict], model_dir: Path) -> tuple[list[dict], dict[str, str]]:
+    """Put each shard's content hash in its name (group1-shard1of1.0123456789ab.bin), so hosts and the
+    service worker may cache shards forever, and a new build can never pair with old shards. Returns the
+    renamed manifest and ``{shard path as listed: sha256 hex}`` (the page verifies each download against it)."""
+    digests: dict[str, str] = {}
     for group in manifest:
         renamed = []
         for name in group["paths"]:
             path = model_dir / name
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:HASH_CHARS]
-            hashed = f"{path.stem}.{digest}{path.suffix}"
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            hashed = f"{path.stem}.{digest[:HASH_CHARS]}{path.suffix}"
             path.rename(model_dir / hashed)
             renamed.append(hashed)
+            digests[hashed] = digest
         group["paths"] = renamed
-    return manifest
+    return manifest, digests
 
 
-def _write_weights(weights: list[keras_compat.Weight], dtypes: dict[str, str], model_dir: Path,
+def _write_weights(weights: list[topology.Weight], dtypes: dict[str, str], model_dir: Path,
                    shard_size: int) -> list[dict]:
     from tensorflowjs import write_weights
 
@@ -139,3 +154,9 @@ def _write_weights(weights: list[keras_compat.Weight], dtypes: dict[str, str], m
                                            write_manifest=False, quantization_dtype_map=by_dtype or None)
     except (ValueError, OSError) as e:
         raise ModelError(f"{model_dir}: could not write weights: {e}") from e
+
+
+def convert(model: Any, where: str, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int,
+            optimize: bool = True) -> Conversion:
+    """:func:`plan` then :func:`write`, for callers that measure nothing in between (tests, the bench)."""
+    return write(plan(model, where, optimize=optimize), model_dir, qmap=qmap, shard_size=shard_size)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from builder.convert import layers_model as convert
+from builder.convert import per_channel
 from builder.convert import graph as graphs
 from builder.convert import inference_rewrites as optimizing
 from builder.convert import self_check as parity
@@ -51,7 +52,8 @@ def _keras_from_graph(graph: graphs.Graph) -> keras.Model:
             tensors[node.name] = keras.Input(shape=tuple(shape[1:]), name=node.name)
             inputs.append(tensors[node.name])
             continue
-        layer = type(node.layer).from_config(dict(node.config))
+        cls = type(node.layer) if node.layer is not None else getattr(keras.layers, node.class_name)
+        layer = cls.from_config(dict(node.config))
         args = [tensors[name] for name in node.inputs]
         tensors[node.name] = layer(args if len(args) > 1 else args[0])
         if node.weights:
@@ -258,7 +260,7 @@ def test_tfjs_runs_a_folded_padding_like_keras(tmp_path):
     assert result.optimization.folded_paddings == 1
     assert "ZeroPadding2D" not in _layer_classes(result.model_json)
     check = _check(model, result)
-    assert check.max_abs_diff <= 1e-4 and check.output_spread > 0.01
+    assert check.output_spread > 0.01  # the self-check (which raises beyond 1e-4) is informative
 
 
 def _convert(model, tmp_path, *, optimize: bool, qmap=None):
@@ -303,10 +305,10 @@ def test_tfjs_runs_the_optimised_model_like_keras(tfjs_model, tmp_path):
     assert _layer_classes(optimised.model_json) == ["InputLayer", "Conv2D", "DepthwiseConv2D", "Conv2D",
                                                     "GlobalAveragePooling2D", "Dense"]
     assert "BatchNormalization" in _layer_classes(plain.model_json)
-    assert optimised.parameters == plain.parameters == tfjs_model.count_params()  # the model's, not the file's
+    # The model's parameters, not the file's (folding removes BatchNorm weights).
+    assert convert.plan(tfjs_model, "m").parameters == tfjs_model.count_params()
     for result in (plain, optimised):
-        check = _check(tfjs_model, result)
-        assert check.max_abs_diff <= 1e-4 and check.output_spread > 0.05
+        assert _check(tfjs_model, result).output_spread > 0.05  # the self-check (which raises) is informative
 
 
 @pytest.mark.parametrize("spec", ["float16", "uint16", "uint8=*/bias"])
@@ -337,7 +339,7 @@ def test_uint8_kernels_are_written_channel_scaled(tfjs_model, tmp_path):
     assert scales.max() / scales.min() > 3  # channels really were scaled differently
 
     # What the browser multiplies out is the folded kernel, to 1/255 of each channel's own range.
-    [folded] = [w for w in convert.inspect(tfjs_model, "m")[0] if w.name == kernel.name]
+    [folded] = [w for w in convert.plan(tfjs_model, "m").weights if w.name == kernel.name]
     seen = quantize.roundtrip(kernel.data, "uint8").reshape(-1, scales.size) * scales
     wanted = folded.data.reshape(-1, scales.size)
     assert (np.abs(seen - wanted).max(axis=0) <= np.abs(wanted).max(axis=0) / 255 * 1.01).all()
@@ -349,11 +351,15 @@ def test_uint8_kernels_are_written_channel_scaled(tfjs_model, tmp_path):
 
 def test_channel_scaling_is_asked_with_tfjs_kernel_names_and_matches_keras(mixed_model):
     asked = []
-    optimised, summary = optimizing.optimize(graphs.from_keras(mixed_model),
-                                             channel_scaled=lambda name: asked.append(name) or True)
+    folded, summary = optimizing.optimize(graphs.from_keras(mixed_model))
+    scaled = per_channel.scale(folded, lambda name: asked.append(name) or True)
+    optimised = scaled.graph
     # bn3 has neither gamma nor beta to hold scales: conv_bias folds as usual.
     assert asked == ["conv_nobias/kernel", "dw_mult2/depthwise_kernel", "dense/kernel"]
-    assert summary == optimizing.Summary(folded_batchnorms=1, fused_activations=1, dropped_layers=3, scaled_kernels=3)
+    assert summary == optimizing.Summary(folded_batchnorms=4, fused_activations=4, dropped_layers=3)
+    # The activations fused into the three scaled layers act after their scales: as Activation layers again.
+    assert scaled.kernels == 3 and scaled.unfused == 3
+    assert _classes(optimised).count("Activation") == 3
     x = _images(24)
     np.testing.assert_allclose(np.asarray(_keras_from_graph(optimised)(x)),
                                np.asarray(mixed_model(x, training=False)), atol=2e-6)
