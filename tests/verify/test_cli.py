@@ -1,0 +1,47 @@
+"""`browsernet verify` when the site cannot be verified at all: one line, exit code 1, no browser needed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import cli
+
+
+def one_line_error(args: list[str], *fragments: str) -> str:
+    result = CliRunner().invoke(cli, ["verify", "-q", *args])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def minimal_site(tmp_path):
+    """A folder that looks like a build to the preview server (index.html, a browsernet report.json)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>x</title>")
+    (site / "report.json").write_text(json.dumps({"generator": "browsernet", "sources": {}}))
+    return site
+
+
+def test_neither_url_nor_folder(tmp_path):
+    one_line_error([str(tmp_path / "nothing")], "neither a URL (http:// or https://) nor a site folder")
+
+
+def test_folder_that_is_not_a_build(tmp_path):
+    one_line_error([str(tmp_path)], "not a browsernet build", "build-site")
+
+
+def test_without_chromium_says_how_to_get_it(minimal_site, monkeypatch, tmp_path):
+    monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
+    one_line_error([str(minimal_site)], "Chromium not found", "apt-get install chromium", "BROWSERNET_CHROMIUM")
+
+
+def test_unknown_backend(minimal_site):
+    one_line_error([str(minimal_site), "--backends", "auto,metal"], "--backends metal", "webgl, wasm, cpu")
