@@ -99,3 +99,32 @@ def publish_sites(tmp_path_factory, fine_tuned_keras, sequential_keras, labels_f
     _build(root / "firebase", model=str(sequential_keras), labels=four, preprocess="unit", target="firebase",
            firebase_project="demo-browsernet")
     return {"github-pages": root / "github-pages", "firebase": root / "firebase"}
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+PHOTOS = PROJECT / "tests" / "data" / "photos"  # 41 animal photos in 4 classes (GCompris; see its CREDITS.md)
+DEMO_BASE = PROJECT / "models" / "dog_breed_mobilenetv2.h5"  # `make demo-assets` fetches it
+TRAIN_EPOCHS = 15  # enough for the head on these photos; early stopping usually ends it sooner
+
+
+def train_options(out: Path, cache: Path, **kwargs):
+    from builder.train.pipeline import TrainOptions
+
+    if not DEMO_BASE.is_file():
+        pytest.fail(f"{DEMO_BASE} is missing: run 'make demo-assets' (make test does)")
+    return TrainOptions(data=PHOTOS, out=out, base=DEMO_BASE, cache_dir=cache, **{"epochs": TRAIN_EPOCHS, **kwargs})
+
+
+@pytest.fixture(scope="session")
+def feature_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("feature-cache")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, feature_cache) -> Path:
+    """`browsernet train` on the real photos with the demo's MobileNetV2 as the base: the output folder."""
+    from builder.train.pipeline import train
+
+    out = tmp_path_factory.mktemp("trained") / "out"
+    train(train_options(out, feature_cache))
+    return out

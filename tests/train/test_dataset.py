@@ -1,0 +1,138 @@
+"""The photo folder: the content-hash split, skipped files, and each bad input as one line, exit 1, nothing written.
+
+No TensorFlow here: all of it is checked before training starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from builder.cli import cli
+from builder.errors import DatasetError
+from builder.train import dataset
+from tests.conftest import DEMO_BASE, PHOTOS
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """A writable copy of the real photos."""
+    return Path(shutil.copytree(PHOTOS, tmp_path / "photos"))
+
+
+def _splits(data: dataset.Dataset) -> dict[str, str]:
+    return {im.path.as_posix(): im.split for im in data.images}
+
+
+def test_the_real_photos_split_into_all_three_sets():
+    data = dataset.scan(PHOTOS)
+    assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
+    assert len(data.images) == 41
+    counts = {s: len(data.split(s)) for s in dataset.SPLITS}
+    assert sum(counts.values()) == 41 and min(counts.values()) > 0
+    assert all(row["train"] > 0 for row in data.counts().values())
+    assert data.skipped == ["CREDITS.md"]  # the credits file at the top is no class's image
+
+
+def test_adding_a_photo_moves_no_other_photo(photos):
+    before = _splits(dataset.scan(photos))
+    # A new photo: a mirrored copy of one of the birds, re-encoded (so different bytes).
+    with Image.open(photos / "birds" / "001.jpg") as img:
+        img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photos / "birds" / "new.jpg", quality=85)
+    after = _splits(dataset.scan(photos))
+    assert set(after) == set(before) | {"birds/new.jpg"}
+    assert {p: after[p] for p in before} == before
+
+
+def test_the_split_follows_the_content_not_the_name(photos):
+    before = _splits(dataset.scan(photos))
+    (photos / "carnivores" / "sub").mkdir()
+    (photos / "carnivores" / "001.jpg").rename(photos / "carnivores" / "sub" / "renamed.jpg")
+    after = _splits(dataset.scan(photos))
+    assert after["carnivores/sub/renamed.jpg"] == before["carnivores/001.jpg"]
+    digest = hashlib.sha256((photos / "birds" / "002.jpg").read_bytes()).hexdigest()
+    assert dataset.split_of(digest, 20, 20) == before["birds/002.jpg"]
+
+
+def test_other_percentages_only_move_photos_at_the_band_edges(photos):
+    narrow, wide = _splits(dataset.scan(photos, test_percent=20)), _splits(dataset.scan(photos, test_percent=30))
+    assert {p for p, s in narrow.items() if s == "test"} <= {p for p, s in wide.items() if s == "test"}
+
+
+def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_counted_once(photos):
+    (photos / "birds" / "notes.txt").write_text("taken in spring")
+    (photos / "birds" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (photos / ".hidden").mkdir()
+    shutil.copy(photos / "birds" / "001.jpg", photos / ".hidden" / "x.jpg")
+    shutil.copy(photos / "birds" / "001.jpg", photos / "birds" / "copy-of-001.jpg")
+    data = dataset.scan(photos)
+    assert data.skipped == ["CREDITS.md", "birds/notes.txt"]
+    assert data.duplicates == {"birds/copy-of-001.jpg": "birds/001.jpg"}
+    assert len(data.images) == 41
+    assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
+
+
+def _damage(kind: str, photos: Path) -> str:
+    """Make the photo folder bad in one way; return what the error line must say (a regex)."""
+    if kind == "missing folder":
+        shutil.rmtree(photos)
+        return rf"{re.escape(str(photos))}: no such folder"
+    if kind == "one class":
+        for name in ("carnivores", "hoofed_mammals", "primates"):
+            shutil.rmtree(photos / name)
+        return r"1 class folder\(s\) \(birds\); need at least two"
+    if kind == "too few images":
+        for name in ("003.jpg", "004.jpg", "005.jpg"):
+            (photos / "primates" / name).unlink()
+        return r"primates: 2 image\(s\); each class needs at least 5 for --validation-percent 20"
+    if kind == "truncated image":
+        path = photos / "birds" / "004.jpg"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        return r"birds/004\.jpg: truncated or corrupt image"
+    if kind == "undecodable image":
+        (photos / "carnivores" / "010.jpg").write_text("not a JPEG at all")
+        return r"carnivores/010\.jpg: not a decodable image"
+    if kind == "same image in two classes":
+        shutil.copy(photos / "birds" / "001.jpg", photos / "primates" / "006.jpg")
+        return r"primates/006\.jpg: the same image as .*birds/001\.jpg .*keep it in one class only"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "truncated image",
+                                  "undecodable image", "same image in two classes"])
+def test_bad_input_is_one_line_exit_1_and_writes_nothing(kind, photos, tmp_path):
+    expected = _damage(kind, photos)
+    out = tmp_path / "model"
+    cache = tmp_path / "cache"
+    result = CliRunner().invoke(cli, ["train", str(photos), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--cache-dir", str(cache)], catch_exceptions=False)
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 1 and len(errors) == 1, result.output
+    assert re.search(expected, errors[0]), errors[0]
+    assert "Traceback" not in result.output
+    assert not out.exists() and not cache.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".model")] == []
+
+
+def test_an_existing_folder_that_is_no_training_output_is_refused(tmp_path):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("...")
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out)])
+    assert result.exit_code == 1 and "is not a browsernet train output" in result.output
+    assert (out / "thesis.tex").read_text() == "..."
+
+
+def test_percentages_and_options_are_checked_first():
+    with pytest.raises(DatasetError, match="--test-percent 0: must be more than 0"):
+        dataset.scan(PHOTOS, test_percent=0)
+    with pytest.raises(DatasetError, match="hold out more than 80%"):
+        dataset.scan(PHOTOS, validation_percent=50, test_percent=40)
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--model", "mobilenet_v2", "--base", str(DEMO_BASE)])
+    assert result.exit_code == 1 and "give --model or --base, not both" in result.output

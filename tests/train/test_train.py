@@ -1,0 +1,148 @@
+"""`browsernet train` for real: the 41 animal photos, the demo's MobileNetV2 as the base, real training.
+
+The expensive output is the session's ``trained`` fixture (tests/conftest.py); its figures are checked
+against the saved model itself, not against the report alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from builder.cli import cli
+from builder.model import page_input
+from builder.train import report as records
+from tests.conftest import DEMO_BASE, PHOTOS, TRAIN_EPOCHS, train_options
+
+
+def _report(folder: Path) -> dict:
+    return json.loads((folder / records.REPORT_FILE).read_text())
+
+
+def _keras():
+    from builder.model import tf_runtime
+
+    tf_runtime.load(converter=False)
+    import keras
+
+    return keras
+
+
+def _leaves(model):
+    """Every layer but the inputs, nested models opened up."""
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            yield from _leaves(layer)
+        elif type(layer).__name__ != "InputLayer":
+            yield layer
+
+
+def _probabilities(model, folder: Path, files: list[str]) -> np.ndarray:
+    """The saved model on the photos as the site feeds them: raw 0..255 pixels, squashed to its input size."""
+    size = tuple(model.input_shape[1:3])
+    pixels = np.stack([page_input.resize_to_input(page_input.decode(folder / f), size) for f in files])
+    return np.asarray(model.predict(pixels, verbose=0))
+
+
+@pytest.fixture(scope="module")
+def report(trained) -> dict:
+    return _report(trained)
+
+
+@pytest.fixture(scope="module")
+def saved_model(trained):
+    return _keras().models.load_model(trained / records.MODEL_FILE, compile=False)
+
+
+def test_the_output_folder_holds_the_model_labels_report_splits_and_plots(trained, report):
+    names = sorted(p.relative_to(trained).as_posix() for p in trained.rglob("*") if p.is_file())
+    assert names == ["confusion-matrix.png", "labels.txt", "model.keras", "splits/test.txt", "splits/train.txt",
+                     "splits/validation.txt", "train-report.json", "training-curves.png"]
+    assert (trained / "labels.txt").read_text().split("\n") == [*report["classes"], ""]
+    assert report["classes"] == ["birds", "carnivores", "hoofed_mammals", "primates"]
+    for png in ("confusion-matrix.png", "training-curves.png"):
+        with Image.open(trained / png) as img:
+            assert img.format == "PNG" and img.width >= 300 and img.height >= 300
+    listed = {s: (trained / "splits" / f"{s}.txt").read_text().split() for s in ("train", "validation", "test")}
+    assert listed == report["data"]["splits"]
+    every = [f for files in listed.values() for f in files]
+    assert len(every) == len(set(every)) == 41  # each photo in exactly one split
+    assert {s: sum(row[s] for c, row in report["images"].items() if c != "total") for s in listed} == \
+        {s: len(files) for s, files in listed.items()}
+    assert report["base"]["identity"]["sha256"] and report["base"]["features"] == 1280
+    assert report["options"]["seed"] == 0 and report["options"]["epochs"] == TRAIN_EPOCHS
+    assert 1 <= len(report["history"]["head"]) <= TRAIN_EPOCHS
+    assert set(report["history"]["head"][0]) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_the_model_is_for_inference_raw_pixels_in_probabilities_out(saved_model):
+    classes = [type(layer).__name__ for layer in _leaves(saved_model)]
+    assert not [c for c in classes if c.startswith("Random")]  # no augmentation
+    assert classes[0] == "Rescaling"  # the base's x/127.5 - 1, inside: the site feeds raw pixels
+    assert saved_model.layers[-1].get_config()["activation"] == "softmax"
+    assert saved_model.output_shape == (None, 4) and saved_model.input_shape == (None, 160, 160, 3)
+
+
+def test_test_accuracy_is_well_above_chance_and_is_the_saved_models(trained, report, saved_model):
+    test = report["test"]
+    files = report["data"]["splits"]["test"]
+    assert test["images"] == len(files) > 0
+    probabilities = _probabilities(saved_model, PHOTOS, files)
+    classes = report["classes"]
+    truth = np.array([classes.index(f.split("/")[0]) for f in files])
+    accuracy = float(np.mean(probabilities.argmax(-1) == truth))
+    assert accuracy == pytest.approx(test["accuracy"])
+    assert accuracy >= 0.5, f"test accuracy {accuracy:.0%} on {len(files)} photos; chance is 25%"
+    assert [p["predicted"] for p in test["predictions"]] == [classes[i] for i in probabilities.argmax(-1)]
+    assert test["misclassified"] == [p for p in test["predictions"] if p["label"] != p["predicted"]]
+    matrix = np.array(test["confusion_matrix"])
+    assert matrix.sum() == len(files) and np.trace(matrix) == round(accuracy * len(files))
+    for i, name in enumerate(classes):
+        m = test["per_class"][name]
+        assert m["support"] == matrix[i].sum()
+        assert m["recall"] == (matrix[i, i] / matrix[i].sum() if matrix[i].sum() else None)
+
+
+def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(trained, report, feature_cache,
+                                                                              tmp_path):
+    from builder.train.pipeline import train
+
+    again = train(train_options(tmp_path / "again", feature_cache)).report
+    assert again["cache"]["computed"] == 0 and again["cache"]["hits"] == 41  # no feature extraction this time
+    assert report["cache"]["computed"] + report["cache"]["hits"] == 41
+    for key in ("data", "images", "history", "head", "validation", "test", "classes"):
+        assert again[key] == report[key], key
+
+
+def test_a_second_run_replaces_its_own_output_and_ctrl_c_or_failure_keeps_it(trained, feature_cache, tmp_path):
+    out = tmp_path / "model"
+    args = ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out), "--cache-dir", str(feature_cache),
+            "--epochs", "2", "-q"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    before = (out / records.REPORT_FILE).read_bytes()
+    bad = CliRunner().invoke(cli, [*args, "--fine-tune", "100000"])  # fails after the head, before writing
+    assert bad.exit_code == 1 and "--fine-tune 100000: the base has only" in bad.output, bad.output
+    assert (out / records.REPORT_FILE).read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging folder left
+
+
+def test_fine_tuning_trains_the_top_layers_and_saves_no_augmentation(feature_cache, tmp_path):
+    from builder.train.pipeline import train
+
+    out = tmp_path / "tuned"
+    result = train(train_options(out, feature_cache, fine_tune=8, epochs=2)).report
+    tuned = result["fine_tune"]
+    assert tuned["layers"] == 8 and tuned["augment"] is True and tuned["learning_rate"] == pytest.approx(1e-4)
+    assert len(result["history"]["fine_tune"]) == 2
+    assert result["throughput"]["fine_tune_images_per_second"] > 0
+    model = _keras().models.load_model(out / records.MODEL_FILE, compile=False)
+    assert not [layer for layer in _leaves(model) if type(layer).__name__.startswith("Random")]
+    files = result["data"]["splits"]["test"]
+    predicted = _probabilities(model, PHOTOS, files).argmax(-1)
+    assert [result["classes"][i] for i in predicted] == [p["predicted"] for p in result["test"]["predictions"]]
