@@ -164,3 +164,24 @@ def test_fixture_page_is_ready_and_classifies_a_file(browsernet_page, fine_tuned
     assert np.abs(got - helpers.keras_probs(fine_tuned_keras, image[None])[0]).max() <= 1e-4
     with pytest.raises(Exception, match="not an image"):
         classify(browsernet_page, b"plain text", type="text/plain")
+
+
+def test_waiting_as_docs_verify_md_says(browser, served_dir, publish_sites):
+    """docs/verify.md's advice, checked: a selector wait on data-state survives the service worker's reload;
+    wait_for_function needs a function, because the page's CSP refuses the eval a bare expression needs."""
+    from playwright.sync_api import Error
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(served_dir(publish_sites["github-pages"]))
+        page.wait_for_selector("body:not([data-state=loading])", timeout=120_000)
+        assert page.get_attribute("body", "data-state") == "ready"
+        assert page.evaluate("() => window.browsernet.ready.then(() => window.browsernet.backend)") == "wasm"
+        # A condition that must be polled: the expression is refused, the function merely times out.
+        with pytest.raises(Error, match="EvalError: .*'unsafe-eval'"):
+            page.wait_for_function("document.body.dataset.state === 'elsewhere'", timeout=3_000)
+        with pytest.raises(Error, match="Timeout 3000ms exceeded"):
+            page.wait_for_function("() => document.body.dataset.state === 'elsewhere'", timeout=3_000)
+    finally:
+        context.close()
