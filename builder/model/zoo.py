@@ -152,6 +152,10 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
         # tf-keras, Keras 2 itself, can. The rest of the pipeline reads either.
         if keras2:
             model = _load_keras2(path, e)
+        elif path.suffix.lower() != ".keras" and "passed as positional arguments" in str(e):
+            raise ModelError(f"{path}: Keras 3 cannot read this legacy .h5 it wrote (arithmetic on tensors, such as "
+                             "MobileNetV3's hard-sigmoid, does not survive the .h5 format); save the model as .keras "
+                             "instead") from e
         else:
             raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(e)}") from e
     return model, _describe(model, path)

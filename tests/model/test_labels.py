@@ -49,3 +49,20 @@ def test_resolve_names_both_counts(tmp_path):
     with pytest.raises(LabelsError, match="19 outputs.*pass --labels"):
         labels.resolve(None, 19, "model.h5")
     assert labels.resolve(None, 1000, "x")[1] == "imagenet"
+
+
+def test_teachable_machine_numbers_are_removed():
+    tm = ["0 Class 1", "1 Class 2", "2 my dog"]
+    assert labels.numbered(tm)
+    assert labels.without_numbers(tm) == ["Class 1", "Class 2", "my dog"]
+
+
+@pytest.mark.parametrize("written", [
+    ["1 apple", "2 pear"],  # numbered from 1: not Teachable Machine's
+    ["0 a", "2 b"],  # out of order
+    ["0 a", "b"],  # not every line
+    ["00 a", "01 b"],
+    ["0", "1"],
+])
+def test_other_label_files_are_left_as_written(written):
+    assert not labels.numbered(written)

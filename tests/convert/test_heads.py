@@ -1,0 +1,94 @@
+"""Heads: what the model outputs is read off its last layer, and the page always gets probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from builder.convert import graph as graphs
+from builder.convert import heads
+from builder.errors import ModelError
+from tests.helpers import keras
+
+L = keras.layers
+
+
+def _model(head):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((6,))
+    return keras.Model(inputs, head(L.Dense(8, activation="relu")(inputs)), name="m")
+
+
+@pytest.mark.parametrize("head, kind", [
+    (lambda x: L.Dense(3, activation="softmax")(x), "softmax"),
+    (lambda x: L.Softmax()(L.Dense(3)(x)), "softmax"),
+    (lambda x: L.Dense(3)(x), "logits"),
+    (lambda x: L.Activation("linear")(L.Dropout(0.5)(L.Dense(3)(x))), "logits"),
+    (lambda x: L.Dense(1)(x), "logit"),
+    (lambda x: L.Dense(1, activation="sigmoid")(x), "sigmoid"),
+    (lambda x: L.Activation("sigmoid")(L.Dense(1)(x)), "sigmoid"),
+    (lambda x: L.Dense(3, activation="relu")(x), None),
+    (lambda x: L.Dense(3, activation="sigmoid")(x), None),  # multi-label: not one distribution
+    (lambda x: L.Add()([L.Dense(3)(x), L.Dense(3)(x)]), None),
+])
+def test_detect(head, kind):
+    assert heads.detect(graphs.from_keras(_model(head))) == kind
+
+
+@pytest.mark.parametrize("head, kind", [
+    (lambda x: L.Dense(3)(x), "logits"),
+    (lambda x: L.Dense(1)(x), "logit"),
+    (lambda x: L.Dense(1, activation="sigmoid")(x), "sigmoid"),
+])
+def test_applied_head_gives_probabilities_keras_agrees_with(head, kind):
+    model = _model(head)
+    graph = graphs.from_keras(model)
+    resolved = heads.resolve(graph, int(model.output_shape[-1]), "auto", "m.keras")
+    assert resolved.kind == kind and resolved.detected
+    wrapped = heads.apply(model, resolved)
+    x = np.random.default_rng(1).normal(0, 3, (5, 6)).astype(np.float32)
+    raw = np.asarray(model(x), np.float64)
+    got = np.asarray(wrapped(x), np.float64)
+    if kind == "logits":
+        expected = np.exp(raw) / np.exp(raw).sum(axis=1, keepdims=True)
+    else:
+        p = raw[:, 0] if kind == "sigmoid" else 1 / (1 + np.exp(-raw[:, 0]))
+        expected = np.stack([1 - p, p], axis=1)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    heads.check_probabilities(wrapped, x, "m.keras", resolved)  # passes: a distribution
+    # The wrapped model is what gets converted: one flat graph, the head's layers at the end.
+    flat = graphs.from_keras(wrapped)
+    assert flat.node(flat.outputs[0]).class_name in ("Softmax", "Dense")
+
+
+def test_told_softmax_on_logits_is_refused_before_the_page_shows_them():
+    model = _model(lambda x: L.Dense(3)(x))
+    told = heads.resolve(graphs.from_keras(model), 3, "softmax", "m.keras")
+    x = np.random.default_rng(2).normal(0, 3, (4, 6)).astype(np.float32)
+    with pytest.raises(ModelError, match="not probabilities.*--head logits"):
+        heads.check_probabilities(heads.apply(model, told), x, "m.keras", told)
+
+
+def test_undetectable_head_asks_for_head_option():
+    model = _model(lambda x: L.Dense(3, activation="relu")(x))
+    with pytest.raises(ModelError, match="--head"):
+        heads.resolve(graphs.from_keras(model), 3, "auto", "m.keras")
+    told = heads.resolve(graphs.from_keras(model), 3, "logits", "m.keras")
+    assert not told.detected and told.classes == 3
+
+
+@pytest.mark.parametrize("outputs, kind", [(1, "softmax"), (1, "logits"), (3, "sigmoid"), (3, "logit")])
+def test_head_must_fit_the_output_count(outputs, kind):
+    model = _model(lambda x: L.Dense(outputs)(x))
+    with pytest.raises(ModelError):
+        heads.resolve(graphs.from_keras(model), outputs, kind, "m.keras")
+
+
+def test_tf_keras_models_get_a_tf_keras_head():
+    import tf_keras
+
+    inputs = tf_keras.Input((4,))
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(1)(inputs))
+    head = heads.resolve(graphs.from_keras(model), 1, "auto", "m.h5")
+    wrapped = heads.apply(model, head)
+    assert type(wrapped).__module__.startswith("tf_keras") and wrapped.output_shape == (None, 2)
