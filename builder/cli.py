@@ -313,8 +313,10 @@ def deploy() -> None:
     """Publish a built site: to a GitHub Pages branch, or to Firebase Hosting.
 
     The site must be a complete, fresh build: deploy refuses a missing site, one
-    whose model or labels file changed since it was built, or one with files over
-    the host's size limit. Exit code 0 on success, 1 on failure.
+    whose model or labels file changed since it was built, a file whose size or
+    sha256 differs from report.json's, or files over the host's size limit, before
+    any git command or upload. Then `browsernet verify URL` checks the live site.
+    Exit code 0 on success, 1 on failure.
     """
 
 
