@@ -30,6 +30,7 @@ import numpy as np
 
 from builder.convert import quantization as quantize
 from builder.errors import QuantizeError
+from builder.convert.keras_weights import KerasWeights
 from builder.convert.topology import Weight
 
 log = logging.getLogger(__name__)
@@ -155,30 +156,17 @@ class _Evaluator:
         self.labels = None if labels is None else np.asarray(labels)
         self.sizes = {w.name: int(w.data.size) for w in weights}
         self.evaluations = 0
-        self._layers: dict[int, Any] = {}
-        for w in weights:
-            self._layers.setdefault(id(w.layer), w.layer)
-            for layer, _, _ in w.pinned:
-                self._layers.setdefault(id(layer), layer)
-        self._originals = {key: layer.get_weights() for key, layer in self._layers.items()}
+        self._keras = KerasWeights(weights)
         self._predict = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
         self.reference = self._run(self.x)  # the original float32 model: what agreement is measured against
-        # The float32 weights as written: a weight folded by builder.optimize lands in the
-        # original layers (with its sign) beside the pinned values that make them compute it.
-        self._base = {key: list(values) for key, values in self._originals.items()}
-        for w in weights:
-            self._put(self._base[id(w.layer)], w.index, w.sign * w.data)
-            for layer, index, value in w.pinned:
-                self._put(self._base[id(layer)], index, value)
-        for key, layer in self._layers.items():
-            layer.set_weights(self._base[key])
+        self._keras.load(lambda w: w.data)  # the float32 weights as written (folded, pinned)
         self._by_name = {w.name: w for w in weights}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
         self._current: dict[str, str] = {w.name: "float32" for w in weights}
         # One unit per Keras layer: a convolution with its bias, a BatchNorm's four vectors.
         groups: dict[int, list[str]] = {}
-        for w in weights:
-            groups.setdefault(id(w.layer), []).append(w.name)
+        for w in self._keras.weights:
+            groups.setdefault(self._keras.layer_of(w), []).append(w.name)
         self.units = [tuple(names) for names in groups.values()]
         step = max(1, len(self.x) // SENSITIVITY_IMAGES)
         self._subset = np.arange(0, len(self.x), step)[:SENSITIVITY_IMAGES]
@@ -213,8 +201,7 @@ class _Evaluator:
         return kl if np.isfinite(kl) else float("inf")
 
     def restore(self) -> None:
-        for key, layer in self._layers.items():
-            layer.set_weights(self._originals[key])
+        self._keras.restore()
 
     def _value(self, name: str, dtype: str) -> np.ndarray:
         if dtype == "float32":
@@ -230,18 +217,9 @@ class _Evaluator:
     def _apply(self, dtypes: dict[str, str]) -> None:
         dtypes = {**{n: "float32" for n in self._current}, **dtypes}
         changed = {n for n, d in dtypes.items() if self._current[n] != d}
-        for key in {id(self._by_name[n].layer) for n in changed}:
-            layer = self._layers[key]
-            values = list(self._base[key])
-            for w in self.weights:
-                if id(w.layer) == key:
-                    self._put(values, w.index, w.sign * self._value(w.name, dtypes.get(w.name, "float32")))
-            layer.set_weights(values)
+        self._keras.load_layers({self._keras.layer_of(self._by_name[n]) for n in changed},
+                                lambda w: self._value(w.name, dtypes.get(w.name, "float32")))
         self._current.update(dtypes)
-
-    @staticmethod
-    def _put(values: list[np.ndarray], index: int, value: np.ndarray) -> None:
-        values[index] = np.asarray(value, np.float32).reshape(values[index].shape)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         self.evaluations += 1
