@@ -22,6 +22,7 @@ MODEL_DIR = "model/"
 WASM_TYPE = "application/wasm"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_LISTED = 3  # problems named per check; the rest are counted
+NOT_TRIED = "not tried"  # a visit skipped because an earlier one never settled
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,8 @@ def host(visit: Visit, headers: dict[str, str], wasm: list[Served]) -> Check:
 def return_visit(visit: Visit, downloaded: dict[str, int]) -> Check:
     """A second visit downloads no model bytes. ``downloaded``: model file path -> bytes fetched from
     the network during the second visit."""
+    if visit.error.startswith(NOT_TRIED):
+        return Check("Return visit", False, visit.error)
     if not visit.ready:
         return Check("Return visit", False, f"the second visit did not load: {visit.error or visit.state}")
     if downloaded:
@@ -254,6 +257,8 @@ def return_visit(visit: Visit, downloaded: dict[str, int]) -> Check:
 
 def offline(visit: Visit, report: dict[str, Any]) -> Check:
     """With the network cut off, the page reloads, becomes ready and still gives Keras's answers."""
+    if visit.error.startswith(NOT_TRIED):
+        return Check("Offline", False, visit.error)
     if not visit.ready:
         return Check("Offline", False, f"with the network off the page did not load: {visit.error or visit.state}")
     diff, why = answer_error(visit, report)

@@ -235,27 +235,32 @@ def _drive(context: Any, url: str, stale: str | None, options: VerifyOptions,
         served, headers = _served(context, url, data, observer.requested)
     page.close()
 
-    mark = len(observer.responses)
-    with reporter.step("return visit"):
-        page, second = _visit(context, url, first_asked, timeout_ms, [])
-    downloaded = _model_downloads(observer.responses[mark:], url)
     visits = [first]
-    for backend in backends:
-        if backend == first.backend and first_asked == AUTO:
-            continue  # the page's pick is this backend already
-        page.close()
-        with reporter.step(f"visit with ?backend={backend}"):
-            page, visit = _visit(context, url, backend, timeout_ms, pngs)
-        visits.append(visit)
+    if first.state == "timeout":  # every later visit would wait as long again: name the cause once
+        skipped = Visit(first_asked, "timeout", f"{checks.NOT_TRIED}: the first visit never became ready")
+        second = off = skipped
+        downloaded: dict[str, int] = {}
+    else:
+        mark = len(observer.responses)
+        with reporter.step("return visit"):
+            page, second = _visit(context, url, first_asked, timeout_ms, [])
+        downloaded = _model_downloads(observer.responses[mark:], url)
+        for backend in backends:
+            if backend == first.backend and first_asked == AUTO:
+                continue  # the page's pick is this backend already
+            page.close()
+            with reporter.step(f"visit with ?backend={backend}"):
+                page, visit = _visit(context, url, backend, timeout_ms, pngs)
+            visits.append(visit)
 
-    observer.recording = False
-    with reporter.step("offline visit"):
-        context.set_offline(True)
-        try:
-            off = _reload(page, visits[-1].asked, timeout_ms, pngs)
-        finally:
-            context.set_offline(False)
-    page.close()
+        observer.recording = False
+        with reporter.step("offline visit"):
+            context.set_offline(True)
+            try:
+                off = _reload(page, visits[-1].asked, timeout_ms, pngs)
+            finally:
+                context.set_offline(False)
+        page.close()
 
     wasm = [s for s in served if s.path.endswith(".wasm")]
     result = [

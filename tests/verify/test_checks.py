@@ -124,3 +124,10 @@ def test_return_visit_and_offline():
     assert checks.offline(ready(), REPORT).ok
     down = checks.offline(Visit("auto", "error", error="Failed to fetch"), REPORT)
     assert not down.ok and "Failed to fetch" in down.detail
+
+
+def test_visits_skipped_after_a_timeout_say_so():
+    skipped = Visit("auto", "timeout", f"{checks.NOT_TRIED}: the first visit never became ready")
+    assert checks.return_visit(skipped, {}).detail == "not tried: the first visit never became ready"
+    assert checks.offline(skipped, REPORT).detail == "not tried: the first visit never became ready"
+    assert "never became ready: still loading" in checks.loads([Visit("auto", "timeout", "still loading")]).detail
