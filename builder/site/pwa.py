@@ -60,15 +60,19 @@ def write_service_worker(site: Path, later: tuple[str, ...] = (), templates: Pat
     # The .br/.gz copies are the host's business: the browser asks for NAME and may be sent a copy.
     files = {p.relative_to(site).as_posix(): p for p in precompress.site_files(site)}
     files = {path: p for path, p in files.items() if path not in hosting.HOST_FILES and path != SERVICE_WORKER}
+    sha256 = {path: hashlib.sha256(p.read_bytes()) for path, p in files.items()}
     digest = hashlib.sha256()
-    for path, p in files.items():
-        digest.update(path.encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    for path, file_digest in sha256.items():
+        digest.update(path.encode() + b"\0" + file_digest.digest())
     version = digest.hexdigest()[:16]
     paths = list(files) + [path for path in later if path not in files]
     precache = [path for path in paths if not path.endswith(ON_DEMAND_SUFFIXES)]
+    # The worker caches a file fetched on demand (the big ones) only once its bytes match.
+    on_demand = {path: d.hexdigest() for path, d in sha256.items() if path.endswith(ON_DEMAND_SUFFIXES)}
     try:
         text = environment(templates).get_template(SERVICE_WORKER_TEMPLATE).render(
-            version=version, files=paths, precache=precache, hashed=hosting.HASHED_NAME.pattern)
+            version=version, files=paths, precache=precache, sha256=on_demand, hashed=hosting.HASHED_NAME.pattern,
+            isolation=hosting.ISOLATION_HEADERS)
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / SERVICE_WORKER_TEMPLATE}: template error: {e}") from e
     (site / SERVICE_WORKER).write_text(text, encoding="utf-8")

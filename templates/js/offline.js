@@ -1,9 +1,17 @@
 // The page's side of the service worker (sw.js): register it, let the first visit's
 // downloads go through it (so they are cached), reload once if that is what makes
-// the page cross-origin isolated (hosts without headers, e.g. GitHub Pages), and
-// offer a new build when one has been installed in the background.
+// the page controlled and cross-origin isolated (hosts without headers, e.g. GitHub
+// Pages; a hard reload, which bypasses the service worker), and offer a new build
+// when one has been installed in the background.
 
-const RELOAD_KEY = 'browsernet:isolation-reload';
+// The reload this page asks for is marked on its session-history entry (history.state
+// survives the reload; sessionStorage may not, where the reload switches the page's
+// browsing context group for COOP). A reload that did not help is remembered for the
+// tab: this browser cannot be isolated by the service worker, and will not be reloaded again.
+const RELOAD_MARK = 'browsernet:isolation-reload';
+const RELOAD_FAILED = 'browsernet:isolation-reload-failed';
+// A last resort: an install that fails ends the wait at once (its worker goes
+// 'redundant'); this only bounds one that never settles (a precache request that hangs).
 const CONTROL_TIMEOUT_MS = 10000;
 
 /**
@@ -19,33 +27,82 @@ export async function startOffline({ onUpdate } = {}) {
     return registration;
   });
   registering.catch((err) => console.warn('browsernet: no offline support, the service worker did not register:', err));
-  if (!sw.controller) {
+  let controlled = sw.controller !== null;
+  if (!controlled) {
     // First visit: wait until the worker controls the page, so the model download
-    // goes through it and is cached. A return visit never waits: register() also
-    // checks sw.js for a new build, which must not hold up the page.
+    // goes through it and is cached. After a hard reload (Shift+Reload), which
+    // bypasses an active worker, it is asked to claim the page. A return visit never
+    // waits: register() also checks sw.js for a new build, which must not hold up the page.
     try {
-      await registering;
+      controlled = await takeControl(sw, await registering);
     } catch {
       return 'failed';
     }
-    if (!sw.controller && !(await controlled(sw))) return 'failed';
   }
-  if (!window.crossOriginIsolated && !sessionStorage.getItem(RELOAD_KEY)) {
-    // The service worker adds the isolation headers, but only a new navigation gets them.
-    sessionStorage.setItem(RELOAD_KEY, '1');
+  const reloaded = history.state?.[RELOAD_MARK] === true;
+  if (reloaded) history.replaceState({ ...history.state, [RELOAD_MARK]: false }, '');
+  if (controlled && window.crossOriginIsolated) return 'controlled';
+  // Not isolated (the worker adds the isolation headers, but only a new navigation
+  // gets them), or a worker that did not claim this page: one reload puts the page
+  // behind the worker. Once per page; never again in this tab where it did not help.
+  if (reloaded) sessionStorage.setItem(RELOAD_FAILED, '1');
+  else if (!sessionStorage.getItem(RELOAD_FAILED) && (controlled || (await hasActiveWorker(registering)))) {
+    history.replaceState({ ...history.state, [RELOAD_MARK]: true }, '');
     location.reload();
     return 'reloading';
   }
-  return 'controlled';
+  return controlled ? 'controlled' : 'failed';
 }
 
-function controlled(sw) {
+async function hasActiveWorker(registering) {
+  try {
+    return (await registering).active !== null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves to true once `registration`'s worker controls this page, false as soon as
+ * it cannot: its install failed (the worker went 'redundant', e.g. a file of the
+ * build is missing), or it is active but this page is not among the clients it
+ * could claim.
+ */
+function takeControl(sw, registration) {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), CONTROL_TIMEOUT_MS);
-    sw.addEventListener('controllerchange', () => {
+    let timer;
+    const settle = (result) => {
       clearTimeout(timer);
-      resolve(true);
-    }, { once: true });
+      sw.removeEventListener('controllerchange', onControl);
+      sw.removeEventListener('message', onMessage);
+      resolve(result);
+    };
+    const onControl = () => settle(true);
+    // The worker's answer to 'claim': whether it controls this page now (then
+    // controllerchange follows, if it has not come already).
+    const onMessage = (event) => {
+      if (event.data?.type !== 'claimed') return;
+      if (sw.controller !== null) settle(true);
+      else if (!event.data.controlled) settle(false);
+    };
+    sw.addEventListener('controllerchange', onControl);
+    sw.addEventListener('message', onMessage);
+    sw.startMessages(); // else the worker's answer may wait for DOMContentLoaded
+    timer = setTimeout(() => settle(false), CONTROL_TIMEOUT_MS);
+    if (sw.controller !== null) {
+      settle(true);
+      return;
+    }
+    const claim = (worker) => worker.postMessage({ type: 'claim' });
+    const follow = (worker) => worker?.addEventListener('statechange', () => {
+      if (worker.state === 'activated') claim(worker);
+      // An install that failed; an update that failed leaves the active worker to claim.
+      else if (worker.state === 'redundant' && !registration.active) settle(false);
+    });
+    follow(registration.installing);
+    follow(registration.waiting);
+    if (registration.active?.state === 'activated') claim(registration.active);
+    else follow(registration.active);
   });
 }
 

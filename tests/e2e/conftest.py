@@ -115,8 +115,10 @@ class Page:
         self.page.on("console", lambda m: self.console.append((m.type, m.text)))
         self.page.on("worker", lambda w: self.workers.append(w.url))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        # Documents the tab loaded (Playwright's framenavigated also counts history.replaceState).
         self.navigations = 0
-        self.page.on("framenavigated", lambda f: setattr(self, "navigations", self.navigations + (f == self.page.main_frame)))
+        self.page.expose_binding("__browsernetTestLoaded", lambda source: setattr(self, "navigations", self.navigations + 1))
+        self.page.add_init_script("if (window.top === window) window.__browsernetTestLoaded()")
         cdp = context.new_cdp_session(self.page)
         cdp.on("Network.requestWillBeSent", lambda e: self.requests.append(e["request"]["url"]))
         # url -> how the page got it: "service-worker", "disk-cache" or "network"

@@ -1,7 +1,9 @@
 """A plain static host for tests: like GitHub Pages, it serves a folder under /<repo>/
 and sends no custom headers (no COOP/COEP), so isolation must come from the site's
 own service worker. It also counts the bytes it sends per path, which is how tests
-prove that a return visit downloads nothing."""
+prove that a return visit downloads nothing. With ``fallback=True`` it answers every missing
+path under the project with the site's index.html (200, text/html), as single-page-app
+hosts (and rewrite rules like ``"**" -> /index.html``) do."""
 
 from __future__ import annotations
 
@@ -29,7 +31,10 @@ class _Handler(SimpleHTTPRequestHandler):
         clean = path.split("?", 1)[0]
         if not clean.startswith(prefix):
             return str(self.host.root / "\0missing")  # 404 outside the project's path, as on Pages
-        return super().translate_path("/" + path[len(prefix):])
+        local = super().translate_path("/" + path[len(prefix):])
+        if self.host.fallback and not Path(local).exists():
+            return str(self.host.root / "index.html")
+        return local
 
     def copyfile(self, source, outputfile):
         data = source.read()
@@ -40,9 +45,10 @@ class _Handler(SimpleHTTPRequestHandler):
 class StaticHost:
     """Serve ``root`` at ``http://127.0.0.1:<port>/<repo>/`` until :meth:`close`."""
 
-    def __init__(self, root: Path, repo: str):
+    def __init__(self, root: Path, repo: str, *, fallback: bool = False):
         self.root = Path(root)
         self.prefix = f"/{repo}/"
+        self.fallback = fallback
         self.sent: Counter[str] = Counter()  # site-relative path -> bytes of body sent
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, host=self))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

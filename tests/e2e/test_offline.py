@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import _build
 from tests.e2e.conftest import Page
+from tests.e2e.static_host import StaticHost
 
 
 @pytest.fixture
@@ -123,3 +124,93 @@ def test_return_visits_read_the_cached_shards_and_repair_a_damaged_one(served, s
         assert repaired.page.evaluate(CACHED_SHA256, shard) == intact_sha256  # the cache holds it whole again
     finally:
         context.close()
+
+
+# Every response in this origin's caches, by URL: (cache name, Content-Type).
+CACHED_ENTRIES = """async () => {
+  const entries = {};
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const hit = await cache.match(request);
+      entries[request.url] = [name, hit.headers.get('Content-Type')];
+    }
+  }
+  return entries;
+}"""
+
+
+@pytest.fixture
+def site_with_shards(tmp_path, fine_tuned_keras, labels_file):
+    """A site whose weights are in several shards."""
+    site = tmp_path / "site"
+    _build(site, model=str(fine_tuned_keras), labels=labels_file, shard_size=64 * 1024)
+    shards = [p for g in json.loads((site / "model" / "model.json").read_text())["weightsManifest"] for p in g["paths"]]
+    assert len(shards) >= 3, shards
+    return site, shards
+
+
+def test_a_hosts_fallback_page_is_never_cached_as_a_weight_shard(site_with_shards, open_page):
+    """A shard missing on a host that answers every missing path with index.html (200, text/html),
+    as single-page-app hosts do: the page says what happened, naming the shard, and the service
+    worker caches the shards that are there but not the HTML under the missing one's URL."""
+    site, shards = site_with_shards
+    missing = shards[1]
+    (site / "model" / missing).unlink()
+    host = StaticHost(site, "spa", fallback=True)
+    try:
+        page = open_page(f"{host.url}?backend=wasm")
+        assert page.ready() == "error"
+        message = page.page.text_content("#error")
+        assert f"model/{missing}: the server sent an HTML page instead of the weight file" in message, message
+        assert "text/html" in message
+        # Wait for the intact shards, fetched alongside it, to reach the cache ...
+        base = f"{host.url}model/"
+        page.page.wait_for_function("""async (urls) => {
+          for (const url of urls) if (!(await caches.match(url))) return false;
+          return true;
+        }""", arg=[base + s for s in shards if s != missing])
+        # ... and nothing is cached under the missing shard's URL, and no HTML but index.html.
+        entries = page.page.evaluate(CACHED_ENTRIES)
+        assert base + missing not in entries
+        html = [url for url, (_, kind) in entries.items() if kind and kind.startswith("text/html")]
+        assert html == [host.url + "index.html"], html
+    finally:
+        host.close()
+
+
+def _controlled_and_isolated(page) -> dict:
+    return page.page.evaluate("""() => ({
+      controlled: navigator.serviceWorker.controller !== null,
+      isolated: window.crossOriginIsolated,
+      offline: document.body.dataset.offline,
+      threads: window.browsernet.stats().threads,
+    })""")
+
+
+def test_a_hard_reload_ends_controlled_and_isolated_again(publish_sites, browser):
+    """Shift+Reload on a host without COOP/COEP headers bypasses the service worker for that
+    navigation. The page does not wait for a worker that will never take it over: one more reload
+    puts it behind the worker again, controlled and cross-origin isolated, with WASM threads."""
+    host = StaticHost(publish_sites["github-pages"], "hard-reload")
+    context = browser.new_context()
+    loads: list[str] = []
+    context.expose_binding("noteLoad", lambda source, how: loads.append(how))
+    context.add_init_script("window.noteLoad(navigator.serviceWorker.controller ? 'controlled' : 'uncontrolled')")
+    try:
+        page = Page(context, f"{host.url}?backend=wasm")
+        assert page.ready() == "ready", page.page.text_content("#error")
+        assert _controlled_and_isolated(page)["isolated"] is True
+        loads.clear()
+        # What Chromium does on Shift+Reload (and DevTools' "Empty cache and hard reload").
+        with page.page.expect_navigation():
+            page.cdp.send("Page.reload", {"ignoreCache": True})
+        assert page.ready() == "ready", page.page.text_content("#error")
+        state = _controlled_and_isolated(page)
+        assert state == {"controlled": True, "isolated": True, "offline": "controlled", "threads": state["threads"]}
+        assert state["threads"] is not None and state["threads"] >= 1
+        # The hard reload bypassed the worker, and one more load was enough.
+        assert loads == ["uncontrolled", "controlled"], loads
+    finally:
+        context.close()
+        host.close()
