@@ -1,0 +1,121 @@
+"""The Keras models people bring (issue 15), built into sites and run in Chromium against Keras.
+
+MobileNetV3 Small and Large from Keras 3 (.keras: Keras 3 cannot read back the .h5 it writes for a
+MobileNetV3, see test_zoo) and Keras 2 (tf-keras .h5), a nested V3 fine-tune, the
+transfer-learning tutorial's shape (augmentation inside, preprocess_input after it, one logit), a
+head of logits without softmax, and SeparableConv2D. Every model has BatchNorm statistics measured
+on real photos, so images get different answers and parity means something. The page's
+probabilities must equal Keras's (with the head the build adds: softmax, or [1 - σ(z), σ(z)]) within
+1e-4 on WASM and on the CPU backend, lie in [0, 1] and sum to 1.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from builder.build import BuildOptions, build
+from tests import helpers
+from tests.helpers import keras
+
+CLASSIFY = """async ([pixels, size]) => {
+  const rgba = new Uint8ClampedArray(size * size * 4);
+  for (let i = 0; i < size * size; i++) {
+    rgba.set(pixels.slice(i * 3, i * 3 + 3), i * 4);
+    rgba[i * 4 + 3] = 255;
+  }
+  return await window.browsernet.classify(new ImageData(rgba, size, size), window.browsernet.labels.length);
+}"""
+
+SIZE = 96
+# name -> (model maker, file suffix, Keras 2?, labels, expected head kind)
+MODELS = {
+    "v3-small-keras3": (lambda: helpers.mobilenet_v3("small", SIZE), ".keras", False, 5, "softmax"),
+    "v3-large-keras3": (lambda: helpers.mobilenet_v3("large", SIZE), ".keras", False, 5, "softmax"),
+    "v3-small-keras2": (lambda: helpers.mobilenet_v3("small", SIZE, keras2=True), ".h5", True, 5, "softmax"),
+    "v3-large-keras2": (lambda: helpers.mobilenet_v3("large", SIZE, keras2=True), ".h5", True, 5, "softmax"),
+    "v3-fine-tuned": (lambda: helpers.v3_fine_tuned(SIZE), ".keras", False, 4, "softmax"),
+    "tutorial-logit": (lambda: helpers.tutorial(SIZE), ".keras", False, 2, "logit"),
+    "logits": (lambda: helpers.logits_head(SIZE), ".keras", False, 3, "logits"),
+    "separable": (lambda: helpers.separable(64), ".keras", False, 4, "softmax"),
+}
+
+
+def _probabilities(kind: str, y: np.ndarray) -> np.ndarray:
+    """What the page must show for a model whose raw output is ``y``, computed here in float64."""
+    y = np.asarray(y, np.float64)
+    if kind == "logits":
+        e = np.exp(y - y.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if kind == "logit":
+        p = 1 / (1 + np.exp(-y[:, 0]))
+        return np.stack([1 - p, p], axis=1)
+    return y
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Each model saved to a file, read back as the build reads it, and built into a site (once)."""
+    root = tmp_path_factory.mktemp("people")
+    out = {}
+    for name, (make, suffix, keras2, classes, _) in MODELS.items():
+        path = root / f"{name}{suffix}"
+        make().save(path)
+        labels = root / f"{name}.txt"
+        labels.write_text("".join(f"{i} class {chr(65 + i)}\n" for i in range(classes)))  # Teachable Machine's
+        report = build(BuildOptions(model=str(path), labels=labels, out=root / "sites" / name))
+        if keras2:
+            import tf_keras
+
+            model = tf_keras.models.load_model(path, compile=False)
+        else:
+            model = keras.models.load_model(path, compile=False)
+        out[name] = (model, report)
+    (root / "sites" / "index.html").write_text("<!doctype html><title>sites</title>")
+    return root / "sites", out
+
+
+@pytest.fixture(scope="module")
+def people_url(built, served_dir):
+    return served_dir(built[0])
+
+
+@pytest.mark.parametrize("backend", ["wasm", "cpu"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_page_matches_keras(name, backend, built, people_url, open_page):
+    model, report = built[1][name]
+    kind = MODELS[name][4]
+    assert report.head["kind"] == kind and report.head["detected"]
+    assert report.labels and report.classes == MODELS[name][3]
+    page = open_page(f"{people_url}{name}/?backend={backend}")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    labels = page.page.evaluate("window.browsernet.labels")
+    assert labels[0] == "class A"  # Teachable Machine's "0 class A": the number is gone
+    size = page.page.evaluate("window.browsernet.inputSize")[0]
+    images = helpers.photos(size, count=4, seed=23).round().astype(np.uint8)
+    from builder.model.preprocessing import apply
+
+    expected = _probabilities(kind, np.asarray(model(apply(images, report.preprocess), training=False)))
+    got = np.zeros_like(expected)
+    for i, image in enumerate(images):
+        for result in page.page.evaluate(CLASSIFY, [image.reshape(-1).tolist(), size]):
+            got[i, result["index"]] = result["probability"]
+    assert np.max(np.abs(got - expected)) <= 1e-4
+    assert got.min() >= 0 and got.max() <= 1 and np.allclose(got.sum(axis=1), 1, atol=1e-5)
+    # Meaningful parity: the photos get different answers.
+    assert np.ptp(expected, axis=0).max() > 0.05
+
+
+def test_reports_say_what_was_rewritten(built):
+    _, out = built
+    tutorial = out["tutorial-logit"][1]
+    assert tutorial.preprocess == "raw"  # preprocess_input sits after the augmentation, and is found there
+    assert [name.split(" ")[1] for name in tutorial.lowered["dropped training-only layers"]] == [
+        "(RandomFlip)", "(RandomRotation)"]
+    assert out["logits"][1].head["applied"] == "a softmax over the logits"
+    assert "SeparableConv2D split into depthwise + pointwise" in out["separable"][1].lowered
+    site = built[0] / "tutorial-logit"
+    written = json.loads((site / "report.json").read_text())
+    assert written["head"]["kind"] == "logit" and written["classes"] == 2
