@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,19 @@ class BuildReport:
     lowered: dict[str, list[str]] = field(default_factory=dict)
     generator: str = GENERATOR
 
+    @property
+    def target(self) -> str:
+        """The host the site was built for (``--target``): generic, github-pages or firebase."""
+        return self.options.get("target", "generic")
+
+    @property
+    def cname(self) -> str | None:
+        return self.options.get("cname")
+
+    def stale_source(self) -> str | None:
+        """Which recorded input file (model, labels) is gone or changed since the build, if any."""
+        return stale_sources(asdict(self))
+
     def write(self, site: Path) -> Path:
         path = site / REPORT_FILE
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -84,6 +97,16 @@ class BuildReport:
             lines.append(f"head         {self.head['kind']} ({how}); the page applies {self.head['applied']}")
         for what, names in self.lowered.items():
             lines.append(f"rewritten    {what}: {len(names)} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+        if parity.get("tfjs_float64_error") is not None:
+            lines.append(f"float32      the difference is the model's own float32 error, not the conversion's: against "
+                         f"the model run in float64, Keras is off by {parity['keras_float64_error']:.2g} and TF.js "
+                         f"by {parity['tfjs_float64_error']:.2g}")
+        elif parity.get("limit", 0) > parity["tolerance"]:
+            lines.append(f"float32      this model's output moves by {parity['own_noise']:.2g} when its input moves one "
+                         f"float32 step, so parity was held to {parity['limit']:.2g}, not {parity['tolerance']:g}")
+        elif "own_noise" in parity:
+            lines.append(f"float32      the model's own noise (one float32 step on the input) is "
+                         f"{parity['own_noise']:.2g}: the conversion, not the model, is what the limit measures")
         if parity.get("output_spread", 1.0) <= 1e-3:
             lines.append("note         the model gives (nearly) the same output for every test image "
                          "(random weights?), so the parity figure says little")
@@ -132,12 +155,31 @@ class BuildReport:
 
 
 def read(site: Path) -> dict[str, Any] | None:
-    """The report of a previous browsernet build in ``site``, or None if it is not one."""
+    """The raw report of a previous browsernet build in ``site`` (as JSON), or None if it is not one."""
     try:
         data = json.loads((site / REPORT_FILE).read_text())
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
+
+
+def load(site: Path) -> BuildReport | None:
+    """The report of the browsernet build in ``site``, typed; None when ``site`` holds no browsernet build.
+
+    Keys this version does not know are ignored. Raises :class:`~builder.errors.BrowsernetError` for a report
+    that lacks what this version needs (written by another browsernet version), saying to rebuild.
+    """
+    from builder.errors import BrowsernetError
+
+    data = read(site)
+    if data is None:
+        return None
+    known = {f.name for f in fields(BuildReport)}
+    try:
+        return BuildReport(**{k: v for k, v in data.items() if k in known})
+    except TypeError as e:
+        raise BrowsernetError(f"{site / REPORT_FILE}: written by browsernet {data.get('version')}, which this "
+                              f"version cannot read ({e}); rebuild the site with 'browsernet build-site'") from e
 
 
 def source_record(path: Path) -> dict[str, Any]:

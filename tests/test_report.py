@@ -95,3 +95,16 @@ def test_reference_is_keras_on_images_verify_can_recreate(sites, stock_v2_weight
         # The stock site is quantized (auto): its reference is Keras with the site's dequantized weights.
         limit = 1e-6 if data["quantization"]["mode"] == "none" else data["parity"]["quantization_error"] + 1e-6
         assert np.abs(got - want).max() <= limit, name
+
+
+def test_load_types_the_report_and_refuses_one_this_version_cannot_read(sites, tmp_path):
+    loaded = report.load(sites["keras"])
+    raw = report.read(sites["keras"])
+    assert isinstance(loaded, report.BuildReport) and loaded.files == raw["files"] and loaded.target == "generic"
+    assert report.load(tmp_path) is None  # no report: not a build
+    (tmp_path / report.REPORT_FILE).write_text(json.dumps({**raw, "new_field_from_a_later_version": 1}))
+    assert report.load(tmp_path).sha256 == raw["sha256"]  # unknown keys are ignored
+    old = {k: v for k, v in raw.items() if k != "files"}
+    (tmp_path / report.REPORT_FILE).write_text(json.dumps({**old, "version": "0.0.1"}))
+    with pytest.raises(BrowsernetError, match=r"written by browsernet 0\.0\.1, which this version cannot read.*rebuild"):
+        report.load(tmp_path)

@@ -27,7 +27,7 @@ import tempfile
 import threading
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -59,33 +59,49 @@ class BenchOptions:
     native: bool = True  # also time Keras natively
 
 
-def bench(opts: BenchOptions, reporter: Reporter | None = None) -> dict[str, Any]:
-    """Measure ``opts.site``; return the figures (the JSON that ``--json`` writes)."""
+@dataclass
+class BenchResult:
+    """What :func:`bench` measured; :meth:`as_json` is what ``--json`` writes. Times in milliseconds, sizes in bytes."""
+
+    site: str
+    model: dict[str, Any]  # the measured site's model, from its report.json
+    machine: dict[str, Any]  # cpus, platform, python, chromium
+    options: dict[str, Any]  # backends, runs, max_seconds
+    site_backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend -> the site's figures
+    harness: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # format -> backend -> figures
+    native: dict[str, Any] | None = None  # Keras on this CPU
+    ratios: dict[str, float] = field(default_factory=dict)  # paired ratios between the rows above
+    browsernet: str = __version__
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
+    """Measure ``opts.site``: the site on each backend, the TF.js layers and graph models in one harness, and
+    Keras natively. Raises :class:`~builder.errors.BrowsernetError` for a folder that is not a built site,
+    bad options, or a browser that cannot be started."""
     reporter = reporter or Reporter()
     data = _check(opts)
-    result: dict[str, Any] = {
-        "browsernet": __version__,
-        "site": str(opts.site),
-        "model": {k: data.get(k) for k in ("model", "family", "alpha", "input_size", "classes", "layers",
-                                           "quantization", "model_bytes", "total_bytes")},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "options": {"backends": list(opts.backends), "runs": opts.runs, "max_seconds": opts.max_seconds},
-        "site_backends": {},
-        "harness": {},
-        "native": None,
-        "ratios": {},
-    }
-    input_size = tuple(data["input_size"])
+    result = BenchResult(
+        site=str(opts.site),
+        model={"model": data.model, "family": data.family, "alpha": data.alpha, "input_size": data.input_size,
+               "classes": data.classes, "layers": data.layers, "quantization": data.quantization,
+               "model_bytes": data.model_bytes, "total_bytes": data.total_bytes},
+        machine={"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        options={"backends": list(opts.backends), "runs": opts.runs, "max_seconds": opts.max_seconds},
+    )
+    input_size = tuple(data.input_size)
     with browser.launch() as chromium, tempfile.TemporaryDirectory(prefix="browsernet-bench-") as tmp:
-        result["machine"]["chromium"] = chromium.version
+        result.machine["chromium"] = chromium.version
         with _serving(opts.site) as (url, sent):
             for backend in opts.backends:
                 with reporter.step(f"site on {backend}: load, warm-up, {opts.runs} classifications, return visit"):
-                    result["site_backends"][backend] = _site(chromium, url, sent, backend, input_size, opts)
+                    result.site_backends[backend] = _site(chromium, url, sent, backend, input_size, opts)
             if "wasm" in opts.backends and (os.cpu_count() or 1) > 1:
                 # The site's threaded WASM against one thread, on this machine.
                 with reporter.step("site on wasm with 1 thread"):
-                    result["site_backends"]["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
+                    result.site_backends["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
                                                                     "&threads=1")
         model = None
         if opts.baseline or opts.native:
@@ -93,7 +109,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> dict[str, Any
                 model = _keras_model(data)
         if opts.native:
             with reporter.step(f"native Keras: {opts.runs} inferences"):
-                result["native"] = baseline.native_latency(model, input_size, opts.runs, opts.max_seconds)
+                result.native = baseline.native_latency(model, input_size, opts.runs, opts.max_seconds)
         root = Path(tmp) / "harness"
         _harness(root, opts.site / "model")
         formats = {"layers": "layers/model.json"}
@@ -115,53 +131,53 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> dict[str, Any
                             rounds.setdefault((fmt, backend), []).append(_harness_run(
                                 chromium, url, fmt, model_url, backend, input_size, half))
             for (fmt, backend), runs in rounds.items():
-                result["harness"].setdefault(fmt, {})[backend] = {
+                result.harness.setdefault(fmt, {})[backend] = {
                     "load_ms": round(min(r["loadMs"] for r in runs), 1),
                     "first_ms": round(min(r["firstMs"] for r in runs), 1),
                     **baseline.summarise([t for r in runs for t in r["times"]]),
                     "threads": runs[0]["threads"]}
-    result["ratios"] = _ratios(result)
+    result.ratios = _ratios(result)
     return result
 
 
-def write_json(result: dict[str, Any], path: Path) -> None:
+def write_json(result: BenchResult, path: Path) -> None:
     try:
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        path.write_text(json.dumps(result.as_json(), indent=2) + "\n")
     except OSError as e:
         raise BrowsernetError(f"{path}: cannot write the bench results: {e.strerror or e}") from e
 
 
-def table(result: dict[str, Any]) -> list[str]:
+def table(result: BenchResult) -> list[str]:
     """The figures as a few aligned lines for the terminal."""
     lines = [f"{'site':<14}{'load':>9}{'1st inf':>9}{'median':>9}{'p90':>9}{'1st cold':>10}{'1st warm':>10}"
              f"{'bytes 1st':>11}{'bytes ret':>11}{'threads':>8}"]
-    for backend, f in result["site_backends"].items():
+    for backend, f in result.site_backends.items():
         lines.append(f"{backend:<14}{_ms(f['load_ms']):>9}{_ms(f['first_inference_ms']):>9}{_ms(f['median_ms']):>9}"
                      f"{_ms(f['p90_ms']):>9}{_ms(f['cold_first_prediction_ms']):>10}"
                      f"{_ms(f['warm_first_prediction_ms']):>10}{_bytes(f['bytes_first_visit']):>11}"
                      f"{_bytes(f['bytes_return_visit']):>11}{f.get('threads') or '-':>8}")
-    for backend, f in result["site_backends"].items():
+    for backend, f in result.site_backends.items():
         stages = sorted(f.get("warm_startup_ms", {}).items(), key=lambda item: item[1])
         if stages:
             marks = " · ".join(f"{stage} {_ms(ms)}" for stage, ms in stages)
             lines.append(f"{backend} warm start-up, ms after navigation: {marks} · "
                          f"first prediction {_ms(f['warm_first_prediction_ms'])}")
-    if result["harness"]:
+    if result.harness:
         lines.append(f"{'harness':<14}{'format':>9}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}")
-        for fmt, backends in result["harness"].items():
+        for fmt, backends in result.harness.items():
             for backend, f in backends.items():
                 lines.append(f"{backend:<14}{fmt:>9}{_ms(f['load_ms']):>9}{_ms(f['first_ms']):>9}"
                              f"{_ms(f['median_ms']):>9}{_ms(f['p90_ms']):>9}")
-    if result["native"]:
-        n = result["native"]
+    if result.native:
+        n = result.native
         lines.append(f"native Keras (TensorFlow, CPU): median {_ms(n['median_ms'])}, p90 {_ms(n['p90_ms'])}")
-    for name, value in result["ratios"].items():
+    for name, value in result.ratios.items():
         lines.append(f"{name}: {value:.2f}")
     return lines
 
 
-def _check(opts: BenchOptions) -> dict[str, Any]:
-    data = report.read(opts.site)
+def _check(opts: BenchOptions) -> report.BuildReport:
+    data = report.load(opts.site)
     if data is None:
         raise BrowsernetError(f"{opts.site}: not a built site (no {report.REPORT_FILE}); "
                               "run 'browsernet build-site' first")
@@ -316,32 +332,32 @@ def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str
     return got
 
 
-def _keras_model(data: dict[str, Any]) -> Any:
-    from builder.model import zoo as models
+def _keras_model(data: report.BuildReport) -> Any:
+    """The Keras model the site was built from: its recorded model file, or the stock model with its recorded
+    options and weights file (absolute paths, so that bench may run from another folder)."""
     from builder.model import tf_runtime
+    from builder.model import zoo as models
 
     tf_runtime.load()
-    options, sources = data.get("options", {}), data.get("sources", {})
-    # The build recorded absolute paths of its input files; the --model argument may be relative.
-    source = sources.get("model", {}).get("path", data["model"])
-    weights = sources.get("weights", {}).get("path", options.get("weights", "imagenet"))
-    model, _ = models.load(source, alpha=options.get("alpha", 1.0), input_size=options.get("input_size", 224),
-                           weights=weights)
+    source = data.sources.get("model", {}).get("path", data.model)
+    weights = data.sources.get("weights", {}).get("path", data.options.get("weights", "imagenet"))
+    model, _ = models.load(source, alpha=data.options.get("alpha", 1.0),
+                           input_size=data.options.get("input_size", 224), weights=weights)
     return model
 
 
-def _ratios(result: dict[str, Any]) -> dict[str, float]:
+def _ratios(result: BenchResult) -> dict[str, float]:
     ratios = {}
-    harness = result["harness"]
-    native = result["native"]
-    for backend in result["options"]["backends"]:
+    harness = result.harness
+    native = result.native
+    for backend in result.options["backends"]:
         layers = harness.get("layers", {}).get(backend)
         graph = harness.get("graph", {}).get(backend)
         if layers and graph:
             ratios[f"{backend}: layers / graph"] = round(layers["median_ms"] / graph["median_ms"], 3)
         if layers and native:
             ratios[f"{backend}: layers / native"] = round(layers["median_ms"] / native["median_ms"], 3)
-        site = result["site_backends"].get(backend)
+        site = result.site_backends.get(backend)
         if site and native:
             ratios[f"{backend}: site classify / native"] = round(site["median_ms"] / native["median_ms"], 3)
     return ratios

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from builder import __version__, report
 from builder.errors import DeployError
@@ -14,21 +13,21 @@ from builder.site import hosting, precompress
 log = logging.getLogger(__name__)
 
 
-def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> dict[str, Any]:
+def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> report.BuildReport:
     """The site's report, after checking that the site is complete (every file in the report, with its
     size and sha256), fresh (its model and labels files unchanged), and within ``file_limit`` per file
     and ``site_limit`` in all (if given). Raises :class:`DeployError` naming the first file that is not."""
-    data = report.read(site)
+    data = report.load(site)
     if data is None:
         what = "does not exist" if not site.exists() else f"is not a browsernet build (no {report.REPORT_FILE})"
         raise DeployError(f"{site}: {what}; run 'browsernet build-site --out {site}' first")
-    built_for = data.get("options", {}).get("target", hosting.GENERIC)
+    built_for = data.target
     if built_for not in (hosting.GENERIC, target):
         raise DeployError(f"{site}: built with --target {built_for}, not {target}; "
                           f"rebuild with 'browsernet build-site --target {target}'")
-    if data.get("version") != __version__:
-        raise DeployError(f"{site}: built by browsernet {data.get('version')}, this is {__version__}; rebuild it")
-    for path, size in data.get("files", {}).items():
+    if data.version != __version__:
+        raise DeployError(f"{site}: built by browsernet {data.version}, this is {__version__}; rebuild it")
+    for path, size in data.files.items():
         if path in hosting.HOST_FILES:
             continue  # host configuration, which deploy itself may rewrite
         file = site / path
@@ -38,7 +37,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
             raise DeployError(f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size}); "
                               "rebuild the site")
     # Content, not just sizes: a flipped byte keeps the size. Before any git command or upload.
-    for path, digest in data.get("sha256", {}).items():
+    for path, digest in data.sha256.items():
         if path in hosting.HOST_FILES:
             continue
         file = site / path
@@ -46,7 +45,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         if actual != digest:
             raise DeployError(f"{file}: changed since the build (sha256 {actual[:12]}…, built as {digest[:12]}…); "
                               "rebuild the site")
-    stale = report.stale_sources(data)
+    stale = data.stale_source()
     if stale:
         raise DeployError(f"{site}: stale: {stale} changed since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
@@ -62,8 +61,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     return data
 
 
-def default_message(data: dict[str, Any]) -> str:
-    alpha = f" alpha {data['alpha']:g}" if data.get("alpha") is not None else ""
-    size = "x".join(str(n) for n in data.get("input_size", []))
-    return (f"Deploy {data.get('family')}{alpha} {size} ({data.get('model')}, {data.get('classes')} classes) "
-            f"with browsernet {__version__}")
+def default_message(data: report.BuildReport) -> str:
+    alpha = f" alpha {data.alpha:g}" if data.alpha is not None else ""
+    size = "x".join(str(n) for n in data.input_size)
+    return f"Deploy {data.family}{alpha} {size} ({data.model}, {data.classes} classes) with browsernet {__version__}"

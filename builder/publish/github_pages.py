@@ -56,7 +56,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     """Commit ``site`` to ``branch`` of the git repository at ``repo`` (default: the current
     directory) with ghp-import, and push it to ``remote`` unless the remote already has it."""
     data = check_site(site, hosting.GITHUB_PAGES, PAGES_FILE_LIMIT, PAGES_SITE_LIMIT)
-    cname = hosting.check_cname(cname) if cname else data.get("options", {}).get("cname")
+    cname = hosting.check_cname(cname) if cname else data.cname
     git = _Git(repo or Path.cwd())
     git.require_repo()
     remote_url = git.remote_url(remote)
