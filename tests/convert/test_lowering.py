@@ -24,21 +24,27 @@ L = keras.layers
 TOLERANCE = 1e-5
 
 
-def tfjs_output(model, x: np.ndarray, tmp_path, *, optimize: bool, backend: str = "wasm") -> np.ndarray:
-    """``model`` converted (flattened, lowered, optionally optimized) and run by TF.js on ``x``."""
+def write_tfjs(model, folder, *, optimize: bool):
+    """``model`` converted as the build converts it (flattened, lowered, optionally optimized), written to
+    ``folder``/model.json with float32 weights; returns that path."""
     from tensorflowjs import write_weights
 
     graph = graphs.from_keras(model)
     if optimize:
         graph = rewrites.optimize(graph)[0]
     model_topology, weights = topology.to_tfjs(graph, "test")
-    folder = tmp_path / ("optimized" if optimize else "plain")
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     manifest = write_weights.write_weights([[{"name": w.name, "data": w.data} for w in weights]], str(folder),
                                            write_manifest=False)
     path = folder / "model.json"
     path.write_text(json.dumps({"format": "layers-model", "modelTopology": model_topology,
                                 "weightsManifest": manifest}))
+    return path
+
+
+def tfjs_output(model, x: np.ndarray, tmp_path, *, optimize: bool, backend: str = "wasm") -> np.ndarray:
+    """``model`` converted (see :func:`write_tfjs`) and run by TF.js on ``x``."""
+    path = write_tfjs(model, tmp_path / ("optimized" if optimize else "plain"), optimize=optimize)
     return self_check.run_tfjs(path, x, backend)[0]
 
 
