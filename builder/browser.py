@@ -33,19 +33,34 @@ def chromium_path() -> Path:
 def launch(extra_args: list[str] | None = None) -> Iterator[Any]:
     """A headless Chromium (a Playwright ``Browser``), closed on exit."""
     try:
-        from playwright.sync_api import Error, sync_playwright
+        from playwright.sync_api import sync_playwright
     except ImportError as e:
         raise BrowsernetError("Playwright is not installed: run 'make setup' (or pip install playwright)") from e
-    path = chromium_path()
-    if not path.exists():
-        raise BrowsernetError(f"Chromium not found at {path}: install it (apt-get install chromium) "
-                              "or set BROWSERNET_CHROMIUM")
+    chromium_path_checked()
     with sync_playwright() as p:
-        try:
-            browser = p.chromium.launch(executable_path=str(path), args=ARGS + (extra_args or []), headless=True)
-        except Error as e:
-            raise BrowsernetError(f"{path}: Chromium did not start: {str(e).splitlines()[0]}") from e
+        browser = start(p, extra_args)
         try:
             yield browser
         finally:
             browser.close()
+
+
+def chromium_path_checked() -> Path:
+    """:func:`chromium_path`, or a :class:`BrowsernetError` saying how to get Chromium."""
+    path = chromium_path()
+    if not path.exists():
+        raise BrowsernetError(f"Chromium not found at {path}: install it (apt-get install chromium) "
+                              "or set BROWSERNET_CHROMIUM")
+    return path
+
+
+def start(playwright: Any, extra_args: list[str] | None = None) -> Any:
+    """A headless Chromium (a Playwright ``Browser``) from a running ``playwright`` (one per thread can
+    run: pytest-playwright's, say); the caller closes it."""
+    from playwright.sync_api import Error
+
+    path = chromium_path_checked()
+    try:
+        return playwright.chromium.launch(executable_path=str(path), args=ARGS + (extra_args or []), headless=True)
+    except Error as e:
+        raise BrowsernetError(f"{path}: Chromium did not start: {str(e).splitlines()[0]}") from e

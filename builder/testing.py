@@ -100,14 +100,25 @@ def browsernet_url(browsernet_site: str | Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browsernet_browser() -> Iterator[Any]:
-    """A headless Chromium (a Playwright ``Browser``) for the session."""
-    from builder.browser import launch
+def browsernet_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A headless Chromium (a Playwright ``Browser``) for the session. It runs on the session's
+    ``playwright`` fixture where there is one (pytest-playwright's, or your own): Playwright's sync
+    API allows one running instance per thread."""
+    from builder.browser import launch, start
     from builder.errors import BrowsernetError
 
     try:
-        with launch() as browser:
+        playwright = request.getfixturevalue("playwright")
+    except pytest.FixtureLookupError:
+        playwright = None
+    try:
+        if playwright is not None:
+            browser = start(playwright)
             yield browser
+            browser.close()
+        else:
+            with launch() as browser:
+                yield browser
     except BrowsernetError as e:
         pytest.fail(f"browsernet_browser: {e.format_message()}", pytrace=False)
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from builder.cli import cli
 from builder.testing import classify
 from tests.conftest import SIZE, _build
 from tests.e2e import static_host
@@ -24,19 +24,22 @@ NAMES = ["Loads", "Right files", "Right answers", "Private", "Host", "Return vis
 
 
 def verify(target: str, tmp_path: Path) -> tuple[int, str, dict[str, dict]]:
-    """Run the command; return its exit code, its table and the checks from --json, by name."""
+    """Run the command (its own process: Playwright's sync API runs once per thread, and this session's
+    browser fixtures hold one); return its exit code, its table and the checks from --json, by name."""
     out = tmp_path / "verify.json"
-    result = CliRunner().invoke(cli, ["verify", target, "--json", str(out), "-q"])
-    assert "Traceback" not in result.output, result.output
-    assert out.is_file(), result.output
+    result = subprocess.run([sys.executable, "-m", "builder", "verify", target, "--json", str(out), "-q"],
+                            capture_output=True, text=True, timeout=900)
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert out.is_file(), output
     data = json.loads(out.read_text())
     checks = {c["name"]: c for c in data["checks"]}
     assert list(checks) == NAMES
-    lines = result.output.strip().splitlines()
+    lines = result.stdout.strip().splitlines()
     for name, check in checks.items():  # the table says the same as the JSON, one line per check
-        assert any(line.startswith(f"{'✓' if check['ok'] else '✗'} {name} ") for line in lines), result.output
+        assert any(line.startswith(f"{'✓' if check['ok'] else '✗'} {name} ") for line in lines), output
     assert data["ok"] is all(c["ok"] for c in checks.values())
-    return result.exit_code, result.output, checks
+    return result.returncode, result.stdout, checks
 
 
 def assert_all_pass(code: int, output: str, checks: dict[str, dict]) -> None:
