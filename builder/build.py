@@ -64,6 +64,11 @@ class BuildOptions:
     minimalistic: bool = False  # MobileNetV3: Keras's minimalistic variant
     head: str = "auto"  # what the model outputs (builder.convert.heads): auto, softmax, logits, sigmoid, logit
 
+    def __post_init__(self) -> None:
+        """Options that cannot work together, or a value out of range, fail here, in one line, before
+        TensorFlow is imported (:class:`~builder.errors.BrowsernetError`)."""
+        _check_options(self)
+
     def recorded(self) -> dict:
         """The options as written to report.json (paths as strings)."""
         data = asdict(self)
@@ -82,7 +87,6 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     """
     reporter = reporter or Reporter()
     started = time.perf_counter()
-    _check_options(opts)
     output.check_target(opts.out, opts.force)
     runtime = vendor.locate()
     specs = default_quantize(opts)
