@@ -236,3 +236,17 @@ def test_scaling_is_not_found_behind_a_layer_that_computes():
     inputs = keras.Input((8, 8, 3))
     x = L.Rescaling(1 / 255)(L.Conv2D(3, 1)(inputs))
     assert not graphs.normalises_input(graphs.from_keras(keras.Model(inputs, L.Flatten()(x))))
+
+
+def test_efficientnet_b0_comes_along(tmp_path):
+    """EfficientNet-B0's blocks are the same kinds (Normalization, swish, squeeze-and-excite with a sigmoid,
+    depthwise convolutions), so it converts too."""
+    keras.utils.set_random_seed(8)
+    model = keras.applications.EfficientNetB0(input_shape=(64, 64, 3), weights=None, classes=5)
+    model = helpers.calibrate(model, 64, preprocess="raw", images=helpers.photos(64))
+    graph = graphs.from_keras(model)
+    assert graphs.normalises_input(graph)
+    x = helpers.photos(64, count=4, seed=5)
+    expected = np.asarray(model(x, training=False))
+    assert np.ptp(expected, axis=0).max() > 0.1
+    np.testing.assert_allclose(tfjs_output(model, x, tmp_path, optimize=True), expected, atol=TOLERANCE)

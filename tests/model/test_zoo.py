@@ -46,3 +46,33 @@ def test_user_model_with_the_wrong_shape_is_refused(tmp_path):
     keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs))).save(tmp_path / "gray.keras")
     with pytest.raises(ModelError, match=r"gray\.keras: expected an input of shape \(None, height, width, 3\)"):
         models.load(str(tmp_path / "gray.keras"))
+
+
+@pytest.mark.parametrize("family, minimalistic, hard_swish", [
+    ("mobilenet_v3_small", False, True), ("mobilenet_v3_large", False, True), ("mobilenet_v3_small", True, False)])
+def test_stock_mobilenet_v3(family, minimalistic, hard_swish):
+    model, info = models.load(family, alpha=0.75 if not minimalistic else 1.0, input_size=96, weights="none",
+                              minimalistic=minimalistic)
+    assert model.input_shape == (None, 96, 96, 3) and model.output_shape == (None, 1000)
+    assert info.family == family
+    activations = {layer.get_config().get("activation") for layer in model.layers}
+    assert ("hard_silu" in activations) == hard_swish
+
+
+@pytest.mark.parametrize("model, kwargs, message", [
+    ("mobilenet_v3_small", {"alpha": 0.75, "minimalistic": True, "weights": "imagenet"}, r"alpha in \[1.0\]"),
+    ("mobilenet_v3_large", {"alpha": 0.5, "weights": "imagenet"}, r"alpha in \[0.75, 1.0\]"),
+    ("mobilenet_v2", {"minimalistic": True}, "--minimalistic is for mobilenet_v3_small / mobilenet_v3_large"),
+])
+def test_bad_mobilenet_v3_options(model, kwargs, message):
+    with pytest.raises((ModelError, WeightsError), match=message):
+        models.load(model, **{"input_size": 96, "weights": "none", **kwargs})
+
+
+def test_keras3_cannot_read_its_own_mobilenet_v3_h5_and_says_what_to_do(tmp_path):
+    from tests.helpers import keras
+
+    path = tmp_path / "v3.h5"
+    keras.applications.MobileNetV3Small(alpha=0.75, input_shape=(64, 64, 3), weights=None, classes=3).save(path)
+    with pytest.raises(ModelError, match="save the model as .keras instead"):
+        models.load(str(path))
