@@ -64,7 +64,7 @@ class Visit:
     secure: bool = True  # isSecureContext
     probabilities: list[list[float]] | None = None  # the page's answers on the reference images (class order)
     classify_error: str = ""  # why classifying them failed
-    navigations: int = 1  # main-frame navigations until settled (2: the service worker's isolation reload)
+    navigations: int = 1  # documents loaded until settled (2: the service worker's isolation reload)
 
     @property
     def ready(self) -> bool:

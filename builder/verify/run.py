@@ -318,8 +318,8 @@ def _reference_pngs(data: dict[str, Any]) -> list[str]:
 
 def _visit(context: Any, url: str, asked: str, timeout_ms: float, pngs: list[str]) -> tuple[Any, Visit]:
     page = context.new_page()
-    navigations = [0]
-    page.on("framenavigated", lambda f: navigations.__setitem__(0, navigations[0] + (f == page.main_frame)))
+    loads = [0]
+    page.on("load", lambda _: loads.__setitem__(0, loads[0] + 1))  # documents, not history.replaceState
     from playwright.sync_api import Error
 
     try:
@@ -327,7 +327,7 @@ def _visit(context: Any, url: str, asked: str, timeout_ms: float, pngs: list[str
     except Error as e:
         return page, Visit(asked, "error", f"the page did not load: {_first_line(str(e))}")
     visit = _settle(page, asked, timeout_ms, pngs)
-    visit.navigations = navigations[0]
+    visit.navigations = loads[0]
     return page, visit
 
 
@@ -434,13 +434,16 @@ def _model_downloads(responses: list[Any], url: str) -> dict[str, int]:
             continue
         if response.status == 304:
             continue
-        try:
+        try:  # bytes that came over the wire: 0 (or less) for the browser's HTTP cache
             size = int(response.request.sizes()["responseBodySize"])
-        except Exception:  # noqa: BLE001 - a response without sizes (e.g. its page closed): count its body
-            size = -1
-        if size != 0:
+        except Exception:  # noqa: BLE001 - a response without sizes (e.g. its page closed): its body
+            try:
+                size = len(response.body())
+            except Exception:  # noqa: BLE001 - gone: nothing to count
+                size = 0
+        if size > 0:
             path = response.url[len(url):].split("?", 1)[0]
-            downloaded[path] = downloaded.get(path, 0) + max(size, 0)
+            downloaded[path] = downloaded.get(path, 0) + size
     return downloaded
 
 
