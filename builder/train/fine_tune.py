@@ -11,7 +11,6 @@ wrapper, so the saved model has none of it.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,8 @@ class FineTuning:
     unfrozen: list[str]  # layer names, base order
     learning_rate: float
     augment: bool
-    images_per_second: float  # training images per second over the fit (augmentation and validation included)
+    images_per_second: float | None  # training images per second (head.images_per_second)
+    epoch_seconds: list[float]
 
 
 def leaf_layers(model: Any) -> list[Any]:
@@ -92,13 +92,11 @@ def run(model: Any, extractor: Any, images: dict[str, np.ndarray], labels: dict[
             trainer = keras.Model(inputs, model(x), name="fine_tuning")
         else:
             trainer = model
-        started = time.perf_counter()
-        history, best, early = heads.fit(
+        history, best, early, seconds = heads.fit(
             trainer,
             heads.dataset(images["train"], labels["train"], settings.batch_size, shuffle_seed=settings.seed),
             heads.dataset(images["validation"], labels["validation"], settings.batch_size, shuffle_seed=None),
             settings, rate)
-        seconds = time.perf_counter() - started
     extractor.trainable = False
     return FineTuning(history, best, early, unfrozen, rate, augment,
-                      len(images["train"]) * len(history) / seconds if seconds > 0 else 0.0)
+                      heads.images_per_second(len(images["train"]), seconds), seconds)

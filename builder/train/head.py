@@ -9,6 +9,7 @@ layer that does the base's preprocessing, so ``model.keras`` takes raw 0..255 pi
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ class Head:
     history: list[dict[str, float]]  # per epoch: loss, accuracy, val_loss, val_accuracy
     best_epoch: int  # 1-based: the epoch whose weights were kept
     stopped_early: bool
+    epoch_seconds: list[float]  # wall time of each epoch, validation included
 
 
 def strategy() -> Any:
@@ -61,23 +63,36 @@ def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, shuffle_seed: int 
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def fit(model: Any, train: Any, validation: Any, settings: Settings, learning_rate: float) -> tuple[list[dict], int, bool]:
+def fit(model: Any, train: Any, validation: Any, settings: Settings,
+        learning_rate: float) -> tuple[list[dict], int, bool, list[float]]:
     """Compile and fit ``model`` with Adam at ``learning_rate``, stopping early on the validation loss
-    (the best epoch's weights are restored). Returns ``(history, best_epoch, stopped_early)``."""
+    (the best epoch's weights are restored). Returns ``(history, best_epoch, stopped_early, epoch_seconds)``."""
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience, restore_best_weights=True)
+    starts: list[float] = []
+    seconds: list[float] = []
+    timer = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
+                                           on_epoch_end=lambda epoch, logs: seconds.append(
+                                               time.perf_counter() - starts[-1]))
     # shuffle=False: the tf.data pipeline shuffles (seeded); Keras would only warn that it cannot.
-    result = model.fit(train, validation_data=validation, epochs=settings.epochs, callbacks=[stop], shuffle=False,
+    result = model.fit(train, validation_data=validation, epochs=settings.epochs, callbacks=[stop, timer], shuffle=False,
                        verbose=1 if settings.verbose else 0)
     names = ("loss", "accuracy", "val_loss", "val_accuracy")
     history = [{name: float(result.history[name][i]) for name in names if name in result.history}
                for i in range(len(result.history["loss"]))]
     losses = [h["val_loss"] for h in history]
     best = int(np.argmin(losses)) + 1 if losses else 0
-    return history, best, len(history) < settings.epochs
+    return history, best, len(history) < settings.epochs, seconds
+
+
+def images_per_second(images: int, epoch_seconds: list[float]) -> float | None:
+    """Training throughput: ``images`` per epoch over the median epoch after the first (which traces the
+    graph), validation included; None before any epoch."""
+    steady = epoch_seconds[1:] or epoch_seconds
+    return images / float(np.median(steady)) if steady else None
 
 
 def train(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], classes: int, settings: Settings) -> Head:
@@ -92,12 +107,12 @@ def train(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], classe
                                    kernel_initializer=keras.initializers.GlorotUniform(seed=settings.seed))
         inputs = keras.Input((dimension,), name="features")
         model = keras.Model(inputs, dense(dropout(inputs)), name="head")
-        history, best, early = fit(
+        history, best, early, seconds = fit(
             model,
             dataset(features["train"], labels["train"], settings.batch_size, shuffle_seed=settings.seed),
             dataset(features["validation"], labels["validation"], settings.batch_size, shuffle_seed=None),
             settings, settings.learning_rate)
-    return Head(dropout, dense, history, best, early)
+    return Head(dropout, dense, history, best, early, seconds)
 
 
 def inference_model(extractor: Any, head: Head, input_size: tuple[int, int], preprocess: str) -> Any:

@@ -242,9 +242,14 @@ def _pixels(paths: list[Path], size: tuple[int, int], read) -> np.ndarray:
     return np.stack([read(p, size) for p in paths])
 
 
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
+
+
 def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tuned, scores: dict, seconds: dict,
             model_path: Path) -> dict[str, Any]:
     from builder.report import sha256_of
+    from builder.train import head as heads
 
     counts = data.counts()
     counts_total = {s: sum(row[s] for row in counts.values()) for s in (*photos.SPLITS, "total")}
@@ -270,12 +275,16 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
         "options": opts.recorded(),
         "history": {"head": head.history, **({"fine_tune": tuned.history} if tuned else {})},
         "head": {"epochs": len(head.history), "best_epoch": head.best_epoch, "stopped_early": head.stopped_early},
+        "epoch_seconds": {"head": [round(t, 3) for t in head.epoch_seconds],
+                          **({"fine_tune": [round(t, 3) for t in tuned.epoch_seconds]} if tuned else {})},
         "validation": {"images": scores["validation"].images, "accuracy": scores["validation"].accuracy},
         "test": scores["test"].as_dict(),
         "cache": {"dir": None if opts.cache_dir is None else str(opts.cache_dir), "key": base.key,
                   "hits": extracted.cached, "computed": extracted.computed},
         "throughput": {"feature_extraction_images_per_second":
-                       None if extracted.images_per_second is None else round(extracted.images_per_second, 2)},
+                       None if extracted.images_per_second is None else round(extracted.images_per_second, 2),
+                       "head_training_images_per_second": _rounded(heads.images_per_second(
+                           counts_total["train"], head.epoch_seconds))},
         "seconds": seconds,
         "model": {"file": records.MODEL_FILE, "sha256": sha256_of(model_path)},
     }
@@ -284,5 +293,6 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
                                "learning_rate": tuned.learning_rate, "augment": tuned.augment,
                                "epochs": len(tuned.history), "best_epoch": tuned.best_epoch,
                                "stopped_early": tuned.stopped_early}
-        record["throughput"]["fine_tune_images_per_second"] = round(tuned.images_per_second, 2)
+        record["throughput"]["fine_tune_images_per_second"] = (None if tuned.images_per_second is None
+                                                                else round(tuned.images_per_second, 2))
     return record
