@@ -51,8 +51,8 @@ chromium:
 test: setup demo-assets
 	$(BIN)/pytest
 
-# Unit tests only (no browser).
-test-fast: setup
+# Unit tests only (no browser). tests/train trains on the demo model, so it is fetched here too.
+test-fast: setup demo-assets
 	$(BIN)/pytest -m "not e2e"
 
 # The demo model and a photo to try it on (the demo's end-to-end test uses both).
