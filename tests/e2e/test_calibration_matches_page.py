@@ -1,0 +1,62 @@
+"""--quantize auto's calibration images are the pixels the page feeds the model: the same files, decoded upright
+by their EXIF orientation (1-8), transparency on white, cropped by the resize rule and resized bilinearly
+without antialiasing. Compared pixel by pixel with the page's own decode and resize, in Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from builder.convert import calibration
+
+pytestmark = pytest.mark.e2e
+
+PHOTO = Path(__file__).resolve().parents[2] / "models" / "dog.jpg"
+SIZE = (40, 56)  # height, width: not square, so the crop rule matters
+
+PAGE_PIXELS = """async ([url, size, rule]) => {
+  const { pixelsOf } = await import('./js/image-source.js');
+  const { resizeToInput } = await import('./js/resize.js');
+  const blob = await (await fetch(url)).blob();
+  const rgba = await pixelsOf(blob, url);
+  return Array.from(resizeToInput(rgba.data, rgba.width, rgba.height, size, rule));
+}"""
+
+
+@pytest.fixture(scope="module")
+def folder(sites) -> Path:
+    """One real photo stored in each EXIF orientation, three crops of it each, and a half-transparent PNG."""
+    root = sites["keras"].parent / "calibration-inputs"
+    root.mkdir(exist_ok=True)
+    with Image.open(PHOTO) as img:
+        photo = img.convert("RGB").resize((150, 110), Image.Resampling.LANCZOS)
+    for crop, box in enumerate([(0, 0, 150, 110), (20, 5, 140, 100), (40, 10, 100, 110)]):
+        part = photo.crop(box)
+        for orientation in range(1, 9):
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            part.save(root / f"o{orientation}-c{crop}.jpg", quality=100, subsampling=0, exif=exif.tobytes())
+    rgba = np.asarray(photo.convert("RGBA")).copy()
+    rgba[:, :75, 3] = 0  # the left half transparent (its stored colours are not white)
+    rgba[:, 75:, 3] = 128
+    Image.fromarray(rgba, "RGBA").save(root / "transparent.png")
+    return root
+
+
+@pytest.mark.parametrize("rule", ["squash", "crop"])
+def test_calibration_images_are_the_pages_pixels(rule, folder, served, open_page):
+    loaded = calibration.from_folder(folder, SIZE, rule)
+    paths = sorted(p for p in folder.iterdir())
+    assert loaded.images.shape == (len(paths), *SIZE, 3)
+    page = open_page(f"{served}keras/?backend=cpu")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    for path, ours in zip(paths, loaded.images):
+        theirs = np.asarray(page.page.evaluate(PAGE_PIXELS, [f"{served}{folder.name}/{path.name}", list(SIZE), rule]),
+                            np.float32).reshape(*SIZE, 3)
+        diff = np.abs(theirs - ours)
+        # JPEG decoders may round a few pixels differently by a level; orientation, compositing or an
+        # antialiasing resize would move whole regions by tens of levels.
+        assert diff.max() <= 3 and diff.mean() < 0.3, (path.name, float(diff.max()), float(diff.mean()))
