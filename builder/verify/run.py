@@ -109,16 +109,22 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
     """
     reporter = reporter or Reporter()
     started = time.perf_counter()
+    if not options.backends:
+        raise VerifyError(f"--backends: name at least one of {AUTO}, {', '.join(BACKENDS)}")
     for backend in options.backends:
         if backend != AUTO and backend not in BACKENDS:
             raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
     from builder.browser import launch
 
     with _site_url(options.target) as (url, stale):
-        with launch() as browser:
+        with launch() as browser:  # says how to get Playwright or Chromium if either is missing
+            from playwright.sync_api import Error
+
             context = browser.new_context()
             try:
                 checks_, visits, data = _drive(context, url, stale, options, reporter)
+            except Error as e:  # the browser itself failed (crashed, closed): not a verdict on the site
+                raise VerifyError(f"{url}: Chromium failed while verifying: {_first_line(str(e))}") from e
             finally:
                 context.close()
     return VerifyResult(options.target, url, checks_, visits, time.perf_counter() - started, data.get("version"))

@@ -45,3 +45,7 @@ def test_without_chromium_says_how_to_get_it(minimal_site, monkeypatch, tmp_path
 
 def test_unknown_backend(minimal_site):
     one_line_error([str(minimal_site), "--backends", "auto,metal"], "--backends metal", "webgl, wasm, cpu")
+
+
+def test_no_backend(minimal_site):
+    one_line_error([str(minimal_site), "--backends", ","], "--backends: name at least one of auto")
