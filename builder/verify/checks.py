@@ -142,9 +142,9 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
             checked += 1
     if problems:
         return Check("Right files", False, _listed(problems))
-    models = sum(1 for s in served if s.path.startswith(MODEL_DIR))
+    shards = sum(1 for s in served if s.path.startswith(MODEL_DIR)) - 1
     return Check("Right files", True, f"{checked} files match report.json's sha256 (model.json and "
-                                      f"{models - 1} weight shards among them)")
+                                      f"{shards} weight shard{'' if shards == 1 else 's'} among them)")
 
 
 def tolerance_for(backend: str | None, report: dict[str, Any]) -> float:
