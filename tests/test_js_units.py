@@ -8,7 +8,7 @@ from builder.site.vendor import node_binary
 JS_TESTS = Path(__file__).with_name("js")
 
 
-def test_pure_js_helpers():
+def test_page_js_units():
     files = sorted(str(p) for p in JS_TESTS.glob("*.test.mjs"))
     assert files
     proc = subprocess.run([node_binary(), "--test", *files], capture_output=True, text=True, timeout=120)

@@ -214,3 +214,27 @@ def test_a_hard_reload_ends_controlled_and_isolated_again(publish_sites, browser
     finally:
         context.close()
         host.close()
+
+
+def test_the_cache_holds_this_builds_files_and_no_precompressed_copy(sites, served, open_page):
+    """After a first visit, the service worker's cache holds the build's files (all but the weight
+    shards and .wasm binaries at install, those once fetched), under their own names, and nothing else:
+    the .br/.gz copies are the host's business."""
+    from builder.site import precompress
+
+    site, base = sites["keras"], f"{served}keras/"
+    report = json.loads((site / "report.json").read_text())
+    shards = list(report["shard_sha256"])
+    page = open_page(f"{base}?backend=wasm")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    page.page.wait_for_function("""async (urls) => {
+      for (const url of urls) if (!(await caches.match(url))) return false;
+      return true;
+    }""", arg=[f"{base}model/{s}" for s in shards])
+    cached = {url[len(base):] for url in page.page.evaluate(CACHED_ENTRIES) if url.startswith(base)}
+    files = set(report["files"]) | {"report.json"}
+    assert cached <= files - {"sw.js"}, cached - files
+    assert not [p for p in cached if precompress.is_copy(p)]
+    assert {p for p in files if not p.endswith((".bin", ".wasm"))} - {"sw.js"} <= cached
+    assert {f"model/{s}" for s in shards} <= cached
+    assert len([p for p in cached if p.endswith(".wasm")]) == 1  # the one binary this browser ran

@@ -183,7 +183,10 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     assert cards.nth(2).get_attribute("data-state") == "error"
     assert "broken.png" in cards.nth(2).text_content() and "decode" in cards.nth(2).text_content().lower()
     assert page.foreign_requests(served) == []
-    assert "&lt;b&gt;test&lt;/b&gt;" in page.page.content()  # the title, escaped by the template
+    # The title is text, not markup: escaped by the template.
+    assert page.page.title() == "Fine-tuned <b>test</b>"
+    assert page.page.evaluate("() => [document.querySelector('h1').textContent, document.querySelectorAll('b').length]") \
+        == ["Fine-tuned <b>test</b>", 0]
 
 
 @pytest.mark.parametrize("damage, needle", [

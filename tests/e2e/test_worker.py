@@ -138,3 +138,34 @@ def test_a_failure_inside_the_worker_reaches_the_caller(served, open_page):
       return window.browsernet.classify(blob).then(() => 'resolved', (e) => e.message);
     }""")
     assert message == "half.png: could not decode image"
+
+
+def test_threaded_wasm_starts_only_the_helper_threads_it_uses(served, browser, open_page):
+    """TF.js's threaded WASM glue starts 8 helper workers before the backend is ready; the site's
+    bundle (builder/site/runtime/build.mjs) starts the threads - 1 that XNNPACK uses. Counted as
+    Chromium's worker targets in the page's browser context."""
+    cdp = browser.new_browser_cdp_session()
+    targets: dict[str, dict] = {}
+    for event in ("Target.targetCreated", "Target.targetInfoChanged"):
+        cdp.on(event, lambda e: targets.__setitem__(e["targetInfo"]["targetId"], e["targetInfo"]))
+    cdp.send("Target.setDiscoverTargets", {"discover": True})
+    try:
+        page = open_page(f"{served}keras/?backend=wasm&threads=2")
+        assert page.ready() == "ready", page.page.text_content("#error")
+        threads = page.page.evaluate("window.browsernet.stats().threads")
+        if threads < 2:
+            pytest.skip("this machine offers one CPU: no helper threads to count")
+        context = next(t["browserContextId"] for t in targets.values()
+                       if t["type"] == "page" and t["url"].startswith(f"{served}keras/"))
+
+        def workers():
+            return [t for t in targets.values() if t["type"] == "worker" and t["browserContextId"] == context]
+
+        expected = 1 + (threads - 1)  # the inference worker and its helpers
+        for _ in range(50):  # target events come on their own CDP session
+            if len(workers()) >= expected:
+                break
+            page.page.wait_for_timeout(100)
+        assert len(workers()) == expected, workers()
+    finally:
+        cdp.detach()

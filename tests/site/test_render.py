@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from builder.site import render
+from builder.site import hosting, render, vendor
 from builder.errors import BrowsernetError
 
 
@@ -37,3 +37,16 @@ def test_missing_template_variable_fails_the_build(tmp_path):
     (templates / "index.html.j2").write_text("{{ title }} {{ not_provided }}")
     with pytest.raises(BrowsernetError, match="template error"):
         render.render_site(tmp_path, title="t", config={}, runtime_scripts=[], templates=templates)
+
+
+def test_config_carries_the_site_layout_from_the_modules_that_define_it(tmp_path):
+    """The page keeps no copies of Python constants: config.json tells it the pattern of
+    content-hashed names (the page reads cached shards only under such names) and each WASM binary's URL."""
+    render.render_site(tmp_path, title="t", config={"labels": ["a"]}, runtime_scripts=[])
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["labels"] == ["a"]
+    pattern = re.compile(config["hashedName"])
+    for name in ("model/group1-shard1of2.0123456789ab.bin", "model/model.json", "js/app.js"):
+        assert bool(pattern.search(name)) == hosting.is_hashed(name), name
+    assert config["wasmFiles"] == {name: f"{vendor.VENDOR_DIR}/{name}" for name in vendor.WASM_BINARIES}
+    assert set(config["wasmFiles"].values()) <= set(vendor.Runtime(tmp_path).sources)  # where copy_into puts them

@@ -73,10 +73,10 @@ def test_bundle_defines_everything_the_site_calls(bundle_names):
 
 def test_bundle_leaves_out_the_converter_and_needs_no_eval(runtime, bundle_names):
     assert "loadGraphModel" not in bundle_names and "data" not in bundle_names
-    code = runtime.sources[f"vendor/{vendor.BUNDLE}"].read_text()
-    assert not re.search(r"\beval\(|\bFunction\(", code)  # the page's CSP has no 'unsafe-eval'
+    # That it needs no eval is checked where it matters: the page runs every backend under its
+    # CSP, which has no 'unsafe-eval' (tests/e2e/test_security.py).
     full = sum(p.stat().st_size for p in vendor.full_scripts(runtime))
-    assert len(code.encode()) < 0.95 * full
+    assert runtime.sources[f"vendor/{vendor.BUNDLE}"].stat().st_size < 0.95 * full
 
 
 def test_missing_runtime_says_what_to_run(tmp_path, monkeypatch):
@@ -110,11 +110,3 @@ def test_wrong_version_is_refused(tmp_path, monkeypatch):
     with pytest.raises(RuntimeMissingError, match="is 4.21.0.*needs 4.22.0"):
         vendor.locate()
 
-
-def test_bundle_sizes_the_threaded_wasm_helper_pool_from_the_page(runtime):
-    # TF.js's threaded glue starts 8 helper workers before the backend is ready; the
-    # bundle (builder/site/runtime/build.mjs) lets runtime.js ask for as many as it uses.
-    code = runtime.sources[f"vendor/{vendor.BUNDLE}"].read_text()
-    pool = re.findall(r"initMainThread:function\(\)\{for\(var (\w+)=(.*?);\1--;\)", code)
-    assert pool == [(pool[0][0], "globalThis.BROWSERNET_WASM_POOL>=0?globalThis.BROWSERNET_WASM_POOL:8")], pool
-    assert "globalThis.BROWSERNET_WASM_POOL = threads - 1;" in (TEMPLATES / "js" / "runtime.js").read_text()
