@@ -12,20 +12,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from builder import __version__
-from builder.site import hosting
-from builder.model import labels as labelling
-from builder.site import staging as output
-from builder.site import precompress
-from builder.site import pwa
 from builder.convert import quantization as quantize
-from builder.site import render
-from builder.model import tf_runtime
-from builder.site import vendor
 from builder.errors import BrowsernetError
+from builder.model import labels as labelling
+from builder.model import tf_runtime
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
+from builder.site import hosting, inventory, precompress, pwa, render, vendor
+from builder.site import staging as output
 from builder.train import report as training
-from builder.report import REPORT_FILE, BuildReport, sha256_of, source_record
+from builder.report import REPORT_FILE, BuildReport, source_record
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +158,15 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
             })
             pwa.write_manifest(site, title)
             hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project)
-            pwa.write_service_worker(site, later=(REPORT_FILE,))  # last: it lists every file
+            files = inventory.take(site, known={f"{convert.MODEL_DIR}/{p}": d for p, d in shards.items()})
+            pwa.write_service_worker(site, files, later=(REPORT_FILE,))  # last: it lists every file
+            files.update(inventory.take(site, paths=[pwa.SERVICE_WORKER]))
         with reporter.step("pre-compressing (.br, .gz)"):
-            compressed = precompress.write_copies(site, cache=runtime.compression_cache)
+            compressed = precompress.write_copies(site, cache=runtime.compression_cache,
+                                                  sha256={path: entry.sha256 for path, entry in files.items()})
         quantization = _quantization_record(specs, qmap, conversion, choice, calibration)
         result = _report(opts, info, site, plan, conversion, check, labels, labels_source, preprocess, quantization,
-                         started, shards, compressed)
+                         started, shards, compressed, files)
         result.head, result.lowered = head.as_dict(), lowered
         result.training = trained.card() if trained is not None else {}
         result.write(site)
@@ -185,15 +184,14 @@ def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple
 
 def _report(opts: BuildOptions, info, site: Path, plan, conversion, check, labels: list[str], labels_source: str,
             preprocess: str, quantization: dict, started: float, shards: dict[str, str],
-            compressed: dict[str, dict[str, int]]) -> BuildReport:
+            compressed: dict[str, dict[str, int]], inventoried: inventory.Inventory) -> BuildReport:
     """The report of a finished build. ``files`` is the site's payload (report.json itself and the
     pre-compressed copies excluded; those are in ``precompressed``)."""
     from builder.convert.layers_model import MODEL_DIR
     from builder.convert.self_check import reference_record
 
-    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in precompress.site_files(site)}
-    files.pop(REPORT_FILE, None)
-    digests = {path: sha256_of(site / path) for path in files}
+    files = {path: entry.bytes for path, entry in sorted(inventoried.items()) if path != REPORT_FILE}
+    digests = {path: inventoried[path].sha256 for path in files}
     dtype_counts: dict[str, int] = {}
     for w in conversion.weights:
         dtype = conversion.dtypes.get(w.name, "float32")

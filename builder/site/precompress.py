@@ -66,17 +66,21 @@ def decompress(data: bytes, encoding: str) -> bytes:
     raise ValueError(f"unknown encoding {encoding!r}")
 
 
-def write_copies(site: Path, cache: Path | None = None) -> dict[str, dict[str, int]]:
+def write_copies(site: Path, cache: Path | None = None,
+                 sha256: dict[str, str] | None = None) -> dict[str, dict[str, int]]:
     """Write ``.br`` and ``.gz`` copies of the compressible files now in ``site``; return
     ``{path: {encoding: bytes of its copy}}`` for the files that got at least one.
 
     With ``cache``, a copy of a file of at least :data:`CACHE_MIN_BYTES` is taken from
     ``cache/<sha256 of the original>.<suffix>`` when it is there, and stored there when it is not.
+    ``sha256`` (site path -> hex) gives digests already computed (the build's inventory).
     """
+    sha256 = sha256 or {}
     written: dict[str, dict[str, int]] = {}
     for file in sorted(p for p in site.rglob("*") if p.is_file() and p.suffix in COMPRESSIBLE):
         data = file.read_bytes()
-        key = hashlib.sha256(data).hexdigest() if cache and len(data) >= CACHE_MIN_BYTES else None
+        path = file.relative_to(site).as_posix()
+        key = (sha256.get(path) or hashlib.sha256(data).hexdigest()) if cache and len(data) >= CACHE_MIN_BYTES else None
         sizes = {}
         for encoding, suffix in ENCODINGS.items():
             packed = _cached(cache / (key + suffix), data, encoding) if key else compress(data, encoding)
@@ -88,7 +92,7 @@ def write_copies(site: Path, cache: Path | None = None) -> dict[str, dict[str, i
                     raise BrowsernetError(f"{copy}: cannot write: {e.strerror or e}") from e
                 sizes[encoding] = len(packed)
         if sizes:
-            written[file.relative_to(site).as_posix()] = sizes
+            written[path] = sizes
     return written
 
 

@@ -13,9 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from builder.site import hosting
-from builder.site import precompress
 from builder.errors import BrowsernetError
+from builder.site import hosting, inventory
 from builder.site.render import TEMPLATES, environment
 
 SERVICE_WORKER = "sw.js"
@@ -52,23 +51,24 @@ def write_manifest(site: Path, title: str) -> None:
     (site / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def write_service_worker(site: Path, later: tuple[str, ...] = (), templates: Path = TEMPLATES) -> str:
-    """Render ``sw.js`` for the files now in ``site`` plus ``later`` (written after it: report.json,
-    which lists sw.js itself); return the build version it carries, a hash of the files' contents."""
+def write_service_worker(site: Path, files: "inventory.Inventory", later: tuple[str, ...] = (),
+                         templates: Path = TEMPLATES) -> str:
+    """Render ``sw.js`` for ``files`` (the site's inventory, :mod:`builder.site.inventory`) plus ``later``
+    (written after it: report.json, which lists sw.js itself); return the build version it carries, a hash of
+    the files' contents."""
     import jinja2
 
     # The .br/.gz copies are the host's business: the browser asks for NAME and may be sent a copy.
-    files = {p.relative_to(site).as_posix(): p for p in precompress.site_files(site)}
-    files = {path: p for path, p in files.items() if path not in hosting.HOST_FILES and path != SERVICE_WORKER}
-    sha256 = {path: hashlib.sha256(p.read_bytes()) for path, p in files.items()}
+    listed = {path: entry for path, entry in files.items()
+              if path not in hosting.HOST_FILES and path != SERVICE_WORKER}
     digest = hashlib.sha256()
-    for path, file_digest in sha256.items():
-        digest.update(path.encode() + b"\0" + file_digest.digest())
+    for path, entry in listed.items():
+        digest.update(path.encode() + b"\0" + bytes.fromhex(entry.sha256))
     version = digest.hexdigest()[:16]
-    paths = list(files) + [path for path in later if path not in files]
+    paths = list(listed) + [path for path in later if path not in listed]
     precache = [path for path in paths if not path.endswith(ON_DEMAND_SUFFIXES)]
     # The worker caches a file fetched on demand (the big ones) only once its bytes match.
-    on_demand = {path: d.hexdigest() for path, d in sha256.items() if path.endswith(ON_DEMAND_SUFFIXES)}
+    on_demand = {path: entry.sha256 for path, entry in listed.items() if path.endswith(ON_DEMAND_SUFFIXES)}
     try:
         text = environment(templates).get_template(SERVICE_WORKER_TEMPLATE).render(
             version=version, files=paths, precache=precache, sha256=on_demand, hashed=hosting.HASHED_NAME.pattern,
