@@ -1,12 +1,13 @@
-"""Shared fixtures. Expensive things (models, built sites, the browser) are session-scoped."""
+"""Shared fixtures. Expensive things (models, built sites, the browser) are session-scoped.
+
+TensorFlow is imported (through tests.helpers) only by the fixtures that make models, so tests that need
+no model do not pay for it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from tests import helpers
 
 SIZE = 96
 
@@ -20,6 +21,8 @@ def model_dir(tmp_path_factory) -> Path:
 def fine_tuned_keras(model_dir) -> Path:
     """A Keras 3 nested fine-tuned model saved as .keras."""
     path = model_dir / "fine_tuned.keras"
+    from tests import helpers
+
     helpers.fine_tuned(SIZE).save(path)
     return path
 
@@ -28,12 +31,16 @@ def fine_tuned_keras(model_dir) -> Path:
 def fine_tuned_h5(model_dir) -> Path:
     """The same kind of model saved by Keras 3 as legacy .h5."""
     path = model_dir / "fine_tuned.h5"
+    from tests import helpers
+
     helpers.fine_tuned(SIZE, classes=7).save(path)
     return path
 
 
 @pytest.fixture(scope="session")
 def stock_v2_weights(model_dir) -> Path:
+    from tests import helpers
+
     return helpers.stock_weights(model_dir / "mobilenet_v2_035_96.weights.h5", "mobilenet_v2", 0.35, SIZE)
 
 
@@ -41,6 +48,8 @@ def stock_v2_weights(model_dir) -> Path:
 def self_preprocessing_keras(model_dir) -> Path:
     """A fine-tuned model with preprocess_input inside it (so the page must send raw pixels)."""
     path = model_dir / "self_preprocessing.keras"
+    from tests import helpers
+
     helpers.fine_tuned(SIZE, classes=6, preprocess_inside=True).save(path)
     return path
 
@@ -49,6 +58,8 @@ def self_preprocessing_keras(model_dir) -> Path:
 def sequential_keras(model_dir) -> Path:
     """A Keras 3 Sequential model (built with an Input)."""
     path = model_dir / "sequential.keras"
+    from tests import helpers
+
     helpers.sequential(64, classes=4, preprocess="unit").save(path)
     return path
 
@@ -112,7 +123,7 @@ def train_options(out: Path, cache: Path, **kwargs):
 
     if not DEMO_BASE.is_file():
         pytest.fail(f"{DEMO_BASE} is missing: run 'make demo-assets' (make test does)")
-    return TrainOptions(data=PHOTOS, out=out, base=DEMO_BASE, cache_dir=cache, **{"epochs": TRAIN_EPOCHS, **kwargs})
+    return TrainOptions(data=PHOTOS, out=out, cache_dir=cache, **{"base": DEMO_BASE, "epochs": TRAIN_EPOCHS, **kwargs})
 
 
 @pytest.fixture(scope="session")
