@@ -8,6 +8,7 @@
 export function useFastKernels(tf) {
   useFastRelu6(tf);
   useFusedConvolutions(tf);
+  useLeanElementwise(tf);
 }
 
 /**
@@ -72,4 +73,44 @@ function useFusedConvolutions(tf) {
   };
   tf.serialization.registerClass(fusing('Conv2D', tf.fused.conv2d, 'kernel'));
   tf.serialization.registerClass(fusing('DepthwiseConv2D', tf.fused.depthwiseConv2d, 'depthwiseKernel'));
+}
+
+/**
+ * MobileNetV3's hard-sigmoid and hard-swish reach model.json as stock layers (TF.js has
+ * neither): Rescaling(1/6, 0.5) → ReLU(max_value=1), and Keras 3's squeeze-and-excite as
+ * Rescaling(+3) → ReLU(6) → Rescaling(×1/6). TF.js-layers runs every Rescaling as a Mul
+ * and an Add, even by 1 or 0, and a ReLU with a max value as Relu then ClipByValue. These
+ * run the same numbers (x·1 = x, x + 0 = x, clip(relu(x), 0, m) = clip(x, 0, m)) with only
+ * the kernels that change a value: one fewer per hard-sigmoid, two fewer per
+ * squeeze-and-excite gate.
+ */
+function useLeanElementwise(tf) {
+  const builtIn = (name) => tf.serialization.SerializationMap.getMap().classNameMap[name][0];
+  const one = (inputs) => (Array.isArray(inputs) ? inputs[0] : inputs);
+
+  class Rescaling extends builtIn('Rescaling') {
+    static className = 'Rescaling';
+
+    call(inputs, kwargs) {
+      const x = one(inputs);
+      if (x.dtype !== 'float32' || (this.scale === 1 && this.offset === 0)) return super.call(inputs, kwargs);
+      return tf.tidy(() => {
+        const scaled = this.scale === 1 ? x : tf.mul(x, this.scale);
+        return this.offset === 0 ? scaled : tf.add(scaled, this.offset);
+      });
+    }
+  }
+
+  class ReLU extends builtIn('ReLU') {
+    static className = 'ReLU';
+
+    call(inputs, kwargs) {
+      const x = one(inputs);
+      if (this.maxValue == null) return tf.relu(x);
+      return this.maxValue === 6 ? tf.relu6(x) : tf.clipByValue(x, 0, this.maxValue);
+    }
+  }
+
+  tf.serialization.registerClass(Rescaling);
+  tf.serialization.registerClass(ReLU);
 }

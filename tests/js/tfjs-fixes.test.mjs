@@ -72,3 +72,37 @@ test('convolutions run as fused kernels, with the same numbers as TF.js-layers c
     assert.ok(Math.abs(after.values[i] - before.values[i]) <= 1e-5, `output ${i}: ${after.values[i]} vs ${before.values[i]}`);
   }
 });
+
+// MobileNetV3's hard-sigmoid as browsernet writes it, and Keras 3's squeeze-and-excite gate.
+function buildHardSigmoids() {
+  const input = tf.input({ shape: [4, 4, 3] });
+  const gate = tf.layers.reLU({ maxValue: 1 }).apply(tf.layers.rescaling({ scale: 1 / 6, offset: 0.5 }).apply(input));
+  const swish = tf.layers.multiply().apply([input, gate]);
+  let se = tf.layers.rescaling({ scale: 1, offset: 3 }).apply(swish);
+  se = tf.layers.reLU({ maxValue: 6 }).apply(se);
+  se = tf.layers.rescaling({ scale: 1 / 6, offset: 0 }).apply(se);
+  const plain = tf.layers.reLU({}).apply(se);
+  return tf.model({ inputs: input, outputs: plain });
+}
+
+test('hard-sigmoid layers run only the kernels that change a value, with identical numbers', async () => {
+  await tf.setBackend('cpu');
+  const x = tf.randomUniform([2, 4, 4, 3], -8, 8, 'float32', 5);
+  const original = buildHardSigmoids(); // built from TF.js's own classes, whatever the registry holds
+  let saved;
+  await original.save(tf.io.withSaveHandler(async (artifacts) => {
+    saved = artifacts;
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  const before = await kernelsAndOutput(original, x);
+  useFastKernels(tf);
+  const after = await kernelsAndOutput(await tf.loadLayersModel(tf.io.fromMemory(saved)), x);
+
+  const kernels = `${JSON.stringify(before.counts)} -> ${JSON.stringify(after.counts)}`;
+  const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+  assert.equal(total(before.counts) - total(after.counts), 4, kernels); // a Mul by 1, an Add of 0, two Relus
+  assert.equal(after.counts.Relu6, 1, kernels);
+  assert.deepEqual(Array.from(after.values), Array.from(before.values));
+  const spread = Math.max(...before.values) - Math.min(...before.values);
+  assert.ok(spread > 0.1, `the outputs barely differ (${spread})`);
+});
