@@ -87,7 +87,7 @@ function takeControl(sw, registration) {
     };
     sw.addEventListener('controllerchange', onControl);
     sw.addEventListener('message', onMessage);
-    sw.startMessages(); // else the worker's answer may wait for DOMContentLoaded
+    sw.startMessages?.(); // else the worker's answer may wait for DOMContentLoaded
     timer = setTimeout(() => settle(false), CONTROL_TIMEOUT_MS);
     if (sw.controller !== null) {
       settle(true);
@@ -99,10 +99,15 @@ function takeControl(sw, registration) {
       // An install that failed; an update that failed leaves the active worker to claim.
       else if (worker.state === 'redundant' && !registration.active) settle(false);
     });
-    follow(registration.installing);
-    follow(registration.waiting);
-    if (registration.active?.state === 'activated') claim(registration.active);
-    else follow(registration.active);
+    const { installing, waiting, active } = registration;
+    if (!installing && !waiting && !active) {
+      settle(false); // its install failed already
+      return;
+    }
+    follow(installing);
+    follow(waiting);
+    if (active?.state === 'activated') claim(active);
+    else follow(active);
   });
 }
 
