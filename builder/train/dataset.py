@@ -179,6 +179,10 @@ def _check_counts(dataset: Dataset, validation_percent: float, test_percent: flo
             raise DatasetError(
                 f"{dataset.root / name}: the content-hash split put all {row['total']} images in validation "
                 "or test, none in training; add photos to this class")
+    for split, option in (("validation", "--validation-percent"), ("test", "--test-percent")):
+        if not dataset.split(split):
+            raise DatasetError(f"{dataset.root}: the content-hash split put none of the {len(dataset.images)} photos "
+                               f"in {split}; add photos or raise {option}")
 
 
 def _sha256(path: Path) -> str:

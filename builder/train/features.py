@@ -85,9 +85,10 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
                          "(load it with Keras 3 and save it as .keras)")
     pool = _last_pooling(full)
     if pool is None:
-        raise TrainError(f"{source}: no GlobalAveragePooling2D or GlobalMaxPooling2D layer at the top level, so "
-                         "the feature extractor (everything before the classification head) cannot be found")
-    features = pool.output
+        raise TrainError(f"{source}: no GlobalAveragePooling2D or GlobalMaxPooling2D layer (or nested model ending "
+                         "in one) at the top level, so the feature extractor (everything before the classification "
+                         "head) cannot be found")
+    features = _output_in(full, pool)
     if len(features.shape) != 2:  # keepdims=True (MobileNet V1's head): (N, 1, 1, D)
         features = keras.layers.Flatten(name="features_flat")(features)
     extractor = keras.Model(full.inputs, features, name="feature_extractor")
@@ -105,10 +106,39 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
 
 
 def _last_pooling(model: Any) -> Any:
+    """The last top-level layer that gives pooled features: a global pooling layer, or a nested model
+    ending in one (as in a model ``browsernet train`` wrote, to continue from it)."""
     for layer in reversed(model.layers):
-        if type(layer).__name__ in POOLING:
+        if _ends_in_pooling(layer):
             return layer
     return None
+
+
+def _output_in(model: Any, layer: Any) -> Any:
+    """``layer``'s output tensor in ``model``'s graph. (A nested model's ``.output`` is its own inner
+    graph's, so take the output of its call in ``model`` instead.)"""
+    for node in reversed(getattr(layer, "_inbound_nodes", [])):
+        tensors = getattr(node, "output_tensors", None) or getattr(node, "outputs", None) or []
+        if len(tensors) == 1 and any(t is tensors[0] for t in _graph_tensors(model)):
+            return tensors[0]
+    return layer.output
+
+
+def _graph_tensors(model: Any):
+    for node in model._nodes_by_depth.values() if hasattr(model, "_nodes_by_depth") else []:
+        for n in node:
+            yield from getattr(n, "output_tensors", None) or getattr(n, "outputs", None) or []
+
+
+def _ends_in_pooling(layer: Any) -> bool:
+    if type(layer).__name__ in POOLING:
+        return True
+    inner = [sub for sub in getattr(layer, "layers", None) or [] if type(sub).__name__ != "InputLayer"]
+    if not inner:
+        return False
+    if type(inner[-1]).__name__ == "Flatten" and len(inner) > 1:
+        return _ends_in_pooling(inner[-2])
+    return _ends_in_pooling(inner[-1])
 
 
 def _preprocess_for(model: Any, family: str, requested: str | None, source: str, note: Callable[[str], None]) -> str:

@@ -146,3 +146,15 @@ def test_fine_tuning_trains_the_top_layers_and_saves_no_augmentation(feature_cac
     files = result["data"]["splits"]["test"]
     predicted = _probabilities(model, PHOTOS, files).argmax(-1)
     assert [result["classes"][i] for i in predicted] == [p["predicted"] for p in result["test"]["predictions"]]
+
+
+def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_path, saved_model):
+    from builder.train.pipeline import train
+
+    base = trained / records.MODEL_FILE
+    result = train(train_options(tmp_path / "again", feature_cache, base=base, epochs=2)).report
+    # Its extractor is the nested feature extractor, behind its own Rescaling: raw pixels in, nothing added.
+    assert result["base"]["preprocess"] == "raw" and result["base"]["features"] == 1280
+    assert result["base"]["identity"]["cut_at"] == "feature_extractor"
+    model = _keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
+    assert [type(x).__name__ for x in _leaves(model)] == [type(x).__name__ for x in _leaves(saved_model)]
