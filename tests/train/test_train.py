@@ -158,3 +158,29 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     assert result["base"]["identity"]["cut_at"] == "feature_extractor"
     model = _keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
     assert [type(x).__name__ for x in _leaves(model)] == [type(x).__name__ for x in _leaves(saved_model)]
+
+
+def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(trained, feature_cache, tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "model"
+    shutil.copytree(trained, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "train", str(PHOTOS), "--base", str(DEMO_BASE),
+                             "--out", str(out), "--cache-dir", str(feature_cache), "--epochs", "2", "--seed", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "writing" not in seen:  # "  writing OUT/ ..." is flushed when the step starts, its time at the end
+        char = proc.stderr.read(1)
+        assert char, f"the run ended before writing: {seen}"
+        seen += char
+    # Still inside the write step (saving the model and the plots takes seconds): interrupt it.
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1, seen + rest
+    assert "Aborted" in rest and "Traceback" not in rest
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # the staging folder is gone
