@@ -18,7 +18,7 @@ DOG_SHA256 := 5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866
 SHEPHERD_PHOTO := models/german_shepherd.webp
 SHEPHERD_SHA256 := 5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5314
 
-.PHONY: setup test test-fast demo demo-site demo-assets screenshots clean
+.PHONY: setup test test-fast dist demo demo-site demo-assets screenshots clean
 
 # The site's TF.js runtime: core, layers and the webgl/wasm/cpu backends in one ES2017 script,
 # bundled from builder/site/runtime/ by the pinned esbuild (builder/site/vendor.py copies it into each site).
@@ -44,6 +44,24 @@ node_modules/.installed: package.json package-lock.json
 # without the gradients only training needs, and with a threaded-WASM helper pool sized by the page.
 $(RUNTIME_BUNDLE): node_modules/.installed $(wildcard builder/site/runtime/*.mjs)
 	node builder/site/runtime/build.mjs $@
+
+# The self-check's runner for an installed wheel: builder/convert/tfjs_runner.cjs with TF.js core, layers
+# and the cpu and wasm backends in one Node script (require('@tensorflow/tfjs') -> tfjs_node.mjs, without
+# the converter and tfjs-data); it loads the .wasm files from its own folder.
+SELF_CHECK_BUNDLE := node_modules/.browsernet/self-check.cjs
+
+$(SELF_CHECK_BUNDLE): node_modules/.installed builder/convert/tfjs_runner.cjs builder/convert/tfjs_node.mjs
+	node_modules/.bin/esbuild builder/convert/tfjs_runner.cjs --bundle --platform=node --target=node18 --minify \
+	  --legal-comments=eof --log-level=warning --alias:@tensorflow/tfjs=./builder/convert/tfjs_node.mjs --outfile=$@
+
+# The wheel and the sdist, in dist/: builder/site/vendor.py stage() first copies what an installed
+# browsernet needs (runtime bundle, .wasm, the self-check script, templates/) into builder/_assets.
+dist: setup $(SELF_CHECK_BUNDLE)
+	rm -rf dist build builder/_assets
+	$(BIN)/python -c "import sys; from pathlib import Path; from builder.site import vendor; \
+	  vendor.stage(Path('node_modules'), Path(sys.argv[1]), Path('templates'))" $(SELF_CHECK_BUNDLE)
+	$(BIN)/python -m build --outdir dist .
+	@ls -l dist
 
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

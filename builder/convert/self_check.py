@@ -185,8 +185,13 @@ def run_tfjs(model_json: Path, x: np.ndarray, backend: str = "wasm") -> tuple[np
     with tempfile.TemporaryDirectory(prefix="browsernet-parity-") as tmp:
         inp, out = Path(tmp) / "x.f32", Path(tmp) / "y.f32"
         np.ascontiguousarray(x, np.float32).tofile(inp)
-        env = dict(os.environ, NODE_PATH=str(runtime.node_modules), BROWSERNET_TFJS_FIXES=str(TFJS_FIXES))
-        cmd = [vendor.node_binary(), str(RUNNER), str(model_json), str(inp), ",".join(map(str, x.shape)), str(out),
+        env = dict(os.environ, BROWSERNET_TFJS_FIXES=str(TFJS_FIXES))
+        if runtime.node_modules is None:  # an installed wheel: RUNNER bundled with TF.js (vendor.stage)
+            runner = runtime.assets / vendor.SELF_CHECK_SCRIPT
+        else:
+            runner = RUNNER
+            env["NODE_PATH"] = str(runtime.node_modules)
+        cmd = [vendor.node_binary(), str(runner), str(model_json), str(inp), ",".join(map(str, x.shape)), str(out),
                backend]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)

