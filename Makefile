@@ -66,12 +66,13 @@ dist: setup $(SELF_CHECK_BUNDLE)
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
-test: setup demo-assets
-	$(BIN)/pytest
+# tests/test_wheel.py installs dist/'s wheel in a fresh venv outside the checkout and builds a site with it.
+test: setup demo-assets dist
+	BROWSERNET_DIST=dist $(BIN)/pytest
 
-# Unit tests only (no browser). tests/train trains on the demo model, so it is fetched here too.
+# Unit tests only (no browser, no wheel install). tests/train trains on the demo model, so it is fetched here too.
 test-fast: setup demo-assets
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m "not e2e and not wheel"
 
 # The demo model and a photo to try it on (the demo's end-to-end test uses both).
 demo-assets: $(DEMO_H5) $(DOG_PHOTO) $(SHEPHERD_PHOTO)

