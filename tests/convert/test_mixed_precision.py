@@ -22,7 +22,7 @@ ROUNDING = 1e-4
 @pytest.fixture(scope="module")
 def setup():
     model = helpers.fine_tuned(SIZE, classes=10)
-    weights, _ = convert.inspect(model, "fine_tuned")
+    weights = convert.plan(model, "fine_tuned").weights
     x = apply(calibrate.builtin((SIZE, SIZE)).images, "mobilenet")
     return model, weights, x
 
