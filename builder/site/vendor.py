@@ -118,6 +118,10 @@ def locate() -> Runtime:
             PROJECT_ROOT / "node_modules" / "@tensorflow" / "tfjs" / "package.json").is_file() and (
             ASSETS / MANIFEST).is_file():
         return _packaged()
+    if not os.environ.get("BROWSERNET_NODE_MODULES") and not (PROJECT_ROOT / "package.json").is_file():
+        raise RuntimeMissingError(f"{ASSETS}: this browsernet was installed without its TF.js runtime (a wheel "
+                                  "built from a source tree without 'make dist'); install a wheel made by "
+                                  "'make dist' (see docs/install.md)")
     return _checked(find_node_modules())
 
 

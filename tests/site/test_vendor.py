@@ -145,3 +145,11 @@ def test_too_old_system_node_is_refused_and_a_new_one_used(tmp_path, monkeypatch
         vendor.node_binary()
     (tmp_path / "bin" / "node").write_text("#!/bin/sh\necho v20.1.0\n")
     assert vendor.node_binary() == str(tmp_path / "bin" / "node")
+
+
+def test_installed_without_staged_runtime_says_make_dist(tmp_path, monkeypatch):
+    monkeypatch.delenv("BROWSERNET_NODE_MODULES", raising=False)
+    monkeypatch.setattr(vendor, "PROJECT_ROOT", tmp_path / "site-packages")  # no checkout around the package
+    monkeypatch.setattr(vendor, "ASSETS", tmp_path / "site-packages" / "builder" / "_assets")
+    with pytest.raises(RuntimeMissingError, match=r"installed without its TF.js runtime.*'make dist'"):
+        vendor.locate()
