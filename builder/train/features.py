@@ -29,6 +29,7 @@ import numpy as np
 from builder.errors import TrainError
 from builder.model import page_input
 from builder.model.preprocessing import apply as preprocessed
+from builder.report import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,11 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
     identity: dict[str, Any] = {"features_version": FEATURES_VERSION, "cut_at": pool.name,
                                 "input_size": list(info.input_size), "preprocess": chosen, "resize": RESIZE}
     if base_file is not None:
-        identity.update(base=str(base_file), sha256=_sha256(base_file))
+        identity.update(base=str(base_file), sha256=sha256_of(base_file))
     else:
         identity.update(base=info.family, alpha=info.alpha, weights=info.weights)
         if info.weights not in ("imagenet", "none"):
-            identity["weights_sha256"] = _sha256(Path(info.weights))
+            identity["weights_sha256"] = sha256_of(Path(info.weights))
     return Base(extractor, info.input_size, chosen, identity, info.family)
 
 
@@ -262,11 +263,3 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
