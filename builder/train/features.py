@@ -52,11 +52,13 @@ def default_cache_dir() -> Path:
 class Base:
     """A base model cut before its classification head."""
 
-    extractor: Any  # keras.Model: preprocessed (N, H, W, 3) -> (N, D)
+    extractor: Any  # keras.Model: preprocessed (N, H, W, 3) -> (N, D); None when described from the cache
     input_size: tuple[int, int]  # (height, width)
     preprocess: str  # what the extractor expects: mobilenet (x/127.5 - 1), unit (x/255) or raw
     identity: dict[str, Any]  # what the features depend on; recorded in the report
-    family: str  # mobilenet_v1 | mobilenet_v2 | custom
+    family: str  # mobilenet_v1 | mobilenet_v2 | mobilenet_v3_small | mobilenet_v3_large | custom
+    dimension: int  # D, the feature vector's length
+    notes: tuple[str, ...] = ()  # what loading it said (repeated when it is described from the cache)
 
     @property
     def key(self) -> str:
@@ -64,8 +66,63 @@ class Base:
         return hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()
 
     @property
-    def dimension(self) -> int:
-        return int(self.extractor.output_shape[-1])
+    def loaded(self) -> bool:
+        return self.extractor is not None
+
+
+def request(model: str | None, base_file: Path | None, *, alpha: float, input_size: int, weights: str,
+            preprocess: str | None) -> dict[str, Any]:
+    """What the command asked for as a base, by content (the base file's SHA-256, not its name's alone):
+    the key under which :func:`remember` records the :class:`Base` it gave, so a later run whose features
+    are all cached can describe the base without loading it."""
+    asked: dict[str, Any] = {"features_version": FEATURES_VERSION, "preprocess": preprocess}
+    if base_file is not None:
+        asked.update(base=str(base_file), sha256=sha256_of(base_file))
+    else:
+        asked.update(model=model or "mobilenet_v2", alpha=alpha, input_size=input_size, weights=weights)
+        if weights not in ("imagenet", "none"):
+            asked["weights_sha256"] = sha256_of(Path(weights))
+    return asked
+
+
+def _request_file(cache_dir: Path, asked: dict[str, Any]) -> Path:
+    digest = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+    return cache_dir / "bases" / f"{digest[:32]}.json"
+
+
+def remember(cache_dir: Path | None, asked: dict[str, Any], base: Base) -> None:
+    """Record ``base``'s description (all but the extractor) under the request ``asked``."""
+    if cache_dir is None:
+        return
+    about = {"identity": base.identity, "input_size": list(base.input_size), "preprocess": base.preprocess,
+             "family": base.family, "dimension": base.dimension, "notes": list(base.notes)}
+    path = _request_file(cache_dir, asked)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, lambda f: f.write(json.dumps(about, indent=2, sort_keys=True).encode()))
+    except OSError as e:
+        raise TrainError(f"{path.parent}: cannot write the feature cache ({e}); pass --cache-dir DIR or --no-cache") \
+            from e
+
+
+def recall(cache_dir: Path | None, asked: dict[str, Any]) -> Base | None:
+    """The :class:`Base` (without its extractor) that the request ``asked`` gave before, or None."""
+    if cache_dir is None:
+        return None
+    try:
+        about = json.loads(_request_file(cache_dir, asked).read_text())
+        return Base(None, tuple(about["input_size"]), about["preprocess"], about["identity"], about["family"],
+                    int(about["dimension"]), tuple(about["notes"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def all_cached(base: Base, digests: list[str], cache_dir: Path | None) -> bool:
+    """Whether every image's features (by content hash ``digests``) are in the cache for ``base``."""
+    if cache_dir is None:
+        return False
+    folder = cache_dir / base.key[:32]
+    return all((folder / f"{d}.npy").is_file() for d in digests)
 
 
 def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_size: int, weights: str,
@@ -94,7 +151,13 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
         features = keras.layers.Flatten(name="features_flat")(features)
     extractor = keras.Model(full.inputs, features, name="feature_extractor")
     extractor.trainable = False
-    chosen = _preprocess_for(full, info.family, preprocess, source, note)
+    notes: list[str] = []
+
+    def noted(line: str) -> None:
+        notes.append(line)
+        note(line)
+
+    chosen = _preprocess_for(full, info.family, preprocess, source, noted)
     identity: dict[str, Any] = {"features_version": FEATURES_VERSION, "cut_at": pool.name,
                                 "input_size": list(info.input_size), "preprocess": chosen, "resize": RESIZE}
     if base_file is not None:
@@ -103,7 +166,8 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
         identity.update(base=info.family, alpha=info.alpha, weights=info.weights)
         if info.weights not in ("imagenet", "none"):
             identity["weights_sha256"] = sha256_of(Path(info.weights))
-    return Base(extractor, info.input_size, chosen, identity, info.family)
+    return Base(extractor, info.input_size, chosen, identity, info.family, int(extractor.output_shape[-1]),
+                tuple(notes))
 
 
 def _last_pooling(model: Any) -> Any:

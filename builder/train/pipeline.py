@@ -112,12 +112,32 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     from builder.train import head as heads
     from builder.train import plots
 
-    with stage("base", f"loading the base ({opts.base or opts.model or 'mobilenet_v2'})"):
-        base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
-                                    weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
+    import keras
+
+    from builder.train import saving
+
     paths = [opts.data / im.path for im in data.images]
+    digests = [im.sha256 for im in data.images]
+    asked = extraction.request(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
+                               weights=opts.weights, preprocess=opts.preprocess)
+    # A head-only run whose features are all cached needs the base only for model.keras, which it writes
+    # from the template an earlier run with this base kept (builder.train.saving): the base is not loaded.
+    base = None if opts.fine_tune else extraction.recall(opts.cache_dir, asked)
+    template = None
+    if base is not None:
+        template = saving.template_path(opts.cache_dir / base.key[:32], keras.__version__)
+        if template.is_file() and extraction.all_cached(base, digests, opts.cache_dir):
+            for line in base.notes:
+                reporter.note(line)
+        else:
+            base = None
+    if base is None:
+        with stage("base", f"loading the base ({opts.base or opts.model or 'mobilenet_v2'})"):
+            base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
+                                        weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
+        extraction.remember(opts.cache_dir, asked, base)
     with stage("features", f"features of {len(paths)} photos"):
-        extracted = extraction.extract(base, paths, [im.sha256 for im in data.images], opts.cache_dir)
+        extracted = extraction.extract(base, paths, digests, opts.cache_dir)
     speed = extracted.images_per_second
     reporter.note(f"features: {extracted.cached} cached, {extracted.computed} computed"
                   + (f" ({speed:.1f} images/s)" if speed else ""))
@@ -132,7 +152,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
                        f"{len(index['train'])} photos)", bars=opts.progress):
         head = heads.train({name: extracted.features[idx] for name, idx in index.items()}, labels,
                            len(data.classes), settings)
-    model = heads.inference_model(base.extractor, head, base.input_size, base.preprocess)
+    model = heads.inference_model(base.extractor, head, base.input_size, base.preprocess) if base.loaded else None
 
     tuned = None
     if opts.fine_tune:
@@ -158,10 +178,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     with staging.staging(opts.out) as folder:
         with stage("write", f"writing {opts.out}/"):
             model_path = folder / records.MODEL_FILE
-            try:
-                model.save(model_path)
-            except Exception as e:  # Keras's saving raises many kinds
-                raise TrainError(f"could not save the model: {e}") from e
+            _save(model, head, base, template, model_path, tuned is None, opts.cache_dir)
             (folder / records.LABELS_FILE).write_text("".join(f"{c}\n" for c in data.classes), encoding="utf-8")
             split_dir = folder / records.SPLITS_DIR
             split_dir.mkdir()
@@ -178,6 +195,39 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
         (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         staging.swap(folder, opts.out, opts.force, is_output, kind)
     return TrainResult(opts.out, result, evaluation.table(scores["test"]))
+
+
+def _save(model, head, base, template: Path | None, path: Path, head_only: bool, cache_dir: Path | None) -> None:
+    """Write ``model.keras``: through Keras when the base is loaded (keeping a head-only run's file as the
+    template for the next runs with this base), else from the template with ``head``."""
+    import keras
+
+    from builder.train import saving
+
+    if model is None:
+        try:
+            saving.compose(template, head.model, path, keras.__version__)
+            return
+        except (OSError, ValueError, KeyError) as e:
+            raise TrainError(f"{template}: a cached model template that cannot be used ({e}); "
+                             "delete it, or pass --no-cache") from e
+    try:
+        model.save(path)
+    except Exception as e:  # Keras's saving raises many kinds
+        raise TrainError(f"could not save the model: {e}") from e
+    if head_only and cache_dir is not None:
+        saving.keep(path, saving.template_path(cache_dir / base.key[:32], keras.__version__))
+
+
+def check_site_target(site: Path, out: Path, data: Path, force: bool) -> None:
+    """``train --build-site SITE_DIR``: raise (one line) unless the site may go to ``site``, checked before
+    training: not the training output ``out`` or the photo folder ``data`` (nor inside or around either),
+    and absent, empty, a previous site, or ``force``."""
+    resolved = site.resolve()
+    for other, what in ((out.resolve(), f"the training output --out {out}"), (data.resolve(), f"the photo folder {data}")):
+        if resolved == other or other in resolved.parents or resolved in other.parents:
+            raise TrainError(f"--build-site {site}: overlaps {what}; choose a separate folder for the site")
+    staging.check_target(site, force)
 
 
 def _check_options(opts: TrainOptions) -> None:

@@ -115,8 +115,37 @@ def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(
     again = train(train_options(tmp_path / "again", feature_cache)).report
     assert again["cache"]["computed"] == 0 and again["cache"]["hits"] == 41  # no feature extraction this time
     assert report["cache"]["computed"] + report["cache"]["hits"] == 41
-    for key in ("data", "images", "history", "head", "validation", "test", "classes"):
+    for key in ("data", "images", "history", "head", "validation", "test", "classes", "base", "input"):
         assert again[key] == report[key], key
+    # Every feature was cached, so the base was not even loaded: model.keras came from the first run's file
+    # with the new head (builder.train.saving). It is the same model, as Keras loads it.
+    assert "base" not in again["seconds"] and "base" in report["seconds"]
+    names = sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*"))
+    assert names == sorted(p.relative_to(trained).as_posix() for p in trained.rglob("*"))
+    first = _keras().models.load_model(trained / records.MODEL_FILE, compile=False)
+    second = _keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
+    assert [type(layer).__name__ for layer in _leaves(second)] == [type(layer).__name__ for layer in _leaves(first)]
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
+    files = again["data"]["splits"]["test"]
+    np.testing.assert_array_equal(_probabilities(second, PHOTOS, files), _probabilities(first, PHOTOS, files))
+
+
+def test_a_cached_head_only_run_with_other_head_settings_writes_that_head(trained, feature_cache, tmp_path):
+    from builder.train.pipeline import train
+
+    out = tmp_path / "other"
+    again = train(train_options(out, feature_cache, dropout=0.5, epochs=3, seed=1)).report
+    assert "base" not in again["seconds"] and again["cache"]["hits"] == 41
+    model = _keras().models.load_model(out / records.MODEL_FILE, compile=False)
+    assert model.get_layer("head_dropout").rate == 0.5
+    first = _keras().models.load_model(trained / records.MODEL_FILE, compile=False)
+    assert not np.array_equal(model.get_layer("classifier").get_weights()[0],
+                              first.get_layer("classifier").get_weights()[0])
+    # The saved model's probabilities are the report's (which came from the head on the cached features).
+    test = again["test"]
+    probabilities = _probabilities(model, PHOTOS, [p["file"] for p in test["predictions"]])
+    np.testing.assert_allclose(probabilities.max(-1), [p["probability"] for p in test["predictions"]], atol=1e-4)
+    assert [again["classes"][i] for i in probabilities.argmax(-1)] == [p["predicted"] for p in test["predictions"]]
 
 
 def test_a_second_run_replaces_its_own_output_and_ctrl_c_or_failure_keeps_it(trained, feature_cache, tmp_path):
