@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from builder.errors import BrowsernetError
-from builder.site import hosting, inventory
+from builder.site import hosting, inventory, vendor
 from builder.site.render import TEMPLATES, environment
 
 SERVICE_WORKER = "sw.js"
@@ -27,6 +27,9 @@ BACKGROUND_COLOR = "#f6f7f9"  # css --bg
 # Fetched when the page needs them, then cached: a visit downloads one of the three
 # .wasm binaries, not all, and weights are downloaded once, with visible progress.
 ON_DEMAND_SUFFIXES = (".bin", ".wasm")
+# Likewise the WebGPU backend's script: only a device with a WebGPU adapter ever loads it (and keeps it
+# for offline use once it has).
+ON_DEMAND_FILES = (vendor.webgpu_script(),)
 
 
 def write_manifest(site: Path, title: str) -> None:
@@ -66,9 +69,9 @@ def write_service_worker(site: Path, files: "inventory.Inventory", later: tuple[
         digest.update(path.encode() + b"\0" + bytes.fromhex(entry.sha256))
     version = digest.hexdigest()[:16]
     paths = list(listed) + [path for path in later if path not in listed]
-    precache = [path for path in paths if not path.endswith(ON_DEMAND_SUFFIXES)]
+    precache = [path for path in paths if not _on_demand(path)]
     # The worker caches a file fetched on demand (the big ones) only once its bytes match.
-    on_demand = {path: entry.sha256 for path, entry in listed.items() if path.endswith(ON_DEMAND_SUFFIXES)}
+    on_demand = {path: entry.sha256 for path, entry in listed.items() if _on_demand(path)}
     try:
         text = environment(templates).get_template(SERVICE_WORKER_TEMPLATE).render(
             version=version, files=paths, precache=precache, sha256=on_demand, hashed=hosting.HASHED_NAME.pattern,
@@ -77,6 +80,10 @@ def write_service_worker(site: Path, files: "inventory.Inventory", later: tuple[
         raise BrowsernetError(f"{templates / SERVICE_WORKER_TEMPLATE}: template error: {e}") from e
     (site / SERVICE_WORKER).write_text(text, encoding="utf-8")
     return version
+
+
+def _on_demand(path: str) -> bool:
+    return path.endswith(ON_DEMAND_SUFFIXES) or path in ON_DEMAND_FILES
 
 
 def _draw_icon(size: int):

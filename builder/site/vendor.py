@@ -46,12 +46,17 @@ VENDOR_DIR = "vendor"
 BUNDLE_DIR = ".browsernet"
 BUNDLE = "tf-layers.es2017.min.js"
 BUNDLE_SOURCES = Path(__file__).resolve().parent / "runtime"
+# TF.js's WebGPU backend, a second script built beside BUNDLE (builder/site/runtime/webgpu.mjs). The page
+# lists it apart (``"backend": "webgpu"`` in its runtime list) and the inference worker loads it only
+# where navigator.gpu gives an adapter, so other devices never download it.
+WEBGPU_BUNDLE = "tf-backend-webgpu.es2017.min.js"
+WEBGPU_PACKAGE = "@tensorflow/tfjs-backend-webgpu"
 # The WASM backend's binaries, which the bundle fetches from vendor/ (one per visit).
 WASM_PACKAGE = "@tensorflow/tfjs-backend-wasm"
 WASM_BINARIES = ("tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm")
 # The packages the bundle is built from; each must be the pinned version.
 PACKAGES = ("@tensorflow/tfjs-core", "@tensorflow/tfjs-layers", "@tensorflow/tfjs-backend-cpu",
-            "@tensorflow/tfjs-backend-webgl", WASM_PACKAGE)
+            "@tensorflow/tfjs-backend-webgl", WASM_PACKAGE, WEBGPU_PACKAGE)
 # TF.js's own complete scripts (with the converter), for the bench harness's graph-model
 # baseline: package -> file in its dist/, in load order.
 FULL_SCRIPTS = {"@tensorflow/tfjs": "tf.es2017.min.js", WASM_PACKAGE: "tf-backend-wasm.es2017.min.js"}
@@ -67,12 +72,15 @@ class Runtime:
 
     @property
     def sources(self) -> dict[str, Path]:
-        """Site-relative path -> the installed file it is copied from; the script first."""
+        """Site-relative path -> the installed file it is copied from; the script first, the WebGPU
+        script last."""
         if self.node_modules is None:
             return {f"{VENDOR_DIR}/{BUNDLE}": self.assets / BUNDLE,
-                    **{path: self.assets / name for name, path in wasm_files().items()}}
+                    **{path: self.assets / name for name, path in wasm_files().items()},
+                    webgpu_script(): self.assets / WEBGPU_BUNDLE}
         files = {f"{VENDOR_DIR}/{BUNDLE}": self.node_modules / BUNDLE_DIR / BUNDLE}
         files.update({path: self.node_modules / WASM_PACKAGE / "dist" / name for name, path in wasm_files().items()})
+        files[webgpu_script()] = self.node_modules / BUNDLE_DIR / WEBGPU_BUNDLE
         return files
 
     @property
@@ -86,17 +94,25 @@ class Runtime:
 
     @property
     def scripts(self) -> list[str]:
-        """Site-relative URLs of the runtime scripts, in load order."""
-        return [path for path in self.sources if path.endswith(".js")]
+        """Site-relative URLs of the runtime scripts every visit runs, in load order (not the WebGPU script)."""
+        return [path for path in self.sources if path.endswith(".js") and path != webgpu_script()]
 
     def script_tags(self, hashes: dict[str, str]) -> list[dict[str, str]]:
-        """``[{src, integrity}]`` for the page's runtime ``<script>`` tags, from :func:`copy_into`'s hashes."""
-        return [{"src": src, "integrity": hashes[src]} for src in self.scripts]
+        """The page's runtime list, from :func:`copy_into`'s hashes: ``[{src, integrity}]`` for the scripts
+        every visit runs, in load order, then ``{src, integrity, "backend": "webgpu"}`` for the WebGPU
+        script, which runs only where a WebGPU adapter exists."""
+        tags = [{"src": src, "integrity": hashes[src]} for src in self.scripts]
+        return tags + [{"src": webgpu_script(), "integrity": hashes[webgpu_script()], "backend": "webgpu"}]
 
 
 def wasm_files() -> dict[str, str]:
     """Each WASM binary's file name -> its site-relative URL, as :func:`copy_into` places it."""
     return {name: f"{VENDOR_DIR}/{name}" for name in WASM_BINARIES}
+
+
+def webgpu_script() -> str:
+    """The WebGPU backend script's site-relative URL."""
+    return f"{VENDOR_DIR}/{WEBGPU_BUNDLE}"
 
 
 def find_node_modules() -> Path:
@@ -136,7 +152,7 @@ def _checked(node_modules: Path) -> Runtime:
             raise RuntimeMissingError(f"{package} is {version} in {node_modules}, browsernet needs {TFJS_VERSION}; "
                                       "run 'make setup' (or 'npm ci')")
     bundle = node_modules / BUNDLE_DIR / BUNDLE
-    if not bundle.is_file():
+    if not bundle.is_file() or not (node_modules / BUNDLE_DIR / WEBGPU_BUNDLE).is_file():
         raise RuntimeMissingError(f"{bundle}: the TF.js runtime bundle is not built; run 'make setup' "
                                   f"in {PROJECT_ROOT}")
     built = bundle.stat().st_mtime

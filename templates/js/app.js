@@ -1,5 +1,6 @@
 // Entry point: starts inference (in a worker when possible), exposes window.browsernet and wires the page.
 
+import { choose, fingerprint, loadChoice, measureBackends, probeOrder, saveChoice, storageKey } from './backend-probe.js';
 import { loadConfig } from './config.js';
 import { startEngine } from './engine.js';
 import { createFileInput } from './file-input.js';
@@ -21,7 +22,89 @@ const state = Object.seal({
   engine: null, // the running engine (engine.js), once `ready` resolves
   asked: false, // has anything asked for a classification? (then it pays the first inference, not a warm-up)
   inferences: createInferenceLog(), // what this page measured: the last inferences and their running median
+  stored: null, // the backend choice remembered from an earlier visit (backend-probe.js), if still valid
+  choice: null, // the backend choice's state, for the model card and backendChoice
 });
+
+// An unknown ?backend= or a broken runtime list fails start() (the page shows why), not this module.
+let forced = null;
+let runtime = [];
+let optionsError = null;
+try {
+  forced = requestedBackend(location.search);
+  runtime = runtimeScripts(document);
+} catch (err) {
+  optionsError = err;
+}
+const threads = (loaded) => wasmThreadCount(location.search, loaded.wasmThreads, navigator.hardwareConcurrency);
+
+// localStorage, or null where the browser refuses it (reading the property can throw).
+function storage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+// The backend measured fastest here on an earlier visit, for this runtime and model.
+function preferredBackend(config) {
+  const store = storage();
+  state.stored = store && !forced ? loadChoice(store, storageKey(document.baseURI), fingerprint(runtime, config)) : null;
+  return state.stored ? state.stored.chosen : null;
+}
+
+let firstInferenceDone;
+const firstInference = new Promise((resolve) => {
+  firstInferenceDone = resolve;
+});
+
+function idle() {
+  return new Promise((resolve) => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => resolve(), { timeout: 2000 });
+    else setTimeout(resolve, 500);
+  });
+}
+
+/**
+ * The measured backend choice (backend-probe.js): after the first inference, once the
+ * page is idle, unless ?backend= forces one or a still-valid measurement chose the
+ * backend running now. Never awaited by start-up or classify().
+ */
+async function chooseBackend(engine) {
+  const store = storage();
+  if (forced) {
+    state.choice = { state: 'forced', backend: forced };
+  } else if (engine.thread !== 'worker') {
+    state.choice = { state: 'off', reason: 'inference runs on the main thread' };
+  } else if (store === null) {
+    state.choice = { state: 'off', reason: 'this browser keeps no localStorage' };
+  } else if (state.stored && state.stored.chosen === engine.backend) {
+    state.choice = { state: 'remembered', record: state.stored };
+  }
+  if (state.choice !== null) {
+    refreshModelCard();
+    return;
+  }
+  state.choice = { state: 'waiting' };
+  refreshModelCard();
+  await firstInference;
+  await idle();
+  const { config } = state;
+  const order = probeOrder(engine.backend);
+  state.choice = { state: 'measuring', candidates: order };
+  refreshModelCard();
+  const results = await measureBackends({ order, runtime, config, base: document.baseURI, threads: threads(config) });
+  const { chosen, measured } = choose(results, engine.backend);
+  if (chosen === null) {
+    state.choice = { state: 'failed', reason: `${engine.backend}: ${measured[0].error}` };
+  } else {
+    const record = { ...fingerprint(runtime, config), chosen, measured, measuredAt: new Date().toISOString() };
+    saveChoice(store, storageKey(document.baseURI), record);
+    state.choice = { state: 'measured', record };
+  }
+  refreshModelCard();
+}
 
 async function loadReport() {
   try {
@@ -43,11 +126,12 @@ function refreshModelCard() {
     medianMs: inferences.medianMs,
     samples: inferences.samples,
     runs: inferences.runs,
+    choice: state.choice,
   }, state.reportError));
 }
 
 async function start() {
-  const forced = requestedBackend(location.search);
+  if (optionsError !== null) throw optionsError;
   view.setStatus(forced ? `Starting the ${forced} backend…` : 'Starting TF.js…');
   const configReady = loadConfig(document.baseURI).then((loaded) => {
     state.config = loaded;
@@ -57,10 +141,11 @@ async function start() {
   const engineReady = startEngine({
     config: configReady,
     forced,
+    preferred: preferredBackend,
     useWorker: requestedWorker(location.search),
-    threads: (loaded) => wasmThreadCount(location.search, loaded.wasmThreads, navigator.hardwareConcurrency),
+    threads,
     base: document.baseURI,
-    runtime: runtimeScripts(document),
+    runtime,
     onProgress: (fraction, loaded) => view.setProgress(fraction, loaded, state.config.modelBytes),
     onBuild: () => {
       view.setProgress(1);
@@ -91,6 +176,7 @@ async function classify(source, topK) {
   const { config, engine } = state;
   const reply = await engine.classify(source, resolveTopK(topK, config.topK, config.labels.length));
   state.inferences.record(reply);
+  firstInferenceDone();
   refreshModelCard();
   return reply;
 }
@@ -113,6 +199,15 @@ const api = {
   /** Resolves to `[{label, index, probability}]`, most probable first. */
   async classify(source, topK) {
     return (await classify(source, topK)).results;
+  },
+  /**
+   * The measured backend choice: `{state, backend?, reason?, candidates?, record?}` (null
+   * before the model is ready); `state` is 'forced', 'off', 'waiting', 'measuring',
+   * 'measured', 'remembered' or 'failed', and `record` `{chosen, measured:
+   * [{backend, medianMs, maxDiff, error}], measuredAt, runtime, model}`.
+   */
+  get backendChoice() {
+    return state.choice === null ? null : JSON.parse(JSON.stringify(state.choice));
   },
   /** TF.js's live tensor count and bytes where inference runs (after queued work). */
   async memory() {
@@ -150,8 +245,16 @@ ready.then(
     // waiting behind a warm-up.
     setTimeout(() => {
       if (state.asked) return;
-      engine.warmUp().then(refreshModelCard, (err) => fail(err, 'The classifier could not run the model.'));
+      engine.warmUp().then(() => {
+        firstInferenceDone();
+        refreshModelCard();
+      }, (err) => fail(err, 'The classifier could not run the model.'));
     }, 0);
+    chooseBackend(engine).catch((err) => {
+      console.warn('browsernet: the backend measurement failed:', err);
+      state.choice = { state: 'failed', reason: err && err.message ? err.message : String(err) };
+      refreshModelCard();
+    });
   },
   (err) => fail(err, 'The classifier could not start.'),
 );

@@ -141,6 +141,24 @@ export async function loadClassifier(tf, config, download, { onBuild = () => {},
         }
       });
     },
+    /**
+     * Times the model on `pixels` (Float32Array [h, w, 3] in 0..255, already resized):
+     * one untimed first inference unless one has run, then `runs` timed ones.
+     * Resolves to `{firstMs, times: [ms], output: Float32Array}` (the last run's output).
+     */
+    probe(pixels, runs) {
+      return serialize(async () => {
+        if (firstMs === null) await run(pixels);
+        const times = [];
+        let output = null;
+        for (let i = 0; i < runs; i++) {
+          const { probabilities, ms } = await run(pixels);
+          times.push(ms);
+          output = probabilities;
+        }
+        return { firstMs, times, output };
+      });
+    },
     /** TF.js's tensor bookkeeping, after the queue drains. */
     memory() {
       return serialize(() => {

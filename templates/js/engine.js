@@ -24,7 +24,7 @@ class EngineError extends Error {
   }
 }
 
-function startWorker({ config: configReady, forced, threads, base, runtime, onProgress, onBuild, onFatal }) {
+function startWorker({ config: configReady, forced, preferred = () => null, threads, base, runtime, onProgress, onBuild, onFatal }) {
   return new Promise((resolve, reject) => {
     let worker;
     try {
@@ -136,7 +136,9 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
     });
     worker.addEventListener('messageerror', () => die('The inference worker sent a message that could not be read'));
     configReady.then(
-      (config) => worker.postMessage({ type: 'init', runtime, backend: forced, threads: threads(config), config, base }),
+      (config) => worker.postMessage({
+        type: 'init', runtime, backend: forced, preferred: preferred(config), threads: threads(config), config, base,
+      }),
       (err) => {
         worker.terminate();
         reject(err); // config.json itself is broken: no engine would do better
@@ -145,14 +147,16 @@ function startWorker({ config: configReady, forced, threads, base, runtime, onPr
   });
 }
 
-async function startMainThread({ config: configReady, forced, base, runtime, onProgress, onBuild }, fallback) {
+async function startMainThread({ config: configReady, forced, preferred = () => null, base, runtime, onProgress, onBuild }, fallback) {
   const { marks: startup, mark } = startupTimeline('main');
   const config = await configReady;
   const model = prefetchModel(config, { base, onProgress, mark });
   await loadRuntimeHere(runtime);
   mark('runtime');
   const tf = getTf(runtime);
-  const backend = await startBackend(tf, forced, { base, wasmFiles: config.wasmFiles, threads: false });
+  const backend = await startBackend(tf, forced, {
+    base, wasmFiles: config.wasmFiles, threads: false, runtime, preferred: preferred(config),
+  });
   mark('backend');
   const classifier = await loadClassifier(tf, config, model, { onBuild, mark });
   return Object.freeze({
@@ -176,7 +180,8 @@ async function startMainThread({ config: configReady, forced, base, runtime, onP
 /**
  * Starts inference in a module worker, or on the main thread when `useWorker` is
  * false or the worker cannot run the runtime or backend here. `config` is a
- * promise (config.js's loadConfig()), `threads(config)` the WASM threads to ask for, `runtime`
+ * promise (config.js's loadConfig()), `threads(config)` the WASM threads to ask for,
+ * `preferred(config)` the backend to try first (measured fastest here) or null, `runtime`
  * runtimeScripts(). `onFatal(err)` is called if the worker dies after start-up.
  */
 export async function startEngine(options) {

@@ -2,6 +2,7 @@
 // measured. Pure: no DOM, no TF.js.
 
 import { formatBytes, formatMs } from './format.js';
+import { choiceText } from './backend-probe.js';
 
 /** report.json's quantization section in a phrase: "none", "float16", "auto: 105 uint16, 1 float32 (99.0% top-1 agreement)". */
 export function quantizationText(q) {
@@ -47,8 +48,9 @@ function latencyText({ medianMs, samples, runs = samples }) {
 /**
  * The model card as [term, description] pairs, from report.json (or null when it
  * could not be read, with `reportError` saying why) and what this page measured:
- * `live` is `{backend, thread, warmupMs, medianMs, samples, runs}` (`samples`: the
- * inferences the median is over, `runs`: all of them).
+ * `live` is `{backend, thread, warmupMs, medianMs, samples, runs, choice}` (`samples`: the
+ * inferences the median is over, `runs`: all of them; `choice`: the measured backend
+ * choice's state, as backend-probe.js's choiceText() reads it).
  */
 export function modelCardRows(report, live, reportError = null) {
   const rows = [];
@@ -69,5 +71,6 @@ export function modelCardRows(report, live, reportError = null) {
   rows.push(['Backend', live.backend ? `${live.backend}, ${live.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}` : 'not started']);
   rows.push(['First inference', formatMs(live.warmupMs)]);
   rows.push(['Median latency', latencyText(live)]);
+  if (live.choice !== undefined) rows.push(['Backend choice', choiceText(live.choice)]);
   return rows;
 }

@@ -1,15 +1,18 @@
 // The page ↔ inference-worker message protocol. Pure: no DOM, no TF.js.
 //
-// page → worker  {type: 'init', runtime: [script URLs], backend: name|null, threads: WASM threads wanted, config, base: page URL}
+// page → worker  {type: 'init', runtime: [script URLs], backend: name|null (forced), preferred: name|null (measured
+//                 fastest here), threads: WASM threads wanted, config, base: page URL}
 //                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
 //                {type: 'warmup', id}                one blank inference, unless one ran already
 //                {type: 'memory', id}
+//                {type: 'probe', id, pixels: Float32Array [h, w, 3], runs}  backend-probe.js's timing
 // worker → page  {type: 'progress', fraction, loaded}  weight download: 0..1, bytes so far
 //                {type: 'building'}                  weights in, the model is being built
 //                {type: 'ready', backend, threads: WASM threads or null, startup: [[stage, time]]}
 //                {type: 'result', id, results, ms, start, end, firstMs}
 //                {type: 'warmup', id, firstMs}
 //                {type: 'memory', id, numTensors, numBytes}
+//                {type: 'probe', id, firstMs, times: [ms], output: Float32Array}
 //                {type: 'error', id, stage, message}  id null for a failure outside a request
 //
 // `firstMs` is the first inference's time (a warm-up's or a real image's).
@@ -34,11 +37,11 @@ export function shouldFallBack(stage) {
 
 /** Checks a message from the worker; returns it, or throws naming what is wrong. */
 export function checkWorkerMessage(data) {
-  const known = ['progress', 'building', 'ready', 'result', 'warmup', 'memory', 'error'];
+  const known = ['progress', 'building', 'ready', 'result', 'warmup', 'memory', 'probe', 'error'];
   if (data === null || typeof data !== 'object' || !known.includes(data.type)) {
     throw new Error(`unexpected message from the inference worker: ${JSON.stringify(data)?.slice(0, 80)}`);
   }
-  if (['result', 'warmup', 'memory'].includes(data.type) && !Number.isInteger(data.id)) {
+  if (['result', 'warmup', 'memory', 'probe'].includes(data.type) && !Number.isInteger(data.id)) {
     throw new Error(`inference worker sent a ${data.type} without a request id`);
   }
   return data;

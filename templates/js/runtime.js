@@ -1,11 +1,13 @@
 // Finding the TF.js runtime and starting a backend.
 
 import { fileLabel } from './format.js';
-import { BACKENDS } from './url-options.js';
+import { AUTO_ORDER, BACKENDS } from './url-options.js';
 
 // A backend whose init never settles (e.g. a stalled .wasm download) must not
 // leave the page on "loading" forever.
 const BACKEND_INIT_TIMEOUT_MS = 60_000;
+// navigator.gpu.requestAdapter() can stall on a broken driver.
+const ADAPTER_TIMEOUT_MS = 10_000;
 
 /**
  * The `tf` namespace defined by the vendored runtime script (`runtime`: its URL, to
@@ -28,9 +30,10 @@ function runtimeMissing(src, detail = '') {
 
 /**
  * The runtime scripts, in load order, from the page's <script type="application/json"
- * id="runtime"> block: `[{src (absolute), integrity}]`. The page does not run them
+ * id="runtime"> block: `[{src (absolute), integrity, backend?}]`. The page does not run them
  * itself: the inference worker does, and the page only when it has to (main-thread
- * fallback, ?worker=0), so TF.js is parsed once per visit.
+ * fallback, ?worker=0), so TF.js is parsed once per visit. An entry with `backend`
+ * (the WebGPU script: `backend: 'webgpu'`) runs only when that backend is started.
  */
 export function runtimeScripts(doc = document) {
   const block = doc.getElementById('runtime');
@@ -40,7 +43,14 @@ export function runtimeScripts(doc = document) {
   } catch (err) {
     throw new Error(`index.html has no valid runtime list (<script id="runtime">): ${err.message}`);
   }
-  return list.map(({ src, integrity }) => ({ src: new URL(src, doc.baseURI).href, integrity }));
+  return list.map(({ src, integrity, backend }) => ({
+    src: new URL(src, doc.baseURI).href, integrity, ...(backend ? { backend } : {}),
+  }));
+}
+
+// The scripts every visit runs (not those of one backend).
+function everyVisit(runtime) {
+  return runtime.filter((script) => !script.backend);
 }
 
 /**
@@ -48,7 +58,7 @@ export function runtimeScripts(doc = document) {
  * <script> with its integrity hash: a file that does not match is never run.
  */
 export async function loadRuntimeHere(runtime, doc = document) {
-  for (const { src, integrity } of runtime) {
+  for (const { src, integrity } of everyVisit(runtime)) {
     await new Promise((resolve, reject) => {
       const script = doc.createElement('script');
       script.src = src;
@@ -66,16 +76,51 @@ export async function loadRuntimeHere(runtime, doc = document) {
  * then imported; the runtime bundle defines globalThis.tf even as a module.
  */
 export async function importRuntime(runtime) {
-  for (const { src, integrity } of runtime) {
-    try {
-      const response = await fetch(src, { integrity, cache: 'force-cache' });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      await response.arrayBuffer();
-    } catch (err) {
-      throw runtimeMissing(src, ` (${err.message})`);
-    }
-    await import(src);
+  for (const script of everyVisit(runtime)) await importChecked(script);
+}
+
+async function importChecked({ src, integrity }) {
+  try {
+    const response = await fetch(src, { integrity, cache: 'force-cache' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    await response.arrayBuffer();
+  } catch (err) {
+    throw runtimeMissing(src, ` (${err.message})`);
   }
+  await import(src);
+}
+
+// The WebGPU backend's script runs once per realm, after the main runtime.
+let webgpuScript = null;
+
+/**
+ * Makes the WebGPU backend available: only where navigator.gpu gives an adapter is
+ * its script (the runtime list's `backend: 'webgpu'` entry) fetched, checked against
+ * its integrity hash and run. Resolves to null, or to the reason WebGPU cannot run.
+ */
+async function prepareWebgpu(runtime) {
+  if (!globalThis.navigator || !navigator.gpu) return 'this browser has no WebGPU (navigator.gpu)';
+  let adapter;
+  try {
+    adapter = await withTimeout(navigator.gpu.requestAdapter(), ADAPTER_TIMEOUT_MS, 'asking for a WebGPU adapter');
+  } catch (err) {
+    return err && err.message ? err.message : String(err);
+  }
+  if (!adapter) return 'no WebGPU adapter on this device';
+  const script = runtime.find((entry) => entry.backend === 'webgpu');
+  if (!script) return 'index.html lists no WebGPU script';
+  if (webgpuScript === null) {
+    webgpuScript = typeof document === 'undefined' ? importChecked(script) : loadRuntimeHere([{ ...script, backend: undefined }]);
+    webgpuScript.catch(() => {
+      webgpuScript = null; // a later try fetches it again
+    });
+  }
+  try {
+    await webgpuScript;
+  } catch (err) {
+    return err.message;
+  }
+  return null;
 }
 
 function withTimeout(promise, ms, what) {
@@ -139,9 +184,13 @@ async function missingWasmBinaries(urls) {
  * short reason on failure. tf.setBackend() reports most failures by resolving
  * false rather than throwing, so the active backend is checked afterwards.
  */
-async function tryBackend(tf, name, { base, wasmFiles, threads, threadCount }) {
+async function tryBackend(tf, name, { base, wasmFiles, threads, threadCount, runtime }) {
   const urls = wasmUrls(wasmFiles, base);
   try {
+    if (name === 'webgpu') {
+      const reason = await prepareWebgpu(runtime);
+      if (reason !== null) return reason;
+    }
     if (name === 'wasm') {
       if (!tf.wasm || typeof tf.wasm.setWasmPaths !== 'function') {
         return 'the runtime script has no WASM backend (tf.wasm)';
@@ -196,14 +245,19 @@ function webglRenderer(tf) {
 }
 
 /**
- * Starts the forced backend, or the first of webgl → wasm → cpu that works.
+ * Starts the forced backend; else `preferred` (the backend measured fastest on this
+ * device, backend-probe.js), if it starts and (WebGL) computes in float32; else the
+ * first of AUTO_ORDER (webgl → wasm → cpu) that works.
  * Resolves to the active backend name; rejects with a message naming what failed.
  * `base` is the page URL, `wasmFiles` config.json's map of WASM binary names to
  * URLs relative to it; `threads` allows multi-threaded WASM (only where blob:
- * workers are allowed: in our worker).
+ * workers are allowed: in our worker); `runtime` is runtimeScripts() (for the
+ * WebGPU script).
  */
-export async function startBackend(tf, forced, { base, wasmFiles, threads = false, threadCount = 1 }) {
-  const options = { base, wasmFiles, threads, threadCount };
+export async function startBackend(tf, forced, {
+  base, wasmFiles, threads = false, threadCount = 1, runtime = [], preferred = null,
+}) {
+  const options = { base, wasmFiles, threads, threadCount, runtime };
   if (forced) {
     const reason = await tryBackend(tf, forced, options);
     if (reason !== null) {
@@ -215,7 +269,18 @@ export async function startBackend(tf, forced, { base, wasmFiles, threads = fals
     return tf.getBackend();
   }
   const failures = [];
-  for (const name of BACKENDS) {
+  if (preferred !== null && BACKENDS.includes(preferred)) {
+    let reason = await tryBackend(tf, preferred, options);
+    if (reason === null && preferred === 'webgl' && !webglIsExact(tf)) {
+      reason = 'no float32 rendering (float16 would be inexact)';
+      tf.removeBackend('webgl');
+    }
+    if (reason === null) return tf.getBackend();
+    failures.push(`${preferred}: ${reason}`);
+    console.warn(`browsernet: ${preferred}, measured fastest here earlier, did not start: ${reason}`);
+  }
+  for (const name of AUTO_ORDER) {
+    if (name === preferred) continue;
     let reason = await tryBackend(tf, name, options);
     if (reason === null && name === 'webgl') {
       if (!webglIsExact(tf)) {

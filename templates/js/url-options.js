@@ -1,11 +1,18 @@
 // What the page's URL may ask for: ?backend=, ?worker=, ?threads=. Pure: no DOM, no TF.js.
 
-/** The backends the page knows, in the order it tries them when none is asked for. */
-export const BACKENDS = Object.freeze(['webgl', 'wasm', 'cpu']);
+/** The backends the page knows (what `?backend=` may name). */
+export const BACKENDS = Object.freeze(['webgpu', 'webgl', 'wasm', 'cpu']);
 
 /**
- * Reads `?backend=` from a query string. Returns null when absent (meaning:
- * try BACKENDS in order) and throws for a value we do not know.
+ * The order the page tries them in when neither `?backend=` nor a measured choice
+ * (backend-probe.js) names one. WebGPU is not in it: only a measurement on this
+ * device, or `?backend=webgpu`, makes the page download its script and use it.
+ */
+export const AUTO_ORDER = Object.freeze(['webgl', 'wasm', 'cpu']);
+
+/**
+ * Reads `?backend=` from a query string. Returns null when absent (meaning: the
+ * measured choice, else AUTO_ORDER) and throws for a value we do not know.
  */
 export function requestedBackend(search) {
   const value = new URLSearchParams(search).get('backend');

@@ -15,7 +15,7 @@ function post(message, transfer = []) {
 }
 
 // Stage by stage, so the page knows whether the main thread could do better.
-async function init({ runtime, backend: forced, threads: threadCount, config: rawConfig, base }) {
+async function init({ runtime, backend: forced, preferred = null, threads: threadCount, config: rawConfig, base }) {
   let stage = 'model';
   const { marks: startup, mark } = startupTimeline('worker');
   try {
@@ -29,7 +29,9 @@ async function init({ runtime, backend: forced, threads: threadCount, config: ra
     const tf = getTf(runtime);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
-    const backend = await startBackend(tf, forced, { base, wasmFiles: config.wasmFiles, threads: true, threadCount });
+    const backend = await startBackend(tf, forced, {
+      base, wasmFiles: config.wasmFiles, threads: true, threadCount, runtime, preferred,
+    });
     mark('backend');
     stage = 'model';
     classifier = await loadClassifier(tf, config, model, { onBuild: () => post({ type: 'building' }), mark });
@@ -56,6 +58,9 @@ async function handle(message) {
     } else if (type === 'warmup') {
       await classifier.warmUp();
       post({ type: 'warmup', id, firstMs: classifier.firstMs });
+    } else if (type === 'probe') {
+      const { firstMs, times, output } = await classifier.probe(message.pixels, message.runs);
+      post({ type: 'probe', id, firstMs, times, output });
     } else if (type === 'memory') {
       post({ type: 'memory', id, ...(await classifier.memory()) });
     } else {

@@ -7,7 +7,8 @@ import { requestedBackend, requestedWorker, wasmThreadCount } from '../../templa
 test('?backend= is read and validated', () => {
   assert.equal(requestedBackend(''), null);
   assert.equal(requestedBackend('?backend=wasm'), 'wasm');
-  assert.throws(() => requestedBackend('?backend=webgpu'), /not a known backend/);
+  assert.equal(requestedBackend('?backend=webgpu'), 'webgpu');
+  assert.throws(() => requestedBackend('?backend=webnn'), /not a known backend/);
 });
 
 test('?worker=0 turns the worker off', () => {

@@ -55,11 +55,13 @@ def _site_uses() -> set[tuple[str, ...]]:
 
 def test_runtime_is_pinned_and_copied_with_integrity_hashes(runtime, tmp_path):
     hashes = vendor.copy_into(runtime, tmp_path)
-    assert set(hashes) == {f"vendor/{vendor.BUNDLE}"} | {f"vendor/{n}" for n in vendor.WASM_BINARIES}
+    webgpu = f"vendor/{vendor.WEBGPU_BUNDLE}"
+    assert set(hashes) == {f"vendor/{vendor.BUNDLE}", webgpu} | {f"vendor/{n}" for n in vendor.WASM_BINARIES}
     assert all(h.startswith("sha384-") for h in hashes.values())
-    assert runtime.scripts == [f"vendor/{vendor.BUNDLE}"]
+    assert runtime.scripts == [f"vendor/{vendor.BUNDLE}"]  # every visit runs it; the WebGPU script only on demand
     tags = runtime.script_tags(hashes)
-    assert [t["src"] for t in tags] == runtime.scripts and all(t["integrity"].startswith("sha384-") for t in tags)
+    assert [t["src"] for t in tags] == [*runtime.scripts, webgpu] and all(t["integrity"].startswith("sha384-") for t in tags)
+    assert [t.get("backend") for t in tags] == [None, "webgpu"]
     assert (tmp_path / "vendor" / vendor.BUNDLE).read_bytes() == runtime.sources[f"vendor/{vendor.BUNDLE}"].read_bytes()
     assert (tmp_path / "vendor" / "tfjs-backend-wasm-threaded-simd.wasm").stat().st_size > 100_000
 
@@ -100,6 +102,9 @@ def test_unbuilt_or_stale_bundle_says_make_setup(tmp_path, monkeypatch):
     bundle = tmp_path / vendor.BUNDLE_DIR / vendor.BUNDLE
     bundle.parent.mkdir()
     bundle.write_text("globalThis.tf = {};")
+    with pytest.raises(RuntimeMissingError, match=r"not built; run 'make setup'"):
+        vendor.locate()  # without the WebGPU script built beside it
+    (bundle.parent / vendor.WEBGPU_BUNDLE).write_text("")
     assert vendor.locate().node_modules == tmp_path
     os.utime(bundle, (0, 0))  # built before builder/site/runtime/*.mjs last changed
     with pytest.raises(RuntimeMissingError, match=r"older than builder/site/runtime/.*make setup"):

@@ -1,5 +1,8 @@
 // Builds the site's TF.js runtime (`make setup`): node builder/site/runtime/build.mjs OUTFILE
 //
+// Also writes WEBGPU_BUNDLE beside OUTFILE: the WebGPU backend (webgpu.mjs), which only
+// devices with a WebGPU adapter load, after OUTFILE.
+//
 // One ES2017 IIFE (no eval, so it runs under the page's CSP) that sets globalThis.tf,
 // bundled from global.mjs by the esbuild pinned in package.json. Two changes to what
 // TF.js ships, both at bundle time and both checked here, so a TF.js upgrade that
@@ -13,7 +16,7 @@
 //    BROWSERNET_WASM_POOL when a page sets it (runtime.js sets threads - 1, the
 //    helpers XNNPACK's thread pool asks for), else TF.js's 8.
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -64,3 +67,32 @@ await esbuild.build({
   plugins: [sizedPthreadPool],
   outfile,
 });
+
+// The WebGPU script carries its own copy of tfjs-core, whose browser platform would
+// set itself up a second time on the shared engine ("Platform browser has already
+// been set" in every visitor's console). The main bundle has set it up already.
+const platformOnce = {
+  name: 'platform-once',
+  setup(build) {
+    build.onLoad({ filter: /tfjs-core[\\/]dist[\\/]platforms[\\/]platform_browser\.js$/ }, async ({ path }) => ({
+      contents: replaceOnce(await readFile(path, 'utf8'), "if (env().get('IS_BROWSER')) {", 'if (false) {', path),
+      loader: 'js',
+    }));
+  },
+};
+
+export const WEBGPU_BUNDLE = 'tf-backend-webgpu.es2017.min.js';
+if (basename(outfile) !== WEBGPU_BUNDLE) {
+  await esbuild.build({
+    entryPoints: [join(here, 'webgpu.mjs')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2017',
+    minify: true,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    plugins: [platformOnce],
+    outfile: join(dirname(outfile), WEBGPU_BUNDLE),
+  });
+}
