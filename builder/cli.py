@@ -393,24 +393,33 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
               help="Stop a measurement after this long (after at least 3 runs): the cpu backend is slow.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("bench.json"),
               show_default=True, help="Where to write the figures as JSON.")
-@click.option("--no-baseline", is_flag=True, help="Skip the TF.js graph-model baseline.")
+@click.option("--baselines", default="graph,litert,onnx", show_default=True,
+              help="Comma-separated conversions of the Keras model to time next to the site's: a TF.js graph "
+                   "model, TFLite in LiteRT.js, ONNX in onnxruntime-web (these two on WASM only).")
+@click.option("--no-baseline", is_flag=True, help="Skip every baseline (as --baselines '').")
 @click.option("--no-native", is_flag=True, help="Skip native Keras.")
 @_verbosity
-def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: Path, no_baseline: bool,
-          no_native: bool, verbose: int, quiet: bool) -> None:
-    """Measure SITE (default: site/) in headless Chromium, against a TF.js graph model and native Keras.
+def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: Path, baselines: str,
+          no_baseline: bool, no_native: bool, verbose: int, quiet: bool) -> None:
+    """Measure SITE (default: site/) in headless Chromium, against other runtimes and native Keras.
 
     Per backend: load time, first inference, median and p90 latency, navigation to
     first prediction (cold and warm cache, with the warm visit's start-up stages),
     bytes of the first and the return visit (as sent, so compressed where the site
-    has .br/.gz copies). Prints a table and writes the figures as JSON.
+    has .br/.gz copies). Then, in one harness page and alternating rounds, the site's
+    model and its baselines (a TF.js graph model, LiteRT.js, onnxruntime-web) on every CPU
+    and on one thread: load time, first inference, median and p90, bytes, and whether each
+    output matches Keras's (a row that fails or disagrees says so). Prints a table and
+    writes the figures as JSON.
     """
 
     def action() -> None:
         from builder.bench.run import BenchOptions, bench as run_bench, table, write_json
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
-                               runs=runs, max_seconds=max_seconds, baseline=not no_baseline, native=not no_native)
+                               runs=runs, max_seconds=max_seconds, native=not no_native,
+                               baselines=() if no_baseline else tuple(b.strip() for b in baselines.split(",")
+                                                                      if b.strip()))
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                 lambda reporter: run_bench(options, reporter))
         write_json(result, json_path)

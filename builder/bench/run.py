@@ -33,6 +33,7 @@ from typing import Any, Iterator
 
 from builder import __version__, browser, report
 from builder.bench import graph_model as baseline
+from builder.bench import litert, onnx_runtime
 from builder.errors import BrowsernetError
 from builder.progress import Reporter
 from builder.site.render import TEMPLATES
@@ -47,6 +48,13 @@ HARNESS_SCRIPTS = ("tf.js", "tf-backend-wasm.js")
 PAGE_TIMEOUT_MS = 180_000
 # Return visits are quick and noisy: the figures are the median of this many.
 WARM_VISITS = 5
+# The baselines next to the site's own layers model, by the name their harness rows carry.
+BASELINES = {"graph": "a TF.js graph model", "litert": "TFLite for LiteRT.js", "onnx": "ONNX for onnxruntime-web"}
+TFJS_FORMATS = ("layers", "graph")
+# Harness rounds: every format in turn, then again, each round doing half the runs.
+ROUNDS = 2
+# A runtime's output agrees with Keras's when no element differs by more (float32, as self-check).
+PARITY_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class BenchOptions:
     backends: tuple[str, ...] = BACKENDS
     runs: int = 20
     max_seconds: float = 30.0  # per measurement loop: slow backends stop early (after at least 3 runs)
-    baseline: bool = True  # also time the TF.js graph model
+    baselines: tuple[str, ...] = tuple(BASELINES)  # also time these conversions of the Keras model
     native: bool = True  # also time Keras natively
 
 
@@ -68,7 +76,9 @@ class BenchResult:
     machine: dict[str, Any]  # cpus, platform, python, chromium
     options: dict[str, Any]  # backends, runs, max_seconds
     site_backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend -> the site's figures
-    harness: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # format -> backend -> figures
+    # format (layers, graph, litert, onnx) -> row (backend; wasm-1thread) -> figures with their
+    # parity against Keras, or {"error": one line} for a runtime that could not run the model
+    harness: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     native: dict[str, Any] | None = None  # Keras on this CPU
     ratios: dict[str, float] = field(default_factory=dict)  # paired ratios between the rows above
     browsernet: str = __version__
@@ -89,7 +99,8 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                "classes": data.classes, "layers": data.layers, "quantization": data.quantization,
                "model_bytes": data.model_bytes, "total_bytes": data.total_bytes},
         machine={"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        options={"backends": list(opts.backends), "runs": opts.runs, "max_seconds": opts.max_seconds},
+        options={"backends": list(opts.backends), "runs": opts.runs, "max_seconds": opts.max_seconds,
+                 "baselines": list(opts.baselines), "parity_tolerance": PARITY_TOLERANCE},
     )
     input_size = tuple(data.input_size)
     with browser.launch() as chromium, tempfile.TemporaryDirectory(prefix="browsernet-bench-") as tmp:
@@ -103,41 +114,156 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                 with reporter.step("site on wasm with 1 thread"):
                     result.site_backends["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
                                                                     "&threads=1")
-        model = None
-        if opts.baseline or opts.native:
-            with reporter.step("loading the Keras model"):
-                model = _keras_model(data)
+        with reporter.step("loading the Keras model"):
+            model = _keras_model(data)
+        reference, varies = _keras_output(model, input_size)
+        # Parity means something only if the output depends on the input (a model with
+        # --weights none gives every image the same output).
+        result.model["output_depends_on_input"] = varies
         if opts.native:
             with reporter.step(f"native Keras: {opts.runs} inferences"):
                 result.native = baseline.native_latency(model, input_size, opts.runs, opts.max_seconds)
         root = Path(tmp) / "harness"
         _harness(root, opts.site / "model")
-        formats = {"layers": "layers/model.json"}
-        if opts.baseline:
-            with reporter.step("converting to a TF.js graph model (the baseline)"):
-                graph_json = baseline.graph_model(model, Path(tmp) / "baseline")
-                shutil.copytree(graph_json.parent, root / "graph")
-            formats["graph"] = "graph/model.json"
-        with _serving(root) as (url, _):
-            # Two alternating rounds (layers, graph, layers, graph), so a slow spell on the
+        formats, failed = _baselines(model, input_size, root, Path(tmp) / "baselines", opts.baselines, reporter)
+        for fmt, reason in failed.items():
+            result.harness[fmt] = {backend: {"error": reason} for backend in _configs(fmt, opts.backends)}
+        with _serving(root) as (url, sent):
+            # Alternating rounds (each format in turn, then again), so a slow spell on the
             # machine does not land on one format only; each round does half the runs.
             rounds: dict[tuple[str, str], list[dict]] = {}
             half = BenchOptions(**{**opts.__dict__, "runs": max(3, opts.runs // 2),
                                    "max_seconds": opts.max_seconds / 2})
-            for round_no in (1, 2):
+            for round_no in range(1, ROUNDS + 1):
                 for backend in opts.backends:
-                    for fmt, model_url in formats.items():
-                        with reporter.step(f"{fmt} model on {backend}, round {round_no} of 2"):
-                            rounds.setdefault((fmt, backend), []).append(_harness_run(
-                                chromium, url, fmt, model_url, backend, input_size, half))
-            for (fmt, backend), runs in rounds.items():
-                result.harness.setdefault(fmt, {})[backend] = {
-                    "load_ms": round(min(r["loadMs"] for r in runs), 1),
-                    "first_ms": round(min(r["firstMs"] for r in runs), 1),
-                    **baseline.summarise([t for r in runs for t in r["times"]]),
-                    "threads": runs[0]["threads"]}
+                    for config, threads in _thread_configs(backend):
+                        for fmt, model_url in formats.items():
+                            if config not in _configs(fmt, opts.backends) or "error" in (
+                                    rounds.get((fmt, config)) or [{}])[-1]:
+                                continue
+                            with reporter.step(f"{fmt} model on {config}, round {round_no} of {ROUNDS}"):
+                                sent.clear()
+                                got = _harness_run(chromium, url, fmt, model_url, backend, threads, input_size,
+                                                   half)
+                                got["bytes"] = _row_bytes(fmt, model_url, sent)
+                                rounds.setdefault((fmt, config), []).append(got)
+            for (fmt, config), runs in rounds.items():
+                result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
     result.ratios = _ratios(result)
     return result
+
+
+def _row(runs: list[dict[str, Any]], reference: Any) -> dict[str, Any]:
+    """One harness row from its rounds: the best load and first inference, the pooled timings, the
+    bytes sent, and the first round's output against Keras's; or ``{"error": ...}`` if a round failed."""
+    failed = [r["error"] for r in runs if "error" in r]
+    if failed:
+        return {"error": failed[0]}
+    return {
+        "load_ms": round(min(r["loadMs"] for r in runs), 1),
+        "first_ms": round(min(r["firstMs"] for r in runs), 1),
+        **baseline.summarise([t for r in runs for t in r["times"]]),
+        "threads": runs[0]["threads"],
+        **runs[0]["bytes"],
+        "parity": parity(reference, runs[0]["output"]),
+    }
+
+
+def parity(reference: Any, output: list[float], tolerance: float = PARITY_TOLERANCE) -> dict[str, Any]:
+    """How a runtime's output compares with Keras's on the same input: ``max_abs_diff`` (over every
+    element of the flattened output), ``top1_agrees``, and ``ok`` (same shape and max diff within
+    ``tolerance``, 1e-4 for float32 by default)."""
+    import numpy as np
+
+    ref = np.asarray(reference, dtype="float64").reshape(-1)
+    got = np.asarray(output, dtype="float64").reshape(-1)
+    if ref.shape != got.shape:
+        return {"ok": False, "max_abs_diff": None, "top1_agrees": False,
+                "problem": f"{got.size} outputs, Keras gives {ref.size}"}
+    diff = float(np.max(np.abs(ref - got))) if ref.size else 0.0
+    finite = bool(np.all(np.isfinite(got)))
+    return {"ok": finite and diff <= tolerance, "max_abs_diff": diff if finite else None,
+            "top1_agrees": bool(int(np.argmax(ref)) == int(np.argmax(got)))}
+
+
+def bench_input(input_size: tuple[int, int]) -> Any:
+    """The harness's input, ``[1, height, width, 3]`` float32 in [-1, 1]: element i (row-major) is
+    ``((i * 2654435761) % 251) / 125 - 1``, as templates/bench/harness.js computes it."""
+    import numpy as np
+
+    i = np.arange(input_size[0] * input_size[1] * 3, dtype=np.int64)
+    return (((i * 2654435761) % 251) / 125 - 1).astype("float32").reshape(1, *input_size, 3)
+
+
+def _keras_output(model: Any, input_size: tuple[int, int]) -> tuple[Any, bool]:
+    """Keras's output on the harness's input, and whether it differs (beyond the parity tolerance)
+    from its output on the input mirrored left to right."""
+    import numpy as np
+
+    from builder.model import tf_runtime
+
+    x = bench_input(input_size)
+    with tf_runtime.quiet():
+        y = model(x, training=False).numpy()
+        other = model(x[:, :, ::-1, :].copy(), training=False).numpy()
+    return y, bool(np.max(np.abs(y - other)) > PARITY_TOLERANCE)
+
+
+def _thread_configs(backend: str) -> list[tuple[str, int | None]]:
+    """(row name, WASM threads) per harness measurement of ``backend``: WASM on every CPU and,
+    on a multi-core machine, on one thread (``wasm-1thread``), as the site is measured."""
+    if backend != "wasm":
+        return [(backend, None)]
+    cpus = os.cpu_count() or 1
+    return [("wasm", cpus)] + ([("wasm-1thread", 1)] if cpus > 1 else [])
+
+
+def _configs(fmt: str, backends: tuple[str, ...]) -> list[str]:
+    """The rows ``fmt`` runs in: TF.js's formats on every backend asked for, LiteRT.js and
+    onnxruntime-web on their WASM CPU runtimes only."""
+    return [config for backend in backends if fmt in TFJS_FORMATS or backend == "wasm"
+            for config, _ in _thread_configs(backend)]
+
+
+def _baselines(model: Any, input_size: tuple[int, int], root: Path, work: Path, wanted: tuple[str, ...],
+               reporter: Reporter) -> tuple[dict[str, str], dict[str, str]]:
+    """Convert ``model`` for each baseline in ``wanted`` and stage it (and its runtime) under the
+    harness ``root``. Returns the formats to time (name -> model URL, the site's layers model
+    first) and those that could not be set up (name -> one-line reason)."""
+    from builder.site import vendor
+
+    formats = {"layers": "layers/model.json"}
+    failed: dict[str, str] = {}
+    for fmt in wanted:
+        with reporter.step(f"converting to {BASELINES[fmt]} (a baseline)"):
+            try:
+                if fmt == "graph":
+                    graph_json = baseline.graph_model(model, work / "graph")
+                    shutil.copytree(graph_json.parent, root / "graph")
+                    formats[fmt] = "graph/model.json"
+                    continue
+                module = litert if fmt == "litert" else onnx_runtime
+                path = module.convert(model, input_size, work / fmt)
+                module.stage(vendor.find_node_modules(), root / "vendor")
+                (root / fmt).mkdir()
+                shutil.copyfile(path, root / fmt / path.name)
+                formats[fmt] = f"{fmt}/{path.name}"
+            except BrowsernetError as e:
+                log.warning("bench: no %s row: %s", fmt, e.message)
+                failed[fmt] = e.message
+    return formats, failed
+
+
+def _row_bytes(fmt: str, model_url: str, sent: Counter) -> dict[str, int]:
+    """What the server sent for one harness page: the model's files, and its runtime's scripts and
+    WASM binaries (uncompressed: the harness folder has no .br/.gz copies)."""
+    model_dir = "/" + model_url.rsplit("/", 1)[0] + "/"
+    runtime = {"litert": ("/vendor/@litertjs/",), "onnx": ("/vendor/onnxruntime-web/",)}.get(
+        fmt, ("/vendor/tf",))
+    return {"model_bytes": sum(n for path, n in sent.items() if path.startswith(model_dir)),
+            "runtime_bytes": sum(n for path, n in sent.items() if path.startswith(runtime))}
+
+
 
 
 def write_json(result: BenchResult, path: Path) -> None:
@@ -162,12 +288,24 @@ def table(result: BenchResult) -> list[str]:
             marks = " · ".join(f"{stage} {_ms(ms)}" for stage, ms in stages)
             lines.append(f"{backend} warm start-up, ms after navigation: {marks} · "
                          f"first prediction {_ms(f['warm_first_prediction_ms'])}")
+    if result.harness and not result.model.get("output_depends_on_input", True):
+        lines.append("Keras's output does not depend on the input (weights none?): the parity checks below "
+                     "cannot tell one computation from another")
     if result.harness:
-        lines.append(f"{'harness':<14}{'format':>9}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}")
-        for fmt, backends in result.harness.items():
-            for backend, f in backends.items():
-                lines.append(f"{backend:<14}{fmt:>9}{_ms(f['load_ms']):>9}{_ms(f['first_ms']):>9}"
-                             f"{_ms(f['median_ms']):>9}{_ms(f['p90_ms']):>9}")
+        lines.append(f"{'harness':<14}{'format':>9}{'threads':>8}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}"
+                     f"{'model':>10}{'runtime':>10}  parity with Keras")
+        for fmt, rows in result.harness.items():
+            for config, f in rows.items():
+                if "error" in f:
+                    lines.append(f"{config:<14}{fmt:>9}  failed: {f['error']}")
+                    continue
+                check = f["parity"]
+                agrees = (f"agrees (max |diff| {check['max_abs_diff']:.1e})" if check["ok"] else
+                          f"DISAGREES (max |diff| {_diff(check)}, top-1 {'same' if check['top1_agrees'] else 'differs'})"
+                          " - not the same computation")
+                lines.append(f"{config:<14}{fmt:>9}{f.get('threads') or '-':>8}{_ms(f['load_ms']):>9}"
+                             f"{_ms(f['first_ms']):>9}{_ms(f['median_ms']):>9}{_ms(f['p90_ms']):>9}"
+                             f"{_bytes(f['model_bytes']):>10}{_bytes(f['runtime_bytes']):>10}  {agrees}")
     if result.native:
         n = result.native
         lines.append(f"native Keras (TensorFlow, CPU): median {_ms(n['median_ms'])}, p90 {_ms(n['p90_ms'])}")
@@ -184,6 +322,9 @@ def _check(opts: BenchOptions) -> report.BuildReport:
     unknown = [b for b in opts.backends if b not in BACKENDS]
     if unknown or not opts.backends:
         raise BrowsernetError(f"--backends {','.join(opts.backends)}: choose from {', '.join(BACKENDS)}")
+    unknown = [b for b in opts.baselines if b not in BASELINES]
+    if unknown:
+        raise BrowsernetError(f"--baselines {','.join(opts.baselines)}: choose from {', '.join(BASELINES)}")
     if opts.runs < 3:
         raise BrowsernetError(f"--runs must be at least 3, got {opts.runs}")
     return data
@@ -313,23 +454,27 @@ def _harness(root: Path, layers_dir: Path) -> None:
     shutil.copytree(layers_dir, root / "layers")
 
 
-def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str, input_size: tuple,
-                 opts: BenchOptions) -> dict[str, Any]:
-    """One harness page: ``{loadMs, firstMs, times, threads}``."""
+def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str, threads: int | None,
+                 input_size: tuple, opts: BenchOptions) -> dict[str, Any]:
+    """One harness page: ``{loadMs, firstMs, times, threads, output}``, or ``{error}`` (one line) when
+    the runtime fails to load or run the model."""
     from playwright.sync_api import Error
 
     context = chromium.new_context()
     try:
         page = context.new_page()
         page.goto(f"{url}harness.html", timeout=PAGE_TIMEOUT_MS)
-        got = page.evaluate("(o) => window.benchModel(o)", {
-            "format": fmt, "url": model_url, "backend": backend, "inputSize": list(input_size),
+        return page.evaluate("(o) => window.benchModel(o)", {
+            "format": fmt, "url": model_url, "backend": backend, "threads": threads, "inputSize": list(input_size),
             "runs": opts.runs, "maxMs": opts.max_seconds * 1000})
     except Error as e:
-        raise BrowsernetError(f"bench harness: the {fmt} model on {backend} failed: {str(e).splitlines()[0]}") from e
+        reason = str(e).splitlines()[0]
+        for prefix in ("Page.evaluate: ", "Error: "):
+            reason = reason.removeprefix(prefix)
+        log.warning("bench: the %s model on %s failed: %s", fmt, backend, reason)
+        return {"error": reason}
     finally:
         context.close()
-    return got
 
 
 def _keras_model(data: report.BuildReport) -> Any:
@@ -347,20 +492,46 @@ def _keras_model(data: report.BuildReport) -> Any:
 
 
 def _ratios(result: BenchResult) -> dict[str, float]:
+    """Ratios of medians within this run. Rows that failed or disagree with Keras are left out:
+    they do not time the same computation."""
     ratios = {}
-    harness = result.harness
     native = result.native
-    for backend in result.options["backends"]:
-        layers = harness.get("layers", {}).get(backend)
-        graph = harness.get("graph", {}).get(backend)
+
+    def timed(fmt: str, config: str) -> dict[str, Any] | None:
+        row = result.harness.get(fmt, {}).get(config)
+        return row if row and "error" not in row and row["parity"]["ok"] else None
+
+    configs = [config for backend in result.options["backends"] for config, _ in _thread_configs(backend)]
+    for config in configs:
+        layers, graph, lite = timed("layers", config), timed("graph", config), timed("litert", config)
         if layers and graph:
-            ratios[f"{backend}: layers / graph"] = round(layers["median_ms"] / graph["median_ms"], 3)
+            ratios[f"{config}: layers / graph"] = round(layers["median_ms"] / graph["median_ms"], 3)
         if layers and native:
-            ratios[f"{backend}: layers / native"] = round(layers["median_ms"] / native["median_ms"], 3)
-        site = result.site_backends.get(backend)
+            ratios[f"{config}: layers / native"] = round(layers["median_ms"] / native["median_ms"], 3)
+        site = result.site_backends.get(config)
         if site and native:
-            ratios[f"{backend}: site classify / native"] = round(site["median_ms"] / native["median_ms"], 3)
+            ratios[f"{config}: site classify / native"] = round(site["median_ms"] / native["median_ms"], 3)
+        if lite:
+            for fmt in ("layers", "graph", "onnx"):
+                row = timed(fmt, config)
+                if row:
+                    ratios[f"{config}: {fmt} / litert"] = round(row["median_ms"] / lite["median_ms"], 3)
+            if site:
+                ratios[f"{config}: site classify / litert"] = round(site["median_ms"] / lite["median_ms"], 3)
+    # Thread scaling: one thread's median over all CPUs', per format (and the site).
+    if "wasm" in result.options["backends"]:
+        for fmt in result.harness:
+            one, many = timed(fmt, "wasm-1thread"), timed(fmt, "wasm")
+            if one and many:
+                ratios[f"{fmt}: 1 thread / {many['threads']} threads"] = round(one["median_ms"] / many["median_ms"], 3)
+        one, many = result.site_backends.get("wasm-1thread"), result.site_backends.get("wasm")
+        if one and many:
+            ratios[f"site: 1 thread / {many.get('threads')} threads"] = round(one["median_ms"] / many["median_ms"], 3)
     return ratios
+
+
+def _diff(check: dict[str, Any]) -> str:
+    return "-" if check.get("max_abs_diff") is None else f"{check['max_abs_diff']:.1e}"
 
 
 def _ms(value: float | None) -> str:

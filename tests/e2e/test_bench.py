@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -44,17 +45,83 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
         stages = figures["warm_startup_ms"]
         assert {"runtime", "backend", "download", "model"} <= set(stages) and all(map(_number, stages.values()))
         assert stages["runtime"] < stages["backend"] < stages["model"] < figures["warm_first_prediction_ms"]
-    for fmt in ("layers", "graph"):
-        for backend in ("wasm", "cpu"):
-            figures = data["harness"][fmt][backend]
-            assert _number(figures["median_ms"]) and _number(figures["load_ms"]) and figures["runs"] >= 3
+    # The site's layers model and every baseline, in one harness: TF.js's formats on each backend,
+    # LiteRT.js and onnxruntime-web on WASM; WASM on every CPU and on one thread.
+    wasm_rows = {"wasm", "wasm-1thread"} if (os.cpu_count() or 1) > 1 else {"wasm"}
+    assert set(data["harness"]) == {"layers", "graph", "litert", "onnx"}
+    for fmt, rows in data["harness"].items():
+        assert set(rows) == (wasm_rows | {"cpu"} if fmt in ("layers", "graph") else wasm_rows), (fmt, rows)
+        for row, figures in rows.items():
+            assert "error" not in figures, (fmt, row, figures)
+            for key in ("load_ms", "first_ms", "median_ms", "p90_ms"):
+                assert _number(figures[key]), (fmt, row, key, figures[key])
+            assert figures["runs"] >= 3 and figures["p90_ms"] >= figures["median_ms"]
+            assert _number(figures["model_bytes"]) and _number(figures["runtime_bytes"])
+            if row.startswith("wasm"):
+                assert figures["threads"] == (1 if row == "wasm-1thread" else os.cpu_count())
+            # Every runtime computed what Keras computes, on an input that changes Keras's output.
+            assert figures["parity"]["ok"] and figures["parity"]["max_abs_diff"] <= 1e-4, (fmt, row, figures["parity"])
+    assert data["model"]["output_depends_on_input"] is True
+    # The model's bytes as served: the .tflite and .onnx hold its weights, like the site's shards.
+    assert data["harness"]["litert"]["wasm"]["model_bytes"] > 0.5 * data["model"]["model_bytes"]
     assert _number(data["native"]["median_ms"])
-    assert set(data["ratios"]) >= {"wasm: layers / graph", "wasm: layers / native"}
+    assert set(data["ratios"]) >= {"wasm: layers / graph", "wasm: layers / native", "wasm: layers / litert",
+                                   "wasm: graph / litert", "wasm: onnx / litert", "wasm: site classify / litert"}
     assert all(_number(v) for v in data["ratios"].values())
     # The table on stdout carries the same figures.
     assert "layers / graph" in result.stdout and "native Keras" in result.stdout
+    assert "onnx / litert" in result.stdout and "DISAGREES" not in result.stdout
     # TensorFlow's C++ log lines (grappler's, during the graph conversion) stay out of the terminal.
     assert "absl::InitializeLog" not in result.stderr and not re.search(r"^[IWEF]\d{4} ", result.stderr, re.M)
+
+
+def test_bench_flags_a_runtime_that_disagrees_with_keras(sequential_keras, tmp_path):
+    """A site built with uint8 weights does not compute what the float32 Keras model does: its row
+    is timed but flagged, and left out of the ratios; LiteRT.js, which runs the float32 model, agrees."""
+    from builder.build import BuildOptions, build
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "site"
+    build(BuildOptions(out=site, model=str(sequential_keras), labels=labels, preprocess="unit", quantize=("uint8",)))
+    out = tmp_path / "bench.json"
+    result = bench(str(site), "--backends", "wasm", "--baselines", "litert", "--no-native", "--runs", "3",
+                   "--max-seconds", "1", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert set(data["harness"]) == {"layers", "litert"}
+    for row in data["harness"]["layers"].values():
+        assert not row["parity"]["ok"] and row["parity"]["max_abs_diff"] > 1e-4
+        assert _number(row["median_ms"])
+    for row in data["harness"]["litert"].values():
+        assert row["parity"]["ok"]
+    assert not any(name.startswith("wasm") and "layers / litert" in name for name in data["ratios"])
+    assert "site classify / litert" in " ".join(data["ratios"])
+    assert len([line for line in result.stdout.splitlines() if "DISAGREES" in line]) == len(data["harness"]["layers"])
+
+
+def test_bench_reports_a_baseline_that_cannot_run_the_model(tmp_path):
+    """TF.js 4.22's graph executor rejects the FusedConv2D (with a scalar bias) that the converter
+    makes of MobileNetV3's `conv + 3`: the graph rows say why, and the others are measured."""
+    from builder.build import BuildOptions, build
+
+    site = tmp_path / "site"
+    build(BuildOptions(out=site, model="mobilenet_v3_small", input_size=32, weights="none"))
+    out = tmp_path / "bench.json"
+    result = bench(str(site), "--backends", "wasm", "--baselines", "graph,litert", "--no-native", "--runs", "3",
+                   "--max-seconds", "1", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    for row in data["harness"]["graph"].values():
+        assert set(row) == {"error"} and "rank-1 bias" in row["error"] and "\n" not in row["error"]
+    for fmt in ("layers", "litert"):
+        for row in data["harness"][fmt].values():
+            assert _number(row["median_ms"]) and row["parity"]["ok"]
+    # weights none: every input gives the same output, and the run says its parity checks prove little.
+    assert data["model"]["output_depends_on_input"] is False
+    assert "does not depend on the input" in result.stdout
+    failed = [line for line in result.stdout.splitlines() if "failed:" in line]
+    assert len(failed) == len(data["harness"]["graph"]) and all("rank-1 bias" in line for line in failed)
 
 
 def test_bench_refuses_a_folder_that_is_not_a_site(tmp_path):
