@@ -128,7 +128,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 training.held_out_calibration(trained, info.input_size, opts.resize)
             calibration, truth = held_out or (calibrate.load(opts.calibration, info.input_size, rule=opts.resize), None)
         with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
-            choice = autoquant.search(model, plan.weights, preprocessed(calibration.images, preprocess),
+            choice = autoquant.search(model, plan, preprocessed(calibration.images, preprocess),
                                       agreement=opts.agreement or autoquant.AGREEMENT,
                                       max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR, labels=truth)
         qmap = quantize.from_dtypes(choice.dtypes)

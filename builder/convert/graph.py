@@ -24,23 +24,18 @@ _IGNORED_CALL_KWARGS = {"training", "mask"}
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a weight rewritten by :mod:`builder.optimize` lives in the original Keras model.
+    """Where a weight rewritten by :mod:`builder.convert.inference_rewrites` lives in the original Keras model.
 
     ``layer.get_weights()[index] = sign * value``, with the ``pinned`` weights
     ``(layer, index, value)`` set too, makes the original Keras layers compute what
     the rewritten layer computes (so the self-check can load quantized weights there).
+    ``layer`` None: no Keras weight holds it (a step the rewrites add, computed by Keras with its own weights).
     """
 
     layer: Any
     index: int
     sign: float = 1.0
     pinned: tuple[tuple[Any, int, np.ndarray], ...] = ()
-    # A folded kernel stored as uint8 is written channel-scaled (builder.optimize): the axes its
-    # per-output-channel scales reduce over. None: always per tensor.
-    channel_axes: tuple[int, ...] | None = None
-    # --quantize: the (folded model's) weight name whose dtype this one takes, or "float32": never
-    # quantized (the scales of a channel-scaled kernel). None: its own name.
-    quantize_as: str | None = None
 
 
 @dataclass
@@ -54,7 +49,7 @@ class Node:
     weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
     layer: Any = None  # the Keras layer object (for weights and shapes); None for synthetic nodes
     output_shape: tuple | None = None  # batch first; None only for nodes the rewrites make (no Keras layer)
-    # Weight name -> its Origin, for weights that are not simply layer.get_weights()[i] (optimize).
+    # Weight name -> its Origin, for weights that are not simply layer.get_weights()[i] (the inference rewrites).
     origins: dict[str, Origin] = field(default_factory=dict)
     # (producer, BatchNormalization) for a layer the inference rewrites folded a BatchNorm into; the
     # per-channel quantization pass (builder.convert.per_channel) rewrites it from these when it is stored as uint8.

@@ -253,12 +253,8 @@ def _fold(producer: Node, bn: Node) -> Node:
         pinned.append((bn.layer, bn_index["beta"], np.zeros(channels, np.float32)))
     if "bias" in producer_index:
         pinned.append((producer.layer, producer_index["bias"], np.zeros(channels, np.float32)))
-    # Channel-scaled (see the module docstring) needs the BatchNorm's gamma and beta to hold the scales and bias.
-    scalable = "gamma" in bn_index and "beta" in bn_index
-    axes = (0, 1) if producer.class_name == "DepthwiseConv2D" else tuple(range(kernel.ndim - 1))
     origins = {
-        kernel_name: Origin(producer.layer, producer_index[kernel_name], 1.0, tuple(pinned),
-                            channel_axes=axes if scalable else None),
+        kernel_name: Origin(producer.layer, producer_index[kernel_name], 1.0, tuple(pinned)),
         "bias": Origin(bn.layer, bn_index["moving_mean"], -1.0),
     }
     return replace(
@@ -528,8 +524,8 @@ def _per_channel_affine(nodes: list[Node], taken: set[str]) -> tuple[list[Node],
         channels = int(shape[-1])
         scale = np.broadcast_to(scale, (channels,)).astype(np.float32)
         offset = np.broadcast_to(offset, (channels,)).astype(np.float32)
-        # No Keras weight holds these: never quantized, and the self-check leaves them alone (layer None).
-        origins = {name: Origin(None, 0, quantize_as="float32") for name in ("depthwise_kernel", "bias")}
+        # No Keras weight holds these (layer None): the self-check leaves them alone, so they stay float32.
+        origins = {name: Origin(None, 0) for name in ("depthwise_kernel", "bias")}
         out.append(Node(node.name, "DepthwiseConv2D", {
             "name": node.name, "kernel_size": [1, 1], "strides": [1, 1], "padding": "valid", "depth_multiplier": 1,
             "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "linear", "use_bias": True,

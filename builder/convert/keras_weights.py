@@ -3,7 +3,8 @@
 A written weight is not always one Keras variable: a folded kernel goes into the convolution's kernel, a folded
 bias into the BatchNorm's moving mean (negated), and the rest of that BatchNorm is pinned to an identity, which
 makes the original Keras layers compute exactly the rewritten layer (:mod:`builder.convert.inference_rewrites`;
-each :class:`~builder.convert.topology.Weight` carries its ``layer``, ``index``, ``sign`` and ``pinned`` values).
+each :class:`~builder.convert.topology.Weight`'s :class:`~builder.convert.graph.Origin` gives its ``layer``, ``index``,
+``sign`` and ``pinned`` values).
 Weights that no Keras layer holds (``layer`` None: the exact per-channel affine steps the lowering adds for
 ``Normalization``) are left alone: the Keras layer they stand for computes the same with its own weights.
 """
@@ -28,22 +29,22 @@ class KerasWeights:
     """
 
     def __init__(self, weights: Iterable[Weight]) -> None:
-        self.weights = [w for w in weights if w.layer is not None]
+        self.weights = [w for w in weights if w.origin.layer is not None]
         self.layers: dict[int, Any] = {}
         for w in self.weights:
-            self.layers.setdefault(id(w.layer), w.layer)
-            for layer, _, _ in w.pinned:
+            self.layers.setdefault(id(w.origin.layer), w.origin.layer)
+            for layer, _, _ in w.origin.pinned:
                 self.layers.setdefault(id(layer), layer)
         self._originals = {key: layer.get_weights() for key, layer in self.layers.items()}
         # The original values with every pinned value in place: what each layer holds under any value_of.
         self._pinned = {key: list(values) for key, values in self._originals.items()}
         for w in self.weights:
-            for layer, index, value in w.pinned:
+            for layer, index, value in w.origin.pinned:
                 _put(self._pinned[id(layer)], index, value)
 
     def layer_of(self, w: Weight) -> int:
         """The key of the Keras layer holding ``w`` (weights of one layer change together)."""
-        return id(w.layer)
+        return id(w.origin.layer)
 
     def load(self, value_of: ValueOf) -> None:
         """Every layer holds the written weights, each as ``value_of(weight)`` (float32, the written shape)."""
@@ -54,8 +55,8 @@ class KerasWeights:
         keys = set(keys) & self.layers.keys()  # a weight no Keras layer holds has nothing to load
         values = {key: list(self._pinned[key]) for key in keys}
         for w in self.weights:
-            if id(w.layer) in keys:
-                _put(values[id(w.layer)], w.index, w.sign * np.asarray(value_of(w), np.float32))
+            if id(w.origin.layer) in keys:
+                _put(values[id(w.origin.layer)], w.origin.index, w.origin.sign * np.asarray(value_of(w), np.float32))
         for key in keys:
             self.layers[key].set_weights(values[key])
 

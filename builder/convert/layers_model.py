@@ -51,6 +51,12 @@ class Plan:
     def multiply_adds(self) -> int:
         return cost.multiply_adds(self.graph)
 
+    @property
+    def channel_axes(self) -> dict[str, tuple[int, ...]]:
+        """The weights :func:`write` writes channel-scaled when stored as uint8, with the axes their
+        per-output-channel scales reduce over (:func:`builder.convert.per_channel.kernel_axes`)."""
+        return per_channel.kernel_axes(self.optimized)
+
 
 @dataclass(frozen=True)
 class Conversion:
@@ -93,7 +99,7 @@ def write(plan: Plan, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size
         summary = replace(summary, folded_batchnorms=summary.folded_batchnorms - scaled.kernels,
                           fused_activations=summary.fused_activations - scaled.unfused, scaled_kernels=scaled.kernels)
     try:
-        dtypes = _dtypes(weights, qmap) if qmap else {}
+        dtypes = _dtypes(weights, qmap, scaled.dtype_from) if qmap else {}
     except QuantizeError as e:
         if summary is None or not (summary.folded_batchnorms or summary.scaled_kernels):
             raise
@@ -116,9 +122,15 @@ def write(plan: Plan, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size
                       layers_before=topology.layer_count(plan.graph), optimization=summary)
 
 
-def _dtypes(weights: list[topology.Weight], qmap: quantize.QuantizeMap) -> dict[str, str]:
-    """Each written weight's dtype under ``qmap``, whose names are the folded model's (see :func:`convert`)."""
-    mapped = {w.name: w.quantize_as or w.name for w in weights if w.quantize_as != "float32"}
+def _dtypes(weights: list[topology.Weight], qmap: quantize.QuantizeMap,
+            dtype_from: dict[str, str | None]) -> dict[str, str]:
+    """Each written weight's dtype under ``qmap``, whose names are the folded model's (:attr:`Plan.weights`).
+
+    ``dtype_from`` (:attr:`per_channel.Scaled.dtype_from`) says which folded weight a weight added by
+    per-channel scaling takes its dtype from, or None: float32. A weight no Keras layer holds stays float32
+    too: the self-check could not measure it quantized."""
+    mapped = {w.name: dtype_from.get(w.name, w.name) for w in weights if w.origin.layer is not None}
+    mapped = {name: key for name, key in mapped.items() if key is not None}
     chosen = quantize.assign(sorted(set(mapped.values())), qmap)
     return {name: chosen[key] for name, key in mapped.items() if key in chosen}
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from builder.convert import quantization as quantize
 from builder.errors import QuantizeError
 from builder.convert.keras_weights import KerasWeights
 from builder.convert.topology import Weight
+
+if TYPE_CHECKING:
+    from builder.convert.layers_model import Plan
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +73,13 @@ class Choice:
     counts: dict[str, int] = field(default_factory=dict)  # dtype -> tensors
 
 
-def search(model: Any, weights: list[Weight], x: np.ndarray, *, agreement: float = AGREEMENT,
+def search(model: Any, plan: Plan, x: np.ndarray, *, agreement: float = AGREEMENT,
            max_prob_error: float = MAX_PROB_ERROR, labels: np.ndarray | None = None) -> Choice:
-    """Choose a dtype per weight of ``model`` for the preprocessed calibration batch ``x``.
+    """Choose a dtype per weight of ``plan`` (``model`` read by :func:`builder.convert.layers_model.plan`)
+    for the preprocessed calibration batch ``x`` (N, height, width, 3).
 
-    ``weights`` are the converter's (TF.js names, and the Keras layers that hold them).
+    The plan's weights carry their TF.js names and the Keras layers that hold them; a kernel the writer
+    stores channel-scaled in uint8 (:attr:`~builder.convert.layers_model.Plan.channel_axes`) is measured so.
     ``labels`` (N,): the images' true class indices, when known (a ``browsernet train`` model's
     held-out photos); then every :class:`Measure` also gives the accuracy against them. The
     choice itself still rests on agreement with float32 only.
@@ -84,7 +89,7 @@ def search(model: Any, weights: list[Weight], x: np.ndarray, *, agreement: float
         raise QuantizeError(f"--agreement {agreement:g}: must be in (0, 1]")
     if not 0 < max_prob_error <= 1:
         raise QuantizeError(f"--max-prob-error {max_prob_error:g}: must be in (0, 1]")
-    ev = _Evaluator(model, weights, x, labels)
+    ev = _Evaluator(model, plan.weights, x, labels, plan.channel_axes)
     try:
         return _search(ev, agreement, max_prob_error)
     finally:
@@ -148,9 +153,11 @@ def _promote(ev: "_Evaluator", low: dict[str, str], high: dict[str, str],
 class _Evaluator:
     """Runs the Keras model on the calibration batch with any dtype map's weights in place."""
 
-    def __init__(self, model: Any, weights: list[Weight], x: np.ndarray, labels: np.ndarray | None = None) -> None:
+    def __init__(self, model: Any, weights: list[Weight], x: np.ndarray, labels: np.ndarray | None,
+                 channel_axes: dict[str, tuple[int, ...]]) -> None:
         import tensorflow as tf
 
+        self._channel_axes = channel_axes
         self.weights = weights
         self.x = np.asarray(x, np.float32)
         self.labels = None if labels is None else np.asarray(labels)
@@ -208,10 +215,10 @@ class _Evaluator:
             return self._by_name[name].data
         key = (name, dtype)
         if key not in self._cache:
-            w = self._by_name[name]
-            # A folded kernel stored as uint8 is written channel-scaled (builder.optimize).
-            self._cache[key] = (quantize.scaled_roundtrip(w.data, w.channel_axes, dtype)
-                                if dtype == "uint8" and w.channel_axes else quantize.roundtrip(w.data, dtype))
+            data, axes = self._by_name[name].data, self._channel_axes.get(name)
+            # A folded kernel stored as uint8 is written channel-scaled (builder.convert.per_channel).
+            self._cache[key] = (quantize.scaled_roundtrip(data, axes, dtype)
+                                if dtype == "uint8" and axes else quantize.roundtrip(data, dtype))
         return self._cache[key]
 
     def _apply(self, dtypes: dict[str, str]) -> None:

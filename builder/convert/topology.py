@@ -42,15 +42,8 @@ class Weight:
     """A weight as TF.js names it, and where it lives in the Keras model (for the self-check)."""
 
     name: str  # "Conv1/kernel"
-    data: np.ndarray
-    layer: Any  # the Keras layer holding it
-    index: int  # its position in layer.get_weights()
-    sign: float = 1.0  # that Keras weight holds sign * data (a folded bias lives in a BN's moving mean)
-    # Other Keras weights, (layer, index, value), to set alongside it so that the original layers
-    # compute what the rewritten layer does (see builder.optimize).
-    pinned: tuple[tuple[Any, int, np.ndarray], ...] = ()
-    channel_axes: tuple[int, ...] | None = None  # see graph.Origin
-    quantize_as: str | None = None  # see graph.Origin
+    data: np.ndarray  # float32, the shape TF.js reads
+    origin: Origin  # the Keras layer (and index, sign, pinned values) that holds it
 
 
 def to_tfjs(graph: Graph, where: str) -> tuple[dict[str, Any], list[Weight]]:
@@ -132,8 +125,7 @@ def _weights(node: Node, where: str) -> list[Weight]:
             raise UnsupportedLayerError(f"{where}: layer '{node.name}' ({node.class_name}) has an unexpected weight "
                                         f"'{keras_name}'")
         origin = node.origins.get(keras_name) or Origin(node.layer, index)
-        out.append(Weight(f"{node.name}/{names[keras_name]}", np.asarray(value, dtype=np.float32), origin.layer,
-                          origin.index, origin.sign, origin.pinned, origin.channel_axes, origin.quantize_as))
+        out.append(Weight(f"{node.name}/{names[keras_name]}", np.asarray(value, dtype=np.float32), origin))
     return out
 
 

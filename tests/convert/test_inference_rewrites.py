@@ -339,11 +339,12 @@ def test_uint8_kernels_are_written_channel_scaled(tfjs_model, tmp_path):
     assert scales.max() / scales.min() > 3  # channels really were scaled differently
 
     # What the browser multiplies out is the folded kernel, to 1/255 of each channel's own range.
-    [folded] = [w for w in convert.plan(tfjs_model, "m").weights if w.name == kernel.name]
+    folded_plan = convert.plan(tfjs_model, "m")
+    [folded] = [w for w in folded_plan.weights if w.name == kernel.name]
     seen = quantize.roundtrip(kernel.data, "uint8").reshape(-1, scales.size) * scales
     wanted = folded.data.reshape(-1, scales.size)
     assert (np.abs(seen - wanted).max(axis=0) <= np.abs(wanted).max(axis=0) / 255 * 1.01).all()
-    np.testing.assert_allclose(seen, quantize.scaled_roundtrip(folded.data, folded.channel_axes, "uint8")
+    np.testing.assert_allclose(seen, quantize.scaled_roundtrip(folded.data, folded_plan.channel_axes[kernel.name], "uint8")
                                .reshape(-1, scales.size), rtol=1e-6, atol=1e-7)  # what --quantize auto measures
     check = _check(tfjs_model, result)
     assert check.max_abs_diff <= 1e-5 and check.quantization_error > 10 * check.max_abs_diff

@@ -22,16 +22,16 @@ ROUNDING = 1e-4
 @pytest.fixture(scope="module")
 def setup():
     model = helpers.fine_tuned(SIZE, classes=10)
-    weights = convert.plan(model, "fine_tuned").weights
+    plan = convert.plan(model, "fine_tuned")
     x = apply(calibrate.builtin((SIZE, SIZE)).images, "mobilenet")
-    return model, weights, x
+    return model, plan, x
 
 
 @pytest.fixture(scope="module")
 def choice(setup):
-    model, weights, x = setup
+    model, plan, x = setup
     before = [w.copy() for w in model.get_weights()]
-    result = autoquant.search(model, weights, x)
+    result = autoquant.search(model, plan, x)
     after = model.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(before, after))  # the model is left as it was
     return result
@@ -48,8 +48,8 @@ def _agreement_and_error(model, x, dtypes, tmp_path):
 
 
 def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice, tmp_path):
-    model, weights, x = setup
-    assert set(choice.dtypes) == {w.name for w in weights}
+    model, plan, x = setup
+    assert set(choice.dtypes) == {w.name for w in plan.weights}
     agreement, error = _agreement_and_error(model, x, choice.dtypes, tmp_path)
     assert agreement >= autoquant.AGREEMENT and error <= autoquant.MAX_PROB_ERROR
     assert agreement == pytest.approx(choice.measure.agreement)
@@ -58,27 +58,27 @@ def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice, tmp_p
 
 
 def test_chosen_map_meets_the_bounds_and_beats_every_plain_map_that_does(setup, choice):
-    _, weights, _ = setup
-    sizes = {w.name: w.data.size for w in weights}
+    _, plan, _ = setup
+    sizes = {w.name: w.data.size for w in plan.weights}
     assert choice.measure.weight_bytes == quantize.weight_bytes(sizes, choice.dtypes)
     assert choice.measure.agreement >= choice.agreement and choice.measure.max_prob_error <= choice.max_prob_error
     assert choice.plain["float32"].weight_bytes == 4 * sum(sizes.values())
-    assert sum(choice.counts.values()) == len(weights)
+    assert sum(choice.counts.values()) == len(plan.weights)
     passing = [m for m in choice.plain.values()
                if m.agreement >= choice.agreement and m.max_prob_error <= choice.max_prob_error]
     assert passing and all(choice.measure.weight_bytes <= m.weight_bytes for m in passing)
 
 
 def test_looser_bounds_buy_uint8_weights(setup, choice):
-    model, weights, x = setup
-    loose = autoquant.search(model, weights, x, agreement=0.9, max_prob_error=0.2)
+    model, plan, x = setup
+    loose = autoquant.search(model, plan, x, agreement=0.9, max_prob_error=0.2)
     assert loose.counts.get("uint8", 0) > 0 and loose.measure.weight_bytes < choice.measure.weight_bytes
 
 
 def test_plain_figures_are_what_plain_maps_measure(setup, choice, tmp_path):
-    model, weights, x = setup
+    model, plan, x = setup
     for dtype in ("uint8", "float16"):
-        agreement, error = _agreement_and_error(model, x, {w.name: dtype for w in weights}, tmp_path / dtype)
+        agreement, error = _agreement_and_error(model, x, {w.name: dtype for w in plan.weights}, tmp_path / dtype)
         assert agreement == pytest.approx(choice.plain[dtype].agreement)
         assert error == pytest.approx(choice.plain[dtype].max_prob_error, abs=ROUNDING)
     # Plain uint8 is what auto exists for: it is worse than the map auto chose.
@@ -87,21 +87,21 @@ def test_plain_figures_are_what_plain_maps_measure(setup, choice, tmp_path):
 
 
 def test_search_is_deterministic(setup, choice):
-    model, weights, x = setup
-    assert autoquant.search(model, weights, x).dtypes == choice.dtypes
+    model, plan, x = setup
+    assert autoquant.search(model, plan, x).dtypes == choice.dtypes
 
 
 def test_stricter_bounds_cost_bytes_and_still_hold(setup, choice, tmp_path):
-    model, weights, x = setup
-    strict = autoquant.search(model, weights, x, agreement=1.0, max_prob_error=0.01)
+    model, plan, x = setup
+    strict = autoquant.search(model, plan, x, agreement=1.0, max_prob_error=0.01)
     agreement, error = _agreement_and_error(model, x, strict.dtypes, tmp_path)
     assert agreement == 1.0 and error <= 0.01
     assert strict.measure.weight_bytes >= choice.measure.weight_bytes
 
 
 def test_bounds_are_checked(setup):
-    model, weights, x = setup
+    model, plan, x = setup
     with pytest.raises(QuantizeError, match="--agreement 1.5"):
-        autoquant.search(model, weights, x, agreement=1.5)
+        autoquant.search(model, plan, x, agreement=1.5)
     with pytest.raises(QuantizeError, match="--max-prob-error 0"):
-        autoquant.search(model, weights, x, max_prob_error=0)
+        autoquant.search(model, plan, x, max_prob_error=0)
