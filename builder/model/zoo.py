@@ -152,13 +152,63 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
         # tf-keras, Keras 2 itself, can. The rest of the pipeline reads either.
         if keras2:
             model = _load_keras2(path, e)
-        elif path.suffix.lower() != ".keras" and "passed as positional arguments" in str(e):
-            raise ModelError(f"{path}: Keras 3 cannot read this legacy .h5 it wrote (arithmetic on tensors, such as "
-                             "MobileNetV3's hard-sigmoid, does not survive the .h5 format); save the model as .keras "
-                             "instead") from e
+        elif path.suffix.lower() != ".keras" and config is not None:
+            model = _load_keras3_h5(path, config, e)
         else:
             raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(e)}") from e
     return model, _describe(model, path)
+
+
+def _load_keras3_h5(path: Path, config: dict, keras3_error: Exception) -> Any:
+    """Keras 3's own legacy ``.h5``, which Keras 3 cannot always read back: its ``.h5`` config names each
+    object by class only (no ``module``), so the tensor arithmetic that ``x + 3.0`` and ``x * (1/6)`` record
+    (``keras.ops`` ``Add`` and ``Multiply``, as in MobileNetV3's hard-sigmoid) is read back as the merge
+    *layers* of the same names, which refuse a float argument ("Only input tensors may be passed as
+    positional arguments"). This names each object's module as the ``.keras`` format does
+    (:func:`_with_modules`), rebuilds the model from that config in safe mode and loads the weights from
+    the file: no code from the file runs (no Lambda is deserialized, and :func:`check_safe` has passed)."""
+    import copy
+
+    import keras
+
+    try:
+        model = keras.saving.deserialize_keras_object(_with_modules(copy.deepcopy(config)), safe_mode=True)
+        model.load_weights(str(path))
+    except Exception as e:
+        raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(keras3_error)} (rebuilt from its "
+                         f"config: {_keras_reason(e)})") from e
+    log.info("%s: Keras 3 .h5 rebuilt from its config (tensor arithmetic read as keras.ops), weights from the file",
+             path)
+    return model
+
+
+def _with_modules(spec: Any) -> Any:
+    """A Keras 3 ``.h5`` model config with the ``module`` each object would have in a ``.keras`` file.
+
+    Layers get ``keras.layers``; a nested model ``Functional`` or ``Sequential``; an object whose config is
+    only a name (no ``trainable``: an operation, not a layer) and whose class is one of ``keras.ops``'s
+    NumPy operations gets ``keras.src.ops.numpy``. Objects that already name a module are left alone."""
+    import importlib
+
+    numpy_ops = importlib.import_module("keras.src.ops.numpy")
+    if not isinstance(spec, dict) or "class_name" not in spec:
+        return spec
+    cls, inner = str(spec["class_name"]), spec.get("config")
+    if "module" not in spec:
+        if cls in ("Functional", "Model"):
+            spec["module"], spec["class_name"] = "keras.src.models.functional", "Functional"
+        elif cls == "Sequential":
+            spec["module"] = "keras"
+        elif (isinstance(inner, dict) and "trainable" not in inner and cls != "InputLayer"
+              and isinstance(getattr(numpy_ops, cls, None), type)):
+            spec["module"] = "keras.src.ops.numpy"
+        else:
+            spec["module"] = "keras.layers"
+        spec.setdefault("registered_name", None)
+    if isinstance(inner, dict):
+        for layer in inner.get("layers") or []:
+            _with_modules(layer)
+    return spec
 
 
 def read_config(path: Path) -> dict | None:

@@ -72,6 +72,16 @@ def test_the_canaries_are_real(canaries):
         marker.unlink()
 
 
+def test_rebuilding_a_keras3_h5_never_runs_a_lambda(canaries):
+    """The Keras 3 .h5 rebuild (for files Keras 3 cannot read back, such as MobileNetV3's) deserializes in
+    safe mode: even with the layer check skipped, the canary's Lambda is refused and its body never runs."""
+    marker, files = canaries
+    config = zoo.read_config(files["keras3.h5"])
+    with pytest.raises(BrowsernetError, match="deserialization of a `Lambda`"):
+        zoo._load_keras3_h5(files["keras3.h5"], config, ValueError("Keras 3 refused it"))
+    assert not marker.exists()
+
+
 def test_unregistered_custom_class_is_named(tmp_path):
     @keras.saving.register_keras_serializable(package="mine")
     class Doubler(keras.layers.Layer):
