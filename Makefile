@@ -54,12 +54,14 @@ $(SELF_CHECK_BUNDLE): node_modules/.installed builder/convert/tfjs_runner.cjs bu
 	node_modules/.bin/esbuild builder/convert/tfjs_runner.cjs --bundle --platform=node --target=node18 --minify \
 	  --legal-comments=eof --log-level=warning --alias:@tensorflow/tfjs=./builder/convert/tfjs_node.mjs --outfile=$@
 
-# The wheel and the sdist, in dist/: builder/site/vendor.py stage() first copies what an installed
-# browsernet needs (runtime bundle, .wasm, the self-check script, templates/) into builder/_assets.
+# The wheel and the sdist, in dist/: builder/site/vendor.py stage() first copies the built runtime (bundles,
+# .wasm, the self-check script) into builder/_assets, which is committed so that a wheel built from the Git
+# tree alone (pipx install git+URL) has it too; commit it when it changes (tests/test_wheel.py checks).
+# pyproject.toml puts templates/ into the wheel as builder/_assets/templates.
 dist: setup $(SELF_CHECK_BUNDLE)
-	rm -rf dist build builder/_assets
+	rm -rf dist build
 	$(BIN)/python -c "import sys; from pathlib import Path; from builder.site import vendor; \
-	  vendor.stage(Path('node_modules'), Path(sys.argv[1]), Path('templates'))" $(SELF_CHECK_BUNDLE)
+	  vendor.stage(Path('node_modules'), Path(sys.argv[1]))" $(SELF_CHECK_BUNDLE)
 	$(BIN)/python -m build --outdir dist .
 	@ls -l dist
 

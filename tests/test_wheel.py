@@ -53,10 +53,12 @@ def test_wheel_holds_what_a_site_needs_and_nothing_else(wheel):
     assets = "builder/_assets/"
     manifest = json.loads(zipfile.ZipFile(wheel).read(assets + vendor.MANIFEST))
     assert manifest["tfjs"] == vendor.TFJS_VERSION
-    needed = {vendor.BUNDLE, *vendor.WASM_BINARIES, *vendor.FULL_SCRIPTS.values(), vendor.SELF_CHECK_SCRIPT}
-    needed |= {f"templates/{p.relative_to(TEMPLATES).as_posix()}" for p in TEMPLATES.rglob("*") if p.is_file()}
+    needed = {vendor.BUNDLE, vendor.WEBGPU_BUNDLE, *vendor.WASM_BINARIES, *vendor.FULL_SCRIPTS.values(),
+              vendor.SELF_CHECK_SCRIPT}
     assert needed <= set(manifest["files"])
     assert {assets + name for name in manifest["files"]} <= names
+    assert {f"{assets}templates/{p.relative_to(TEMPLATES).as_posix()}" for p in TEMPLATES.rglob("*")
+            if p.is_file()} <= names
     assert "builder/model/data/imagenet_labels.txt" in names
     assert "builder/convert/tfjs_runner.cjs" in names and "browsernet.py" in names
     # Nothing a site does not need: no node_modules, tests, models or bundler sources.
@@ -66,13 +68,53 @@ def test_wheel_holds_what_a_site_needs_and_nothing_else(wheel):
     assert wheel.stat().st_size < MAX_WHEEL_BYTES
 
 
-def test_sdist_carries_the_staged_files_and_no_tests(dist):
+def test_sdist_carries_the_runtime_and_templates_and_no_tests(dist):
     sdists = sorted(dist.glob(f"browsernet-{__version__}.tar.gz"))
     assert len(sdists) == 1
     with tarfile.open(sdists[0]) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
     assert f"builder/_assets/{vendor.MANIFEST}" in names and f"builder/_assets/{vendor.SELF_CHECK_SCRIPT}" in names
+    assert "templates/index.html.j2" in names
     assert not [n for n in names if n.startswith("tests/") or "node_modules" in n]
+
+
+def _git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, timeout=120).stdout
+
+
+def test_committed_runtime_is_what_a_fresh_build_stages(tmp_path):
+    """builder/_assets is committed, so that a wheel built from the Git tree alone has the runtime; it
+    must be byte for byte what `make dist` stages from the pinned packages and runtime sources now."""
+    fresh = tmp_path / "assets"
+    vendor.stage(vendor.find_node_modules(), ROOT / "node_modules" / vendor.BUNDLE_DIR / vendor.SELF_CHECK_SCRIPT,
+                 fresh)
+    committed = {Path(p).name for p in _git("ls-tree", "--name-only", "HEAD", "builder/_assets/").decode().split()}
+    assert committed == {p.name for p in fresh.iterdir()}
+    stale = [name for name in sorted(committed)
+             if _git("show", f"HEAD:builder/_assets/{name}") != (fresh / name).read_bytes()]
+    assert stale == [], "run 'make dist' and commit builder/_assets"
+
+
+def test_wheel_built_from_the_git_tree_alone_is_make_dists_wheel(wheel, tmp_path):
+    """`pipx install git+URL` builds a wheel from the tracked files, with no npm and no `make`: it must
+    hold the same files as `make dist`'s wheel."""
+    tree = tmp_path / "tree"
+    for name in _git("ls-files", "-z").decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tree / name).write_bytes((ROOT / name).read_bytes())
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "out"),
+                           str(tree)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [from_git] = (tmp_path / "out").glob("browsernet-*.whl")
+
+    def contents(path: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.endswith(".dist-info/RECORD")}
+
+    ours, theirs = contents(wheel), contents(from_git)
+    assert sorted(theirs) == sorted(ours)
+    assert [n for n in ours if ours[n] != theirs[n]] == []
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 In a checkout the versions are pinned in package.json / package-lock.json, installed by
 ``npm ci`` and bundled by ``make setup`` into node_modules. An installed wheel carries the
-same files, staged by ``make dist`` (:func:`stage`) into ``builder/_assets``. Nothing is
+same files, staged by ``make dist`` (:func:`stage`) into ``builder/_assets`` and committed. Nothing is
 fetched at build time and the site never loads a CDN.
 """
 
@@ -26,10 +26,13 @@ log = logging.getLogger(__name__)
 
 TFJS_VERSION = "4.22.0"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# An installed wheel's copy of the runtime, the templates and the self-check's Node script
-# (staged by `make dist`; git-ignored in a checkout). MANIFEST records the TF.js version.
+# The built runtime and the self-check's Node script, staged by `make dist` and committed, so that a wheel
+# built from the Git tree has them; an installed wheel also has the templates there. MANIFEST records the
+# TF.js version and the files.
 ASSETS = Path(__file__).resolve().parents[1] / "_assets"
 MANIFEST = "manifest.json"
+# The page template, as an installed wheel carries it (pyproject.toml maps templates/ to builder/_assets/templates).
+TEMPLATES_CHECK = "templates/index.html.j2"
 # The self-check's runner (builder/convert/tfjs_runner.cjs) bundled for Node with TF.js core, layers
 # and the cpu and wasm backends (esbuild --platform=node); it loads the .wasm files beside it.
 SELF_CHECK_SCRIPT = "self-check.cjs"
@@ -173,27 +176,30 @@ def _packaged() -> Runtime:
     if version != TFJS_VERSION:
         raise RuntimeMissingError(f"{ASSETS} holds TF.js {version}, browsernet needs {TFJS_VERSION}; "
                                   "reinstall browsernet")
-    missing = [name for name in files if not (ASSETS / name).is_file()]
+    missing = [name for name in [*files, TEMPLATES_CHECK] if not (ASSETS / name).is_file()]
     if missing:
         raise RuntimeMissingError(f"{ASSETS / missing[0]}: missing from this installation; reinstall browsernet")
     return Runtime(None, ASSETS)
 
 
-def stage(node_modules: Path, self_check: Path, templates: Path, dest: Path = ASSETS) -> list[str]:
-    """Copy what an installed wheel needs into ``dest`` (``make dist``): the site's runtime bundle and
-    .wasm binaries, TF.js's complete scripts (bench's baseline), the self-check's Node script
-    ``self_check`` and the ``templates`` folder; then write :data:`MANIFEST`. Checks the runtime as
-    :func:`locate` does first. Returns the files, relative to ``dest``."""
+def stage(node_modules: Path, self_check: Path, dest: Path = ASSETS) -> list[str]:
+    """Copy the built runtime into ``dest`` (``make dist``): the site's runtime bundles and .wasm binaries,
+    TF.js's complete scripts (bench's baseline) and the self-check's Node script ``self_check``; then write
+    :data:`MANIFEST`. Checks the runtime as :func:`locate` does first. Returns the files, relative to ``dest``.
+
+    ``builder/_assets`` is committed, so that a wheel built from the Git tree alone (``pipx install
+    git+URL``) has the runtime without npm; ``tests/test_wheel.py`` checks it matches a fresh build. The
+    wheel takes the top-level ``templates/`` as ``builder/_assets/templates`` (pyproject.toml's package-dir).
+    """
     runtime = _checked(node_modules)
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for stale in dest.iterdir():
+        if stale.is_file():
+            stale.unlink()
     files = []
     for source in [*runtime.sources.values(), *full_scripts(runtime), self_check]:
         shutil.copyfile(source, dest / source.name)
         files.append(source.name)
-    shutil.copytree(templates, dest / "templates", ignore=shutil.ignore_patterns("__pycache__", ".*"))
-    files += sorted(p.relative_to(dest).as_posix() for p in (dest / "templates").rglob("*") if p.is_file())
     (dest / MANIFEST).write_text(json.dumps({"tfjs": TFJS_VERSION, "files": files}, indent=1) + "\n")
     return files
 
