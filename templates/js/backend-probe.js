@@ -195,7 +195,7 @@ function probeOne({ backend, runtime, config, base, threads, pixels, runs, timeo
       event.preventDefault();
       finish(reject, new Error(event.message || 'its worker failed'));
     });
-    worker.postMessage({ type: 'init', runtime, backend, preferred: null, threads, config, base });
+    worker.postMessage({ type: 'init', runtime, backend, preferred: null, probe: true, threads, config, base });
   });
 }
 

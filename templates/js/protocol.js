@@ -1,7 +1,8 @@
 // The page ↔ inference-worker message protocol. Pure: no DOM, no TF.js.
 //
 // page → worker  {type: 'init', runtime: [script URLs], backend: name|null (forced), preferred: name|null (measured
-//                 fastest here), threads: WASM threads wanted, config, base: page URL}
+//                 fastest here), probe: true in backend-probe.js's workers, threads: WASM threads wanted, config,
+//                 base: page URL}
 //                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
 //                {type: 'warmup', id}                one blank inference, unless one ran already
 //                {type: 'memory', id}

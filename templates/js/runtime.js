@@ -252,16 +252,16 @@ function webglRenderer(tf) {
  * `base` is the page URL, `wasmFiles` config.json's map of WASM binary names to
  * URLs relative to it; `threads` allows multi-threaded WASM (only where blob:
  * workers are allowed: in our worker); `runtime` is runtimeScripts() (for the
- * WebGPU script).
+ * WebGPU script); `forcedBy` names who forced it in errors (default: ?backend=).
  */
 export async function startBackend(tf, forced, {
-  base, wasmFiles, threads = false, threadCount = 1, runtime = [], preferred = null,
+  base, wasmFiles, threads = false, threadCount = 1, runtime = [], preferred = null, forcedBy = `?backend=${forced}`,
 }) {
   const options = { base, wasmFiles, threads, threadCount, runtime };
   if (forced) {
     const reason = await tryBackend(tf, forced, options);
     if (reason !== null) {
-      throw new Error(`The "${forced}" backend requested by ?backend=${forced} could not be started: ${reason}.`);
+      throw new Error(`The "${forced}" backend requested by ${forcedBy} could not be started: ${reason}.`);
     }
     if (forced === 'webgl' && !webglIsExact(tf)) {
       console.warn('browsernet: this WebGL cannot render float32; results will differ from Keras');

@@ -15,7 +15,7 @@ function post(message, transfer = []) {
 }
 
 // Stage by stage, so the page knows whether the main thread could do better.
-async function init({ runtime, backend: forced, preferred = null, threads: threadCount, config: rawConfig, base }) {
+async function init({ runtime, backend: forced, preferred = null, probe = false, threads: threadCount, config: rawConfig, base }) {
   let stage = 'model';
   const { marks: startup, mark } = startupTimeline('worker');
   try {
@@ -31,6 +31,7 @@ async function init({ runtime, backend: forced, preferred = null, threads: threa
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
     const backend = await startBackend(tf, forced, {
       base, wasmFiles: config.wasmFiles, threads: true, threadCount, runtime, preferred,
+      ...(probe ? { forcedBy: 'the backend measurement' } : {}),
     });
     mark('backend');
     stage = 'model';
