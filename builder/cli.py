@@ -224,13 +224,19 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Feature cache, keyed by image content and base.  [default: ~/.cache/browsernet/features]")
 @click.option("--no-cache", is_flag=True, help="Compute every feature; read and write no cache.")
-@click.option("--force", is_flag=True, help="Replace --out even if it is not a previous training output.")
+@click.option("--build-site", "site", type=click.Path(path_type=Path, file_okay=False), default=None,
+              metavar="SITE_DIR", help="Then build the site from the trained model into SITE_DIR, as "
+                                       "'build-site --model OUT/model.keras --out SITE_DIR' does (--quantize auto, "
+                                       "calibrated on the held-out photos).")
+@click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
+              show_default=True, help="With --build-site: where the site will be published (as in build-site).")
+@click.option("--force", is_flag=True, help="Replace --out (and SITE_DIR) even if it is not a previous output.")
 @_verbosity
 def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size: int, weights: str,
           base: Path | None, preprocess: str | None, validation_percent: float, test_percent: float, epochs: int,
           patience: int, batch_size: int, learning_rate: float, dropout: float, fine_tune: int,
-          augment: bool | None, seed: int, cache_dir: Path | None, no_cache: bool, force: bool, verbose: int,
-          quiet: bool) -> None:
+          augment: bool | None, seed: int, cache_dir: Path | None, no_cache: bool, site: Path | None, target: str,
+          force: bool, verbose: int, quiet: bool) -> None:
     """Fine-tune a MobileNet on DATA_DIR, a folder with one sub-folder of photos per class.
 
     Photos are split into training, validation and test by a hash of their content,
@@ -239,12 +245,18 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
     layers too. --out gets model.keras (softmax head, input scaling inside: build-site
     needs no --preprocess), labels.txt, train-report.json with the test figures,
     the split lists and PNG plots; it is replaced only by a complete run. Then:
-    browsernet build-site --model OUT/model.keras. Exit code 0 on success, 1 on failure.
+    browsernet build-site --model OUT/model.keras, or --build-site SITE_DIR does it
+    in the same command. Exit code 0 on success, 1 on failure.
     """
 
     def action() -> None:
         from builder.train.features import default_cache_dir
-        from builder.train.pipeline import TrainOptions, train as run_train
+        from builder.train.pipeline import TrainOptions, check_site_target, train as run_train
+
+        if site is not None:  # before training: a wrong SITE_DIR should not cost a training run
+            check_site_target(site, out, data_dir, force)
+        elif target != "generic":
+            raise BrowsernetError("--target is for --build-site SITE_DIR")
 
         options = TrainOptions(
             data=data_dir, out=out, model=model, base=base, alpha=alpha, input_size=input_size, weights=weights,
@@ -264,8 +276,13 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
                        f"(validation: {_percent(result.report['validation']['accuracy'])})", err=True)
             times = ", ".join(f"{k} {v:.1f}s" for k, v in result.report["seconds"].items())
             click.echo(f"Times: {times}", err=True)
-            click.echo(f"Model written to {out}/ (report: {out}/train-report.json). "
-                       f"Next: browsernet build-site --model {out}/model.keras", err=True)
+            click.echo(f"Model written to {out}/ (report: {out}/train-report.json)."
+                       + ("" if site else f" Next: browsernet build-site --model {out}/model.keras"), err=True)
+        if site is not None:
+            from builder.build import BuildOptions
+            from builder.train.report import MODEL_FILE
+
+            _do_build(BuildOptions(model=str(out / MODEL_FILE), out=site, force=force, target=target), quiet)
 
     _run(verbose, quiet, action)
 

@@ -36,3 +36,50 @@ def test_build_site_takes_labels_report_and_held_out_calibration_from_training(t
     assert any(line.startswith("accuracy     against the true labels") for line in result.summary())
     written = json.loads((tmp_path / "site" / "report.json").read_text())
     assert written["training"] == result.training
+
+
+def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained, feature_cache, tmp_path):
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+    from builder.report import sha256_of
+    from tests.conftest import DEMO_BASE, PHOTOS
+
+    out, site = tmp_path / "model", tmp_path / "site"
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--cache-dir", str(feature_cache), "--epochs", "3",
+                                      "--build-site", str(site), "--target", "github-pages", "-q"])
+    assert result.exit_code == 0, result.output
+    train_report = json.loads((out / records.REPORT_FILE).read_text())
+    built = json.loads((site / "report.json").read_text())
+    # The site is build-site's on the model just trained: its labels, its test figures, calibrated on its
+    # held-out photos (auto, the default for a trained model), for the host asked for.
+    assert built["training"]["test_accuracy"] == train_report["test"]["accuracy"]
+    assert built["labels"] == str(out / records.LABELS_FILE)
+    assert built["options"]["model"] == str(out / records.MODEL_FILE)
+    assert sha256_of(out / records.MODEL_FILE) == train_report["model"]["sha256"]
+    assert built["quantization"]["mode"] == "auto" and "held-out" in built["quantization"]["auto"]["calibration_source"]
+    assert (site / ".nojekyll").is_file() and (site / "index.html").is_file()
+
+
+@pytest.mark.parametrize("where", ["out", "photos", "not-a-site"])
+def test_train_build_site_refuses_a_bad_site_folder_before_training(where, tmp_path):
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+    from tests.conftest import DEMO_BASE, PHOTOS
+
+    out = tmp_path / "model"
+    site = {"out": out / "site", "photos": PHOTOS / "site", "not-a-site": tmp_path / "notes"}[where]
+    if where == "not-a-site":
+        site.mkdir()
+        (site / "todo.txt").write_text("mine\n")
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--no-cache", "--build-site", str(site)])
+    assert result.exit_code == 1
+    message = result.output.strip().splitlines()[-1]
+    assert str(site) in message and "Traceback" not in result.output
+    assert ("overlaps" in message) if where != "not-a-site" else ("is not a browsernet build" in message)
+    assert not out.exists() and not (PHOTOS / "site").exists()  # nothing trained, nothing written
+    if where == "not-a-site":
+        assert [p.name for p in site.iterdir()] == ["todo.txt"]
