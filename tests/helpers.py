@@ -99,8 +99,14 @@ def _layers(model):
 def stock_weights(path: Path, family: str, alpha: float, size: int) -> Path:
     """A weights file for a stock architecture, calibrated (what ``--weights PATH`` takes)."""
     keras.utils.set_random_seed(3)
-    ctor = {"mobilenet_v1": keras.applications.MobileNet, "mobilenet_v2": keras.applications.MobileNetV2}[family]
-    model = calibrate(ctor(alpha=alpha, input_shape=(size, size, 3), weights=None, classes=1000), size)
+    ctor = {"mobilenet_v1": keras.applications.MobileNet, "mobilenet_v2": keras.applications.MobileNetV2,
+            "mobilenet_v3_small": keras.applications.MobileNetV3Small,
+            "mobilenet_v3_large": keras.applications.MobileNetV3Large}[family]
+    model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=None, classes=1000)
+    if family.startswith("mobilenet_v3"):  # its own preprocessing inside: raw pixels, real photos
+        model = calibrate(model, size, preprocess="raw", images=photos(size))
+    else:
+        model = calibrate(model, size)
     model.save_weights(str(path))
     return path
 

@@ -158,7 +158,10 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
         note(line)
 
     chosen = _preprocess_for(full, info.family, preprocess, source, noted)
-    identity: dict[str, Any] = {"features_version": FEATURES_VERSION, "cut_at": pool.name,
+    # A stock model's layer names are numbered per process by Keras (global_average_pooling2d_1, ...): name its
+    # cut by position, so the cache key is the same in every process.
+    cut_at = pool.name if base_file is not None else f"{type(pool).__name__} (layer {full.layers.index(pool)})"
+    identity: dict[str, Any] = {"features_version": FEATURES_VERSION, "cut_at": cut_at,
                                 "input_size": list(info.input_size), "preprocess": chosen, "resize": RESIZE}
     if base_file is not None:
         identity.update(base=str(base_file), sha256=sha256_of(base_file))
