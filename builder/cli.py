@@ -345,9 +345,12 @@ def deploy() -> None:
               help="Commit message.  [default: names the model and the browsernet version]")
 @click.option("--cname", default=None, metavar="DOMAIN",
               help="Custom domain, written to CNAME.  [default: the build's --cname]")
+@click.option("--dry-run", is_flag=True,
+              help="Check the site, the repository and the remote, say what would be published, then stop: "
+                   "no commit, fetch or push.")
 @_verbosity
 def deploy_github_pages(site: Path, remote: str, branch: str, message: str | None, cname: str | None,
-                        verbose: int, quiet: bool) -> None:
+                        dry_run: bool, verbose: int, quiet: bool) -> None:
     """Commit SITE (default: site/) to BRANCH of the git repository in the current directory and push it.
 
     The branch gets exactly the site plus .nojekyll (and CNAME), without the
@@ -358,8 +361,12 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
     def action() -> None:
         from builder.publish.github_pages import publish as github_pages
 
-        result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname)
-        if not result.changed and not result.pushed:
+        result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname, dry_run=dry_run)
+        if result.dry_run:
+            where = "onto the existing" if result.remote_has_branch else "as a new"
+            click.echo(f"Dry run: {site}/ checks out; deploy would commit {result.files} files {where} branch "
+                       f"{branch} and push it to {remote}. Nothing was changed.")
+        elif not result.changed and not result.pushed:
             click.echo(f"Nothing to deploy: {remote}/{branch} already holds this site ({result.commit[:12]}).")
         elif not result.changed:
             click.echo(f"{branch} already held this site; pushed {result.commit[:12]} to {remote}.")

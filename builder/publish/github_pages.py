@@ -35,6 +35,9 @@ class PagesResult:
     commit: str
     changed: bool  # False: the branch already held exactly this site
     pushed: bool
+    dry_run: bool = False  # True: checked only; nothing was committed or pushed (commit "", changed/pushed False)
+    files: int = 0  # files the branch holds (or would hold): the site without its .br/.gz copies
+    remote_has_branch: bool = False  # (dry run) the remote already has the branch
 
 
 
@@ -52,14 +55,23 @@ def pages_url(remote_url: str, cname: str | None) -> str | None:
 
 
 def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", message: str | None = None,
-                 cname: str | None = None, repo: Path | None = None) -> PagesResult:
+            cname: str | None = None, repo: Path | None = None, dry_run: bool = False) -> PagesResult:
     """Commit ``site`` to ``branch`` of the git repository at ``repo`` (default: the current
-    directory) with ghp-import, and push it to ``remote`` unless the remote already has it."""
+    directory) with ghp-import, and push it to ``remote`` unless the remote already has it.
+
+    ``dry_run``: run every check (the site against report.json, the repository, the remote, which
+    must answer) and return what would be published, changing nothing: no fetch, commit or push.
+    Raises :class:`~builder.errors.DeployError` in one line naming the file, repository or remote."""
     data = check_site(site, hosting.GITHUB_PAGES, PAGES_FILE_LIMIT, PAGES_SITE_LIMIT)
     cname = hosting.check_cname(cname) if cname else data.cname
     git = _Git(repo or Path.cwd())
     git.require_repo()
     remote_url = git.remote_url(remote)
+    files = sum(1 for p in site.rglob("*") if p.is_file() and not precompress.is_copy(p.relative_to(site).as_posix()))
+    if dry_run:
+        has_branch = git.remote_tip(remote, branch) is not None
+        return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit="", changed=False,
+                           pushed=False, dry_run=True, files=files + 1 + bool(cname), remote_has_branch=has_branch)
     remote_tip = git.fetch(remote, branch)
     before = git.rev(f"refs/heads/{branch}")
     import ghp_import
@@ -81,7 +93,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     if pushed:
         git.run("push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
     return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=after,
-                       changed=changed, pushed=pushed)
+                       changed=changed, pushed=pushed, files=files + 1 + bool(cname))
 
 
 class _Git:
@@ -119,13 +131,17 @@ class _Git:
                               f"'git remote add {remote} URL' or pass --remote")
         return done.stdout.strip()
 
+    def remote_tip(self, remote: str, branch: str) -> str | None:
+        """``remote``'s ``branch`` tip (None if absent), asking the remote, changing nothing here."""
+        listing = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}")
+        return listing.stdout.split()[0] if listing.stdout.strip() else None
+
     def fetch(self, remote: str, branch: str) -> str | None:
         """Bring ``remote``'s ``branch`` into ``refs/remotes/remote/branch``; return its tip (None if absent)."""
-        listing = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}")
-        if not listing.stdout.strip():
-            return None
-        self.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
-        return listing.stdout.split()[0]
+        tip = self.remote_tip(remote, branch)
+        if tip is not None:
+            self.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+        return tip
 
     def rev(self, ref: str) -> str | None:
         done = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)

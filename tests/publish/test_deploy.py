@@ -102,6 +102,33 @@ def test_a_change_is_a_new_commit_on_top(repo, pages_site, tmp_path):
     assert (published / "CNAME").read_text().strip() == "classify.example.com"
 
 
+def test_dry_run_checks_everything_and_changes_nothing(repo, pages_site):
+    work, bare = repo
+    refs_before = git(work, "for-each-ref")
+    result = run("deploy", "github-pages", "--dry-run", str(pages_site))
+    assert result.exit_code == 0, result.output
+    assert "as a new branch gh-pages" in result.output
+    assert git(bare, "for-each-ref") == "" and git(work, "for-each-ref") == refs_before  # no commit, fetch or push
+    # After a real deploy, the dry run sees the branch on the remote, and still changes nothing.
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    tip = git(bare, "rev-parse", "gh-pages")
+    assert "onto the existing branch gh-pages" in run("deploy", "github-pages", "--dry-run", str(pages_site)).output
+    assert git(bare, "rev-parse", "gh-pages") == tip
+
+
+def test_dry_run_still_refuses_a_damaged_site_and_an_unreachable_remote(repo, pages_site, tmp_path):
+    work, _ = repo
+    clean = tmp_path / "clean"
+    shutil.copytree(pages_site, clean)
+    shard = next(p for p in (pages_site / "model").iterdir() if p.suffix == ".bin")
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    _one_line_error(run("deploy", "github-pages", "--dry-run", str(pages_site)), shard.name, "sha256")
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    _one_line_error(run("deploy", "github-pages", "--dry-run", str(clean)), "git ls-remote failed", "gone.git")
+
+
 def test_custom_branch_and_remote(repo, pages_site, tmp_path):
     work, _ = repo
     other = tmp_path / "other.git"
