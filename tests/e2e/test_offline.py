@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from builder.site import vendor
 from tests.conftest import _build
 from tests.e2e.conftest import Page
 from tests.e2e.static_host import StaticHost
@@ -235,6 +236,8 @@ def test_the_cache_holds_this_builds_files_and_no_precompressed_copy(sites, serv
     files = set(report["files"]) | {"report.json"}
     assert cached <= files - {"sw.js"}, cached - files
     assert not [p for p in cached if precompress.is_copy(p)]
-    assert {p for p in files if not p.endswith((".bin", ".wasm"))} - {"sw.js"} <= cached
+    webgpu = vendor.webgpu_script()  # fetched only where a WebGPU adapter exists; this Chromium has none
+    assert {p for p in files if not p.endswith((".bin", ".wasm"))} - {"sw.js", webgpu} <= cached
+    assert webgpu in files and webgpu not in cached
     assert {f"model/{s}" for s in shards} <= cached
     assert len([p for p in cached if p.endswith(".wasm")]) == 1  # the one binary this browser ran
