@@ -143,7 +143,7 @@ export function saveChoice(storage, key, record) {
  * (`record`: `{chosen, measured, measuredAt}` as stored).
  */
 export function choiceText(choice) {
-  if (!choice) return 'not measured';
+  if (!choice) return 'not measured yet';
   switch (choice.state) {
     case 'forced':
       return `set by ?backend=${choice.backend}, not measured`;

@@ -95,5 +95,5 @@ test('the model card says what was measured and chosen', () => {
   assert.match(choiceText({ state: 'remembered', record }), /measured on an earlier visit/);
   assert.equal(choiceText({ state: 'forced', backend: 'cpu' }), 'set by ?backend=cpu, not measured');
   assert.equal(choiceText({ state: 'measuring', candidates: ['wasm', 'webgl'] }), 'measuring wasm, webgl on this device…');
-  assert.equal(choiceText(null), 'not measured');
+  assert.equal(choiceText(null), 'not measured yet');
 });
