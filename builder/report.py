@@ -43,7 +43,8 @@ class BuildReport:
     options: dict[str, Any] = field(default_factory=dict)  # the build options, to detect stale sites
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # input files: path, sha256
     # Inference rewrites: enabled, layers_before, layers_after, and (only when enabled) the counts of
-    # optimize.Summary: folded_batchnorms, fused_activations, dropped_layers, folded_paddings, scaled_kernels.
+    # optimize.Summary: folded_batchnorms, fused_activations, dropped_layers, folded_paddings, folded_offsets,
+    # scaled_kernels.
     optimization: dict[str, Any] = field(default_factory=dict)
     # Site path -> {Content-Encoding ("br", "gzip"): bytes of its pre-compressed copy, PATH.br or PATH.gz}.
     precompressed: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -149,6 +150,8 @@ class BuildReport:
         scaled = f"; {scaled} uint8 kernels channel-scaled, each with a BatchNorm for its scales" if scaled else ""
         paddings = opt.get("folded_paddings", 0)
         paddings = f", {paddings} paddings folded" if paddings else ""
+        offsets = opt.get("folded_offsets", 0)
+        paddings += f", {offsets} constant offsets folded into biases" if offsets else ""
         return (f"{opt['layers_before']} → {self.layers} TF.js layers ({opt['folded_batchnorms']} BatchNorms "
                 f"folded, {opt['fused_activations']} activations fused{paddings}, {opt['dropped_layers']} no-op "
                 f"layers dropped{scaled})")

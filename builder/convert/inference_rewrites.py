@@ -1,7 +1,7 @@
 """Inference-time rewrites of the flat graph: fewer, cheaper TF.js layers, same numbers.
 
 Runs between :func:`builder.graph.from_keras` and :func:`builder.keras_compat.to_tfjs`.
-Four rewrites, in this order:
+Five rewrites, in this order:
 
 1. **Drop no-ops.** Dropout and its relatives (identity at inference), and
    ``Activation('linear')``: their consumers read the layer's input instead.
@@ -24,7 +24,13 @@ Four rewrites, in this order:
    The folded layer remembers the pair it came from (``Node.folded_from``): once the weight
    dtypes are chosen, :mod:`builder.convert.per_channel` writes a folded kernel stored as
    uint8 channel-scaled, its per-channel scales in a BatchNormalization after it.
-4. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
+4. **Fold a constant offset** (``Rescaling(scale=1, offset=c)``, how Keras 3 writes the ``+ 3``
+   of MobileNetV3's squeeze-and-excite gate, ``relu6(conv(x) + 3) / 6``) into the bias of the
+   Conv2D, DepthwiseConv2D or Dense before it, under the same single-consumer rule:
+   ``bias' = bias + c`` (float64, stored as float32). The ReLU6 after it then fuses too, and
+   the gate's Add and Relu6 kernels are gone. No Keras weight holds ``bias'`` (Keras adds the
+   ``3`` itself), so it stays float32 and the quantized self-check leaves it alone.
+5. **Fuse ReLU / ReLU6** (``ReLU()``, ``ReLU(max_value=6)``, ``Activation('relu'|'relu6')``)
    into the activation of the layer before it, under the same single-consumer rule.
    The page and the self-check run every such convolution as one TF.js fused op, bias
    and activation included (``templates/js/tfjs-fixes.js``): TF.js-layers alone would
@@ -70,6 +76,7 @@ class Summary:
     fused_activations: int = 0
     dropped_layers: int = 0
     folded_paddings: int = 0
+    folded_offsets: int = 0  # Rescaling(scale=1, offset=c) taken into the bias before it
     scaled_kernels: int = 0  # uint8 kernels written channel-scaled, each with a BatchNorm carrying its scales
 
     def as_dict(self) -> dict[str, int]:
@@ -91,9 +98,10 @@ def optimize(graph: Graph) -> tuple[Graph, Summary]:
     nodes, outputs, dropped = _drop_no_ops(nodes, outputs, set(graph.inputs))
     nodes, outputs, paddings = _fold_paddings(nodes, outputs)
     nodes, outputs, folded = _fold_batchnorms(nodes, outputs)
+    nodes, outputs, offsets = _fold_offsets(nodes, outputs)
     nodes, outputs, fused = _fuse_activations(nodes, outputs)
     summary = Summary(folded_batchnorms=folded, fused_activations=fused, dropped_layers=dropped,
-                      folded_paddings=paddings)
+                      folded_paddings=paddings, folded_offsets=offsets)
     log.info("optimized %s: %d layers -> %d (%s)", graph.name, len(graph.nodes), len(nodes), summary)
     return Graph(nodes=nodes, inputs=list(graph.inputs), outputs=outputs, name=graph.name), summary
 
@@ -177,6 +185,52 @@ def _fold_batchnorms(nodes: list[Node], outputs: list[str]) -> tuple[list[Node],
 
 # Activations fused into the layer before them (relu6: see the module docstring).
 FUSED_ACTIVATIONS = ("relu", "relu6")
+
+
+def _fold_offsets(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:
+    consumers = _consumers(nodes, outputs)
+    by_name = {n.name: n for n in nodes}
+    plan: dict[str, float] = {}  # producer name -> offset to add to its bias
+    folded_away: dict[str, str] = {}
+    for node in nodes:
+        offset = _constant_offset(node)
+        if offset is None or len(node.inputs) != 1:
+            continue
+        producer = by_name.get(node.inputs[0])
+        # A producer with rewritten weights (a folded BatchNorm) keeps its bias where the self-check finds it.
+        if (producer is not None and producer.class_name in FOLD_TARGETS and _is_linear(producer)
+                and not producer.origins and producer.folded_from is None and _kernel(producer) is not None
+                and consumers.get(producer.name) == [node.name]):
+            plan[producer.name] = offset
+            folded_away[node.name] = producer.name
+    out = []
+    for node in nodes:
+        if node.name in plan:
+            out.append(_with_offset(node, plan[node.name]))
+        elif node.name not in folded_away:
+            out.append(node)
+    return _rewire(out, outputs, folded_away) + (len(plan),)
+
+
+def _constant_offset(node: Node) -> float | None:
+    """``c`` if ``node`` is ``Rescaling(scale=1, offset=c)`` with scalar ``c``, else None."""
+    if node.class_name != "Rescaling":
+        return None
+    scale, offset = node.config.get("scale", 1.0), node.config.get("offset", 0.0)
+    if isinstance(scale, (list, tuple, dict)) or isinstance(offset, (list, tuple, dict)) or float(scale) != 1.0:
+        return None
+    return float(offset)
+
+
+def _with_offset(producer: Node, offset: float) -> Node:
+    kernel_name, kernel = _kernel(producer)
+    weights = dict(producer.weights)
+    bias = np.asarray(weights["bias"], np.float64) if "bias" in weights else np.zeros(
+        _out_channels(producer.class_name, kernel), np.float64)
+    new_weights = [(name, value) for name, value in producer.weights if name != "bias"]
+    new_weights.append(("bias", (bias + offset).astype(np.float32)))
+    return replace(producer, config={**producer.config, "use_bias": True}, weights=new_weights,
+                   origins={**producer.origins, "bias": Origin(None, 0)})
 
 
 def _fuse_activations(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], int]:

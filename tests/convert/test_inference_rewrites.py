@@ -403,3 +403,57 @@ def test_keras2_models_fold_and_check_quantized_weights_too(tmp_path):
     assert result.optimization.scaled_kernels == 2
     assert {n.split("/")[1]: d for n, d in result.dtypes.items() if "batch" in n} == {"beta": "uint8"}
     assert _check(model, result).max_abs_diff <= 1e-5
+
+
+def _squeeze_excite(side_reader: bool = False) -> keras.Model:
+    """Keras 3's MobileNetV3 squeeze-and-excite block (relu6(conv(x) + 3) / 6 as keras.ops arithmetic);
+    ``side_reader``: the gate convolution's output is also a model output."""
+    keras.utils.set_random_seed(9)
+    inputs = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 3, padding="same", activation="relu", name="expand")(inputs)
+    s = L.GlobalAveragePooling2D(keepdims=True, name="squeeze")(x)
+    s = L.Conv2D(4, 1, activation="relu", name="reduce")(s)
+    raw = L.Conv2D(8, 1, name="gate_conv")(s)
+    gate = L.ReLU(6.0, name="gate_relu6")(raw + 3.0) * (1.0 / 6.0)
+    x = L.Multiply(name="excite")([x, gate])
+    outputs = L.Dense(3, activation="softmax", name="head")(L.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, [outputs, L.Flatten()(raw)] if side_reader else outputs)
+    return helpers.calibrate(model, 16, preprocess="raw", images=helpers.photos(16))
+
+
+def test_squeeze_excite_offset_folds_into_the_gate_convolution():
+    """The gate's + 3 joins the convolution's bias and its relu6 fuses: the Rescaling(+3) and ReLU(6) layers
+    are gone, and the graph computes what Keras does."""
+    model = _squeeze_excite()
+    optimised, summary = optimizing.optimize(graphs.from_keras(model))
+    assert summary.folded_offsets == 1
+    by_name = {n.name: n for n in optimised.nodes}
+    gate = by_name["gate_conv"]
+    assert gate.config["activation"] == "relu6"
+    assert np.allclose(dict(gate.weights)["bias"], model.get_layer("gate_conv").get_weights()[1] + 3.0)
+    assert gate.origins["bias"].layer is None  # Keras adds the 3 itself: no Keras weight holds this bias
+    assert [n.class_name for n in optimised.nodes if n.inputs == ["gate_conv"]] == ["Rescaling"]  # the 1/6
+    assert not any(n.class_name == "ReLU" for n in optimised.nodes)
+
+    images = helpers.photos(16, count=4)
+    expected = np.asarray(model(images, training=False))
+    np.testing.assert_allclose(np.asarray(_keras_from_graph(optimised)(images)), expected, atol=2e-6)
+    assert np.ptp(expected, axis=0).max() > 0.05
+
+
+def test_offset_is_not_folded_when_the_convolution_has_another_reader():
+    optimised, summary = optimizing.optimize(graphs.from_keras(_squeeze_excite(side_reader=True)))
+    assert summary.folded_offsets == 0
+    assert {n.name: n for n in optimised.nodes}["gate_conv"].config["activation"] == "linear"
+
+
+@pytest.mark.parametrize("spec", [None, "uint8"])
+def test_tfjs_runs_a_folded_offset_like_keras(spec, tmp_path):
+    """Through TF.js (the page's fixes, WASM): float32, and uint8 kernels with the folded bias kept float32."""
+    model = _squeeze_excite()
+    result = _convert(model, tmp_path, optimize=True, qmap=quantize.parse([spec]) if spec else None)
+    assert result.optimization.folded_offsets == 1
+    assert result.dtypes.get("gate_conv/bias", "float32") == "float32"
+    check = parity.check(model, result.model_json, input_size=(16, 16), preprocess="raw", weights=result.weights,
+                         dtypes=result.dtypes)
+    assert check.max_abs_diff <= 1e-5 and check.output_spread > 0.05

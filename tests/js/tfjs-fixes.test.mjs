@@ -73,22 +73,25 @@ test('convolutions run as fused kernels, with the same numbers as TF.js-layers c
   }
 });
 
-// MobileNetV3's hard-sigmoid as browsernet writes it, and Keras 3's squeeze-and-excite gate.
-function buildHardSigmoids() {
+// MobileNetV3 as browsernet writes it: hard-swish, Keras 3's squeeze-and-excite block (global
+// average, gate, product), and a residual Add.
+function buildMobileNetV3Block() {
   const input = tf.input({ shape: [4, 4, 3] });
   const gate = tf.layers.reLU({ maxValue: 1 }).apply(tf.layers.rescaling({ scale: 1 / 6, offset: 0.5 }).apply(input));
   const swish = tf.layers.multiply().apply([input, gate]);
-  let se = tf.layers.rescaling({ scale: 1, offset: 3 }).apply(swish);
+  const squeezed = tf.layers.reshape({ targetShape: [1, 1, 3] }).apply(tf.layers.globalAveragePooling2d({}).apply(swish));
+  let se = tf.layers.rescaling({ scale: 1, offset: 3 }).apply(squeezed);
   se = tf.layers.reLU({ maxValue: 6 }).apply(se);
   se = tf.layers.rescaling({ scale: 1 / 6, offset: 0 }).apply(se);
-  const plain = tf.layers.reLU({}).apply(se);
-  return tf.model({ inputs: input, outputs: plain });
+  const excited = tf.layers.multiply().apply([swish, se]);
+  const output = tf.layers.add().apply([tf.layers.reLU({}).apply(excited), swish]);
+  return tf.model({ inputs: input, outputs: output });
 }
 
-test('hard-sigmoid layers run only the kernels that change a value, with identical numbers', async () => {
-  await tf.setBackend('cpu');
+async function beforeAndAfter(backend) {
+  await tf.setBackend(backend);
   const x = tf.randomUniform([2, 4, 4, 3], -8, 8, 'float32', 5);
-  const original = buildHardSigmoids(); // built from TF.js's own classes, whatever the registry holds
+  const original = buildMobileNetV3Block(); // built from TF.js's own classes, whatever the registry holds
   let saved;
   await original.save(tf.io.withSaveHandler(async (artifacts) => {
     saved = artifacts;
@@ -97,12 +100,45 @@ test('hard-sigmoid layers run only the kernels that change a value, with identic
   const before = await kernelsAndOutput(original, x);
   useFastKernels(tf);
   const after = await kernelsAndOutput(await tf.loadLayersModel(tf.io.fromMemory(saved)), x);
+  return { before, after, kernels: `${JSON.stringify(before.counts)} -> ${JSON.stringify(after.counts)}` };
+}
 
-  const kernels = `${JSON.stringify(before.counts)} -> ${JSON.stringify(after.counts)}`;
-  const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
-  assert.equal(total(before.counts) - total(after.counts), 4, kernels); // a Mul by 1, an Add of 0, two Relus
-  assert.equal(after.counts.Relu6, 1, kernels);
-  assert.deepEqual(Array.from(after.values), Array.from(before.values));
-  const spread = Math.max(...before.values) - Math.min(...before.values);
+function assertClose(after, before, tolerance) {
+  assert.equal(after.length, before.length);
+  for (let i = 0; i < before.length; i++) {
+    const limit = tolerance * Math.max(1, Math.abs(before[i]));
+    assert.ok(Math.abs(after[i] - before[i]) <= limit, `output ${i}: ${after[i]} vs ${before[i]}`);
+  }
+  const spread = Math.max(...before) - Math.min(...before);
   assert.ok(spread > 0.1, `the outputs barely differ (${spread})`);
+}
+
+test('CPU: hard-swish runs as one kernel, merges without a copy, gates with only the kernels that change a value', async () => {
+  const { before, after, kernels } = await beforeAndAfter('cpu');
+  assert.equal(before.counts.Identity, 3, kernels); // TF.js-layers copies the first input of each merge
+  assert.equal(after.counts.Identity, undefined, kernels);
+  assert.equal(after.counts.BrowsernetHardSwish, 1, kernels); // instead of a Mul, an Add, a clip and a Mul
+  assert.equal(after.counts.ClipByValue, undefined, kernels);
+  assert.equal(after.counts.Relu6, 1, kernels); // the squeeze-and-excite gate: Add(3), Relu6, Mul(1/6)
+  assert.equal(after.counts.Multiply, 2, kernels); // the gate's 1/6 and the product
+  assert.equal(after.counts.Add, 2, kernels); // the gate's + 3 and the residual
+  assert.equal(after.counts.Mean, undefined, kernels); // the global average is one whole-image AvgPool
+  assert.equal(after.counts.AvgPool, 1, kernels);
+  // x · relu6(x + 3) / 6 rounded once, against TF.js's float32 steps: a float32 rounding apart.
+  assertClose(after.values, before.values, 2e-6);
+});
+
+test('WASM: the same block without the merge copies; hard-swish stays four SIMD kernels', async () => {
+  await import('@tensorflow/tfjs-backend-wasm');
+  const { before, after, kernels } = await beforeAndAfter('wasm');
+  assert.equal(after.counts.Identity, undefined, kernels);
+  assert.equal(after.counts.BrowsernetHardSwish, undefined, kernels); // no CPU kernel on the WASM backend
+  assert.equal(after.counts.ClipByValue, 1, kernels);
+  assert.equal(after.counts.Mean, undefined, kernels);
+  assert.equal(after.counts.AvgPool, 1, kernels);
+  const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+  // Three merge copies, a Mul by 1, an Add of 0 and two Relus before a clip or a Relu6 gone; the
+  // AvgPool's output is reshaped to (batch, channels), a view.
+  assert.equal(total(before.counts) - total(after.counts), 6, kernels);
+  assertClose(after.values, before.values, 1e-6); // the average summed in another order
 });

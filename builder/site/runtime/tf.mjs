@@ -15,8 +15,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 
 export {
-  add, backend, clipByValue, div, env, fused, getBackend, memory, mul, ready, relu, relu6, removeBackend,
-  serialization, setBackend, tensor, tensor4d, tidy,
+  add, backend, clipByValue, div, engine, env, fused, getBackend, getKernel, memory, mul, ready, registerKernel, relu,
+  relu6, removeBackend, reshape, serialization, setBackend, tensor, tensor4d, tidy,
 } from '@tensorflow/tfjs-core';
 export { loadLayersModel } from '@tensorflow/tfjs-layers';
 // tf.wasm.setWasmPaths() and friends, where TF.js's own wasm script puts them.
