@@ -164,9 +164,18 @@ def _row(runs: list[dict[str, Any]], reference: Any) -> dict[str, Any]:
         "first_ms": round(min(r["firstMs"] for r in runs), 1),
         **baseline.summarise([t for r in runs for t in r["times"]]),
         "threads": runs[0]["threads"],
+        # CPU time per timed inference, all threads together: over median_ms it is how many cores
+        # the runtime kept busy (a thread pool that spins while it waits shows as cores used for no gain).
+        "cpu_ms_per_inference": _cpu_per_run(runs),
         **runs[0]["bytes"],
         "parity": parity(reference, runs[0]["output"]),
     }
+
+
+def _cpu_per_run(runs: list[dict[str, Any]]) -> float | None:
+    if any(r.get("cpuMs") is None for r in runs):
+        return None
+    return round(sum(r["cpuMs"] for r in runs) / sum(len(r["times"]) for r in runs), 2)
 
 
 def parity(reference: Any, output: list[float], tolerance: float = PARITY_TOLERANCE) -> dict[str, Any]:
@@ -275,11 +284,11 @@ def write_json(result: BenchResult, path: Path) -> None:
 
 def table(result: BenchResult) -> list[str]:
     """The figures as a few aligned lines for the terminal."""
-    lines = [f"{'site':<14}{'load':>9}{'1st inf':>9}{'median':>9}{'p90':>9}{'1st cold':>10}{'1st warm':>10}"
-             f"{'bytes 1st':>11}{'bytes ret':>11}{'threads':>8}"]
+    lines = [f"{'site':<14}{'load':>9}{'1st inf':>9}{'median':>9}{'p90':>9}{'infer':>9}{'1st cold':>10}"
+             f"{'1st warm':>10}{'bytes 1st':>11}{'bytes ret':>11}{'threads':>8}"]
     for backend, f in result.site_backends.items():
         lines.append(f"{backend:<14}{_ms(f['load_ms']):>9}{_ms(f['first_inference_ms']):>9}{_ms(f['median_ms']):>9}"
-                     f"{_ms(f['p90_ms']):>9}{_ms(f['cold_first_prediction_ms']):>10}"
+                     f"{_ms(f['p90_ms']):>9}{_ms(f.get('inference_median_ms')):>9}{_ms(f['cold_first_prediction_ms']):>10}"
                      f"{_ms(f['warm_first_prediction_ms']):>10}{_bytes(f['bytes_first_visit']):>11}"
                      f"{_bytes(f['bytes_return_visit']):>11}{f.get('threads') or '-':>8}")
     for backend, f in result.site_backends.items():
@@ -293,7 +302,7 @@ def table(result: BenchResult) -> list[str]:
                      "cannot tell one computation from another")
     if result.harness:
         lines.append(f"{'harness':<14}{'format':>9}{'threads':>8}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}"
-                     f"{'model':>10}{'runtime':>10}  parity with Keras")
+                     f"{'cpu':>9}{'model':>10}{'runtime':>10}  parity with Keras")
         for fmt, rows in result.harness.items():
             for config, f in rows.items():
                 if "error" in f:
@@ -305,7 +314,7 @@ def table(result: BenchResult) -> list[str]:
                           " - not the same computation")
                 lines.append(f"{config:<14}{fmt:>9}{f.get('threads') or '-':>8}{_ms(f['load_ms']):>9}"
                              f"{_ms(f['first_ms']):>9}{_ms(f['median_ms']):>9}{_ms(f['p90_ms']):>9}"
-                             f"{_bytes(f['model_bytes']):>10}{_bytes(f['runtime_bytes']):>10}  {agrees}")
+                             f"{_ms(f.get('cpu_ms_per_inference')):>9}{_bytes(f['model_bytes']):>10}{_bytes(f['runtime_bytes']):>10}  {agrees}")
     if result.native:
         n = result.native
         lines.append(f"native Keras (TensorFlow, CPU): median {_ms(n['median_ms'])}, p90 {_ms(n['p90_ms'])}")
@@ -424,6 +433,9 @@ def _site(chromium: Any, url: str, sent: Counter, backend: str, input_size: tupl
         "load_ms": round(load_ms, 1),
         "first_inference_ms": round(stats["warmupMs"], 1) if stats and stats.get("warmupMs") is not None else None,
         **figures,
+        # The worker's own timing of the same inferences (preprocessing ops, the model, reading the
+        # output back): classify() less its message round trip, image resize and top-k.
+        "inference_median_ms": round(stats["medianMs"], 2) if stats and stats.get("medianMs") is not None else None,
         "cold_first_prediction_ms": round(cold_first, 1),
         "warm_first_prediction_ms": round(statistics.median(warm_firsts), 1),
         "warm_visits": WARM_VISITS,
@@ -456,17 +468,22 @@ def _harness(root: Path, layers_dir: Path) -> None:
 
 def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str, threads: int | None,
                  input_size: tuple, opts: BenchOptions) -> dict[str, Any]:
-    """One harness page: ``{loadMs, firstMs, times, threads, output}``, or ``{error}`` (one line) when
-    the runtime fails to load or run the model."""
+    """One harness page: ``{loadMs, firstMs, times, threads, output, cpuMs}``, or ``{error}`` (one line)
+    when the runtime fails to load or run the model. ``cpuMs`` is the CPU time the page's renderer
+    process (its main thread, workers and WASM threads together) used during the timed runs."""
     from playwright.sync_api import Error
 
     context = chromium.new_context()
     try:
         page = context.new_page()
         page.goto(f"{url}harness.html", timeout=PAGE_TIMEOUT_MS)
-        return page.evaluate("(o) => window.benchModel(o)", {
-            "format": fmt, "url": model_url, "backend": backend, "threads": threads, "inputSize": list(input_size),
-            "runs": opts.runs, "maxMs": opts.max_seconds * 1000})
+        got = page.evaluate("(o) => window.benchLoad(o)", {
+            "format": fmt, "url": model_url, "backend": backend, "threads": threads, "inputSize": list(input_size)})
+        before = _renderer_cpu_ms(chromium)
+        got.update(page.evaluate("(o) => window.benchTime(o)", {"runs": opts.runs, "maxMs": opts.max_seconds * 1000}))
+        after = _renderer_cpu_ms(chromium)
+        got["cpuMs"] = after - before if before is not None and after is not None else None
+        return got
     except Error as e:
         reason = str(e).splitlines()[0]
         for prefix in ("Page.evaluate: ", "Error: "):
@@ -475,6 +492,22 @@ def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str
         return {"error": reason}
     finally:
         context.close()
+
+
+def _renderer_cpu_ms(chromium: Any) -> float | None:
+    """CPU milliseconds used so far by Chromium's renderer processes (10 ms resolution), from the
+    DevTools protocol's SystemInfo; None where the browser does not report it."""
+    from playwright.sync_api import Error
+
+    try:
+        session = chromium.new_browser_cdp_session()
+        try:
+            info = session.send("SystemInfo.getProcessInfo")["processInfo"]
+        finally:
+            session.detach()
+    except Error:
+        return None
+    return 1000 * sum(p.get("cpuTime", 0) for p in info if p.get("type") == "renderer")
 
 
 def _keras_model(data: report.BuildReport) -> Any:
@@ -518,6 +551,9 @@ def _ratios(result: BenchResult) -> dict[str, float]:
                     ratios[f"{config}: {fmt} / litert"] = round(row["median_ms"] / lite["median_ms"], 3)
             if site:
                 ratios[f"{config}: site classify / litert"] = round(site["median_ms"] / lite["median_ms"], 3)
+                if site.get("inference_median_ms"):
+                    ratios[f"{config}: site inference / litert"] = round(
+                        site["inference_median_ms"] / lite["median_ms"], 3)
     # Thread scaling: one thread's median over all CPUs', per format (and the site).
     if "wasm" in result.options["backends"]:
         for fmt in result.harness:
@@ -527,6 +563,9 @@ def _ratios(result: BenchResult) -> dict[str, float]:
         one, many = result.site_backends.get("wasm-1thread"), result.site_backends.get("wasm")
         if one and many:
             ratios[f"site: 1 thread / {many.get('threads')} threads"] = round(one["median_ms"] / many["median_ms"], 3)
+            if one.get("inference_median_ms") and many.get("inference_median_ms"):
+                ratios[f"site inference: 1 thread / {many.get('threads')} threads"] = round(
+                    one["inference_median_ms"] / many["inference_median_ms"], 3)
     return ratios
 
 

@@ -40,7 +40,7 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
         assert figures["runs"] >= 3
         assert figures["bytes_first_visit"] > data["model"]["model_bytes"]  # the model, the runtime, the page
         assert _number(figures["bytes_return_visit"], positive=False)
-        assert _number(figures["first_inference_ms"])
+        assert _number(figures["first_inference_ms"]) and _number(figures["inference_median_ms"])
         # Where the warm visits' start-up went, stage by stage, ends before their first prediction.
         stages = figures["warm_startup_ms"]
         assert {"runtime", "backend", "download", "model"} <= set(stages) and all(map(_number, stages.values()))
@@ -57,6 +57,7 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
                 assert _number(figures[key]), (fmt, row, key, figures[key])
             assert figures["runs"] >= 3 and figures["p90_ms"] >= figures["median_ms"]
             assert _number(figures["model_bytes"]) and _number(figures["runtime_bytes"])
+            assert _number(figures["cpu_ms_per_inference"], positive=False)
             if row.startswith("wasm"):
                 assert figures["threads"] == (1 if row == "wasm-1thread" else os.cpu_count())
             # Every runtime computed what Keras computes, on an input that changes Keras's output.
@@ -66,7 +67,11 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert data["harness"]["litert"]["wasm"]["model_bytes"] > 0.5 * data["model"]["model_bytes"]
     assert _number(data["native"]["median_ms"])
     assert set(data["ratios"]) >= {"wasm: layers / graph", "wasm: layers / native", "wasm: layers / litert",
-                                   "wasm: graph / litert", "wasm: onnx / litert", "wasm: site classify / litert"}
+                                   "wasm: graph / litert", "wasm: onnx / litert", "wasm: site classify / litert",
+                                   "wasm: site inference / litert"}
+    if (os.cpu_count() or 1) > 1:  # thread scaling, per format and for the site
+        assert {f"{fmt}: 1 thread / {os.cpu_count()} threads" for fmt in ("layers", "graph", "litert", "onnx", "site")} \
+            <= set(data["ratios"])
     assert all(_number(v) for v in data["ratios"].values())
     # The table on stdout carries the same figures.
     assert "layers / graph" in result.stdout and "native Keras" in result.stdout
