@@ -250,3 +250,31 @@ def test_efficientnet_b0_comes_along(tmp_path):
     expected = np.asarray(model(x, training=False))
     assert np.ptp(expected, axis=0).max() > 0.1
     np.testing.assert_allclose(tfjs_output(model, x, tmp_path, optimize=True), expected, atol=TOLERANCE)
+
+
+@pytest.fixture(scope="module")
+def v3_small():
+    """MobileNetV3 Small at 96 pixels with BatchNorm statistics from real photos, and photos it tells apart."""
+    model = helpers.mobilenet_v3("small", 96, classes=5)
+    x = helpers.photos(96, count=4, seed=23)
+    expected = np.asarray(model(x, training=False))
+    assert np.ptp(expected, axis=0).max() > 0.05  # the photos get different answers
+    return model, x, expected
+
+
+@pytest.mark.parametrize("backend", ["wasm", "cpu"])
+@pytest.mark.parametrize("fixes", ["page", "stock"])
+def test_mobilenet_v3_blocks_run_in_stock_tfjs_and_with_the_page_fixes(fixes, backend, v3_small, tmp_path,
+                                                                       monkeypatch):
+    """MobileNetV3 Small (hard-swish after convolutions, squeeze-and-excite with its + 3 folded into a
+    bias, residual adds), converted and optimized as the build does: plain TF.js 4.22 (none of the page's
+    fixes) loads and runs its model.json, and so does the page's TF.js (one-kernel hard-swish on the CPU
+    backend, whole-image AvgPool, merges without copies), both giving Keras's numbers."""
+    if fixes == "stock":
+        stock = tmp_path / "no-fixes.js"
+        stock.write_text("export function useFastKernels(tf) {}\n")
+        monkeypatch.setattr(self_check, "TFJS_FIXES", stock)
+    model, x, expected = v3_small
+    assert rewrites.optimize(graphs.from_keras(model))[1].folded_offsets > 0
+    got = tfjs_output(model, x, tmp_path, optimize=True, backend=backend)
+    np.testing.assert_allclose(got, expected, atol=TOLERANCE)
