@@ -75,6 +75,19 @@ def test_webgpu_matches_keras(sites, url, gpu, open_page, fine_tuned_keras):
     assert {u for u in page.requests if vendor.WEBGPU_BUNDLE in u} == {f"{url}vendor/{vendor.WEBGPU_BUNDLE}"}
 
 
+def test_webgpu_on_the_main_thread_runs_under_the_pages_policy(url, gpu, open_page):
+    """The main-thread fallback loads the WebGPU script as a <script integrity> under the page's CSP
+    (no 'unsafe-eval'): it needs no eval, and WGSL compiles in the browser."""
+    page = open_page(f"{url}?backend=webgpu&worker=0", on=gpu)
+    assert page.ready() == "ready", page.page.text_content("#error")
+    assert page.page.evaluate("[window.browsernet.backend, window.browsernet.thread]") == ["webgpu", "main"]
+    size = page.page.evaluate("window.browsernet.inputSize")[0]
+    image = helpers.photos(size, count=1, seed=5).round().astype(np.uint8)[0]
+    assert len(page.page.evaluate(CLASSIFY, [image.reshape(-1).tolist(), size])) == 5
+    assert page.csp_violations() == []
+    assert [t for kind, t in page.console if kind == "error"] == []
+
+
 def test_without_webgpu_nothing_more_is_downloaded(url, open_page):
     page = open_page(url)  # the default Chromium: no WebGPU adapter
     assert page.ready() == "ready", (page.page.text_content("#error"), page.console[-5:])
