@@ -4,6 +4,7 @@ running natively in TensorFlow on this machine."""
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 import time
@@ -36,7 +37,56 @@ def graph_model(model: Any, out_dir: Path) -> Path:
     except Exception as e:  # the converter raises bare Exceptions and ValueErrors alike
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise BrowsernetError(f"could not convert the model to a TF.js graph model for the baseline: {first}") from e
+    patched = vector_biases(graph / "model.json")
+    if patched:
+        log.info("graph model: %d fused convolutions given a per-channel bias for TF.js", patched)
     return graph / "model.json"
+
+
+# The fused convolution ops of a graph model.json: (filter input, its output-channel axes).
+_FUSED_CONVOLUTIONS = {"_FusedConv2D": (3,), "FusedDepthwiseConv2dNative": (2, 3)}
+
+
+def vector_biases(model_json: Path) -> int:
+    """Give each fused convolution in a graph model a rank-1 bias; return how many were changed.
+
+    TensorFlow's grappler fuses a convolution followed by the add of a scalar (MobileNetV3's
+    hard-sigmoid ``conv + 3``) into one ``_FusedConv2D`` whose bias is that scalar, and TF.js
+    4.22's graph executor refuses it ("FusedConv2D only supports rank-1 bias"). Each such node
+    gets its own constant, the scalar repeated once per output channel (the same sums), and the
+    weight shards are rewritten with it."""
+    import numpy as np
+    from tensorflowjs import read_weights, write_weights
+
+    spec = json.loads(model_json.read_text())
+    nodes = spec["modelTopology"]["node"]
+    groups = read_weights.read_weights(spec["weightsManifest"], str(model_json.parent))
+    weights = {w["name"]: w for group in groups for w in group}
+    patched = 0
+    for node in list(nodes):
+        axes = _FUSED_CONVOLUTIONS.get(node["op"])
+        kernel = weights.get(node["input"][1]) if axes and len(node["input"]) > 2 else None
+        if kernel is None:
+            continue
+        for k in range(2, len(node["input"])):
+            bias = weights.get(node["input"][k])
+            if bias is None or np.ndim(bias["data"]) != 0:
+                continue
+            channels = int(np.prod([kernel["data"].shape[a] for a in axes]))
+            name = f"{node['name']}/vector_bias_{k}"
+            weights[name] = {"name": name, "data": np.full([channels], bias["data"], dtype=bias["data"].dtype)}
+            nodes.append({"name": name, "op": "Const", "attr": {
+                "value": {"tensor": {"dtype": "DT_FLOAT", "tensorShape": {"dim": [{"size": str(channels)}]}}},
+                "dtype": {"type": "DT_FLOAT"}}})
+            node["input"][k] = name
+            patched += 1
+    if patched:
+        for path in {p for group in spec["weightsManifest"] for p in group["paths"]}:
+            (model_json.parent / path).unlink()
+        spec["weightsManifest"] = write_weights.write_weights([list(weights.values())], str(model_json.parent),
+                                                              write_manifest=False)
+        model_json.write_text(json.dumps(spec))
+    return patched
 
 
 def native_latency(model: Any, input_size: tuple[int, int], runs: int, max_seconds: float) -> dict[str, Any]:
