@@ -14,11 +14,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bench(*args: str) -> subprocess.CompletedProcess:
+def bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The CLI in its own process, as a user runs it (Playwright's sync API cannot nest in the
     test session's own browser)."""
     return subprocess.run([sys.executable, "-m", "builder", "bench", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)
+                          text=True, timeout=900, env={**os.environ, **(env or {})})
 
 
 def _number(value, positive: bool = True) -> bool:
@@ -105,28 +105,55 @@ def test_bench_flags_a_runtime_that_disagrees_with_keras(sequential_keras, tmp_p
     assert len([line for line in result.stdout.splitlines() if "DISAGREES" in line]) == len(data["harness"]["layers"])
 
 
-def test_bench_reports_a_baseline_that_cannot_run_the_model(tmp_path):
-    """TF.js 4.22's graph executor rejects the FusedConv2D (with a scalar bias) that the converter
-    makes of MobileNetV3's `conv + 3`: the graph rows say why, and the others are measured."""
+def test_bench_runs_the_graph_baseline_of_mobilenet_v3(tmp_path):
+    """TensorFlow's grappler fuses MobileNetV3's `conv + 3` into a FusedConv2D with a scalar bias,
+    which TF.js 4.22's graph executor rejects ("only supports rank-1 bias"); bench gives those
+    convolutions a per-channel bias, and the graph model then computes what Keras does."""
     from builder.build import BuildOptions, build
+    from tests import helpers
 
+    weights = helpers.stock_weights(tmp_path / "v3.weights.h5", "mobilenet_v3_small", 1.0, 32)
     site = tmp_path / "site"
-    build(BuildOptions(out=site, model="mobilenet_v3_small", input_size=32, weights="none"))
+    build(BuildOptions(out=site, model="mobilenet_v3_small", input_size=32, weights=str(weights), quantize=("none",)))
     out = tmp_path / "bench.json"
-    result = bench(str(site), "--backends", "wasm", "--baselines", "graph,litert", "--no-native", "--runs", "3",
+    result = bench(str(site), "--backends", "wasm", "--baselines", "graph", "--no-native", "--runs", "3",
                    "--max-seconds", "1", "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
-    for row in data["harness"]["graph"].values():
-        assert set(row) == {"error"} and "rank-1 bias" in row["error"] and "\n" not in row["error"]
-    for fmt in ("layers", "litert"):
+    assert data["model"]["output_depends_on_input"] is True
+    for fmt in ("layers", "graph"):
+        for row in data["harness"][fmt].values():
+            assert "error" not in row and row["parity"]["ok"], (fmt, row)
+    assert "failed:" not in result.stdout
+
+
+def test_bench_reports_a_baseline_that_cannot_run(sequential_keras, tmp_path):
+    """Without LiteRT.js in node_modules (an install without the devDependencies), its rows say
+    why in one line each, and the run goes on: the other baselines are measured."""
+    from builder.build import BuildOptions, build
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "site"
+    build(BuildOptions(out=site, model=str(sequential_keras), labels=labels, preprocess="unit"))
+    node_modules = tmp_path / "node_modules"
+    node_modules.mkdir()
+    for entry in (ROOT / "node_modules").iterdir():
+        if entry.name != "@litertjs":
+            (node_modules / entry.name).symlink_to(entry)
+    out = tmp_path / "bench.json"
+    result = bench(str(site), "--backends", "wasm", "--baselines", "litert,onnx", "--no-native", "--runs",
+                   "3", "--max-seconds", "1", "--json", str(out), env={"BROWSERNET_NODE_MODULES": str(node_modules)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    for row in data["harness"]["litert"].values():
+        assert set(row) == {"error"} and "@litertjs/core is not installed" in row["error"]
+    for fmt in ("layers", "onnx"):
         for row in data["harness"][fmt].values():
             assert _number(row["median_ms"]) and row["parity"]["ok"]
-    # weights none: every input gives the same output, and the run says its parity checks prove little.
-    assert data["model"]["output_depends_on_input"] is False
-    assert "does not depend on the input" in result.stdout
+    assert not any("litert" in name for name in data["ratios"])
     failed = [line for line in result.stdout.splitlines() if "failed:" in line]
-    assert len(failed) == len(data["harness"]["graph"]) and all("rank-1 bias" in line for line in failed)
+    assert len(failed) == len(data["harness"]["litert"]) and all("npm ci" in line for line in failed)
 
 
 def test_bench_refuses_a_folder_that_is_not_a_site(tmp_path):
