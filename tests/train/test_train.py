@@ -213,3 +213,21 @@ def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(trai
     assert "Aborted" in rest and "Traceback" not in rest
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # the staging folder is gone
+
+
+def test_a_cached_run_on_fewer_classes_writes_a_model_with_that_many_outputs(trained, feature_cache, tmp_path):
+    import shutil
+
+    from builder.train.pipeline import TrainOptions, train
+
+    data = tmp_path / "three"
+    for name in ("birds", "carnivores", "hoofed_mammals"):
+        shutil.copytree(PHOTOS / name, data / name)
+    out = tmp_path / "out"
+    again = train(TrainOptions(data=data, out=out, cache_dir=feature_cache, base=DEMO_BASE, epochs=3)).report
+    assert "base" not in again["seconds"] and again["cache"]["computed"] == 0  # the same photos: all cached
+    model = _keras().models.load_model(out / records.MODEL_FILE, compile=False)
+    assert model.output_shape == (None, 3) and again["classes"] == ["birds", "carnivores", "hoofed_mammals"]
+    predictions = again["test"]["predictions"]
+    probabilities = _probabilities(model, data, [p["file"] for p in predictions])
+    np.testing.assert_allclose(probabilities.max(-1), [p["probability"] for p in predictions], atol=1e-4)
