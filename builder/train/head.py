@@ -125,7 +125,10 @@ def train(features: dict[str, np.ndarray], labels: dict[str, np.ndarray], classe
 
 def inference_model(extractor: Any, head: Head, input_size: tuple[int, int], preprocess: str) -> Any:
     """Raw pixels (N, H, W, 3) in 0..255 → class probabilities (N, classes): Rescaling (unless the base
-    takes raw pixels), the feature extractor (BatchNorms in inference mode), the head."""
+    takes raw pixels), the feature extractor (BatchNorms in inference mode), the head.
+
+    A cached run writes this model from a template (:mod:`builder.train.saving`): changing its layout
+    means bumping ``saving.TEMPLATE_VERSION``."""
     import keras
 
     inputs = keras.Input((*input_size, 3), name="image")

@@ -29,13 +29,14 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+TEMPLATE_VERSION = 1  # bump when builder.train.head.inference_model changes the model's layout
 HEAD_LAYERS = ("head_dropout", "classifier")  # the head's layer names (builder.train.head)
 HEAD_WEIGHTS = "layers/dense/vars"  # the classifier's variables: 0 kernel (D, C), 1 bias (C,)
 
 
 def template_path(folder: Path, keras_version: str) -> Path:
     """Where the template for one base (its cache folder ``folder``) and Keras version lives."""
-    return folder / f"inference-model-keras-{keras_version}.keras"
+    return folder / f"inference-model-v{TEMPLATE_VERSION}-keras-{keras_version}.keras"
 
 
 def keep(model_file: Path, template: Path) -> None:
