@@ -66,13 +66,16 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     cname = hosting.check_cname(cname) if cname else data.cname
     git = _Git(repo or Path.cwd())
     git.require_repo()
+    git.require_pages_branch(branch)
     remote_url = git.remote_url(remote)
-    files = sum(1 for p in site.rglob("*") if p.is_file() and not precompress.is_copy(p.relative_to(site).as_posix()))
+    published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    files = len({p for p in published if not precompress.is_copy(p)} | {".nojekyll"} | ({"CNAME"} if cname else set()))
     if dry_run:
         has_branch = git.remote_tip(remote, branch) is not None
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit="", changed=False,
-                           pushed=False, dry_run=True, files=files + 1 + bool(cname), remote_has_branch=has_branch)
+                           pushed=False, dry_run=True, files=files, remote_has_branch=has_branch)
     remote_tip = git.fetch(remote, branch)
+    git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
     import ghp_import
 
@@ -93,7 +96,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     if pushed:
         git.run("push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
     return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=after,
-                       changed=changed, pushed=pushed, files=files + 1 + bool(cname))
+                       changed=changed, pushed=pushed, files=files)
 
 
 class _Git:
@@ -110,9 +113,7 @@ class _Git:
         except FileNotFoundError as e:
             raise DeployError("git is not installed (apt-get install git)") from e
         if check and done.returncode != 0:
-            message = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])
-            first = next((m for m in message if m.startswith(("fatal:", "error:"))), message[0])
-            raise DeployError(f"git {args[0]} failed in {self.root}: {first}")
+            raise DeployError(f"git {args[0]} failed in {self.root}: {_reason(done.stderr, done.returncode)}")
         return done
 
     def require_repo(self) -> None:
@@ -123,6 +124,31 @@ class _Git:
             raise DeployError(f"{self.where}: not a git repository; deploy github-pages publishes to a branch of "
                               "the repository you run it in (git init, git remote add origin URL)")
         self.root = Path(done.stdout.strip())
+
+    def require_pages_branch(self, branch: str) -> None:
+        """Refuse a branch name git would refuse, and the branch checked out here (deploy replaces the
+        branch's whole tree with the site: it must never be the branch you work on)."""
+        if self.run("check-ref-format", "--branch", branch, check=False).returncode != 0:
+            raise DeployError(f"--branch {branch!r}: not a valid git branch name")
+        current = self.run("symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
+        if current == f"refs/heads/{branch}":
+            raise DeployError(f"{self.root}: {branch} is the branch checked out here, and deploy would replace its "
+                              "files with the site; publish to a branch of its own (--branch gh-pages)")
+
+    def catch_up(self, branch: str, remote: str, remote_tip: str | None) -> None:
+        """Put the local ``branch`` at ``remote``'s tip when it is missing or behind (someone else deployed),
+        so that the new commit goes on top and the push is a fast-forward. Refuses diverged branches."""
+        local = self.rev(f"refs/heads/{branch}")
+        if remote_tip is None or local == remote_tip:
+            return
+        if local is None or self._is_ancestor(local, remote_tip):
+            self.run("update-ref", f"refs/heads/{branch}", remote_tip, *([local] if local else []))
+        elif not self._is_ancestor(remote_tip, local):
+            raise DeployError(f"{self.root}: the local {branch} and {remote}/{branch} have diverged; to publish on "
+                              f"top of {remote}'s, run 'git branch -f {branch} {remote}/{branch}' and deploy again")
+
+    def _is_ancestor(self, older: str, newer: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
     def remote_url(self, remote: str) -> str:
         done = self.run("remote", "get-url", remote, check=False)
@@ -166,6 +192,19 @@ class _Git:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+
+def _reason(stderr: str, returncode: int) -> str:
+    """git's reason in one line: a push's rejection (``! [rejected] … (non-fast-forward)``, with the remote
+    hook's first message), else the first ``fatal:``/``error:`` line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return f"exit code {returncode}"
+    rejected = next((line for line in lines if "rejected]" in line), None)
+    if rejected:
+        said = next((line for line in lines if line.startswith("remote:") and line != "remote:"), None)
+        return rejected.lstrip("! ") + (f"; {said}" if said else "")
+    return next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
 
 
 @contextmanager

@@ -112,8 +112,62 @@ def test_dry_run_checks_everything_and_changes_nothing(repo, pages_site):
     # After a real deploy, the dry run sees the branch on the remote, and still changes nothing.
     assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
     tip = git(bare, "rev-parse", "gh-pages")
-    assert "onto the existing branch gh-pages" in run("deploy", "github-pages", "--dry-run", str(pages_site)).output
+    dry = run("deploy", "github-pages", "--dry-run", str(pages_site)).output
+    assert "onto the existing branch gh-pages" in dry
     assert git(bare, "rev-parse", "gh-pages") == tip
+    published = git(bare, "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
+    assert f"commit {len(published)} files" in dry  # the count it announced is what a deploy commits
+
+
+def test_deploy_builds_on_a_remote_branch_someone_else_moved(repo, pages_site, tmp_path):
+    """A colleague (or CI) deployed since this clone last did: the new commit goes on top of theirs."""
+    work, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    colleague = checkout(bare, "gh-pages", tmp_path / "colleague")
+    (colleague / "extra.txt").write_text("theirs\n")
+    git(colleague, "add", "extra.txt")
+    git(colleague, "-c", "user.name=C", "-c", "user.email=c@example.com", "commit", "--quiet", "-m", "theirs")
+    git(colleague, "push", "--quiet", "origin", "gh-pages")
+    theirs = git(bare, "rev-parse", "gh-pages")
+    result = run("deploy", "github-pages", str(pages_site), "-m", "ours")
+    assert result.exit_code == 0, result.output
+    assert git(bare, "rev-parse", "gh-pages~1") == theirs  # on top, a fast-forward
+    assert git(bare, "log", "-1", "--format=%s", "gh-pages") == "ours"
+    assert "extra.txt" not in git(bare, "ls-tree", "--name-only", "gh-pages")  # exactly the site again
+
+
+def test_diverged_pages_branches_are_refused_with_the_fix(repo, pages_site, tmp_path):
+    work, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    colleague = checkout(bare, "gh-pages", tmp_path / "colleague")
+    git(colleague, "-c", "user.name=C", "-c", "user.email=c@example.com", "commit", "--quiet", "--allow-empty",
+        "-m", "theirs")
+    git(colleague, "push", "--quiet", "origin", "gh-pages")
+    local = git(work, "commit-tree", "-m", "local", git(work, "rev-parse", "gh-pages^{tree}"), "-p", "gh-pages")
+    git(work, "update-ref", "refs/heads/gh-pages", local)
+    theirs = git(bare, "rev-parse", "gh-pages")
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "have diverged", "git branch -f gh-pages")
+    assert git(bare, "rev-parse", "gh-pages") == theirs
+
+
+def test_the_checked_out_branch_is_never_the_pages_branch(repo, pages_site):
+    work, bare = repo
+    (work / "README").write_text("my project\n")
+    git(work, "add", "README")
+    git(work, "commit", "--quiet", "-m", "start")
+    branch = git(work, "branch", "--show-current")
+    git(work, "push", "--quiet", "origin", branch)
+    tip = git(bare, "rev-parse", branch)
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", branch),
+                    f"{branch} is the branch checked out here")
+    assert git(bare, "rev-parse", branch) == tip and git(work, "status", "--porcelain") == ""
+
+
+def test_an_invalid_branch_name_is_one_line_and_leaves_nothing(repo, pages_site):
+    work, _ = repo
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "bad..name"),
+                    "not a valid git branch name")
+    assert not list((work / ".git").glob("fast_import_crash_*"))
 
 
 def test_dry_run_still_refuses_a_damaged_site_and_an_unreachable_remote(repo, pages_site, tmp_path):
