@@ -83,7 +83,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     """
     reporter = reporter or Reporter()
     started = time.perf_counter()
-    output.check_target(opts.out, opts.force)
+    output.check_target(opts.out, opts.force, inputs=_inputs(opts))
     runtime = vendor.locate()
     specs = default_quantize(opts)
     auto = quantize.is_auto(specs)
@@ -170,9 +170,19 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         result.head, result.lowered = head.as_dict(), lowered
         result.training = trained.card() if trained is not None else {}
         result.write(site)
-        output.swap(site, opts.out, opts.force)
+        output.swap(site, opts.out, opts.force, inputs=_inputs(opts))
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
     return result
+
+
+def _inputs(opts: BuildOptions) -> list[Path]:
+    """The files the build reads, which ``--out`` (even with ``--force``) must never replace."""
+    from builder.model.zoo import is_stock
+
+    files = [] if is_stock(opts.model) else [Path(opts.model)]
+    if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
+        files.append(Path(opts.weights))
+    return files + [p for p in (opts.labels, opts.calibration) if p is not None]
 
 
 def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple[list[str], str]:

@@ -209,6 +209,18 @@ def test_foreign_directory_is_never_overwritten_without_force(fine_tuned_keras, 
     assert not (out / "thesis.tex").exists() and (out / "report.json").is_file()
 
 
+def test_force_never_replaces_a_folder_holding_the_builds_own_inputs(fine_tuned_keras, labels_file, tmp_path):
+    out = tmp_path / "work"
+    out.mkdir()
+    model, labels = out / "mine.keras", out / "labels.txt"
+    model.write_bytes(Path(fine_tuned_keras).read_bytes())
+    labels.write_bytes(Path(labels_file).read_bytes())
+    for args in (("--model", model, "--labels", labels_file), ("--model", fine_tuned_keras, "--labels", labels)):
+        code, text = _run(*args, "--out", out, "--force")
+        assert code == 1 and "holds the input" in text, text
+    assert model.read_bytes() == Path(fine_tuned_keras).read_bytes() and labels.is_file()
+
+
 def test_rebuild_replaces_a_previous_build(previous_site, fine_tuned_h5):
     (previous_site / "stale.txt").write_text("from an old build")
     code, text = _run("--model", fine_tuned_h5, "--labels", previous_site.parent / "none.txt", "--out", previous_site)

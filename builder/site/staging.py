@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from builder import report
 from builder.errors import OutputDirError
@@ -26,14 +26,21 @@ def _is_build(folder: Path) -> bool:
 
 
 def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
-                 kind: str = f"browsernet build (no {report.REPORT_FILE})") -> None:
-    """Raise unless ``out`` is absent, empty, a previous output of this kind (``is_previous``: by default a
-    browsernet build; ``kind`` names it in the error), or ``force`` is set."""
+                 kind: str = f"browsernet build (no {report.REPORT_FILE})", inputs: Iterable[Path] = ()) -> None:
+    """Raise :class:`OutputDirError` unless ``out`` is absent, empty, a previous output of this kind
+    (``is_previous``: by default a browsernet build; ``kind`` names it in the error), or ``force`` is set.
+    Whatever ``force`` says, ``out`` may never hold the current directory, the home folder, or one of the
+    command's ``inputs`` (the model, labels, base or photos it reads): replacing it would delete them."""
     resolved = out.resolve()
     for precious in (Path.cwd().resolve(), Path.home().resolve(), Path(resolved.anchor)):
         if resolved == precious or resolved in precious.parents:
             raise OutputDirError(f"{out}: refusing to replace a directory that contains {precious}; "
                                  "choose a dedicated --out folder")
+    for source in inputs:
+        where = Path(source).resolve()
+        if where == resolved or resolved in where.parents:
+            raise OutputDirError(f"{out}: refusing to replace a directory that holds the input {source}; "
+                                 "choose another --out (or move the input out of it)")
     if not out.exists():
         return
     if not out.is_dir():
@@ -58,9 +65,9 @@ def staging(out: Path) -> Iterator[Path]:
 
 
 def swap(staged: Path, out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
-         kind: str = f"browsernet build (no {report.REPORT_FILE})") -> None:
-    """Replace ``out`` with ``staged`` (two renames on the same filesystem)."""
-    check_target(out, force, is_previous, kind)  # again: the folder may have changed while we built
+         kind: str = f"browsernet build (no {report.REPORT_FILE})", inputs: Iterable[Path] = ()) -> None:
+    """Replace ``out`` with ``staged`` (two renames on the same filesystem), after :func:`check_target`."""
+    check_target(out, force, is_previous, kind, inputs)  # again: the folder may have changed while we built
     out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
     old = None
