@@ -56,7 +56,23 @@ def resolve(path: Path | None, num_outputs: int, where: str) -> tuple[list[str],
 def check_count(labels: list[str], path: Path, num_outputs: int, where: str) -> None:
     """The labels must name every output of the model, no more and no fewer."""
     if len(labels) != num_outputs:
-        raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} outputs")
+        raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} outputs{_blank_hint(path)}")
+
+
+def _blank_hint(path: Path) -> str:
+    """Where a one-per-line file has blank lines between labels (skipped, so they are not classes)."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if not filled or lines[filled[0]].lstrip().startswith(("[", "{")):
+        return ""
+    blank = [i + 1 for i in range(filled[0], filled[-1]) if not lines[i].strip()]
+    if not blank:
+        return ""
+    where = ", ".join(map(str, blank[:5])) + (" …" if len(blank) > 5 else "")
+    return f" (blank lines are skipped, not read as labels: line {where})"
 
 
 _NUMBERED = re.compile(r"^(\d+)\s+(\S.*)$")

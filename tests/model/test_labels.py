@@ -51,6 +51,13 @@ def test_resolve_names_both_counts(tmp_path):
     assert labels.resolve(None, 1000, "x")[1] == "imagenet"
 
 
+def test_a_count_mismatch_points_at_blank_lines_between_labels(tmp_path):
+    path = tmp_path / "l.txt"
+    path.write_text("a\n\nc\n\n")  # the user meant three classes, the middle one unnamed
+    with pytest.raises(LabelsError, match=r"2 labels, but m has 3 outputs \(blank lines are skipped.*line 2\)$"):
+        labels.resolve(path, 3, "m")
+
+
 def test_teachable_machine_numbers_are_removed():
     tm = ["0 Class 1", "1 Class 2", "2 my dog"]
     assert labels.numbered(tm)
