@@ -147,14 +147,19 @@ class BuildReport:
         if not opt.get("enabled"):
             return f"{self.layers} TF.js layers (not optimized)"
         scaled = opt.get("scaled_kernels", 0)
-        scaled = f"; {scaled} uint8 kernels channel-scaled, each with a BatchNorm for its scales" if scaled else ""
+        scaled = f"; {_n(scaled, 'uint8 kernel')} channel-scaled, each with a BatchNorm for its scales" if scaled else ""
         paddings = opt.get("folded_paddings", 0)
-        paddings = f", {paddings} paddings folded" if paddings else ""
+        paddings = f", {_n(paddings, 'padding')} folded" if paddings else ""
         offsets = opt.get("folded_offsets", 0)
-        paddings += f", {offsets} constant offsets folded into biases" if offsets else ""
-        return (f"{opt['layers_before']} → {self.layers} TF.js layers ({opt['folded_batchnorms']} BatchNorms "
-                f"folded, {opt['fused_activations']} activations fused{paddings}, {opt['dropped_layers']} no-op "
-                f"layers dropped{scaled})")
+        paddings += f", {_n(offsets, 'constant offset')} folded into biases" if offsets else ""
+        return (f"{opt['layers_before']} → {self.layers} TF.js layers ({_n(opt['folded_batchnorms'], 'BatchNorm')} "
+                f"folded, {_n(opt['fused_activations'], 'activation')} fused{paddings}, "
+                f"{_n(opt['dropped_layers'], 'no-op layer')} dropped{scaled})")
+
+
+def _n(count: int, noun: str) -> str:
+    """``count`` with ``noun``, plural unless one: "1 padding", "3 paddings"."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def read(site: Path) -> dict[str, Any] | None:

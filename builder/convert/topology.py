@@ -33,6 +33,10 @@ WEIGHT_NAMES: dict[str, dict[str, str]] = {
                            "moving_variance": "moving_variance"},
 }
 _ZEROS = {"class_name": "Zeros", "config": {}}
+# What the inference rewrites (builder.convert.inference_rewrites) turn into the layers above before a model
+# gets here, so the refusal's list of supported layers names them too (docs/models.md has the whole list).
+REWRITTEN_FIRST = ("SeparableConv2D, Normalization, Keras's Random* augmentation and Dropout layers "
+                   "(rewritten or dropped first; see docs/models.md)")
 
 Translator = Callable[[Node], dict[str, Any]]
 
@@ -58,7 +62,7 @@ def to_tfjs(graph: Graph, where: str) -> tuple[dict[str, Any], list[Weight]]:
         if translate is None:
             raise UnsupportedLayerError(
                 f"{where}: layer '{node.name}' ({node.class_name}) is not supported by TF.js layers; "
-                f"supported: {', '.join(sorted(TRANSLATORS))}")
+                f"supported: {', '.join(sorted(TRANSLATORS))}, and {REWRITTEN_FIRST}")
         try:
             config = translate(node)
         except _Refuse as e:
