@@ -189,7 +189,8 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
     """Bind a server for ``site`` (``port`` 0 picks a free one); call ``serve_forever`` on it.
     With ``sent``, the bytes of every response body are counted there, per URL path."""
     if not site.is_dir():
-        raise ServeError(f"{site}: no such site directory; run 'browsernet build-site' first")
+        raise ServeError(f"{site}: no such site directory; build it with 'browsernet build-site --out {site}' "
+                         "(or 'browsernet serve --build')")
     if not (site / "index.html").is_file():
         raise ServeError(f"{site}: no index.html here; is this a built site?")
     handler = partial(SiteHandler, directory=str(site), sent=sent, copies=_Copies())
