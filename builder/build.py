@@ -139,7 +139,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)
         with reporter.step("rendering the site"):
-            title = opts.title or _default_title(info)
+            title = opts.title or _default_title(info, opts.model)
             hashes = vendor.copy_into(runtime, site)
             shards = conversion.shard_sha256
             render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), config={
@@ -357,10 +357,17 @@ def _choose_preprocess(requested: str | None, model_scales_input: bool, family: 
     return "mobilenet"
 
 
-def _default_title(info) -> str:
-    if info.family == "custom":
-        return f"{Path(info.source).stem} image classifier"
+def _default_title(info, model: str) -> str:
+    """The page title without --title: the model file's name (its folder's, for a generic name such as
+    `browsernet train`'s model.keras), else the stock MobileNet's name and width."""
+    from builder.model.zoo import is_stock
+
+    if not is_stock(model):
+        path = Path(model).resolve()
+        name = path.parent.name if path.stem.lower() in ("model", "saved_model", "keras_model") else path.stem
+        return f"{name} image classifier"
     name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",
             "mobilenet_v3_large": "MobileNet V3 Large"}[info.family]
-    alpha = f" {info.alpha:g}" if info.alpha is not None else ""
+    alpha = f"{info.alpha:.2f}".rstrip("0") if info.alpha is not None else ""
+    alpha = f" (α {alpha}0)" if alpha.endswith(".") else f" (α {alpha})" if alpha else ""
     return f"{name}{alpha} image classifier"

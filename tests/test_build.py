@@ -75,6 +75,15 @@ def test_build_writes_exact_precompressed_copies(sites):
     # tests/e2e/test_offline.py::test_the_cache_holds_this_builds_files_and_no_precompressed_copy.
 
 
+def test_default_title_names_the_users_file_or_the_stock_model(sites, fine_tuned_h5):
+    """Without --title: a user's file is named after itself (not after the MobileNet it was fine-tuned from);
+    a stock MobileNet by its version and width."""
+    title = lambda site: json.loads((sites[site] / "config.json").read_text())["title"]  # noqa: E731
+    assert title("h5") == f"{Path(fine_tuned_h5).stem} image classifier"
+    assert title("stock") == "MobileNet V2 (α 0.35) image classifier"
+    assert title("v1-none") == "MobileNet V1 (α 0.25) image classifier"
+
+
 def test_site_config_carries_labels_preprocess_and_size(sites):
     config = json.loads((sites["h5"] / "config.json").read_text())
     assert config["labels"] == list("abcdefg") and config["topK"] == 3
