@@ -76,8 +76,8 @@ def request(model: str | None, base_file: Path | None, *, alpha: float, input_si
     the key under which :func:`remember` records the :class:`Base` it gave, so a later run whose features
     are all cached can describe the base without loading it."""
     asked: dict[str, Any] = {"features_version": FEATURES_VERSION, "preprocess": preprocess}
-    if base_file is not None:
-        asked.update(base=str(base_file), sha256=sha256_of(base_file))
+    if base_file is not None:  # by content alone: a moved or renamed base file keeps its cached features
+        asked.update(sha256=sha256_of(base_file))
     else:
         asked.update(model=model or "mobilenet_v2", alpha=alpha, input_size=input_size, weights=weights)
         if weights not in ("imagenet", "none"):
@@ -163,8 +163,8 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
     cut_at = pool.name if base_file is not None else f"{type(pool).__name__} (layer {full.layers.index(pool)})"
     identity: dict[str, Any] = {"features_version": FEATURES_VERSION, "cut_at": cut_at,
                                 "input_size": list(info.input_size), "preprocess": chosen, "resize": RESIZE}
-    if base_file is not None:
-        identity.update(base=str(base_file), sha256=sha256_of(base_file))
+    if base_file is not None:  # by content alone: a moved or renamed base file keeps its cached features
+        identity.update(sha256=sha256_of(base_file))
     else:
         identity.update(base=info.family, alpha=info.alpha, weights=info.weights)
         if info.weights not in ("imagenet", "none"):

@@ -61,6 +61,12 @@ class TrainOptions:
         return data
 
     @property
+    def inputs(self) -> list[Path]:
+        """The files training reads besides the photos, which ``--out`` (even with ``--force``) must never replace."""
+        files = [self.base] if self.base is not None else []
+        return files + ([Path(self.weights)] if self.weights not in ("imagenet", "none") else [])
+
+    @property
     def augmenting(self) -> bool:
         return self.fine_tune > 0 if self.augment is None else self.augment
 
@@ -98,7 +104,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     _check_options(opts)
     is_output = records.is_output
     kind = f"browsernet train output (no {records.REPORT_FILE})"
-    staging.check_target(opts.out, opts.force, is_output, kind)
+    staging.check_target(opts.out, opts.force, is_output, kind, inputs=opts.inputs)
 
     with stage("scan", f"checking the photos in {opts.data}"):
         data = photos.scan(opts.data, validation_percent=opts.validation_percent, test_percent=opts.test_percent)
@@ -193,7 +199,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
         seconds["total"] = round(time.perf_counter() - started, 2)
         result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path)
         (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        staging.swap(folder, opts.out, opts.force, is_output, kind)
+        staging.swap(folder, opts.out, opts.force, is_output, kind, inputs=opts.inputs)
     return TrainResult(opts.out, result, evaluation.table(scores["test"]))
 
 
@@ -258,9 +264,12 @@ def _check_options(opts: TrainOptions) -> None:
 
 
 def _notes(data: photos.Dataset, reporter: Reporter) -> None:
-    if data.skipped:
-        shown = ", ".join(data.skipped[:10]) + (f" and {len(data.skipped) - 10} more" if len(data.skipped) > 10 else "")
-        reporter.note(f"warning: skipped {len(data.skipped)} file(s) that are not images: {shown}")
+    loose = [f for f in data.skipped if "/" not in f]  # beside the class folders: in no class
+    for files, why in (([f for f in data.skipped if "/" in f], "that are not images"),
+                       (loose, f"outside the class folders of {data.root}")):
+        if files:
+            shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+            reporter.note(f"warning: skipped {len(files)} file(s) {why}: {shown}")
     if data.duplicates:
         reporter.note(f"warning: {len(data.duplicates)} duplicate photo(s) counted once: "
                       + ", ".join(f"{d} = {o}" for d, o in list(data.duplicates.items())[:5]))
@@ -304,7 +313,7 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
     counts = data.counts()
     counts_total = {s: sum(row[s] for row in counts.values()) for s in (*photos.SPLITS, "total")}
     identity = base.identity
-    name = (identity["base"] if "sha256" in identity
+    name = (str(opts.base) if "sha256" in identity
             else f"{identity['base']} (alpha {identity['alpha']:g}, {base.input_size[0]} px, {identity['weights']} weights)")
     record: dict[str, Any] = {
         "generator": records.GENERATOR,

@@ -78,6 +78,19 @@ def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_count
     assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
 
 
+def test_the_warning_tells_a_photo_outside_the_class_folders_from_a_file_that_is_no_image(photos):
+    from builder.progress import BufferReporter
+    from builder.train.pipeline import _notes
+
+    (photos / "birds" / "notes.txt").write_text("taken in spring")
+    shutil.copy(photos / "birds" / "001.jpg", photos / "stray.jpg")
+    reporter = BufferReporter()
+    _notes(dataset.scan(photos), reporter)
+    notes = [text for kind, text in reporter.events if kind == "note"]
+    assert "warning: skipped 1 file(s) that are not images: birds/notes.txt" in notes
+    assert f"warning: skipped 2 file(s) outside the class folders of {photos}: CREDITS.md, stray.jpg" in notes
+
+
 def _damage(kind: str, photos: Path) -> str:
     """Make the photo folder bad in one way; return what the error line must say (a regex)."""
     if kind == "missing folder":

@@ -130,6 +130,28 @@ def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(
     np.testing.assert_array_equal(_probabilities(second, PHOTOS, files), _probabilities(first, PHOTOS, files))
 
 
+def test_the_cache_knows_a_base_by_its_content_not_its_path(trained, feature_cache, tmp_path):
+    from builder.train.pipeline import train
+
+    moved = tmp_path / "elsewhere" / "renamed.h5"
+    moved.parent.mkdir()
+    moved.write_bytes(DEMO_BASE.read_bytes())
+    again = train(train_options(tmp_path / "moved", feature_cache, base=moved)).report
+    assert again["cache"]["computed"] == 0 and again["cache"]["hits"] == 41
+    assert again["base"]["name"] == str(moved)
+
+
+def test_force_never_replaces_a_folder_holding_the_base(feature_cache, tmp_path):
+    out = tmp_path / "work"
+    out.mkdir()
+    base = out / "base.h5"
+    base.write_bytes(DEMO_BASE.read_bytes())
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(base), "--out", str(out), "--force",
+                                      "--cache-dir", str(feature_cache)])
+    assert result.exit_code == 1 and "holds the input" in result.output, result.output
+    assert base.read_bytes() == DEMO_BASE.read_bytes()
+
+
 def test_a_cached_head_only_run_with_other_head_settings_writes_that_head(trained, feature_cache, tmp_path):
     from builder.train.pipeline import train
 
