@@ -16,17 +16,11 @@ import pytest
 from builder.build import BuildOptions, build
 from builder.site import vendor
 from tests import helpers
+from tests.e2e.classify import CLASSIFY_PIXELS, page_probabilities
 
 WEBGPU_FLAGS = ("--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader")
 
-CLASSIFY = """async ([pixels, size]) => {
-  const rgba = new Uint8ClampedArray(size * size * 4);
-  for (let i = 0; i < size * size; i++) {
-    rgba.set(pixels.slice(i * 3, i * 3 + 3), i * 4);
-    rgba[i * 4 + 3] = 255;
-  }
-  return await window.browsernet.classify(new ImageData(rgba, size, size), window.browsernet.labels.length);
-}"""
+
 
 SETTLED = ("measured", "remembered", "failed", "off", "forced")
 
@@ -64,10 +58,7 @@ def test_webgpu_matches_keras(sites, url, gpu, open_page, fine_tuned_keras):
     size = report.input_size[0]
     images = helpers.photos(size, count=4, seed=23).round().astype(np.uint8)
     expected = helpers.keras_probs(fine_tuned_keras, images, report.preprocess)
-    got = np.zeros_like(expected)
-    for i, image in enumerate(images):
-        for result in page.page.evaluate(CLASSIFY, [image.reshape(-1).tolist(), size]):
-            got[i, result["index"]] = result["probability"]
+    got = page_probabilities(page.page, images)
     assert np.max(np.abs(got - expected)) <= 1e-4
     assert np.ptp(expected, axis=0).max() > 0.05  # the photos get different answers
     assert not page.csp_violations()
@@ -83,7 +74,7 @@ def test_webgpu_on_the_main_thread_runs_under_the_pages_policy(url, gpu, open_pa
     assert page.page.evaluate("[window.browsernet.backend, window.browsernet.thread]") == ["webgpu", "main"]
     size = page.page.evaluate("window.browsernet.inputSize")[0]
     image = helpers.photos(size, count=1, seed=5).round().astype(np.uint8)[0]
-    assert len(page.page.evaluate(CLASSIFY, [image.reshape(-1).tolist(), size])) == 5
+    assert len(page.page.evaluate(CLASSIFY_PIXELS, [image.reshape(-1).tolist(), size])) == 5
     assert page.csp_violations() == []
     assert [t for kind, t in page.console if kind == "error"] == []
 

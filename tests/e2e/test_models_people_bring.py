@@ -18,16 +18,10 @@ import pytest
 
 from builder.build import BuildOptions, build
 from tests import helpers
+from tests.e2e.classify import page_probabilities
 from tests.helpers import keras
 
-CLASSIFY = """async ([pixels, size]) => {
-  const rgba = new Uint8ClampedArray(size * size * 4);
-  for (let i = 0; i < size * size; i++) {
-    rgba.set(pixels.slice(i * 3, i * 3 + 3), i * 4);
-    rgba[i * 4 + 3] = 255;
-  }
-  return await window.browsernet.classify(new ImageData(rgba, size, size), window.browsernet.labels.length);
-}"""
+
 
 SIZE = 96
 # name -> (model maker, file suffix, Keras 2?, labels, expected head kind)
@@ -103,10 +97,7 @@ def test_page_matches_keras(name, backend, built, people_url, open_page):
     from builder.model.preprocessing import apply
 
     expected = _probabilities(kind, np.asarray(model(apply(images, report.preprocess), training=False)))
-    got = np.zeros_like(expected)
-    for i, image in enumerate(images):
-        for result in page.page.evaluate(CLASSIFY, [image.reshape(-1).tolist(), size]):
-            got[i, result["index"]] = result["probability"]
+    got = page_probabilities(page.page, images)
     assert np.max(np.abs(got - expected)) <= 1e-4
     assert got.min() >= 0 and got.max() <= 1 and np.allclose(got.sum(axis=1), 1, atol=1e-5)
     # Meaningful parity: the photos get different answers.

@@ -11,16 +11,7 @@ import pytest
 from builder.model import page_input
 from builder.train import report as records
 from tests.conftest import PHOTOS
-
-# Pixels at the model's input size, so the page's resize is the identity and Keras sees the same numbers.
-CLASSIFY = """async ([pixels, size]) => {
-  const rgba = new Uint8ClampedArray(size * size * 4);
-  for (let i = 0; i < size * size; i++) {
-    rgba.set(pixels.slice(i * 3, i * 3 + 3), i * 4);
-    rgba[i * 4 + 3] = 255;
-  }
-  return await window.browsernet.classify(new ImageData(rgba, size, size), window.browsernet.labels.length);
-}"""
+from tests.e2e.classify import page_probabilities
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +40,7 @@ def test_the_page_gives_keras_probabilities_on_the_held_out_photos(backend, trai
     images = np.stack([np.round(page_input.resize_to_input(page_input.decode(PHOTOS / f), (size, size)))
                        for f in held_out]).astype(np.uint8)
     expected = np.asarray(model.predict(images.astype(np.float32), verbose=0))
-    got = np.zeros_like(expected)
-    for k, image in enumerate(images):
-        for r in page.page.evaluate(CLASSIFY, [image.reshape(-1).tolist(), size]):
-            got[k, r["index"]] = r["probability"]
+    got = page_probabilities(page.page, images)
     assert np.max(np.abs(got - expected)) <= 1e-4
     assert len(set(expected.argmax(-1))) >= 3  # the photos are told apart: parity that means something
     card = page.page.text_content("#model-card")
