@@ -9,35 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from builder.model import page_input
 from builder.train import report as records
+from tests.train import saved_models as saved
 from tests.conftest import PHOTOS
 
 SIZE = 96  # small enough to train in seconds; V3 has ImageNet weights from 96 px up
 ALPHA = 0.75
-
-
-def _keras():
-    from builder.model import tf_runtime
-
-    tf_runtime.load(converter=False)
-    import keras
-
-    return keras
-
-
-def _leaves(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _leaves(layer)
-        elif type(layer).__name__ != "InputLayer":
-            yield layer
-
-
-def _probabilities(model, files: list[str]) -> np.ndarray:
-    size = tuple(model.input_shape[1:3])
-    pixels = np.stack([page_input.resize_to_input(page_input.decode(PHOTOS / f), size) for f in files])
-    return np.asarray(model.predict(pixels, verbose=0))
 
 
 def _stock_v3(keras):
@@ -49,13 +26,13 @@ def _check_trained(out, report, keras, pooling_channels: int) -> None:
     assert report["base"]["preprocess"] == "raw"  # V3's own Rescaling does MobileNet's x/127.5 - 1
     assert report["base"]["features"] == pooling_channels and report["base"]["input_size"] == [SIZE, SIZE]
     model = keras.models.load_model(out / records.MODEL_FILE, compile=False)
-    kinds = [type(layer).__name__ for layer in _leaves(model)]
+    kinds = [type(layer).__name__ for layer in saved.leaves(model)]
     assert kinds.count("Rescaling") == 1, kinds  # the base's own, not a second one in front of it
     assert kinds[0] == "Rescaling" and kinds[-2:] == ["Dropout", "Dense"]
     assert model.input_shape == (None, SIZE, SIZE, 3) and model.output_shape == (None, 4)
     # The saved model is the one evaluated: its probabilities on the test photos are the report's.
     predictions = report["test"]["predictions"]
-    probabilities = _probabilities(model, [p["file"] for p in predictions])
+    probabilities = saved.probabilities(model, PHOTOS, [p["file"] for p in predictions])
     np.testing.assert_allclose(probabilities.max(-1), [p["probability"] for p in predictions], atol=1e-4)
     assert [report["classes"][i] for i in probabilities.argmax(-1)] == [p["predicted"] for p in predictions]
 
@@ -65,7 +42,7 @@ def test_train_on_stock_mobilenet_v3_small_cuts_at_its_pooling_and_keeps_its_own
     from builder.train.pipeline import TrainOptions, train
     from tests import helpers
 
-    keras = _keras()
+    keras = saved.keras()
     weights = helpers.stock_weights(tmp_path / "v3_small.weights.h5", "mobilenet_v3_small", ALPHA, SIZE)
     out = tmp_path / "out"
     report = train(TrainOptions(data=PHOTOS, out=out, model="mobilenet_v3_small", alpha=ALPHA, input_size=SIZE,
@@ -94,7 +71,7 @@ def test_train_on_a_mobilenet_v3_model_file_as_base(kind, tmp_path):
     from builder.train.pipeline import TrainOptions, train
     from tests import helpers
 
-    keras = _keras()
+    keras = saved.keras()
     if kind == "whole":
         model = helpers.mobilenet_v3("small", size=SIZE, alpha=ALPHA, classes=5)
     else:

@@ -15,38 +15,13 @@ from click.testing import CliRunner
 from PIL import Image
 
 from builder.cli import cli
-from builder.model import page_input
 from builder.train import report as records
+from tests.train import saved_models as saved
 from tests.conftest import DEMO_BASE, PHOTOS, TRAIN_EPOCHS, train_options
 
 
 def _report(folder: Path) -> dict:
     return json.loads((folder / records.REPORT_FILE).read_text())
-
-
-def _keras():
-    from builder.model import tf_runtime
-
-    tf_runtime.load(converter=False)
-    import keras
-
-    return keras
-
-
-def _leaves(model):
-    """Every layer but the inputs, nested models opened up."""
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _leaves(layer)
-        elif type(layer).__name__ != "InputLayer":
-            yield layer
-
-
-def _probabilities(model, folder: Path, files: list[str]) -> np.ndarray:
-    """The saved model on the photos as the site feeds them: raw 0..255 pixels, squashed to its input size."""
-    size = tuple(model.input_shape[1:3])
-    pixels = np.stack([page_input.resize_to_input(page_input.decode(folder / f), size) for f in files])
-    return np.asarray(model.predict(pixels, verbose=0))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +31,7 @@ def report(trained) -> dict:
 
 @pytest.fixture(scope="module")
 def saved_model(trained):
-    return _keras().models.load_model(trained / records.MODEL_FILE, compile=False)
+    return saved.keras().models.load_model(trained / records.MODEL_FILE, compile=False)
 
 
 def test_the_output_folder_holds_the_model_labels_report_splits_and_plots(trained, report):
@@ -81,7 +56,7 @@ def test_the_output_folder_holds_the_model_labels_report_splits_and_plots(traine
 
 
 def test_the_model_is_for_inference_raw_pixels_in_probabilities_out(saved_model):
-    classes = [type(layer).__name__ for layer in _leaves(saved_model)]
+    classes = [type(layer).__name__ for layer in saved.leaves(saved_model)]
     assert not [c for c in classes if c.startswith("Random")]  # no augmentation
     assert classes[0] == "Rescaling"  # the base's x/127.5 - 1, inside: the site feeds raw pixels
     assert saved_model.layers[-1].get_config()["activation"] == "softmax"
@@ -92,7 +67,7 @@ def test_test_accuracy_is_well_above_chance_and_is_the_saved_models(trained, rep
     test = report["test"]
     files = report["data"]["splits"]["test"]
     assert test["images"] == len(files) > 0
-    probabilities = _probabilities(saved_model, PHOTOS, files)
+    probabilities = saved.probabilities(saved_model, PHOTOS, files)
     classes = report["classes"]
     truth = np.array([classes.index(f.split("/")[0]) for f in files])
     accuracy = float(np.mean(probabilities.argmax(-1) == truth))
@@ -122,12 +97,13 @@ def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(
     assert "base" not in again["seconds"] and "base" in report["seconds"]
     names = sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*"))
     assert names == sorted(p.relative_to(trained).as_posix() for p in trained.rglob("*"))
-    first = _keras().models.load_model(trained / records.MODEL_FILE, compile=False)
-    second = _keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
-    assert [type(layer).__name__ for layer in _leaves(second)] == [type(layer).__name__ for layer in _leaves(first)]
+    first = saved.keras().models.load_model(trained / records.MODEL_FILE, compile=False)
+    second = saved.keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
+    assert [type(x).__name__ for x in saved.leaves(second)] == [type(x).__name__ for x in saved.leaves(first)]
     assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
     files = again["data"]["splits"]["test"]
-    np.testing.assert_array_equal(_probabilities(second, PHOTOS, files), _probabilities(first, PHOTOS, files))
+    np.testing.assert_array_equal(saved.probabilities(second, PHOTOS, files),
+                                  saved.probabilities(first, PHOTOS, files))
 
 
 def test_the_cache_knows_a_base_by_its_content_not_its_path(trained, feature_cache, tmp_path):
@@ -158,14 +134,14 @@ def test_a_cached_head_only_run_with_other_head_settings_writes_that_head(traine
     out = tmp_path / "other"
     again = train(train_options(out, feature_cache, dropout=0.5, epochs=3, seed=1)).report
     assert "base" not in again["seconds"] and again["cache"]["hits"] == 41
-    model = _keras().models.load_model(out / records.MODEL_FILE, compile=False)
+    model = saved.keras().models.load_model(out / records.MODEL_FILE, compile=False)
     assert model.get_layer("head_dropout").rate == 0.5
-    first = _keras().models.load_model(trained / records.MODEL_FILE, compile=False)
+    first = saved.keras().models.load_model(trained / records.MODEL_FILE, compile=False)
     assert not np.array_equal(model.get_layer("classifier").get_weights()[0],
                               first.get_layer("classifier").get_weights()[0])
     # The saved model's probabilities are the report's (which came from the head on the cached features).
     test = again["test"]
-    probabilities = _probabilities(model, PHOTOS, [p["file"] for p in test["predictions"]])
+    probabilities = saved.probabilities(model, PHOTOS, [p["file"] for p in test["predictions"]])
     np.testing.assert_allclose(probabilities.max(-1), [p["probability"] for p in test["predictions"]], atol=1e-4)
     assert [again["classes"][i] for i in probabilities.argmax(-1)] == [p["predicted"] for p in test["predictions"]]
 
@@ -192,10 +168,10 @@ def test_fine_tuning_trains_the_top_layers_and_saves_no_augmentation(feature_cac
     assert tuned["layers"] == 8 and tuned["augment"] is True and tuned["learning_rate"] == pytest.approx(1e-4)
     assert len(result["history"]["fine_tune"]) == 2
     assert result["throughput"]["fine_tune_images_per_second"] > 0
-    model = _keras().models.load_model(out / records.MODEL_FILE, compile=False)
-    assert not [layer for layer in _leaves(model) if type(layer).__name__.startswith("Random")]
+    model = saved.keras().models.load_model(out / records.MODEL_FILE, compile=False)
+    assert not [layer for layer in saved.leaves(model) if type(layer).__name__.startswith("Random")]
     files = result["data"]["splits"]["test"]
-    predicted = _probabilities(model, PHOTOS, files).argmax(-1)
+    predicted = saved.probabilities(model, PHOTOS, files).argmax(-1)
     assert [result["classes"][i] for i in predicted] == [p["predicted"] for p in result["test"]["predictions"]]
 
 
@@ -207,8 +183,8 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     # Its extractor is the nested feature extractor, behind its own Rescaling: raw pixels in, nothing added.
     assert result["base"]["preprocess"] == "raw" and result["base"]["features"] == 1280
     assert result["base"]["identity"]["cut_at"] == "feature_extractor"
-    model = _keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
-    assert [type(x).__name__ for x in _leaves(model)] == [type(x).__name__ for x in _leaves(saved_model)]
+    model = saved.keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
+    assert [type(x).__name__ for x in saved.leaves(model)] == [type(x).__name__ for x in saved.leaves(saved_model)]
 
 
 def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(trained, feature_cache, tmp_path):
@@ -248,8 +224,8 @@ def test_a_cached_run_on_fewer_classes_writes_a_model_with_that_many_outputs(tra
     out = tmp_path / "out"
     again = train(TrainOptions(data=data, out=out, cache_dir=feature_cache, base=DEMO_BASE, epochs=3)).report
     assert "base" not in again["seconds"] and again["cache"]["computed"] == 0  # the same photos: all cached
-    model = _keras().models.load_model(out / records.MODEL_FILE, compile=False)
+    model = saved.keras().models.load_model(out / records.MODEL_FILE, compile=False)
     assert model.output_shape == (None, 3) and again["classes"] == ["birds", "carnivores", "hoofed_mammals"]
     predictions = again["test"]["predictions"]
-    probabilities = _probabilities(model, data, [p["file"] for p in predictions])
+    probabilities = saved.probabilities(model, data, [p["file"] for p in predictions])
     np.testing.assert_allclose(probabilities.max(-1), [p["probability"] for p in predictions], atol=1e-4)
