@@ -54,8 +54,8 @@ const sizedPthreadPool = {
   },
 };
 
-await esbuild.build({
-  entryPoints: [join(here, 'global.mjs')],
+// Both scripts: one IIFE each (no eval, so they run under the page's CSP), ES2017 like TF.js's own builds.
+const script = {
   bundle: true,
   format: 'iife',
   platform: 'browser',
@@ -63,6 +63,11 @@ await esbuild.build({
   minify: true,
   legalComments: 'eof',
   logLevel: 'warning',
+};
+
+await esbuild.build({
+  ...script,
+  entryPoints: [join(here, 'global.mjs')],
   alias: { '@tensorflow/tfjs-core/dist/register_all_gradients': join(here, 'no-gradients.mjs') },
   plugins: [sizedPthreadPool],
   outfile,
@@ -84,14 +89,8 @@ const platformOnce = {
 export const WEBGPU_BUNDLE = 'tf-backend-webgpu.es2017.min.js';
 if (basename(outfile) !== WEBGPU_BUNDLE) {
   await esbuild.build({
+    ...script,
     entryPoints: [join(here, 'webgpu.mjs')],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2017',
-    minify: true,
-    legalComments: 'eof',
-    logLevel: 'warning',
     plugins: [platformOnce],
     outfile: join(dirname(outfile), WEBGPU_BUNDLE),
   });
