@@ -174,13 +174,8 @@ def _fold_batchnorms(nodes: list[Node], outputs: list[str]) -> tuple[list[Node],
             if producer is not None and _can_fold(producer, node, consumers):
                 pairs[producer.name] = node
     folded_away = {bn.name: name for name, bn in pairs.items()}
-    out = []
-    for node in nodes:
-        if node.name in pairs:
-            out.append(_fold(node, pairs[node.name]))
-        elif node.name not in folded_away:
-            out.append(node)
-    return _rewire(out, outputs, folded_away) + (len(pairs),)
+    folded = {name: _fold(by_name[name], bn) for name, bn in pairs.items()}
+    return _replace(nodes, outputs, folded, folded_away) + (len(pairs),)
 
 
 # Activations fused into the layer before them (relu6: see the module docstring).
@@ -203,13 +198,16 @@ def _fold_offsets(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], li
                 and consumers.get(producer.name) == [node.name]):
             plan[producer.name] = offset
             folded_away[node.name] = producer.name
-    out = []
-    for node in nodes:
-        if node.name in plan:
-            out.append(_with_offset(node, plan[node.name]))
-        elif node.name not in folded_away:
-            out.append(node)
-    return _rewire(out, outputs, folded_away) + (len(plan),)
+    biased = {name: _with_offset(by_name[name], offset) for name, offset in plan.items()}
+    return _replace(nodes, outputs, biased, folded_away) + (len(plan),)
+
+
+def _replace(nodes: list[Node], outputs: list[str], rewritten: dict[str, Node],
+             folded_away: dict[str, str]) -> tuple[list[Node], list[str]]:
+    """``nodes`` with each node named in ``rewritten`` replaced by its rewrite and each node in ``folded_away``
+    (name -> the node it was folded into) removed, its consumers rewired (:func:`_rewire`)."""
+    out = [rewritten.get(n.name, n) for n in nodes if n.name in rewritten or n.name not in folded_away]
+    return _rewire(out, outputs, folded_away)
 
 
 def _constant_offset(node: Node) -> float | None:
