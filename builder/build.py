@@ -108,10 +108,10 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                                   minimalistic=opts.minimalistic)
     from builder.convert import heads
 
-    model, info, head, lowered = heads.prepare(model, info, opts.head, reporter)
+    model, info, head, graph, lowered = heads.prepare(model, info, opts.head, reporter)
     labels, labels_source = _labels_for(info, user_labels, opts.labels)
     with reporter.step("reading the model and rewriting it for inference"):
-        plan = convert.plan(model, info.source, optimize=opts.optimize)
+        plan = convert.plan(model, info.source, optimize=opts.optimize, graph=graph)
     preprocess = _choose_preprocess(opts.preprocess, plan.scales_input, info.family, reporter)
     from builder.convert.self_check import sample_images
     from builder.model.preprocessing import apply as scaled

@@ -111,11 +111,11 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
 
 
 def test_auto_quantized_build(fine_tuned_keras, labels_file, tmp_path, monkeypatch):
-    """--quantize auto measures the plan it then writes: the model is converted (planned, optimized, written)
-    and its shards hashed once each per build."""
-    from builder.convert import layers_model
+    """--quantize auto measures the plan it then writes: the model is read into a graph, converted (planned,
+    optimized, written) and its shards hashed once each per build."""
+    from builder.convert import graph, layers_model
 
-    calls = {"plan": 0, "optimize": 0, "write_weights": 0, "hash": 0}
+    calls = {"read": 0, "plan": 0, "optimize": 0, "write_weights": 0, "hash": 0}
 
     def counted(name, function):
         def wrapper(*args, **kwargs):
@@ -123,6 +123,7 @@ def test_auto_quantized_build(fine_tuned_keras, labels_file, tmp_path, monkeypat
             return function(*args, **kwargs)
         return wrapper
 
+    monkeypatch.setattr(graph, "from_keras", counted("read", graph.from_keras))
     monkeypatch.setattr(layers_model, "plan", counted("plan", layers_model.plan))
     monkeypatch.setattr(layers_model.optimizing, "optimize", counted("optimize", layers_model.optimizing.optimize))
     monkeypatch.setattr(layers_model, "_write_weights", counted("write_weights", layers_model._write_weights))
@@ -146,7 +147,7 @@ def test_auto_quantized_build(fine_tuned_keras, labels_file, tmp_path, monkeypat
     stored = {w["name"]: w.get("quantization", {}).get("dtype", "float32") for g in manifest for w in g["weights"]}
     assert stored == q["dtypes"]
     assert "trade-off" in out and "top-1 agrees with float32 on" in out
-    assert calls == {"plan": 1, "optimize": 1, "write_weights": 1, "hash": 1}
+    assert calls == {"read": 1, "plan": 1, "optimize": 1, "write_weights": 1, "hash": 1}
 
 
 def test_default_quantization_is_auto_only_for_stock_imagenet_models(fine_tuned_keras):

@@ -164,10 +164,13 @@ def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> No
         f"wrong percentages; {hint}")
 
 
-def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, Any, Head, dict[str, list[str]]]:
+def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, Any, Head, Any, dict[str, list[str]]]:
     """Read ``model``'s graph once: say what was lowered for TF.js (dropped training-only layers, ...),
     resolve its head, and return ``(model with the head applied, info with the page's class count,
-    head, lowered)``; ``lowered`` is :attr:`builder.convert.graph.Graph.lowered`."""
+    head, graph, lowered)``. ``graph`` is the :class:`builder.convert.graph.Graph` of the returned model,
+    for :func:`builder.convert.layers_model.plan`, or None when the head added layers after the output
+    (logits, sigmoid, logit: a new model, read again there); ``lowered`` is
+    :attr:`builder.convert.graph.Graph.lowered`."""
     from dataclasses import replace
 
     from builder.convert import graph as graphs
@@ -178,4 +181,5 @@ def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, 
         reporter.note(f"{what}: {shown}")
     head = resolve(flat, int(info.num_outputs), requested, info.source)
     reporter.note(head.describe())
-    return apply(model, head), replace(info, num_outputs=head.classes), head, flat.lowered
+    applied = apply(model, head)
+    return applied, replace(info, num_outputs=head.classes), head, flat if applied is model else None, flat.lowered

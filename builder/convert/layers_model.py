@@ -71,12 +71,14 @@ class Conversion:
     optimization: optimizing.Summary | None  # None: not optimized (--no-optimize)
 
 
-def plan(model: Any, where: str, *, optimize: bool = True) -> Plan:
+def plan(model: Any, where: str, *, optimize: bool = True, graph: graphs.Graph | None = None) -> Plan:
     """Read ``model`` into a graph and, with ``optimize`` (the default), rewrite it for inference
     (:func:`builder.convert.inference_rewrites.optimize`: BatchNorms folded, ReLUs fused, Dropout dropped).
-    ``where`` names the source in errors. Raises :class:`~builder.errors.UnsupportedLayerError` naming a
-    layer TF.js cannot run."""
-    graph = graphs.from_keras(model)
+    ``graph``: ``model`` as :func:`builder.convert.graph.from_keras` has read it already (not modified
+    here), to read it only once. ``where`` names the source in errors. Raises
+    :class:`~builder.errors.UnsupportedLayerError` naming a layer TF.js cannot run."""
+    if graph is None:
+        graph = graphs.from_keras(model)
     optimized, summary = optimizing.optimize(graph) if optimize else (graph, None)
     _, weights = topology.to_tfjs(optimized, where)
     return Plan(where, graph, optimized, summary, weights, graphs.normalises_input(graph))
