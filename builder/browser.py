@@ -20,6 +20,26 @@ ARGS = [
     # WebGL without a GPU goes through SwiftShader (correct, slow); with a GPU these change nothing.
     "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
 ]
+# WebGPU: Chromium on Linux offers no adapter without these; with them, a machine without a GPU gets
+# SwiftShader's software Vulkan adapter ("google | swiftshader": correct, slow). Added only where a
+# command or a test runs the webgpu backend.
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader"]
+# Seconds to wait for navigator.gpu.requestAdapter(), which can stall on a broken driver.
+ADAPTER_TIMEOUT_S = 20
+_ADAPTER = """async (timeoutMs) => {
+  if (!navigator.gpu) {
+    return isSecureContext ? 'no navigator.gpu'
+      : 'not a secure context: WebGPU needs https:// or localhost';
+  }
+  const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), timeoutMs));
+  try {
+    const adapter = await Promise.race([navigator.gpu.requestAdapter(), timeout]);
+    if (adapter === 'timeout') return `requestAdapter() gave no answer in ${timeoutMs / 1000} s`;
+    return adapter ? null : 'requestAdapter() gave none';
+  } catch (err) {
+    return `requestAdapter() failed: ${err && err.message ? err.message : err}`;
+  }
+}"""
 
 
 def chromium_path() -> Path:
@@ -43,6 +63,22 @@ def launch(extra_args: list[str] | None = None) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def webgpu_unavailable(browser: Any, url: str) -> str | None:
+    """Why a page at ``url`` gets no WebGPU adapter in ``browser`` (a Playwright ``Browser``, launched
+    with :data:`WEBGPU_ARGS`), in a few words; None where it gets one. ``url`` should be a file of the
+    site (WebGPU exists only in secure contexts: https:// or localhost, never about:blank); it is
+    opened in a context of its own, so no service worker or cache of the caller's is touched.
+
+    Raises Playwright's ``Error`` if the page cannot be opened."""
+    context = browser.new_context(service_workers="block")
+    try:
+        page = context.new_page()
+        page.goto(url, timeout=60_000)
+        return page.evaluate(_ADAPTER, ADAPTER_TIMEOUT_S * 1000)
+    finally:
+        context.close()
 
 
 def chromium_path_checked() -> Path:

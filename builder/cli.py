@@ -411,7 +411,8 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
 @cli.command()
 @click.argument("site", required=False, default=Path("site"), type=click.Path(path_type=Path, file_okay=False))
 @click.option("--backends", default="wasm,webgl,cpu", show_default=True,
-              help="Comma-separated TF.js backends to measure.")
+              help="Comma-separated TF.js backends to measure: wasm, webgl, cpu, webgpu (Chromium then starts "
+                   "with its software WebGPU flags; without a WebGPU adapter its rows say so).")
 @click.option("--runs", type=int, default=20, show_default=True, help="Timed inferences per measurement.")
 @click.option("--max-seconds", type=float, default=30.0, show_default=True,
               help="Stop a measurement after this long (after at least 3 runs): the cpu backend is slow.")
@@ -457,7 +458,9 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
 @cli.command()
 @click.argument("target", metavar="URL|SITE")
 @click.option("--backends", default="auto,wasm", show_default=True, metavar="LIST",
-              help="Comma-separated: auto (the backend the page picks), webgl, wasm, cpu. Each gets a visit.")
+              help="Comma-separated: auto (the backend the page picks), webgpu, webgl, wasm, cpu. Each gets a "
+                   "visit. webgpu starts Chromium with its software WebGPU flags, and stops with one line "
+                   "if Chromium offers no WebGPU adapter.")
 @click.option("--json", "json_file", type=click.File("w"), default=None, metavar="FILE",
               help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr).")
 @click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,

@@ -40,11 +40,16 @@ from builder.site.render import TEMPLATES
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("wasm", "webgl", "cpu")
+WEBGPU = "webgpu"
+BACKENDS = ("wasm", "webgl", "cpu", WEBGPU)  # the ones --backends accepts
+DEFAULT_BACKENDS = ("wasm", "webgl", "cpu")
 HARNESS = TEMPLATES / "bench"
 # The harness page loads TF.js's complete scripts under these fixed names: the site's own
 # runtime bundle has no converter, and the graph-model baseline needs it.
 HARNESS_SCRIPTS = ("tf.js", "tf-backend-wasm.js")
+# The site's own WebGPU script, which harness.js loads after them for a webgpu run only: it registers
+# the webgpu backend with the engine that tf.js made.
+HARNESS_WEBGPU = "tf-backend-webgpu.js"
 PAGE_TIMEOUT_MS = 180_000
 # Return visits are quick and noisy: the figures are the median of this many.
 WARM_VISITS = 5
@@ -60,7 +65,7 @@ PARITY_TOLERANCE = 1e-4
 @dataclass(frozen=True)
 class BenchOptions:
     site: Path = Path("site")
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = DEFAULT_BACKENDS
     runs: int = 20
     max_seconds: float = 30.0  # per measurement loop: slow backends stop early (after at least 3 runs)
     baselines: tuple[str, ...] = tuple(BASELINES)  # also time these conversions of the Keras model
@@ -75,7 +80,8 @@ class BenchResult:
     model: dict[str, Any]  # the measured site's model, from its report.json
     machine: dict[str, Any]  # cpus, platform, python, chromium
     options: dict[str, Any]  # backends, runs, max_seconds
-    site_backends: dict[str, dict[str, Any]] = field(default_factory=dict)  # backend -> the site's figures
+    # backend -> the site's figures, or {"error": one line} for a backend Chromium cannot run (no WebGPU adapter)
+    site_backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     # format (layers, graph, litert, onnx) -> row (backend; wasm-1thread) -> figures with their
     # parity against Keras, or {"error": one line} for a runtime that could not run the model
     harness: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
@@ -103,10 +109,22 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                  "baselines": list(opts.baselines), "parity_tolerance": PARITY_TOLERANCE},
     )
     input_size = tuple(data.input_size)
-    with browser.launch() as chromium, tempfile.TemporaryDirectory(prefix="browsernet-bench-") as tmp:
+    webgpu = WEBGPU in opts.backends
+    unavailable: dict[str, str] = {}  # backend -> why Chromium cannot run it here
+    with browser.launch(browser.WEBGPU_ARGS if webgpu else None) as chromium, \
+            tempfile.TemporaryDirectory(prefix="browsernet-bench-") as tmp:
         result.machine["chromium"] = chromium.version
         with _serving(opts.site) as (url, sent):
+            if webgpu:
+                with reporter.step("asking Chromium for a WebGPU adapter"):
+                    reason = _webgpu_unavailable(chromium, url)
+                if reason is not None:
+                    log.warning("bench: %s", reason)
+                    unavailable[WEBGPU] = reason
             for backend in opts.backends:
+                if backend in unavailable:
+                    result.site_backends[backend] = {"error": unavailable[backend]}
+                    continue
                 with reporter.step(f"site on {backend}: load, warm-up, {opts.runs} classifications, return visit"):
                     result.site_backends[backend] = _site(chromium, url, sent, backend, input_size, opts)
             if "wasm" in opts.backends and (os.cpu_count() or 1) > 1:
@@ -128,6 +146,10 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
         formats, failed = _baselines(model, input_size, root, Path(tmp) / "baselines", opts.baselines, reporter)
         for fmt, reason in failed.items():
             result.harness[fmt] = {backend: {"error": reason} for backend in _configs(fmt, opts.backends)}
+        for fmt in formats:
+            for backend, reason in unavailable.items():
+                if backend in _configs(fmt, opts.backends):
+                    result.harness.setdefault(fmt, {})[backend] = {"error": reason}
         with _serving(root) as (url, sent):
             # Alternating rounds (each format in turn, then again), so a slow spell on the
             # machine does not land on one format only; each round does half the runs.
@@ -138,7 +160,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                 for backend in opts.backends:
                     for config, threads in _thread_configs(backend):
                         for fmt, model_url in formats.items():
-                            if config not in _configs(fmt, opts.backends) or "error" in (
+                            if config not in _configs(fmt, opts.backends) or backend in unavailable or "error" in (
                                     rounds.get((fmt, config)) or [{}])[-1]:
                                 continue
                             with reporter.step(f"{fmt} model on {config}, round {round_no} of {ROUNDS}"):
@@ -151,6 +173,17 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                 result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
     result.ratios = _ratios(result)
     return result
+
+
+def _webgpu_unavailable(chromium: Any, url: str) -> str | None:
+    """Why the site at ``url`` gets no WebGPU adapter in ``chromium`` (one line), or None."""
+    from playwright.sync_api import Error
+
+    try:
+        reason = browser.webgpu_unavailable(chromium, url + report.REPORT_FILE)
+    except Error as e:
+        reason = f"the adapter check failed: {str(e).splitlines()[0]}"
+    return None if reason is None else f"unavailable: Chromium offers no WebGPU adapter here ({reason})"
 
 
 def _row(runs: list[dict[str, Any]], reference: Any) -> dict[str, Any]:
@@ -287,6 +320,9 @@ def table(result: BenchResult) -> list[str]:
     lines = [f"{'site':<14}{'load':>9}{'1st inf':>9}{'median':>9}{'p90':>9}{'infer':>9}{'1st cold':>10}"
              f"{'1st warm':>10}{'bytes 1st':>11}{'bytes ret':>11}{'threads':>8}"]
     for backend, f in result.site_backends.items():
+        if "error" in f:
+            lines.append(f"{backend:<14}  failed: {f['error']}")
+            continue
         lines.append(f"{backend:<14}{_ms(f['load_ms']):>9}{_ms(f['first_inference_ms']):>9}{_ms(f['median_ms']):>9}"
                      f"{_ms(f['p90_ms']):>9}{_ms(f.get('inference_median_ms')):>9}{_ms(f['cold_first_prediction_ms']):>10}"
                      f"{_ms(f['warm_first_prediction_ms']):>10}{_bytes(f['bytes_first_visit']):>11}"
@@ -460,6 +496,7 @@ def _harness(root: Path, layers_dir: Path) -> None:
     (root / "vendor").mkdir()
     for source, name in zip(vendor.full_scripts(runtime), HARNESS_SCRIPTS, strict=True):
         shutil.copyfile(source, root / "vendor" / name)
+    shutil.copyfile(runtime.sources[vendor.webgpu_script()], root / "vendor" / HARNESS_WEBGPU)
     for path, source in runtime.sources.items():
         if path.endswith(".wasm"):
             shutil.copyfile(source, root / path)
@@ -542,6 +579,7 @@ def _ratios(result: BenchResult) -> dict[str, float]:
         if layers and native:
             ratios[f"{config}: layers / native"] = round(layers["median_ms"] / native["median_ms"], 3)
         site = result.site_backends.get(config)
+        site = site if site and "error" not in site else None
         if site and native:
             ratios[f"{config}: site classify / native"] = round(site["median_ms"] / native["median_ms"], 3)
         if lite:

@@ -39,7 +39,8 @@ from builder.verify.checks import Check, Privacy, Served, Visit
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
-BACKENDS = ("webgl", "wasm", "cpu")
+WEBGPU = "webgpu"
+BACKENDS = (WEBGPU, "webgl", "wasm", "cpu")
 DEFAULT_BACKENDS = (AUTO, "wasm")
 DEFAULT_TIMEOUT = 180.0  # seconds for one visit to settle (a first visit on a slow link or a slow CPU)
 
@@ -114,10 +115,11 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
     for backend in options.backends:
         if backend != AUTO and backend not in BACKENDS:
             raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
-    from builder.browser import launch
+    from builder.browser import WEBGPU_ARGS, launch
 
     with _site_url(options.target) as (url, stale):
-        with launch() as browser:  # says how to get Playwright or Chromium if either is missing
+        # says how to get Playwright or Chromium if either is missing; WebGPU needs its flags
+        with launch(WEBGPU_ARGS if WEBGPU in options.backends else None) as browser:
             from playwright.sync_api import Error
 
             context = browser.new_context()
@@ -230,6 +232,9 @@ def _drive(context: Any, url: str, stale: str | None, options: VerifyOptions,
     observer = _Observer(context, origin)
     with reporter.step(f"reading {url}{reports.REPORT_FILE}"):
         data = _fetch_report(context, url)
+    if WEBGPU in options.backends:
+        with reporter.step("asking Chromium for a WebGPU adapter"):
+            _require_webgpu(context.browser, url)
     pngs = _reference_pngs(data)
     timeout_ms = options.timeout * 1000
     backends = list(dict.fromkeys(options.backends))
@@ -279,6 +284,17 @@ def _drive(context: Any, url: str, stale: str | None, options: VerifyOptions,
         checks.offline(off, data),
     ]
     return result, visits, data
+
+
+def _require_webgpu(browser: Any, url: str) -> None:
+    """Raise :class:`VerifyError` (one line) when Chromium offers the site no WebGPU adapter: the
+    ``?backend=webgpu`` visit would then run on another backend, and verify nothing about WebGPU."""
+    from builder.browser import webgpu_unavailable
+
+    reason = webgpu_unavailable(browser, url + reports.REPORT_FILE)
+    if reason is not None:
+        raise VerifyError(f"--backends {WEBGPU}: Chromium offers no WebGPU adapter here ({reason}); "
+                          f"leave {WEBGPU} out of --backends to verify the others")
 
 
 def _fetch_report(context: Any, url: str) -> dict[str, Any]:

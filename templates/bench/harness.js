@@ -19,7 +19,20 @@ function benchInput(length) {
 // TF.js's threaded WASM caps its pool at half of navigator.hardwareConcurrency; as the site's
 // worker does, show it twice the real count so that `threads` can reach the CPU count.
 // One thread runs the plain SIMD binary, as the site does.
+// The site's WebGPU script registers the webgpu backend with the engine that vendor/tf.js made;
+// it is loaded only for a webgpu run, so the other rows' runtime bytes stay TF.js's own.
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`${src} did not load`));
+    document.head.append(script);
+  });
+}
+
 async function startTfjs(backend, threads) {
+  if (backend === 'webgpu') await loadScript('vendor/tf-backend-webgpu.js');
   if (backend === 'wasm') {
     tf.wasm.setWasmPaths(new URL('vendor/', location.href).href);
     if (threads === 1) {

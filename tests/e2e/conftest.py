@@ -68,6 +68,19 @@ def browser_with(playwright):
 
 
 @pytest.fixture(scope="session")
+def chromium_without_webgpu(tmp_path_factory) -> Path:
+    """The test Chromium behind a wrapper that drops ``--enable-unsafe-webgpu`` from its command line: a
+    real browser that offers no WebGPU adapter (Chromium on Linux gives none without that flag), for
+    ``BROWSERNET_CHROMIUM``."""
+    wrapper = tmp_path_factory.mktemp("chromium") / "chromium"
+    wrapper.write_text("#!/bin/sh\n"
+                       'for arg; do shift; [ "$arg" = --enable-unsafe-webgpu ] || set -- "$@" "$arg"; done\n'
+                       f'exec "{CHROMIUM}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.fixture(scope="session")
 def served_dir():
     """Serve any built site folder with browsernet's own server; returns its base URL."""
     servers = []

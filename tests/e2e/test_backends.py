@@ -13,12 +13,13 @@ import shutil
 import numpy as np
 import pytest
 
+from builder.browser import WEBGPU_ARGS
 from builder.build import BuildOptions, build
 from builder.site import vendor
 from tests import helpers
 from tests.e2e.classify import CLASSIFY_PIXELS, page_probabilities
 
-WEBGPU_FLAGS = ("--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader")
+WEBGPU_FLAGS = tuple(WEBGPU_ARGS)  # as `browsernet verify/bench --backends webgpu` start Chromium
 
 
 

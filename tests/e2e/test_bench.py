@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,21 @@ def _number(value, positive: bool = True) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and (value > 0 if positive else value >= 0)
 
 
+def _assert_site_figures(figures: dict, model_bytes: int) -> None:
+    """One backend's row of the site's figures is complete and consistent."""
+    for key in ("load_ms", "median_ms", "p90_ms", "cold_first_prediction_ms", "warm_first_prediction_ms"):
+        assert _number(figures[key]), (key, figures[key])
+    assert figures["p90_ms"] >= figures["median_ms"]
+    assert figures["runs"] >= 3
+    assert figures["bytes_first_visit"] > model_bytes  # the model, the runtime, the page
+    assert _number(figures["bytes_return_visit"], positive=False)
+    assert _number(figures["first_inference_ms"]) and _number(figures["inference_median_ms"])
+    # Where the warm visits' start-up went, stage by stage, ends before their first prediction.
+    stages = figures["warm_startup_ms"]
+    assert {"runtime", "backend", "download", "model"} <= set(stages) and all(map(_number, stages.values()))
+    assert stages["runtime"] < stages["backend"] < stages["model"] < figures["warm_first_prediction_ms"]
+
+
 def test_bench_writes_well_formed_json(sites, tmp_path):
     out = tmp_path / "bench.json"
     result = bench(str(sites["seq"]), "--backends", "wasm,cpu", "--runs", "3", "--max-seconds", "2",
@@ -34,17 +51,7 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert data["model"]["family"] == "custom" and data["model"]["input_size"] == [64, 64]
     assert set(data["site_backends"]) >= {"wasm", "cpu"}
     for figures in data["site_backends"].values():
-        for key in ("load_ms", "median_ms", "p90_ms", "cold_first_prediction_ms", "warm_first_prediction_ms"):
-            assert _number(figures[key]), (key, figures[key])
-        assert figures["p90_ms"] >= figures["median_ms"]
-        assert figures["runs"] >= 3
-        assert figures["bytes_first_visit"] > data["model"]["model_bytes"]  # the model, the runtime, the page
-        assert _number(figures["bytes_return_visit"], positive=False)
-        assert _number(figures["first_inference_ms"]) and _number(figures["inference_median_ms"])
-        # Where the warm visits' start-up went, stage by stage, ends before their first prediction.
-        stages = figures["warm_startup_ms"]
-        assert {"runtime", "backend", "download", "model"} <= set(stages) and all(map(_number, stages.values()))
-        assert stages["runtime"] < stages["backend"] < stages["model"] < figures["warm_first_prediction_ms"]
+        _assert_site_figures(figures, data["model"]["model_bytes"])
     # The site's layers model and every baseline, in one harness: TF.js's formats on each backend,
     # LiteRT.js and onnxruntime-web on WASM; WASM on every CPU and on one thread.
     wasm_rows = {"wasm", "wasm-1thread"} if (os.cpu_count() or 1) > 1 else {"wasm"}
@@ -78,6 +85,56 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert "onnx / litert" in result.stdout and "DISAGREES" not in result.stdout
     # TensorFlow's C++ log lines (grappler's, during the graph conversion) stay out of the terminal.
     assert "absl::InitializeLog" not in result.stderr and not re.search(r"^[IWEF]\d{4} ", result.stderr, re.M)
+
+
+@pytest.fixture(scope="module")
+def small_site(sequential_keras, tmp_path_factory) -> Path:
+    """A site of the small Sequential model (64 px): SwiftShader's WebGPU is slow."""
+    from builder.build import BuildOptions, build
+
+    root = tmp_path_factory.mktemp("bench-small")
+    labels = root / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    build(BuildOptions(out=root / "site", model=str(sequential_keras), labels=labels, preprocess="unit"))
+    return root / "site"
+
+
+def test_bench_measures_webgpu(small_site, tmp_path):
+    """--backends webgpu starts Chromium with its software WebGPU flags: the site and the harness's
+    layers model are timed on WebGPU, and the harness's output is Keras's."""
+    out = tmp_path / "bench.json"
+    result = bench(str(small_site), "--backends", "webgpu", "--no-baseline", "--no-native", "--runs", "3",
+                   "--max-seconds", "2", "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert data["options"]["backends"] == ["webgpu"]
+    assert list(data["site_backends"]) == ["webgpu"]
+    _assert_site_figures(data["site_backends"]["webgpu"], data["model"]["model_bytes"])
+    assert data["site_backends"]["webgpu"]["threads"] is None
+    assert list(data["harness"]) == ["layers"] and list(data["harness"]["layers"]) == ["webgpu"]
+    row = data["harness"]["layers"]["webgpu"]
+    assert "error" not in row, row
+    assert _number(row["median_ms"]) and row["runs"] >= 3 and _number(row["runtime_bytes"])
+    assert row["parity"]["ok"] and data["model"]["output_depends_on_input"] is True
+    assert data["native"] is None
+    lines = [line for line in result.stdout.splitlines() if line.startswith("webgpu ")]
+    assert len(lines) == 3, result.stdout  # the site's row, its warm start-up, the harness's layers row
+    assert "warm start-up" in lines[1] and lines[2].split()[1] == "layers" and "agrees" in lines[2]
+    assert "failed:" not in result.stdout
+
+
+def test_bench_says_webgpu_is_unavailable(small_site, chromium_without_webgpu, tmp_path):
+    """A Chromium without a WebGPU adapter: the webgpu rows say so (as failed rows do), the rest runs."""
+    out = tmp_path / "bench.json"
+    result = bench(str(small_site), "--backends", "webgpu", "--no-baseline", "--no-native", "--runs", "3",
+                   "--json", str(out), env={"BROWSERNET_CHROMIUM": str(chromium_without_webgpu)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    why = "unavailable: Chromium offers no WebGPU adapter here (requestAdapter() gave none)"
+    assert data["site_backends"] == {"webgpu": {"error": why}}
+    assert data["harness"] == {"layers": {"webgpu": {"error": why}}}
+    assert data["ratios"] == {}
+    assert [line.split()[0] for line in result.stdout.splitlines() if f"failed: {why}" in line] == ["webgpu"] * 2
 
 
 def test_bench_flags_a_runtime_that_disagrees_with_keras(sequential_keras, tmp_path):

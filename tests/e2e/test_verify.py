@@ -5,6 +5,7 @@ each of which must fail with its cause named. Also the pytest fixture people use
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,11 +24,11 @@ from tests import helpers
 NAMES = ["Loads", "Right files", "Right answers", "Private", "Host", "Return visit", "Offline"]
 
 
-def verify(target: str, tmp_path: Path) -> tuple[int, str, dict[str, dict]]:
+def verify(target: str, tmp_path: Path, *options: str) -> tuple[int, str, dict[str, dict]]:
     """Run the command (its own process: Playwright's sync API runs once per thread, and this session's
     browser fixtures hold one); return its exit code, its table and the checks from --json, by name."""
     out = tmp_path / "verify.json"
-    result = subprocess.run([sys.executable, "-m", "builder", "verify", target, "--json", str(out), "-q"],
+    result = subprocess.run([sys.executable, "-m", "builder", "verify", target, "--json", str(out), "-q", *options],
                             capture_output=True, text=True, timeout=900)
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output
@@ -84,6 +85,28 @@ def test_passes_on_the_firebase_emulator(firebase_host, tmp_path):
     code, output, checks = verify(url, tmp_path)
     assert_all_pass(code, output, checks)
     assert "host's COOP/COEP headers" in checks["Host"]["detail"]
+
+
+def test_webgpu_on_browsernet_serve(publish_sites, tmp_path):
+    """--backends webgpu: Chromium started with its software WebGPU flags, every visit on WebGPU (the small
+    Sequential model: SwiftShader's WebGPU is slow)."""
+    code, output, checks = verify(str(publish_sites["firebase"]), tmp_path, "--backends", "webgpu")
+    assert_all_pass(code, output, checks)
+    assert checks["Loads"]["detail"] == "ready on webgpu in a worker"
+    assert "on webgpu (limit 0.0001)" in checks["Right answers"]["detail"]
+    assert "classifies on webgpu" in checks["Offline"]["detail"]
+
+
+def test_webgpu_without_an_adapter_is_one_line(publish_sites, chromium_without_webgpu, tmp_path):
+    out = tmp_path / "verify.json"
+    result = subprocess.run([sys.executable, "-m", "builder", "verify", str(publish_sites["firebase"]),
+                             "--backends", "auto,webgpu", "--json", str(out), "-q"], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "BROWSERNET_CHROMIUM": str(chromium_without_webgpu)})
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: --backends webgpu: Chromium offers no WebGPU adapter here (requestAdapter() gave none)"), lines
+    assert not out.exists()
 
 
 # ---- sites broken on purpose: each fails, naming its cause ----
