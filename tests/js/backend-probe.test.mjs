@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  choiceText, choose, fingerprint, loadChoice, maxAbsDifference, probeImage, probeOrder, readChoice, saveChoice,
-  storageKey, TOLERANCE, webgpuUnavailable,
+  choiceText, choose, fingerprint, loadChoice, maxAbsDifference, measureBackends, probeImage, probeOrder, readChoice,
+  saveChoice, storageKey, TOLERANCE, webgpuUnavailable,
 } from '../../templates/js/backend-probe.js';
+import { errorMessage } from '../../templates/js/protocol.js';
 
 const out = (...values) => Float32Array.from(values);
 
@@ -96,4 +97,107 @@ test('the model card says what was measured and chosen', () => {
   assert.equal(choiceText({ state: 'forced', backend: 'cpu' }), 'set by ?backend=cpu, not measured');
   assert.equal(choiceText({ state: 'measuring', candidates: ['wasm', 'webgl'] }), 'measuring wasm, webgl on this device…');
   assert.equal(choiceText(null), 'not measured yet');
+});
+
+// measureBackends() with a stand-in for the browser's Worker: each probe worker answers as
+// worker.js does (protocol.js), or as `behaviour[backend]` says: 'hang' (never a word) or 'error'
+// (an error message, as worker.js posts when its backend will not start).
+class FakeWorker {
+  static started = [];
+  static behaviour = {};
+  static medians = {};
+
+  constructor(url, options) {
+    this.url = String(url);
+    this.name = options.name;
+    this.backend = null;
+    this.terminated = false;
+    this.listeners = { message: [], error: [] };
+    FakeWorker.started.push(this);
+  }
+
+  addEventListener(type, listener) {
+    this.listeners[type].push(listener);
+  }
+
+  terminate() {
+    this.terminated = true;
+  }
+
+  #send(data) {
+    setImmediate(() => {
+      if (!this.terminated) for (const listener of this.listeners.message) listener({ data });
+    });
+  }
+
+  postMessage(msg) {
+    if (msg.type === 'init') this.backend = msg.backend;
+    const behaviour = FakeWorker.behaviour[this.backend] ?? 'answer';
+    if (behaviour === 'hang') return;
+    if (behaviour === 'error') {
+      this.#send(errorMessage(null, 'backend', new Error(`${this.backend} did not start`)));
+    } else if (msg.type === 'init') {
+      this.#send({ type: 'ready', backend: this.backend, threads: null, startup: [] });
+    } else if (msg.type === 'probe') {
+      const ms = FakeWorker.medians[this.backend];
+      this.#send({ type: 'probe', id: msg.id, firstMs: 3 * ms, times: Array(msg.runs).fill(ms), output: out(0.25, 0.75) });
+    }
+  }
+}
+
+async function measureWith(t, behaviour, order = ['wasm', 'webgpu', 'webgl']) {
+  FakeWorker.started = [];
+  FakeWorker.behaviour = behaviour;
+  FakeWorker.medians = { wasm: 20, webgpu: 5, webgl: 10 };
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  globalThis.Worker = FakeWorker;
+  // A device with a WebGPU adapter, so that WebGPU gets a worker of its own.
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu: { requestAdapter: async () => ({}) } }, configurable: true });
+  t.after(() => {
+    delete globalThis.Worker;
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+    else delete globalThis.navigator;
+  });
+  const steps = [];
+  const results = await measureBackends({
+    order, runtime: [], config: { inputSize: [2, 2] }, base: 'https://example.org/', threads: 1, runs: 3,
+    timeoutMs: 50, onStep: (backend) => steps.push(backend),
+  });
+  return { results, steps };
+}
+
+test('a backend that hangs is timed out, its worker ended, and the later ones still measured', async (t) => {
+  const { results, steps } = await measureWith(t, { webgpu: 'hang' });
+  assert.deepEqual(steps, ['wasm', 'webgpu', 'webgl']);
+  assert.deepEqual(results.map((r) => [r.backend, r.error ?? null]),
+    [['wasm', null], ['webgpu', 'timed out after 0.05 s'], ['webgl', null]]);
+  assert.deepEqual(results[2].times, [10, 10, 10]);
+  const hung = FakeWorker.started.find((w) => w.backend === 'webgpu');
+  assert.equal(hung.terminated, true);
+  // One fresh worker per backend, each ended once measured.
+  assert.deepEqual(FakeWorker.started.map((w) => [w.backend, w.terminated]),
+    [['wasm', true], ['webgpu', true], ['webgl', true]]);
+  assert.ok(FakeWorker.started.every((w) => w.url.endsWith('/templates/js/worker.js')));
+  // The fastest of the rest: WebGPU would have won, had it answered.
+  const { chosen, measured } = choose(results, 'wasm');
+  assert.equal(chosen, 'webgl');
+  assert.deepEqual(measured.map((m) => [m.backend, m.medianMs, m.error]),
+    [['wasm', 20, null], ['webgpu', null, 'timed out after 0.05 s'], ['webgl', 10, null]]);
+});
+
+test('a backend whose worker posts an error is dropped with its message', async (t) => {
+  const { results } = await measureWith(t, { webgpu: 'error' });
+  assert.deepEqual(results.map((r) => [r.backend, r.error ?? null]),
+    [['wasm', null], ['webgpu', 'webgpu did not start'], ['webgl', null]]);
+  assert.ok(FakeWorker.started.every((w) => w.terminated));
+  assert.equal(choose(results, 'wasm').chosen, 'webgl');
+});
+
+test('a reference backend that hangs ends the measurement: nothing to compare with', async (t) => {
+  const { results, steps } = await measureWith(t, { wasm: 'hang' });
+  assert.deepEqual(steps, ['wasm']);
+  assert.deepEqual(results, [{ backend: 'wasm', error: 'timed out after 0.05 s' }]);
+  assert.equal(FakeWorker.started.length, 1);
+  assert.equal(FakeWorker.started[0].terminated, true);
+  assert.equal(choose(results, 'wasm').chosen, null);
 });
