@@ -1,7 +1,8 @@
 """Drive a site in headless Chromium and gather what :mod:`builder.verify.checks` judges.
 
 One browser, one context (so the service worker, its cache and the HTTP cache carry from one
-visit to the next, as for a real visitor):
+visit to the next, as for a real visitor). With ``webgpu`` asked, Chromium starts with its WebGPU
+flags and must first offer the site an adapter (else one :class:`VerifyError` line). Then:
 
 1. the first visit, with the backend the page picks (or the first one asked for);
 2. the site's files fetched directly from the host: the model files and every site file the
