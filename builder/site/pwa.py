@@ -30,6 +30,11 @@ ON_DEMAND_SUFFIXES = (".bin", ".wasm")
 # Likewise the WebGPU backend's script: only a device with a WebGPU adapter ever loads it (and keeps it
 # for offline use once it has).
 ON_DEMAND_FILES = (vendor.webgpu_script(),)
+# Precached files that must still pass through the worker's fetch handler, which adds the
+# cross-origin isolation headers on hosts that send none: the page, and the inference worker's
+# script (a dedicated worker takes its embedder policy from its own response). The other
+# precached files are read straight from the cache by the browser's static routing.
+ISOLATED_FILES = ("index.html", "js/worker.js")
 
 
 def write_manifest(site: Path, title: str) -> None:
@@ -70,11 +75,12 @@ def write_service_worker(site: Path, files: "inventory.Inventory", later: tuple[
     version = digest.hexdigest()[:16]
     paths = list(listed) + [path for path in later if path not in listed]
     precache = [path for path in paths if not _on_demand(path)]
+    routed = [path for path in precache if path not in ISOLATED_FILES and not path.endswith(".html")]
     # The worker caches a file fetched on demand (the big ones) only once its bytes match.
     on_demand = {path: entry.sha256 for path, entry in listed.items() if _on_demand(path)}
     try:
         text = environment(templates).get_template(SERVICE_WORKER_TEMPLATE).render(
-            version=version, files=paths, precache=precache, sha256=on_demand, hashed=hosting.HASHED_NAME.pattern,
+            version=version, files=paths, precache=precache, routed=routed, sha256=on_demand, hashed=hosting.HASHED_NAME.pattern,
             isolation=hosting.ISOLATION_HEADERS)
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / SERVICE_WORKER_TEMPLATE}: template error: {e}") from e

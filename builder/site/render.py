@@ -9,6 +9,7 @@ model data go to ``config.json`` and reach the page only as text, never as marku
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,13 @@ TEMPLATES = (_CHECKOUT_TEMPLATES if (_CHECKOUT_TEMPLATES / "index.html.j2").is_f
              else vendor.ASSETS / "templates")
 PAGE_TEMPLATE = "index.html.j2"
 STATIC_DIRS = ("js", "css", "img")
-# js/ modules the page itself does not import: its entry script and the worker's.
-NOT_PRELOADED = ("boot.js", "worker.js")
+# The page's entry modules (index.html's <script type=module> tags: the early worker start,
+# then the page); the modules they import, statically or dynamically, are announced as
+# <link rel=modulepreload>.
+ENTRY_MODULES = ("early-worker.js", "boot.js")
+# `import ... from './x.js'`, `export ... from './x.js'`, `import './x.js'`, `import('./x.js')`:
+# how the page's modules name each other (relative specifiers in js/, nothing computed).
+_IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]\./([\w.-]+\.js)['"]""")
 CONFIG_FILE = "config.json"
 
 # The page's Content-Security-Policy, delivered in a <meta> so it holds on any static
@@ -99,8 +105,21 @@ def layout_config() -> dict[str, Any]:
 
 
 def _page_modules(templates: Path) -> list[str]:
-    """The page's modules, announced as ``<link rel=modulepreload>`` so the browser fetches the
-    whole graph at once instead of one import level at a time."""
+    """The modules the page loads from its entry modules, announced as ``<link rel=modulepreload>``
+    so the browser fetches the whole graph at once instead of one import level at a time.
+
+    Breadth-first from :data:`ENTRY_MODULES`, each module's imports in source order, so the
+    entries' own imports (the service worker set-up, app.js) come first; the entries themselves
+    (``<script>`` tags already) and modules only a worker loads are left out.
+    """
     folder = templates / "js"
-    names = sorted(p.name for p in folder.glob("*.js")) if folder.is_dir() else []
-    return [f"js/{name}" for name in names if name not in NOT_PRELOADED]
+    order: list[str] = []
+    queue = list(ENTRY_MODULES)
+    while queue:
+        name = queue.pop(0)
+        path = folder / name
+        if name in order or not path.is_file():
+            continue
+        order.append(name)
+        queue.extend(_IMPORT.findall(path.read_text(encoding="utf-8")))
+    return [f"js/{name}" for name in order if name not in ENTRY_MODULES]

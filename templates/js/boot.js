@@ -4,6 +4,7 @@
 // instead of "loading" forever.
 
 function fail(err) {
+  import('./early-worker.js').then((early) => early.dropEarly(), () => {}); // a worker nobody will use
   console.error('browsernet: could not load the page script', err);
   document.body.dataset.state = 'error';
   const box = document.getElementById('error');

@@ -4,13 +4,16 @@
 //    firstMs: the first inference's ms (null before it), warmUp(),
 //    classify(source, k) → {results, ms, start, end}, memory() → {numTensors, numBytes}}
 // Start-up overlaps what it can: the worker's scripts load while config.json does,
-// and the model downloads while TF.js itself loads and starts its backend.
+// and the model downloads while TF.js itself loads and starts its backend. On a return
+// visit the worker was started by boot.js (early-worker.js) and has been loading TF.js
+// and the model since; it is adopted here.
 
 import { checkWorkerMessage, shouldFallBack, startupTimeline } from './protocol.js';
 import { getTf, loadRuntimeHere, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier } from './classifier.js';
 import { prefetchModel } from './model-files.js';
 import { toMessage } from './image-source.js';
+import { takeEarly } from './early-worker.js';
 
 // [stage, shared-clock time] → {stage: ms since this page's navigation}
 function sinceNavigation(marks = []) {
@@ -26,9 +29,10 @@ class EngineError extends Error {
 
 function startWorker({ config: configReady, forced, preferred = () => null, threads, base, runtime, onProgress, onBuild, onFatal }) {
   return new Promise((resolve, reject) => {
+    const early = takeEarly();
     let worker;
     try {
-      worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'browsernet inference' });
+      worker = early ? early.worker : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'browsernet inference' });
     } catch (err) {
       reject(new EngineError('worker', `module workers are not available (${err.message})`));
       return;
@@ -130,10 +134,12 @@ function startWorker({ config: configReady, forced, preferred = () => null, thre
           break;
       }
     });
-    worker.addEventListener('error', (event) => {
+    const onError = (event) => {
       event.preventDefault();
       die(event.message ? `The inference worker failed: ${event.message}` : 'The inference worker (js/worker.js) could not start');
-    });
+    };
+    worker.addEventListener('error', onError);
+    early?.adopt(onError);
     worker.addEventListener('messageerror', () => die('The inference worker sent a message that could not be read'));
     configReady.then(
       (config) => worker.postMessage({

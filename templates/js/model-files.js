@@ -7,6 +7,10 @@ import { checkNotHtml, fetchFile } from './fetch-file.js';
 import { fileLabel } from './format.js';
 
 const WEIGHT_FILE = 'the weight file';
+// onProgress runs at most this often (and once more when every file is in): each call
+// redraws the page's progress bar, and a return visit reads the cached 14 MB in hundreds
+// of chunks in a few hundred milliseconds.
+const PROGRESS_INTERVAL_MS = 100;
 
 function shardPaths(modelJson) {
   return modelJson.weightsManifest.flatMap((group) => group.paths);
@@ -121,8 +125,9 @@ async function dropCached(url) {
  * the runtime's start-up overlap. Returns `{url, files}`: `files` resolves to
  * `{json, shards: [ArrayBuffer]}` (shards in manifest order) or rejects naming the
  * file at fault. `base` is the page's URL (config URLs are relative to it);
- * `onProgress(fraction, bytes)` follows the download byte by byte (TF.js's own
- * onProgress only moves when a whole shard is done); `mark('download')` is called
+ * `onProgress(fraction, bytes)` follows the download as it arrives, at most every
+ * PROGRESS_INTERVAL_MS and once all is in (TF.js's own onProgress only moves when a whole
+ * shard is done); `mark('download')` is called
  * once every file is in and verified.
  */
 export function prefetchModel(config, { base, onProgress = () => {}, mark = () => {} }) {
@@ -133,9 +138,14 @@ export function prefetchModel(config, { base, onProgress = () => {}, mark = () =
     const urls = shardPaths(json).map((path) => new URL(path, modelUrl).href);
     const progress = urls.map(() => ({ loaded: 0, total: 0, finished: false }));
     let bytes = 0;
+    let reportedAt = -Infinity;
     // Content-Length is the compressed size under Content-Encoding: the clamp and
     // `finished` keep that from overshooting.
     const report = () => {
+      const now = performance.now();
+      const all = progress.every(({ finished }) => finished);
+      if (!all && now - reportedAt < PROGRESS_INTERVAL_MS) return;
+      reportedAt = now;
       const done = progress.reduce((n, { loaded, total, finished }) =>
         n + (finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0), 0);
       onProgress(done / Math.max(urls.length, 1), bytes);

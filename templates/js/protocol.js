@@ -3,6 +3,10 @@
 // page → worker  {type: 'init', runtime: [script URLs], backend: name|null (forced), preferred: name|null (measured
 //                 fastest here), probe: true in backend-probe.js's workers, threads: WASM threads wanted, config,
 //                 base: page URL}
+//                {type: 'preload', runtime: the runtime list's JSON text, base}  early-worker.js, before 'init'
+//                                                    on a return visit: start importing TF.js and reading
+//                                                    config.json and the model ('init' uses them if its
+//                                                    runtime, base and config match)
 //                {type: 'classify', id, source: Blob|ImageBitmap|ImageData, name, k}
 //                {type: 'warmup', id}                one blank inference, unless one ran already
 //                {type: 'memory', id}

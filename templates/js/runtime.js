@@ -37,14 +37,19 @@ function runtimeMissing(src, detail = '') {
  */
 export function runtimeScripts(doc = document) {
   const block = doc.getElementById('runtime');
+  return parseRuntimeList(block ? block.textContent : '', doc.baseURI);
+}
+
+/** runtimeScripts() from the block's text and the page's URL (`base`), where there is no DOM (a worker). */
+export function parseRuntimeList(text, base) {
   let list;
   try {
-    list = JSON.parse(block ? block.textContent : '');
+    list = JSON.parse(text);
   } catch (err) {
     throw new Error(`index.html has no valid runtime list (<script id="runtime">): ${err.message}`);
   }
   return list.map(({ src, integrity, backend }) => ({
-    src: new URL(src, doc.baseURI).href, integrity, ...(backend ? { backend } : {}),
+    src: new URL(src, base).href, integrity, ...(backend ? { backend } : {}),
   }));
 }
 

@@ -2,30 +2,75 @@
 // what the page sends, so that the page stays responsive. Protocol: protocol.js.
 
 import { errorMessage, startupTimeline } from './protocol.js';
-import { validateConfig } from './config.js';
-import { getTf, importRuntime, startBackend, wasmThreads } from './runtime.js';
+import { loadConfig, validateConfig } from './config.js';
+import { getTf, importRuntime, parseRuntimeList, startBackend, wasmThreads } from './runtime.js';
 import { loadClassifier } from './classifier.js';
 import { prefetchModel } from './model-files.js';
 
 let classifier = null;
 let starting = null;
+// What a 'preload' (early-worker.js) started before 'init': {runtime, base, timeline,
+// imported: the runtime's import, model: null or {config (as the worker read it), download}}.
+let preloaded = null;
+// Progress before 'init' is held back: the page may not have its config yet.
+let initialized = false;
+let heldProgress = null;
 
 function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
+function progress(fraction, loaded) {
+  if (initialized) post({ type: 'progress', fraction, loaded });
+  else heldProgress = { type: 'progress', fraction, loaded };
+}
+
+// The runtime's import, with its 'runtime' mark; a failure is reported by 'init' (at its
+// 'runtime' stage, so the page falls back to the main thread), not as an unhandled rejection.
+function importMarked(runtime, mark) {
+  const imported = importRuntime(runtime).then(() => mark('runtime'));
+  imported.catch(() => {});
+  return imported;
+}
+
+// Starts what 'init' will need before the page sends it: TF.js (`runtime`: the text of the
+// page's runtime list), and config.json and the model files as this worker reads them
+// (verified as always). A list that does not parse is left to 'init' to report.
+function preload({ runtime: text, base }) {
+  let runtime;
+  try {
+    runtime = parseRuntimeList(text, base);
+  } catch {
+    return;
+  }
+  const timeline = startupTimeline('worker');
+  const model = loadConfig(base).then(
+    (config) => ({ config, download: prefetchModel(config, { base, onProgress: progress, mark: timeline.mark }) }),
+    () => null, // 'init' brings the page's config.json and downloads with it
+  );
+  preloaded = { runtime, base, timeline, imported: importMarked(runtime, timeline.mark), model };
+}
+
+const sameJson = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
 // Stage by stage, so the page knows whether the main thread could do better.
 async function init({ runtime, backend: forced, preferred = null, probe = false, threads: threadCount, config: rawConfig, base }) {
   let stage = 'model';
-  const { marks: startup, mark } = startupTimeline('worker');
+  // A preload for the same runtime and site is used if it read the same config.json.
+  const early = preloaded !== null && sameJson(preloaded.runtime, runtime) && preloaded.base === base ? preloaded : null;
+  preloaded = null;
+  const { marks: startup, mark } = early ? early.timeline : startupTimeline('worker');
+  initialized = true;
+  if (heldProgress !== null) post(heldProgress);
   try {
     const config = validateConfig(rawConfig);
+    const preloadedModel = early ? await early.model : null;
     // The model downloads (and is verified) while TF.js loads and starts.
-    const onProgress = (fraction, loaded) => post({ type: 'progress', fraction, loaded });
-    const model = prefetchModel(config, { base, onProgress, mark });
+    const model = preloadedModel !== null && sameJson(preloadedModel.config, config)
+      ? preloadedModel.download
+      : prefetchModel(config, { base, onProgress: progress, mark });
     stage = 'runtime';
-    await importRuntime(runtime);
-    mark('runtime');
+    await (early ? early.imported : importMarked(runtime, mark));
     const tf = getTf(runtime);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
@@ -44,6 +89,10 @@ async function init({ runtime, backend: forced, preferred = null, probe = false,
 
 async function handle(message) {
   const { type, id } = message;
+  if (type === 'preload') {
+    if (starting === null && preloaded === null) preload(message);
+    return;
+  }
   if (type === 'init') {
     if (starting === null) starting = init(message);
     return;
