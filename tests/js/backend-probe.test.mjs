@@ -101,11 +101,14 @@ test('the model card says what was measured and chosen', () => {
 
 // measureBackends() with a stand-in for the browser's Worker: each probe worker answers as
 // worker.js does (protocol.js), or as `behaviour[backend]` says: 'hang' (never a word) or 'error'
-// (an error message, as worker.js posts when its backend will not start).
+// (an error message, as worker.js posts when its backend will not start). setTimeout is node:test's
+// mock: the probe's timeout fires only when a hanging worker moves the clock past it (`onHang`), so
+// a slow machine can never time out a worker that answers.
 class FakeWorker {
   static started = [];
   static behaviour = {};
   static medians = {};
+  static onHang = () => {};
 
   constructor(url, options) {
     this.url = String(url);
@@ -133,7 +136,10 @@ class FakeWorker {
   postMessage(msg) {
     if (msg.type === 'init') this.backend = msg.backend;
     const behaviour = FakeWorker.behaviour[this.backend] ?? 'answer';
-    if (behaviour === 'hang') return;
+    if (behaviour === 'hang') {
+      if (msg.type === 'init') setImmediate(FakeWorker.onHang);
+      return;
+    }
     if (behaviour === 'error') {
       this.#send(errorMessage(null, 'backend', new Error(`${this.backend} did not start`)));
     } else if (msg.type === 'init') {
@@ -145,10 +151,14 @@ class FakeWorker {
   }
 }
 
+const TIMEOUT_MS = 50;
+
 async function measureWith(t, behaviour, order = ['wasm', 'webgpu', 'webgl']) {
   FakeWorker.started = [];
   FakeWorker.behaviour = behaviour;
   FakeWorker.medians = { wasm: 20, webgpu: 5, webgl: 10 };
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  FakeWorker.onHang = () => t.mock.timers.tick(TIMEOUT_MS);
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
   globalThis.Worker = FakeWorker;
   // A device with a WebGPU adapter, so that WebGPU gets a worker of its own.
@@ -161,7 +171,7 @@ async function measureWith(t, behaviour, order = ['wasm', 'webgpu', 'webgl']) {
   const steps = [];
   const results = await measureBackends({
     order, runtime: [], config: { inputSize: [2, 2] }, base: 'https://example.org/', threads: 1, runs: 3,
-    timeoutMs: 50, onStep: (backend) => steps.push(backend),
+    timeoutMs: TIMEOUT_MS, onStep: (backend) => steps.push(backend),
   });
   return { results, steps };
 }
