@@ -418,11 +418,15 @@ _FIRST_PREDICTION = """async ([size]) => {
 }"""
 
 
-def _visit(context: Any, url: str, size: list[int]) -> tuple[Any, float, float]:
-    """Open the page; return it, the time from navigation to ready, and to the first prediction."""
+def _visit(context: Any, url: str, size: list[int], page: Any = None) -> tuple[Any, float, float]:
+    """Open the page (in a new tab, or in ``page`` again: a return visit); return it, the time from
+    navigation to ready, and to the first prediction."""
     from playwright.sync_api import Error
 
-    page = context.new_page()
+    if page is None:
+        page = context.new_page()
+    else:
+        page.goto("about:blank")
     try:
         page.goto(url, wait_until="commit", timeout=PAGE_TIMEOUT_MS)
         page.wait_for_function("() => window.browsernet !== undefined || document.body?.dataset.state === 'error'",
@@ -453,15 +457,17 @@ def _site(chromium: Any, url: str, sent: Counter, backend: str, input_size: tupl
             threads = stats.get("threads") if stats else None
         except Error as e:
             raise BrowsernetError(f"{url}: classification failed in Chromium: {str(e).splitlines()[0]}") from e
-        page.close()
+        # Return visits come back in the same tab, as a visitor does: in Chromium's headless mode a
+        # new tab is a new window, whose own start-up (the omnibox's WebUI, 0.2-0.7 s of CPU time)
+        # would run beside the visit on a small machine.
         warm_firsts, warm_startups, bytes_return = [], [], 0
         for _ in range(WARM_VISITS):
             sent.clear()
-            page, _, first = _visit(context, f"{url}?backend={backend}{query}", size)
+            page, _, first = _visit(context, f"{url}?backend={backend}{query}", size, page)
             bytes_return = max(bytes_return, sum(sent.values()))
             warm_firsts.append(first)
             warm_startups.append(page.evaluate("window.browsernet.stats().startup") or {})
-            page.close()
+        page.close()
     finally:
         context.close()
     figures = baseline.summarise(times)
