@@ -45,7 +45,13 @@ function preload({ runtime: text, base }) {
   }
   const timeline = startupTimeline('worker');
   const model = loadConfig(base).then(
-    (config) => ({ config, download: prefetchModel(config, { base, onProgress: progress, mark: timeline.mark }) }),
+    (config) => {
+      const download = prefetchModel(config, { base, onProgress: progress, mark: timeline.mark });
+      // A failure reaches the page through 'init' if it uses this download; one it does not use
+      // (the page's config.json differs) must not end the worker as an unhandled rejection.
+      download.files.catch(() => {});
+      return { config, download };
+    },
     () => null, // 'init' brings the page's config.json and downloads with it
   );
   preloaded = { runtime, base, timeline, imported: importMarked(runtime, timeline.mark), model };
