@@ -25,6 +25,18 @@ def _small(head, name: str) -> keras.Model:
                              images=helpers.photos(SIZE))
 
 
+def _small_keras2():
+    """The same small network in tf-keras (Keras 2), ending in Dense(3) logits, as a Keras 2 user saves it."""
+    import tf_keras as k
+
+    k.utils.set_random_seed(3)
+    inputs = k.Input((SIZE, SIZE, 3))
+    x = k.layers.Conv2D(8, 3, strides=2, use_bias=False)(k.layers.Rescaling(1 / 255)(inputs))
+    x = k.layers.GlobalAveragePooling2D()(k.layers.ReLU()(k.layers.BatchNormalization()(x)))
+    return helpers.calibrate(k.Model(inputs, k.layers.Dense(3)(x), name="keras2_logits"), SIZE, preprocess="raw",
+                             images=helpers.photos(SIZE))
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("heads")
@@ -33,6 +45,8 @@ def files(tmp_path_factory):
                        ("relu", lambda x: keras.layers.Dense(3, activation="relu")(x))):
         out[name] = root / f"{name}.keras"
         _small(head, name).save(out[name])
+    out["keras2_logits"] = root / "keras2_logits.h5"
+    _small_keras2().save(out["keras2_logits"])
     (root / "two.txt").write_text("0 cat\n1 dog\n")
     (root / "three.txt").write_text("a\nb\nc\n")
     return root, out
@@ -42,7 +56,13 @@ def _run(*args):
     return CliRunner().invoke(cli, ["build-site", "-q", *map(str, args)])
 
 
-def test_one_logit_with_two_labels_becomes_two_probabilities(files, tmp_path):
+def test_one_logit_with_two_labels_becomes_two_probabilities(files, tmp_path, monkeypatch):
+    """The head the build adds is appended to the graph read from the model, so the model is read once
+    (and the build's self-check, TF.js against Keras with the head, passes: exit 0)."""
+    from builder.convert import graph
+
+    reads = []
+    monkeypatch.setattr(graph, "from_keras", lambda model, read=graph.from_keras: reads.append(model) or read(model))
     root, models = files
     result = _run("--model", models["logit"], "--labels", root / "two.txt", "--out", tmp_path / "site")
     assert result.exit_code == 0, result.output
@@ -54,6 +74,7 @@ def test_one_logit_with_two_labels_becomes_two_probabilities(files, tmp_path):
     model_json = json.loads((tmp_path / "site" / "model" / "model.json").read_text())
     last = model_json["modelTopology"]["config"]["layers"][-1]
     assert last["class_name"] == "Dense" and last["config"]["units"] == 2
+    assert len(reads) == 1
 
 
 def test_one_logit_without_labels_asks_for_two(files, tmp_path):
@@ -77,6 +98,27 @@ def test_an_undetectable_head_is_refused_until_told(files, tmp_path):
     assert report["head"]["kind"] == "logits" and not report["head"]["detected"]
     reference = np.asarray(report["reference"]["probabilities"])  # Keras's, through the added softmax
     assert np.allclose(reference.sum(axis=1), 1, atol=1e-5) and reference.min() >= 0
+
+
+def test_a_keras2_h5_ending_in_logits_gets_probabilities(files, tmp_path):
+    """Keras 3 reads a Keras 2 .h5's one output as a list of one; the softmax the build adds takes the tensor,
+    and the site's probabilities are the softmax of the model's own logits."""
+    root, models = files
+    result = _run("--model", models["keras2_logits"], "--labels", root / "three.txt", "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "site" / "report.json").read_text())
+    assert report["head"]["kind"] == "logits" and report["head"]["detected"]
+    import tf_keras
+
+    from builder.convert.self_check import sample_images
+
+    images = report["reference"]["images"]
+    x = sample_images(tuple(images["size"]), images["count"])  # --preprocess raw: the model's input as it is
+    logits = tf_keras.models.load_model(models["keras2_logits"], compile=False).predict(x, verbose=0)
+    assert logits.min() < 0  # scores, not probabilities
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    assert np.allclose(report["reference"]["probabilities"], expected, atol=1e-5)
 
 
 def test_told_softmax_on_scores_is_refused(files, tmp_path):

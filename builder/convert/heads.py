@@ -135,7 +135,10 @@ def apply(model: Any, head: Head) -> Any:
         layer.set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])
     shape = tuple(model.inputs[0].shape)
     inputs = k.Input(batch_shape=shape, name="browsernet_input")
-    return k.Model(inputs, layer(model(inputs)), name=model.name)
+    outputs = model(inputs)
+    if isinstance(outputs, (list, tuple)):  # Keras 3 calls a Keras 2 .h5 model's one output a list of one
+        (outputs,) = outputs
+    return k.Model(inputs, layer(outputs), name=model.name)
 
 
 def _keras_of(model: Any) -> Any:
@@ -168,9 +171,9 @@ def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, 
     """Read ``model``'s graph once: say what was lowered for TF.js (dropped training-only layers, ...),
     resolve its head, and return ``(model with the head applied, info with the page's class count,
     head, graph, lowered)``. ``graph`` is the :class:`builder.convert.graph.Graph` of the returned model,
-    for :func:`builder.convert.layers_model.plan`, or None when the head added layers after the output
-    (logits, sigmoid, logit: a new model, read again there); ``lowered`` is
-    :attr:`builder.convert.graph.Graph.lowered`."""
+    for :func:`builder.convert.layers_model.plan`: the model as read, with the head's layer appended
+    (:func:`builder.convert.graph.append`) when the build adds one, so the model is read once; ``lowered``
+    is :attr:`builder.convert.graph.Graph.lowered`."""
     from dataclasses import replace
 
     from builder.convert import graph as graphs
@@ -182,4 +185,6 @@ def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, 
     head = resolve(flat, int(info.num_outputs), requested, info.source)
     reporter.note(head.describe())
     applied = apply(model, head)
-    return applied, replace(info, num_outputs=head.classes), head, flat if applied is model else None, flat.lowered
+    if applied is not model:
+        flat = graphs.append(flat, applied.layers[-1])
+    return applied, replace(info, num_outputs=head.classes), head, flat, flat.lowered
