@@ -19,6 +19,11 @@ ARGS = [
     "--no-first-run",
     # WebGL without a GPU goes through SwiftShader (correct, slow); with a GPU these change nothing.
     "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+    # ... for WebGL only: the page itself is composited and rasterized in software, as a stock Chromium
+    # does on a machine without a GPU (its SystemInfo says gpu_compositing "disabled_software"). Without
+    # these, the flags above move compositing onto SwiftShader's GL too, which cost 0.3-0.6 s of the GPU
+    # process's CPU time per navigation here and slowed warm navigation by 20-30% (docs/performance.md).
+    "--disable-gpu-compositing", "--disable-gpu-rasterization",
 ]
 # WebGPU: Chromium on Linux offers no adapter without these; with them, a machine without a GPU gets
 # SwiftShader's software Vulkan adapter ("google | swiftshader": correct, slow). Added only where a
