@@ -423,9 +423,13 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
                    "model, TFLite in LiteRT.js, ONNX in onnxruntime-web (these two on WASM only).")
 @click.option("--no-baseline", is_flag=True, help="Skip every baseline (as --baselines '').")
 @click.option("--no-native", is_flag=True, help="Skip native Keras.")
+@click.option("--profile", "profile_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Also trace the site's model on WASM (every CPU and one thread) with V8's CPU profiler: "
+                   "writes each trace to this folder (open it in Perfetto) and prints where each thread's "
+                   "time went (WebAssembly kernels, JavaScript, GC).")
 @_verbosity
 def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: Path, baselines: str,
-          no_baseline: bool, no_native: bool, verbose: int, quiet: bool) -> None:
+          no_baseline: bool, no_native: bool, profile_dir: Path | None, verbose: int, quiet: bool) -> None:
     """Measure SITE (default: site/) in headless Chromium, against other runtimes and native Keras.
 
     Per backend: load time, first inference, median and p90 latency, navigation to
@@ -442,7 +446,7 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
         from builder.bench.run import BenchOptions, bench as run_bench, table, write_json
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
-                               runs=runs, max_seconds=max_seconds, native=not no_native,
+                               runs=runs, max_seconds=max_seconds, native=not no_native, profile=profile_dir,
                                baselines=() if no_baseline else tuple(b.strip() for b in baselines.split(",")
                                                                       if b.strip()))
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",

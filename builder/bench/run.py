@@ -34,6 +34,7 @@ from typing import Any, Iterator
 from builder import __version__, browser, report
 from builder.bench import graph_model as baseline
 from builder.bench import litert, onnx_runtime
+from builder.bench import profile as profiling
 from builder.errors import BrowsernetError
 from builder.progress import Reporter
 from builder.site.render import TEMPLATES
@@ -70,6 +71,8 @@ class BenchOptions:
     max_seconds: float = 30.0  # per measurement loop: slow backends stop early (after at least 3 runs)
     baselines: tuple[str, ...] = tuple(BASELINES)  # also time these conversions of the Keras model
     native: bool = True  # also time Keras natively
+    # Also trace the layers model on WASM (each thread count) with V8's CPU profiler; the traces go here.
+    profile: Path | None = None
 
 
 @dataclass
@@ -87,6 +90,9 @@ class BenchResult:
     harness: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     native: dict[str, Any] | None = None  # Keras on this CPU
     ratios: dict[str, float] = field(default_factory=dict)  # paired ratios between the rows above
+    # --profile: wasm row (wasm, wasm-1thread) -> {"trace": file, "runs", "threads": profile.summarise()}
+    # or {"error": one line}
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     browsernet: str = __version__
 
     def as_json(self) -> dict[str, Any]:
@@ -171,6 +177,12 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                                 rounds.setdefault((fmt, config), []).append(got)
             for (fmt, config), runs in rounds.items():
                 result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
+            if opts.profile is not None and "wasm" in opts.backends and "wasm" not in unavailable:
+                # After the timed rounds, which tracing would slow down.
+                for config, threads in _thread_configs("wasm"):
+                    with reporter.step(f"profiling the layers model on {config}"):
+                        result.profiles[config] = _profile_run(chromium, url, formats["layers"], threads,
+                                                               input_size, opts, opts.profile / f"layers-{config}.json")
     result.ratios = _ratios(result)
     return result
 
@@ -356,6 +368,9 @@ def table(result: BenchResult) -> list[str]:
         lines.append(f"native Keras (TensorFlow, CPU): median {_ms(n['median_ms'])}, p90 {_ms(n['p90_ms'])}")
     for name, value in result.ratios.items():
         lines.append(f"{name}: {value:.2f}")
+    for config, got in result.profiles.items():
+        lines.append(f"{config} profile failed: {got['error']}" if "error" in got
+                     else profiling.describe(config, got["threads"]) + f" ({got['trace']})")
     return lines
 
 
@@ -532,6 +547,33 @@ def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str
         for prefix in ("Page.evaluate: ", "Error: "):
             reason = reason.removeprefix(prefix)
         log.warning("bench: the %s model on %s failed: %s", fmt, backend, reason)
+        return {"error": reason}
+    finally:
+        context.close()
+
+
+def _profile_run(chromium: Any, url: str, model_url: str, threads: int | None, input_size: tuple,
+                 opts: BenchOptions, path: Path) -> dict[str, Any]:
+    """The layers model's timed runs on WASM in the harness, traced with V8's CPU profiler: the trace
+    written to ``path`` and :func:`builder.bench.profile.summarise`'s figures, or ``{"error"}``."""
+    from playwright.sync_api import Error
+
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{url}harness.html", timeout=PAGE_TIMEOUT_MS)
+        page.evaluate("(o) => window.benchLoad(o)", {
+            "format": "layers", "url": model_url, "backend": "wasm", "threads": threads, "inputSize": list(input_size)})
+        chromium.start_tracing(page=page, categories=list(profiling.CATEGORIES))
+        try:
+            times = page.evaluate("(o) => window.benchTime(o)", {"runs": opts.runs, "maxMs": opts.max_seconds * 1000})
+        finally:
+            trace = chromium.stop_tracing()
+        runs = len(times["times"])
+        return {"trace": str(path), "runs": runs, "threads": profiling.summarise(profiling.write(trace, path), runs)}
+    except Error as e:
+        reason = str(e).splitlines()[0].removeprefix("Page.evaluate: ")
+        log.warning("bench: profiling the layers model on wasm failed: %s", reason)
         return {"error": reason}
     finally:
         context.close()

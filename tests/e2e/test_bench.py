@@ -45,7 +45,7 @@ def _assert_site_figures(figures: dict, model_bytes: int) -> None:
 def test_bench_writes_well_formed_json(sites, tmp_path):
     out = tmp_path / "bench.json"
     result = bench(str(sites["seq"]), "--backends", "wasm,cpu", "--runs", "3", "--max-seconds", "2",
-                   "--json", str(out))
+                   "--json", str(out), "--profile", str(tmp_path / "traces"))
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["model"]["family"] == "custom" and data["model"]["input_size"] == [64, 64]
@@ -80,6 +80,18 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
         assert {f"{fmt}: 1 thread / {os.cpu_count()} threads" for fmt in ("layers", "graph", "litert", "onnx", "site")} \
             <= set(data["ratios"])
     assert all(_number(v) for v in data["ratios"].values())
+    # --profile: the layers model on WASM traced with V8's CPU profiler, one trace per thread count; the
+    # main thread's samples fall in the WASM binary's kernels and in JavaScript (on this small model
+    # mostly the latter), and its shares add up.
+    assert set(data["profiles"]) == wasm_rows
+    for config, got in data["profiles"].items():
+        events = json.loads(Path(got["trace"]).read_text())["traceEvents"]
+        assert Path(got["trace"]).parent == tmp_path / "traces" and any(e.get("name") == "ProfileChunk" for e in events)
+        main = got["threads"]["main"]
+        assert sum(main["shares"].values()) == pytest.approx(1, abs=1e-3) and main["shares"]["wasm"] > 0, (config, main)
+        assert main["shares"]["javascript"] > 0
+        assert main["top_wasm"] and main["top_wasm"][0][0].startswith("wasm-function[") and got["runs"] >= 3
+        assert f"{config} profile, ms per inference: main" in result.stdout
     # The table on stdout carries the same figures.
     assert "layers / graph" in result.stdout and "native Keras" in result.stdout
     assert "onnx / litert" in result.stdout and "DISAGREES" not in result.stdout
