@@ -96,6 +96,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         user_labels = labelling.without_numbers(user_labels)
         reporter.note(f"{opts.labels}: numbered labels ('0 {user_labels[0]}', as Teachable Machine writes them); "
                       "the page shows them without the numbers")
+    for label, where in (labelling.repeated(user_labels) if user_labels is not None else {}).items():
+        reporter.note(f"{opts.labels}: '{label}' names {len(where)} classes (labels {', '.join(map(str, where))}); "
+                      "the page will show them alike")
 
     with reporter.step("loading TensorFlow"):
         tf_runtime.load()

@@ -121,6 +121,16 @@ def test_a_keras2_h5_ending_in_logits_gets_probabilities(files, tmp_path):
     assert np.allclose(report["reference"]["probabilities"], expected, atol=1e-5)
 
 
+def test_a_label_named_twice_is_built_and_pointed_out(files, tmp_path):
+    root, models = files
+    (tmp_path / "twice.txt").write_text("a\nb\na\n")
+    result = CliRunner().invoke(cli, ["build-site", "--model", str(models["relu"]), "--labels",
+                                      str(tmp_path / "twice.txt"), "--head", "logits", "--out", str(tmp_path / "site")])
+    assert result.exit_code == 0, result.output
+    assert "'a' names 2 classes (labels 1, 3); the page will show them alike" in result.output
+    assert json.loads((tmp_path / "site" / "config.json").read_text())["labels"] == ["a", "b", "a"]
+
+
 def test_told_softmax_on_scores_is_refused(files, tmp_path):
     root, models = files
     result = _run("--model", models["relu"], "--labels", root / "three.txt", "--head", "softmax",

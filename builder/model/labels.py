@@ -37,6 +37,16 @@ def read(path: Path) -> list[str]:
     return labels
 
 
+def repeated(labels: list[str]) -> dict[str, list[int]]:
+    """Labels that name more than one class -> their positions (1-based). The page tells classes apart by
+    index, so this is allowed (ImageNet's own list has two 'crane's and two 'maillot's), but in a user's
+    file it is usually a slip that shows two classes alike."""
+    positions: dict[str, list[int]] = {}
+    for i, label in enumerate(labels, 1):
+        positions.setdefault(label, []).append(i)
+    return {label: where for label, where in positions.items() if len(where) > 1}
+
+
 def imagenet() -> list[str]:
     return read(IMAGENET)
 

@@ -73,3 +73,10 @@ def test_teachable_machine_numbers_are_removed():
 ])
 def test_other_label_files_are_left_as_written(written):
     assert not labels.numbered(written)
+
+
+def test_repeated_labels_are_found_with_their_positions(tmp_path):
+    assert labels.repeated(labels.imagenet()) == {"crane": [135, 518], "maillot": [639, 640]}
+    path = tmp_path / "l.txt"
+    path.write_text("cat\ndog\ncat\nbird\n")
+    assert labels.repeated(labels.read(path)) == {"cat": [1, 3]}
