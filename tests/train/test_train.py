@@ -229,3 +229,13 @@ def test_a_cached_run_on_fewer_classes_writes_a_model_with_that_many_outputs(tra
     predictions = again["test"]["predictions"]
     probabilities = saved.probabilities(model, data, [p["file"] for p in predictions])
     np.testing.assert_allclose(probabilities.max(-1), [p["probability"] for p in predictions], atol=1e-4)
+
+
+def test_progress_into_a_pipe_is_one_plain_line_per_epoch(feature_cache, tmp_path):
+    """Keras's progress bar redraws itself with \\r, \\b and colour codes on any POSIX system; into a pipe
+    or a CI log (not a terminal, as here) training prints one plain line per epoch instead."""
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(tmp_path / "m"),
+                                      "--cache-dir", str(feature_cache), "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Epoch 1/2" in result.output and "Epoch 2/2" in result.output
+    assert not any(c in result.output for c in ("\x1b[", "\r", "\b")), repr(result.output[-500:])
