@@ -92,14 +92,12 @@ def append(graph: Graph, layer: Any) -> Graph:
     """``graph`` with the Keras ``layer`` called on its one output, for a layer that needs no lowering
     (the ``Softmax`` or ``Dense`` a build adds as the model's head, :func:`builder.convert.heads.apply`), so the
     model is not read again. ``layer`` must already have been called on the model's output (so its output
-    shape can be read). Raises :class:`ModelError` for a graph with several outputs or a name already taken."""
+    shape can be read). A name the graph has already is prefixed with the model's, as nested layers' are.
+    Raises :class:`ModelError` for a graph with several outputs."""
     if len(graph.outputs) != 1:
         raise ModelError(f"model '{graph.name}' has {len(graph.outputs)} outputs; a head goes after one")
     builder = _Flattener()
     builder.taken = {n.name for n in graph.nodes}
-    if layer.name in builder.taken:
-        raise ModelError(f"model '{graph.name}' already has a layer named '{layer.name}', the name of the head "
-                         "the build adds; rename that layer")
     spec = {"name": layer.name, "class_name": type(layer).__name__, "config": layer.get_config()}
     name = builder.add_layer(spec, layer, list(graph.outputs), graph.name)
     return Graph(nodes=[*graph.nodes, *builder.nodes], inputs=list(graph.inputs), outputs=[name], name=graph.name,

@@ -137,7 +137,9 @@ def apply(model: Any, head: Head) -> Any:
     inputs = k.Input(batch_shape=shape, name="browsernet_input")
     outputs = model(inputs)
     if isinstance(outputs, (list, tuple)):  # Keras 3 calls a Keras 2 .h5 model's one output a list of one
-        (outputs,) = outputs
+        if len(outputs) != 1:
+            raise ModelError(f"model '{model.name}' has {len(outputs)} outputs; the page shows one")
+        outputs = outputs[0]
     return k.Model(inputs, layer(outputs), name=model.name)
 
 
