@@ -11,12 +11,31 @@ import pytest
 from builder.train import report as records
 
 
-def test_build_site_takes_labels_report_and_held_out_calibration_from_training(trained, tmp_path):
-    from builder.build import BuildOptions, build
+@pytest.fixture(scope="module")
+def trained_site(tmp_path_factory, feature_cache):
+    """`browsernet train PHOTOS --build-site SITE`, once for this module (--quantize auto measures every dtype on
+    the held-out photos, the slow part): ``(training output, site, CLI output)``."""
+    from click.testing import CliRunner
 
-    train_report = json.loads((trained / records.REPORT_FILE).read_text())
-    result = build(BuildOptions(model=str(trained / records.MODEL_FILE), out=tmp_path / "site"))
-    assert result.labels == str(trained / records.LABELS_FILE) and result.classes == 4
+    from builder.cli import cli
+    from tests.conftest import DEMO_BASE, PHOTOS
+
+    root = tmp_path_factory.mktemp("train-build-site")
+    out, site = root / "model", root / "site"
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--cache-dir", str(feature_cache), "--epochs", "3",
+                                      "--build-site", str(site), "--target", "github-pages", "-q"])
+    return out, site, result
+
+
+def test_build_site_takes_labels_report_and_held_out_calibration_from_training(trained_site):
+    from builder import report
+
+    out, site, run = trained_site
+    assert run.exit_code == 0, run.output
+    train_report = json.loads((out / records.REPORT_FILE).read_text())
+    result = report.load(site)
+    assert result.labels == str(out / records.LABELS_FILE) and result.classes == 4
     assert result.preprocess == "raw"  # the model rescales its own input: nothing to tell the build
     assert "labels" in result.sources  # deploy notices a changed labels.txt
     test = train_report["test"]
@@ -34,22 +53,13 @@ def test_build_site_takes_labels_report_and_held_out_calibration_from_training(t
     assert all(0 <= auto["plain"][d]["accuracy"] <= 1 for d in ("float16", "uint16", "uint8"))
     assert auto["accuracy"] is not None and auto["agreement"] >= auto["bounds"]["agreement"]
     assert any(line.startswith("accuracy     against the true labels") for line in result.summary())
-    written = json.loads((tmp_path / "site" / "report.json").read_text())
-    assert written["training"] == result.training
 
 
-def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained, feature_cache, tmp_path):
-    from click.testing import CliRunner
-
-    from builder.cli import cli
+def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained_site):
     from builder.report import sha256_of
-    from tests.conftest import DEMO_BASE, PHOTOS
 
-    out, site = tmp_path / "model", tmp_path / "site"
-    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
-                                      "--cache-dir", str(feature_cache), "--epochs", "3",
-                                      "--build-site", str(site), "--target", "github-pages", "-q"])
-    assert result.exit_code == 0, result.output
+    out, site, run = trained_site
+    assert run.exit_code == 0, run.output
     train_report = json.loads((out / records.REPORT_FILE).read_text())
     built = json.loads((site / "report.json").read_text())
     # The site is build-site's on the model just trained: its labels, its test figures, calibrated on its
