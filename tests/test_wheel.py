@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import tarfile
@@ -179,28 +179,19 @@ def test_installed_wheel_builds_a_site_that_passes_its_self_check(built_site):
     assert __version__ in json.dumps(report)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_installed_wheel_serves_and_deploys_dry_run(installed, built_site):
     site, _ = built_site
     home, bin_dir, env = installed
-    port = _free_port()
-    server = subprocess.Popen([str(bin_dir / "browsernet"), "serve", str(site), "--port", str(port)], cwd=home,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # --port 0: the server takes a free port and prints its URL (a port picked here first could be taken by
+    # another test's server before it binds: the suite runs on several CPUs).
+    server = subprocess.Popen([str(bin_dir / "browsernet"), "serve", str(site), "--port", "0"], cwd=home,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        body = None
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/vendor/{vendor.BUNDLE}", timeout=10) as r:
-                    body = r.read()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read()
-                time.sleep(0.2)
+        line = server.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, (line, server.poll() is not None and server.stderr.read())
+        with urllib.request.urlopen(f"{match.group(0)}vendor/{vendor.BUNDLE}", timeout=30) as r:
+            body = r.read()
         assert body == (site / "vendor" / vendor.BUNDLE).read_bytes()
     finally:
         server.terminate()
