@@ -7,6 +7,7 @@ The install pulls TensorFlow and the rest from pip's configured index (minutes: 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -14,7 +15,6 @@ import subprocess
 import sys
 import tarfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -190,9 +190,12 @@ def test_installed_wheel_serves_and_deploys_dry_run(installed, built_site):
         line = server.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert match, (line, server.poll() is not None and server.stderr.read())
-        with urllib.request.urlopen(f"{match.group(0)}vendor/{vendor.BUNDLE}", timeout=30) as r:
-            body = r.read()
-        assert body == (site / "vendor" / vendor.BUNDLE).read_bytes()
+        # http.client, not urllib: urllib keeps the proxy settings of its first request in this process, and
+        # test_build's offline test points them at a closed port.
+        conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=30)
+        conn.request("GET", f"/vendor/{vendor.BUNDLE}", headers={"Accept-Encoding": "identity"})
+        response = conn.getresponse()
+        assert response.status == 200 and response.read() == (site / "vendor" / vendor.BUNDLE).read_bytes()
     finally:
         server.terminate()
         server.wait(timeout=30)
