@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import json
 import shutil
+import urllib.request
 from pathlib import Path
 
 import brotli
@@ -201,6 +202,9 @@ def test_offline_imagenet_names_the_cache(tmp_path, monkeypatch):
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there: offline, deterministically
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
+    # Keras downloads through urllib's process-wide opener, which keeps the proxies of its first request:
+    # a fresh one here, and none after the test, so later tests in this process reach 127.0.0.1 directly.
+    monkeypatch.setattr(urllib.request, "_opener", None)
     code, out = _run("--model", "mobilenet_v2", "--alpha", "0.35", "--input-size", "96", "--out", tmp_path / "s")
     assert code == 1
     assert f"Keras cache {tmp_path / 'keras-home' / 'models'}" in out and "--weights none" in out
