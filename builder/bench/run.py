@@ -180,9 +180,12 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
             if opts.profile is not None and "wasm" in opts.backends and "wasm" not in unavailable:
                 # After the timed rounds, which tracing would slow down.
                 for config, threads in _thread_configs("wasm"):
+                    path = opts.profile / f"layers-{config}.json"
                     with reporter.step(f"profiling the layers model on {config}"):
-                        result.profiles[config] = _profile_run(chromium, url, formats["layers"], threads,
-                                                               input_size, opts, opts.profile / f"layers-{config}.json")
+                        got = _harness_run(chromium, url, "layers", formats["layers"], "wasm", threads, input_size,
+                                           opts, trace=path)
+                    result.profiles[config] = got if "error" in got else {
+                        "trace": str(path), "runs": len(got["times"]), "threads": got["profile"]}
     result.ratios = _ratios(result)
     return result
 
@@ -525,10 +528,12 @@ def _harness(root: Path, layers_dir: Path) -> None:
 
 
 def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str, threads: int | None,
-                 input_size: tuple, opts: BenchOptions) -> dict[str, Any]:
+                 input_size: tuple, opts: BenchOptions, trace: Path | None = None) -> dict[str, Any]:
     """One harness page: ``{loadMs, firstMs, times, threads, output, cpuMs}``, or ``{error}`` (one line)
     when the runtime fails to load or run the model. ``cpuMs`` is the CPU time the page's renderer
-    process (its main thread, workers and WASM threads together) used during the timed runs."""
+    process (its main thread, workers and WASM threads together) used during the timed runs. With
+    ``trace``, the timed runs are traced with V8's CPU profiler instead: the trace is written there and
+    ``profile`` holds :func:`builder.bench.profile.summarise`'s figures (no ``cpuMs``)."""
     from playwright.sync_api import Error
 
     context = chromium.new_context()
@@ -537,43 +542,25 @@ def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str
         page.goto(f"{url}harness.html", timeout=PAGE_TIMEOUT_MS)
         got = page.evaluate("(o) => window.benchLoad(o)", {
             "format": fmt, "url": model_url, "backend": backend, "threads": threads, "inputSize": list(input_size)})
-        before = _renderer_cpu_ms(chromium)
-        got.update(page.evaluate("(o) => window.benchTime(o)", {"runs": opts.runs, "maxMs": opts.max_seconds * 1000}))
-        after = _renderer_cpu_ms(chromium)
-        got["cpuMs"] = after - before if before is not None and after is not None else None
+        timed = ("(o) => window.benchTime(o)", {"runs": opts.runs, "maxMs": opts.max_seconds * 1000})
+        if trace is None:
+            before = _renderer_cpu_ms(chromium)
+            got.update(page.evaluate(*timed))
+            after = _renderer_cpu_ms(chromium)
+            got["cpuMs"] = after - before if before is not None and after is not None else None
+        else:
+            chromium.start_tracing(page=page, categories=list(profiling.CATEGORIES))
+            try:
+                got.update(page.evaluate(*timed))
+            finally:
+                traced = chromium.stop_tracing()
+            got["profile"] = profiling.summarise(profiling.write(traced, trace), len(got["times"]))
         return got
     except Error as e:
         reason = str(e).splitlines()[0]
         for prefix in ("Page.evaluate: ", "Error: "):
             reason = reason.removeprefix(prefix)
         log.warning("bench: the %s model on %s failed: %s", fmt, backend, reason)
-        return {"error": reason}
-    finally:
-        context.close()
-
-
-def _profile_run(chromium: Any, url: str, model_url: str, threads: int | None, input_size: tuple,
-                 opts: BenchOptions, path: Path) -> dict[str, Any]:
-    """The layers model's timed runs on WASM in the harness, traced with V8's CPU profiler: the trace
-    written to ``path`` and :func:`builder.bench.profile.summarise`'s figures, or ``{"error"}``."""
-    from playwright.sync_api import Error
-
-    context = chromium.new_context()
-    try:
-        page = context.new_page()
-        page.goto(f"{url}harness.html", timeout=PAGE_TIMEOUT_MS)
-        page.evaluate("(o) => window.benchLoad(o)", {
-            "format": "layers", "url": model_url, "backend": "wasm", "threads": threads, "inputSize": list(input_size)})
-        chromium.start_tracing(page=page, categories=list(profiling.CATEGORIES))
-        try:
-            times = page.evaluate("(o) => window.benchTime(o)", {"runs": opts.runs, "maxMs": opts.max_seconds * 1000})
-        finally:
-            trace = chromium.stop_tracing()
-        runs = len(times["times"])
-        return {"trace": str(path), "runs": runs, "threads": profiling.summarise(profiling.write(trace, path), runs)}
-    except Error as e:
-        reason = str(e).splitlines()[0].removeprefix("Page.evaluate: ")
-        log.warning("bench: profiling the layers model on wasm failed: %s", reason)
         return {"error": reason}
     finally:
         context.close()
