@@ -23,8 +23,11 @@ SHEPHERD_SHA256 := 5e9d9544495740101e4cfff817d986b683731112b2cf17fde2e4c2a26c3c5
 # The site's TF.js runtime: core, layers and the webgl/wasm/cpu backends in one ES2017 script,
 # bundled from builder/site/runtime/ by the pinned esbuild (builder/site/vendor.py copies it into each site).
 RUNTIME_BUNDLE := node_modules/.browsernet/tf-layers.es2017.min.js
+# The page's own scripts (templates/js), bundled by builder/site/page_scripts.mjs: the page's entries with
+# their shared chunk, and the inference worker in one file (builder/site/page_scripts.py puts them in a site).
+PAGE_SCRIPTS := node_modules/.browsernet/js/boot.js
 
-setup: $(VENV)/.installed node_modules/.installed $(RUNTIME_BUNDLE) chromium
+setup: $(VENV)/.installed node_modules/.installed $(RUNTIME_BUNDLE) $(PAGE_SCRIPTS) chromium
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -45,6 +48,9 @@ node_modules/.installed: package.json package-lock.json
 $(RUNTIME_BUNDLE): node_modules/.installed $(wildcard builder/site/runtime/*.mjs)
 	node builder/site/runtime/build.mjs $@
 
+$(PAGE_SCRIPTS): node_modules/.installed builder/site/page_scripts.mjs $(wildcard templates/js/*.js)
+	node builder/site/page_scripts.mjs $(dir $@)
+
 # The self-check's runner for an installed wheel: builder/convert/tfjs_runner.cjs with TF.js core, layers
 # and the cpu and wasm backends in one Node script (require('@tensorflow/tfjs') -> tfjs_node.mjs, without
 # the converter and tfjs-data); it loads the .wasm files from its own folder.
@@ -60,8 +66,9 @@ $(SELF_CHECK_BUNDLE): node_modules/.installed builder/convert/tfjs_runner.cjs bu
 # pyproject.toml puts templates/ into the wheel as builder/_assets/templates.
 dist: setup $(SELF_CHECK_BUNDLE)
 	rm -rf dist build
-	$(BIN)/python -c "import sys; from pathlib import Path; from builder.site import vendor; \
-	  vendor.stage(Path('node_modules'), Path(sys.argv[1]))" $(SELF_CHECK_BUNDLE)
+	$(BIN)/python -c "import sys; from pathlib import Path; from builder.site import page_scripts, render, vendor; \
+	  vendor.stage(Path('node_modules'), Path(sys.argv[1])); \
+	  page_scripts.stage(vendor.Runtime(Path('node_modules').resolve()), render.TEMPLATES)" $(SELF_CHECK_BUNDLE)
 	$(BIN)/python -m build --outdir dist .
 	@ls -l dist
 

@@ -18,7 +18,7 @@ from builder.model import labels as labelling
 from builder.model import tf_runtime
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
-from builder.site import hosting, inventory, precompress, pwa, render, vendor
+from builder.site import hosting, inventory, page_scripts, precompress, pwa, render, vendor
 from builder.site import staging as output
 from builder.train import report as training
 from builder.report import REPORT_FILE, BuildReport, source_record
@@ -85,6 +85,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     started = time.perf_counter()
     output.check_target(opts.out, opts.force, inputs=_inputs(opts))
     runtime = vendor.locate()
+    scripts = page_scripts.locate(runtime, render.TEMPLATES)
     specs = default_quantize(opts)
     auto = quantize.is_auto(specs)
     qmap = {} if auto or specs == (NO_QUANTIZE,) else quantize.parse(specs)
@@ -145,7 +146,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
             title = opts.title or _default_title(info, opts.model)
             hashes = vendor.copy_into(runtime, site)
             shards = conversion.shard_sha256
-            render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), config={
+            render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), scripts=scripts, config={
                 "title": title,
                 "labels": labels,
                 "inputSize": list(info.input_size),

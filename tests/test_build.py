@@ -64,7 +64,7 @@ def test_build_writes_exact_precompressed_copies(sites):
     copies = {p.relative_to(site).as_posix() for p in site.rglob("*") if precompress.is_copy(p)}
     expected = {path + precompress.ENCODINGS[enc] for path, sizes in report["precompressed"].items() for enc in sizes}
     assert copies == expected
-    for path in (f"vendor/{vendor.BUNDLE}", "vendor/tfjs-backend-wasm-simd.wasm", "index.html", "js/app.js",
+    for path in (f"vendor/{vendor.BUNDLE}", "vendor/tfjs-backend-wasm-simd.wasm", "index.html", "js/boot.js",
                  "model/model.json", "sw.js"):
         assert set(report["precompressed"][path]) == {"br", "gzip"}, path
         original = (site / path).read_bytes()
@@ -91,7 +91,7 @@ def test_site_config_carries_labels_preprocess_and_size(sites):
     assert config["inputSize"] == [SIZE, SIZE] and config["preprocess"] == "mobilenet"
     assert config["modelUrl"] == "model/model.json"
     for rel in (f"vendor/{vendor.BUNDLE}", "vendor/tfjs-backend-wasm-simd.wasm",
-                "index.html", "js/app.js", "model/model.json"):
+                "index.html", "js/boot.js", "model/model.json"):
         assert (sites["h5"] / rel).is_file(), rel
 
 

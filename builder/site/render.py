@@ -1,9 +1,10 @@
 """Jinja2 templates → the site's pages, config and static JS/CSS.
 
 Templates are data: ``templates/index.html.j2`` is rendered with a small, fixed
-context (StrictUndefined, so a missing variable fails the build), and
-``templates/js`` and ``templates/css`` are copied verbatim. Labels and other
-model data go to ``config.json`` and reach the page only as text, never as markup.
+context (StrictUndefined, so a missing variable fails the build), ``templates/css``
+and ``templates/img`` are copied verbatim, and the page's scripts come bundled from
+``templates/js`` (:mod:`builder.site.page_scripts`). Labels and other model data go to
+``config.json`` and reach the page only as text, never as markup.
 """
 
 from __future__ import annotations
@@ -16,20 +17,20 @@ from typing import Any
 
 from builder import __version__
 from builder.errors import BrowsernetError
-from builder.site import hosting, vendor
+from builder.site import hosting, page_scripts, vendor
 
 # The checkout's templates/ (the project's layout), else an installed wheel's copy (staged by `make dist`).
 _CHECKOUT_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATES = (_CHECKOUT_TEMPLATES if (_CHECKOUT_TEMPLATES / "index.html.j2").is_file()
              else vendor.ASSETS / "templates")
 PAGE_TEMPLATE = "index.html.j2"
-STATIC_DIRS = ("js", "css", "img")
+STATIC_DIRS = ("css", "img")
 # The page's entry modules (index.html's <script type=module> tags: the early worker start,
-# then the page); the modules they import, statically or dynamically, are announced as
+# then the page); the chunks they import, statically or dynamically, are announced as
 # <link rel=modulepreload>.
 ENTRY_MODULES = ("early-worker.js", "boot.js")
 # `import ... from './x.js'`, `export ... from './x.js'`, `import './x.js'`, `import('./x.js')`:
-# how the page's modules name each other (relative specifiers in js/, nothing computed).
+# how the bundled scripts name each other (relative specifiers in js/, nothing computed).
 _IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)['"]\./([\w.-]+\.js)['"]""")
 CONFIG_FILE = "config.json"
 
@@ -67,24 +68,28 @@ def environment(templates: Path = TEMPLATES):
 
 
 def render_site(site: Path, *, title: str, config: dict[str, Any], runtime_scripts: list[dict[str, str]],
-                templates: Path = TEMPLATES) -> None:
-    """Write ``index.html``, ``config.json`` (``config`` plus :func:`layout_config`) and the static
-    folders into ``site``.
+                templates: Path = TEMPLATES, scripts: Path | None = None) -> None:
+    """Write ``index.html``, ``config.json`` (``config`` plus :func:`layout_config`), the page's
+    scripts (``js/``) and the static folders into ``site``.
 
     ``runtime_scripts`` is ``[{"src": ..., "integrity": "sha384-..."}]`` in load order
-    (see :meth:`builder.vendor.Runtime.script_tags`).
+    (see :meth:`builder.vendor.Runtime.script_tags`). ``scripts`` is the folder of bundled page
+    scripts (:func:`builder.site.page_scripts.locate`, which finds it when None).
     """
     import jinja2
 
+    if scripts is None:
+        scripts = page_scripts.locate(vendor.locate(), templates)
     try:
         page = environment(templates).get_template(PAGE_TEMPLATE).render(
             title=title, version=__version__, runtime_scripts=runtime_scripts, csp=CONTENT_SECURITY_POLICY,
-            page_modules=_page_modules(templates))
+            page_modules=_page_modules(scripts))
     except jinja2.TemplateError as e:
         raise BrowsernetError(f"{templates / PAGE_TEMPLATE}: template error: {e}") from e
     (site / "index.html").write_text(page, encoding="utf-8")
     config = {**config, **layout_config()}
     (site / CONFIG_FILE).write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    shutil.copytree(scripts, site / page_scripts.FOLDER, dirs_exist_ok=True)
     for name in STATIC_DIRS:
         source = templates / name
         if source.is_dir():
@@ -104,15 +109,15 @@ def layout_config() -> dict[str, Any]:
     return {"hashedName": hosting.HASHED_NAME.pattern, "wasmFiles": vendor.wasm_files()}
 
 
-def _page_modules(templates: Path) -> list[str]:
-    """The modules the page loads from its entry modules, announced as ``<link rel=modulepreload>``
-    so the browser fetches the whole graph at once instead of one import level at a time.
+def _page_modules(folder: Path) -> list[str]:
+    """The chunks the page loads from its entry modules (in ``folder``, the bundled scripts),
+    announced as ``<link rel=modulepreload>`` so the browser fetches them at once instead of one
+    import level at a time.
 
-    Breadth-first from :data:`ENTRY_MODULES`, each module's imports in source order, so the
-    entries' own imports (the service worker set-up, app.js) come first; the entries themselves
-    (``<script>`` tags already) and modules only a worker loads are left out.
+    Breadth-first from :data:`ENTRY_MODULES`, each script's imports in source order, so the
+    entries' own imports come first; the entries themselves (``<script>`` tags already) and the
+    worker's script are left out.
     """
-    folder = templates / "js"
     order: list[str] = []
     queue = list(ENTRY_MODULES)
     while queue:

@@ -1,4 +1,4 @@
-// Downloading the model's files: model.json, then every weight shard at once, each
+// Downloading the model's files: model.json and every weight shard at once, each shard
 // verified against the sha256 the build recorded in config.json before TF.js may
 // read it. A return visit reads the shards from the service worker's cache. No DOM:
 // this runs in the worker (or, as a fallback, on the main thread).
@@ -119,12 +119,13 @@ async function dropCached(url) {
 }
 
 /**
- * Starts downloading the model (model.json, then every shard at once, each shard
+ * Starts downloading the model (model.json and every shard at once: config.json lists
+ * the shards with their sha256, so they need not wait for model.json; each shard is
  * verified against its sha256; a return visit reads the shards from the service
  * worker's cache), before TF.js is even loaded, so the download and
  * the runtime's start-up overlap. Returns `{url, files}`: `files` resolves to
- * `{json, shards: [ArrayBuffer]}` (shards in manifest order) or rejects naming the
- * file at fault. `base` is the page's URL (config URLs are relative to it);
+ * `{json, shards: [ArrayBuffer]}` (shards in model.json's manifest order) or rejects
+ * naming the file at fault. `base` is the page's URL (config URLs are relative to it);
  * `onProgress(fraction, bytes)` follows the download as it arrives, at most every
  * PROGRESS_INTERVAL_MS and once all is in (TF.js's own onProgress only moves when a whole
  * shard is done); `mark('download')` is called
@@ -134,52 +135,59 @@ export function prefetchModel(config, { base, onProgress = () => {}, mark = () =
   const modelUrl = new URL(config.modelUrl, base).href;
   const digests = expectedDigests(config, modelUrl);
   const hashed = new RegExp(config.hashedName);
-  const files = fetchModelJson(modelUrl).then(async (json) => {
-    const urls = shardPaths(json).map((path) => new URL(path, modelUrl).href);
-    const progress = urls.map(() => ({ loaded: 0, total: 0, finished: false }));
-    let bytes = 0;
-    let reportedAt = -Infinity;
-    // Content-Length is the compressed size under Content-Encoding: the clamp and
-    // `finished` keep that from overshooting.
-    const report = () => {
-      const now = performance.now();
-      const all = progress.every(({ finished }) => finished);
-      if (!all && now - reportedAt < PROGRESS_INTERVAL_MS) return;
-      reportedAt = now;
-      const done = progress.reduce((n, { loaded, total, finished }) =>
-        n + (finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0), 0);
-      onProgress(done / Math.max(urls.length, 1), bytes);
+  const urls = [...digests.keys()];
+  const progress = urls.map(() => ({ loaded: 0, total: 0, finished: false }));
+  let bytes = 0;
+  let reportedAt = -Infinity;
+  // Content-Length is the compressed size under Content-Encoding: the clamp and
+  // `finished` keep that from overshooting.
+  const report = () => {
+    const now = performance.now();
+    const all = progress.every(({ finished }) => finished);
+    if (!all && now - reportedAt < PROGRESS_INTERVAL_MS) return;
+    reportedAt = now;
+    const done = progress.reduce((n, { loaded, total, finished }) =>
+      n + (finished ? 1 : total > 0 ? Math.min(loaded / total, 1) : 0), 0);
+    onProgress(done / Math.max(urls.length, 1), bytes);
+  };
+  const download = async (url, state) => {
+    const read = async (response) => {
+      checkNotHtml(response, url, WEIGHT_FILE);
+      state.total = Number(response.headers.get('Content-Length')) || 0;
+      const shard = await readShard(response, (n) => {
+        state.loaded += n;
+        bytes += n;
+        report();
+      });
+      await verifyShard(url, shard, digests);
+      return shard;
     };
-    const shards = await Promise.all(urls.map(async (url, i) => {
-      const state = progress[i];
-      const read = async (response) => {
-        checkNotHtml(response, url, WEIGHT_FILE);
-        state.total = Number(response.headers.get('Content-Length')) || 0;
-        const shard = await readShard(response, (n) => {
-          state.loaded += n;
-          bytes += n;
-          report();
-        });
-        await verifyShard(url, shard, digests);
-        return shard;
-      };
-      let shard = null;
-      const cached = await cachedShard(url, hashed);
-      if (cached) {
-        // A cached copy that fails (a damaged disk cache) is dropped and fetched
-        // again, so that one bad write does not break every later visit.
-        shard = await read(cached).catch(async (err) => {
-          console.warn(`browsernet: ${err.message}; fetching it again`);
-          bytes -= state.loaded;
-          state.loaded = 0;
-          await dropCached(url);
-          return null;
-        });
-      }
-      shard ??= await read(await fetchFile(url, WEIGHT_FILE));
-      state.finished = true;
-      report();
-      return shard.buffer;
+    let shard = null;
+    const cached = await cachedShard(url, hashed);
+    if (cached) {
+      // A cached copy that fails (a damaged disk cache) is dropped and fetched
+      // again, so that one bad write does not break every later visit.
+      shard = await read(cached).catch(async (err) => {
+        console.warn(`browsernet: ${err.message}; fetching it again`);
+        bytes -= state.loaded;
+        state.loaded = 0;
+        await dropCached(url);
+        return null;
+      });
+    }
+    shard ??= await read(await fetchFile(url, WEIGHT_FILE));
+    state.finished = true;
+    report();
+    return shard.buffer;
+  };
+  const reads = new Map(urls.map((url, i) => [url, download(url, progress[i])]));
+  // A failure is reported through `files` below (a shard model.json does not list is never awaited).
+  for (const read of reads.values()) read.catch(() => {});
+  const files = fetchModelJson(modelUrl).then(async (json) => {
+    const shards = await Promise.all(shardPaths(json).map((path) => {
+      const url = new URL(path, modelUrl).href;
+      return reads.get(url) ?? Promise.reject(new Error(
+        `${fileLabel(url)}: this weight shard is not listed in config.json's shardSha256, so it cannot be verified`));
     }));
     mark('download');
     return { json, shards };

@@ -194,7 +194,7 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     (lambda s: [p.unlink() for p in (s / "model").glob("*.bin")], "shard"),
     (lambda s: (s / "config.json").unlink(), "config.json"),
     (lambda s: (s / "vendor" / vendor.BUNDLE).unlink(), vendor.BUNDLE),
-    (lambda s: (s / "js" / "app.js").unlink(), "script"),
+    (lambda s: [p.unlink() for p in (s / "js").glob("app-*.js")], "script"),  # the page script's chunk
 ])
 def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, sites, served, open_page):
     broken = sites["keras"].parent / f"broken-{abs(hash(needle))}"

@@ -123,7 +123,7 @@ def test_firebase_headers(firebase_host):
     url, site = firebase_host
     shard = next(p.relative_to(site).as_posix() for p in (site / "model").glob("*.bin"))
     wasm = "vendor/tfjs-backend-wasm-simd.wasm"
-    for path in ("", "index.html", "model/model.json", "sw.js", "config.json", shard, wasm, "js/app.js"):
+    for path in ("", "index.html", "model/model.json", "sw.js", "config.json", shard, wasm, "js/boot.js"):
         headers = _headers(url + path)
         assert headers["cross-origin-opener-policy"] == "same-origin", path
         assert headers["cross-origin-embedder-policy"] == "require-corp", path

@@ -15,7 +15,7 @@ def test_page_escapes_title_and_uses_relative_urls(tmp_path):
     srcs = [part.split('"')[1] for part in html.split("src=")[1:]] + [part.split('"')[1] for part in html.split("href=")[1:]]
     assert srcs and all(not s.startswith(("/", "http:", "https:", "//")) for s in srcs), srcs
     assert json.loads((tmp_path / "config.json").read_text())["labels"] == ["<img src=x>"]
-    assert (tmp_path / "js" / "app.js").is_file() and (tmp_path / "css").is_dir()
+    assert (tmp_path / "js" / "boot.js").is_file() and (tmp_path / "css").is_dir()
     # The runtime is data for js/runtime.js (the worker runs it), not a script the page runs itself.
     block = re.search(r'<script type="application/json" id="runtime">(.*?)</script>', html, re.S)
     assert block and json.loads(block.group(1)) == [{"src": "vendor/tf-layers.es2017.min.js", "integrity": "sha384-abc"}]

@@ -1,0 +1,12 @@
+import {
+  dropEarly,
+  mayStartEarly,
+  startEarly,
+  takeEarly
+} from "./chunk-5F576OVM.js";
+export {
+  dropEarly,
+  mayStartEarly,
+  startEarly,
+  takeEarly
+};
