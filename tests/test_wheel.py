@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from builder import __version__
-from builder.site import vendor
+from builder.site import page_scripts, vendor
 
 pytestmark = pytest.mark.wheel
 
@@ -57,6 +57,7 @@ def test_wheel_holds_what_a_site_needs_and_nothing_else(wheel):
               vendor.SELF_CHECK_SCRIPT}
     assert needed <= set(manifest["files"])
     assert {assets + name for name in manifest["files"]} <= names
+    assert {f"{assets}{page_scripts.FOLDER}/{name}" for name in page_scripts.ENTRIES} <= names  # the page's bundles
     assert {f"{assets}templates/{p.relative_to(TEMPLATES).as_posix()}" for p in TEMPLATES.rglob("*")
             if p.is_file()} <= names
     assert "builder/model/data/imagenet_labels.txt" in names
@@ -86,10 +87,12 @@ def test_committed_runtime_is_what_a_fresh_build_stages(tmp_path):
     """builder/_assets is committed, so that a wheel built from the Git tree alone has the runtime; it
     must be byte for byte what `make dist` stages from the pinned packages and runtime sources now."""
     fresh = tmp_path / "assets"
-    vendor.stage(vendor.find_node_modules(), ROOT / "node_modules" / vendor.BUNDLE_DIR / vendor.SELF_CHECK_SCRIPT,
-                 fresh)
-    committed = {Path(p).name for p in _git("ls-tree", "--name-only", "HEAD", "builder/_assets/").decode().split()}
-    assert committed == {p.name for p in fresh.iterdir()}
+    node_modules = vendor.find_node_modules()
+    vendor.stage(node_modules, node_modules / vendor.BUNDLE_DIR / vendor.SELF_CHECK_SCRIPT, fresh)
+    page_scripts.stage(vendor.Runtime(node_modules), TEMPLATES, fresh)
+    committed = {Path(p).relative_to("builder/_assets").as_posix()
+                 for p in _git("ls-tree", "-r", "--name-only", "HEAD", "builder/_assets/").decode().split()}
+    assert committed == {p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()}
     stale = [name for name in sorted(committed)
              if _git("show", f"HEAD:builder/_assets/{name}") != (fresh / name).read_bytes()]
     assert stale == [], "run 'make dist' and commit builder/_assets"
