@@ -189,12 +189,23 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
         == ["Fine-tuned <b>test</b>", 0]
 
 
+def _edit_config(site, change):
+    config = json.loads((site / "config.json").read_text())
+    change(config)
+    (site / "config.json").write_text(json.dumps(config))
+
+
 @pytest.mark.parametrize("damage, needle", [
     (lambda s: (s / "model" / "model.json").write_text("{ not json"), "model.json"),
     (lambda s: [p.unlink() for p in (s / "model").glob("*.bin")], "shard"),
     (lambda s: (s / "config.json").unlink(), "config.json"),
     (lambda s: (s / "vendor" / vendor.BUNDLE).unlink(), vendor.BUNDLE),
     (lambda s: [p.unlink() for p in (s / "js").glob("app-*.js")], "script"),  # the page script's chunk
+    # config.json vouches for every shard: one it does not list, or lists with another sha256, is refused
+    # (the page reads the shards beside model.json, before it knows model.json's list).
+    (lambda s: _edit_config(s, lambda c: c["shardSha256"].pop(next(iter(c["shardSha256"])))), "shardSha256"),
+    (lambda s: _edit_config(s, lambda c: c["shardSha256"].update(dict.fromkeys(c["shardSha256"], "0" * 64))),
+     "corrupt"),
 ])
 def test_broken_site_shows_an_error_instead_of_loading_forever(damage, needle, sites, served, open_page):
     broken = sites["keras"].parent / f"broken-{abs(hash(needle))}"
