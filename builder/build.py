@@ -13,7 +13,7 @@ from pathlib import Path
 
 from builder import __version__
 from builder.convert import quantization as quantize
-from builder.errors import BrowsernetError
+from builder.errors import BrowsernetError, WeightsError
 from builder.model import labels as labelling
 from builder.model import tf_runtime
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
@@ -310,6 +310,8 @@ def _check_options(opts: BuildOptions) -> None:
 
     if not is_stock(opts.model):
         check_file(Path(opts.model))
+    elif opts.weights not in ("imagenet", "none") and not Path(opts.weights).is_file():
+        raise WeightsError(f"{opts.weights}: weights file not found")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
         raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     if opts.resize not in RESIZE_RULES:

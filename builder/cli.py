@@ -413,7 +413,9 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
 @click.option("--backends", default="wasm,webgl,cpu", show_default=True,
               help="Comma-separated TF.js backends to measure: wasm, webgl, cpu, webgpu (Chromium then starts "
                    "with its software WebGPU flags; without a WebGPU adapter its rows say so).")
-@click.option("--runs", type=int, default=20, show_default=True, help="Timed inferences per measurement.")
+@click.option("--runs", type=click.IntRange(min=3), default=20, show_default=True,
+              help="Timed inferences per measurement (at least 3). The harness splits them over its 2 "
+                   "alternating rounds, at least 3 in each.")
 @click.option("--max-seconds", type=float, default=30.0, show_default=True,
               help="Stop a measurement after this long (after at least 3 runs): the cpu backend is slow.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("bench.json"),
@@ -443,12 +445,15 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
     """
 
     def action() -> None:
-        from builder.bench.run import BenchOptions, bench as run_bench, table, write_json
+        from builder.bench.run import BenchOptions, bench as run_bench, check, table, write_json
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                                runs=runs, max_seconds=max_seconds, native=not no_native, profile=profile_dir,
                                baselines=() if no_baseline else tuple(b.strip() for b in baselines.split(",")
                                                                       if b.strip()))
+        check(options)  # before anything starts, so a mistake costs no run
+        if not json_path.resolve().parent.is_dir():
+            raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                 lambda reporter: run_bench(options, reporter))
         write_json(result, json_path)

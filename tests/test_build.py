@@ -196,6 +196,13 @@ def test_bad_input_is_one_line_exit_1_and_keeps_the_previous_site(make_args, mes
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []  # no temp dirs left
 
 
+def test_a_missing_weights_file_fails_before_tensorflow_loads(tmp_path):
+    code, out = _run("--model", "mobilenet_v2", "--weights", tmp_path / "nope.weights.h5", "--out", tmp_path / "s")
+    assert code == 1 and f"{tmp_path / 'nope.weights.h5'}: weights file not found" in out
+    assert "loading TensorFlow" not in out  # a typo costs no 10 s wait
+    assert not (tmp_path / "s").exists()
+
+
 def test_offline_imagenet_names_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):

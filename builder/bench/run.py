@@ -104,7 +104,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
     Keras natively. Raises :class:`~builder.errors.BrowsernetError` for a folder that is not a built site,
     bad options, or a browser that cannot be started."""
     reporter = reporter or Reporter()
-    data = _check(opts)
+    data = check(opts)
     result = BenchResult(
         site=str(opts.site),
         model={"model": data.model, "family": data.family, "alpha": data.alpha, "input_size": data.input_size,
@@ -377,7 +377,9 @@ def table(result: BenchResult) -> list[str]:
     return lines
 
 
-def _check(opts: BenchOptions) -> report.BuildReport:
+def check(opts: BenchOptions) -> report.BuildReport:
+    """The site's build report, once ``opts`` are known to be usable; else :class:`BrowsernetError` (one line).
+    Cheap: the CLI calls it before it starts anything."""
     data = report.load(opts.site)
     if data is None:
         raise BrowsernetError(f"{opts.site}: not a built site (no {report.REPORT_FILE}); "
@@ -390,6 +392,9 @@ def _check(opts: BenchOptions) -> report.BuildReport:
         raise BrowsernetError(f"--baselines {','.join(opts.baselines)}: choose from {', '.join(BASELINES)}")
     if opts.runs < 3:
         raise BrowsernetError(f"--runs must be at least 3, got {opts.runs}")
+    if opts.profile is not None and "wasm" not in opts.backends:
+        raise BrowsernetError(f"--profile traces the site's model on WASM: add wasm to --backends "
+                              f"(got {','.join(opts.backends)})")
     return data
 
 

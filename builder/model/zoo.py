@@ -116,7 +116,7 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
             model.load_weights(str(path))
         except Exception as e:
             raise WeightsError(f"{path}: cannot load these weights into {family} (alpha {alpha}, size {size}): "
-                               f"{_first_line(e)}") from e
+                               f"{_weights_mismatch(e)}") from e
     info = ModelInfo(source=family, family=family, alpha=alpha, input_size=(size, size),
                      weights=weights if weights in ("imagenet", "none") else str(Path(weights)),
                      num_outputs=int(model.output_shape[-1]))
@@ -361,6 +361,20 @@ def _all_layers(model: Any):
     yield model
     for layer in getattr(model, "layers", []):
         yield from _all_layers(layer) if hasattr(layer, "layers") else (layer,)
+
+
+def _weights_mismatch(e: BaseException) -> str:
+    """Keras's error for a weights file that does not fit, in one line: how many layers failed, and the
+    first one's name, class and shapes (Keras's own message spans the whole weight's values)."""
+    text = str(e)
+    layer = re.search(r"object <(\w+) name=([^,>]+)", text)
+    shapes = re.search(r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))", text)
+    if layer is None or shapes is None:
+        return _first_line(e)
+    total = re.search(r"A total of (\d+) objects could not be loaded", text)
+    failed = f"{total.group(1)} layers do not fit" if total and total.group(1) != "1" else "a layer does not fit"
+    return (f"{failed}, e.g. layer '{layer.group(2)}' ({layer.group(1)}) has a weight of shape {shapes.group(1)}, "
+            f"the file {shapes.group(2)}: weights for another model, --alpha or --input-size?")
 
 
 def _first_line(e: BaseException) -> str:

@@ -50,8 +50,8 @@ def locate(runtime: vendor.Runtime, templates: Path) -> Path:
     built = min((folder / name).stat().st_mtime for name in ENTRIES)
     changed = [p for p in sources(templates) if p.stat().st_mtime > built]
     if changed:
-        raise RuntimeMissingError(f"{folder}: older than {changed[0]}; run 'make setup' to bundle the page's "
-                                  "scripts again")
+        raise RuntimeMissingError(f"{folder}: older than {changed[0]}; run 'make setup' in {vendor.PROJECT_ROOT} "
+                                  "to bundle the page's scripts again")
     return folder
 
 

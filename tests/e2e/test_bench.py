@@ -224,9 +224,3 @@ def test_bench_reports_a_baseline_that_cannot_run(sequential_keras, tmp_path):
     failed = [line for line in result.stdout.splitlines() if "failed:" in line]
     assert len(failed) == len(data["harness"]["litert"]) and all("npm ci" in line for line in failed)
 
-
-def test_bench_refuses_a_folder_that_is_not_a_site(tmp_path):
-    result = bench(str(tmp_path), "--json", str(tmp_path / "b.json"))
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("Error: ") and "not a built site" in result.stderr
-    assert not (tmp_path / "b.json").exists()

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from builder.model import zoo as models
@@ -29,8 +31,12 @@ def test_bad_stock_options(kwargs, error, message):
 
 
 def test_wrong_weights_file_is_a_clear_error(stock_v2_weights):
-    with pytest.raises(WeightsError, match="cannot load these weights into mobilenet_v2 \\(alpha 1.0"):
+    with pytest.raises(WeightsError, match="cannot load these weights into mobilenet_v2 \\(alpha 1.0") as caught:
         models.load("mobilenet_v2", alpha=1.0, input_size=96, weights=str(stock_v2_weights))
+    # One line that names a layer that does not fit and both shapes, not Keras's dump of the weight's values.
+    assert re.search(r"layers? do(es)? not fit, e\.g\. layer '\w+' \(\w+\) has a weight of shape \([\d, ]+\), "
+                     r"the file \([\d, ]+\)", str(caught.value)), str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 def test_user_model_is_described(fine_tuned_keras):

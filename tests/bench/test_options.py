@@ -1,0 +1,56 @@
+"""`browsernet bench` with options it cannot use: one line before anything starts (no browser, no
+TensorFlow), so a mistake costs no run and loses no figures."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, fields
+
+import pytest
+from click.testing import CliRunner
+
+from builder.cli import cli
+from builder.report import REPORT_FILE, BuildReport
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A folder whose report.json bench can read (the fields a build always writes, as placeholders)."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    report = {f.name: None for f in fields(BuildReport) if f.default is MISSING and f.default_factory is MISSING}
+    (folder / REPORT_FILE).write_text(json.dumps({**report, "generator": "browsernet"}))
+    return folder
+
+
+def _bench(*args):
+    return CliRunner().invoke(cli, ["bench", *map(str, args)])
+
+
+def _one_error_line(result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output  # no "Benchmarking ..." first
+    return lines[0]
+
+
+def test_a_folder_that_is_not_a_site(tmp_path):
+    assert "not a built site" in _one_error_line(_bench(tmp_path, "--json", tmp_path / "b.json"))
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_profile_without_wasm_says_it_needs_wasm(site, tmp_path):
+    line = _one_error_line(_bench(site, "--backends", "cpu", "--profile", tmp_path / "prof"))
+    assert "--profile" in line and "add wasm to --backends" in line
+    assert not (tmp_path / "prof").exists()
+
+
+def test_json_into_a_missing_folder_fails_before_the_run(site, tmp_path):
+    line = _one_error_line(_bench(site, "--json", tmp_path / "no" / "such" / "b.json"))
+    assert f"no folder {tmp_path / 'no' / 'such'}" in line
+
+
+@pytest.mark.parametrize("runs", ["0", "2", "-3"])
+def test_fewer_than_3_runs_is_a_usage_error(site, runs):
+    result = _bench(site, "--runs", runs)
+    assert result.exit_code == 2 and "--runs" in result.output and ">=3" in result.output, result.output
