@@ -4,6 +4,7 @@ without antialiasing. Compared pixel by pixel with the page's own decode and res
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +12,17 @@ import pytest
 from PIL import Image
 
 from builder.convert import calibration
+from builder.site import render
 
 pytestmark = pytest.mark.e2e
 
 PHOTO = Path(__file__).resolve().parents[2] / "models" / "dog.jpg"
 SIZE = (40, 56)  # height, width: not square, so the crop rule matters
 
+# The page's decode and resize: its own modules (templates/js, which a site gets bundled), served beside the site.
 PAGE_PIXELS = """async ([url, size, rule]) => {
-  const { pixelsOf } = await import('./js/image-source.js');
-  const { resizeToInput } = await import('./js/resize.js');
+  const { pixelsOf } = await import('../page-modules/image-source.js');
+  const { resizeToInput } = await import('../page-modules/resize.js');
   const blob = await (await fetch(url)).blob();
   const rgba = await pixelsOf(blob, url);
   return Array.from(resizeToInput(rgba.data, rgba.width, rgba.height, size, rule));
@@ -43,6 +46,7 @@ def folder(sites) -> Path:
     rgba[:, :75, 3] = 0  # the left half transparent (its stored colours are not white)
     rgba[:, 75:, 3] = 128
     Image.fromarray(rgba, "RGBA").save(root / "transparent.png")
+    shutil.copytree(render.TEMPLATES / "js", sites["keras"].parent / "page-modules", dirs_exist_ok=True)
     return root
 
 
