@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-ENLNX5MQ.js");
+  await import("./app-AZD5GSHS.js");
 }
 boot().catch(fail);
