@@ -8,6 +8,7 @@ import { topK } from './topk.js';
 import { sharedNow } from './protocol.js';
 import { pixelsOf } from './image-source.js';
 import { useFastKernels } from './tfjs-fixes.js';
+import { buildLayersModel } from './layers-model.js';
 
 function describeShape(shape) {
   return `[${shape.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
@@ -49,14 +50,10 @@ export async function loadClassifier(tf, config, download, { onBuild = () => {},
     useFastKernels(tf);
     const { json, shards } = await download.files;
     onBuild();
-    // The bytes are in memory already: hand them to TF.js as they are (no Response
-    // wrapping, cloning or concatenation of the 14 MB).
-    const artifacts = {
+    model = await buildLayersModel(tf, {
       modelTopology: json.modelTopology,
       weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-      weightData: shards,
-    };
-    model = await tf.loadLayersModel({ load: async () => artifacts });
+    }, shards);
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }

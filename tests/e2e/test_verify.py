@@ -169,6 +169,19 @@ def test_a_stale_site(sequential_keras, tmp_path):
     assert checks["Loads"]["ok"]  # the site itself still runs: the cause named is the stale model
 
 
+
+def test_a_quantized_site_whose_weights_span_shards(fine_tuned_keras, labels_file, tmp_path):
+    """uint8 kernels (channel-scaled where folded), float16 for the rest, in shards of an odd size: weights
+    span shard boundaries and start at offsets that are not multiples of 4. The page must dequantize them
+    as Keras's reference does (the self-check's: Keras with the weights the browser reconstructs)."""
+    site = tmp_path / "site"
+    _build(site, model=str(fine_tuned_keras), labels=labels_file, quantize=("uint8=*/kernel", "float16"),
+           shard_size=30_001)
+    report = json.loads((site / "report.json").read_text())
+    assert {"uint8", "float16"} <= set(report["weight_dtypes"]) and len(list((site / "model").glob("*.bin"))) > 3
+    code, output, checks = verify(str(site), tmp_path)
+    assert_all_pass(code, output, checks)
+
 # ---- the pytest fixture, as people use it in their own tests ----
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-AZD5GSHS.js");
+  await import("./app-Z6Z4KKD4.js");
 }
 boot().catch(fail);

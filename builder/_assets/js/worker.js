@@ -642,6 +642,109 @@ function usePooledGlobalAverage(tf) {
   tf.serialization.registerClass(GlobalAveragePooling2D);
 }
 
+// templates/js/layers-model.js
+var BYTES = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+function storedBytes(spec) {
+  const dtype = spec.quantization ? spec.quantization.dtype : spec.dtype;
+  const per = BYTES[dtype];
+  if (per === void 0) throw new Error(`weight ${spec.name}: unsupported dtype ${dtype}`);
+  return per * spec.shape.reduce((n, d) => n * d, 1);
+}
+function weightTensors(tf, weightSpecs, shards) {
+  const total = shards.reduce((n, shard2) => n + shard2.byteLength, 0);
+  const tensors = /* @__PURE__ */ new Map();
+  let shard = 0;
+  let shardStart = 0;
+  let offset = 0;
+  try {
+    for (const spec of weightSpecs) {
+      const size = storedBytes(spec);
+      if (offset + size > total) {
+        throw new Error(`the weight files end before weight ${spec.name} (${total} bytes; the manifest needs more)`);
+      }
+      if (tensors.has(spec.name)) throw new Error(`weight ${spec.name} is listed twice in model.json`);
+      while (size > 0 && offset >= shardStart + shards[shard].byteLength) {
+        shardStart += shards[shard].byteLength;
+        shard += 1;
+      }
+      let buffer = shards[shard];
+      let at = offset - shardStart;
+      if (size > 0 && at + size > buffer.byteLength) {
+        const joined = new Uint8Array(size);
+        for (let i = shard, done = 0, from = at; done < size; i += 1, from = 0) {
+          const part = new Uint8Array(shards[i], from, Math.min(shards[i].byteLength - from, size - done));
+          joined.set(part, done);
+          done += part.byteLength;
+        }
+        buffer = joined.buffer;
+        at = 0;
+      }
+      const plain = !spec.quantization && spec.dtype === "float32" && at % 4 === 0;
+      const tensor = plain ? tf.tensor(new Float32Array(buffer, at, size / 4), spec.shape, "float32") : tf.io.decodeWeights(buffer.slice(at, at + size), [spec])[spec.name];
+      tensors.set(spec.name, tensor);
+      offset += size;
+    }
+    if (offset !== total) {
+      throw new Error(`the weight files hold ${total} bytes, but model.json's manifest describes ${offset}`);
+    }
+  } catch (err) {
+    for (const tensor of tensors.values()) tensor.dispose();
+    throw err;
+  }
+  return tensors;
+}
+var building = Promise.resolve();
+function buildLayersModel(tf, { modelTopology, weightSpecs }, shards) {
+  const run = building.then(() => build(tf, modelTopology, weightSpecs, shards));
+  building = run.catch(() => {
+  });
+  return run;
+}
+async function build(tf, modelTopology, weightSpecs, shards) {
+  const tensors = weightTensors(tf, weightSpecs, shards);
+  const used = /* @__PURE__ */ new Set();
+  const noted = /* @__PURE__ */ new Set();
+  const problems = [];
+  const created = [];
+  const { prototype } = tf.layers.Layer;
+  const addWeight = prototype.addWeight;
+  prototype.addWeight = function addLoadedWeight(name, shape, dtype, initializer, ...rest) {
+    const key = `${this.name}/${name}`;
+    const value = used.has(key) ? void 0 : tensors.get(key);
+    if (value === void 0) {
+      problems.push(`the topology's weight ${key} is not in the manifest`);
+    } else if (value.shape.length !== shape.length || value.shape.some((d, i) => d !== shape[i])) {
+      problems.push(`weight ${key} has shape [${value.shape}] in the manifest, but its layer needs [${shape}]`);
+      noted.add(key);
+    } else {
+      used.add(key);
+      initializer = { apply: () => value };
+    }
+    const weight = addWeight.call(this, name, shape, dtype, initializer, ...rest);
+    created.push(weight);
+    return weight;
+  };
+  let model = null;
+  try {
+    model = await tf.loadLayersModel({ load: async () => ({ modelTopology }) });
+  } finally {
+    prototype.addWeight = addWeight;
+    for (const [name, tensor] of tensors) if (!used.has(name)) tensor.dispose();
+    if (model === null) for (const weight of created) weight.dispose();
+  }
+  for (const spec of weightSpecs) {
+    if (!used.has(spec.name) && !noted.has(spec.name)) {
+      problems.push(`the manifest's weight ${spec.name} belongs to no layer`);
+    }
+  }
+  if (problems.length > 0) {
+    model.dispose();
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : "";
+    throw new Error(`model.json does not fit its topology: ${problems.slice(0, 3).join("; ")}${more}`);
+  }
+  return model;
+}
+
 // templates/js/classifier.js
 function describeShape(shape) {
   return `[${shape.map((d) => d === null ? "null" : d).join(", ")}]`;
@@ -670,12 +773,10 @@ async function loadClassifier(tf, config, download, { onBuild = () => {
     useFastKernels(tf);
     const { json, shards } = await download.files;
     onBuild();
-    const artifacts = {
+    model = await buildLayersModel(tf, {
       modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-      weightData: shards
-    };
-    model = await tf.loadLayersModel({ load: async () => artifacts });
+      weightSpecs: json.weightsManifest.flatMap((group) => group.weights)
+    }, shards);
   } catch (err) {
     throw new Error(`Could not load the model (${config.modelUrl}): ${err.message}`, { cause: err });
   }

@@ -18,6 +18,12 @@ export {
   add, backend, clipByValue, div, engine, env, fused, getBackend, getKernel, memory, mul, ready, registerKernel, relu,
   relu6, removeBackend, reshape, serialization, setBackend, tensor, tensor4d, tidy,
 } from '@tensorflow/tfjs-core';
+// io.decodeWeights: quantized weights, dequantized as TF.js does.
+export { io } from '@tensorflow/tfjs-core';
 export { loadLayersModel } from '@tensorflow/tfjs-layers';
+// tf.layers.Layer, as @tensorflow/tfjs has it: the base class whose addWeight() layers-model.js
+// hooks to build a model with its weights in place (the layer factories are not needed by name).
+import { Layer } from '@tensorflow/tfjs-layers/dist/exports_layers';
+export const layers = Object.freeze({ Layer });
 // tf.wasm.setWasmPaths() and friends, where TF.js's own wasm script puts them.
 export * as wasm from '@tensorflow/tfjs-backend-wasm';
