@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import logging
 import shlex
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -27,27 +29,62 @@ def _verbosity(f: Callable) -> Callable:
     return click.option("-q", "--quiet", is_flag=True, help="Only errors.")(f)
 
 
+class _Interrupts:
+    """Whether Ctrl-C was pressed during the command. A terminal's Ctrl-C reaches the whole process group:
+    Chromium and Playwright's driver stop too, and the failure that reaches Python first may be theirs
+    ("Target page, context or browser has been closed") rather than the KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __enter__(self) -> "_Interrupts":
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        signal.default_int_handler(signum, frame)
+
+
+def _aborted() -> click.Abort:
+    # The asyncio loop under Playwright's sync API logs the driver's closed pipe at exit ("Future exception
+    # was never retrieved"), and its subprocess transport, finalized after the loop closed, prints
+    # "Exception ignored in ... Event loop is closed": noise once the user has stopped the command.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    sys.unraisablehook = lambda unraisable: None
+    return click.Abort()
+
+
 def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
-    """Run ``action`` with logging set up; turn every failure into one clean line (exit 1)."""
+    """Run ``action`` with logging set up; turn every failure into one clean line (exit 1), and Ctrl-C
+    into click's "Aborted!" (exit 1)."""
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     for noisy in ("tensorflow", "absl", "h5py"):
         logging.getLogger(noisy).setLevel(max(level, logging.ERROR))
-    try:
-        return action()
-    except BrowsernetError:
-        if verbose:
-            traceback.print_exc()
-        raise
-    except (click.ClickException, click.exceptions.Exit, click.Abort):
-        raise
-    except KeyboardInterrupt:
-        raise click.Abort() from None
-    except Exception as e:  # a bug or an untranslated third-party failure: still one line
-        if verbose:
-            traceback.print_exc()
-        first = (str(e).strip().splitlines() or [""])[0][:300]
-        raise BrowsernetError(f"unexpected {type(e).__name__}: {first} (run with -v for the traceback)") from e
+    with _Interrupts() as interrupts:
+        try:
+            return action()
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise _aborted() from None
+        except Exception as e:
+            if interrupts.seen:  # whatever failed, it failed because the user pressed Ctrl-C
+                raise _aborted() from None
+            if verbose:
+                traceback.print_exc()
+            if isinstance(e, BrowsernetError):
+                raise
+            # A bug or an untranslated third-party failure: still one line.
+            first = (str(e).strip().splitlines() or [""])[0][:300]
+            raise BrowsernetError(f"unexpected {type(e).__name__}: {first} (run with -v for the traceback)") from e
 
 
 def _build_options(f: Callable) -> Callable:
@@ -293,7 +330,7 @@ def _percent(value: float | None) -> str:
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
 @click.option("--build", "rebuild", is_flag=True, help="Run build-site first (with the build options below).")
 @_build_options
 @_verbosity

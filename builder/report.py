@@ -71,7 +71,7 @@ class BuildReport:
         return self.options.get("cname")
 
     def stale_source(self) -> str | None:
-        """Which recorded input file (model, labels) is gone or changed since the build, if any."""
+        """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any."""
         return stale_sources(asdict(self))
 
     def write(self, site: Path) -> Path:
@@ -204,13 +204,14 @@ def sha256_of(path: Path) -> str:
 
 
 def stale_sources(data: dict[str, Any]) -> str | None:
-    """Which recorded input file (model, labels) is gone or changed since the build, if any."""
+    """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any:
+    a clause such as "the model file /x/model.keras changed", which callers end with "since the build"."""
     for role, record in data.get("sources", {}).items():
         path = Path(record["path"])
         if not path.is_file():
-            return f"the {role} file {path} is gone"
+            return f"the {role} file {path} was moved or deleted"
         if sha256_of(path) != record["sha256"]:
-            return f"the {role} file {path}"
+            return f"the {role} file {path} changed"
     return None
 
 

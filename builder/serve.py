@@ -16,6 +16,7 @@ import datetime
 import email.utils
 import logging
 import os
+import sys
 import threading
 import urllib.parse
 from collections import Counter
@@ -136,6 +137,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if not path:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
             return None
+        if os.path.isdir(path) and path.endswith(os.sep) and os.path.isfile(path + "index.html"):
+            path += "index.html"  # "/" is the page every visit loads: its copies too
         if os.path.isfile(path) and not precompress.is_copy(path):
             self.vary = any(os.path.isfile(path + suffix) for suffix in precompress.ENCODINGS.values())
             for encoding in accepted_encodings(self.headers.get("Accept-Encoding")) if self.vary else ():
@@ -184,6 +187,21 @@ class SiteHandler(SimpleHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class SiteServer(ThreadingHTTPServer):
+    """A threading HTTP server whose failed requests are one log line, not a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            # The browser went away mid-response: a closed tab, a navigation, Ctrl-C.
+            log.debug("%s closed the connection: %s", client_address[0], error)
+            return
+        log.warning("a request from %s failed: %s: %s", client_address[0], type(error).__name__, error)
+        log.debug("the request's traceback", exc_info=error)
+
+
 def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
                 sent: Counter | None = None) -> ThreadingHTTPServer:
     """Bind a server for ``site`` (``port`` 0 picks a free one); call ``serve_forever`` on it.
@@ -195,11 +213,11 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
         raise ServeError(f"{site}: no index.html here; is this a built site?")
     handler = partial(SiteHandler, directory=str(site), sent=sent, copies=_Copies())
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        return SiteServer((host, port), handler)
+    except OverflowError as e:  # a port outside 0-65535
+        raise ServeError(f"cannot listen on {host}:{port}: {e}") from e
     except OSError as e:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-    server.daemon_threads = True
-    return server
 
 
 def url_of(server: ThreadingHTTPServer) -> str:

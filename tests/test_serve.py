@@ -5,6 +5,8 @@ import http.client
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -12,7 +14,9 @@ import time
 
 import brotli
 import pytest
+from click.testing import CliRunner
 
+from builder.cli import cli
 from builder.site import precompress
 from builder.errors import ServeError
 from builder.serve import accepted_encodings, make_server, url_of
@@ -72,6 +76,26 @@ def test_nothing_outside_the_site_is_served(server, path):
     resp, body = _get(server, path)
     assert resp.status == 404
     assert b"outside the site" not in body
+
+
+def test_a_browser_that_leaves_mid_response_is_no_traceback(site, server, capfd):
+    """A closed tab or Ctrl-C cuts a download short; the server notes it in its log, not on stderr."""
+    (site / "model" / "big.bin").write_bytes(b"\0" * (32 << 20))
+    for _ in range(3):
+        sock = socket.create_connection(server.server_address[:2], timeout=5)
+        sock.sendall(b"GET /model/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.recv(1024)  # the response has started
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a clean close
+        sock.close()
+    resp, _ = _get(server, "/")  # still serving
+    assert resp.status == 200
+    time.sleep(0.5)  # the handler threads notice the reset
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_port_out_of_range_is_a_usage_error(site):
+    result = CliRunner().invoke(cli, ["serve", str(site), "--port", "70000"])
+    assert result.exit_code == 2 and "70000 is not in the range 0<=x<=65535" in result.output
 
 
 def test_missing_site_is_a_clear_error(tmp_path):
@@ -145,6 +169,22 @@ def test_serve_sends_the_best_copy_the_request_accepts(server, compressed, accep
     assert decoded == SCRIPT
     if encoding:
         assert body == (compressed / f"app.js{precompress.ENCODINGS[encoding]}").read_bytes()
+
+
+@pytest.mark.parametrize("path", ["/", "/?backend=wasm", "/index.html"])
+def test_the_page_itself_is_sent_compressed_at_its_folder_url(server, compressed, path):
+    """Every visit loads the site at "/": its index.html copy is sent there too, and edits are noticed there."""
+    index = compressed / "index.html"
+    index.write_text("<!doctype html><title>t</title>" + "<p>a page worth compressing</p>\n" * 50)
+    assert "index.html" in precompress.write_copies(compressed)
+    resp, body = _get(server, path, headers={"Accept-Encoding": "br"})
+    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/html")
+    assert resp.getheader("Content-Encoding") == "br" and resp.getheader("Vary") == "Accept-Encoding"
+    assert brotli.decompress(body) == index.read_bytes()
+    edited = index.read_bytes() + b"<!-- edited after the build -->\n"
+    index.write_bytes(edited)
+    resp, body = _get(server, path, headers={"Accept-Encoding": "br"})
+    assert resp.getheader("Content-Encoding") is None and body == edited
 
 
 def test_head_sends_the_same_headers_and_no_body(server, compressed):

@@ -13,28 +13,42 @@ IMAGENET_CLASSES = 1000
 
 
 def read(path: Path) -> list[str]:
-    """Read a labels file: a JSON list of strings, or one label per line (blank lines ignored)."""
+    """Read a labels file: a JSON list of strings, or one label per line (blank lines ignored).
+
+    A ``.json`` file must be a JSON list of strings. Any other file is a JSON list if it parses as one,
+    else one label per line: a first label such as ``[background]`` is a label, not broken JSON."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise LabelsError(f"{path}: labels file not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise LabelsError(f"{path}: cannot read labels ({e})") from e
-    if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
-        try:
-            labels = json.loads(text)
-        except ValueError as e:
-            raise LabelsError(f"{path}: not valid JSON ({e})") from e
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise LabelsError(f"{path}: a JSON labels file must be a list of strings")
-        labels = [x.strip() for x in labels]
-    else:
+    labels = _json_list(path, text)
+    if labels is None:
         labels = [line.strip() for line in text.splitlines() if line.strip()]
     if not labels:
         raise LabelsError(f"{path}: no labels found")
     if any(not x for x in labels):
         raise LabelsError(f"{path}: empty label at position {labels.index('') + 1}")
     return labels
+
+
+def _json_list(path: Path, text: str) -> list[str] | None:
+    """The labels of a JSON list, or None where the file is one label per line."""
+    is_json = path.suffix.lower() == ".json"
+    if not is_json and not text.lstrip().startswith(("[", "{")):
+        return None
+    try:
+        labels = json.loads(text)
+    except ValueError as e:
+        if not is_json:
+            return None
+        raise LabelsError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        if not is_json and not isinstance(labels, (list, dict)):
+            return None
+        raise LabelsError(f"{path}: a JSON labels file must be a list of strings")
+    return [x.strip() for x in labels]
 
 
 def repeated(labels: list[str]) -> dict[str, list[int]]:
@@ -70,14 +84,17 @@ def check_count(labels: list[str], path: Path, num_outputs: int, where: str) -> 
 
 
 def _blank_hint(path: Path) -> str:
-    """Where a one-per-line file has blank lines between labels (skipped, so they are not classes)."""
+    """Where a one-per-line file has blank lines between labels (skipped, so they are not classes), or
+    looks like JSON but is not (so it was read one label per line)."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
         return ""
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    if not filled or lines[filled[0]].lstrip().startswith(("[", "{")):
+    if not filled:
         return ""
+    if lines[filled[0]].lstrip().startswith(("[", "{")) and _json_list(path, "\n".join(lines)) is None:
+        return " (read one label per line: it is not a valid JSON list)"
     blank = [i + 1 for i in range(filled[0], filled[-1]) if not lines[i].strip()]
     if not blank:
         return ""

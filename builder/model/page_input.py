@@ -17,15 +17,36 @@ import numpy as np
 RESIZE_RULES = ("squash", "crop")
 
 
+class ImageTooLarge(ValueError):
+    """An image with more pixels than Pillow decodes (twice ``PIL.Image.MAX_IMAGE_PIXELS``: its guard against
+    decompression bombs, small files that expand into gigabytes)."""
+
+
+def open_image(path: Path):
+    """``PIL.Image.open(path)`` (use it as a context manager), without Pillow's DecompressionBombWarning for
+    large photos (the decode is wanted) and with :class:`ImageTooLarge`, naming the size, past its limit."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except Image.DecompressionBombError as e:
+        raise ImageTooLarge(f"{str(e).split(', could be')[0]}; scale it down") from e
+
+
 def decode(path: Path) -> np.ndarray:
     """``path`` as the page decodes it: (H, W, 3) uint8 RGB, upright by its EXIF orientation, transparent
     pixels composited on white (rounded to 8 bits, as the page's canvas stores them).
 
-    Raises ``PIL.UnidentifiedImageError`` / ``OSError`` / ``ValueError`` for a file Pillow cannot decode.
+    Raises ``PIL.UnidentifiedImageError`` / ``OSError`` / ``ValueError`` for a file Pillow cannot decode
+    (:class:`ImageTooLarge`, a ``ValueError``, for one over Pillow's pixel limit).
     """
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
-    with Image.open(path) as img:
+    with open_image(path) as img:
         img.load()
         upright = ImageOps.exif_transpose(img)
         has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info

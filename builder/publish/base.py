@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> report.BuildReport:
     """The site's report, after checking that the site is complete (every file in the report, with its
-    size and sha256), fresh (its model and labels files unchanged), and within ``file_limit`` per file
+    size and sha256) and holds nothing else (host configuration aside), fresh (its model and labels files unchanged), and within ``file_limit`` per file
     and ``site_limit`` in all (if given). Raises :class:`DeployError` naming the first file that is not."""
     data = report.load(site)
     if data is None:
@@ -47,7 +47,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
                               "rebuild the site")
     stale = data.stale_source()
     if stale:
-        raise DeployError(f"{site}: stale: {stale} changed since the site was built; rebuild it with "
+        raise DeployError(f"{site}: stale: {stale} since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
     total = 0
     for file in precompress.site_files(site):
@@ -58,6 +58,15 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         total += size
     if site_limit is not None and total > site_limit:
         raise DeployError(f"{site}: {total / 1e6:.0f} MB is over the host's {site_limit / 1e6:.0f} MB site limit")
+    # Exactly the site: a file the build did not write (a .git/ folder, an .env, a stray download) is not
+    # published by accident.
+    built = {*data.files, *hosting.HOST_FILES, report.REPORT_FILE}
+    extra = [p.relative_to(site).as_posix() for p in precompress.site_files(site)
+             if p.relative_to(site).as_posix() not in built]
+    if extra:
+        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        raise DeployError(f"{site}: {', '.join(extra[:3])}{more}: not written by the build (not in "
+                          f"{report.REPORT_FILE}); a deploy publishes exactly the site, so move them out of the folder")
     return data
 
 

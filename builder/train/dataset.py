@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import DatasetError
+from builder.model import page_input
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     hidden files and folders are skipped).
 
     Every image is decoded completely once, so a truncated file fails here.
-    Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class with
+    Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class folder
+    whose name is not printable (a line break would split its line of labels.txt), a class with
     fewer than :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode,
     and the same image (byte for byte) in two classes. Files that are not images are skipped and listed
     in :attr:`Dataset.skipped`.
@@ -110,6 +112,11 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     skipped = [p.relative_to(root).as_posix() for p in sorted(root.iterdir())
                if p.is_file() and not p.name.startswith(".")]
     classes = [p.name for p in class_dirs]
+    for name in classes:
+        # labels.txt holds one class name per line, and the page shows them as text.
+        if not name.isprintable():
+            raise DatasetError(f"{str(root / name)!r}: a class folder's name is its label, one line of labels.txt; "
+                               "rename it without line breaks or other control characters")
     images: list[Image] = []
     seen: dict[str, Path] = {}  # sha256 -> first photo with those bytes
     duplicates: dict[str, str] = {}
@@ -152,11 +159,15 @@ def _is_image(path: Path) -> bool:
     A file with an image extension, or whose header Pillow recognises, is an image and must
     decode; anything else (notes, CSVs, .DS_Store-like litter) is not one.
     """
-    from PIL import Image as PILImage, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     try:
-        with PILImage.open(path) as img:
+        with page_input.open_image(path) as img:
             img.load()  # the whole image: a truncated file raises here
+    except page_input.ImageTooLarge as e:
+        raise DatasetError(f"{path}: {e}") from e
+    except PermissionError as e:
+        raise DatasetError(f"{path}: cannot read it ({e.strerror}); check its permissions") from e
     except UnidentifiedImageError as e:
         if path.suffix.lower() in _image_suffixes():
             raise DatasetError(f"{path}: not a decodable image ({_first_line(e)})") from e

@@ -119,13 +119,13 @@ def model_paths(report: dict[str, Any], model_json: bytes | None) -> list[str]:
 def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None) -> Check:
     """Every file the host sent for the site (model files first) is the file the build wrote:
     HTTP 200, not an HTML page in a non-HTML file's place, and the sha256 that report.json records.
-    ``stale``: for a local site, which input file changed since the build (see report.stale_sources)."""
+    ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause)."""
     expected = dict(report.get("sha256") or {})
     if not expected:  # a report from before "sha256": at least the shards
         expected = {MODEL_DIR + p: d for p, d in report.get("shard_sha256", {}).items()}
     problems = []
     if stale:
-        problems.append(f"stale: {stale} changed since the site was built; rebuild it")
+        problems.append(f"stale: {stale} since the site was built; rebuild it")
     checked = 0
     for s in served:
         if s.status == 0:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +183,41 @@ def test_a_quantized_site_whose_weights_span_shards(fine_tuned_keras, labels_fil
     assert {"uint8", "float16"} <= set(report["weight_dtypes"]) and len(list((site / "model").glob("*.bin"))) > 3
     code, output, checks = verify(str(site), tmp_path)
     assert_all_pass(code, output, checks)
+
+
+def _playwright_driver_in_session(session: int) -> bool:
+    """Whether Playwright's driver (Node), which the Ctrl-C stops along with Python, runs in ``session``.
+    (Chromium itself runs in a process group of its own.)"""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.getsid(int(pid)) == session and b"run-driver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:  # gone meanwhile
+            continue
+    return False
+
+
+def test_ctrl_c_in_a_terminal_says_aborted_and_nothing_else(publish_sites):
+    """A terminal's Ctrl-C reaches the whole process group: Chromium and Playwright's driver stop too, and
+    their failure may reach Python before the KeyboardInterrupt does. The user still sees "Aborted!"."""
+    proc = subprocess.Popen([sys.executable, "-m", "builder", "verify", str(publish_sites["github-pages"])],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for _ in range(600):  # until the browser is being started (at most a minute)
+            if _playwright_driver_in_session(proc.pid) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(2)  # Chromium starting, or the first visit
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 1, out + err
+    assert err.strip().splitlines()[-1] == "Aborted!", err
+    for noise in ("Traceback", "asyncio", "unexpected", "Error:"):
+        assert noise not in err, err
 
 # ---- the pytest fixture, as people use it in their own tests ----
 

@@ -19,7 +19,6 @@ def test_json_list(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ('{"a": 1}', "list of strings"),
     ("[1, 2]", "list of strings"),
-    ("[broken", "not valid JSON"),
     ("\n\n", "no labels"),
     ('["a", " "]', "empty label at position 2"),
 ])
@@ -28,6 +27,25 @@ def test_bad_files(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(LabelsError, match=message):
         labels.read(path)
+
+
+def test_a_json_file_must_be_json(tmp_path):
+    path = tmp_path / "l.json"
+    path.write_text("[broken")
+    with pytest.raises(LabelsError, match="not valid JSON"):
+        labels.read(path)
+
+
+def test_a_text_file_whose_first_label_has_brackets_is_one_label_per_line(tmp_path):
+    """`browsernet train` writes a class folder named "[background]" (sorted first) as the first line."""
+    path = tmp_path / "labels.txt"
+    path.write_text("[background]\ncat\n{dog}\n")
+    assert labels.read(path) == ["[background]", "cat", "{dog}"]
+    # Broken JSON in a .txt is read one per line too; a count mismatch then says so.
+    path.write_text('["cat", "dog",]\n')
+    with pytest.raises(LabelsError, match=r"1 labels, but m has 2 outputs \(read one label per line: it is not a "
+                                          r"valid JSON list\)$"):
+        labels.resolve(path, 2, "m")
 
 
 def test_missing_file(tmp_path):

@@ -291,6 +291,34 @@ def test_stale_site_is_refused(repo, sequential_keras, tmp_path):
     _one_line_error(run("deploy", "github-pages", str(site)), "stale", str(labels.resolve()), "rebuild")
 
 
+def test_a_moved_labels_file_is_named(repo, sequential_keras, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "fresh"
+    _build(site, model=str(sequential_keras), labels=labels, preprocess="unit")
+    labels.rename(tmp_path / "moved.txt")
+    _one_line_error(run("deploy", "github-pages", str(site), "--dry-run"),
+                    f"stale: the labels file {labels.resolve()} was moved or deleted since the site was built")
+
+
+@pytest.mark.parametrize("host", ["github-pages", "firebase"])
+def test_files_the_build_did_not_write_are_never_published(host, repo, publish_sites, tmp_path):
+    work, bare = repo
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites[host], site)
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (site / ".env").write_text("TOKEN=secret\n")
+    (site / "google123.html").write_text("google-site-verification\n")
+    args = ["--dry-run", "--project", "demo-x"] if host == "firebase" else []
+    _one_line_error(run("deploy", host, str(site), *args), ".env, .git/HEAD, google123.html",
+                    "not written by the build", "move them out")
+    assert git(bare, "branch", "--list") == ""  # nothing pushed
+    for name in (".git", ".env", "google123.html"):
+        shutil.rmtree(site / name) if name == ".git" else (site / name).unlink()
+    assert run("deploy", host, str(site), *args).exit_code == 0
+
+
 def test_a_site_built_for_firebase_is_not_sent_to_pages(repo, publish_sites):
     _one_line_error(run("deploy", "github-pages", str(publish_sites["firebase"])), "--target firebase")
 

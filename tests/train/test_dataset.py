@@ -111,6 +111,12 @@ def _damage(kind: str, photos: Path) -> str:
     if kind == "undecodable image":
         (photos / "carnivores" / "010.jpg").write_text("not a JPEG at all")
         return r"carnivores/010\.jpg: not a decodable image"
+    if kind == "too large image":  # Pillow's decompression-bomb guard; a few KB of PNG
+        Image.new("L", (20000, 10000)).save(photos / "birds" / "huge.png")
+        return r"birds/huge\.png: Image size \(200000000 pixels\) exceeds limit of \d+ pixels; scale it down$"
+    if kind == "line break in a class name":
+        (photos / "birds").rename(photos / "birds\nflying")
+        return r"birds\\nflying': a class folder's name is its label, one line of labels\.txt; rename it"
     if kind == "same image in two classes":
         shutil.copy(photos / "birds" / "001.jpg", photos / "primates" / "006.jpg")
         return r"primates/006\.jpg: the same image as .*birds/001\.jpg .*keep it in one class only"
@@ -118,7 +124,8 @@ def _damage(kind: str, photos: Path) -> str:
 
 
 @pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "truncated image",
-                                  "undecodable image", "same image in two classes"])
+                                  "undecodable image", "too large image", "line break in a class name",
+                                  "same image in two classes"])
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(kind, photos, tmp_path):
     expected = _damage(kind, photos)
     out = tmp_path / "model"

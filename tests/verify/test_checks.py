@@ -55,7 +55,7 @@ def test_html_fallback_in_place_of_a_shard_is_named():
 
 def test_missing_file_and_stale_source():
     check = checks.right_files(REPORT, served(**{"model/model.json": Served("model/model.json", 404, "text/html")}),
-                               stale="the model file /x/model.keras")
+                               stale="the model file /x/model.keras changed")
     assert not check.ok
     assert "stale: the model file /x/model.keras changed since the site was built" in check.detail
     assert "model/model.json: HTTP 404" in check.detail
