@@ -129,7 +129,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 
         with reporter.step("calibration images"):
             held_out = None if trained is None or opts.calibration is not None else \
-                training.held_out_calibration(trained, info.input_size, opts.resize)
+                training.held_out_calibration(trained, info.input_size, opts.resize, note=reporter.note)
             calibration, truth = held_out or (calibrate.load(opts.calibration, info.input_size, rule=opts.resize), None)
         with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
             choice = autoquant.search(model, plan, preprocessed(calibration.images, preprocess),

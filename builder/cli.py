@@ -71,17 +71,21 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
     with _Interrupts() as interrupts:
         try:
             return action()
+        except BrowsernetError:
+            if interrupts.seen:  # whatever failed, it failed because the user pressed Ctrl-C
+                raise _aborted() from None
+            if verbose:
+                traceback.print_exc()
+            raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
             raise _aborted() from None
         except Exception as e:
-            if interrupts.seen:  # whatever failed, it failed because the user pressed Ctrl-C
+            if interrupts.seen:
                 raise _aborted() from None
             if verbose:
                 traceback.print_exc()
-            if isinstance(e, BrowsernetError):
-                raise
             # A bug or an untranslated third-party failure: still one line.
             first = (str(e).strip().splitlines() or [""])[0][:300]
             raise BrowsernetError(f"unexpected {type(e).__name__}: {first} (run with -v for the traceback)") from e
@@ -256,7 +260,7 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
               help="After the head, also train the top N layers of the base (BatchNorms stay frozen), on images.")
 @click.option("--augment/--no-augment", default=None,
               help="Random flips, zoom-in crops and brightness while fine-tuning.  [default: on with --fine-tune]")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed for initialisation, shuffling, dropout and augmentation.")
 @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Feature cache, keyed by image content and base.  [default: ~/.cache/browsernet/features]")
@@ -538,9 +542,13 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: 
 
         options = VerifyOptions(target=target, timeout=timeout,
                                 backends=tuple(b.strip() for b in backends.split(",") if b.strip()))
+        to_stderr = json_file is not None and getattr(json_file, "name", "") == "<stdout>"
+        if json_file is not None and not to_stderr:  # opened at its first write: check its folder now
+            folder = Path(json_file.name).resolve().parent
+            if not folder.is_dir():
+                raise BrowsernetError(f"--json {json_file.name}: no folder {folder} to write it in")
         result = _with_progress(quiet, f"Verifying {target} in headless Chromium",
                                 lambda reporter: run_verify(options, reporter))
-        to_stderr = json_file is not None and getattr(json_file, "name", "") == "<stdout>"
         for line in table(result):
             click.echo(line, err=to_stderr)
         if json_file is not None:

@@ -44,7 +44,7 @@ def parse(specs: Sequence[str]) -> QuantizeMap:
         dtype = dtype.strip()
         if dtype not in DTYPES:
             raise QuantizeError(f"--quantize {spec!r}: unknown dtype '{dtype}'; choose from {', '.join(DTYPES)} "
-                                f"(or {AUTO})")
+                                f"(or {AUTO}, or none for float32)")
         if not _:
             if any(v is True for v in qmap.values()):
                 raise QuantizeError(f"--quantize {spec!r}: only one dtype may apply to all weights")

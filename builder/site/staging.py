@@ -26,7 +26,7 @@ def _is_build(folder: Path) -> bool:
 
 
 def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
-                 kind: str = f"browsernet build (no {report.REPORT_FILE})", inputs: Iterable[Path] = ()) -> None:
+                 kind: str = "browsernet build", inputs: Iterable[Path] = ()) -> None:
     """Raise :class:`OutputDirError` unless ``out`` is absent, empty, a previous output of this kind
     (``is_previous``: by default a browsernet build; ``kind`` names it in the error), or ``force`` is set.
     Whatever ``force`` says, ``out`` may never hold the current directory, the home folder, or one of the
@@ -42,13 +42,24 @@ def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _
             raise OutputDirError(f"{out}: refusing to replace a directory that holds the input {source}; "
                                  "choose another --out (or move the input out of it)")
     if not out.exists():
+        _check_writable(out.parent)
         return
     if not out.is_dir():
         raise OutputDirError(f"{out}: exists and is not a directory")
+    _check_writable(out.parent)
     if force or is_previous(out) or not any(out.iterdir()):
         return
     raise OutputDirError(f"{out}: exists and is not a {kind}; "
                          "choose another --out or pass --force to replace it")
+
+
+def _check_writable(parent: Path) -> None:
+    """The output is staged beside ``out`` and renamed into place: its (nearest existing) parent folder
+    must be writable, which is better known before the work than after it."""
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputDirError(f"{parent}: cannot write there (permission denied); choose an --out elsewhere")
 
 
 @contextmanager
@@ -65,7 +76,7 @@ def staging(out: Path) -> Iterator[Path]:
 
 
 def swap(staged: Path, out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
-         kind: str = f"browsernet build (no {report.REPORT_FILE})", inputs: Iterable[Path] = ()) -> None:
+         kind: str = "browsernet build", inputs: Iterable[Path] = ()) -> None:
     """Replace ``out`` with ``staged`` (two renames on the same filesystem), after :func:`check_target`."""
     check_target(out, force, is_previous, kind, inputs)  # again: the folder may have changed while we built
     out = out.resolve()

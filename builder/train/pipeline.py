@@ -103,7 +103,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
 
     _check_options(opts)
     is_output = records.is_output
-    kind = f"browsernet train output (no {records.REPORT_FILE})"
+    kind = "browsernet train output"
     staging.check_target(opts.out, opts.force, is_output, kind, inputs=opts.inputs)
 
     with stage("scan", f"checking the photos in {opts.data}"):
@@ -142,6 +142,9 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
                                         weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
         extraction.remember(opts.cache_dir, asked, base)
+    if opts.fine_tune and opts.fine_tune > len(tuning.leaf_layers(base.extractor)):  # before any training time
+        raise TrainError(f"--fine-tune {opts.fine_tune}: the base has only "
+                         f"{len(tuning.leaf_layers(base.extractor))} layers")
     with stage("features", f"features of {len(paths)} photos"):
         extracted = extraction.extract(base, paths, digests, opts.cache_dir)
     speed = extracted.images_per_second
@@ -245,6 +248,11 @@ def _check_options(opts: TrainOptions) -> None:
         raise TrainError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
     if opts.base is not None:
         check_file(opts.base)
+        # A model file brings its own width, resolution and weights: these would be silently ignored.
+        given = [name for name, value, default in (("--alpha", opts.alpha, 1.0), ("--input-size", opts.input_size, 224),
+                                                    ("--weights", opts.weights, "imagenet")) if value != default]
+        if given:
+            raise TrainError(f"{', '.join(given)}: for a stock base (--model); the --base file has its own")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
         raise TrainError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     for name, value, low in (("--epochs", opts.epochs, 1), ("--batch-size", opts.batch_size, 1),

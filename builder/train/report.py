@@ -12,7 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -60,8 +60,9 @@ class Trained:
             "base": self.report["base"]["name"],
         }
 
-    def held_out(self) -> tuple[list[Path], np.ndarray] | None:
-        """The validation and test photos (paths, true class indices), or None if the data folder moved."""
+    def held_out(self) -> tuple[list[Path], np.ndarray] | str:
+        """The validation and test photos (paths, true class indices), or why they cannot be used: a
+        photo moved or deleted (the data folder moved, or a photo was removed since training)."""
         root = Path(self.report["data"]["folder"])
         classes = self.report["classes"]
         paths, labels = [], []
@@ -69,8 +70,7 @@ class Trained:
             for rel in self.report["data"]["splits"][split]:
                 path = root / rel
                 if not path.is_file():
-                    log.info("held-out photo %s is gone", path)
-                    return None
+                    return f"{path} is gone"
                 paths.append(path)
                 labels.append(classes.index(Path(rel).parts[0]))
         return paths, np.asarray(labels, np.int64)
@@ -95,15 +95,29 @@ def beside(model: str | Path) -> Trained | None:
     return Trained(model, labels, data) if labels.is_file() else None
 
 
-def held_out_calibration(trained: Trained, size: tuple[int, int], rule: str) -> tuple[Any, np.ndarray] | None:
-    """``(CalibrationSet, true labels)`` from the model's held-out photos as the page sees them, or None."""
+def held_out_calibration(trained: Trained, size: tuple[int, int], rule: str,
+                         note: Callable[[str], None] = log.warning) -> tuple[Any, np.ndarray] | None:
+    """``(CalibrationSet, true labels)`` from the model's held-out photos as the page sees them; else None,
+    after ``note`` has said why (a photo gone or no longer an image) and that the built-in set is used."""
+    from PIL import UnidentifiedImageError
+
     from builder.convert.calibration import CalibrationSet
     from builder.model import page_input
 
     found = trained.held_out()
-    if found is None:
+    images = []
+    if not isinstance(found, str):
+        paths, labels = found
+        for path in paths:
+            try:
+                images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
+            except (UnidentifiedImageError, OSError, ValueError) as e:
+                found = f"{path} is not an image any more ({str(e).splitlines()[0][:120]})"
+                break
+    if isinstance(found, str):
+        note(f"note: the held-out photos of training cannot be used ({found}); --quantize auto calibrates on "
+             "the built-in images instead (or give --calibration DIR)")
         return None
-    paths, labels = found
-    images = np.stack([page_input.resize_to_input(page_input.decode(p), size, rule) for p in paths])
+    images = np.stack(images)
     return CalibrationSet(images, f"the held-out (validation and test) photos of {trained.report['data']['folder']}",
                           len(paths)), labels

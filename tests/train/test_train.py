@@ -155,7 +155,7 @@ def test_a_second_run_replaces_its_own_output_and_ctrl_c_or_failure_keeps_it(tra
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     before = (out / records.REPORT_FILE).read_bytes()
-    bad = CliRunner().invoke(cli, [*args, "--fine-tune", "100000"])  # fails after the head, before writing
+    bad = CliRunner().invoke(cli, [*args, "--fine-tune", "100000"])  # fails once the base is loaded, before training
     assert bad.exit_code == 1 and "--fine-tune 100000: the base has only" in bad.output, bad.output
     assert (out / records.REPORT_FILE).read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no staging folder left

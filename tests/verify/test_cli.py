@@ -49,3 +49,10 @@ def test_unknown_backend(minimal_site):
 
 def test_no_backend(minimal_site):
     one_line_error([str(minimal_site), "--backends", ","], "--backends: name at least one of auto")
+
+
+def test_a_json_file_in_no_folder_is_refused_before_any_check(minimal_site, monkeypatch, tmp_path):
+    # No Chromium either: the --json error must come first, before anything is started.
+    monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
+    one_line_error([str(minimal_site), "--json", str(tmp_path / "missing" / "v.json")],
+                   f"--json {tmp_path / 'missing' / 'v.json'}: no folder")
