@@ -334,7 +334,8 @@ def _percent(value: float | None) -> str:
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1; 0 picks a free one.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1; 0 picks a free one.")
 @click.option("--build", "rebuild", is_flag=True, help="Run build-site first (with the build options below).")
 @_build_options
 @_verbosity

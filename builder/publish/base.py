@@ -15,8 +15,9 @@ log = logging.getLogger(__name__)
 
 def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> report.BuildReport:
     """The site's report, after checking that the site is complete (every file in the report, with its
-    size and sha256) and holds nothing else (host configuration aside), fresh (its model and labels files unchanged), and within ``file_limit`` per file
-    and ``site_limit`` in all (if given). Raises :class:`DeployError` naming the first file that is not."""
+    size and sha256), fresh (its model and labels files unchanged), within ``file_limit`` per file and
+    ``site_limit`` in all (if given), and holds nothing else (host configuration aside). Raises
+    :class:`DeployError` naming the first file that is not."""
     data = report.load(site)
     if data is None:
         what = "does not exist" if not site.exists() else f"is not a browsernet build (no {report.REPORT_FILE})"
