@@ -15,7 +15,7 @@ def test_parse_all_and_patterns():
 
 
 @pytest.mark.parametrize("spec, message", [
-    (["int4"], "unknown dtype 'int4'"),
+    (["int4"], r"unknown dtype 'int4'; choose from float16, uint16, uint8 \(or auto, or none for float32\)"),
     (["uint8", "float16"], "only one dtype may apply to all weights"),
     (["uint8="], "no weight patterns"),
     (["uint8", "uint8=x"], "already applies to all weights"),
