@@ -80,9 +80,11 @@ def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> Ca
     for path in paths:
         try:
             images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
-        except (page_input.ImageTooLarge, PermissionError) as e:
-            reason = e if isinstance(e, page_input.ImageTooLarge) else f"cannot read it ({e.strerror})"
-            raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)}: {reason}") from e
+        except page_input.ImageTooLarge as e:
+            raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)}: {e}") from e
+        except PermissionError as e:
+            raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)}: cannot read it "
+                                   f"({e.strerror})") from e
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)} is not an image Pillow can "
                                    f"read ({e}); the folder must hold only images") from e

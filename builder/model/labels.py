@@ -45,8 +45,6 @@ def _json_list(path: Path, text: str) -> list[str] | None:
             return None
         raise LabelsError(f"{path}: not valid JSON ({e})") from e
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-        if not is_json and not isinstance(labels, (list, dict)):
-            return None
         raise LabelsError(f"{path}: a JSON labels file must be a list of strings")
     return [x.strip() for x in labels]
 

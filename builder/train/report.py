@@ -104,20 +104,19 @@ def held_out_calibration(trained: Trained, size: tuple[int, int], rule: str,
     from builder.convert.calibration import CalibrationSet
     from builder.model import page_input
 
-    found = trained.held_out()
-    images = []
-    if not isinstance(found, str):
-        paths, labels = found
-        for path in paths:
-            try:
-                images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
-            except (UnidentifiedImageError, OSError, ValueError) as e:
-                found = f"{path} is not an image any more ({str(e).splitlines()[0][:120]})"
-                break
-    if isinstance(found, str):
-        note(f"note: the held-out photos of training cannot be used ({found}); --quantize auto calibrates on "
+    def unusable(why: str) -> None:
+        note(f"note: the held-out photos of training cannot be used ({why}); --quantize auto calibrates on "
              "the built-in images instead (or give --calibration DIR)")
-        return None
-    images = np.stack(images)
-    return CalibrationSet(images, f"the held-out (validation and test) photos of {trained.report['data']['folder']}",
-                          len(paths)), labels
+
+    found = trained.held_out()
+    if isinstance(found, str):
+        return unusable(found)
+    paths, labels = found
+    images = []
+    for path in paths:
+        try:
+            images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            return unusable(f"{path} is not an image any more ({str(e).splitlines()[0][:120]})")
+    return CalibrationSet(np.stack(images), f"the held-out (validation and test) photos of "
+                          f"{trained.report['data']['folder']}", len(paths)), labels
