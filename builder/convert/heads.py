@@ -64,26 +64,31 @@ class Head:
 
 def detect(graph: Any) -> str | None:
     """The head kind of a flat graph (:mod:`builder.convert.graph`), or None when it cannot be told."""
+    return _classifier(graph)[0]
+
+
+def _classifier(graph: Any) -> tuple[str | None, Any]:
+    """``(kind, node)``: :func:`detect`'s answer and the layer it was read off (None when there is none)."""
     if len(graph.outputs) != 1:
-        return None
+        return None, None
     node = graph.node(graph.outputs[0])
     while node.class_name in _PASS_THROUGH or (node.class_name == "Activation" and _act(node) == "linear"):
         if len(node.inputs) != 1:
-            return None
+            return None, None
         node = graph.node(node.inputs[0])
     units = int(node.output_shape[-1]) if node.output_shape and node.output_shape[-1] is not None else None
     if node.class_name == "Softmax":
-        return "softmax"
+        return "softmax", node
     if node.class_name not in ("Dense", "Conv2D", "Activation"):
-        return None
+        return None, node
     activation = _act(node)
     if activation == "softmax":
-        return "softmax"
+        return "softmax", node
     if activation == "sigmoid" and units == 1:
-        return "sigmoid"
+        return "sigmoid", node
     if activation == "linear" and node.class_name != "Activation" and units is not None:
-        return "logit" if units == 1 else "logits"
-    return None
+        return ("logit" if units == 1 else "logits"), node
+    return None, node
 
 
 def _act(node: Any) -> str:
@@ -99,7 +104,14 @@ def resolve(graph: Any, outputs: int, requested: str, where: str) -> Head:
     does not fit the output count."""
     if requested not in CHOICES:
         raise ModelError(f"--head {requested}: choose from {', '.join(CHOICES)}")
-    kind = detect(graph) if requested == AUTO else requested
+    found, node = _classifier(graph)
+    kind = found if requested == AUTO else requested
+    # Scores told where the last layer itself makes probabilities: the page would squash them again.
+    if (requested, found) in (("logits", "softmax"), ("logit", "sigmoid")):
+        raise ModelError(
+            f"{where}: --head {requested}, but the model's last layer '{node.name}' ({node.class_name}) already "
+            f"applies {found}, so its outputs are probabilities and the page would apply "
+            f"{'softmax' if found == 'softmax' else 'a sigmoid'} to them again; use --head {found} or leave --head out")
     if kind is None:
         raise ModelError(
             f"{where}: cannot tell whether the model's {outputs} output(s) are probabilities or scores (its last "
@@ -161,12 +173,15 @@ def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> No
     sums = y.sum(axis=1)
     if low >= -1e-6 and high <= 1 + 1e-6 and np.all(np.abs(sums - 1) <= SUM_TOLERANCE):
         return
-    hint = ("say what they are with --head logits" if y.shape[1] > 1
+    # The hint is about the model's own outputs (a one-unit head is 2 columns once applied).
+    hint = ("say what they are with --head logits" if head.outputs > 1
+            else "say what it is with --head logit" if head.kind == "sigmoid"
             else "say what it is with --head sigmoid or --head logit")
+    sums_note = ("" if np.all(np.abs(sums - 1) <= SUM_TOLERANCE)
+                 else f", rows summing to {float(sums.min()):.3g} to {float(sums.max()):.3g}")
     raise ModelError(
-        f"{where}: the model's outputs are not probabilities (values {low:.3g} to {high:.3g}, rows summing to "
-        f"{float(sums.min()):.3g} to {float(sums.max()):.3g}; head taken as {head.kind}), so the page would show "
-        f"wrong percentages; {hint}")
+        f"{where}: the model's outputs are not probabilities (values {low:.3g} to {high:.3g}{sums_note}; head taken "
+        f"as {head.kind}), so the page would show wrong percentages; {hint}")
 
 
 def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, Any, Head, Any, dict[str, list[str]]]:

@@ -92,3 +92,25 @@ def test_tf_keras_models_get_a_tf_keras_head():
     head = heads.resolve(graphs.from_keras(model), 1, "auto", "m.h5")
     wrapped = heads.apply(model, head)
     assert type(wrapped).__module__.startswith("tf_keras") and wrapped.output_shape == (None, 2)
+
+
+@pytest.mark.parametrize("head, told, layer", [
+    (lambda x: L.Dense(3, activation="softmax", name="probs")(x), "logits", r"'probs' \(Dense\) already applies softmax"),
+    (lambda x: L.Softmax(name="sm")(L.Dense(3)(x)), "logits", r"'sm' \(Softmax\) already applies softmax"),
+    (lambda x: L.Dense(1, activation="sigmoid", name="p")(x), "logit", r"'p' \(Dense\) already applies sigmoid"),
+])
+def test_told_scores_where_the_last_layer_makes_probabilities_is_refused(head, told, layer):
+    """Softmax (or a sigmoid) on outputs that are already probabilities would show wrong percentages that
+    still sum to 100%: no output check can catch it, the last layer's activation does."""
+    model = _model(head)
+    with pytest.raises(ModelError, match=f"--head {told}, but .*{layer}.*use --head"):
+        heads.resolve(graphs.from_keras(model), int(model.output_shape[-1]), told, "m.keras")
+
+
+def test_told_sigmoid_on_a_logit_points_to_logit():
+    model = _model(lambda x: L.Dense(1)(x))
+    told = heads.resolve(graphs.from_keras(model), 1, "sigmoid", "m.keras")
+    x = np.random.default_rng(2).normal(0, 3, (4, 6)).astype(np.float32)
+    with pytest.raises(ModelError, match=r"not probabilities \(values [^;]*; head taken as sigmoid\).*--head logit$") as e:
+        heads.check_probabilities(heads.apply(model, told), x, "m.keras", told)
+    assert "summing" not in str(e.value) and "--head logits" not in str(e.value)
