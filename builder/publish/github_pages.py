@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from builder import report
 from builder.errors import DeployError
 from builder.publish.base import check_site, default_message
 from builder.site import hosting, precompress
@@ -71,12 +72,16 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     files = len({p for p in published if not precompress.is_copy(p)} | {".nojekyll"} | ({"CNAME"} if cname else set()))
     if dry_run:
-        has_branch = git.remote_tip(remote, branch) is not None
+        tip = git.remote_tip(remote, branch)
+        for commit in (git.rev(f"refs/heads/{branch}"), tip):
+            git.require_deployed(commit, branch, remote)
+        has_branch = tip is not None
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit="", changed=False,
                            pushed=False, dry_run=True, files=files, remote_has_branch=has_branch)
     remote_tip = git.fetch(remote, branch)
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
+    git.require_deployed(before, branch, remote)
     import ghp_import
 
     with git.committer(), _without_copies(site) as source, _cwd(git.root):
@@ -135,6 +140,20 @@ class _Git:
             raise DeployError(f"{self.root}: {branch} is the branch checked out here, and deploy would replace its "
                               "files with the site; publish to a branch of its own (--branch gh-pages)")
 
+    def require_deployed(self, commit: str | None, branch: str, remote: str) -> None:
+        """Refuse to replace ``commit`` (``branch``'s tip; None: no branch yet) unless a deploy made it: its
+        tree holds a site's report.json. Deploy replaces the branch's whole tree, so a branch of sources
+        (``--branch main``) would lose them on ``remote`` too. A tip not fetched here (dry run) is skipped."""
+        if commit is None or self.run("cat-file", "-e", f"{commit}^{{tree}}", check=False).returncode != 0:
+            return
+        names = self.run("ls-tree", "--name-only", commit).stdout.split("\n")
+        if report.REPORT_FILE in names:
+            return
+        shown = ", ".join(n for n in names[:4] if n) + (" and more" if len([n for n in names if n]) > 4 else "")
+        raise DeployError(f"{self.root}: {branch} holds files that no deploy wrote ({shown or 'an empty tree'}), "
+                          f"and deploy would replace them with the site on {remote} too; publish to a branch of "
+                          f"its own (--branch gh-pages), or delete this one first if its files can go")
+
     def catch_up(self, branch: str, remote: str, remote_tip: str | None) -> None:
         """Put the local ``branch`` at ``remote``'s tip when it is missing or behind (someone else deployed),
         so that the new commit goes on top and the push is a fast-forward. Refuses diverged branches."""
@@ -153,8 +172,11 @@ class _Git:
     def remote_url(self, remote: str) -> str:
         done = self.run("remote", "get-url", remote, check=False)
         if done.returncode != 0:
-            raise DeployError(f"{self.root}: no git remote named {remote!r}; add it with "
-                              f"'git remote add {remote} URL' or pass --remote")
+            looks_like_url = "/" in remote or ":" in remote
+            raise DeployError(f"{self.root}: no git remote named {remote!r}; " + (
+                f"--remote takes a remote's name, not its URL: add it with 'git remote add pages {remote}' and "
+                "pass --remote pages" if looks_like_url else
+                f"add it with 'git remote add {remote} URL' or name another with --remote (git remote -v lists them)"))
         return done.stdout.strip()
 
     def remote_tip(self, remote: str, branch: str) -> str | None:

@@ -163,6 +163,24 @@ def test_the_checked_out_branch_is_never_the_pages_branch(repo, pages_site):
     assert git(bare, "rev-parse", branch) == tip and git(work, "status", "--porcelain") == ""
 
 
+def test_a_branch_of_sources_is_never_replaced_by_the_site(repo, pages_site):
+    """Deploy replaces the branch's whole tree: a branch no deploy made (here the project's main, pushed,
+    while a feature branch is checked out) keeps its files, on the remote and here, dry run or not."""
+    work, bare = repo
+    (work / "README").write_text("my project\n")
+    git(work, "add", "README")
+    git(work, "commit", "--quiet", "-m", "start")
+    git(work, "branch", "-M", "main")
+    git(work, "push", "--quiet", "origin", "main")
+    git(work, "switch", "--quiet", "-c", "feature")
+    tip = git(bare, "rev-parse", "main")
+    for dry_run in ((), ("--dry-run",)):
+        _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "main", *dry_run),
+                        "main holds files that no deploy wrote (README)", "--branch gh-pages")
+    assert git(bare, "rev-parse", "main") == tip and git(work, "rev-parse", "main") == tip
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0  # its own branch: fine
+
+
 def test_an_invalid_branch_name_is_one_line_and_leaves_nothing(repo, pages_site):
     work, _ = repo
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "bad..name"),
@@ -232,9 +250,12 @@ def test_not_a_git_repository(pages_site, tmp_path, monkeypatch):
     _one_line_error(run("deploy", "github-pages", str(pages_site)), "not a git repository")
 
 
-def test_no_such_remote(repo, pages_site):
+def test_no_such_remote(repo, pages_site, tmp_path):
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--remote", "upstream"),
-                    "no git remote named 'upstream'")
+                    "no git remote named 'upstream'", "git remote add upstream URL")
+    # A URL where a name goes: the fix names it, instead of asking for the option just given.
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--remote", str(tmp_path / "r.git")),
+                    "takes a remote's name, not its URL", f"git remote add pages {tmp_path / 'r.git'}")
 
 
 def test_unreachable_remote_is_one_clear_line(repo, pages_site, tmp_path):
