@@ -48,13 +48,30 @@ def decode(path: Path) -> np.ndarray:
 
     with open_image(path) as img:
         img.load()
-        upright = ImageOps.exif_transpose(img)
+        upright = _eight_bit(ImageOps.exif_transpose(img))
         has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
         if not has_alpha:
             return np.asarray(upright.convert("RGB"), dtype=np.uint8)
         rgba = np.asarray(upright.convert("RGBA"), dtype=np.float32)
     alpha = rgba[..., 3:] / 255.0
     return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
+def _eight_bit(img):
+    """A 16-bit grayscale image (Pillow's modes I;16* and I) as 8-bit L, by its high byte as the browser's PNG
+    decoder keeps it: Pillow's own conversion to RGB clips every value above 255 to white. A tRNS grey
+    (``transparency``) becomes an alpha channel, matched on the 16-bit values."""
+    from PIL import Image
+
+    if not (img.mode.startswith("I;16") or img.mode == "I"):
+        return img
+    wide = np.clip(np.asarray(img, dtype=np.int64), 0, 65535)
+    gray = Image.fromarray((wide >> 8).astype(np.uint8), "L")
+    key = img.info.get("transparency")
+    if not isinstance(key, int):
+        return gray
+    gray.putalpha(Image.fromarray(np.where(wide == key, 0, 255).astype(np.uint8), "L"))
+    return gray
 
 
 def crop_box(width: int, height: int, size: tuple[int, int], rule: str) -> tuple[int, int, int, int]:

@@ -31,7 +31,8 @@ PAGE_PIXELS = """async ([url, size, rule]) => {
 
 @pytest.fixture(scope="module")
 def folder(sites) -> Path:
-    """One real photo stored in each EXIF orientation, three crops of it each, and a half-transparent PNG."""
+    """One real photo stored in each EXIF orientation, three crops of it each, a half-transparent PNG and a
+    16-bit grayscale PNG."""
     root = sites["keras"].parent / "calibration-inputs"
     root.mkdir(exist_ok=True)
     with Image.open(PHOTO) as img:
@@ -46,6 +47,9 @@ def folder(sites) -> Path:
     rgba[:, :75, 3] = 0  # the left half transparent (its stored colours are not white)
     rgba[:, 75:, 3] = 128
     Image.fromarray(rgba, "RGBA").save(root / "transparent.png")
+    # 16-bit grayscale (Pillow's mode I;16), its low bytes not a copy of the high ones.
+    gray = np.asarray(photo.convert("L"), np.uint16) * 256 + np.arange(110 * 150, dtype=np.uint16).reshape(110, 150) % 256
+    Image.fromarray(gray).save(root / "gray16.png")
     shutil.copytree(render.TEMPLATES / "js", sites["keras"].parent / "page-modules", dirs_exist_ok=True)
     return root
 

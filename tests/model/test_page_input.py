@@ -46,6 +46,15 @@ def test_transparent_pixels_are_composited_on_white(tmp_path):
     assert np.array_equal(got[3, 3], np.round([200 * half + 255 * (1 - half), 255 * (1 - half), 255 * (1 - half)]))
 
 
+def test_16_bit_grayscale_keeps_its_levels(tmp_path):
+    """Pillow's own conversion of a 16-bit PNG to RGB clips every level above 255: a white image."""
+    levels = (np.arange(256, dtype=np.uint16) * 256 + 200).reshape(16, 16)  # 8-bit grey 0-255, low bytes 200
+    Image.fromarray(levels).save(tmp_path / "g.png")
+    got = page_input.decode(tmp_path / "g.png")
+    assert got.shape == (16, 16, 3) and np.array_equal(got[..., 0], got[..., 2])
+    assert np.array_equal(got[..., 0], (levels >> 8).astype(np.uint8))
+
+
 def test_shrinking_stripes_does_not_antialias():
     """Every third column white, shrunk 3x: half-pixel centres land on the white columns, so tf.image.resize
     (and the page) give white; an antialiasing resize (Pillow's BILINEAR) averages them to a third."""
