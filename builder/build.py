@@ -26,6 +26,7 @@ from builder.report import REPORT_FILE, BuildReport, source_record
 log = logging.getLogger(__name__)
 
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
+MAX_SHARDS = 500  # the page fetches every shard at once (see _check_shard_count)
 DEFAULT_TOP_K = 5
 # How the page fits an image to the model's input: "squash" resizes ignoring the aspect
 # ratio (Keras's image_dataset_from_directory default), "crop" first takes the largest
@@ -139,6 +140,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
             conversion = convert.write(plan, site / convert.MODEL_DIR, qmap=qmap, shard_size=opts.shard_size)
+            _check_shard_count(site / convert.MODEL_DIR, conversion.shard_sha256, opts.shard_size)
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)
@@ -345,6 +347,18 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--calibration {opts.calibration}: no such folder")
     if opts.shard_size < 1024:
         raise BrowsernetError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
+
+
+def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int) -> None:
+    """Refuse more than MAX_SHARDS weight shards: the page fetches every shard at once, and Chromium failed
+    ("Failed to fetch") on 8,716 of 1 KiB while 545 loaded."""
+    if len(shards) <= MAX_SHARDS:
+        return
+    total = sum((model_dir / name).stat().st_size for name in shards)
+    needed = -(-total // MAX_SHARDS)
+    raise BrowsernetError(f"--shard-size {shard_size} splits the {total:,} bytes of weights into {len(shards):,} shards, "
+                          f"and the page fetches them all at once (browsers fail past a few hundred); use "
+                          f"--shard-size {needed} or more (at most {MAX_SHARDS} shards)")
 
 
 def _choose_preprocess(requested: str | None, model_scales_input: bool, family: str, reporter: Reporter) -> str:

@@ -135,7 +135,8 @@ def _build_options(f: Callable) -> Callable:
                      help="--quantize auto: the most any class probability may move on any calibration "
                           "image.  [default: 0.1]"),
         click.option("--shard-size", type=int, default=4 * 1024 * 1024, show_default=True,
-                     help="Maximum weight shard size in bytes."),
+                     help="Maximum weight shard size in bytes (a build that would write more than 500 shards is "
+                          "refused: the page fetches them all at once)."),
         click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("site"),
                      show_default=True, help="Output directory."),
         click.option("--title", default=None, help="Page title.  [default: from the model]"),

@@ -177,6 +177,8 @@ def test_default_quantization_is_auto_only_for_stock_imagenet_models(fine_tuned_
      r"--calibration .*few: 2 files, need at least 20 images"),
     (lambda d, m, l: ["--model", "mobilenet_v2", "--alpha", "0.3", "--input-size", "96"],
      r"ImageNet weights exist only for alpha in"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--shard-size", "1024"],
+     r"--shard-size 1024 splits .* into [\d,]+ shards, .*use --shard-size \d+ or more \(at most 500 shards\)"),
 ])
 def test_bad_input_is_one_line_exit_1_and_keeps_the_previous_site(make_args, message, previous_site, tmp_path,
                                                                   fine_tuned_keras, labels_file):
