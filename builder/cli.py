@@ -123,7 +123,7 @@ def _build_options(f: Callable) -> Callable:
                           "float16, uint16 or uint8; all of them, or those matching comma-separated glob "
                           "patterns (e.g. uint8=*/kernel); repeatable. A folded uint8 kernel is scaled per "
                           "output channel. none: float32.  [default: auto for a "
-                          "stock model with ImageNet weights, else none]"),
+                          "stock model with ImageNet weights or a model written by browsernet train, else none]"),
         click.option("--calibration", type=click.Path(path_type=Path, file_okay=False), default=None,
                      metavar="DIR", help="--quantize auto: a folder of at least 20 images like the ones the site "
                                          "will see (only images; hidden files are skipped).  [default: 200 "
