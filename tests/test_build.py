@@ -232,6 +232,19 @@ def test_foreign_directory_is_never_overwritten_without_force(fine_tuned_keras, 
     assert not (out / "thesis.tex").exists() and (out / "report.json").is_file()
 
 
+def test_an_out_the_system_cannot_hold_is_one_line_naming_why(sequential_keras, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep")
+    (tmp_path / "labels.txt").write_text("n\ne\ns\nw\n")
+    for out, why in ((tmp_path / "notes.txt" / "site", f"{tmp_path / 'notes.txt'}: is a file"),
+                     (Path("/proc/browsernet-site"), "/proc: cannot make the output there")):
+        code, text = _run("--model", sequential_keras, "--preprocess", "unit", "--labels", tmp_path / "labels.txt",
+                          "--out", out, "--force")
+        errors = [line for line in text.splitlines() if line.startswith("Error:")]
+        assert code == 1 and len(errors) == 1 and why in errors[0], text
+        assert "unexpected" not in text and "Traceback" not in text
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+
 def test_force_never_replaces_a_folder_holding_the_builds_own_inputs(fine_tuned_keras, labels_file, tmp_path):
     out = tmp_path / "work"
     out.mkdir()

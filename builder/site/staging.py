@@ -58,6 +58,8 @@ def _check_writable(parent: Path) -> None:
     must be writable, which is better known before the work than after it."""
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
+    if not parent.is_dir():
+        raise OutputDirError(f"{parent}: is a file, so no folder can be made in it; choose an --out elsewhere")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputDirError(f"{parent}: cannot write there (permission denied); choose an --out elsewhere")
 
@@ -66,8 +68,12 @@ def _check_writable(parent: Path) -> None:
 def staging(out: Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; it is removed unless :func:`swap` consumed it."""
     out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as e:  # a folder the system does not let anyone write (/proc), a full or read-only disk
+        raise OutputDirError(f"{out.parent}: cannot make the output there ({e.strerror or e}); "
+                             "choose an --out elsewhere") from e
     try:
         yield tmp
     finally:
