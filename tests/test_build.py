@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import brotli
@@ -161,8 +162,24 @@ def test_default_quantization_is_auto_only_for_stock_imagenet_models(fine_tuned_
     assert default_quantize(BuildOptions(quantize=("uint8",))) == ("uint8",)
 
 
+def _layers_not_a_list(model: Path, folder: Path) -> Path:
+    """A copy of the .keras file ``model`` whose config.json says ``"layers": 5``."""
+    damaged = folder / "damaged.keras"
+    with zipfile.ZipFile(model) as src, zipfile.ZipFile(damaged, "w") as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "config.json":
+                config = json.loads(data)
+                config["config"]["layers"] = 5
+                data = json.dumps(config).encode()
+            out.writestr(name, data)
+    return damaged
+
+
 @pytest.mark.parametrize("make_args, message", [
     (lambda d, m, l: ["--model", d / "corrupt.h5"], r"corrupt\.h5: not a readable Keras model"),
+    (lambda d, m, l: ["--model", _layers_not_a_list(m, d), "--labels", l],
+     r"damaged\.keras: layer '.*' \(Functional\): its saved config lists no layers \('layers' is int\)"),
     (lambda d, m, l: ["--model", d / "missing.keras"], r"missing\.keras: no such model file"),
     (lambda d, m, l: ["--model", d / "notes.txt"], r"notes\.txt: expected a Keras model file"),
     (lambda d, m, l: ["--model", m, "--labels", d / "three.txt"], r"three\.txt: 3 labels, but .* has 5 outputs"),

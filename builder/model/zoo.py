@@ -250,7 +250,11 @@ def check_safe(config: dict, path: Path) -> None:
     than :data:`SAFE_TF_OPS`. One line naming the layer and its class; raises :class:`ModelError`."""
     import keras
 
-    for name, cls, spec in _layer_specs(config):
+    try:
+        specs = list(_layer_specs(config))
+    except ModelError as e:
+        raise ModelError(f"{path}: {e}") from e
+    for name, cls, spec in specs:
         what = f"{path}: layer '{name}' ({cls})"
         inner = spec.get("config")
         if cls == "Lambda" or (isinstance(inner, dict) and "function_type" in inner):
@@ -283,7 +287,11 @@ def _layer_specs(config: dict):
     yield name, str(config["class_name"]), config
     if not isinstance(inner, dict):
         return
-    for layer in inner.get("layers") or []:
+    layers = inner.get("layers") or []
+    if not isinstance(layers, list):
+        raise ModelError(f"layer '{name}' ({config['class_name']}): its saved config lists no layers "
+                         f"('layers' is {type(layers).__name__}); the file is damaged")
+    for layer in layers:
         yield from _layer_specs(layer)
     if isinstance(inner.get("layer"), dict):  # wrappers: TimeDistributed, Bidirectional
         yield from _layer_specs(inner["layer"])
