@@ -54,3 +54,15 @@ def test_json_into_a_missing_folder_fails_before_the_run(site, tmp_path):
 def test_fewer_than_3_runs_is_a_usage_error(site, runs):
     result = _bench(site, "--runs", runs)
     assert result.exit_code == 2 and "--runs" in result.output and ">=3" in result.output, result.output
+
+
+def test_a_site_whose_model_file_is_gone_fails_before_measuring(site, tmp_path):
+    """Every run checks the site against Keras running its model: without the file, say so before the
+    minutes of measuring, not after them (when no figures would be written)."""
+    report = json.loads((site / REPORT_FILE).read_text())
+    gone = tmp_path / "gone.keras"
+    report["sources"] = {"model": {"path": str(gone), "sha256": "0" * 64}}
+    (site / REPORT_FILE).write_text(json.dumps(report))
+    line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
+    assert f"{gone}: the model file {site} was built from is gone" in line
+    assert not (tmp_path / "b.json").exists()

@@ -36,6 +36,8 @@ def _assert_site_figures(figures: dict, model_bytes: int) -> None:
     assert figures["bytes_first_visit"] > model_bytes  # the model, the runtime, the page
     assert _number(figures["bytes_return_visit"], positive=False)
     assert _number(figures["first_inference_ms"]) and _number(figures["inference_median_ms"])
+    # The worker's part of each timed classify() call: never more than the call (the first inference excluded).
+    assert figures["inference_median_ms"] <= figures["median_ms"]
     # Where the warm visits' start-up went, stage by stage, ends before their first prediction.
     stages = figures["warm_startup_ms"]
     assert {"runtime", "backend", "download", "model"} <= set(stages) and all(map(_number, stages.values()))
