@@ -194,6 +194,8 @@ def _layers_not_a_list(model: Path, folder: Path) -> Path:
      r"--calibration .*few: 2 files, need at least 20 images"),
     (lambda d, m, l: ["--model", "mobilenet_v2", "--alpha", "0.3", "--input-size", "96"],
      r"ImageNet weights exist only for alpha in"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--alpha", "0.5", "--input-size", "128"],
+     r"--alpha, --input-size: for a stock --model \(mobilenet_v2, \.\.\.\); the model file .* has its own"),
     (lambda d, m, l: ["--model", m, "--labels", l, "--shard-size", "1024"],
      r"--shard-size 1024 splits .* into [\d,]+ shards, .*use --shard-size \d+ or more \(at most 500 shards\)"),
 ])
