@@ -347,6 +347,10 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
     first) once it has been checked against the file; otherwise uncompressed.
     DIRECTORY defaults to --out (site/). Ctrl-C stops the server.
     """
+    out_given = click.get_current_context().get_parameter_source("out") is not click.core.ParameterSource.DEFAULT
+    if directory is not None and out_given and directory.resolve() != Path(kwargs["out"]).resolve():
+        raise click.UsageError(f"DIRECTORY ({directory}) and --out ({kwargs['out']}) name the folder to serve "
+                               "(and, with --build, to build into): give one of them")
 
     def action() -> None:
         from builder.serve import make_server, url_of

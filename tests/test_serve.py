@@ -223,3 +223,11 @@ def test_accepted_encodings_parses_q_values():
     assert accepted_encodings("gzip;q=0.8, br;q=0.9") == ["br", "gzip"]
     assert accepted_encodings("GZIP; Q=1, br; q=bad") == ["gzip"]
     assert accepted_encodings(None) == []
+
+
+def test_a_directory_and_a_different_out_are_a_usage_error_before_any_build(tmp_path):
+    """`serve A --build --out B` built into A and ignored B; now it says to give one folder, and builds nothing."""
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path / "a"), "--build", "--out", str(tmp_path / "b"),
+                                      "--model", "mobilenet_v2", "--weights", "none"])
+    assert result.exit_code == 2 and "give one of them" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
