@@ -176,8 +176,16 @@ def _layers_not_a_list(model: Path, folder: Path) -> Path:
     return damaged
 
 
+def _upper_case_copy(model: Path, folder: Path) -> Path:
+    copy = folder / "Model.KERAS"
+    shutil.copyfile(model, copy)
+    return copy
+
+
 @pytest.mark.parametrize("make_args, message", [
     (lambda d, m, l: ["--model", d / "corrupt.h5"], r"corrupt\.h5: not a readable Keras model"),
+    (lambda d, m, l: ["--model", _upper_case_copy(m, d), "--labels", l],
+     r"Model\.KERAS: Keras reads only lower-case file suffixes; rename it to Model\.keras"),
     (lambda d, m, l: ["--model", _layers_not_a_list(m, d), "--labels", l],
      r"damaged\.keras: layer '.*' \(Functional\): its saved config lists no layers \('layers' is int\)"),
     (lambda d, m, l: ["--model", d / "missing.keras"], r"missing\.keras: no such model file"),

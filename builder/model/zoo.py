@@ -129,6 +129,9 @@ def check_file(path: Path) -> None:
         raise ModelError(f"{path}: no such model file (or use {' / '.join(STOCK)})")
     if path.suffix.lower() not in MODEL_SUFFIXES:
         raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or {' / '.join(STOCK)}")
+    if path.suffix != path.suffix.lower():  # Keras tells the format by the exact, lower-case suffix
+        raise ModelError(f"{path}: Keras reads only lower-case file suffixes; rename it to "
+                         f"{path.with_suffix(path.suffix.lower()).name}")
 
 
 def _load_file(path: Path) -> tuple[Any, ModelInfo]:
@@ -312,7 +315,7 @@ def _keras_reason(e: BaseException) -> str:
     lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
     for line in lines:
         if "Could not locate class" in line or "Unknown layer" in line or "not found" in line.lower():
-            return line[:300]
+            return line if len(line) <= 400 else line[:399].rstrip() + "…"
     return _first_line(e)
 
 
@@ -385,6 +388,11 @@ def _weights_mismatch(e: BaseException) -> str:
             f"the file {shapes.group(2)}: weights for another model, --alpha or --input-size?")
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0][:300]
+def _first_line(e: BaseException, limit: int = 400) -> str:
+    """An error's first line, with the next one when it ends in a colon (Keras names the cause there), cut
+    at ``limit`` characters with an ellipsis."""
+    lines = [line.strip() for line in (str(e).strip() or type(e).__name__).splitlines() if line.strip()]
+    text = lines[0]
+    if text.endswith(":") and len(lines) > 1:
+        text = f"{text} {lines[1]}"
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
