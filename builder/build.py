@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import __version__
 from builder.convert import quantization as quantize
@@ -22,6 +23,9 @@ from builder.site import hosting, inventory, page_scripts, precompress, pwa, ren
 from builder.site import staging as output
 from builder.train import report as training
 from builder.report import REPORT_FILE, BuildReport, source_record
+
+if TYPE_CHECKING:
+    from builder.convert.heads import Head
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +118,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     from builder.convert import heads
 
     model, info, head, graph, lowered = heads.prepare(model, info, opts.head, reporter)
-    labels, labels_source = _labels_for(info, user_labels, opts.labels)
+    labels, labels_source = _labels_for(info, user_labels, opts.labels, head)
     with reporter.step("reading the model and rewriting it for inference"):
         plan = convert.plan(model, info.source, optimize=opts.optimize, graph=graph)
     preprocess = _choose_preprocess(opts.preprocess, plan.scales_input, info.family, reporter)
@@ -191,10 +195,13 @@ def _inputs(opts: BuildOptions) -> list[Path]:
     return files + [p for p in (opts.labels, opts.calibration) if p is not None]
 
 
-def _labels_for(info, user_labels: list[str] | None, path: Path | None) -> tuple[list[str], str]:
+def _labels_for(info, user_labels: list[str] | None, path: Path | None, head: "Head") -> tuple[list[str], str]:
+    # A one-unit head is shown as two classes: say so where the count is checked, not "2 outputs".
+    where = info.source if head.outputs == head.classes else (
+        f"{info.source} (one {head.kind} output, shown as 2 classes: the one it scores 0, then the one it scores 1)")
     if user_labels is None:
-        return labelling.resolve(None, info.num_outputs, info.source)
-    labelling.check_count(user_labels, path, info.num_outputs, info.source)
+        return labelling.resolve(None, info.num_outputs, where)
+    labelling.check_count(user_labels, path, info.num_outputs, where)
     return user_labels, str(path)
 
 

@@ -83,6 +83,11 @@ def test_one_logit_without_labels_asks_for_two(files, tmp_path):
     assert result.exit_code == 1
     assert "pass --labels FILE with 2 labels" in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "site").exists()
+    # One label for one output: the error says why two are needed, not that the model has 2 outputs.
+    (tmp_path / "one.txt").write_text("dog\n")
+    result = _run("--model", models["logit"], "--labels", tmp_path / "one.txt", "--out", tmp_path / "site")
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "1 labels, but" in result.output and "(one logit output, shown as 2 classes:" in result.output
 
 
 def test_an_undetectable_head_is_refused_until_told(files, tmp_path):
