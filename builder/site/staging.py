@@ -26,42 +26,43 @@ def _is_build(folder: Path) -> bool:
 
 
 def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
-                 kind: str = "browsernet build", inputs: Iterable[Path] = ()) -> None:
+                 kind: str = "browsernet build", inputs: Iterable[Path] = (), option: str = "--out") -> None:
     """Raise :class:`OutputDirError` unless ``out`` is absent, empty, a previous output of this kind
     (``is_previous``: by default a browsernet build; ``kind`` names it in the error), or ``force`` is set.
     Whatever ``force`` says, ``out`` may never hold the current directory, the home folder, or one of the
-    command's ``inputs`` (the model, labels, base or photos it reads): replacing it would delete them."""
+    command's ``inputs`` (the model, labels, base or photos it reads): replacing it would delete them.
+    ``option`` names the command's option for ``out`` in the errors."""
     resolved = out.resolve()
     for precious in (Path.cwd().resolve(), Path.home().resolve(), Path(resolved.anchor)):
         if resolved == precious or resolved in precious.parents:
             raise OutputDirError(f"{out}: refusing to replace a directory that contains {precious}; "
-                                 "choose a dedicated --out folder")
+                                 f"choose a dedicated {option} folder")
     for source in inputs:
         where = Path(source).resolve()
         if where == resolved or resolved in where.parents:
             raise OutputDirError(f"{out}: refusing to replace a directory that holds the input {source}; "
-                                 "choose another --out (or move the input out of it)")
+                                 f"choose another {option} (or move the input out of it)")
     if not out.exists():
-        _check_writable(out.parent)
+        _check_writable(out.parent, option)
         return
     if not out.is_dir():
         raise OutputDirError(f"{out}: exists and is not a directory")
-    _check_writable(out.parent)
+    _check_writable(out.parent, option)
     if force or is_previous(out) or not any(out.iterdir()):
         return
     raise OutputDirError(f"{out}: exists and is not a {kind}; "
-                         "choose another --out or pass --force to replace it")
+                         f"choose another {option} or pass --force to replace it")
 
 
-def _check_writable(parent: Path) -> None:
+def _check_writable(parent: Path, option: str = "--out") -> None:
     """The output is staged beside ``out`` and renamed into place: its (nearest existing) parent folder
     must be writable, which is better known before the work than after it."""
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise OutputDirError(f"{parent}: is a file, so no folder can be made in it; choose an --out elsewhere")
+        raise OutputDirError(f"{parent}: is a file, so no folder can be made in it; choose a {option} elsewhere")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputDirError(f"{parent}: cannot write there (permission denied); choose an --out elsewhere")
+        raise OutputDirError(f"{parent}: cannot write there (permission denied); choose a {option} elsewhere")
 
 
 @contextmanager

@@ -236,7 +236,7 @@ def check_site_target(site: Path, out: Path, data: Path, force: bool) -> None:
     for other, what in ((out.resolve(), f"the training output --out {out}"), (data.resolve(), f"the photo folder {data}")):
         if resolved == other or other in resolved.parents or resolved in other.parents:
             raise TrainError(f"--build-site {site}: overlaps {what}; choose a separate folder for the site")
-    staging.check_target(site, force)
+    staging.check_target(site, force, option="--build-site")
 
 
 def _check_options(opts: TrainOptions) -> None:

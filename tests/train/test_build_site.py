@@ -89,7 +89,8 @@ def test_train_build_site_refuses_a_bad_site_folder_before_training(where, tmp_p
     assert result.exit_code == 1
     message = result.output.strip().splitlines()[-1]
     assert str(site) in message and "Traceback" not in result.output
-    assert ("overlaps" in message) if where != "not-a-site" else ("is not a browsernet build" in message)
+    assert ("overlaps" in message) if where != "not-a-site" else (
+        "is not a browsernet build; choose another --build-site or pass --force" in message)
     assert not out.exists() and not (PHOTOS / "site").exists()  # nothing trained, nothing written
     if where == "not-a-site":
         assert [p.name for p in site.iterdir()] == ["todo.txt"]
