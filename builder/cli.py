@@ -7,6 +7,7 @@ traceback only with ``-v``), 2 on a usage error.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import shlex
 import signal
@@ -553,8 +554,15 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: 
             folder = Path(json_file.name).resolve().parent
             if not folder.is_dir():
                 raise BrowsernetError(f"--json {json_file.name}: no folder {folder} to write it in")
-        result = _with_progress(quiet, f"Verifying {target} in headless Chromium",
-                                lambda reporter: run_verify(options, reporter))
+        try:
+            result = _with_progress(quiet, f"Verifying {target} in headless Chromium",
+                                    lambda reporter: run_verify(options, reporter))
+        except BrowsernetError as e:
+            if json_file is not None:  # a CI step reading the JSON gets the failure too, not an empty file
+                json.dump({"target": target, "url": None, "ok": False, "error": str(e), "checks": [], "visits": []},
+                          json_file, indent=2)
+                json_file.write("\n")
+            raise
         for line in table(result):
             click.echo(line, err=to_stderr)
         if json_file is not None:

@@ -56,3 +56,13 @@ def test_a_json_file_in_no_folder_is_refused_before_any_check(minimal_site, monk
     monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
     one_line_error([str(minimal_site), "--json", str(tmp_path / "missing" / "v.json")],
                    f"--json {tmp_path / 'missing' / 'v.json'}: no folder")
+
+
+def test_json_to_stdout_still_says_what_failed(tmp_path):
+    """`verify TARGET --json -` in CI: a run that cannot start still writes its JSON (ok: false, the error),
+    so the step reading it gets a verdict instead of empty input."""
+    result = CliRunner().invoke(cli, ["verify", "-q", str(tmp_path / "nothing"), "--json", "-"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and "neither a URL" in data["error"] and data["checks"] == []
+    assert "Error: " in result.stderr and "neither a URL" in result.stderr
