@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import errno
 import logging
 import os
 import sys
@@ -217,7 +218,9 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
     except OverflowError as e:  # a port outside 0-65535
         raise ServeError(f"cannot listen on {host}:{port}: {e}") from e
     except OSError as e:
-        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+        hint = "; another server uses it: pick another --port, or --port 0 for a free one" \
+            if e.errno == errno.EADDRINUSE else ""
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}{hint}") from e
 
 
 def url_of(server: ThreadingHTTPServer) -> str:

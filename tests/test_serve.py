@@ -231,3 +231,15 @@ def test_a_directory_and_a_different_out_are_a_usage_error_before_any_build(tmp_
                                       "--model", "mobilenet_v2", "--weights", "none"])
     assert result.exit_code == 2 and "give one of them" in result.output, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_busy_port_says_how_to_get_a_free_one(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>x</title>")
+    taken = make_server(site, port=0)
+    try:
+        with pytest.raises(ServeError, match=r"cannot listen on 127\.0\.0\.1:\d+: .*--port 0 for a free one"):
+            make_server(site, port=taken.server_address[1])
+    finally:
+        taken.server_close()

@@ -28,7 +28,9 @@ export function createFileInput(view, classify) {
     }
     draining = false;
     const { total, failed } = batch;
-    view.setQueue(`Done: ${total} image${total === 1 ? '' : 's'} classified${failed ? `, ${failed} with errors` : ''}.`);
+    const classified = total - failed;
+    const plural = (n) => `${n} image${n === 1 ? '' : 's'}`;
+    view.setQueue(`Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ''}.`);
     batch = { total: 0, done: 0, failed: 0 };
   }
 

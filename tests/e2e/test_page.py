@@ -182,6 +182,8 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     assert "notes.txt" in cards.nth(1).text_content() and "not an image" in cards.nth(1).text_content().lower()
     assert cards.nth(2).get_attribute("data-state") == "error"
     assert "broken.png" in cards.nth(2).text_content() and "decode" in cards.nth(2).text_content().lower()
+    page.page.wait_for_function("() => document.getElementById('queue').textContent.startsWith('Done')")
+    assert page.page.text_content("#queue") == "Done: 1 image classified, 2 could not be."
     assert page.foreign_requests(served) == []
     # The title is text, not markup: escaped by the template.
     assert page.page.title() == "Fine-tuned <b>test</b>"

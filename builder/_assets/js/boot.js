@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-Z6Z4KKD4.js");
+  await import("./app-IBBRVMCX.js");
 }
 boot().catch(fail);

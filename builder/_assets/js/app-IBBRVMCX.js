@@ -1534,7 +1534,9 @@ function createFileInput(view2, classify2) {
     }
     draining = false;
     const { total, failed } = batch;
-    view2.setQueue(`Done: ${total} image${total === 1 ? "" : "s"} classified${failed ? `, ${failed} with errors` : ""}.`);
+    const classified = total - failed;
+    const plural = (n) => `${n} image${n === 1 ? "" : "s"}`;
+    view2.setQueue(`Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ""}.`);
     batch = { total: 0, done: 0, failed: 0 };
   }
   function add(files) {
