@@ -311,7 +311,7 @@ def _sources(opts: BuildOptions) -> dict[str, dict]:
     files = {"model": None if is_stock(opts.model) else Path(opts.model), "labels": opts.labels}
     if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
         files["weights"] = Path(opts.weights)
-    return {role: source_record(path) for role, path in files.items() if path is not None}
+    return {role: source_record(path, opts.out) for role, path in files.items() if path is not None}
 
 
 def _check_options(opts: BuildOptions) -> None:

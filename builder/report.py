@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,10 @@ class BuildReport:
     def cname(self) -> str | None:
         return self.options.get("cname")
 
-    def stale_source(self) -> str | None:
-        """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any."""
-        return stale_sources(asdict(self))
+    def stale_source(self, site: Path | None = None) -> str | None:
+        """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any
+        (``site``: the folder this report is in, to find inputs that moved with it; see :func:`source_path`)."""
+        return stale_sources(asdict(self), site)
 
     def write(self, site: Path) -> Path:
         path = site / REPORT_FILE
@@ -190,9 +192,25 @@ def load(site: Path) -> BuildReport | None:
                               f"version cannot read ({e}); rebuild the site with 'browsernet build-site'") from e
 
 
-def source_record(path: Path) -> dict[str, Any]:
-    """What a build records about an input file, so a later deploy can tell if it changed."""
-    return {"path": str(path.resolve()), "sha256": sha256_of(path)}
+def source_record(path: Path, site: Path | None = None) -> dict[str, Any]:
+    """What a build records about an input file, so a later deploy can tell if it changed: its absolute path,
+    its sha256 and (given the ``site`` folder being built) its path from the site, so that a project moved or
+    cloned elsewhere as a whole still finds it (:func:`source_path`)."""
+    record = {"path": str(path.resolve()), "sha256": sha256_of(path)}
+    if site is not None:
+        record["from_site"] = os.path.relpath(path.resolve(), site.resolve())
+    return record
+
+
+def source_path(record: dict[str, Any], site: Path | None = None) -> Path:
+    """Where a recorded input file is now: its recorded absolute path, or else, when that is gone, the same
+    path from ``site`` (the project moved as a whole), when a file is there."""
+    path = Path(record["path"])
+    if not path.is_file() and site is not None and record.get("from_site"):
+        moved = Path(os.path.normpath(site.absolute() / record["from_site"]))
+        if moved.is_file():
+            return moved
+    return path
 
 
 def sha256_of(path: Path) -> str:
@@ -203,11 +221,12 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stale_sources(data: dict[str, Any]) -> str | None:
+def stale_sources(data: dict[str, Any], site: Path | None = None) -> str | None:
     """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any:
-    a clause such as "the model file /x/model.keras changed", which callers end with "since the build"."""
+    a clause such as "the model file /x/model.keras changed", which callers end with "since the build".
+    ``site``: the folder of the report, where inputs that moved with it are looked for (:func:`source_path`)."""
     for role, record in data.get("sources", {}).items():
-        path = Path(record["path"])
+        path = source_path(record, site)
         if not path.is_file():
             return f"the {role} file {path} was moved or deleted"
         if sha256_of(path) != record["sha256"]:

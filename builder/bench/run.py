@@ -139,7 +139,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                     result.site_backends["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
                                                                     "&threads=1")
         with reporter.step("loading the Keras model"):
-            model = _keras_model(data)
+            model = _keras_model(data, opts.site)
         reference, varies = _keras_output(model, input_size)
         # Parity means something only if the output depends on the input (a model with
         # --weights none gives every image the same output).
@@ -397,8 +397,9 @@ def check(opts: BenchOptions) -> report.BuildReport:
                               f"(got {','.join(opts.backends)})")
     # Every run checks the site's outputs against Keras running the model it was built from.
     for role in ("model", "weights"):
-        path = (data.sources.get(role) or {}).get("path")
-        if path and not Path(path).is_file():
+        record = data.sources.get(role)
+        path = report.source_path(record, opts.site) if record else None
+        if path is not None and not path.is_file():
             raise BrowsernetError(f"{path}: the {role} file {opts.site} was built from is gone, and bench checks the "
                                   "site's answers against Keras running it; put it back or rebuild the site")
     return data
@@ -601,15 +602,18 @@ def _renderer_cpu_ms(chromium: Any) -> float | None:
     return 1000 * sum(p.get("cpuTime", 0) for p in info if p.get("type") == "renderer")
 
 
-def _keras_model(data: report.BuildReport) -> Any:
+def _keras_model(data: report.BuildReport, site: Path) -> Any:
     """The Keras model the site was built from: its recorded model file, or the stock model with its recorded
-    options and weights file (absolute paths, so that bench may run from another folder)."""
+    options and weights file (absolute paths, so that bench may run from another folder; found beside the
+    ``site`` folder when the project moved as a whole)."""
     from builder.model import tf_runtime
     from builder.model import zoo as models
 
     tf_runtime.load()
-    source = data.sources.get("model", {}).get("path", data.model)
-    weights = data.sources.get("weights", {}).get("path", data.options.get("weights", "imagenet"))
+    model_record, weights_record = data.sources.get("model"), data.sources.get("weights")
+    source = str(report.source_path(model_record, site)) if model_record else data.model
+    weights = (str(report.source_path(weights_record, site)) if weights_record
+               else data.options.get("weights", "imagenet"))
     model, _ = models.load(source, alpha=data.options.get("alpha", 1.0),
                            input_size=data.options.get("input_size", 224), weights=weights)
     return model

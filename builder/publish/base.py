@@ -46,7 +46,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         if actual != digest:
             raise DeployError(f"{file}: changed since the build (sha256 {actual[:12]}…, built as {digest[:12]}…); "
                               "rebuild the site")
-    stale = data.stale_source()
+    stale = data.stale_source(site)
     if stale:
         raise DeployError(f"{site}: stale: {stale} since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")

@@ -174,7 +174,7 @@ def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield url_of(server), reports.stale_sources(data)
+        yield url_of(server), reports.stale_sources(data, site)
     finally:
         server.shutdown()
         server.server_close()

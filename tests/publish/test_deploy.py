@@ -322,6 +322,23 @@ def test_a_moved_labels_file_is_named(repo, sequential_keras, tmp_path):
                     f"stale: the labels file {labels.resolve()} was moved or deleted since the site was built")
 
 
+def test_a_project_moved_as_a_whole_is_not_stale(repo, sequential_keras, tmp_path):
+    """The site and its inputs moved (or cloned) together keep their paths from the site: unchanged, so
+    deployable; a changed input at the new place is still stale."""
+    project = tmp_path / "project-a"
+    (project / "models").mkdir(parents=True)
+    shutil.copyfile(sequential_keras, project / "models" / "m.keras")
+    (project / "models" / "labels.txt").write_text("north\neast\nsouth\nwest\n")
+    _build(project / "site", model=str(project / "models" / "m.keras"), labels=project / "models" / "labels.txt",
+           preprocess="unit")
+    moved = project.rename(tmp_path / "project-b")
+    result = run("deploy", "github-pages", str(moved / "site"), "--dry-run")
+    assert result.exit_code == 0, result.output
+    (moved / "models" / "labels.txt").write_text("n\ne\ns\nw\n")
+    _one_line_error(run("deploy", "github-pages", str(moved / "site"), "--dry-run"),
+                    f"stale: the labels file {moved / 'models' / 'labels.txt'} changed")
+
+
 @pytest.mark.parametrize("host", ["github-pages", "firebase"])
 def test_files_the_build_did_not_write_are_never_published(host, repo, publish_sites, tmp_path):
     work, bare = repo
