@@ -558,7 +558,9 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: 
             result = _with_progress(quiet, f"Verifying {target} in headless Chromium",
                                     lambda reporter: run_verify(options, reporter))
         except BrowsernetError as e:
-            if json_file is not None:  # a CI step reading the JSON gets the failure too, not an empty file
+            # A CI step that reads the JSON from stdout gets the failure too, not empty input; a --json FILE is
+            # left unwritten (nothing half-made), and the exit code says it failed.
+            if to_stderr:
                 json.dump({"target": target, "url": None, "ok": False, "error": str(e), "checks": [], "visits": []},
                           json_file, indent=2)
                 json_file.write("\n")
