@@ -333,13 +333,10 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--head {opts.head}: choose from {', '.join(HEADS)}")
     if opts.top_k < 1:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
-    from builder.model.zoo import is_stock
+    from builder.model.zoo import is_stock, stock_only_options
 
     if not is_stock(opts.model):
-        # A model file brings its own width, resolution and weights: these would be silently ignored.
-        given = [name for name, value, default in (("--alpha", opts.alpha, 1.0), ("--input-size", opts.input_size, 224),
-                                                    ("--weights", opts.weights, "imagenet"),
-                                                    ("--minimalistic", opts.minimalistic, False)) if value != default]
+        given = stock_only_options(opts.alpha, opts.input_size, opts.weights, opts.minimalistic)
         if given:
             raise BrowsernetError(f"{', '.join(given)}: for a stock --model (mobilenet_v2, ...); the model file "
                                   f"{opts.model} has its own")

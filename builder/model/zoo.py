@@ -60,6 +60,15 @@ def is_stock(name: str) -> bool:
     return name in STOCK
 
 
+def stock_only_options(alpha: float, input_size: int, weights: str, minimalistic: bool = False) -> list[str]:
+    """The stock-model options (``--alpha``, ``--input-size``, ``--weights``, ``--minimalistic``) given other
+    than their defaults: a model file brings its own width, resolution and weights, so with one they would be
+    silently ignored (``build-site --model FILE``, ``train --base FILE``)."""
+    return [name for name, value, default in (("--alpha", alpha, 1.0), ("--input-size", input_size, 224),
+                                              ("--weights", weights, "imagenet"),
+                                              ("--minimalistic", minimalistic, False)) if value != default]
+
+
 def load(model: str, *, alpha: float = 1.0, input_size: int = 224, weights: str = "imagenet",
          minimalistic: bool = False) -> tuple[Any, ModelInfo]:
     """Return ``(keras_model, info)`` for a stock family name or a model file path.
@@ -315,7 +324,7 @@ def _keras_reason(e: BaseException) -> str:
     lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
     for line in lines:
         if "Could not locate class" in line or "Unknown layer" in line or "not found" in line.lower():
-            return line if len(line) <= 400 else line[:399].rstrip() + "…"
+            return _cut(line)
     return _first_line(e)
 
 
@@ -388,11 +397,15 @@ def _weights_mismatch(e: BaseException) -> str:
             f"the file {shapes.group(2)}: weights for another model, --alpha or --input-size?")
 
 
-def _first_line(e: BaseException, limit: int = 400) -> str:
-    """An error's first line, with the next one when it ends in a colon (Keras names the cause there), cut
-    at ``limit`` characters with an ellipsis."""
+def _first_line(e: BaseException) -> str:
+    """An error's first line, with the next one when it ends in a colon (Keras names the cause there), :func:`_cut`."""
     lines = [line.strip() for line in (str(e).strip() or type(e).__name__).splitlines() if line.strip()]
     text = lines[0]
     if text.endswith(":") and len(lines) > 1:
         text = f"{text} {lines[1]}"
+    return _cut(text)
+
+
+def _cut(text: str, limit: int = 400) -> str:
+    """``text`` in at most ``limit`` characters, ending in an ellipsis when cut."""
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

@@ -240,7 +240,7 @@ def check_site_target(site: Path, out: Path, data: Path, force: bool) -> None:
 
 
 def _check_options(opts: TrainOptions) -> None:
-    from builder.model.zoo import STOCK, check_file
+    from builder.model.zoo import STOCK, check_file, stock_only_options
 
     if opts.base is not None and opts.model is not None:
         raise TrainError("give --model or --base, not both")
@@ -248,9 +248,7 @@ def _check_options(opts: TrainOptions) -> None:
         raise TrainError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
     if opts.base is not None:
         check_file(opts.base)
-        # A model file brings its own width, resolution and weights: these would be silently ignored.
-        given = [name for name, value, default in (("--alpha", opts.alpha, 1.0), ("--input-size", opts.input_size, 224),
-                                                    ("--weights", opts.weights, "imagenet")) if value != default]
+        given = stock_only_options(opts.alpha, opts.input_size, opts.weights)
         if given:
             raise TrainError(f"{', '.join(given)}: for a stock base (--model); the --base file has its own")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
