@@ -27,12 +27,17 @@ RUNTIME_BUNDLE := node_modules/.browsernet/tf-layers.es2017.min.js
 # their shared chunk, and the inference worker in one file (builder/site/page_scripts.py puts them in a site).
 PAGE_SCRIPTS := node_modules/.browsernet/js/boot.js
 
+# Disk: the venv is about 3.5 GB; make test's wheel check installs a second one (about 3.2 GB) for a while.
+SETUP_FREE_GB := 9
+
 setup: $(VENV)/.installed node_modules/.installed $(RUNTIME_BUNDLE) $(PAGE_SCRIPTS) chromium
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 	  { echo "browsernet needs Python 3.11 (found $$($(PYTHON) --version)); set PYTHON=python3.11"; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(SETUP_FREE_GB) ] || \
+	  echo "warning: $$free GB free here; the install takes about 4 GB and make test about $(SETUP_FREE_GB) GB (docs/install.md)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install -e ".[test]"
