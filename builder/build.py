@@ -115,6 +115,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     with reporter.step(f"loading {opts.model}"):
         model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights,
                                   minimalistic=opts.minimalistic)
+    if info.mixed_precision:
+        reporter.note(f"{info.source}: saved with mixed precision ({info.mixed_precision}); the site computes in "
+                      "float32, so it is built and checked against the same model computing in float32")
     from builder.convert import heads
 
     model, info, head, graph, lowered = heads.prepare(model, info, opts.head, reporter)

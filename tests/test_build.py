@@ -410,3 +410,29 @@ def test_no_optimize_writes_the_layers_as_they_are(sequential_keras, tmp_path):
     assert "10 → 6 TF.js layers (2 BatchNorms folded, 2 activations fused, 0 no-op layers dropped)" in out
     optimised = json.loads((tmp_path / "optimised" / "report.json").read_text())
     assert optimised["model_bytes"] < report["model_bytes"]
+
+
+def test_a_mixed_precision_model_is_built_and_checked_in_float32(tmp_path):
+    """A model saved with Keras's mixed_float16 policy computes in float16, off from float32 by more than
+    the page's 1e-4. The site computes in float32, so the build and the reference that `verify` holds the
+    page to are the same model computing in float32: not the float16 numbers, which no page reproduces."""
+    import numpy as np
+
+    from builder.convert.self_check import sample_images
+    from builder.model import dtype_policy
+    from builder.model.preprocessing import apply
+    from tests import helpers
+
+    exact = helpers.fine_tuned(size=64, classes=3)
+    mixed = dtype_policy.recast(exact, "mixed_float16")
+    x = apply(sample_images((64, 64)), "mobilenet")
+    want = np.asarray(exact(x, training=False))
+    assert np.abs(np.asarray(mixed(x, training=False), np.float32) - want).max() > 1e-3  # float16 is off
+    path = tmp_path / "mixed.keras"
+    mixed.save(path)
+    (tmp_path / "l.txt").write_text("a\nb\nc\n")
+    code, out = _run("--model", path, "--labels", tmp_path / "l.txt", "--out", tmp_path / "s")
+    assert code == 0, out
+    assert "saved with mixed precision (mixed_float16)" in out
+    reference = json.loads((tmp_path / "s" / "report.json").read_text())["reference"]["probabilities"]
+    assert np.abs(np.asarray(reference) - want).max() < 1e-6

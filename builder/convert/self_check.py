@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from builder.model import preprocessing as prep
+from builder.model.dtype_policy import recast
 from builder.convert import quantization as quantize
 from builder.site import vendor
 from builder.site.render import TEMPLATES
@@ -130,25 +131,9 @@ def check(model: Any, model_json: Path, *, input_size: tuple[int, int], preproce
 def float64_reference(model: Any, x: np.ndarray) -> np.ndarray | None:
     """``model``'s output on ``x`` computed in float64 (the same architecture, every layer's dtype
     float64, the same weights); None when the model cannot be rebuilt so (a layer without float64)."""
-    def widened(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: "float64" if k == "dtype" and (v == "float32" or (isinstance(v, dict) and
-                                                                        v.get("class_name") == "DTypePolicy"))
-                    else widened(v) for k, v in value.items()}
-        return [widened(v) for v in value] if isinstance(value, list) else value
-
-    def leaves(a: Any, b: Any):
-        for la, lb in zip(a.layers, b.layers):
-            if hasattr(la, "layers"):
-                yield from leaves(la, lb)
-            else:
-                yield la, lb
-
     try:
-        clone = type(model).from_config(widened(model.get_config()))
-        for original, wide in leaves(model, clone):
-            wide.set_weights([np.asarray(w, np.float64) for w in original.get_weights()])
-        return np.asarray(clone(np.asarray(x, np.float64), training=False), np.float64)
+        wide = recast(model, "float64")
+        return np.asarray(wide(np.asarray(x, np.float64), training=False), np.float64)
     except Exception as e:  # noqa: BLE001 - any Keras failure means: no float64 opinion
         log.info("self-check: no float64 reference (%s)", e)
         return None

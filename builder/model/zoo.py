@@ -12,11 +12,12 @@ import logging
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from builder.errors import ModelError, UnsupportedLayerError, WeightsError
+from builder.model import dtype_policy
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ class ModelInfo:
     input_size: tuple[int, int]  # (height, width)
     weights: str  # imagenet | none | a path | "file"
     num_outputs: int
+    # The policy a model file was saved with when it computes in 16 bits ("mixed_float16"); the loaded
+    # model is then its float32 rebuild (dtype_policy.recast), which the site and the self-check match.
+    mixed_precision: str | None = None
 
 
 def keras_cache_dir() -> Path:
@@ -154,7 +158,7 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
         # a different model. tf-keras reads it as trained.
         log.info("%s: Keras 2 file using hard_sigmoid; reading it with tf-keras to keep Keras 2's definition", path)
         model = _load_keras2(path, None)
-        return model, _describe(model, path)
+        return _in_float32(model, path)
     import keras
 
     try:
@@ -168,7 +172,22 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
             model = _load_keras3_h5(path, config, e)
         else:
             raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(e)}") from e
-    return model, _describe(model, path)
+    return _in_float32(model, path)
+
+
+def _in_float32(model: Any, path: Path) -> tuple[Any, ModelInfo]:
+    """A model saved with mixed precision, rebuilt to compute in float32 as the site does
+    (builder/model/dtype_policy.py); any other model as it is."""
+    policy = dtype_policy.mixed_precision_policy(model)
+    if policy is None:
+        return model, _describe(model, path)
+    try:
+        model = dtype_policy.recast(model, "float32")
+    except Exception as e:
+        raise ModelError(f"{path}: saved with mixed precision ({policy}) and cannot be rebuilt in float32, "
+                         f"which the site computes in: {_keras_reason(e)}") from e
+    log.info("%s: saved with mixed precision (%s); rebuilt to compute in float32", path, policy)
+    return model, replace(_describe(model, path), mixed_precision=policy)
 
 
 def _load_keras3_h5(path: Path, config: dict, keras3_error: Exception) -> Any:

@@ -42,7 +42,7 @@ def test_wrong_weights_file_is_a_clear_error(stock_v2_weights):
 def test_user_model_is_described(fine_tuned_keras):
     _, info = models.load(str(fine_tuned_keras))
     assert (info.family, info.alpha, info.input_size, info.num_outputs) == ("mobilenet_v2", 0.35, (96, 96), 5)
-    assert info.source == str(fine_tuned_keras)
+    assert info.source == str(fine_tuned_keras) and info.mixed_precision is None
 
 
 def test_user_model_with_the_wrong_shape_is_refused(tmp_path):
@@ -96,3 +96,17 @@ def test_keras3_mobilenet_v3_h5_is_read_back(make, tmp_path):
     assert np.array_equal(np.asarray(loaded(images, training=False)), expected)
     assert np.ptp(expected, axis=0).max() > 0.05  # the photos get different answers
     assert info.family == ("mobilenet_v3_large" if make == "large" else "mobilenet_v3_small")
+
+
+def test_a_mixed_precision_file_loads_as_its_float32_twin(tmp_path):
+    import numpy as np
+
+    from builder.model import dtype_policy
+    from tests import helpers
+
+    exact = helpers.sequential(32)
+    dtype_policy.recast(exact, "mixed_float16").save(tmp_path / "mixed.keras")
+    model, info = models.load(str(tmp_path / "mixed.keras"))
+    assert info.mixed_precision == "mixed_float16" and dtype_policy.mixed_precision_policy(model) is None
+    x = helpers.test_images(32).astype("float32") / 127.5 - 1
+    assert np.abs(np.asarray(model(x)) - np.asarray(exact(x))).max() < 1e-6
