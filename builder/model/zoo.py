@@ -157,7 +157,7 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
         # Keras 3 would read Keras 2's hard_sigmoid (clip(0.2x + 0.5, 0, 1)) as its own, relu6(x + 3) / 6:
         # a different model. tf-keras reads it as trained.
         log.info("%s: Keras 2 file using hard_sigmoid; reading it with tf-keras to keep Keras 2's definition", path)
-        model = _load_keras2(path, None)
+        model = _load_keras2(path, None, config)
         return _in_float32(model, path)
     import keras
 
@@ -167,11 +167,11 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
         # Keras 3 cannot read every Keras 2 .h5 (e.g. DepthwiseConv2D's old 'groups' key);
         # tf-keras, Keras 2 itself, can. The rest of the pipeline reads either.
         if keras2:
-            model = _load_keras2(path, e)
+            model = _load_keras2(path, e, config)
         elif path.suffix.lower() != ".keras" and config is not None:
             model = _load_keras3_h5(path, config, e)
         else:
-            raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(e)}") from e
+            raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(e, config)}") from e
     return _in_float32(model, path)
 
 
@@ -206,8 +206,9 @@ def _load_keras3_h5(path: Path, config: dict, keras3_error: Exception) -> Any:
         model = keras.saving.deserialize_keras_object(_with_modules(copy.deepcopy(config)), safe_mode=True)
         model.load_weights(str(path))
     except Exception as e:
-        raise ModelError(f"{path}: not a readable Keras model: {_keras_reason(keras3_error)} (rebuilt from its "
-                         f"config: {_keras_reason(e)})") from e
+        first, again = _keras_reason(keras3_error, config), _keras_reason(e, config)
+        also = "" if again == first else f" (rebuilt from its config: {again})"
+        raise ModelError(f"{path}: not a readable Keras model: {first}{also}") from e
     log.info("%s: Keras 3 .h5 rebuilt from its config (tensor arithmetic read as keras.ops), weights from the file",
              path)
     return model
@@ -337,14 +338,41 @@ def _mentions(value: Any, needle: str) -> bool:
     return value == needle
 
 
-def _keras_reason(e: BaseException) -> str:
+def _keras_reason(e: BaseException, config: dict | None = None) -> str:
     """Keras's reason in one line. Its deserialization errors start with a generic line ("Functional
-    could not be deserialized ...") and name the real cause (the missing class) further down."""
+    could not be deserialized ...") and name the real cause (the missing class) further down. A layer
+    whose weights the file lacks is named with its class (``config``: the file's saved architecture, which
+    names the class when Keras's error gives only the layer's name)."""
+    missing = _missing_weights(e, config)
+    if missing:
+        return missing
     lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
     for line in lines:
         if "Could not locate class" in line or "Unknown layer" in line or "not found" in line.lower():
             return _cut(line)
     return _first_line(e)
+
+
+def _missing_weights(e: BaseException, config: dict | None) -> str | None:
+    """"layer 'dense' (Dense) has 0 of its 2 weights in the file ..." when Keras failed because the file
+    lacks a layer's weights: a ``.keras`` file says how many it expected, an ``.h5`` file's loader raises
+    a KeyError with the layer's name. None for any other error."""
+    text = str(e)
+    found = re.search(r"object <(\w+) name=([^,>]+)[^>]*>:\s*Layer '[^']*' expected (\d+) variables?, "
+                      r"but received (\d+)", text)
+    if found:
+        cls, name, expected, received = found.groups()
+        return (f"layer '{name}' ({cls}) has {received} of its {expected} weights in the file: "
+                "the file is incomplete, or its weights were saved from another model")
+    if isinstance(e, KeyError) and e.args and config is not None:
+        name = str(e.args[0]).strip("'\"")
+        h5py_says = re.search(r"object '([^']+)' doesn't exist", name)  # tf-keras: h5py's own KeyError
+        name = h5py_says.group(1) if h5py_says else name
+        classes = {n: c for n, c, _ in _layer_specs(config)}
+        if name in classes:
+            return (f"layer '{name}' ({classes[name]}) has no weights in the file: "
+                    "the file is incomplete, or its weights were saved from another model")
+    return None
 
 
 def _saved_by_keras2(path: Path) -> bool:
@@ -361,15 +389,17 @@ def _saved_by_keras2(path: Path) -> bool:
     return version.startswith("2.")
 
 
-def _load_keras2(path: Path, keras3_error: Exception | None) -> Any:
+def _load_keras2(path: Path, keras3_error: Exception | None, config: dict | None = None) -> Any:
     """tf-keras's reading of a Keras 2 .h5 (which :func:`check_safe` has cleared: it names no code to run)."""
     try:
         import tf_keras
 
         return tf_keras.models.load_model(str(path), compile=False)
     except Exception as e:
-        said = f" (Keras 3 said: {_keras_reason(keras3_error)})" if keras3_error is not None else ""
-        raise ModelError(f"{path}: not a readable Keras 2 model: {_keras_reason(e)}{said}") from e
+        reason = _keras_reason(e, config)
+        said = "" if keras3_error is None or _keras_reason(keras3_error, config) == reason else (
+            f" (Keras 3 said: {_keras_reason(keras3_error, config)})")
+        raise ModelError(f"{path}: not a readable Keras 2 model: {reason}{said}") from e
 
 
 def _describe(model: Any, path: Path) -> ModelInfo:

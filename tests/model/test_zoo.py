@@ -110,3 +110,49 @@ def test_a_mixed_precision_file_loads_as_its_float32_twin(tmp_path):
     assert info.mixed_precision == "mixed_float16" and dtype_policy.mixed_precision_policy(model) is None
     x = helpers.test_images(32).astype("float32") / 127.5 - 1
     assert np.abs(np.asarray(model(x)) - np.asarray(exact(x))).max() < 1e-6
+
+
+def _without_head_weights(kind: str, tmp_path):
+    """A model file whose Dense layer 'head' has lost its weights (an interrupted copy, a hand-edited file)."""
+    import zipfile
+
+    import h5py
+
+    from tests import helpers
+
+    if kind == "keras2.h5":
+        import tf_keras as k
+    else:
+        k = helpers.keras
+    inputs = k.Input((32, 32, 3))
+    x = k.layers.GlobalAveragePooling2D()(k.layers.Conv2D(4, 3)(inputs))
+    model = k.Model(inputs, k.layers.Dense(3, activation="softmax", name="head")(x))
+    path = tmp_path / ("model.keras" if kind == ".keras" else "model.h5")
+    model.save(path)
+    if kind == ".keras":
+        whole = tmp_path / "whole.keras"
+        path.rename(whole)
+        weights = tmp_path / "model.weights.h5"
+        with zipfile.ZipFile(whole) as zin, zipfile.ZipFile(path, "w") as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename == "model.weights.h5":
+                    weights.write_bytes(data)
+                    with h5py.File(weights, "a") as f:
+                        del f["layers/dense/vars"]  # the .keras format names it by class, not by name
+                    data = weights.read_bytes()
+                zout.writestr(item, data)
+    else:
+        with h5py.File(path, "a") as f:
+            del f["model_weights/head"]
+    return path
+
+
+@pytest.mark.parametrize("kind", [".keras", "keras3.h5", "keras2.h5"])
+def test_a_layer_missing_its_weights_is_named_with_its_class(kind, tmp_path):
+    path = _without_head_weights(kind, tmp_path)
+    with pytest.raises(ModelError) as caught:
+        models.load(str(path))
+    message = str(caught.value)
+    assert re.search(r"layer 'head' \(Dense\) has (0 of its 2|no) weights in the file", message), message
+    assert "\n" not in message and message.count("layer 'head'") == 1
