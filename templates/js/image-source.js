@@ -20,6 +20,10 @@ export async function decodeBlob(blob, name = blobName(blob)) {
     throw new Error(`${name}: not an image (${blob.type})`);
   }
   if (blob.size === 0) throw new Error(`${name}: the file is empty`);
+  if (blob.type === 'image/svg+xml' || /\.svgz?$/i.test(name)) {
+    // A browser draws SVG only in a document; the worker has none. A drawing has no pixels until it is drawn.
+    throw new Error(`${name}: an SVG drawing, not a pixel image; save it as PNG or JPEG to classify it`);
+  }
   try {
     return await createImageBitmap(blob, DECODE_OPTIONS);
   } catch (err) {

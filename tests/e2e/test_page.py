@@ -169,10 +169,12 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     text.write_text("not an image")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
-    page.page.set_input_files("#file-input", [str(good), str(text), str(broken)])
+    drawing = tmp_path / "logo.svg"
+    drawing.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>')
+    page.page.set_input_files("#file-input", [str(good), str(text), str(broken), str(drawing)])
     page.page.wait_for_function("() => [...document.querySelectorAll('#results .card')].every(c => c.dataset.state !== 'pending')")
     cards = page.page.locator("#results .card")
-    assert cards.count() == 3
+    assert cards.count() == 4
     assert cards.nth(0).get_attribute("data-state") == "done"
     assert cards.nth(0).locator(".prediction").count() == 5  # --top-k default 5 = every label here
     shown = cards.nth(0).locator(".prediction-label").all_text_contents()
@@ -182,8 +184,11 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     assert "notes.txt" in cards.nth(1).text_content() and "not an image" in cards.nth(1).text_content().lower()
     assert cards.nth(2).get_attribute("data-state") == "error"
     assert "broken.png" in cards.nth(2).text_content() and "decode" in cards.nth(2).text_content().lower()
+    assert cards.nth(3).get_attribute("data-state") == "error"
+    shown = cards.nth(3).text_content()
+    assert "logo.svg" in shown and "An SVG drawing, not a pixel image; save it as PNG or JPEG" in shown, shown
     page.page.wait_for_function("() => document.getElementById('queue').textContent.startsWith('Done')")
-    assert page.page.text_content("#queue") == "Done: 1 image classified, 2 could not be."
+    assert page.page.text_content("#queue") == "Done: 1 image classified, 3 could not be."
     assert page.foreign_requests(served) == []
     # The title is text, not markup: escaped by the template.
     assert page.page.title() == "Fine-tuned <b>test</b>"

@@ -711,6 +711,9 @@ async function decodeBlob(blob, name = blobName(blob)) {
     throw new Error(`${name}: not an image (${blob.type})`);
   }
   if (blob.size === 0) throw new Error(`${name}: the file is empty`);
+  if (blob.type === "image/svg+xml" || /\.svgz?$/i.test(name)) {
+    throw new Error(`${name}: an SVG drawing, not a pixel image; save it as PNG or JPEG to classify it`);
+  }
   try {
     return await createImageBitmap(blob, DECODE_OPTIONS);
   } catch (err) {
