@@ -38,15 +38,19 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
 
+    # SIGTERM (kill, timeout, a CI job cancelled) stops the command as Ctrl-C does: the same clean-up runs,
+    # so no half-written output or staging folder is left behind.
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
     def __enter__(self) -> "_Interrupts":
-        self._previous = None
+        self._previous = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.seen = True

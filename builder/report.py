@@ -119,7 +119,10 @@ class BuildReport:
             lines.append(f"trained      test accuracy {accuracy} on {t['test_images']} held-out photos "
                          f"({t['train_images']} training photos, base {t['base']})")
         if parity.get("quantization_error") is not None:
-            lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities")
+            lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities "
+                         f"on the self-check's {parity['samples']} synthetic images"
+                         + ("" if self.quantization.get("auto") else "; real photos may differ more "
+                            "(--quantize auto measures them)"))
         auto = self.quantization.get("auto")
         if auto:
             bounds = auto["bounds"]

@@ -285,16 +285,28 @@ def test_force_never_replaces_a_folder_holding_the_builds_own_inputs(fine_tuned_
 
 
 def test_rebuild_replaces_a_previous_build(previous_site, fine_tuned_h5):
-    (previous_site / "stale.txt").write_text("from an old build")
-    code, text = _run("--model", fine_tuned_h5, "--labels", previous_site.parent / "none.txt", "--out", previous_site)
-    assert code == 1  # (labels missing) and the old site is intact
-    assert (previous_site / "stale.txt").exists()
     labels = previous_site.parent / "seven.txt"
     labels.write_text("\n".join("abcdefg"))
     code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
     assert code == 0 and text == ""
-    assert not (previous_site / "stale.txt").exists()
     assert json.loads((previous_site / "config.json").read_text())["labels"] == list("abcdefg")
+
+
+def test_rebuild_keeps_what_the_user_put_in_the_site(previous_site, fine_tuned_h5):
+    """A site folder made a Git repository (to push it somewhere), or given notes: a rebuild would
+    replace the folder and delete them, so it refuses and names them; --force replaces it."""
+    (previous_site / ".git").mkdir()
+    (previous_site / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (previous_site / "NOTES.md").write_text("mine")
+    labels = previous_site.parent / "seven.txt"
+    labels.write_text("\n".join("abcdefg"))
+    code, text = _run("--model", fine_tuned_h5, "--labels", previous_site.parent / "none.txt", "--out", previous_site)
+    assert code == 1 and (previous_site / "NOTES.md").exists()  # (labels missing) and the old site is intact
+    code, text = _run("--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
+    assert code == 1 and "holds .git/HEAD, NOTES.md, which the previous browsernet build did not write" in text, text
+    assert (previous_site / ".git" / "HEAD").is_file() and (previous_site / "NOTES.md").read_text() == "mine"
+    code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site, "--force")
+    assert code == 0 and not (previous_site / "NOTES.md").exists()
 
 
 def test_verbose_shows_the_traceback(tmp_path):

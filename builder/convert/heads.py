@@ -105,6 +105,12 @@ def resolve(graph: Any, outputs: int, requested: str, where: str) -> Head:
     if requested not in CHOICES:
         raise ModelError(f"--head {requested}: choose from {', '.join(CHOICES)}")
     found, node = _classifier(graph)
+    if node is not None and found is None and outputs > 1 and _act(node) == "sigmoid":
+        # Independent yes/no scores, one per label: no --head makes them one distribution over the labels.
+        raise ModelError(
+            f"{where}: the last layer '{node.name}' ({node.class_name}) applies a sigmoid to each of its {outputs} "
+            "outputs: a multi-label model (an independent yes/no per label), and the page shows one distribution "
+            "over the labels; browsernet builds single-label classifiers (a softmax, logits, or one sigmoid unit)")
     kind = found if requested == AUTO else requested
     # Scores told where the last layer itself makes probabilities: the page would squash them again.
     if (requested, found) in (("logits", "softmax"), ("logit", "sigmoid")):

@@ -21,14 +21,28 @@ from builder.errors import OutputDirError
 log = logging.getLogger(__name__)
 
 
-def _is_build(folder: Path) -> bool:
-    return report.read(folder) is not None
+Foreign = Callable[[Path], "list[str] | None"]
 
 
-def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
+def foreign_to_build(folder: Path) -> list[str] | None:
+    """The files in ``folder`` that the browsernet build there did not write (a ``.git/`` folder, notes),
+    as paths relative to it; None when ``folder`` is no build. The hosts' files that ``deploy`` and
+    ``serve`` add (``firebase.json``, ``.nojekyll``, ...) and the pre-compressed copies count as the build's."""
+    data = report.read(folder)
+    if data is None:
+        return None
+    from builder.site import hosting, precompress
+
+    built = {*data.get("files", {}), *hosting.HOST_FILES, report.REPORT_FILE}
+    return [path for path in (p.relative_to(folder).as_posix() for p in precompress.site_files(folder))
+            if path not in built]
+
+
+def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
                  kind: str = "browsernet build", inputs: Iterable[Path] = (), option: str = "--out") -> None:
-    """Raise :class:`OutputDirError` unless ``out`` is absent, empty, a previous output of this kind
-    (``is_previous``: by default a browsernet build; ``kind`` names it in the error), or ``force`` is set.
+    """Raise :class:`OutputDirError` unless ``out`` is absent, empty, a previous output of this kind that
+    holds only what that run wrote (``foreign``: the other files in it, or None when it is no such output;
+    ``kind`` names it in the errors), or ``force`` is set: replacing the folder deletes everything in it.
     Whatever ``force`` says, ``out`` may never hold the current directory, the home folder, or one of the
     command's ``inputs`` (the model, labels, base or photos it reads): replacing it would delete them.
     ``option`` names the command's option for ``out`` in the errors."""
@@ -48,10 +62,16 @@ def check_target(out: Path, force: bool, is_previous: Callable[[Path], bool] = _
     if not out.is_dir():
         raise OutputDirError(f"{out}: exists and is not a directory")
     _check_writable(out.parent, option)
-    if force or is_previous(out) or not any(out.iterdir()):
+    if force or not any(out.iterdir()):
         return
-    raise OutputDirError(f"{out}: exists and is not a {kind}; "
-                         f"choose another {option} or pass --force to replace it")
+    extra = foreign(out)
+    if extra is None:
+        raise OutputDirError(f"{out}: exists and is not a {kind}; "
+                             f"choose another {option} or pass --force to replace it")
+    if extra:
+        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        raise OutputDirError(f"{out}: holds {', '.join(extra[:3])}{more}, which the previous {kind} did not "
+                             f"write; replacing the folder would delete them, so move them out, or pass --force")
 
 
 def _check_writable(parent: Path, option: str = "--out") -> None:
@@ -71,7 +91,8 @@ def staging(out: Path) -> Iterator[Path]:
     out = out.resolve()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+        _remove_abandoned(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-", dir=out.parent))
     except OSError as e:  # a folder the system does not let anyone write (/proc), a full or read-only disk
         raise OutputDirError(f"{out.parent}: cannot make the output there ({e.strerror or e}); "
                              "choose an --out elsewhere") from e
@@ -82,10 +103,26 @@ def staging(out: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def swap(staged: Path, out: Path, force: bool, is_previous: Callable[[Path], bool] = _is_build,
+def _remove_abandoned(out: Path) -> None:
+    """Remove the staging folders beside ``out`` whose build was killed outright (SIGKILL, a power cut), so
+    that it could not clean up: those named after a process that no longer runs."""
+    for folder in out.parent.glob(f".{out.name}.building-*-*"):
+        pid = folder.name[len(f".{out.name}.building-"):].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            log.info("removing %s, left by a build that was killed", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        except (PermissionError, OverflowError, ValueError):
+            continue  # someone else's process, or no process number: leave it
+
+
+def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_build,
          kind: str = "browsernet build", inputs: Iterable[Path] = ()) -> None:
     """Replace ``out`` with ``staged`` (two renames on the same filesystem), after :func:`check_target`."""
-    check_target(out, force, is_previous, kind, inputs)  # again: the folder may have changed while we built
+    check_target(out, force, foreign, kind, inputs)  # again: the folder may have changed while we built
     out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
     old = None

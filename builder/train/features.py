@@ -118,11 +118,16 @@ def recall(cache_dir: Path | None, asked: dict[str, Any]) -> Base | None:
 
 
 def all_cached(base: Base, digests: list[str], cache_dir: Path | None) -> bool:
-    """Whether every image's features (by content hash ``digests``) are in the cache for ``base``."""
+    """Whether every image's features (by content hash ``digests``) are in the cache for ``base``, each one
+    readable and of the base's length: an entry damaged on disk is computed again, which needs the base."""
     if cache_dir is None:
         return False
     folder = cache_dir / base.key[:32]
-    return all((folder / f"{d}.npy").is_file() for d in digests)
+    for digest in digests:
+        vector = _read(folder, digest)
+        if vector is None or vector.shape != (base.dimension,):
+            return False
+    return True
 
 
 def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_size: int, weights: str,

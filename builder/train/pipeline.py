@@ -102,9 +102,9 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             seconds[key] = round(time.perf_counter() - t0, 2)
 
     _check_options(opts)
-    is_output = records.is_output
+    foreign = records.foreign_to_output
     kind = "browsernet train output"
-    staging.check_target(opts.out, opts.force, is_output, kind, inputs=opts.inputs)
+    staging.check_target(opts.out, opts.force, foreign, kind, inputs=opts.inputs)
 
     with stage("scan", f"checking the photos in {opts.data}"):
         data = photos.scan(opts.data, validation_percent=opts.validation_percent, test_percent=opts.test_percent)
@@ -202,7 +202,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
         seconds["total"] = round(time.perf_counter() - started, 2)
         result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path)
         (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        staging.swap(folder, opts.out, opts.force, is_output, kind, inputs=opts.inputs)
+        staging.swap(folder, opts.out, opts.force, foreign, kind, inputs=opts.inputs)
     return TrainResult(opts.out, result, evaluation.table(scores["test"]))
 
 

@@ -34,9 +34,16 @@ def read(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
 
 
-def is_output(folder: Path) -> bool:
-    """Whether ``folder`` is a previous ``browsernet train`` output (which a new run may replace)."""
-    return read(folder) is not None
+def foreign_to_output(folder: Path) -> list[str] | None:
+    """The files in ``folder`` that the ``browsernet train`` run there did not write (notes, a backup of a
+    model), relative to it; None when ``folder`` is no training output. A new run replaces the folder."""
+    if read(folder) is None:
+        return None
+    from builder.train import plots
+
+    written = {REPORT_FILE, MODEL_FILE, LABELS_FILE, plots.CURVES, plots.CONFUSION}
+    return [path for path in (p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file())
+            if path not in written and not (path.startswith(f"{SPLITS_DIR}/") and path.endswith(".txt"))]
 
 
 @dataclass

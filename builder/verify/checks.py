@@ -183,7 +183,26 @@ def right_answers(report: dict[str, Any], visits: list[Visit]) -> Check:
         (found if diff <= limit else problems).append(text if diff <= limit else f"max |page - Keras| = {text}")
     if problems:
         return Check("Right answers", False, _listed(problems))
-    return Check("Right answers", True, f"max |page - Keras| = {', '.join(found)}, {count} images")
+    return Check("Right answers", True, f"max |page - Keras| = {', '.join(found)}, {count} images"
+                                        f"{quantization_note(report)}")
+
+
+def quantization_note(report: dict[str, Any]) -> str:
+    """For a site with quantized weights: the reference is Keras running those weights dequantized, so the
+    page matching it says nothing about the quantization's own error; this says that error, as the build
+    measured it (on the calibration photos for --quantize auto, else on its test images). "" otherwise."""
+    quantization = report.get("quantization") or {}
+    stored = quantization.get("map", "none")
+    if stored in (None, "none"):
+        return ""
+    auto = quantization.get("auto") or {}
+    if auto.get("max_prob_error") is not None:
+        error, where = auto["max_prob_error"], f"{auto.get('images', '?')} calibration images"
+    else:
+        error = (report.get("parity") or {}).get("quantization_error")
+        where = f"the build's {(report.get('parity') or {}).get('samples', '?')} test images"
+    moved = "" if error is None else f", which differ from the float32 model's by up to {error:.2g} on {where}"
+    return f" (Keras with the weights as stored: {stored}{moved})"
 
 
 def private(origin: str, privacy: Privacy) -> Check:

@@ -114,3 +114,13 @@ def test_told_sigmoid_on_a_logit_points_to_logit():
     with pytest.raises(ModelError, match=r"not probabilities \(values [^;]*; head taken as sigmoid\).*--head logit$") as e:
         heads.check_probabilities(heads.apply(model, told), x, "m.keras", told)
     assert "summing" not in str(e.value) and "--head logits" not in str(e.value)
+
+
+@pytest.mark.parametrize("told", ["auto", "softmax", "logits"])
+def test_a_multi_label_model_is_refused_whatever_head_is_told(told):
+    """Independent sigmoids: '--head softmax' fails the sum check and '--head logits' would put a softmax
+    over probabilities, so neither is offered; the refusal says what the model is."""
+    model = _model(lambda x: L.Dense(3, activation="sigmoid", name="tags")(x))
+    with pytest.raises(ModelError, match=r"'tags' \(Dense\) applies a sigmoid to each of its 3 outputs: "
+                                         r"a multi-label model"):
+        heads.resolve(graphs.from_keras(model), 3, told, "m.keras")

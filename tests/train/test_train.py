@@ -108,6 +108,22 @@ def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(
                                   saved.probabilities(first, PHOTOS, files))
 
 
+def test_a_damaged_cache_entry_is_computed_again(trained, report, feature_cache, tmp_path):
+    """A cache file cut short (a full disk, an interrupted copy) looked cached, so the base was not loaded
+    and recomputing the entry failed with 'NoneType is not callable'."""
+    import shutil
+
+    from builder.train.pipeline import train
+
+    cache = tmp_path / "cache"
+    shutil.copytree(feature_cache, cache)
+    entry = sorted((cache / report["cache"]["key"][:32]).glob("*.npy"))[0]
+    entry.write_bytes(entry.read_bytes()[:50])
+    again = train(train_options(tmp_path / "again", cache)).report
+    assert (again["cache"]["computed"], again["cache"]["hits"]) == (1, 40)
+    assert np.load(entry).ndim == 1  # written again, whole
+
+
 def test_the_cache_knows_a_base_by_its_content_not_its_path(trained, feature_cache, tmp_path):
     from builder.train.pipeline import train
 
@@ -189,7 +205,8 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     assert [type(x).__name__ for x in saved.leaves(model)] == [type(x).__name__ for x in saved.leaves(saved_model)]
 
 
-def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(trained, feature_cache, tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout or a cancelled CI job
+def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(stop, trained, feature_cache, tmp_path):
     import shutil
     import signal
     import subprocess
@@ -207,7 +224,7 @@ def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(trai
         assert char, f"the run ended before writing: {seen}"
         seen += char
     # Still inside the write step (saving the model and the plots takes seconds): interrupt it.
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, stop))
     rest = proc.stderr.read()
     assert proc.wait(timeout=120) == 1, seen + rest
     assert "Aborted" in rest and "Traceback" not in rest

@@ -85,6 +85,24 @@ def test_right_answers_within_the_backend_tolerance(backend, off, ok):
     assert f"on {backend}" in check.detail
 
 
+@pytest.mark.parametrize("quantization, parity, shown", [
+    ({"map": "none"}, {}, None),
+    ({"map": "uint8"}, {"quantization_error": 0.15, "samples": 4},
+     "(Keras with the weights as stored: uint8, which differ from the float32 model's by up to 0.15 on the "
+     "build's 4 test images)"),
+    ({"map": "float16=*/kernel; uint8", "auto": {"max_prob_error": 0.03, "images": 200}},
+     {"quantization_error": 0.00095, "samples": 4},
+     "which differ from the float32 model's by up to 0.03 on 200 calibration images"),
+])
+def test_right_answers_on_a_quantized_site_say_how_far_it_is_from_the_float32_model(quantization, parity, shown):
+    """The reference of a quantized site is Keras with the dequantized weights: matching it proves the
+    loader, not that the page gives the original model's numbers. The line says how far those are."""
+    check = checks.right_answers({**REPORT, "quantization": quantization, "parity": parity}, [ready()])
+    assert check.ok
+    assert ("Keras with the weights as stored" in check.detail) is (shown is not None)
+    assert shown is None or shown in check.detail, check.detail
+
+
 def test_right_answers_needs_a_reference_and_an_answer():
     assert "no reference probabilities" in checks.right_answers({}, [ready()]).detail
     assert "classify() failed: boom" in checks.right_answers(REPORT, [ready(classify_error="boom")]).detail
