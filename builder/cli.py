@@ -57,6 +57,11 @@ class _Interrupts:
         signal.default_int_handler(signum, frame)
 
 
+def _say(quiet: bool) -> Callable[[str], None]:
+    """click.echo, or nothing under -q ("Only errors")."""
+    return (lambda text: None) if quiet else click.echo
+
+
 def _aborted() -> click.Abort:
     # The asyncio loop under Playwright's sync API logs the driver's closed pipe at exit ("Future exception
     # was never retrieved"), and its subprocess transport, finalized after the loop closed, prints
@@ -413,21 +418,22 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
     def action() -> None:
         from builder.publish.github_pages import publish as github_pages
 
+        say = _say(quiet)
         result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname, dry_run=dry_run)
         if result.dry_run:
             where = "onto the existing" if result.remote_has_branch else "as a new"
-            click.echo(f"Dry run: {site}/ checks out; deploy would commit {result.files} files {where} branch "
-                       f"{branch} and push it to {remote}. Nothing was changed.")
+            say(f"Dry run: {site}/ checks out; deploy would commit {result.files} files {where} branch "
+                f"{branch} and push it to {remote}. Nothing was changed.")
         elif not result.changed and not result.pushed:
-            click.echo(f"Nothing to deploy: {remote}/{branch} already holds this site ({result.commit[:12]}).")
+            say(f"Nothing to deploy: {remote}/{branch} already holds this site ({result.commit[:12]}).")
         elif not result.changed:
-            click.echo(f"{branch} already held this site; pushed {result.commit[:12]} to {remote}.")
+            say(f"{branch} already held this site; pushed {result.commit[:12]} to {remote}.")
         else:
-            click.echo(f"Committed {site}/ to {branch} ({result.commit[:12]}) and pushed it to {remote}.")
+            say(f"Committed {site}/ to {branch} ({result.commit[:12]}) and pushed it to {remote}.")
         if result.url:
-            click.echo(f"GitHub Pages will serve it at {result.url}")
+            say(f"GitHub Pages will serve it at {result.url}")
         else:
-            click.echo(f"{remote} is not a github.com repository, so there is no Pages URL to show.")
+            say(f"{remote} is not a github.com repository, so there is no Pages URL to show.")
 
     _run(verbose, quiet, action)
 
@@ -450,12 +456,13 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
         from builder.publish.firebase import publish as firebase
 
         result = firebase(site, project=project, dry_run=dry_run)
-        click.echo(f"Wrote {result.config}" + (f" (project {result.project})" if result.project else ""))
+        say = _say(quiet and (result.deployed or dry_run))  # a deploy that did not happen is always told
+        say(f"Wrote {result.config}" + (f" (project {result.project})" if result.project else ""))
         if result.deployed:
-            click.echo(f"Deployed to Firebase Hosting: {result.url}")
+            say(f"Deployed to Firebase Hosting: {result.url}")
         else:
-            click.echo(f"Not deployed ({result.reason}). To deploy, run:")
-            click.echo(f"  cd {shlex.quote(str(site))} && {shlex.join(result.command)}")
+            say(f"Not deployed ({result.reason}). To deploy, run:")
+            say(f"  cd {shlex.quote(str(site))} && {shlex.join(result.command)}")
 
     _run(verbose, quiet, action)
 

@@ -86,6 +86,8 @@ def test_deploying_twice_makes_no_new_commit(repo, pages_site):
     again = run("deploy", "github-pages", str(pages_site))
     assert again.exit_code == 0, again.output
     assert "Nothing to deploy" in again.output
+    quiet = run("deploy", "github-pages", str(pages_site), "-q")  # -q: only errors
+    assert quiet.exit_code == 0 and quiet.output == ""
     assert git(bare, "rev-parse", "gh-pages") == first
     assert git(bare, "rev-list", "--count", "gh-pages") == "1"
 
