@@ -231,11 +231,14 @@ def _reason(stderr: str, returncode: int) -> str:
 
 @contextmanager
 def _without_copies(site: Path) -> Iterator[Path]:
-    """A temporary copy of ``site`` without its pre-compressed copies (ghp-import takes a whole folder)."""
+    """A temporary copy of ``site`` without its pre-compressed copies and Firebase's config (which ``deploy
+    firebase`` may have written there: it means nothing to Pages, and names the Firebase project), for
+    ghp-import, which takes a whole folder."""
     with tempfile.TemporaryDirectory(prefix="browsernet-pages-") as tmp:
         staged = Path(tmp) / "site"
+        left_out = (*precompress.COPY_PATTERNS, hosting.FIREBASE_JSON, hosting.FIREBASERC)
         try:
-            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*precompress.COPY_PATTERNS))
+            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*left_out))
         except OSError as e:
             raise DeployError(f"{site}: cannot stage the site for ghp-import: {e}") from e
         yield staged
