@@ -135,10 +135,23 @@ class _Git:
         branch's whole tree with the site: it must never be the branch you work on)."""
         if self.run("check-ref-format", "--branch", branch, check=False).returncode != 0:
             raise DeployError(f"--branch {branch!r}: not a valid git branch name")
+        if branch.startswith("refs/"):  # git would make refs/heads/refs/heads/x of it
+            raise DeployError(f"--branch {branch!r}: give the branch's short name "
+                              f"({branch.removeprefix('refs/heads/')!r}), not its full ref")
         current = self.run("symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
         if current == f"refs/heads/{branch}":
             raise DeployError(f"{self.root}: {branch} is the branch checked out here, and deploy would replace its "
                               "files with the site; publish to a branch of its own (--branch gh-pages)")
+        # Another worktree of this repository on the branch: moving the branch under it would leave its
+        # files as staged changes that undo the deploy. git itself refuses to move such a branch.
+        worktree = None
+        for line in self.run("worktree", "list", "--porcelain", check=False).stdout.splitlines():
+            if line.startswith("worktree "):
+                worktree = line.removeprefix("worktree ")
+            elif line == f"branch refs/heads/{branch}":
+                raise DeployError(f"{worktree}: {branch} is checked out in this worktree of the repository, and "
+                                  f"deploy would move the branch under it; remove it (git worktree remove "
+                                  f"{worktree}) or publish to another --branch")
 
     def require_deployed(self, commit: str | None, branch: str, remote: str) -> None:
         """Refuse to replace ``commit`` (``branch``'s tip; None: no branch yet) unless a deploy made it: its

@@ -181,6 +181,25 @@ def test_the_checked_out_branch_is_never_the_pages_branch(repo, pages_site):
     assert git(bare, "rev-parse", branch) == tip and git(work, "status", "--porcelain") == ""
 
 
+def test_a_pages_branch_checked_out_in_another_worktree_is_not_moved(repo, pages_site, tmp_path):
+    """Moving a branch under a linked worktree leaves there staged changes that undo the deploy; git itself
+    refuses to move such a branch, and so does deploy."""
+    work, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    tip = git(work, "rev-parse", "gh-pages")
+    git(work, "worktree", "add", "--quiet", str(tmp_path / "wt"), "gh-pages")
+    _one_line_error(run("deploy", "github-pages", str(pages_site)),
+                    "gh-pages is checked out in this worktree", "git worktree remove")
+    assert git(work, "rev-parse", "gh-pages") == tip and git(tmp_path / "wt", "status", "--porcelain") == ""
+
+
+def test_a_full_ref_as_branch_is_refused_with_its_short_name(repo, pages_site):
+    work, bare = repo
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "refs/heads/site"),
+                    "give the branch's short name ('site')")
+    assert git(bare, "for-each-ref") == ""
+
+
 def test_a_branch_of_sources_is_never_replaced_by_the_site(repo, pages_site):
     """Deploy replaces the branch's whole tree: a branch no deploy made (here the project's main, pushed,
     while a feature branch is checked out) keeps its files, on the remote and here, dry run or not."""
