@@ -424,6 +424,9 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
             where = "onto the existing" if result.remote_has_branch else "as a new"
             say(f"Dry run: {site}/ checks out; deploy would commit {result.files} files {where} branch "
                 f"{branch} and push it to {remote}. Nothing was changed.")
+            if result.unfetched:
+                say(f"{remote}/{branch} has commits not fetched here; the deploy fetches them first and stops if "
+                    f"they and the local {branch} have diverged.")
         elif not result.changed and not result.pushed:
             say(f"Nothing to deploy: {remote}/{branch} already holds this site ({result.commit[:12]}).")
         elif not result.changed:

@@ -38,8 +38,10 @@ class PagesResult:
     pushed: bool
     dry_run: bool = False  # True: checked only; nothing was committed or pushed (commit "", changed/pushed False)
     files: int = 0  # files the branch holds (or would hold): the site without its .br/.gz copies
-    remote_has_branch: bool = False  # (dry run) the remote already has the branch
-
+    remote_has_branch: bool = False  # (dry run) the branch exists, here or on the remote: the deploy adds to it
+    # (dry run) the remote's branch has commits not fetched here, so whether it diverged from the local one
+    # cannot be told without a fetch, which a dry run does not make; the deploy fetches and checks
+    unfetched: bool = False
 
 
 def pages_url(remote_url: str, cname: str | None) -> str | None:
@@ -72,12 +74,14 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     files = len({p for p in published if not precompress.is_copy(p)} | {".nojekyll"} | ({"CNAME"} if cname else set()))
     if dry_run:
-        tip = git.remote_tip(remote, branch)
-        for commit in (git.rev(f"refs/heads/{branch}"), tip):
+        tip, local = git.remote_tip(remote, branch), git.rev(f"refs/heads/{branch}")
+        for commit in (local, tip):
             git.require_deployed(commit, branch, remote)
-        has_branch = tip is not None
+        git.require_not_diverged(branch, remote, local, tip)
+        has_branch = tip is not None or local is not None  # the deploy commits onto the local one if any
+        unfetched = tip is not None and local is not None and not git.has_commit(tip)
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit="", changed=False,
-                           pushed=False, dry_run=True, files=files, remote_has_branch=has_branch)
+                           pushed=False, dry_run=True, files=files, remote_has_branch=has_branch, unfetched=unfetched)
     remote_tip = git.fetch(remote, branch)
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
@@ -175,9 +179,22 @@ class _Git:
             return
         if local is None or self._is_ancestor(local, remote_tip):
             self.run("update-ref", f"refs/heads/{branch}", remote_tip, *([local] if local else []))
-        elif not self._is_ancestor(remote_tip, local):
+        else:
+            self.require_not_diverged(branch, remote, local, remote_tip)
+
+    def require_not_diverged(self, branch: str, remote: str, local: str | None, remote_tip: str | None) -> None:
+        """Refuse when the local ``branch`` and ``remote``'s tip each have commits the other lacks. A tip not
+        fetched here (a dry run fetches nothing) cannot be told: the deploy fetches it and checks again."""
+        if local is None or remote_tip is None or local == remote_tip:
+            return
+        if not self.has_commit(remote_tip):
+            return
+        if not self._is_ancestor(local, remote_tip) and not self._is_ancestor(remote_tip, local):
             raise DeployError(f"{self.root}: the local {branch} and {remote}/{branch} have diverged; to publish on "
                               f"top of {remote}'s, run 'git branch -f {branch} {remote}/{branch}' and deploy again")
+
+    def has_commit(self, commit: str) -> bool:
+        return self.run("cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
 
     def _is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0

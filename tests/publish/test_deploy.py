@@ -164,8 +164,13 @@ def test_diverged_pages_branches_are_refused_with_the_fix(repo, pages_site, tmp_
     local = git(work, "commit-tree", "-m", "local", git(work, "rev-parse", "gh-pages^{tree}"), "-p", "gh-pages")
     git(work, "update-ref", "refs/heads/gh-pages", local)
     theirs = git(bare, "rev-parse", "gh-pages")
+    # A dry run fetches nothing: it cannot see their commit yet, and says so instead of "checks out" alone.
+    dry = run("deploy", "github-pages", str(pages_site), "--dry-run")
+    assert dry.exit_code == 0 and "origin/gh-pages has commits not fetched here" in dry.output, dry.output
     _one_line_error(run("deploy", "github-pages", str(pages_site)), "have diverged", "git branch -f gh-pages")
     assert git(bare, "rev-parse", "gh-pages") == theirs
+    # Once their commit is here, the dry run refuses as the deploy does.
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--dry-run"), "have diverged")
 
 
 def test_the_checked_out_branch_is_never_the_pages_branch(repo, pages_site):
