@@ -6,6 +6,7 @@ traceback only with ``-v``), 2 on a usage error.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -57,6 +58,20 @@ class _Interrupts:
         signal.default_int_handler(signum, frame)
 
 
+def _disk_full(e: BaseException) -> str | None:
+    """One line for a full disk or quota, whichever library hit it (Python's OSError, TensorFlow's
+    ResourceExhaustedError "PATH; No space left on device"), naming the file where known; else None."""
+    text = str(e)
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = e.filename
+    elif "No space left on device" in text:
+        where = text.split("; No space left on device")[0].strip() if "; No space left" in text else None
+    else:
+        return None
+    return (f"{where}: " if where else "") + ("no space left on the device; free some space and run it again "
+                                              "(a build or training run leaves its previous output as it was)")
+
+
 def _say(quiet: bool) -> Callable[[str], None]:
     """click.echo, or nothing under -q ("Only errors")."""
     return (lambda text: None) if quiet else click.echo
@@ -96,6 +111,9 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
                 raise _aborted() from None
             if verbose:
                 traceback.print_exc()
+            full = _disk_full(e)
+            if full:
+                raise BrowsernetError(full) from e
             # A bug or an untranslated third-party failure: still one line.
             first = (str(e).strip().splitlines() or [""])[0][:300]
             raise BrowsernetError(f"unexpected {type(e).__name__}: {first} (run with -v for the traceback)") from e

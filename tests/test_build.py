@@ -263,7 +263,7 @@ def test_an_out_the_system_cannot_hold_is_one_line_naming_why(sequential_keras, 
     (tmp_path / "notes.txt").write_text("keep")
     (tmp_path / "labels.txt").write_text("n\ne\ns\nw\n")
     for out, why in ((tmp_path / "notes.txt" / "site", f"{tmp_path / 'notes.txt'}: is a file"),
-                     (Path("/proc/browsernet-site"), "/proc: cannot make the output there")):
+                     (Path("/proc/browsernet-site"), "/proc: cannot write there (the system makes no folders there)")):
         code, text = _run("--model", sequential_keras, "--preprocess", "unit", "--labels", tmp_path / "labels.txt",
                           "--out", out, "--force")
         errors = [line for line in text.splitlines() if line.startswith("Error:")]
@@ -448,3 +448,23 @@ def test_a_mixed_precision_model_is_built_and_checked_in_float32(tmp_path):
     assert "saved with mixed precision (mixed_float16)" in out
     reference = json.loads((tmp_path / "s" / "report.json").read_text())["reference"]["probabilities"]
     assert np.abs(np.asarray(reference) - want).max() < 1e-6
+
+
+@pytest.mark.parametrize("error", [
+    lambda: OSError(28, "No space left on device", "/data/site/model/group1-shard1of3.bin"),
+    lambda: __import__("tensorflow").errors.ResourceExhaustedError(
+        None, None, "/data/site/model/group1-shard1of3.bin; No space left on device"),
+])
+def test_a_full_disk_is_one_line_naming_the_file(error):
+    """Python's and TensorFlow's ways of saying the disk is full both become one line that names the file
+    (a test cannot fill a real disk: the error is raised where the writer would raise it)."""
+    from builder.cli import _run
+    from builder.errors import BrowsernetError
+
+    def write():
+        raise error()
+
+    with pytest.raises(BrowsernetError) as caught:
+        _run(0, False, write)
+    assert str(caught.value).startswith("/data/site/model/group1-shard1of3.bin: no space left on the device; ")
+    assert "unexpected" not in str(caught.value)

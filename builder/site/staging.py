@@ -7,6 +7,7 @@ previous site exactly as it was.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -81,8 +82,20 @@ def _check_writable(parent: Path, option: str = "--out") -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise OutputDirError(f"{parent}: is a file, so no folder can be made in it; choose a {option} elsewhere")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputDirError(f"{parent}: cannot write there (permission denied); choose a {option} elsewhere")
+    require_writable(parent, option)
+
+
+def require_writable(folder: Path, option: str) -> None:
+    """Raise :class:`OutputDirError` unless a folder can be made in the existing ``folder``: tried for real
+    (and removed), since permission bits alone do not tell a read-only disk, /proc or a full quota."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".browsernet-probe-", dir=folder))
+    except OSError as e:
+        why = {errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied", errno.ENOSPC: "no space left on the device",
+               errno.ENOENT: "the system makes no folders there"}.get(
+            e.errno, e.strerror or str(e))
+        raise OutputDirError(f"{folder}: cannot write there ({why}); choose a {option} elsewhere") from e
 
 
 @contextmanager

@@ -105,6 +105,11 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     foreign = records.foreign_to_output
     kind = "browsernet train output"
     staging.check_target(opts.out, opts.force, foreign, kind, inputs=opts.inputs)
+    if opts.cache_dir is not None:  # known before the photos are read and the base is loaded, not after
+        existing = opts.cache_dir
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        staging.require_writable(existing, "--cache-dir")
 
     with stage("scan", f"checking the photos in {opts.data}"):
         data = photos.scan(opts.data, validation_percent=opts.validation_percent, test_percent=opts.test_percent)

@@ -146,6 +146,19 @@ def test_force_never_replaces_a_folder_holding_the_base(feature_cache, tmp_path)
     assert base.read_bytes() == DEMO_BASE.read_bytes()
 
 
+@pytest.mark.parametrize("option", ["--out", "--cache-dir"])
+def test_an_unwritable_out_or_cache_is_refused_before_any_work(option, feature_cache, tmp_path):
+    """/proc lets root pass every permission check and still makes no folder: a run found that out only
+    after training (--out) or after loading the base (--cache-dir)."""
+    where = {"--out": str(tmp_path / "out"), "--cache-dir": str(feature_cache), option: "/proc/browsernet-x"}
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", where["--out"],
+                                      "--cache-dir", where["--cache-dir"]])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (f"Error: /proc: cannot write there (the system makes no "
+                                                      f"folders there); choose a {option} elsewhere")
+    assert "checking the photos" not in result.output
+
+
 def test_a_cached_head_only_run_with_other_head_settings_writes_that_head(trained, feature_cache, tmp_path):
     from builder.train.pipeline import train
 
