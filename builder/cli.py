@@ -327,6 +327,11 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             check_site_target(site, out, data_dir, force)
         elif target != "generic":
             raise BrowsernetError("--target is for --build-site SITE_DIR")
+        if no_cache and cache_dir is not None:
+            raise BrowsernetError("--no-cache reads and writes no cache, so --cache-dir would be ignored; give one")
+        if augment and not fine_tune:
+            raise BrowsernetError("--augment works while fine-tuning the base (--fine-tune N); the head alone "
+                                  "trains on cached features of the photos as they are")
 
         options = TrainOptions(
             data=data_dir, out=out, model=model, base=base, alpha=alpha, input_size=input_size, weights=weights,

@@ -138,6 +138,9 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
 
 def check_file(path: Path) -> None:
     """Fail fast (before TensorFlow loads) on a --model path that cannot be a Keras model file."""
+    if path.is_dir():
+        raise ModelError(f"{path}: a folder, not a Keras model file ({', '.join(MODEL_SUFFIXES)}); a TensorFlow "
+                         "SavedModel folder is not read: save the model with model.save('model.keras')")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file (or use {' / '.join(STOCK)})")
     if path.suffix.lower() not in MODEL_SUFFIXES:

@@ -37,7 +37,7 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
     """Write ``firebase.json``/``.firebaserc`` into ``site`` and, unless ``dry_run``, deploy
     with the firebase CLI when it is installed and logged in."""
     check_site(site, hosting.FIREBASE, FIREBASE_FILE_LIMIT)
-    project = hosting.check_project(project) if project else hosting.firebase_project(site)
+    project = hosting.check_project(project, "--project") if project else hosting.firebase_project(site)
     hosting.write_firebase_files(site, project)
     config = site / hosting.FIREBASE_JSON
     command = ["firebase", "deploy", "--only", "hosting", "--project", project or "YOUR_PROJECT_ID"]

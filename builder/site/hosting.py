@@ -58,9 +58,10 @@ def check_cname(cname: str) -> str:
     return cname.lower()
 
 
-def check_project(project: str) -> str:
+def check_project(project: str, option: str = "--firebase-project") -> str:
+    """``project`` if it is a valid Firebase project ID; else :class:`BrowsernetError` naming ``option``."""
     if not _PROJECT_ID.match(project):
-        raise BrowsernetError(f"--firebase-project {project!r}: not a Firebase project ID (6-30 characters: "
+        raise BrowsernetError(f"{option} {project!r}: not a Firebase project ID (6-30 characters: "
                               "lower-case letters, digits and hyphens, starting with a letter)")
     return project
 

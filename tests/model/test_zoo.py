@@ -156,3 +156,9 @@ def test_a_layer_missing_its_weights_is_named_with_its_class(kind, tmp_path):
     message = str(caught.value)
     assert re.search(r"layer 'head' \(Dense\) has (0 of its 2|no) weights in the file", message), message
     assert "\n" not in message and message.count("layer 'head'") == 1
+
+
+def test_a_folder_as_model_says_it_is_a_folder(tmp_path):
+    (tmp_path / "saved_model").mkdir()
+    with pytest.raises(ModelError, match=r"saved_model: a folder, not a Keras model file .*model\.save\('model\.keras'\)"):
+        models.load(str(tmp_path / "saved_model"))

@@ -419,6 +419,8 @@ def test_firebase_dry_run_writes_config(publish_sites, tmp_path):
     assert json.loads((site / "firebase.json").read_text()) == hosting.firebase_config()
     assert hosting.firebase_project(site) == "demo-other"
     assert "firebase deploy --only hosting --project demo-other" in result.output
+    bad = run("deploy", "firebase", str(site), "--project", "Bad Project!", "--dry-run")
+    _one_line_error(bad, "--project 'Bad Project!': not a Firebase project ID")
 
 
 def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkeypatch):

@@ -271,3 +271,16 @@ def test_progress_into_a_pipe_is_one_plain_line_per_epoch(feature_cache, tmp_pat
     assert result.exit_code == 0, result.output
     assert "Epoch 1/2" in result.output and "Epoch 2/2" in result.output
     assert not any(c in result.output for c in ("\x1b[", "\r", "\b")), repr(result.output[-500:])
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--no-cache", "--cache-dir", "CACHE"], "--no-cache reads and writes no cache, so --cache-dir would be ignored"),
+    (["--augment"], "--augment works while fine-tuning the base (--fine-tune N)"),
+])
+def test_options_that_would_be_ignored_are_refused(extra, message, tmp_path):
+    args = [str(tmp_path / "c") if a == "CACHE" else a for a in extra]
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(tmp_path / "o"),
+                                      *args])
+    assert result.exit_code == 1 and result.output.strip().splitlines()[-1].startswith(f"Error: {message}"), \
+        result.output
+    assert not (tmp_path / "o").exists()
