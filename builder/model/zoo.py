@@ -410,6 +410,10 @@ def _describe(model: Any, path: Path) -> ModelInfo:
     if len(inputs) != 1 or len(model.outputs) != 1:
         raise ModelError(f"{path}: expected one image input and one output, found {len(inputs)} and {len(model.outputs)}")
     shape = tuple(inputs[0].shape)
+    if len(shape) == 4 and shape[3] == 3 and (shape[1] is None or shape[2] is None):
+        raise ModelError(f"{path}: the input has no fixed size {shape}, and the site resizes every image to one; "
+                         "save the model with a fixed input, e.g. keras.Input((224, 224, 3)), and its weights set "
+                         "from this one (model.set_weights)")
     if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
         raise ModelError(f"{path}: expected an input of shape (None, height, width, 3), found {shape}")
     out_shape = tuple(model.outputs[0].shape)

@@ -162,3 +162,14 @@ def test_a_folder_as_model_says_it_is_a_folder(tmp_path):
     (tmp_path / "saved_model").mkdir()
     with pytest.raises(ModelError, match=r"saved_model: a folder, not a Keras model file .*model\.save\('model\.keras'\)"):
         models.load(str(tmp_path / "saved_model"))
+
+
+def test_a_model_without_a_fixed_input_size_says_how_to_give_it_one(tmp_path):
+    from tests.helpers import keras
+
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(tmp_path / "free.keras")
+    with pytest.raises(ModelError, match=r"free\.keras: the input has no fixed size \(None, None, None, 3\).*"
+                                         r"keras\.Input\(\(224, 224, 3\)\)"):
+        models.load(str(tmp_path / "free.keras"))
