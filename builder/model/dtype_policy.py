@@ -9,7 +9,7 @@ The self-check also uses :func:`recast` for its float64 reference.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -49,14 +49,16 @@ def recast(model: Any, dtype: str) -> Any:
     return clone
 
 
-def leaf_layers(model: Any) -> Iterator[Any]:
-    """Every layer that is not itself a model, depth first, nested models opened (the order of
-    ``model.layers``, so two models built from one config yield matching layers)."""
+def leaf_layers(model: Any) -> list[Any]:
+    """Every layer of ``model`` in order, nested models opened up, InputLayers left out (so two models built
+    from one config give matching lists; ``train --fine-tune N`` counts the top N of them)."""
+    out = []
     for layer in getattr(model, "layers", []):
-        if hasattr(layer, "layers"):
-            yield from leaf_layers(layer)
-        else:
-            yield layer
+        if hasattr(layer, "layers") and layer.layers:
+            out.extend(leaf_layers(layer))
+        elif type(layer).__name__ != "InputLayer":
+            out.append(layer)
+    return out
 
 
 def _is_float_dtype(value: Any) -> bool:

@@ -58,11 +58,11 @@ def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
             raise OutputDirError(f"{out}: refusing to replace a directory that holds the input {source}; "
                                  f"choose another {option} (or move the input out of it)")
     if not out.exists():
-        _check_writable(out.parent, option)
+        check_writable(out.parent, option)
         return
     if not out.is_dir():
         raise OutputDirError(f"{out}: exists and is not a directory")
-    _check_writable(out.parent, option)
+    check_writable(out.parent, option)
     if force or not any(out.iterdir()):
         return
     extra = foreign(out)
@@ -75,17 +75,18 @@ def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
                              f"write; replacing the folder would delete them, so move them out, or pass --force")
 
 
-def _check_writable(parent: Path, option: str = "--out") -> None:
-    """The output is staged beside ``out`` and renamed into place: its (nearest existing) parent folder
-    must be writable, which is better known before the work than after it."""
+def check_writable(parent: Path, option: str = "--out") -> None:
+    """Raise :class:`OutputDirError` (naming ``option``) unless ``parent``, or its nearest existing ancestor,
+    is a folder that can be written: an output is staged beside ``out`` and renamed into place, a cache is made
+    inside its folder, and either is better known before the work than after it."""
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise OutputDirError(f"{parent}: is a file, so no folder can be made in it; choose a {option} elsewhere")
-    require_writable(parent, option)
+    _require_writable(parent, option)
 
 
-def require_writable(folder: Path, option: str) -> None:
+def _require_writable(folder: Path, option: str) -> None:
     """Raise :class:`OutputDirError` unless a folder can be made in the existing ``folder``: tried for real
     (and removed), since permission bits alone do not tell a read-only disk, /proc or a full quota."""
     try:

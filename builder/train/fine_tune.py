@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from builder.errors import TrainError
+from builder.model.dtype_policy import leaf_layers
 from builder.train import head as heads
 
 log = logging.getLogger(__name__)
@@ -36,17 +37,6 @@ class FineTuning:
     augment: bool
     images_per_second: float | None  # training images per second (head.images_per_second)
     epoch_seconds: list[float]
-
-
-def leaf_layers(model: Any) -> list[Any]:
-    """Every layer of ``model`` in order, nested models opened up."""
-    out = []
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            out.extend(leaf_layers(layer))
-        elif type(layer).__name__ != "InputLayer":
-            out.append(layer)
-    return out
 
 
 def unfreeze(extractor: Any, count: int) -> list[str]:

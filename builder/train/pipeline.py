@@ -106,10 +106,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     kind = "browsernet train output"
     staging.check_target(opts.out, opts.force, foreign, kind, inputs=opts.inputs)
     if opts.cache_dir is not None:  # known before the photos are read and the base is loaded, not after
-        existing = opts.cache_dir
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        staging.require_writable(existing, "--cache-dir")
+        staging.check_writable(opts.cache_dir, "--cache-dir")
 
     with stage("scan", f"checking the photos in {opts.data}"):
         data = photos.scan(opts.data, validation_percent=opts.validation_percent, test_percent=opts.test_percent)
@@ -119,6 +116,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
         _load_tensorflow(opts.seed)
     from builder.train import evaluate as evaluation
     from builder.train import features as extraction
+    from builder.model.dtype_policy import leaf_layers
     from builder.train import fine_tune as tuning
     from builder.train import head as heads
     from builder.train import plots
@@ -147,9 +145,9 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
                                         weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
         extraction.remember(opts.cache_dir, asked, base)
-    if opts.fine_tune and opts.fine_tune > len(tuning.leaf_layers(base.extractor)):  # before any training time
+    if opts.fine_tune and opts.fine_tune > len(leaf_layers(base.extractor)):  # before any training time
         raise TrainError(f"--fine-tune {opts.fine_tune}: the base has only "
-                         f"{len(tuning.leaf_layers(base.extractor))} layers")
+                         f"{len(leaf_layers(base.extractor))} layers")
     with stage("features", f"features of {len(paths)} photos"):
         extracted = extraction.extract(base, paths, digests, opts.cache_dir)
     speed = extracted.images_per_second
