@@ -433,6 +433,12 @@ def _describe(model: Any, path: Path) -> ModelInfo:
                      weights="file", num_outputs=int(out_shape[1]))
 
 
+def is_mobilenet_name(name: str) -> bool:
+    """Whether ``name`` is the name keras.applications gives a MobileNet (``mobilenetv2_1.00_224``,
+    ``MobilenetV3small``), by which :func:`load` tells a model file's family and width."""
+    return bool(_BASE_NAME.match(name) or _V3_NAME.match(name))
+
+
 def _all_layers(model: Any):
     yield model
     for layer in getattr(model, "layers", []):

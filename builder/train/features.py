@@ -154,7 +154,10 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
     features = _output_in(full, pool)
     if len(features.shape) != 2:  # keepdims=True (MobileNet V1's head): (N, 1, 1, D)
         features = keras.layers.Flatten(name="features_flat")(features)
-    extractor = keras.Model(full.inputs, features, name="feature_extractor")
+    # A stock MobileNet's name (mobilenetv2_1.00_224, MobilenetV3small) is kept, so that the model trained on it
+    # is still recognised as that family and width when it is built or trained on again.
+    name = full.name if zoo.is_mobilenet_name(full.name) else "feature_extractor"
+    extractor = keras.Model(full.inputs, features, name=name)
     extractor.trainable = False
     notes: list[str] = []
 

@@ -59,6 +59,7 @@ def test_train_on_stock_mobilenet_v3_small_cuts_at_its_pooling_and_keeps_its_own
     # build-site picks the preprocessing up from the model: raw pixels, and the page matches Keras (self-check).
     site = build(BuildOptions(model=str(out / records.MODEL_FILE), out=tmp_path / "site", quantize=("none",)))
     assert site.preprocess == "raw" and site.classes == 4
+    assert site.family == "mobilenet_v3_small"  # the trained model is still known as its base's family
     assert site.labels == str(out / records.LABELS_FILE)
     written = json.loads((tmp_path / "site" / "report.json").read_text())
     assert written["training"]["test_accuracy"] == report["test"]["accuracy"]
