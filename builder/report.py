@@ -72,9 +72,13 @@ class BuildReport:
         return self.options.get("cname")
 
     def stale_source(self, site: Path | None = None) -> str | None:
-        """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any
+        """Which recorded input file (model, labels) changed since the build, if any
         (``site``: the folder this report is in, to find inputs that moved with it; see :func:`source_path`)."""
         return stale_sources(asdict(self), site)
+
+    def missing_sources(self, site: Path | None = None) -> list[str]:
+        """The recorded input files no longer there to compare (:func:`missing_sources`)."""
+        return missing_sources(asdict(self), site)
 
     def write(self, site: Path) -> Path:
         path = site / REPORT_FILE
@@ -225,16 +229,23 @@ def sha256_of(path: Path) -> str:
 
 
 def stale_sources(data: dict[str, Any], site: Path | None = None) -> str | None:
-    """Which recorded input file (model, labels) was moved, deleted or changed since the build, if any:
-    a clause such as "the model file /x/model.keras changed", which callers end with "since the build".
+    """Which recorded input file (model, labels) changed since the build, if any: a clause such as "the model
+    file /x/model.keras changed", which callers end with "since the build". A file that is no longer there
+    cannot be compared, so it is not stale (:func:`missing_sources` names it).
     ``site``: the folder of the report, where inputs that moved with it are looked for (:func:`source_path`)."""
     for role, record in data.get("sources", {}).items():
         path = source_path(record, site)
-        if not path.is_file():
-            return f"the {role} file {path} was moved or deleted"
-        if sha256_of(path) != record["sha256"]:
+        if path.is_file() and sha256_of(path) != record["sha256"]:
             return f"the {role} file {path} changed"
     return None
+
+
+def missing_sources(data: dict[str, Any], site: Path | None = None) -> list[str]:
+    """The recorded input files that are no longer where the build read them (deleted, moved, or a site
+    copied to another machine), as clauses such as "the model file /x/model.keras": whether the site is
+    still fresh cannot be told from them."""
+    return [f"the {role} file {record['path']}" for role, record in data.get("sources", {}).items()
+            if not source_path(record, site).is_file()]
 
 
 def _human(n: int) -> str:

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> report.BuildReport:
     """The site's report, after checking that the site is complete (every file in the report, with its
-    size and sha256), fresh (its model and labels files unchanged), within ``file_limit`` per file and
+    size and sha256), fresh (its model and labels files unchanged where they are still there: a missing one
+    is a warning), within ``file_limit`` per file and
     ``site_limit`` in all (if given), and holds nothing else (host configuration aside). Raises
     :class:`DeployError` naming the first file that is not."""
     data = report.load(site)
@@ -50,6 +51,9 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     if stale:
         raise DeployError(f"{site}: stale: {stale} since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
+    for missing in data.missing_sources(site):  # e.g. a site built elsewhere (CI) and deployed from here
+        log.warning("%s is not there, so whether %s/ is still fresh cannot be checked; deploying it as built "
+                    "(its own files match report.json)", missing, site)
     total = 0
     for file in precompress.site_files(site):
         size = file.stat().st_size
