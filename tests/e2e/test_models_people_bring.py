@@ -3,7 +3,8 @@
 MobileNetV3 Small and Large from Keras 3 (.keras, and .h5, which Keras 3 itself cannot read back for a
 MobileNetV3: see test_zoo) and Keras 2 (tf-keras .h5), a nested V3 fine-tune, the
 transfer-learning tutorial's shape (augmentation inside, preprocess_input after it, one logit), a
-head of logits without softmax, and SeparableConv2D. Every model has BatchNorm statistics measured
+head of logits without softmax, SeparableConv2D, and a model saved with mixed precision (mixed_float16),
+which the page runs in float32 and is held to Keras's float32 numbers. Every model has BatchNorm statistics measured
 on real photos, so images get different answers and parity means something. The page's
 probabilities must equal Keras's (with the head the build adds: softmax, or [1 - σ(z), σ(z)]) within
 1e-4 on WASM and on the CPU backend, lie in [0, 1] and sum to 1.
@@ -36,7 +37,15 @@ MODELS = {
     "tutorial-logit": (lambda: helpers.tutorial(SIZE), ".keras", False, 2, "logit"),
     "logits": (lambda: helpers.logits_head(SIZE), ".keras", False, 3, "logits"),
     "separable": (lambda: helpers.separable(64), ".keras", False, 4, "softmax"),
+    # Trained with Keras's mixed_float16 policy: Keras computes it in float16, the page in float32.
+    "mixed-float16": (lambda: _mixed_float16(helpers.fine_tuned(SIZE, classes=3)), ".keras", False, 3, "softmax"),
 }
+
+
+def _mixed_float16(model):
+    from builder.model import dtype_policy
+
+    return dtype_policy.recast(model, "mixed_float16")
 
 
 def _probabilities(kind: str, y: np.ndarray) -> np.ndarray:
@@ -71,6 +80,13 @@ def built(tmp_path_factory):
             model = made  # Keras 3 cannot read this .h5 back: the model as trained is the reference
         else:
             model = keras.models.load_model(path, compile=False)
+        if name == "mixed-float16":  # the page computes in float32, so its reference is the model in float32
+            from builder.model import dtype_policy
+
+            exact = dtype_policy.recast(model, "float32")
+            x = helpers.photos(SIZE, count=4, seed=23).round() / 127.5 - 1
+            assert np.abs(np.asarray(model(x), np.float32) - np.asarray(exact(x))).max() > 1e-3  # float16 is off
+            model = exact
         out[name] = (model, report)
     (root / "sites" / "index.html").write_text("<!doctype html><title>sites</title>")
     return root / "sites", out
