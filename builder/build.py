@@ -43,7 +43,7 @@ NO_QUANTIZE = "none"  # --quantize none: every weight float32 (the default's opp
 class BuildOptions:
     model: str = "mobilenet_v2"
     alpha: float = 1.0
-    input_size: int = 224
+    input_size: int | None = None  # pixels, square; None: 224 for a stock model, a model file's own
     weights: str = "imagenet"
     labels: Path | None = None
     preprocess: str | None = None  # None: the model's default (mobilenet for MobileNets)
@@ -339,7 +339,7 @@ def _check_options(opts: BuildOptions) -> None:
     from builder.model.zoo import is_stock, stock_only_options
 
     if not is_stock(opts.model):
-        given = stock_only_options(opts.alpha, opts.input_size, opts.weights, opts.minimalistic)
+        given = stock_only_options(opts.alpha, opts.weights, opts.minimalistic)
         if given:
             raise BrowsernetError(f"{', '.join(given)}: for a stock --model (mobilenet_v2, ...); the model file "
                                   f"{opts.model} has its own")

@@ -136,8 +136,9 @@ def _build_options(f: Callable) -> Callable:
                      help="What the model outputs: softmax probabilities; logits (N scores, the page applies a "
                           "softmax); sigmoid or logit (one unit for two classes, the page shows [1-p, p]). auto "
                           "reads it off the last layer and fails when it cannot tell."),
-        click.option("--input-size", type=int, default=224, show_default=True,
-                     help="Input resolution (pixels, square) for a stock model."),
+        click.option("--input-size", type=int, default=None,
+                     help="Input resolution (pixels, square) for a stock model; for a model file whose input "
+                          "takes any size, the size to build it at.  [default: 224; a model file's own]"),
         click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
                      help="Stock model weights: ImageNet (via Keras's download cache), random, or a weights file."),
         click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -264,8 +265,9 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
 @click.option("--model", type=click.Choice(STOCK_MODELS), default=None,
               help="Stock base with ImageNet weights (via Keras's cache).  [default: mobilenet_v2]")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="Width multiplier of a stock base.")
-@click.option("--input-size", type=int, default=224, show_default=True,
-              help="Input resolution (pixels, square) of a stock base.")
+@click.option("--input-size", type=int, default=None,
+              help="Input resolution (pixels, square) of a stock base; for a --base file whose input takes any "
+                   "size, the size to train at.  [default: 224; a --base file's own]")
 @click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
               help="Stock base weights: ImageNet, random, or a weights file.")
 @click.option("--base", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
@@ -302,7 +304,7 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
               show_default=True, help="With --build-site: where the site will be published (as in build-site).")
 @click.option("--force", is_flag=True, help="Replace --out (and SITE_DIR) even if it is not a previous output.")
 @_verbosity
-def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size: int, weights: str,
+def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size: int | None, weights: str,
           base: Path | None, preprocess: str | None, validation_percent: float, test_percent: float, epochs: int,
           patience: int, batch_size: int, learning_rate: float, dropout: float, fine_tune: int,
           augment: bool | None, seed: int, cache_dir: Path | None, no_cache: bool, site: Path | None, target: str,

@@ -128,6 +128,24 @@ def fine_tuned(size: int = 96, classes: int = 5, preprocess_inside: bool = False
                      preprocess="raw" if preprocess_inside else "mobilenet")
 
 
+def any_size_fine_tuned(size: int = 64, classes: int = 3, keras2: bool = False):
+    """:func:`fine_tuned`'s layout with an input that takes images of any size, (None, None, None, 3), as
+    ``MobileNetV2(include_top=False)`` without ``input_shape`` gives; with :func:`fine_tuned` (size, classes)'s
+    calibrated weights, which is returned too: the same function at ``size`` pixels. ``keras2``: built by
+    tf-keras."""
+    fixed = fine_tuned(size, classes)
+    k = keras
+    if keras2:
+        import tf_keras as k
+    base = k.applications.MobileNetV2(alpha=0.35, input_shape=(None, None, 3), include_top=False, weights=None)
+    inputs = k.Input((None, None, 3))
+    x = k.layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    outputs = k.layers.Dense(classes, activation="softmax")(k.layers.Dropout(0.2)(x))
+    model = k.Model(inputs, outputs, name="any_size")
+    model.set_weights(fixed.get_weights())
+    return model, fixed
+
+
 def sequential(size: int = 64, classes: int = 4, preprocess: str = "mobilenet") -> keras.Model:
     keras.utils.set_random_seed(size)
     model = keras.Sequential([

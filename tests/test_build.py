@@ -202,8 +202,10 @@ def _upper_case_copy(model: Path, folder: Path) -> Path:
      r"--calibration .*few: 2 files, need at least 20 images"),
     (lambda d, m, l: ["--model", "mobilenet_v2", "--alpha", "0.3", "--input-size", "96"],
      r"ImageNet weights exist only for alpha in"),
-    (lambda d, m, l: ["--model", m, "--labels", l, "--alpha", "0.5", "--input-size", "128"],
-     r"--alpha, --input-size: for a stock --model \(mobilenet_v2, \.\.\.\); the model file .* has its own"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--alpha", "0.5", "--weights", "none"],
+     r"--alpha, --weights: for a stock --model \(mobilenet_v2, \.\.\.\); the model file .* has its own"),
+    (lambda d, m, l: ["--model", m, "--labels", l, "--input-size", "128"],
+     r"the model's input is \d+x\d+; --input-size is for a stock model, or a model whose input takes any size"),
     (lambda d, m, l: ["--model", m, "--labels", l, "--shard-size", "1024"],
      r"--shard-size 1024 splits .* into [\d,]+ shards, .*use --shard-size \d+ or more \(at most 500 shards\)"),
 ])
@@ -448,6 +450,32 @@ def test_a_mixed_precision_model_is_built_and_checked_in_float32(tmp_path):
     assert "saved with mixed precision (mixed_float16)" in out
     reference = json.loads((tmp_path / "s" / "report.json").read_text())["reference"]["probabilities"]
     assert np.abs(np.asarray(reference) - want).max() < 1e-6
+
+
+def test_a_model_whose_input_takes_any_size_is_built_at_input_size(tmp_path):
+    """MobileNetV2(include_top=False) without input_shape, fine-tuned: the site needs one size, given with
+    --input-size; the build's reference (what the self-check and `verify` hold the page to) is the saved model's
+    output at that size."""
+    import numpy as np
+
+    from builder.convert.self_check import sample_images
+    from builder.model.preprocessing import apply
+    from tests import helpers
+
+    model, _ = helpers.any_size_fine_tuned(64)
+    path = tmp_path / "any.keras"
+    model.save(path)
+    (tmp_path / "l.txt").write_text("a\nb\nc\n")
+    code, out = _run("--model", path, "--labels", tmp_path / "l.txt", "--out", tmp_path / "s")
+    assert code == 1 and "the input takes images of any size" in out and "--input-size N" in out, out
+    assert not (tmp_path / "s").exists()
+    code, out = _run("--model", path, "--labels", tmp_path / "l.txt", "--input-size", 64, "--out", tmp_path / "s")
+    assert code == 0, out
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["input_size"] == [64, 64] and report["family"] == "mobilenet_v2"
+    want = np.asarray(model(apply(sample_images((64, 64)), "mobilenet"), training=False))
+    assert np.abs(np.asarray(report["reference"]["probabilities"]) - want).max() < 1e-6
+    assert report["parity"]["max_abs_diff"] <= 1e-4
 
 
 @pytest.mark.parametrize("error", [

@@ -615,7 +615,7 @@ def _keras_model(data: report.BuildReport, site: Path) -> Any:
     weights = (str(report.source_path(weights_record, site)) if weights_record
                else data.options.get("weights", "imagenet"))
     model, _ = models.load(source, alpha=data.options.get("alpha", 1.0),
-                           input_size=data.options.get("input_size", 224), weights=weights)
+                           input_size=data.options.get("input_size"), weights=weights)
     return model
 
 

@@ -43,9 +43,17 @@ def recast(model: Any, dtype: str) -> Any:
                     else retyped(v) for k, v in value.items()}
         return [retyped(v) for v in value] if isinstance(value, list) else value
 
-    clone = type(model).from_config(retyped(model.get_config()))
+    return rebuild(model, retyped(model.get_config()), variables)
+
+
+def rebuild(model: Any, config: dict, weights_dtype: str | None = None) -> Any:
+    """A model of ``model``'s class made from ``config`` (an edited ``model.get_config()``: the same layers
+    in the same order), with ``model``'s weights copied in layer by layer (cast to ``weights_dtype`` if given).
+    Only Keras's own layers are made: the config was read from a file that :func:`builder.model.zoo.check_safe`
+    cleared, or from a model built here."""
+    clone = type(model).from_config(config)
     for original, copy in zip(leaf_layers(model), leaf_layers(clone)):
-        copy.set_weights([np.asarray(w, variables) for w in original.get_weights()])
+        copy.set_weights([w if weights_dtype is None else np.asarray(w, weights_dtype) for w in original.get_weights()])
     return clone
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.errors import ModelError, UnsupportedLayerError, WeightsError
-from builder.model import dtype_policy
+from builder.model import dtype_policy, input_shape
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,9 @@ V3_FAMILIES = ("mobilenet_v3_small", "mobilenet_v3_large")
 MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
 RANDOM_SEED = 0  # for --weights none
+DEFAULT_INPUT_SIZE = 224  # a stock model's resolution without --input-size
 
-_BASE_NAME = re.compile(r"^mobilenet(v2)?_(\d+\.\d+)_(\d+)$")
+_BASE_NAME = re.compile(r"^mobilenet(v2)?_(\d+\.\d+)_(\d+|None)$")  # keras.applications names; None: any size
 _V3_NAME = re.compile(r"^mobilenet_?v3_?(small|large)", re.IGNORECASE)
 
 
@@ -64,21 +65,24 @@ def is_stock(name: str) -> bool:
     return name in STOCK
 
 
-def stock_only_options(alpha: float, input_size: int, weights: str, minimalistic: bool = False) -> list[str]:
-    """The stock-model options (``--alpha``, ``--input-size``, ``--weights``, ``--minimalistic``) given other
-    than their defaults: a model file brings its own width, resolution and weights, so with one they would be
-    silently ignored (``build-site --model FILE``, ``train --base FILE``)."""
-    return [name for name, value, default in (("--alpha", alpha, 1.0), ("--input-size", input_size, 224),
-                                              ("--weights", weights, "imagenet"),
+def stock_only_options(alpha: float, weights: str, minimalistic: bool = False) -> list[str]:
+    """The stock-model options (``--alpha``, ``--weights``, ``--minimalistic``) given other than their defaults:
+    a model file brings its own width and weights, so with one they would be silently ignored
+    (``build-site --model FILE``, ``train --base FILE``). ``--input-size`` is checked against the file by
+    :func:`load`: it fixes the size of an input that takes any."""
+    return [name for name, value, default in (("--alpha", alpha, 1.0), ("--weights", weights, "imagenet"),
                                               ("--minimalistic", minimalistic, False)) if value != default]
 
 
-def load(model: str, *, alpha: float = 1.0, input_size: int = 224, weights: str = "imagenet",
+def load(model: str, *, alpha: float = 1.0, input_size: int | None = None, weights: str = "imagenet",
          minimalistic: bool = False) -> tuple[Any, ModelInfo]:
     """Return ``(keras_model, info)`` for a stock family name or a model file path.
 
-    ``minimalistic`` (MobileNetV3 only): Keras's variant without hard-swish, squeeze-and-excite or
-    5x5 kernels. A model file is read without running any code it holds (:func:`check_safe`).
+    ``input_size`` (pixels, square): a stock model's resolution (default :data:`DEFAULT_INPUT_SIZE`); for a
+    model file, the size to fix an input that takes any size to (required for such a model, and refused
+    for a model with a fixed input of another size). ``minimalistic`` (MobileNetV3 only): Keras's variant
+    without hard-swish, squeeze-and-excite or 5x5 kernels. A model file is read without running any code
+    it holds (:func:`check_safe`). Raises :class:`ModelError` / :class:`WeightsError` in one line.
     """
     if minimalistic and model not in V3_FAMILIES:
         raise ModelError(f"--minimalistic is for {' / '.join(V3_FAMILIES)}, not {model}")
@@ -86,8 +90,8 @@ def load(model: str, *, alpha: float = 1.0, input_size: int = 224, weights: str 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if is_stock(model):
-            return _build_stock(model, alpha, input_size, weights, minimalistic)
-        return _load_file(Path(model))
+            return _build_stock(model, alpha, input_size or DEFAULT_INPUT_SIZE, weights, minimalistic)
+        return _load_file(Path(model), input_size)
 
 
 def _build_stock(family: str, alpha: float, size: int, weights: str,
@@ -150,7 +154,37 @@ def check_file(path: Path) -> None:
                          f"{path.with_suffix(path.suffix.lower()).name}")
 
 
-def _load_file(path: Path) -> tuple[Any, ModelInfo]:
+def _load_file(path: Path, input_size: int | None = None) -> tuple[Any, ModelInfo]:
+    model, info = _read_file(path)
+    return _fixed_input(model, info, path, input_size)
+
+
+def _fixed_input(model: Any, info: ModelInfo | None, path: Path, input_size: int | None) -> tuple[Any, ModelInfo]:
+    """``model`` with an input of one size: as it is, or (an input that takes any size) rebuilt at
+    ``input_size`` (:mod:`builder.model.input_shape`). ``info`` is None for the latter."""
+    if info is not None:
+        if input_size is not None and info.input_size != (input_size, input_size):
+            raise ModelError(f"{path}: the model's input is {info.input_size[0]}x{info.input_size[1]}; --input-size "
+                             "is for a stock model, or a model whose input takes any size")
+        return model, info
+    shape = tuple(model.inputs[0].shape)
+    if input_size is None:
+        raise ModelError(f"{path}: the input takes images of any size {shape}, and browsernet resizes every image "
+                         "to one size: give it with --input-size N (the size the model was trained at, e.g. 224)")
+    if input_size < 32:
+        raise ModelError(f"--input-size must be at least 32, got {input_size}")
+    try:
+        model = input_shape.fixed(model, input_size)
+    except Exception as e:
+        raise ModelError(f"{path}: could not rebuild the model with a {input_size}x{input_size} input: "
+                         f"{_keras_reason(e)}") from e
+    log.info("%s: its input takes any size; rebuilt at %dx%d (--input-size)", path, input_size, input_size)
+    return model, _describe(model, path)
+
+
+def _read_file(path: Path) -> tuple[Any, ModelInfo | None]:
+    """The model in ``path`` computing in float32, and its :class:`ModelInfo` (None when its input takes
+    images of any size: :func:`_fixed_input` fixes one first)."""
     check_file(path)
     config = read_config(path)
     if config is not None:
@@ -178,19 +212,27 @@ def _load_file(path: Path) -> tuple[Any, ModelInfo]:
     return _in_float32(model, path)
 
 
-def _in_float32(model: Any, path: Path) -> tuple[Any, ModelInfo]:
+def _in_float32(model: Any, path: Path) -> tuple[Any, ModelInfo | None]:
     """A model saved with mixed precision, rebuilt to compute in float32 as the site does
     (builder/model/dtype_policy.py); any other model as it is."""
     policy = dtype_policy.mixed_precision_policy(model)
     if policy is None:
-        return model, _describe(model, path)
+        return model, _described(model, path)
     try:
         model = dtype_policy.recast(model, "float32")
     except Exception as e:
         raise ModelError(f"{path}: saved with mixed precision ({policy}) and cannot be rebuilt in float32, "
                          f"which the site computes in: {_keras_reason(e)}") from e
     log.info("%s: saved with mixed precision (%s); rebuilt to compute in float32", path, policy)
-    return model, replace(_describe(model, path), mixed_precision=policy)
+    info = _described(model, path)
+    return model, info and replace(info, mixed_precision=policy)
+
+
+def _described(model: Any, path: Path) -> ModelInfo | None:
+    """:func:`_describe`, or None for a model with one image input that takes any size."""
+    if len(model.inputs) == 1 and input_shape.is_free(tuple(model.inputs[0].shape)):
+        return None
+    return _describe(model, path)
 
 
 def _load_keras3_h5(path: Path, config: dict, keras3_error: Exception) -> Any:
@@ -410,7 +452,7 @@ def _describe(model: Any, path: Path) -> ModelInfo:
     if len(inputs) != 1 or len(model.outputs) != 1:
         raise ModelError(f"{path}: expected one image input and one output, found {len(inputs)} and {len(model.outputs)}")
     shape = tuple(inputs[0].shape)
-    if len(shape) == 4 and shape[3] == 3 and (shape[1] is None or shape[2] is None):
+    if len(shape) == 4 and shape[3] == 3 and (shape[1] is None or shape[2] is None):  # one of the two: rare
         raise ModelError(f"{path}: the input has no fixed size {shape}, and the site resizes every image to one; "
                          "save the model with a fixed input, e.g. keras.Input((224, 224, 3)), and its weights set "
                          "from this one (model.set_weights)")

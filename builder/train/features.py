@@ -70,16 +70,21 @@ class Base:
         return self.extractor is not None
 
 
-def request(model: str | None, base_file: Path | None, *, alpha: float, input_size: int, weights: str,
+def request(model: str | None, base_file: Path | None, *, alpha: float, input_size: int | None, weights: str,
             preprocess: str | None) -> dict[str, Any]:
     """What the command asked for as a base, by content (the base file's SHA-256, not its name's alone):
     the key under which :func:`remember` records the :class:`Base` it gave, so a later run whose features
     are all cached can describe the base without loading it."""
+    from builder.model import zoo
+
     asked: dict[str, Any] = {"features_version": FEATURES_VERSION, "preprocess": preprocess}
     if base_file is not None:  # by content alone: a moved or renamed base file keeps its cached features
         asked.update(sha256=sha256_of(base_file))
+        if input_size is not None:  # the size a base whose input takes any size is built at
+            asked.update(input_size=input_size)
     else:
-        asked.update(model=model or "mobilenet_v2", alpha=alpha, input_size=input_size, weights=weights)
+        asked.update(model=model or "mobilenet_v2", alpha=alpha, input_size=input_size or zoo.DEFAULT_INPUT_SIZE,
+                     weights=weights)
         if weights not in ("imagenet", "none"):
             asked["weights_sha256"] = sha256_of(Path(weights))
     return asked
@@ -130,7 +135,7 @@ def all_cached(base: Base, digests: list[str], cache_dir: Path | None) -> bool:
     return True
 
 
-def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_size: int, weights: str,
+def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_size: int | None, weights: str,
               preprocess: str | None, note: Callable[[str], None]) -> Base:
     """The feature extractor of a stock MobileNet (``model``) or of a Keras model file (``base_file``).
 

@@ -35,7 +35,7 @@ class TrainOptions:
     model: str | None = None  # mobilenet_v1 | mobilenet_v2 (None: mobilenet_v2 unless base is given)
     base: Path | None = None  # a Keras model file whose feature extractor is reused
     alpha: float = 1.0
-    input_size: int = 224
+    input_size: int | None = None  # pixels, square; None: 224 for a stock base, a base file's own
     weights: str = "imagenet"
     preprocess: str | None = None  # what the base expects (None: raw if it rescales itself, else mobilenet)
     validation_percent: float = photos.DEFAULT_VALIDATION_PERCENT
@@ -251,7 +251,7 @@ def _check_options(opts: TrainOptions) -> None:
         raise TrainError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
     if opts.base is not None:
         check_file(opts.base)
-        given = stock_only_options(opts.alpha, opts.input_size, opts.weights)
+        given = stock_only_options(opts.alpha, opts.weights)
         if given:
             raise TrainError(f"{', '.join(given)}: for a stock base (--model); the --base file has its own")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:

@@ -164,12 +164,36 @@ def test_a_folder_as_model_says_it_is_a_folder(tmp_path):
         models.load(str(tmp_path / "saved_model"))
 
 
-def test_a_model_without_a_fixed_input_size_says_how_to_give_it_one(tmp_path):
-    from tests.helpers import keras
+@pytest.mark.parametrize("kind", ["keras3", "keras2"])
+def test_a_model_whose_input_takes_any_size_is_built_at_input_size(kind, tmp_path):
+    """MobileNetV2(include_top=False) without input_shape takes images of any size; --input-size N rebuilds it
+    at N pixels (nested base included, every layer's shape known) with its weights: the same function."""
+    import numpy as np
 
-    inputs = keras.Input((None, None, 3))
-    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
-    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(tmp_path / "free.keras")
-    with pytest.raises(ModelError, match=r"free\.keras: the input has no fixed size \(None, None, None, 3\).*"
-                                         r"keras\.Input\(\(224, 224, 3\)\)"):
-        models.load(str(tmp_path / "free.keras"))
+    from builder.model import dtype_policy
+    from builder.model.preprocessing import apply
+    from tests import helpers
+
+    model, _ = helpers.any_size_fine_tuned(64, keras2=kind == "keras2")
+    path = tmp_path / ("any.keras" if kind == "keras3" else "any.h5")
+    model.save(path)
+    with pytest.raises(ModelError, match=r"any\.(keras|h5): the input takes images of any size \(None, None, None, 3\)"
+                                         r".*give it with --input-size N"):
+        models.load(str(path))
+    loaded, info = models.load(str(path), input_size=64)
+    assert loaded.input_shape == (None, 64, 64, 3) and info.input_size == (64, 64) and info.family == "mobilenet_v2"
+    assert all(None not in tuple(layer.output.shape)[1:] for layer in dtype_policy.leaf_layers(loaded))
+    x = apply(helpers.photos(64, count=6), "mobilenet")
+    want = np.asarray(model(x, training=False))  # the model as saved, run on 64-pixel images
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), want, atol=1e-6)
+    assert np.ptp(want, axis=0).max() > 0.05  # the photos get different answers
+    with pytest.raises(ModelError, match="--input-size must be at least 32"):
+        models.load(str(path), input_size=16)
+
+
+def test_input_size_for_a_model_file_with_its_own_size_is_refused(fine_tuned_keras):
+    _, info = models.load(str(fine_tuned_keras))
+    size = info.input_size[0]
+    assert models.load(str(fine_tuned_keras), input_size=size)[1].input_size == (size, size)  # its own: fine
+    with pytest.raises(ModelError, match=rf"the model's input is {size}x{size}; --input-size is for a stock model"):
+        models.load(str(fine_tuned_keras), input_size=size * 2)

@@ -156,9 +156,9 @@ def test_percentages_and_options_are_checked_first():
         dataset.scan(PHOTOS, validation_percent=50, test_percent=40)
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--model", "mobilenet_v2", "--base", str(DEMO_BASE)])
     assert result.exit_code == 1 and "give --model or --base, not both" in result.output
-    # A --base file has its own width, resolution and weights: stock-base options would be ignored silently.
+    # A --base file has its own width and weights: stock-base options would be ignored silently.
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--alpha", "0.5",
-                                      "--input-size", "128"])
-    assert result.exit_code == 1 and "--alpha, --input-size: for a stock base (--model)" in result.output
+                                      "--weights", "none"])
+    assert result.exit_code == 1 and "--alpha, --weights: for a stock base (--model)" in result.output
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--seed", "-1"])
     assert result.exit_code == 2 and "-1 is not in the range 0<=x<=4294967295" in result.output

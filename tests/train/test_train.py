@@ -218,6 +218,24 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     assert [type(x).__name__ for x in saved.leaves(model)] == [type(x).__name__ for x in saved.leaves(saved_model)]
 
 
+def test_a_base_whose_input_takes_any_size_trains_at_input_size(tmp_path):
+    """MobileNetV2(include_top=False) without input_shape: --input-size says the size to train (and build) at;
+    the features are cached per size."""
+    from builder.train.pipeline import train
+    from tests import helpers
+
+    model, _ = helpers.any_size_fine_tuned(64)
+    base = tmp_path / "any.keras"
+    model.save(base)
+    for size in (64, 96):
+        result = train(train_options(tmp_path / f"out{size}", tmp_path / "cache", base=base, input_size=size,
+                                     epochs=1)).report
+        assert result["base"]["input_size"] == [size, size] and result["base"]["family"] == "mobilenet_v2"
+        assert result["cache"]["computed"] == 41  # 96 px features are not 64 px ones from the cache
+        trained = saved.keras().models.load_model(tmp_path / f"out{size}" / records.MODEL_FILE, compile=False)
+        assert trained.input_shape == (None, size, size, 3)
+
+
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout or a cancelled CI job
 def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(stop, trained, feature_cache, tmp_path):
     import shutil
