@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -182,6 +183,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                          started, shards, compressed, files)
         result.head, result.lowered = head.as_dict(), lowered
         result.training = trained.card() if trained is not None else {}
+        result.build_id = uuid.uuid4().hex
         result.write(site)
         output.swap(site, opts.out, opts.force, inputs=_inputs(opts))
     log.info("built %s in %.1fs", opts.out, result.build_seconds)

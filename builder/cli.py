@@ -90,7 +90,9 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
     """Run ``action`` with logging set up; turn every failure into one clean line (exit 1), and Ctrl-C
     into click's "Aborted!" (exit 1)."""
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # Without -v, a warning reads as the build's own notes do ("warning: ..."); -v names the module too.
+    logging.basicConfig(level=level, force=True,
+                        format="%(levelname)s %(name)s: %(message)s" if verbose else "warning: %(message)s")
     for noisy in ("tensorflow", "absl", "h5py"):
         logging.getLogger(noisy).setLevel(max(level, logging.ERROR))
     with _Interrupts() as interrupts:

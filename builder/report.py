@@ -3,19 +3,30 @@
 Other commands (serve, and later deploy and bench) read this file rather than
 re-deriving state. ``generator`` marks a directory as a browsernet build, which is
 how the build knows it may replace it.
+
+``report.json`` is published with the site, so it names the build machine's files by their names
+alone (no folders, no user name). Where the input files are, which deploy, verify and bench need to
+check them, is kept on the build machine: ``$XDG_CACHE_HOME/browsernet/builds/BUILD_ID.json``
+(:func:`local_record`), read back by :func:`load` and :func:`read`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 REPORT_FILE = "report.json"
 GENERATOR = "browsernet"
+LOCAL_RECORDS = "builds"  # under the user's cache folder: where each build's input files are (local_record)
+# The options that name files or folders of the build machine: published by their names alone.
+PATH_OPTIONS = ("model", "labels", "weights", "calibration", "out")
 
 
 @dataclass
@@ -60,6 +71,8 @@ class BuildReport:
     head: dict[str, Any] = field(default_factory=dict)
     # What the build rewrote so that TF.js runs the model (graph.Graph.lowered): description -> layer names.
     lowered: dict[str, list[str]] = field(default_factory=dict)
+    # A random ID, under which the build machine keeps where the input files are (local_record).
+    build_id: str = ""
     generator: str = GENERATOR
 
     @property
@@ -81,8 +94,20 @@ class BuildReport:
         return missing_sources(asdict(self), site)
 
     def write(self, site: Path) -> Path:
+        """Write ``site/report.json`` (:func:`public`: no paths of this machine) and, in the user's cache,
+        the local record of where the input files are (:func:`local_record`; without it, a later deploy
+        warns that it cannot check them)."""
+        data = asdict(self)
+        if self.build_id and data["sources"]:
+            record = local_record(self.build_id)
+            try:
+                record.parent.mkdir(parents=True, exist_ok=True)
+                record.write_text(json.dumps({"build_id": self.build_id, "sources": data["sources"]}, indent=2))
+            except OSError as e:
+                log.warning("cannot keep where the input files are in %s (%s); deploy will not be able to tell "
+                            "whether they changed since this build", record, e)
         path = site / REPORT_FILE
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        path.write_text(json.dumps(public(data), indent=2) + "\n")
         return path
 
     def summary(self) -> list[str]:
@@ -172,12 +197,63 @@ def _n(count: int, noun: str) -> str:
 
 
 def read(site: Path) -> dict[str, Any] | None:
-    """The raw report of a previous browsernet build in ``site`` (as JSON), or None if it is not one."""
+    """The raw report of a previous browsernet build in ``site`` (as JSON), or None if it is not one; with
+    the input files' local records (paths) where this machine built it (:func:`local_record`)."""
     try:
         data = json.loads((site / REPORT_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("generator") == GENERATOR else None
+    if not isinstance(data, dict) or data.get("generator") != GENERATOR:
+        return None
+    if data.get("build_id"):
+        try:
+            local = json.loads(local_record(str(data["build_id"])).read_text())
+            data["sources"] = {role: record for role, record in local["sources"].items()
+                               if record.get("sha256") == data.get("sources", {}).get(role, {}).get("sha256")}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # built elsewhere, or the cache was cleared: the published names and hashes only
+    return data
+
+
+def local_record(build_id: str) -> Path:
+    """Where this machine keeps a build's input file records: ``$XDG_CACHE_HOME/browsernet/builds/ID.json``."""
+    from builder import user_cache
+
+    return user_cache.folder(LOCAL_RECORDS) / f"{Path(build_id).name}.json"
+
+
+def public(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a report, as JSON) as published in ``report.json``: every file or folder of the build
+    machine named by its name alone, wherever a path appears (options, sources, descriptions such as the
+    calibration's), the input files' records cut to name and sha256, and the home folder as ``~``."""
+    data = json.loads(json.dumps(data))
+    given = [data.get("options", {}).get(key) for key in PATH_OPTIONS]
+    given += [record.get("path") for record in data.get("sources", {}).values()]
+    given += [data.get("quantization", {}).get("calibration_source"), data.get("training", {}).get("base")]
+    paths = {str(p) for p in given if isinstance(p, str) and (os.path.isabs(p) or os.sep in p)}
+    names = {path: os.path.basename(path.rstrip(os.sep)) or path for path in paths}
+    names.update({str(Path(p).resolve()): name for p, name in list(names.items())})
+    home = str(Path.home())
+    # Longest first: a folder's path is a prefix of the paths of its files.
+    order = sorted(names, key=len, reverse=True)
+
+    def cleaned(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: cleaned(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cleaned(v) for v in value]
+        if isinstance(value, str):
+            if value in names:
+                return names[value]
+            for path in order:
+                if os.path.isabs(path) and path in value:
+                    value = value.replace(path, names[path])
+            return value.replace(home + os.sep, "~" + os.sep) if len(home) > 1 else value
+        return value
+
+    data["sources"] = {role: {"name": os.path.basename(record.get("path", "")) or record.get("name", role),
+                              "sha256": record.get("sha256")} for role, record in data.get("sources", {}).items()}
+    return cleaned(data)
 
 
 def load(site: Path) -> BuildReport | None:
@@ -209,9 +285,12 @@ def source_record(path: Path, site: Path | None = None) -> dict[str, Any]:
     return record
 
 
-def source_path(record: dict[str, Any], site: Path | None = None) -> Path:
+def source_path(record: dict[str, Any], site: Path | None = None) -> Path | None:
     """Where a recorded input file is now: its recorded absolute path, or else, when that is gone, the same
-    path from ``site`` (the project moved as a whole), when a file is there."""
+    path from ``site`` (the project moved as a whole), when a file is there. None for a record with no
+    path: a site built on another machine, or one whose local record is gone (:func:`public`)."""
+    if not record.get("path"):
+        return None
     path = Path(record["path"])
     if not path.is_file() and site is not None and record.get("from_site"):
         moved = Path(os.path.normpath(site.absolute() / record["from_site"]))
@@ -235,17 +314,24 @@ def stale_sources(data: dict[str, Any], site: Path | None = None) -> str | None:
     ``site``: the folder of the report, where inputs that moved with it are looked for (:func:`source_path`)."""
     for role, record in data.get("sources", {}).items():
         path = source_path(record, site)
-        if path.is_file() and sha256_of(path) != record["sha256"]:
+        if path is not None and path.is_file() and sha256_of(path) != record["sha256"]:
             return f"the {role} file {path} changed"
     return None
 
 
 def missing_sources(data: dict[str, Any], site: Path | None = None) -> list[str]:
     """The recorded input files that are no longer where the build read them (deleted, moved, or a site
-    copied to another machine), as clauses such as "the model file /x/model.keras": whether the site is
-    still fresh cannot be told from them."""
-    return [f"the {role} file {record['path']}" for role, record in data.get("sources", {}).items()
-            if not source_path(record, site).is_file()]
+    built on another machine), as clauses such as "the model file /x/model.keras is not there": whether the
+    site is still fresh cannot be told from them."""
+    missing = []
+    for role, record in data.get("sources", {}).items():
+        path = source_path(record, site)
+        if path is None:
+            missing.append(f"the {role} file {record.get('name', role)} is not known on this machine (built "
+                           "elsewhere?)")
+        elif not path.is_file():
+            missing.append(f"the {role} file {record['path']} is not there")
+    return missing
 
 
 def _human(n: int) -> str:

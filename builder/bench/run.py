@@ -399,6 +399,10 @@ def check(opts: BenchOptions) -> report.BuildReport:
     for role in ("model", "weights"):
         record = data.sources.get(role)
         path = report.source_path(record, opts.site) if record else None
+        if record and path is None:
+            raise BrowsernetError(f"{opts.site}: the {role} file it was built from ({record.get('name')}) is not known "
+                                  "on this machine (built elsewhere?), and bench checks the site's answers against "
+                                  "Keras running it; build the site here")
         if path is not None and not path.is_file():
             raise BrowsernetError(f"{path}: the {role} file {opts.site} was built from is gone, and bench checks the "
                                   "site's answers against Keras running it; put it back or rebuild the site")

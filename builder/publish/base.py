@@ -52,8 +52,8 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         raise DeployError(f"{site}: stale: {stale} since the site was built; rebuild it with "
                           "'browsernet build-site' before deploying")
     for missing in data.missing_sources(site):  # e.g. a site built elsewhere (CI) and deployed from here
-        log.warning("%s is not there, so whether %s/ is still fresh cannot be checked; deploying it as built "
-                    "(its own files match report.json)", missing, site)
+        log.warning("%s, so whether %s/ is still fresh cannot be checked; deploying it as built (its own files "
+                    "match report.json)", missing, site)
     total = 0
     for file in precompress.site_files(site):
         size = file.stat().st_size

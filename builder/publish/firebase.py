@@ -36,8 +36,10 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
              firebase_cli: str | None = None) -> FirebaseResult:
     """Write ``firebase.json``/``.firebaserc`` into ``site`` and, unless ``dry_run``, deploy
     with the firebase CLI when it is installed and logged in."""
-    check_site(site, hosting.FIREBASE, FIREBASE_FILE_LIMIT)
-    project = hosting.check_project(project, "--project") if project else hosting.firebase_project(site)
+    data = check_site(site, hosting.FIREBASE, FIREBASE_FILE_LIMIT)
+    # Without --project: the build's --firebase-project, not whatever an earlier --project left in .firebaserc.
+    project = (hosting.check_project(project, "--project") if project
+               else data.options.get("firebase_project") or hosting.firebase_project(site))
     hosting.write_firebase_files(site, project)
     config = site / hosting.FIREBASE_JSON
     command = ["firebase", "deploy", "--only", "hosting", "--project", project or "YOUR_PROJECT_ID"]

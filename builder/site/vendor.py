@@ -92,8 +92,9 @@ class Runtime:
         node_modules/.browsernet/compressed in a checkout, else the user's cache folder."""
         if self.node_modules is not None:
             return self.node_modules / BUNDLE_DIR / "compressed"
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return base / "browsernet" / "compressed"
+        from builder import user_cache
+
+        return user_cache.folder("compressed")
 
     @property
     def scripts(self) -> list[str]:

@@ -44,8 +44,9 @@ POOLING = ("GlobalAveragePooling2D", "GlobalMaxPooling2D")
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/browsernet/features`` (``~/.cache/browsernet/features``)."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "browsernet" / "features"
+    from builder import user_cache
+
+    return user_cache.folder("features")
 
 
 @dataclass

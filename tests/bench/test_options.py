@@ -66,3 +66,13 @@ def test_a_site_whose_model_file_is_gone_fails_before_measuring(site, tmp_path):
     line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
     assert f"{gone}: the model file {site} was built from is gone" in line
     assert not (tmp_path / "b.json").exists()
+
+
+def test_a_site_built_on_another_machine_says_so_before_measuring(site, tmp_path):
+    """report.json names the model file but not where it is (that stays on the machine that built it)."""
+    report = json.loads((site / REPORT_FILE).read_text())
+    report["sources"] = {"model": {"name": "model.keras", "sha256": "0" * 64}}
+    (site / REPORT_FILE).write_text(json.dumps(report))
+    line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
+    assert "the model file it was built from (model.keras) is not known on this machine" in line
+    assert not (tmp_path / "b.json").exists()

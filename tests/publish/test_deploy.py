@@ -364,10 +364,44 @@ def test_a_deleted_source_is_named_and_the_site_still_deploys(repo, sequential_k
     labels.rename(tmp_path / "moved.txt")
     result = run("deploy", "github-pages", str(site))
     assert result.exit_code == 0, result.output
-    assert f"the labels file {labels.resolve()} is not there" in result.output
+    assert f"warning: the labels file {labels.resolve()} is not there" in result.output
     assert "Committed" in result.output and "Traceback" not in result.output
     _, bare = repo
     assert git(bare, "ls-tree", "--name-only", "gh-pages", "index.html") == "index.html"
+
+
+def test_the_published_site_names_no_folder_of_the_build_machine(repo, sequential_keras, tmp_path):
+    """report.json is published with the site: the build machine's folders (and the user's name in them) stay
+    on it. Deploy still knows where the inputs are (a record in the user's cache), so a changed one is caught."""
+    from builder.report import sha256_of
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "fresh"
+    _build(site, model=str(sequential_keras), labels=labels, preprocess="unit")
+    result = run("deploy", "github-pages", str(site))
+    assert result.exit_code == 0, result.output
+    _, bare = repo
+    published = git(bare, "show", "gh-pages:report.json")
+    for text in (published, git(bare, "log", "-1", "--format=%B", "gh-pages")):
+        assert "pytest-of-" not in text and f"{Path.home()}/" not in text, text[:2000]
+    data = json.loads(published)
+    assert data["sources"]["labels"] == {"name": "labels.txt", "sha256": sha256_of(labels)}
+    assert data["options"]["model"] == sequential_keras.name
+    labels.write_text("n\ne\ns\nw\n")
+    _one_line_error(run("deploy", "github-pages", str(site), "--dry-run"), "stale", str(labels.resolve()))
+
+
+def test_a_site_built_on_another_machine_deploys_with_a_warning(repo, sequential_keras, tmp_path, monkeypatch):
+    """Its report.json names its inputs but not where they were: deploy says it cannot check them."""
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "fresh"
+    _build(site, model=str(sequential_keras), preprocess="unit", labels=labels)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
+    result = run("deploy", "github-pages", str(site), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"warning: the model file {sequential_keras.name} is not known on this machine" in result.output
 
 
 def test_a_project_moved_as_a_whole_is_not_stale(repo, sequential_keras, tmp_path):
@@ -425,6 +459,10 @@ def test_firebase_dry_run_writes_config(publish_sites, tmp_path):
     assert json.loads((site / "firebase.json").read_text()) == hosting.firebase_config()
     assert hosting.firebase_project(site) == "demo-other"
     assert "firebase deploy --only hosting --project demo-other" in result.output
+    # Without --project, the build's --firebase-project again: not what the last --project left in .firebaserc.
+    again = run("deploy", "firebase", str(site), "--dry-run")
+    assert again.exit_code == 0 and "--project demo-browsernet" in again.output, again.output
+    assert hosting.firebase_project(site) == "demo-browsernet"
     bad = run("deploy", "firebase", str(site), "--project", "Bad Project!", "--dry-run")
     _one_line_error(bad, "--project 'Bad Project!': not a Firebase project ID")
 
@@ -435,6 +473,9 @@ def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkey
     shutil.copytree(publish_sites["firebase"], site)
     home = tmp_path / "home"
     home.mkdir()
+    from builder import user_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache.folder("").parent))  # where the build kept its record
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     _one_line_error(run("deploy", "firebase", str(site)), "not logged in", "firebase login",

@@ -35,7 +35,7 @@ def test_build_site_takes_labels_report_and_held_out_calibration_from_training(t
     assert run.exit_code == 0, run.output
     train_report = json.loads((out / records.REPORT_FILE).read_text())
     result = report.load(site)
-    assert result.labels == str(out / records.LABELS_FILE) and result.classes == 4
+    assert result.labels == records.LABELS_FILE and result.classes == 4
     assert result.preprocess == "raw"  # the model rescales its own input: nothing to tell the build
     assert "labels" in result.sources  # deploy notices a changed labels.txt
     test = train_report["test"]
@@ -65,8 +65,13 @@ def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained_site
     # The site is build-site's on the model just trained: its labels, its test figures, calibrated on its
     # held-out photos (auto, the default for a trained model), for the host asked for.
     assert built["training"]["test_accuracy"] == train_report["test"]["accuracy"]
-    assert built["labels"] == str(out / records.LABELS_FILE)
-    assert built["options"]["model"] == str(out / records.MODEL_FILE)
+    assert built["labels"] == records.LABELS_FILE and built["options"]["model"] == records.MODEL_FILE  # names only
+    from builder import report
+
+    assert "pytest-of-" not in (site / "report.json").read_text()  # published: no folder of this machine in it
+    local = report.load(site).sources  # where they are, kept on this machine
+    assert local["model"]["path"] == str((out / records.MODEL_FILE).resolve())
+    assert local["labels"]["path"] == str((out / records.LABELS_FILE).resolve())
     assert sha256_of(out / records.MODEL_FILE) == train_report["model"]["sha256"]
     assert built["quantization"]["mode"] == "auto" and "held-out" in built["quantization"]["auto"]["calibration_source"]
     assert (site / ".nojekyll").is_file() and (site / "index.html").is_file()
