@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -277,9 +278,9 @@ def load(site: Path) -> BuildReport | None:
 
 def source_record(path: Path, site: Path | None = None) -> dict[str, Any]:
     """What a build records about an input file, so a later deploy can tell if it changed: its absolute path,
-    its sha256 and (given the ``site`` folder being built) its path from the site, so that a project moved or
-    cloned elsewhere as a whole still finds it (:func:`source_path`)."""
-    record = {"path": str(path.resolve()), "sha256": sha256_of(path)}
+    its :func:`content_sha256` and (given the ``site`` folder being built) its path from the site, so that a
+    project moved or cloned elsewhere as a whole still finds it (:func:`source_path`)."""
+    record = {"path": str(path.resolve()), "sha256": content_sha256(path)}
     if site is not None:
         record["from_site"] = os.path.relpath(path.resolve(), site.resolve())
     return record
@@ -299,6 +300,35 @@ def source_path(record: dict[str, Any], site: Path | None = None) -> Path | None
     return path
 
 
+def content_sha256(path: Path) -> str:
+    """What a model or labels file holds, as a sha256 hex digest: the file's own sha256, except for a ``.keras``
+    file, whose ``metadata.json`` holds the time it was saved, whose zip entries carry times too, and whose
+    ``config.json`` may hold Python object ids: there, the sha256 of its other entries' names and bytes, the
+    config without those ids. So the same model saved again (``browsernet train``
+    run again with the same command) is the same content, and a site built from it is not stale."""
+    if path.suffix.lower() == ".keras":
+        try:
+            with zipfile.ZipFile(path) as z:
+                digest = hashlib.sha256()
+                for name in sorted(n for n in z.namelist() if n != "metadata.json"):
+                    data = z.read(name)
+                    if name == "config.json":
+                        data = json.dumps(_without_object_ids(json.loads(data)), sort_keys=True).encode()
+                    digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+                return digest.hexdigest()
+        except (OSError, zipfile.BadZipFile, ValueError):
+            pass  # not a zip: its bytes are its content
+    return sha256_of(path)
+
+
+def _without_object_ids(value: Any) -> Any:
+    """A Keras config without ``shared_object_id``: the Python ``id()`` of an object in the saving process,
+    which differs from one save to the next."""
+    if isinstance(value, dict):
+        return {k: _without_object_ids(v) for k, v in value.items() if k != "shared_object_id"}
+    return [_without_object_ids(v) for v in value] if isinstance(value, list) else value
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -314,7 +344,7 @@ def stale_sources(data: dict[str, Any], site: Path | None = None) -> str | None:
     ``site``: the folder of the report, where inputs that moved with it are looked for (:func:`source_path`)."""
     for role, record in data.get("sources", {}).items():
         path = source_path(record, site)
-        if path is not None and path.is_file() and sha256_of(path) != record["sha256"]:
+        if path is not None and path.is_file() and content_sha256(path) != record["sha256"]:
             return f"the {role} file {path} changed"
     return None
 

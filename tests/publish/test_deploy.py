@@ -392,6 +392,28 @@ def test_the_published_site_names_no_folder_of_the_build_machine(repo, sequentia
     _one_line_error(run("deploy", "github-pages", str(site), "--dry-run"), "stale", str(labels.resolve()))
 
 
+def test_the_same_model_saved_again_is_not_stale_and_a_changed_one_is(repo, sequential_keras, tmp_path):
+    """A .keras file records the time it was saved: `browsernet train` run again with the same command writes
+    the same model with another time. Freshness is the model's content (architecture and weights)."""
+    from tests.helpers import keras
+
+    model_file = tmp_path / "model.keras"
+    shutil.copyfile(sequential_keras, model_file)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "fresh"
+    _build(site, model=str(model_file), labels=labels, preprocess="unit")
+    model = keras.models.load_model(model_file, compile=False)
+    model.save(model_file)
+    assert model_file.read_bytes() != sequential_keras.read_bytes()  # another save time
+    result = run("deploy", "github-pages", str(site), "--dry-run")
+    assert result.exit_code == 0 and "stale" not in result.output, result.output
+    kernel, *rest = model.layers[0].get_weights()
+    model.layers[0].set_weights([kernel * 1.01, *rest])
+    model.save(model_file)
+    _one_line_error(run("deploy", "github-pages", str(site), "--dry-run"), "stale", str(model_file.resolve()))
+
+
 def test_a_site_built_on_another_machine_deploys_with_a_warning(repo, sequential_keras, tmp_path, monkeypatch):
     """Its report.json names its inputs but not where they were: deploy says it cannot check them."""
     labels = tmp_path / "labels.txt"
