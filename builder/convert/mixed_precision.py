@@ -18,6 +18,9 @@ The search is greedy and deterministic:
    the shortest prefix that passes; then the biggest promoted layers are tried back at
    uint8, one by one, keeping each demotion that still passes.
 4. Should even all-16-bit fail, the same search runs from 16 bits to float32.
+5. float32 itself is measured too: the weights as written (BatchNorms folded into kernels) round
+   differently from the model's own, which can flip a near tie. Bounds that not even float32
+   meets keep every weight float32, with a warning.
 """
 
 from __future__ import annotations
@@ -103,10 +106,19 @@ def _search(ev: "_Evaluator", agreement: float, bound: float) -> Choice:
     f32 = {n: "float32" for n in names}
     u8 = {n: "uint8" for n in names}
     b16 = {n: ev.best16(n) for n in names}
-    plain = {"float32": Measure(1.0, 0.0, ev.bytes(f32), ev.accuracy(ev.reference))}
+    # float32 too is measured, not assumed: the weights as written (BatchNorms folded into kernels) round
+    # differently from the model's own, so a bound tighter than that rounding cannot be met at all.
+    plain = {"float32": ev.measure(f32)}
     for dtype in PLAIN:
         plain[dtype] = ev.measure({n: dtype for n in names})
     ok = lambda m: m.passes(agreement, bound)  # noqa: E731
+    if not ok(plain["float32"]):  # nothing meets the bounds: float32 is the closest there is, and it is said so
+        f = plain["float32"]
+        log.warning("--quantize auto: no dtype map meets the bounds (top-1 agreement %g, max prob error %g): even "
+                    "every weight in float32 gives %.1f%% and %.2g on the %d calibration images (the float32 "
+                    "rounding of the folded layers, near ties between two classes); every weight stays float32",
+                    agreement, bound, 100 * f.agreement, f.max_prob_error, len(ev.x))
+        return Choice(f32, f, plain, agreement, bound, len(ev.x), ev.evaluations, {"float32": len(names)})
     log.info("plain uint8: top-1 agreement %.1f%%", 100 * plain["uint8"].agreement)
     if ok(plain["uint8"]):
         chosen = u8
