@@ -160,7 +160,7 @@ class BuildReport:
                          f"calibration images, max prob error {auto['max_prob_error']:.2g} "
                          f"(needed: {bounds['agreement']:.0%}, {bounds['max_prob_error']:g})")
             plain = auto["plain"]
-            lines.append("trade-off    " + " | ".join(
+            lines.append("trade-off    weights: " + " | ".join(
                 f"{dtype} {_human(p['weight_bytes'])}" + ("" if dtype == "float32" else f" {p['agreement']:.1%}")
                 for dtype, p in plain.items()) + f" | auto {_human(self.quantization['weight_bytes'])}")
             if auto.get("accuracy") is not None:  # a trained model's held-out photos, with their true labels

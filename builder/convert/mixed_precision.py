@@ -191,7 +191,16 @@ class _Evaluator:
         self._subset = np.arange(0, len(self.x), step)[:SENSITIVITY_IMAGES]
 
     def bytes(self, dtypes: dict[str, str]) -> int:
-        return quantize.weight_bytes({n: self.sizes[n] for n in dtypes}, dtypes)
+        """Weight bytes of the model written with ``dtypes``, as :func:`builder.build` counts them: a uint8
+        kernel written channel-scaled (:mod:`builder.convert.per_channel`) brings a BatchNormalization whose
+        scales, mean and variance (one float32 per output channel each) are written too."""
+        scales = sum(3 * 4 * self._channels(n) for n, d in dtypes.items() if d == "uint8" and n in self._channel_axes)
+        return quantize.weight_bytes({n: self.sizes[n] for n in dtypes}, dtypes) + scales
+
+    def _channels(self, name: str) -> int:
+        """Output channels of a kernel that can be channel-scaled: the elements its scales do not reduce over."""
+        shape = self._by_name[name].data.shape
+        return int(np.prod([n for axis, n in enumerate(shape) if axis not in self._channel_axes[name]]))
 
     def best16(self, name: str) -> str:
         """uint16 or float16: whichever reconstructs this tensor with the smaller worst-case error."""

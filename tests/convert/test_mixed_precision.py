@@ -37,21 +37,28 @@ def choice(setup):
     return result
 
 
-def _agreement_and_error(model, x, dtypes, tmp_path):
+def _written(model, x, dtypes, tmp_path):
     """The model written with ``dtypes`` (channel-scaled uint8 kernels included), run in Keras with the
-    browser's dequantized weights (the self-check's reference), against float32."""
+    browser's dequantized weights (the self-check's reference), against float32: agreement, max prob error,
+    and its weight bytes as the build reports them."""
     reference = np.asarray(model(x, training=False))
     written = convert.convert(model, "fine_tuned", tmp_path, qmap=quantize.from_dtypes(dtypes), shard_size=4 << 20)
     quantized = parity._keras_predict_with(model, x, written.weights, written.dtypes)
     agreement = float(np.mean(reference.argmax(-1) == quantized.argmax(-1)))
-    return agreement, float(np.abs(reference - quantized).max())
+    weight_bytes = quantize.weight_bytes({w.name: w.data.size for w in written.weights}, written.dtypes)
+    return agreement, float(np.abs(reference - quantized).max()), weight_bytes
+
+
+def _agreement_and_error(model, x, dtypes, tmp_path):
+    return _written(model, x, dtypes, tmp_path)[:2]
 
 
 def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice, tmp_path):
     model, plan, x = setup
     assert set(choice.dtypes) == {w.name for w in plan.weights}
-    agreement, error = _agreement_and_error(model, x, choice.dtypes, tmp_path)
+    agreement, error, weight_bytes = _written(model, x, choice.dtypes, tmp_path)
     assert agreement >= autoquant.AGREEMENT and error <= autoquant.MAX_PROB_ERROR
+    assert weight_bytes == choice.measure.weight_bytes  # the per-channel scales counted, as the build counts them
     assert agreement == pytest.approx(choice.measure.agreement)
     assert error == pytest.approx(choice.measure.max_prob_error, abs=ROUNDING)
     assert choice.images == len(x) == calibrate.BUILTIN_COUNT
@@ -60,7 +67,7 @@ def test_chosen_map_meets_the_bounds_on_the_calibration_set(setup, choice, tmp_p
 def test_chosen_map_meets_the_bounds_and_beats_every_plain_map_that_does(setup, choice):
     _, plan, _ = setup
     sizes = {w.name: w.data.size for w in plan.weights}
-    assert choice.measure.weight_bytes == quantize.weight_bytes(sizes, choice.dtypes)
+    assert choice.measure.weight_bytes >= quantize.weight_bytes(sizes, choice.dtypes)  # + per-channel scales
     assert choice.measure.agreement >= choice.agreement and choice.measure.max_prob_error <= choice.max_prob_error
     assert choice.plain["float32"].weight_bytes == 4 * sum(sizes.values())
     assert sum(choice.counts.values()) == len(plan.weights)
@@ -78,7 +85,8 @@ def test_looser_bounds_buy_uint8_weights(setup, choice):
 def test_plain_figures_are_what_plain_maps_measure(setup, choice, tmp_path):
     model, plan, x = setup
     for dtype in ("uint8", "float16"):
-        agreement, error = _agreement_and_error(model, x, {w.name: dtype for w in plan.weights}, tmp_path / dtype)
+        agreement, error, weight_bytes = _written(model, x, {w.name: dtype for w in plan.weights}, tmp_path / dtype)
+        assert weight_bytes == choice.plain[dtype].weight_bytes
         assert agreement == pytest.approx(choice.plain[dtype].agreement)
         assert error == pytest.approx(choice.plain[dtype].max_prob_error, abs=ROUNDING)
     # Plain uint8 is what auto exists for: it is worse than the map auto chose.
