@@ -338,8 +338,9 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--head {opts.head}: choose from {', '.join(HEADS)}")
     if opts.top_k < 1:
         raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
-    from builder.model.zoo import is_stock, stock_only_options
+    from builder.model.zoo import check_input_size, is_stock, stock_only_options
 
+    check_input_size(opts.input_size)  # before TensorFlow loads
     if not is_stock(opts.model):
         given = stock_only_options(opts.alpha, opts.weights, opts.minimalistic)
         if given:

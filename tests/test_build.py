@@ -234,6 +234,13 @@ def test_a_missing_weights_file_fails_before_tensorflow_loads(tmp_path):
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.parametrize("size", ["16", "100000"])
+def test_an_input_size_out_of_range_fails_before_tensorflow_loads(size, tmp_path):
+    code, out = _run("--model", "mobilenet_v1", "--weights", "none", "--input-size", size, "--out", tmp_path / "s")
+    assert code == 1 and f"--input-size must be from 32 to 1024 pixels, got {size}" in out, out
+    assert "loading TensorFlow" not in out and not (tmp_path / "s").exists()
+
+
 def test_offline_imagenet_names_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):

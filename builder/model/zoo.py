@@ -35,6 +35,9 @@ MODEL_SUFFIXES = (".h5", ".hdf5", ".keras")
 
 RANDOM_SEED = 0  # for --weights none
 DEFAULT_INPUT_SIZE = 224  # a stock model's resolution without --input-size
+# MobileNet's smallest (Keras refuses less), and a largest that a browser (and the self-check) can still run:
+# at 2048 pixels a MobileNetV1's self-check alone took 24 GB.
+MIN_INPUT_SIZE, MAX_INPUT_SIZE = 32, 1024
 
 _BASE_NAME = re.compile(r"^mobilenet(v2)?_(\d+\.\d+)_(\d+|None)$")  # keras.applications names; None: any size
 _V3_NAME = re.compile(r"^mobilenet_?v3_?(small|large)", re.IGNORECASE)
@@ -101,8 +104,7 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
         alphas = (1.0,)
     if alpha <= 0:
         raise ModelError(f"--alpha must be positive, got {alpha}")
-    if size < 32:
-        raise ModelError(f"--input-size must be at least 32, got {size}")
+    check_input_size(size)
     if weights == "imagenet" and (alpha not in alphas or size not in sizes):
         raise WeightsError(
             f"{family}: ImageNet weights exist only for alpha in {list(alphas)} and input size in {list(sizes)}, "
@@ -171,8 +173,7 @@ def _fixed_input(model: Any, info: ModelInfo | None, path: Path, input_size: int
     if input_size is None:
         raise ModelError(f"{path}: the input takes images of any size {shape}, and browsernet resizes every image "
                          "to one size: give it with --input-size N (the size the model was trained at, e.g. 224)")
-    if input_size < 32:
-        raise ModelError(f"--input-size must be at least 32, got {input_size}")
+    check_input_size(input_size)
     try:
         model = input_shape.fixed(model, input_size)
     except Exception as e:
@@ -473,6 +474,13 @@ def _describe(model: Any, path: Path) -> ModelInfo:
             break
     return ModelInfo(source=str(path), family=family, alpha=alpha, input_size=(int(shape[1]), int(shape[2])),
                      weights="file", num_outputs=int(out_shape[1]))
+
+
+def check_input_size(size: int | None) -> None:
+    """Raise :class:`ModelError` for an ``--input-size`` outside [:data:`MIN_INPUT_SIZE`, :data:`MAX_INPUT_SIZE`]
+    (None: not given)."""
+    if size is not None and not MIN_INPUT_SIZE <= size <= MAX_INPUT_SIZE:
+        raise ModelError(f"--input-size must be from {MIN_INPUT_SIZE} to {MAX_INPUT_SIZE} pixels, got {size}")
 
 
 def is_mobilenet_name(name: str) -> bool:

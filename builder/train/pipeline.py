@@ -243,7 +243,9 @@ def check_site_target(site: Path, out: Path, data: Path, force: bool) -> None:
 
 
 def _check_options(opts: TrainOptions) -> None:
-    from builder.model.zoo import STOCK, check_file, stock_only_options
+    from builder.model.zoo import STOCK, check_file, check_input_size, stock_only_options
+
+    check_input_size(opts.input_size)
 
     if opts.base is not None and opts.model is not None:
         raise TrainError("give --model or --base, not both")
