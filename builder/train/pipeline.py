@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -135,7 +136,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     template = None
     if base is not None:
         template = saving.template_path(opts.cache_dir / base.key[:32], keras.__version__)
-        if template.is_file() and extraction.all_cached(base, digests, opts.cache_dir):
+        if saving.readable(template) and extraction.all_cached(base, digests, opts.cache_dir):
             for line in base.notes:
                 reporter.note(line)
         else:
@@ -220,7 +221,7 @@ def _save(model, head, base, template: Path | None, path: Path, head_only: bool,
         try:
             saving.compose(template, head.model, path, keras.__version__)
             return
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise TrainError(f"{template}: a cached model template that cannot be used ({e}); "
                              "delete it, or pass --no-cache") from e
     try:

@@ -39,6 +39,18 @@ def template_path(folder: Path, keras_version: str) -> Path:
     return folder / f"inference-model-v{TEMPLATE_VERSION}-keras-{keras_version}.keras"
 
 
+def readable(template: Path) -> bool:
+    """Whether ``template`` is there and whole: a zip whose entries all pass their CRC check, with the
+    ``config.json`` and ``model.weights.h5`` that :func:`compose` reads. A damaged one (a disk error, a write
+    cut short by something other than browsernet) is then treated as absent: the run loads the base and
+    keeps a new template."""
+    try:
+        with zipfile.ZipFile(template) as z:
+            return z.testzip() is None and {"config.json", "model.weights.h5"} <= set(z.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
 def keep(model_file: Path, template: Path) -> None:
     """Copy a head-only run's ``model.keras`` to ``template`` (atomically); a cache that cannot be
     written only costs the next run its shortcut."""

@@ -124,6 +124,25 @@ def test_a_damaged_cache_entry_is_computed_again(trained, report, feature_cache,
     assert np.load(entry).ndim == 1  # written again, whole
 
 
+def test_a_damaged_model_template_is_made_again(trained, report, feature_cache, tmp_path, saved_model):
+    """A head-only run writes model.keras from the template an earlier run kept; a damaged one is treated
+    as absent (the base is loaded, and a whole template kept), not an 'unexpected BadZipFile' on every run."""
+    import shutil
+
+    from builder.train import saving
+    from builder.train.pipeline import train
+
+    cache = tmp_path / "cache"
+    shutil.copytree(feature_cache, cache)
+    [template] = (cache / report["cache"]["key"][:32]).glob("inference-model-*.keras")
+    template.write_bytes(template.read_bytes()[:1000])
+    again = train(train_options(tmp_path / "again", cache)).report
+    assert "base" in again["seconds"]  # loaded, as no template could be used
+    model = saved.keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
+    assert [type(x).__name__ for x in saved.leaves(model)] == [type(x).__name__ for x in saved.leaves(saved_model)]
+    assert saving.readable(template)  # kept again, whole
+
+
 def test_the_cache_knows_a_base_by_its_content_not_its_path(trained, feature_cache, tmp_path):
     from builder.train.pipeline import train
 
