@@ -447,7 +447,10 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
 
         say = _say(quiet)
         result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname, dry_run=dry_run)
-        if result.dry_run:
+        if result.dry_run and result.unchanged:
+            say(f"Dry run: {site}/ checks out; {branch} already holds this site, so deploy would commit nothing. "
+                "Nothing was changed.")
+        elif result.dry_run:
             where = "onto the existing" if result.remote_has_branch else "as a new"
             say(f"Dry run: {site}/ checks out; deploy would commit {result.files} files {where} branch "
                 f"{branch} and push it to {remote}. Nothing was changed.")

@@ -24,6 +24,9 @@ from builder.site import hosting, precompress
 # GitHub refuses to store files over 100 MiB, and a Pages site should stay under 1 GB.
 PAGES_FILE_LIMIT = 100 * 1024 * 1024
 PAGES_SITE_LIMIT = 1000 * 1000 * 1000
+# Firebase's configuration, which `deploy firebase` may have written into the site: it means nothing to Pages
+# and names the Firebase project, so the branch never gets it.
+LEFT_OUT = (hosting.FIREBASE_JSON, hosting.FIREBASERC)
 
 _GITHUB_REMOTE = re.compile(r"github\.com[:/](?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
 
@@ -42,6 +45,9 @@ class PagesResult:
     # (dry run) the remote's branch has commits not fetched here, so whether it diverged from the local one
     # cannot be told without a fetch, which a dry run does not make; the deploy fetches and checks
     unfetched: bool = False
+    # (dry run) the branch (the remote's, else the local one) already holds exactly what the deploy would commit:
+    # it would change nothing. None: unknown (no such branch, or its tip is not fetched here).
+    unchanged: bool | None = None
 
 
 def pages_url(remote_url: str, cname: str | None) -> str | None:
@@ -71,7 +77,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     git.require_repo()
     git.require_pages_branch(branch)
     remote_url = git.remote_url(remote)
-    published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} - set(LEFT_OUT)
     files = len({p for p in published if not precompress.is_copy(p)} | {".nojekyll"} | ({"CNAME"} if cname else set()))
     if dry_run:
         tip, local = git.remote_tip(remote, branch), git.rev(f"refs/heads/{branch}")
@@ -80,8 +86,11 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         git.require_not_diverged(branch, remote, local, tip)
         has_branch = tip is not None or local is not None  # the deploy commits onto the local one if any
         unfetched = tip is not None and local is not None and not git.has_commit(tip)
+        held = tip if tip is not None and git.has_commit(tip) else local if tip is None else None
+        unchanged = None if held is None else git.files_of(held) == _branch_files(git, site, cname)
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit="", changed=False,
-                           pushed=False, dry_run=True, files=files, remote_has_branch=has_branch, unfetched=unfetched)
+                           pushed=False, dry_run=True, files=files, remote_has_branch=has_branch, unfetched=unfetched,
+                           unchanged=unchanged)
     remote_tip = git.fetch(remote, branch)
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
@@ -228,6 +237,24 @@ class _Git:
     def tree(self, commit: str) -> str:
         return self.run("rev-parse", f"{commit}^{{tree}}").stdout.strip()
 
+    def files_of(self, commit: str) -> dict[str, str]:
+        """Every file in ``commit``'s tree: path -> blob id."""
+        listing = self.run("ls-tree", "-r", "-z", commit).stdout
+        return {entry.split("\t", 1)[1]: entry.split()[2] for entry in listing.split("\0") if entry}
+
+    def blob_ids(self, folder: Path) -> dict[str, str]:
+        """Every file under ``folder``: path from it -> the blob id git would give it (nothing is written)."""
+        paths = sorted(p for p in folder.rglob("*") if p.is_file())
+        done = subprocess.run(["git", "hash-object", "--stdin-paths"], cwd=self.root, capture_output=True, text=True,
+                              input="".join(f"{p}\n" for p in paths))
+        if done.returncode != 0:
+            raise DeployError(f"git hash-object failed in {self.root}: {_reason(done.stderr, done.returncode)}")
+        return {p.relative_to(folder).as_posix(): blob for p, blob in zip(paths, done.stdout.split())}
+
+    def blob_id(self, data: bytes) -> str:
+        done = subprocess.run(["git", "hash-object", "--stdin"], cwd=self.root, capture_output=True, input=data)
+        return done.stdout.decode().strip()
+
     @contextmanager
     def committer(self) -> Iterator[None]:
         """ghp-import commits as git's user.name/email; supply a name where none is configured."""
@@ -259,6 +286,17 @@ def _reason(stderr: str, returncode: int) -> str:
     return next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
 
 
+def _branch_files(git: "_Git", site: Path, cname: str | None) -> dict[str, str]:
+    """What a deploy of ``site`` commits, as path -> blob id: the site without its copies and Firebase's
+    files (:func:`_without_copies`), with ghp-import's empty ``.nojekyll`` and its ``CNAME``."""
+    with _without_copies(site) as staged:
+        files = git.blob_ids(staged)
+    files[".nojekyll"] = git.blob_id(b"")
+    if cname:
+        files["CNAME"] = git.blob_id(cname.encode())
+    return files
+
+
 @contextmanager
 def _without_copies(site: Path) -> Iterator[Path]:
     """A temporary copy of ``site`` without its pre-compressed copies and Firebase's config (which ``deploy
@@ -266,9 +304,8 @@ def _without_copies(site: Path) -> Iterator[Path]:
     ghp-import, which takes a whole folder."""
     with tempfile.TemporaryDirectory(prefix="browsernet-pages-") as tmp:
         staged = Path(tmp) / "site"
-        left_out = (*precompress.COPY_PATTERNS, hosting.FIREBASE_JSON, hosting.FIREBASERC)
         try:
-            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*left_out))
+            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*precompress.COPY_PATTERNS, *LEFT_OUT))
         except OSError as e:
             raise DeployError(f"{site}: cannot stage the site for ghp-import: {e}") from e
         yield staged

@@ -88,10 +88,12 @@ def test_firebase_config_in_the_site_is_not_published_to_pages(repo, sites, tmp_
     firebase = run("deploy", "firebase", str(pages_site), "--dry-run", "--project", "demo-x")
     assert firebase.exit_code == 0, firebase.output
     assert (pages_site / "firebase.json").is_file() and (pages_site / ".firebaserc").is_file()
+    dry = run("deploy", "github-pages", str(pages_site), "--dry-run").output
     result = run("deploy", "github-pages", str(pages_site))
     assert result.exit_code == 0, result.output
     published = files_of(checkout(bare, "gh-pages", tmp_path / "checkout"))
     assert "firebase.json" not in published and ".firebaserc" not in published
+    assert f"commit {len(published)} files" in dry  # the dry run did not count them either
     assert "index.html" in published
 
 
@@ -131,8 +133,13 @@ def test_dry_run_checks_everything_and_changes_nothing(repo, pages_site):
     assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
     tip = git(bare, "rev-parse", "gh-pages")
     dry = run("deploy", "github-pages", "--dry-run", str(pages_site)).output
+    assert "gh-pages already holds this site, so deploy would commit nothing" in dry
+    assert git(bare, "rev-parse", "gh-pages") == tip
+    # Another custom domain is a change: the dry run counts what the deploy then commits.
+    dry = run("deploy", "github-pages", "--dry-run", "--cname", "dry.example.com", str(pages_site)).output
     assert "onto the existing branch gh-pages" in dry
     assert git(bare, "rev-parse", "gh-pages") == tip
+    assert run("deploy", "github-pages", "--cname", "dry.example.com", str(pages_site)).exit_code == 0
     published = git(bare, "ls-tree", "-r", "--name-only", "gh-pages").splitlines()
     assert f"commit {len(published)} files" in dry  # the count it announced is what a deploy commits
 
