@@ -103,7 +103,11 @@ def write(plan: Plan, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size
     try:
         dtypes = _dtypes(weights, qmap, scaled.dtype_from) if qmap else {}
     except QuantizeError as e:
-        if summary is None or not (summary.folded_batchnorms or summary.scaled_kernels):
+        # The hint is for a pattern that names BatchNorm weights (…_bn/gamma, batch_normalization/moving_mean).
+        pattern = e.message.split("=", 1)[-1].split(": matches no weight", 1)[0].lower()
+        names_batchnorm = "matches no weight" in e.message and any(
+            key in pattern for key in ("bn", "batch", "gamma", "beta", "moving"))
+        if summary is None or not (summary.folded_batchnorms or summary.scaled_kernels) or not names_batchnorm:
             raise
         raise QuantizeError(f"{e.message}; BatchNorm weights were folded into the layers before them "
                             "(--no-optimize keeps them)") from None

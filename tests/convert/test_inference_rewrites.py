@@ -371,6 +371,10 @@ def test_quantize_patterns_for_folded_batchnorm_weights_say_why(tfjs_model, tmp_
         _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse(["float16=*/moving_variance"]))
     plain = _convert(tfjs_model, tmp_path, optimize=False, qmap=quantize.parse(["float16=*/moving_variance"]))
     assert set(plain.dtypes.values()) == {"float16"} and len(plain.dtypes) == 3
+    # A pattern that names no BatchNorm weight gets no such hint: it is a typo, not the folding.
+    with pytest.raises(QuantizeError, match=r"matches no weight") as raised:
+        _convert(tfjs_model, tmp_path, optimize=True, qmap=quantize.parse(["float16=*/nomatch"]))
+    assert "folded" not in raised.value.message
 
 
 def test_keras2_models_fold_and_check_quantized_weights_too(tmp_path):
