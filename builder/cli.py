@@ -508,7 +508,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
 @click.option("--runs", type=click.IntRange(min=3), default=20, show_default=True,
               help="Timed inferences per measurement (at least 3). The harness splits them over its 2 "
                    "alternating rounds, at least 3 in each.")
-@click.option("--max-seconds", type=float, default=30.0, show_default=True,
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Stop a measurement after this long (after at least 3 runs): the cpu backend is slow.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("bench.json"),
               show_default=True, help="Where to write the figures as JSON.")

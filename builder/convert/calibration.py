@@ -11,6 +11,8 @@ orientation, transparency on white, the build's resize rule, bilinear with half-
 
 from __future__ import annotations
 
+import logging
+import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,8 @@ import numpy as np
 
 from builder.errors import CalibrationError
 from builder.model import page_input
+
+log = logging.getLogger(__name__)
 
 BUILTIN_COUNT = 200
 MIN_IMAGES = 20  # below this, "99% agreement" means nothing
@@ -60,10 +64,11 @@ def builtin(size: tuple[int, int], count: int = BUILTIN_COUNT, seed: int = SEED)
 
 
 def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> CalibrationSet:
-    """Every image under ``folder`` (recursively; hidden files and folders are skipped).
+    """Every image under ``folder`` (recursively; hidden files and folders are skipped, and so are documents
+    such as a README.md or CREDITS.txt, by their type, with a warning, as ``train`` skips them).
 
-    Anything else in the folder is an error naming the file: a calibration set with a stray
-    file in it is more likely a wrong folder than something to skip silently.
+    Anything else in the folder that is not an image is an error naming the file: a calibration set
+    with a stray file in it is more likely a wrong folder than something to skip silently.
     """
     from PIL import UnidentifiedImageError
 
@@ -71,8 +76,15 @@ def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> Ca
         raise CalibrationError(f"--calibration {folder}: not a folder")
     paths = sorted(p for p in folder.rglob("*")
                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    documents = [p for p in paths if (mimetypes.guess_type(p.name)[0] or "").startswith(("text/", "application/"))]
+    if documents:
+        log.warning("--calibration %s: skipped %d file(s) that are not images: %s", folder, len(documents),
+                    ", ".join(p.relative_to(folder).as_posix() for p in documents[:5]) + (" …" if len(documents) > 5
+                                                                                          else ""))
+        paths = [p for p in paths if p not in documents]
     if len(paths) < MIN_IMAGES:
-        raise CalibrationError(f"--calibration {folder}: {len(paths)} files, need at least {MIN_IMAGES} images "
+        found = "1 image" if len(paths) == 1 else f"{len(paths)} images"
+        raise CalibrationError(f"--calibration {folder}: {found}, need at least {MIN_IMAGES} "
                                "(more is better: 99% agreement on 20 images allows no mistake at all)")
     if len(paths) > MAX_IMAGES:
         paths = [paths[i] for i in np.linspace(0, len(paths) - 1, MAX_IMAGES).round().astype(int)]

@@ -76,3 +76,9 @@ def test_a_site_built_on_another_machine_says_so_before_measuring(site, tmp_path
     line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
     assert "the model file it was built from (model.keras) is not known on this machine" in line
     assert not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1"])
+def test_a_time_limit_that_is_not_positive_is_a_usage_error(site, seconds):
+    result = _bench(site, "--max-seconds", seconds)
+    assert result.exit_code == 2 and "--max-seconds" in result.output and "x>0" in result.output, result.output

@@ -53,16 +53,27 @@ def test_folder_images_are_read_recursively_and_squashed(tmp_path):
     assert got.source == str(tmp_path) and "22 images from" in got.describe()
 
 
-def test_folder_with_a_non_image_names_the_file(tmp_path):
+def test_folder_with_a_broken_image_names_the_file(tmp_path):
     _write_images(tmp_path, 20)
-    (tmp_path / "dogs" / "notes.txt").write_text("not a picture")
-    with pytest.raises(CalibrationError, match=r"dogs/notes\.txt is not an image Pillow can read"):
+    (tmp_path / "dogs" / "broken.jpg").write_bytes(b"\xff\xd8\xff not a picture")
+    with pytest.raises(CalibrationError, match=r"dogs/broken\.jpg is not an image Pillow can read"):
         calibrate.from_folder(tmp_path, (32, 32))
+
+
+def test_documents_beside_the_photos_are_skipped_with_a_warning(tmp_path, caplog):
+    """A photo folder often carries its README or credits (as train's data folders do): not an error."""
+    _write_images(tmp_path, 20)
+    (tmp_path / "README.md").write_text("# my photos")
+    (tmp_path / "dogs" / "CREDITS.txt").write_text("by me")
+    with caplog.at_level("WARNING"):
+        got = calibrate.from_folder(tmp_path, (32, 32))
+    assert len(got.images) == 20
+    assert "skipped 2 file(s) that are not images: README.md, dogs/CREDITS.txt" in caplog.text
 
 
 def test_folder_with_too_few_images(tmp_path):
     _write_images(tmp_path, 5)
-    with pytest.raises(CalibrationError, match=r"5 files, need at least 20 images"):
+    with pytest.raises(CalibrationError, match=r"5 images, need at least 20 \("):
         calibrate.from_folder(tmp_path, (32, 32))
     with pytest.raises(CalibrationError, match="not a folder"):
         calibrate.from_folder(tmp_path / "missing", (32, 32))
