@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -226,35 +227,35 @@ def local_record(build_id: str) -> Path:
 def public(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` (a report, as JSON) as published in ``report.json``: every file or folder of the build
     machine named by its name alone, wherever a path appears (options, sources, descriptions such as the
-    calibration's), the input files' records cut to name and sha256, and the home folder as ``~``."""
+    calibration's "photos of /home/me/photos"), and the input files' records cut to name and sha256."""
     data = json.loads(json.dumps(data))
     given = [data.get("options", {}).get(key) for key in PATH_OPTIONS]
     given += [record.get("path") for record in data.get("sources", {}).values()]
-    given += [data.get("quantization", {}).get("calibration_source"), data.get("training", {}).get("base")]
     paths = {str(p) for p in given if isinstance(p, str) and (os.path.isabs(p) or os.sep in p)}
     names = {path: os.path.basename(path.rstrip(os.sep)) or path for path in paths}
     names.update({str(Path(p).resolve()): name for p, name in list(names.items())})
-    home = str(Path.home())
-    # Longest first: a folder's path is a prefix of the paths of its files.
-    order = sorted(names, key=len, reverse=True)
+    known = sorted((p for p in names if os.path.isabs(p)), key=len, reverse=True)  # a folder's path prefixes its files'
 
     def cleaned(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: cleaned(v) for k, v in value.items()}
         if isinstance(value, list):
             return [cleaned(v) for v in value]
-        if isinstance(value, str):
-            if value in names:
-                return names[value]
-            for path in order:
-                if os.path.isabs(path) and path in value:
-                    value = value.replace(path, names[path])
-            return value.replace(home + os.sep, "~" + os.sep) if len(home) > 1 else value
-        return value
+        if not isinstance(value, str):
+            return value
+        if value in names:
+            return names[value]
+        for path in known:  # these first: their names may hold spaces
+            value = value.replace(path, names[path])
+        return _ABSOLUTE_PATH.sub(lambda m: os.path.basename(m.group(0)), value)
 
     data["sources"] = {role: {"name": os.path.basename(record.get("path", "")) or record.get("name", role),
                               "sha256": record.get("sha256")} for role, record in data.get("sources", {}).items()}
     return cleaned(data)
+
+
+# An absolute path in a text ("photos of /tmp/me/photos"), not part of a URL, a MIME type or a fraction.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"(),;]+/)*[^\s/'\"(),;]+")
 
 
 def load(site: Path) -> BuildReport | None:
