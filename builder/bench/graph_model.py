@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,20 @@ from builder.errors import BrowsernetError
 log = logging.getLogger(__name__)
 
 
+# tensorflowjs's converter, in a process of its own: TensorFlow reads TF_ENABLE_ONEDNN_OPTS once, when it
+# starts. On a CPU where oneDNN is on by default (AVX-512 BF16, AMX), grappler's remapper fuses patterns that
+# TF.js cannot run, such as MobileNetV3's hard-swish into a _FusedConv2D ("_fusedhardswish activation not yet
+# supported for FusedConv2D in the wasm backend"); without oneDNN it fuses what TF.js runs.
+_CONVERT = ("import sys\n"
+            "from tensorflowjs.converters import tf_saved_model_conversion_v2 as c\n"
+            "c.convert_tf_saved_model(sys.argv[1], sys.argv[2])\n")
+
+
 def graph_model(model: Any, out_dir: Path) -> Path:
     """Convert ``model`` to a TF.js graph model (tensorflowjs's converter, which fuses
-    Conv+BN+ReLU6) in ``out_dir``; return the path of its model.json."""
-    from tensorflowjs.converters import tf_saved_model_conversion_v2
+    Conv+BN+ReLU6) in ``out_dir``; return the path of its model.json.
 
+    Raises :class:`BrowsernetError` (one line) when the model cannot be exported or converted."""
     from builder.model import tf_runtime
 
     saved = out_dir / "saved_model"
@@ -33,10 +45,15 @@ def graph_model(model: Any, out_dir: Path) -> Path:
                 import tensorflow as tf
 
                 tf.saved_model.save(model, str(saved))
-            tf_saved_model_conversion_v2.convert_tf_saved_model(str(saved), str(graph))
-    except Exception as e:  # the converter raises bare Exceptions and ValueErrors alike
+    except Exception as e:  # Keras and TensorFlow raise many kinds
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise BrowsernetError(f"could not convert the model to a TF.js graph model for the baseline: {first}") from e
+        raise BrowsernetError(f"could not export the model for the graph-model baseline: {first}") from e
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", _CONVERT, str(saved), str(graph)], env=env, capture_output=True,
+                          text=True, timeout=1800)
+    if done.returncode != 0:  # the converter raises bare Exceptions and ValueErrors alike: its last line says
+        last = ([line for line in done.stderr.splitlines() if line.strip()] or [f"exit code {done.returncode}"])[-1]
+        raise BrowsernetError(f"could not convert the model to a TF.js graph model for the baseline: {last}")
     patched = vector_biases(graph / "model.json")
     if patched:
         log.info("graph model: %d fused convolutions given a per-channel bias for TF.js", patched)

@@ -161,8 +161,12 @@ def test_a_stale_site(sequential_keras, tmp_path):
     labels.write_text("north\neast\nsouth\nwest\n")
     site = tmp_path / "site"
     _build(site, model=str(model), labels=labels, preprocess="unit")
-    with open(model, "ab") as f:  # the model file changed since the build
-        f.write(b"retrained")
+    from tests.helpers import keras
+
+    changed = keras.models.load_model(model, compile=False)  # the model changed since the build: retrained
+    kernel, *rest = changed.layers[0].get_weights()
+    changed.layers[0].set_weights([kernel * 1.01, *rest])
+    changed.save(model)
     code, output, checks = verify(str(site), tmp_path)
     assert code == 1
     files = checks["Right files"]
