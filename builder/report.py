@@ -254,8 +254,9 @@ def public(data: dict[str, Any]) -> dict[str, Any]:
     return cleaned(data)
 
 
-# An absolute path in a text ("photos of /tmp/me/photos"), not part of a URL, a MIME type or a fraction.
-_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"(),;]+/)*[^\s/'\"(),;]+")
+# An absolute path in a text ("photos of /tmp/me/photos"): two parts or more, at the start or after a space,
+# quote or bracket, so not part of a URL, a MIME type, a fraction or a weight pattern ("uint8=*/kernel").
+_ABSOLUTE_PATH = re.compile(r"(?:^|(?<=[\s'\"(\[]))/[^\s/'\"(),;]+(?:/[^\s/'\"(),;]+)+")
 
 
 def load(site: Path) -> BuildReport | None:

@@ -108,3 +108,19 @@ def test_load_types_the_report_and_refuses_one_this_version_cannot_read(sites, t
     (tmp_path / report.REPORT_FILE).write_text(json.dumps({**old, "version": "0.0.1"}))
     with pytest.raises(BrowsernetError, match=r"written by browsernet 0\.0\.1, which this version cannot read.*rebuild"):
         report.load(tmp_path)
+
+
+def test_the_published_report_names_files_without_their_folders():
+    """report.json is published: the build machine's paths become names, wherever they are; texts that only
+    look like paths (a weight pattern, a URL, a MIME type, a site path, a fraction) are left as they are."""
+    data = {"options": {"model": "/home/me/my models/m.keras", "out": "site", "quantize": ["uint8=*/kernel"]},
+            "sources": {"model": {"path": "/home/me/my models/m.keras", "sha256": "ab", "from_site": "../m.keras"}},
+            "quantization": {"map": "uint8=*/kernel; float16",
+                             "auto": {"calibration_source": "the held-out photos of /home/me/photos"}},
+            "texts": ["/home/me/my models/m.keras: read", "https://example.com/a/b", "text/html", "js/app.js", "1/2"]}
+    published = report.public(data)
+    assert published["options"] == {"model": "m.keras", "out": "site", "quantize": ["uint8=*/kernel"]}
+    assert published["sources"] == {"model": {"name": "m.keras", "sha256": "ab"}}
+    assert published["quantization"] == {"map": "uint8=*/kernel; float16",
+                                         "auto": {"calibration_source": "the held-out photos of photos"}}
+    assert published["texts"] == ["m.keras: read", "https://example.com/a/b", "text/html", "js/app.js", "1/2"]
