@@ -54,6 +54,14 @@ class QuantizeError(BrowsernetError):
     """A --quantize option that cannot be applied."""
 
 
+class UnmatchedPatternError(QuantizeError):
+    """A ``--quantize DTYPE=PATTERN`` whose ``pattern`` matches no weight name."""
+
+    def __init__(self, message: str, pattern: str) -> None:
+        super().__init__(message)
+        self.pattern = pattern
+
+
 class DeployError(BrowsernetError):
     """The site cannot be published (missing, stale, too large) or the host/git refused it."""
 

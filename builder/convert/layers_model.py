@@ -21,7 +21,7 @@ from builder.convert import graph as graphs
 from builder.convert import inference_rewrites as optimizing
 from builder.convert import quantization as quantize
 from builder.convert.graph import Graph
-from builder.errors import ModelError, QuantizeError
+from builder.errors import ModelError, QuantizeError, UnmatchedPatternError
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +102,9 @@ def write(plan: Plan, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size
                           fused_activations=summary.fused_activations - scaled.unfused, scaled_kernels=scaled.kernels)
     try:
         dtypes = _dtypes(weights, qmap, scaled.dtype_from) if qmap else {}
-    except QuantizeError as e:
+    except UnmatchedPatternError as e:
         # The hint is for a pattern that names BatchNorm weights (…_bn/gamma, batch_normalization/moving_mean).
-        pattern = e.message.split("=", 1)[-1].split(": matches no weight", 1)[0].lower()
-        names_batchnorm = "matches no weight" in e.message and any(
-            key in pattern for key in ("bn", "batch", "gamma", "beta", "moving"))
+        names_batchnorm = any(key in e.pattern.lower() for key in ("bn", "batch", "gamma", "beta", "moving"))
         if summary is None or not (summary.folded_batchnorms or summary.scaled_kernels) or not names_batchnorm:
             raise
         raise QuantizeError(f"{e.message}; BatchNorm weights were folded into the layers before them "

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from builder.errors import QuantizeError
+from builder.errors import QuantizeError, UnmatchedPatternError
 
 DTYPES = ("float16", "uint16", "uint8")
 AUTO = "auto"
@@ -74,8 +74,8 @@ def assign(names: Iterable[str], qmap: QuantizeMap) -> dict[str, str]:
         for pattern in patterns:
             matches = fnmatch.filter(names, pattern)
             if not matches:
-                raise QuantizeError(f"--quantize {dtype}={pattern}: matches no weight (names look like "
-                                    f"'{names[0] if names else 'layer/kernel'}')")
+                raise UnmatchedPatternError(f"--quantize {dtype}={pattern}: matches no weight (names look like "
+                                            f"'{names[0] if names else 'layer/kernel'}')", pattern)
             for name in matches:
                 if chosen.get(name, dtype) != dtype:
                     raise QuantizeError(f"weight '{name}' matches both {chosen[name]} and {dtype}")
