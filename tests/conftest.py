@@ -78,6 +78,28 @@ def _build(out: Path, **kwargs):
     return build(BuildOptions(out=out, **kwargs))
 
 
+def built_copy(model: Path, folder: Path) -> tuple[Path, Path, Path]:
+    """The Sequential test ``model`` copied to ``folder``/model.keras with a labels.txt of its 4 classes,
+    built into ``folder``/site: (model file, labels file, site), for tests that then change an input."""
+    import shutil
+
+    copy, labels = folder / "model.keras", folder / "labels.txt"
+    shutil.copyfile(model, copy)
+    labels.write_text("north\neast\nsouth\nwest\n")
+    _build(folder / "site", model=str(copy), labels=labels, preprocess="unit")
+    return copy, labels, folder / "site"
+
+
+def retrain(model_file: Path) -> None:
+    """Change ``model_file``'s weights as retraining would (its first layer's kernel times 1.01) and save it."""
+    from tests.helpers import keras
+
+    model = keras.models.load_model(model_file, compile=False)
+    kernel, *rest = model.layers[0].get_weights()
+    model.layers[0].set_weights([kernel * 1.01, *rest])
+    model.save(model_file)
+
+
 @pytest.fixture(scope="session")
 def sites(tmp_path_factory, stock_v2_weights, fine_tuned_keras, fine_tuned_h5, sequential_keras,
           self_preprocessing_keras, labels_file) -> dict[str, Path]:

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from builder.testing import classify
-from tests.conftest import SIZE, _build
+from tests.conftest import SIZE, _build, built_copy, retrain
 from tests.e2e import static_host
 from tests.e2e.static_host import StaticHost
 from tests import helpers
@@ -155,18 +155,8 @@ def test_a_wasm_served_with_the_wrong_type(publish_sites, tmp_path, monkeypatch)
 
 
 def test_a_stale_site(sequential_keras, tmp_path):
-    model = tmp_path / "model.keras"
-    shutil.copy(sequential_keras, model)
-    labels = tmp_path / "labels.txt"
-    labels.write_text("north\neast\nsouth\nwest\n")
-    site = tmp_path / "site"
-    _build(site, model=str(model), labels=labels, preprocess="unit")
-    from tests.helpers import keras
-
-    changed = keras.models.load_model(model, compile=False)  # the model changed since the build: retrained
-    kernel, *rest = changed.layers[0].get_weights()
-    changed.layers[0].set_weights([kernel * 1.01, *rest])
-    changed.save(model)
+    model, _, site = built_copy(sequential_keras, tmp_path)
+    retrain(model)  # the model changed since the build
     code, output, checks = verify(str(site), tmp_path)
     assert code == 1
     files = checks["Right files"]

@@ -17,7 +17,7 @@ from builder.site import hosting
 from builder.site import precompress
 from builder.site import vendor
 from builder.cli import cli
-from tests.conftest import _build
+from tests.conftest import _build, built_copy, retrain
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -404,20 +404,12 @@ def test_the_same_model_saved_again_is_not_stale_and_a_changed_one_is(repo, sequ
     the same model with another time. Freshness is the model's content (architecture and weights)."""
     from tests.helpers import keras
 
-    model_file = tmp_path / "model.keras"
-    shutil.copyfile(sequential_keras, model_file)
-    labels = tmp_path / "labels.txt"
-    labels.write_text("north\neast\nsouth\nwest\n")
-    site = tmp_path / "fresh"
-    _build(site, model=str(model_file), labels=labels, preprocess="unit")
-    model = keras.models.load_model(model_file, compile=False)
-    model.save(model_file)
+    model_file, _, site = built_copy(sequential_keras, tmp_path)
+    keras.models.load_model(model_file, compile=False).save(model_file)
     assert model_file.read_bytes() != sequential_keras.read_bytes()  # another save time
     result = run("deploy", "github-pages", str(site), "--dry-run")
     assert result.exit_code == 0 and "stale" not in result.output, result.output
-    kernel, *rest = model.layers[0].get_weights()
-    model.layers[0].set_weights([kernel * 1.01, *rest])
-    model.save(model_file)
+    retrain(model_file)
     _one_line_error(run("deploy", "github-pages", str(site), "--dry-run"), "stale", str(model_file.resolve()))
 
 
