@@ -3,8 +3,9 @@
 MobileNetV3 Small and Large from Keras 3 (.keras, and .h5, which Keras 3 itself cannot read back for a
 MobileNetV3: see test_zoo) and Keras 2 (tf-keras .h5), a nested V3 fine-tune, the
 transfer-learning tutorial's shape (augmentation inside, preprocess_input after it, one logit), a
-head of logits without softmax, SeparableConv2D, and a model saved with mixed precision (mixed_float16),
-which the page runs in float32 and is held to Keras's float32 numbers. Every model has BatchNorm statistics measured
+head of logits without softmax, SeparableConv2D, a model saved with mixed precision (mixed_float16),
+which the page runs in float32 and is held to Keras's float32 numbers, and a fine-tune whose input takes
+any size, built at --input-size. Every model has BatchNorm statistics measured
 on real photos, so images get different answers and parity means something. The page's
 probabilities must equal Keras's (with the head the build adds: softmax, or [1 - σ(z), σ(z)]) within
 1e-4 on WASM and on the CPU backend, lie in [0, 1] and sum to 1.
@@ -39,7 +40,11 @@ MODELS = {
     "separable": (lambda: helpers.separable(64), ".keras", False, 4, "softmax"),
     # Trained with Keras's mixed_float16 policy: Keras computes it in float16, the page in float32.
     "mixed-float16": (lambda: _mixed_float16(helpers.fine_tuned(SIZE, classes=3)), ".keras", False, 3, "softmax"),
+    # MobileNetV2(include_top=False) without input_shape, fine-tuned: its input takes any size, and the
+    # site is built at --input-size (80 here; its BatchNorm statistics were measured at 64).
+    "any-size": (lambda: helpers.any_size_fine_tuned(64, classes=3)[0], ".keras", False, 3, "softmax"),
 }
+INPUT_SIZE = {"any-size": 80}
 
 
 def _mixed_float16(model):
@@ -71,7 +76,8 @@ def built(tmp_path_factory):
         made.save(path)
         labels = root / f"{name}.txt"
         labels.write_text("".join(f"{i} class {chr(65 + i)}\n" for i in range(classes)))  # Teachable Machine's
-        report = build(BuildOptions(model=str(path), labels=labels, out=root / "sites" / name))
+        report = build(BuildOptions(model=str(path), labels=labels, out=root / "sites" / name,
+                                    input_size=INPUT_SIZE.get(name)))
         if keras2:
             import tf_keras
 
@@ -109,6 +115,7 @@ def test_page_matches_keras(name, backend, built, people_url, open_page):
     labels = page.page.evaluate("window.browsernet.labels")
     assert labels[0] == "class A"  # Teachable Machine's "0 class A": the number is gone
     size = page.page.evaluate("window.browsernet.inputSize")[0]
+    assert size == INPUT_SIZE.get(name, size)
     images = helpers.photos(size, count=4, seed=23).round().astype(np.uint8)
     from builder.model.preprocessing import apply
 
