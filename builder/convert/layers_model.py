@@ -8,6 +8,7 @@ shard names → model.json.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import logging
@@ -135,7 +136,15 @@ def _dtypes(weights: list[topology.Weight], qmap: quantize.QuantizeMap,
     too: the self-check could not measure it quantized."""
     mapped = {w.name: dtype_from.get(w.name, w.name) for w in weights if w.origin.layer is not None}
     mapped = {name: key for name, key in mapped.items() if key is not None}
-    chosen = quantize.assign(sorted(set(mapped.values())), qmap)
+    try:
+        chosen = quantize.assign(sorted(set(mapped.values())), qmap)
+    except UnmatchedPatternError as e:
+        fixed = [w.name for w in weights if w.origin.layer is None and fnmatch.fnmatch(w.name, e.pattern)]
+        if fixed:
+            raise QuantizeError(f"{e.message[:e.message.index(': matches')]}: matches only weights that stay float32 "
+                                f"({', '.join(fixed[:3])}: browsernet wrote them for a layer it rewrote, and the "
+                                "self-check can only measure a Keras layer's weights quantized)") from None
+        raise
     return {name: chosen[key] for name, key in mapped.items() if key in chosen}
 
 

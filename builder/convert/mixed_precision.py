@@ -170,18 +170,21 @@ class _Evaluator:
         import tensorflow as tf
 
         self._channel_axes = channel_axes
-        self.weights = weights
+        # The weights a Keras layer holds: only those can be measured quantized, so only those are searched
+        # (as the writer does, the others, e.g. a lowered Normalization's, stay float32 and are only counted).
+        self.weights = [w for w in weights if w.origin.layer is not None]
+        self._fixed_bytes = 4 * sum(int(w.data.size) for w in weights if w.origin.layer is None)
         self.x = np.asarray(x, np.float32)
         self.labels = None if labels is None else np.asarray(labels)
-        self.sizes = {w.name: int(w.data.size) for w in weights}
+        self.sizes = {w.name: int(w.data.size) for w in self.weights}
         self.evaluations = 0
         self._keras = KerasWeights(weights)
         self._predict = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
         self.reference = self._run(self.x)  # the original float32 model: what agreement is measured against
         self._keras.load(lambda w: w.data)  # the float32 weights as written (folded, pinned)
-        self._by_name = {w.name: w for w in weights}
+        self._by_name = {w.name: w for w in self.weights}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
-        self._current: dict[str, str] = {w.name: "float32" for w in weights}
+        self._current: dict[str, str] = {w.name: "float32" for w in self.weights}
         # One unit per Keras layer: a convolution with its bias, a BatchNorm's four vectors.
         groups: dict[int, list[str]] = {}
         for w in self._keras.weights:
@@ -193,9 +196,10 @@ class _Evaluator:
     def bytes(self, dtypes: dict[str, str]) -> int:
         """Weight bytes of the model written with ``dtypes``, as :func:`builder.build` counts them: a uint8
         kernel written channel-scaled (:mod:`builder.convert.per_channel`) brings a BatchNormalization whose
-        scales, mean and variance (one float32 per output channel each) are written too."""
+        scales, mean and variance (one float32 per output channel each) are written too, and so are the float32
+        weights no Keras layer holds."""
         scales = sum(3 * 4 * self._channels(n) for n, d in dtypes.items() if d == "uint8" and n in self._channel_axes)
-        return quantize.weight_bytes({n: self.sizes[n] for n in dtypes}, dtypes) + scales
+        return quantize.weight_bytes({n: self.sizes[n] for n in dtypes}, dtypes) + scales + self._fixed_bytes
 
     def _channels(self, name: str) -> int:
         """Output channels of a kernel that can be channel-scaled: the elements its scales do not reduce over."""

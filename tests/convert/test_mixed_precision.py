@@ -126,3 +126,28 @@ def test_bounds_are_checked(setup):
         autoquant.search(model, plan, x, agreement=1.5)
     with pytest.raises(QuantizeError, match="--max-prob-error 0"):
         autoquant.search(model, plan, x, max_prob_error=0)
+
+
+def test_a_normalization_layer_in_front_stays_float32_and_the_rest_is_searched(tmp_path):
+    """A Normalization layer is written as a layer browsernet makes (a 1x1 DepthwiseConv2D), whose weights no
+    Keras layer holds: the search leaves them float32 (it could not measure them quantized), and the map it
+    chooses is one the writer takes, with the bytes it writes."""
+    size = 64
+    inner = helpers.fine_tuned(size, classes=10)
+    inputs = helpers.keras.Input((size, size, 3))
+    normalized = helpers.keras.layers.Normalization(mean=127.5, variance=127.5 ** 2)(inputs)
+    model = helpers.keras.Model(inputs, inner(normalized), name="normalized")
+    plan = convert.plan(model, "normalized")
+    fixed = [w.name for w in plan.weights if w.origin.layer is None]
+    assert fixed and all(name.startswith("normalization") for name in fixed)
+    x = calibrate.builtin((size, size)).images.astype(np.float32)  # raw pixels: the model scales them itself
+    strict = autoquant.search(model, plan, x, agreement=0.9, max_prob_error=1e-3)
+    # Bounds plain uint8 misses, so that the per-layer search ran, and found weights to quantize.
+    assert not strict.plain["uint8"].passes(0.9, 1e-3) and set(strict.dtypes.values()) - {"float32"}
+    assert not set(fixed) & set(strict.dtypes)
+    written = convert.write(plan, tmp_path, qmap=quantize.from_dtypes(strict.dtypes), shard_size=4 << 20)
+    assert not set(fixed) & set(written.dtypes)
+    sizes = {w.name: w.data.size for w in written.weights}
+    assert quantize.weight_bytes(sizes, written.dtypes) == strict.measure.weight_bytes
+    with pytest.raises(QuantizeError, match="matches only weights that stay float32"):
+        convert.write(plan, tmp_path / "explicit", qmap=quantize.parse(["uint8=normalization/*"]), shard_size=4 << 20)
