@@ -99,6 +99,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     if trained is not None and opts.labels is None:
         opts = replace(opts, labels=trained.labels)
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
+    labels_source = None if opts.labels is None else str(opts.labels)
+    if user_labels is None and trained is not None:  # its labels.txt is gone: the report names the classes
+        user_labels, labels_source = trained.classes, str(Path(opts.model).parent / training.REPORT_FILE)
     if user_labels is not None and labelling.numbered(user_labels):
         user_labels = labelling.without_numbers(user_labels)
         reporter.note(f"{opts.labels}: numbered labels ('0 {user_labels[0]}', as Teachable Machine writes them); "
@@ -106,6 +109,10 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     for label, where in (labelling.repeated(user_labels) if user_labels is not None else {}).items():
         reporter.note(f"{opts.labels}: '{label}' names {len(where)} classes (labels {', '.join(map(str, where))}); "
                       "the page will show them alike")
+    if trained is not None and user_labels is not None:
+        renamed = trained.check_labels(user_labels, labels_source)
+        if renamed:
+            reporter.note(renamed)
 
     with reporter.step("loading TensorFlow"):
         tf_runtime.load()
@@ -122,7 +129,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     from builder.convert import heads
 
     model, info, head, graph, lowered = heads.prepare(model, info, opts.head, reporter)
-    labels, labels_source = _labels_for(info, user_labels, opts.labels, head)
+    labels, labels_source = _labels_for(info, user_labels, labels_source, head)
     with reporter.step("reading the model and rewriting it for inference"):
         plan = convert.plan(model, info.source, optimize=opts.optimize, graph=graph)
     preprocess = _choose_preprocess(opts.preprocess, plan.scales_input, info.family, reporter)
@@ -182,7 +189,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         result = _report(opts, info, site, plan, conversion, check, labels, labels_source, preprocess, quantization,
                          started, shards, compressed, files)
         result.head, result.lowered = head.as_dict(), lowered
-        result.training = trained.card() if trained is not None else {}
+        result.training = trained.card(labels) if trained is not None else {}
         result.build_id = uuid.uuid4().hex
         result.write(site)
         output.swap(site, opts.out, opts.force, inputs=_inputs(opts))
@@ -200,14 +207,14 @@ def _inputs(opts: BuildOptions) -> list[Path]:
     return files + [p for p in (opts.labels, opts.calibration) if p is not None]
 
 
-def _labels_for(info, user_labels: list[str] | None, path: Path | None, head: "Head") -> tuple[list[str], str]:
+def _labels_for(info, user_labels: list[str] | None, source: str | None, head: "Head") -> tuple[list[str], str]:
     # A one-unit head is shown as two classes: say so where the count is checked, not "2 outputs".
     where = info.source if head.outputs == head.classes else (
         f"{info.source} (one {head.kind} output, shown as 2 classes: the one it scores 0, then the one it scores 1)")
     if user_labels is None:
         return labelling.resolve(None, info.num_outputs, where)
-    labelling.check_count(user_labels, path, info.num_outputs, where)
-    return user_labels, str(path)
+    labelling.check_count(user_labels, Path(source), info.num_outputs, where)
+    return user_labels, source
 
 
 def _report(opts: BuildOptions, info, site: Path, plan, conversion, check, labels: list[str], labels_source: str,

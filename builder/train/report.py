@@ -51,18 +51,48 @@ class Trained:
     """A model file written by ``browsernet train``, with its report."""
 
     model: Path
-    labels: Path
+    labels: Path | None  # its labels.txt; None when that file is gone (the report's classes still name them)
     report: dict[str, Any]
 
-    def card(self) -> dict[str, Any]:
-        """What the site's model card shows: test accuracy, per-class precision/recall, image counts."""
+    @property
+    def classes(self) -> list[str]:
+        """The class names in the order of the model's outputs, as training found them (its folder names)."""
+        return list(self.report["classes"])
+
+    def check_labels(self, labels: list[str], source: str | Path) -> str | None:
+        """Hold the labels a site will show (from ``source``) to the classes the model was trained on.
+
+        The same names in another order would name every prediction wrongly without a sign of it, so that
+        raises :class:`~builder.errors.LabelsError`, naming the first output that would be misnamed; so does
+        any training class name given to another output. Other names for the same outputs (a translation,
+        capitals) are fine: returns a note saying which ones differ. A count that differs is left to the
+        check against the model's outputs."""
+        from builder.errors import LabelsError
+
+        classes = self.classes
+        if len(labels) != len(classes) or labels == classes:
+            return None
+        for i, (label, cls) in enumerate(zip(labels, classes)):
+            if label != cls and label in classes:
+                raise LabelsError(
+                    f"{source}: output {i} of {self.model} was trained as '{cls}' (its {REPORT_FILE}), but these "
+                    f"labels name it '{label}', the name of output {classes.index(label)}: the page would name "
+                    f"its predictions wrongly; give the labels in the training order ({', '.join(classes)})")
+        renamed = [f"'{cls}' as '{label}'" for label, cls in zip(labels, classes) if label != cls]
+        return (f"{source}: names {len(renamed)} of the classes {self.model} was trained on differently "
+                f"({', '.join(renamed[:3])}{', …' if len(renamed) > 3 else ''}); the page shows these labels")
+
+    def card(self, labels: list[str] | None = None) -> dict[str, Any]:
+        """What the site's model card shows: test accuracy, per-class precision/recall, image counts; each
+        class under the site's label for it (``labels``, in output order), else its training name."""
         test = self.report["test"]
+        shown = dict(zip(self.classes, labels or self.classes))
         return {
             "test_accuracy": test["accuracy"],
             "test_images": test["images"],
             "validation_accuracy": self.report["validation"]["accuracy"],
             "train_images": self.report["images"]["total"]["train"],
-            "per_class": {name: {k: m[k] for k in ("precision", "recall", "support")}
+            "per_class": {shown.get(name, name): {k: m[k] for k in ("precision", "recall", "support")}
                           for name, m in test["per_class"].items()},
             "base": self.report["base"]["name"],
         }
@@ -99,7 +129,7 @@ def beside(model: str | Path) -> Trained | None:
         log.info("%s: %s describes another model file; not using it", model, REPORT_FILE)
         return None
     labels = model.parent / LABELS_FILE
-    return Trained(model, labels, data) if labels.is_file() else None
+    return Trained(model, labels if labels.is_file() else None, data)
 
 
 def held_out_calibration(trained: Trained, size: tuple[int, int], rule: str,

@@ -99,3 +99,67 @@ def test_train_build_site_refuses_a_bad_site_folder_before_training(where, tmp_p
     assert not out.exists() and not (PHOTOS / "site").exists()  # nothing trained, nothing written
     if where == "not-a-site":
         assert [p.name for p in site.iterdir()] == ["todo.txt"]
+
+
+def _trained_copy(out, folder, labels: list[str] | None):
+    """The trained model and its report in ``folder``, with ``labels`` as its labels.txt (None: no labels.txt)."""
+    import shutil
+
+    folder.mkdir()
+    for name in (records.MODEL_FILE, records.REPORT_FILE):
+        shutil.copy2(out / name, folder / name)
+    if labels is not None:
+        (folder / records.LABELS_FILE).write_text("".join(f"{label}\n" for label in labels))
+    return folder / records.MODEL_FILE
+
+
+def _build_site(*args: str):
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+
+    return CliRunner().invoke(cli, ["build-site", "--quantize", "none", *args])
+
+
+@pytest.mark.parametrize("given", ["--labels", "labels.txt"])
+def test_labels_in_another_order_than_training_are_refused(trained_site, tmp_path, given):
+    """The same class names in another order would name every prediction wrongly, with no sign of it."""
+    out, _, _ = trained_site
+    classes = json.loads((out / records.REPORT_FILE).read_text())["classes"]
+    swapped = [classes[1], classes[0], *classes[2:]]
+    model = _trained_copy(out, tmp_path / "model", swapped if given == "labels.txt" else classes)
+    args = ["--labels", str(tmp_path / "swapped.txt")] if given == "--labels" else []
+    (tmp_path / "swapped.txt").write_text("\n".join(swapped) + "\n")
+    site = tmp_path / "site"
+    result = _build_site("--model", str(model), *args, "--out", str(site))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    message = result.output.strip().splitlines()[-1]
+    assert f"output 0 of {model} was trained as '{classes[0]}'" in message and f"name it '{classes[1]}'" in message
+    assert not site.exists()
+
+
+def test_a_trained_model_without_labels_txt_takes_its_classes_from_its_report(trained_site, tmp_path):
+    out, _, _ = trained_site
+    classes = json.loads((out / records.REPORT_FILE).read_text())["classes"]
+    model = _trained_copy(out, tmp_path / "model", None)
+    result = _build_site("--model", str(model), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    built = json.loads((tmp_path / "site" / "report.json").read_text())
+    assert built["labels"] == records.REPORT_FILE and built["classes"] == len(classes)
+    config = json.loads((tmp_path / "site" / "config.json").read_text())
+    assert config["labels"] == classes
+
+
+def test_labels_that_rename_the_classes_are_shown_and_said(trained_site, tmp_path):
+    """Other names for the same outputs (capitals, a translation) are the user's to choose: the page and the
+    model card's per-class figures show them, and the build says which differ."""
+    out, _, _ = trained_site
+    classes = json.loads((out / records.REPORT_FILE).read_text())["classes"]
+    renamed = [name.capitalize() for name in classes]
+    model = _trained_copy(out, tmp_path / "model", renamed)
+    result = _build_site("--model", str(model), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    assert f"names {len(classes)} of the classes" in result.output and f"'{classes[0]}' as '{renamed[0]}'" in result.output
+    built = json.loads((tmp_path / "site" / "report.json").read_text())
+    assert sorted(built["training"]["per_class"]) == sorted(renamed)
+    assert json.loads((tmp_path / "site" / "config.json").read_text())["labels"] == renamed
