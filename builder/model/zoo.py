@@ -266,9 +266,6 @@ def _with_modules(spec: Any) -> Any:
     Layers get ``keras.layers``; a nested model ``Functional`` or ``Sequential``; an object whose config is
     only a name (no ``trainable``: an operation, not a layer) and whose class is one of ``keras.ops``'s
     NumPy operations gets ``keras.src.ops.numpy``. Objects that already name a module are left alone."""
-    import importlib
-
-    numpy_ops = importlib.import_module("keras.src.ops.numpy")
     if not isinstance(spec, dict) or "class_name" not in spec:
         return spec
     cls, inner = str(spec["class_name"]), spec.get("config")
@@ -277,8 +274,7 @@ def _with_modules(spec: Any) -> Any:
             spec["module"], spec["class_name"] = "keras.src.models.functional", "Functional"
         elif cls == "Sequential":
             spec["module"] = "keras"
-        elif (isinstance(inner, dict) and "trainable" not in inner and cls != "InputLayer"
-              and isinstance(getattr(numpy_ops, cls, None), type)):
+        elif _is_numpy_op(spec):
             spec["module"] = "keras.src.ops.numpy"
         else:
             spec["module"] = "keras.layers"
@@ -287,6 +283,18 @@ def _with_modules(spec: Any) -> Any:
         for layer in inner.get("layers") or []:
             _with_modules(layer)
     return spec
+
+
+def _is_numpy_op(spec: dict) -> bool:
+    """Whether a module-less object of a Keras 3 ``.h5`` config is one of ``keras.ops``'s NumPy operations
+    (``x / 127.5``, ``x - 1`` record ``TrueDivide``, ``Subtract``): its config is only a name (no
+    ``trainable``: an operation, not a layer) and its class is one of ``keras.src.ops.numpy``'s."""
+    import importlib
+
+    numpy_ops = importlib.import_module("keras.src.ops.numpy")
+    cls, inner = str(spec.get("class_name")), spec.get("config")
+    return (isinstance(inner, dict) and "trainable" not in inner and cls != "InputLayer"
+            and isinstance(getattr(numpy_ops, cls, None), type))
 
 
 def read_config(path: Path) -> dict | None:
@@ -349,7 +357,7 @@ def check_safe(config: dict, path: Path) -> None:
         module = spec.get("module")
         registered = str(spec.get("registered_name") or "")
         builtin = (str(module).split(".")[0] == "keras" and ">" not in registered if module is not None
-                   else hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES)
+                   else hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec))
         if not builtin:
             raise UnsupportedLayerError(
                 f"{what} is a custom layer class, not one of Keras's; browsernet runs no code from outside "
