@@ -188,6 +188,11 @@ def _read_file(path: Path) -> tuple[Any, ModelInfo | None]:
     images of any size: :func:`_fixed_input` fixes one first)."""
     check_file(path)
     config = read_config(path)
+    if config is None and path.suffix.lower() == ".h5":
+        raise ModelError(f"{path}: holds weights only, no model (written by save_weights); for a stock "
+                         f"MobileNet's weights pass --model mobilenet_v2 (or its family) --weights {path}, with "
+                         "the --alpha and --input-size it was made with; for your own model, save it whole: "
+                         "model.save('model.keras')")
     if config is not None:
         check_safe(config, path)
     keras2 = _saved_by_keras2(path)

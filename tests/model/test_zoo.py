@@ -200,3 +200,21 @@ def test_input_size_for_a_model_file_with_its_own_size_is_refused(fine_tuned_ker
     assert models.load(str(fine_tuned_keras), input_size=size)[1].input_size == (size, size)  # its own: fine
     with pytest.raises(ModelError, match=rf"the model's input is {size}x{size}; --input-size is for a stock model"):
         models.load(str(fine_tuned_keras), input_size=size * 2)
+
+
+@pytest.mark.parametrize("keras2", [False, True])
+def test_a_weights_only_file_as_model_says_how_to_use_it(keras2, tmp_path):
+    from tests import helpers
+
+    path = tmp_path / "weights.weights.h5"
+    if keras2:
+        import tf_keras
+
+        tf_keras.Sequential([tf_keras.Input((8,)), tf_keras.layers.Dense(2)]).save_weights(str(path))
+    else:
+        helpers.sequential(32).save_weights(path)
+    with pytest.raises(ModelError) as caught:
+        models.load(str(path))
+    message = str(caught.value)
+    assert f"{path}: holds weights only" in message and f"--weights {path}" in message
+    assert "object at 0x" not in message and "\n" not in message
