@@ -159,6 +159,10 @@ def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
             path = path[: -len("index.html")]
         elif not path.endswith("/"):
             path += "/"
+        if parts.query or parts.fragment:
+            left_out = (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+            log.warning("%s: verify leaves out %s; it visits %s as a visitor does, with ?backend=NAME for each of "
+                        "--backends", target, left_out, path)
         yield f"{parts.scheme}://{parts.netloc}{path}", None
         return
     site = Path(target)

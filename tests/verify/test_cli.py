@@ -66,3 +66,13 @@ def test_json_to_stdout_still_says_what_failed(tmp_path):
     data = json.loads(result.stdout)
     assert data["ok"] is False and "neither a URL" in data["error"] and data["checks"] == []
     assert "Error: " in result.stderr and "neither a URL" in result.stderr
+
+
+def test_a_query_in_the_url_is_said_to_be_left_out(monkeypatch, tmp_path):
+    """verify visits the page itself (with ?backend=NAME per --backends): a ?threads=1 in the URL given would
+    not be what it verified, so it says so before anything else."""
+    monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
+    result = CliRunner().invoke(cli, ["verify", "http://127.0.0.1:9/repo/?threads=1"])
+    assert result.exit_code == 1 and "Chromium not found" in result.output.strip().splitlines()[-1]
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "leaves out ?threads=1" in warnings[0] and "/repo/" in warnings[0], result.output
