@@ -113,6 +113,10 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         renamed = trained.check_labels(user_labels, labels_source)
         if renamed:
             reporter.note(renamed)
+    trained_resize = trained.report.get("input", {}).get("resize") if trained is not None else None
+    if trained_resize and trained_resize != opts.resize:
+        reporter.note(f"--resize {opts.resize}: {opts.model} was trained, and its test figures measured, on photos "
+                      f"fitted by '{trained_resize}'; the page will fit visitors' images by '{opts.resize}'")
 
     with reporter.step("loading TensorFlow"):
         tf_runtime.load()

@@ -163,3 +163,12 @@ def test_labels_that_rename_the_classes_are_shown_and_said(trained_site, tmp_pat
     built = json.loads((tmp_path / "site" / "report.json").read_text())
     assert sorted(built["training"]["per_class"]) == sorted(renamed)
     assert json.loads((tmp_path / "site" / "config.json").read_text())["labels"] == renamed
+
+
+def test_another_resize_rule_than_training_is_said(trained_site, tmp_path):
+    out, _, _ = trained_site
+    model = _trained_copy(out, tmp_path / "model", json.loads((out / records.REPORT_FILE).read_text())["classes"])
+    result = _build_site("--model", str(model), "--resize", "crop", "--out", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    assert "--resize crop" in result.output and "fitted by 'squash'" in result.output
+    assert json.loads((tmp_path / "site" / "config.json").read_text())["resize"] == "crop"
