@@ -107,6 +107,10 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     kind = "browsernet train output"
     staging.check_target(opts.out, opts.force, foreign, kind, inputs=opts.inputs)
     if opts.cache_dir is not None:  # known before the photos are read and the base is loaded, not after
+        cache, data = opts.cache_dir.resolve(), opts.data.resolve()
+        if cache == data or data in cache.parents:  # its files would be read as photos by the next run
+            raise TrainError(f"--cache-dir {opts.cache_dir}: inside the photo folder {opts.data}; choose a folder "
+                             "outside it (the default is ~/.cache/browsernet/features)")
         staging.check_writable(opts.cache_dir, "--cache-dir")
 
     with stage("scan", f"checking the photos in {opts.data}"):

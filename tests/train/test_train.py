@@ -178,6 +178,23 @@ def test_an_unwritable_out_or_cache_is_refused_before_any_work(option, feature_c
     assert "checking the photos" not in result.output
 
 
+def test_a_cache_inside_the_photo_folder_is_refused_before_any_work(tmp_path):
+    """Its .npy and .json files would be read as photos by the next run (and skipped, with a warning, each time)."""
+    import shutil
+
+    photos = tmp_path / "photos"
+    shutil.copytree(PHOTOS, photos)
+    before = sorted(p.relative_to(photos) for p in photos.rglob("*"))
+    cache = photos / "birds" / "cache"
+    result = CliRunner().invoke(cli, ["train", str(photos), "--base", str(DEMO_BASE), "--out", str(tmp_path / "out"),
+                                      "--cache-dir", str(cache)])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (f"Error: --cache-dir {cache}: inside the photo folder {photos}; "
+                                                      "choose a folder outside it (the default is "
+                                                      "~/.cache/browsernet/features)")
+    assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before and not (tmp_path / "out").exists()
+
+
 def test_a_cached_head_only_run_with_other_head_settings_writes_that_head(trained, feature_cache, tmp_path):
     from builder.train.pipeline import train
 
