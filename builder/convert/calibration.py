@@ -12,7 +12,6 @@ orientation, transparency on white, the build's resize rule, bilinear with half-
 from __future__ import annotations
 
 import logging
-import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +63,12 @@ def builtin(size: tuple[int, int], count: int = BUILTIN_COUNT, seed: int = SEED)
 
 
 def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> CalibrationSet:
-    """Every image under ``folder`` (recursively; hidden files and folders are skipped, and so are documents
-    such as a README.md or CREDITS.txt, by their type, with a warning, as ``train`` skips them).
+    """Every image under ``folder`` (recursively; hidden files and folders are skipped, and so are files that
+    are not images, such as a README.md or a Thumbs.db, with a warning), by the rule ``train`` uses for its
+    photo folder (:func:`~builder.model.page_input.meant_as_image`), so that a training folder calibrates.
 
-    Anything else in the folder that is not an image is an error naming the file: a calibration set
-    with a stray file in it is more likely a wrong folder than something to skip silently.
+    A file meant as an image (an image suffix, or a header Pillow knows) that does not decode is an error
+    naming the file: such a set would not be the images the user thinks it is.
     """
     from PIL import UnidentifiedImageError
 
@@ -76,7 +76,7 @@ def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> Ca
         raise CalibrationError(f"--calibration {folder}: not a folder")
     paths = sorted(p for p in folder.rglob("*")
                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-    documents = [p for p in paths if (mimetypes.guess_type(p.name)[0] or "").startswith(("text/", "application/"))]
+    documents = [p for p in paths if not page_input.meant_as_image(p)]
     if documents:
         log.warning("--calibration %s: skipped %d file(s) that are not images: %s", folder, len(documents),
                     ", ".join(p.relative_to(folder).as_posix() for p in documents[:5]) + (" …" if len(documents) > 5

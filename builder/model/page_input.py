@@ -37,6 +37,30 @@ def open_image(path: Path):
         raise ImageTooLarge(f"{str(e).split(', could be')[0]}; scale it down") from e
 
 
+def image_suffixes() -> set[str]:
+    """The file suffixes Pillow reads (``.jpg``, ``.png``, ``.webp``, ...), lower-case."""
+    from PIL import Image
+
+    return {suffix.lower() for suffix in Image.registered_extensions()}
+
+
+def meant_as_image(path: Path) -> bool:
+    """Whether ``path`` is meant as an image: it has an image suffix, or Pillow knows its header. Anything
+    else (``README.md``, ``Thumbs.db``, ``.DS_Store``-like litter) is not, and a photo folder may hold it.
+    Only the header is read; whether the image decodes is :func:`decode`'s to find out."""
+    from PIL import UnidentifiedImageError
+
+    if path.suffix.lower() in image_suffixes():
+        return True
+    try:
+        with open_image(path):
+            return True
+    except UnidentifiedImageError:
+        return False
+    except (OSError, ValueError):  # unreadable, too large: an image that decode() will name the problem of
+        return True
+
+
 def decode(path: Path) -> np.ndarray:
     """``path`` as the page decodes it: (H, W, 3) uint8 RGB, upright by its EXIF orientation, transparent
     pixels composited on white (rounded to 8 bits, as the page's canvas stores them).

@@ -147,12 +147,6 @@ def _files(folder: Path) -> list[Path]:
                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _image_suffixes() -> set[str]:
-    from PIL import Image as PILImage
-
-    return {suffix.lower() for suffix in PILImage.registered_extensions()}
-
-
 def _is_image(path: Path) -> bool:
     """Whether ``path`` is meant as an image, checking that it decodes completely.
 
@@ -169,7 +163,7 @@ def _is_image(path: Path) -> bool:
     except PermissionError as e:
         raise DatasetError(f"{path}: cannot read it ({e.strerror}); check its permissions") from e
     except UnidentifiedImageError as e:
-        if path.suffix.lower() in _image_suffixes():
+        if path.suffix.lower() in page_input.image_suffixes():
             raise DatasetError(f"{path}: not a decodable image ({_first_line(e)})") from e
         return False
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data, once identified

@@ -61,14 +61,16 @@ def test_folder_with_a_broken_image_names_the_file(tmp_path):
 
 
 def test_documents_beside_the_photos_are_skipped_with_a_warning(tmp_path, caplog):
-    """A photo folder often carries its README or credits (as train's data folders do): not an error."""
+    """A photo folder often carries its README, credits or Windows' Thumbs.db (as train's data folders do, and
+    train skips them alike): not an error."""
     _write_images(tmp_path, 20)
     (tmp_path / "README.md").write_text("# my photos")
     (tmp_path / "dogs" / "CREDITS.txt").write_text("by me")
+    (tmp_path / "dogs" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # Windows' litter
     with caplog.at_level("WARNING"):
         got = calibrate.from_folder(tmp_path, (32, 32))
     assert len(got.images) == 20
-    assert "skipped 2 file(s) that are not images: README.md, dogs/CREDITS.txt" in caplog.text
+    assert "skipped 3 file(s) that are not images: README.md, dogs/CREDITS.txt, dogs/Thumbs.db" in caplog.text
 
 
 def test_folder_with_too_few_images(tmp_path):
