@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from contextlib import contextmanager
@@ -54,6 +55,18 @@ class TerminalReporter(Reporter):
         self.quiet = quiet
         self.stream = stream or sys.stderr
         self._open = False
+        # A warning logged inside a step (the CLI logs to stderr) starts on its own line, not after "... ".
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(self._end_line)
+
+    def _end_line(self, record: logging.LogRecord | None = None) -> bool:
+        """End a step line left open, so that what comes next starts on its own line; a logging filter
+        that lets every record through."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+        return True
 
     def start(self, step: str) -> None:
         if not self.quiet:
@@ -63,15 +76,14 @@ class TerminalReporter(Reporter):
 
     def finish(self, step: str, seconds: float) -> None:
         if not self.quiet:
-            self.stream.write(f" {seconds:.1f}s\n")
+            # After a note or a warning inside the step, its time goes on a line that names it again.
+            self.stream.write(f" {seconds:.1f}s\n" if self._open else f"  {step} ... {seconds:.1f}s\n")
             self.stream.flush()
             self._open = False
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            if self._open:  # a note inside a step starts on its own line
-                self.stream.write("\n")
-                self._open = False
+            self._end_line()  # a note inside a step starts on its own line
             self.stream.write(f"  {message}\n")
             self.stream.flush()
 
