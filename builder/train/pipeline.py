@@ -342,7 +342,10 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
                  "split": {"method": "sha256 of each file's bytes: the first 64 bits as a fraction of 2^64 below "
                                      "test% is test, below test% + validation% validation, else training",
                            "validation_percent": opts.validation_percent, "test_percent": opts.test_percent},
-                 "splits": {s: [im.path.as_posix() for im in data.split(s)] for s in photos.SPLITS}},
+                 "splits": {s: [im.path.as_posix() for im in data.split(s)] for s in photos.SPLITS},
+                 # build-site calibrates on the held-out photos: their content, so that a changed one is noticed.
+                 "held_out_sha256": {im.path.as_posix(): im.sha256 for s in ("validation", "test")
+                                     for im in data.split(s)}},
         "base": {"name": name, "family": base.family, "input_size": list(base.input_size),
                  "features": base.dimension, "preprocess": base.preprocess, "identity": identity},
         # What model.keras takes: raw 0..255 pixels, squashed to input_size (it rescales them itself).

@@ -99,15 +99,21 @@ class Trained:
 
     def held_out(self) -> tuple[list[Path], np.ndarray] | str:
         """The validation and test photos (paths, true class indices), or why they cannot be used: a
-        photo moved or deleted (the data folder moved, or a photo was removed since training)."""
+        photo moved or deleted (the data folder moved, or a photo was removed since training), or one whose
+        content is not what training held out (another photo saved under its name)."""
+        from builder.report import sha256_of
+
         root = Path(self.report["data"]["folder"])
         classes = self.report["classes"]
+        recorded = self.report["data"].get("held_out_sha256", {})
         paths, labels = [], []
         for split in ("validation", "test"):
             for rel in self.report["data"]["splits"][split]:
                 path = root / rel
                 if not path.is_file():
                     return f"{path} is gone"
+                if rel in recorded and sha256_of(path) != recorded[rel]:
+                    return f"{path} has changed since training"
                 paths.append(path)
                 labels.append(classes.index(Path(rel).parts[0]))
         return paths, np.asarray(labels, np.int64)

@@ -46,6 +46,7 @@ def test_build_site_takes_labels_report_and_held_out_calibration_from_training(t
     auto = quantization["auto"]
     held_out = train_report["data"]["splits"]["validation"] + train_report["data"]["splits"]["test"]
     assert auto["images"] == len(held_out) and "held-out" in auto["calibration_source"]
+    assert sorted(train_report["data"]["held_out_sha256"]) == sorted(held_out)  # their content, checked at build
     # float32's accuracy on those photos is the one training measured on the same photos.
     validation = train_report["validation"]
     measured = (validation["accuracy"] * validation["images"] + test["accuracy"] * test["images"]) / len(held_out)

@@ -39,3 +39,17 @@ def test_a_photo_gone_or_no_longer_an_image_is_said_and_the_built_in_set_used(tm
     notes.clear()
     assert held_out_calibration(trained, (16, 16), "squash", note=notes.append) is None
     assert f"{data / 'cats' / '1.png'} is gone" in notes[0]
+
+
+def test_a_held_out_photo_with_other_content_is_said_and_the_built_in_set_used(tmp_path):
+    """The split is by content: a training photo copied over a held-out one's name would be scored as held out."""
+    from builder.report import sha256_of
+
+    trained = _trained(tmp_path)
+    data = tmp_path / "photos"
+    trained.report["data"]["held_out_sha256"] = {rel: sha256_of(data / rel) for rel in ("cats/1.png", "dogs/2.png")}
+    assert held_out_calibration(trained, (16, 16), "squash", note=[].append) is not None  # as trained: used
+    Image.new("RGB", (40, 30), (30, 200, 30)).save(data / "cats" / "1.png")
+    notes = []
+    assert held_out_calibration(trained, (16, 16), "squash", note=notes.append) is None
+    assert len(notes) == 1 and f"{data / 'cats' / '1.png'} has changed since training" in notes[0]
