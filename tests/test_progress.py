@@ -14,6 +14,8 @@ def test_a_warning_or_note_inside_a_step_starts_on_its_own_line_and_the_step_is_
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("warning: %(message)s"))
     root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.WARNING)  # as the CLI sets it (an earlier CLI run in this process may have left -q's)
     try:
         reporter = TerminalReporter(stream=stream)
         with reporter.step("calibration images"):
@@ -24,6 +26,7 @@ def test_a_warning_or_note_inside_a_step_starts_on_its_own_line_and_the_step_is_
             reporter.note("a note")
     finally:
         root.removeHandler(handler)
+        root.setLevel(level)
     lines = stream.getvalue().splitlines()
     assert lines[0] == "  calibration images ..."
     assert lines[1] == "warning: skipped 2 file(s) that are not images"
