@@ -271,6 +271,10 @@ def return_visit(visit: Visit, downloaded: dict[str, int]) -> Check:
         more = f" and {len(downloaded) - MAX_LISTED} more" if len(downloaded) > MAX_LISTED else ""
         return Check("Return visit", False, f"downloaded {sum(downloaded.values()):,} model bytes again: "
                                             f"{files}{more}; the service worker's cache did not serve them")
+    if not visit.controlled:  # the browser's HTTP cache (or a 304) served it: the host decides how long for
+        return Check("Return visit", False, "the service worker did not control the second visit, so its cache "
+                                            "did not serve the model (the browser's HTTP cache did, for as long as "
+                                            "the host lets it, and not offline)")
     return Check("Return visit", True, "0 model bytes downloaded (the service worker's cache served the model)")
 
 

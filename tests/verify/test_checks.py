@@ -139,6 +139,9 @@ def test_return_visit_and_offline():
     assert checks.return_visit(ready(), {}).ok
     again = checks.return_visit(ready(), {"model/group1-shard1of1.bin": 4096})
     assert not again.ok and "4,096 model bytes" in again.detail and "group1-shard1of1.bin" in again.detail
+    # Nothing downloaded, but no service worker either: the browser's HTTP cache served it, which is not the check.
+    uncontrolled = checks.return_visit(ready(controlled=False), {})
+    assert not uncontrolled.ok and "service worker did not control the second visit" in uncontrolled.detail
     assert checks.offline(ready(), REPORT).ok
     down = checks.offline(Visit("auto", "error", error="Failed to fetch"), REPORT)
     assert not down.ok and "Failed to fetch" in down.detail
