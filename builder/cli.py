@@ -447,7 +447,10 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
 
         say = _say(quiet)
         result = github_pages(site, remote=remote, branch=branch, message=message, cname=cname, dry_run=dry_run)
-        if result.dry_run and result.unchanged:
+        if result.dry_run and result.unchanged and result.unpushed:
+            say(f"Dry run: {site}/ checks out; the local {branch} already holds this site, so deploy would commit "
+                f"nothing and push {result.commit[:12]}, which {remote} lacks. Nothing was changed.")
+        elif result.dry_run and result.unchanged:
             say(f"Dry run: {site}/ checks out; {branch} already holds this site, so deploy would commit nothing. "
                 "Nothing was changed.")
         elif result.dry_run:

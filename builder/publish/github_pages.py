@@ -39,15 +39,19 @@ class PagesResult:
     commit: str
     changed: bool  # False: the branch already held exactly this site
     pushed: bool
-    dry_run: bool = False  # True: checked only; nothing was committed or pushed (commit "", changed/pushed False)
+    dry_run: bool = False  # True: checked only; nothing was committed or pushed (changed/pushed False; commit: the
+    # branch tip the deploy would commit onto, or "")
     files: int = 0  # files the branch holds (or would hold): the site without its .br/.gz copies
     remote_has_branch: bool = False  # (dry run) the branch exists, here or on the remote: the deploy adds to it
     # (dry run) the remote's branch has commits not fetched here, so whether it diverged from the local one
     # cannot be told without a fetch, which a dry run does not make; the deploy fetches and checks
     unfetched: bool = False
-    # (dry run) the branch (the remote's, else the local one) already holds exactly what the deploy would commit:
-    # it would change nothing. None: unknown (no such branch, or its tip is not fetched here).
+    # (dry run) the branch the deploy would commit onto (the local one when it is ahead of the remote's, else the
+    # remote's) already holds exactly what the deploy would commit: it would commit nothing. None: unknown (no such
+    # branch, or its tip is not fetched here).
     unchanged: bool | None = None
+    # (dry run) the local branch has commits the remote lacks (a deploy whose push failed): the deploy pushes them
+    unpushed: bool = False
 
 
 def pages_url(remote_url: str, cname: str | None) -> str | None:
@@ -86,11 +90,14 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         git.require_not_diverged(branch, remote, local, tip)
         has_branch = tip is not None or local is not None  # the deploy commits onto the local one if any
         unfetched = tip is not None and local is not None and not git.has_commit(tip)
-        held = tip if tip is not None and git.has_commit(tip) else local if tip is None else None
+        # What the deploy commits onto: the local branch when the remote's tip is in it (a deploy whose push
+        # failed left it ahead), else the remote's tip, which the deploy catches up to.
+        ahead = local is not None and (tip is None or (git.has_commit(tip) and git._is_ancestor(tip, local)))
+        held = local if ahead else tip if tip is not None and git.has_commit(tip) else None
         unchanged = None if held is None else git.files_of(held) == _branch_files(git, site, cname)
-        return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit="", changed=False,
-                           pushed=False, dry_run=True, files=files, remote_has_branch=has_branch, unfetched=unfetched,
-                           unchanged=unchanged)
+        return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=held or "",
+                           changed=False, pushed=False, dry_run=True, files=files, remote_has_branch=has_branch,
+                           unfetched=unfetched, unchanged=unchanged, unpushed=ahead and local != tip)
     remote_tip = git.fetch(remote, branch)
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")

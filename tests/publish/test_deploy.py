@@ -144,6 +144,29 @@ def test_dry_run_checks_everything_and_changes_nothing(repo, pages_site):
     assert f"commit {len(published)} files" in dry  # the count it announced is what a deploy commits
 
 
+def test_after_a_refused_push_the_dry_run_says_what_the_deploy_then_does(repo, pages_site):
+    """The remote refused the push (a hook, a network failure): the commit waits on the local branch. The dry run
+    must describe the next deploy: no new commit, a push of that one."""
+    work, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    first = git(bare, "rev-parse", "gh-pages")
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'refused by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    refused = run("deploy", "github-pages", str(pages_site), "--cname", "next.example.com")
+    assert refused.exit_code == 1 and "refused by policy" in refused.output, refused.output
+    waiting = git(work, "rev-parse", "gh-pages")
+    assert waiting != first and git(bare, "rev-parse", "gh-pages") == first
+    hook.unlink()
+    dry = run("deploy", "github-pages", "--dry-run", "--cname", "next.example.com", str(pages_site))
+    assert dry.exit_code == 0, dry.output
+    assert (f"the local gh-pages already holds this site, so deploy would commit nothing and push {waiting[:12]}, "
+            "which origin lacks") in dry.output
+    result = run("deploy", "github-pages", "--cname", "next.example.com", str(pages_site))
+    assert result.exit_code == 0 and f"gh-pages already held this site; pushed {waiting[:12]}" in result.output
+    assert git(bare, "rev-parse", "gh-pages") == waiting
+
+
 def test_deploy_builds_on_a_remote_branch_someone_else_moved(repo, pages_site, tmp_path):
     """A colleague (or CI) deployed since this clone last did: the new commit goes on top of theirs."""
     work, bare = repo
