@@ -9,7 +9,7 @@ import { modelCardRows } from './model-card.js';
 import { runtimeScripts } from './runtime.js';
 import { resolveTopK } from './topk.js';
 import { createView } from './ui.js';
-import { requestedBackend, requestedWorker, wasmThreadCount } from './url-options.js';
+import { requestedBackend, requestedThreads, requestedWorker, wasmThreadCount } from './url-options.js';
 import { createWebcam } from './webcam.js';
 
 const view = createView(document);
@@ -26,12 +26,13 @@ const state = Object.seal({
   choice: null, // the backend choice's state, for the model card and backendChoice
 });
 
-// An unknown ?backend= or a broken runtime list fails start() (the page shows why), not this module.
+// An unknown ?backend=, a bad ?threads= or a broken runtime list fails start() (the page shows why), not this module.
 let forced = null;
 let runtime = [];
 let optionsError = null;
 try {
   forced = requestedBackend(location.search);
+  requestedThreads(location.search);
   runtime = runtimeScripts(document);
 } catch (err) {
   optionsError = err;

@@ -17,10 +17,24 @@ export const AUTO_ORDER = Object.freeze(['webgl', 'wasm', 'cpu']);
 export function requestedBackend(search) {
   const value = new URLSearchParams(search).get('backend');
   if (value === null || value === '') return null;
-  if (!BACKENDS.includes(value)) {
+  if (!BACKENDS.includes(value.toLowerCase())) {
     throw new Error(`?backend=${value} is not a known backend; use one of ${BACKENDS.join(', ')}`);
   }
-  return value;
+  return value.toLowerCase();
+}
+
+/**
+ * Reads `?threads=` from a query string: an integer from 1 to 64, or null when absent.
+ * Throws for anything else, as `?backend=` does, rather than run on another count unsaid.
+ */
+export function requestedThreads(search) {
+  const value = new URLSearchParams(search).get('threads');
+  if (value === null || value === '') return null;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new Error(`?threads=${value} is not a thread count; use a whole number from 1 to 64`);
+  }
+  return count;
 }
 
 /** `?worker=0` runs inference on the main thread (for comparison and for hosts that cannot run workers). */
@@ -34,8 +48,13 @@ export function requestedWorker(search) {
  * ("auto": every CPU the browser reports, or a count).
  */
 export function wasmThreadCount(search, configured, cpus) {
-  const asked = Number.parseInt(new URLSearchParams(search).get('threads') ?? '', 10);
-  if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
+  let asked = null;
+  try {
+    asked = requestedThreads(search);
+  } catch {
+    // the page has already refused the URL (requestedThreads in start())
+  }
+  if (asked !== null) return asked;
   if (Number.isInteger(configured) && configured >= 1) return configured;
   return Math.max(1, cpus || 1);
 }

@@ -2,13 +2,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { requestedBackend, requestedWorker, wasmThreadCount } from '../../templates/js/url-options.js';
+import { requestedBackend, requestedThreads, requestedWorker, wasmThreadCount } from '../../templates/js/url-options.js';
 
 test('?backend= is read and validated', () => {
   assert.equal(requestedBackend(''), null);
   assert.equal(requestedBackend('?backend=wasm'), 'wasm');
   assert.equal(requestedBackend('?backend=webgpu'), 'webgpu');
   assert.throws(() => requestedBackend('?backend=webnn'), /not a known backend/);
+  assert.equal(requestedBackend('?backend=WASM'), 'wasm'); // as people type it
+});
+
+test('?threads= is a whole number from 1 to 64, or refused as ?backend= is', () => {
+  assert.equal(requestedThreads(''), null);
+  assert.equal(requestedThreads('?threads=1'), 1);
+  assert.equal(requestedThreads('?threads=64'), 64);
+  for (const bad of ['0', '65', 'abc', '1.5', '-2']) {
+    assert.throws(() => requestedThreads(`?threads=${bad}`), new RegExp(`\\?threads=${bad} is not a thread count`));
+  }
 });
 
 test('?worker=0 turns the worker off', () => {

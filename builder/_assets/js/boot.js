@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-D42XOTT5.js");
+  await import("./app-SCS5O3C6.js");
 }
 boot().catch(fail);

@@ -3,7 +3,7 @@ import {
   mayStartEarly,
   startEarly,
   takeEarly
-} from "./chunk-5F576OVM.js";
+} from "./chunk-NSSBUJ4B.js";
 export {
   dropEarly,
   mayStartEarly,

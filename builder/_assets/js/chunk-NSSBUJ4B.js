@@ -4,18 +4,31 @@ var AUTO_ORDER = Object.freeze(["webgl", "wasm", "cpu"]);
 function requestedBackend(search) {
   const value = new URLSearchParams(search).get("backend");
   if (value === null || value === "") return null;
-  if (!BACKENDS.includes(value)) {
+  if (!BACKENDS.includes(value.toLowerCase())) {
     throw new Error(`?backend=${value} is not a known backend; use one of ${BACKENDS.join(", ")}`);
   }
-  return value;
+  return value.toLowerCase();
+}
+function requestedThreads(search) {
+  const value = new URLSearchParams(search).get("threads");
+  if (value === null || value === "") return null;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new Error(`?threads=${value} is not a thread count; use a whole number from 1 to 64`);
+  }
+  return count;
 }
 function requestedWorker(search) {
   const value = new URLSearchParams(search).get("worker");
   return !(value === "0" || value === "off" || value === "false");
 }
 function wasmThreadCount(search, configured, cpus) {
-  const asked = Number.parseInt(new URLSearchParams(search).get("threads") ?? "", 10);
-  if (Number.isInteger(asked) && asked >= 1 && asked <= 64) return asked;
+  let asked = null;
+  try {
+    asked = requestedThreads(search);
+  } catch {
+  }
+  if (asked !== null) return asked;
   if (Number.isInteger(configured) && configured >= 1) return configured;
   return Math.max(1, cpus || 1);
 }
@@ -72,6 +85,7 @@ export {
   BACKENDS,
   AUTO_ORDER,
   requestedBackend,
+  requestedThreads,
   requestedWorker,
   wasmThreadCount,
   mayStartEarly,

@@ -2,10 +2,11 @@ import {
   AUTO_ORDER,
   BACKENDS,
   requestedBackend,
+  requestedThreads,
   requestedWorker,
   takeEarly,
   wasmThreadCount
-} from "./chunk-5F576OVM.js";
+} from "./chunk-NSSBUJ4B.js";
 
 // templates/js/latency.js
 var WINDOW = 200;
@@ -1921,6 +1922,7 @@ var runtime = [];
 var optionsError = null;
 try {
   forced = requestedBackend(location.search);
+  requestedThreads(location.search);
   runtime = runtimeScripts(document);
 } catch (err) {
   optionsError = err;
