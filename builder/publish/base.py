@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Iterable
 
 from builder import __version__, report
 from builder.errors import DeployError
@@ -65,14 +66,19 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         raise DeployError(f"{site}: {total / 1e6:.0f} MB is over the host's {site_limit / 1e6:.0f} MB site limit")
     # Exactly the site: a file the build did not write (a .git/ folder, an .env, a stray download) is not
     # published by accident.
-    built = {*data.files, *hosting.HOST_FILES, report.REPORT_FILE}
-    extra = [p.relative_to(site).as_posix() for p in precompress.site_files(site)
-             if p.relative_to(site).as_posix() not in built]
+    extra = unlisted(site, data.files)
     if extra:
         more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
         raise DeployError(f"{site}: {', '.join(extra[:3])}{more}: not written by the build (not in "
                           f"{report.REPORT_FILE}); a deploy publishes exactly the site, so move them out of the folder")
     return data
+
+
+def unlisted(site: Path, files: Iterable[str]) -> list[str]:
+    """The files in ``site`` (site-relative, sorted) that the build did not write: not among ``files``
+    (report.json's), host configuration or report.json itself (a .git/ folder, an .env, a stray download)."""
+    built = {*files, *hosting.HOST_FILES, report.REPORT_FILE}
+    return [path for path in (p.relative_to(site).as_posix() for p in precompress.site_files(site)) if path not in built]
 
 
 def default_message(data: report.BuildReport) -> str:

@@ -116,16 +116,22 @@ def model_paths(report: dict[str, Any], model_json: bytes | None) -> list[str]:
     return [MODEL_DIR + "model.json"] + [MODEL_DIR + p for p in shards]
 
 
-def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None) -> Check:
+def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None,
+                extra: list[str] | None = None) -> Check:
     """Every file the host sent for the site (model files first) is the file the build wrote:
     HTTP 200, not an HTML page in a non-HTML file's place, and the sha256 that report.json records.
-    ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause)."""
+    ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause);
+    ``extra``: for a local site, the files in its folder that the build did not write (deploy refuses them)."""
     expected = dict(report.get("sha256") or {})
     if not expected:  # a report from before "sha256": at least the shards
         expected = {MODEL_DIR + p: d for p, d in report.get("shard_sha256", {}).items()}
     problems = []
     if stale:
         problems.append(f"stale: {stale} since the site was built; rebuild it")
+    if extra:
+        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        problems.append(f"{', '.join(extra[:3])}{more}: in the folder but not written by the build (not in "
+                        "report.json); deploy would refuse to publish the folder")
     checked = 0
     for s in served:
         if s.status == 0:

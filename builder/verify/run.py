@@ -118,14 +118,14 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
             raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
     from builder.browser import WEBGPU_ARGS, launch
 
-    with _site_url(options.target) as (url, stale):
+    with _site_url(options.target) as (url, stale, extra):
         # says how to get Playwright or Chromium if either is missing; WebGPU needs its flags
         with launch(WEBGPU_ARGS if WEBGPU in options.backends else None) as browser:
             from playwright.sync_api import Error
 
             context = browser.new_context()
             try:
-                checks_, visits, data = _drive(context, url, stale, options, reporter)
+                checks_, visits, data = _drive(context, url, stale, extra, options, reporter)
             except Error as e:  # the browser itself failed (crashed, closed): not a verdict on the site
                 raise VerifyError(f"{url}: Chromium failed while verifying: {_first_line(str(e))}") from e
             finally:
@@ -150,8 +150,9 @@ def write_json(result: VerifyResult, stream: Any) -> None:
 
 @contextmanager
 def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
-    """``(url of the page, stale input file or None)``: a URL as given (a folder's URL ends in /), or a
-    local site folder served by browsernet's preview server on a free port until the block ends."""
+    """``(url of the page, stale input file or None, files the build did not write)``: a URL as given (a
+    folder's URL ends in /), or a local site folder served by browsernet's preview server on a free port until
+    the block ends. The last two are known for a local folder only."""
     if re.match(r"^https?://", target, re.I):
         parts = urlsplit(target)
         path = parts.path or "/"
@@ -163,7 +164,7 @@ def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
             left_out = (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
             log.warning("%s: verify leaves out %s; it visits %s as a visitor does, with ?backend=NAME for each of "
                         "--backends", target, left_out, path)
-        yield f"{parts.scheme}://{parts.netloc}{path}", None
+        yield f"{parts.scheme}://{parts.netloc}{path}", None, []
         return
     site = Path(target)
     if not site.is_dir():
@@ -178,7 +179,9 @@ def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield url_of(server), reports.stale_sources(data, site)
+        from builder.publish.base import unlisted
+
+        yield url_of(server), reports.stale_sources(data, site), unlisted(site, data.get("files") or {})
     finally:
         server.shutdown()
         server.server_close()
@@ -231,7 +234,7 @@ class _Observer:
             self.privacy.errors.append(text)
 
 
-def _drive(context: Any, url: str, stale: str | None, options: VerifyOptions,
+def _drive(context: Any, url: str, stale: str | None, extra: list[str], options: VerifyOptions,
            reporter: Reporter) -> tuple[list[Check], list[Visit], dict]:
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     observer = _Observer(context, origin)
@@ -281,7 +284,7 @@ def _drive(context: Any, url: str, stale: str | None, options: VerifyOptions,
     wasm = [s for s in served if s.path.endswith(".wasm")]
     result = [
         checks.loads(visits),
-        checks.right_files(data, served, stale),
+        checks.right_files(data, served, stale, extra),
         checks.right_answers(data, visits),
         checks.private(origin, observer.privacy),
         checks.host(first, headers, wasm),

@@ -125,6 +125,16 @@ def test_a_flipped_shard_byte(site_copy, tmp_path):
     assert not checks["Loads"]["ok"] and shard.name in checks["Loads"]["detail"]  # the page names it too
 
 
+def test_a_file_the_build_did_not_write_fails_as_deploy_refuses_it(site_copy, tmp_path):
+    """An .env left in the site folder: deploy refuses to publish it, so verify must not pass the folder."""
+    (site_copy / ".env").write_text("TOKEN=secret\n")
+    code, output, checks = verify(str(site_copy), tmp_path)
+    assert code == 1
+    files = checks["Right files"]
+    assert not files["ok"] and ".env: in the folder but not written by the build" in files["detail"], files
+    assert checks["Right answers"]["ok"]  # the site itself still works: only that file is wrong
+
+
 def test_a_missing_shard_behind_an_html_fallback(site_copy, tmp_path):
     shard = _shard(site_copy)
     shard.unlink()
