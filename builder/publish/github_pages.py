@@ -6,6 +6,7 @@ The build's pre-compressed ``.br``/``.gz`` copies stay behind: Pages compresses 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ from builder import report
 from builder.errors import DeployError
 from builder.publish.base import check_site, default_message
 from builder.site import hosting, precompress
+
+log = logging.getLogger(__name__)
 
 # GitHub refuses to store files over 100 MiB, and a Pages site should stay under 1 GB.
 PAGES_FILE_LIMIT = 100 * 1024 * 1024
@@ -95,6 +98,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         ahead = local is not None and (tip is None or (git.has_commit(tip) and git._is_ancestor(tip, local)))
         held = local if ahead else tip if tip is not None and git.has_commit(tip) else None
         unchanged = None if held is None else git.files_of(held) == _branch_files(git, site, cname)
+        _warn_if_cname_dropped(git, held, branch, cname)
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=held or "",
                            changed=False, pushed=False, dry_run=True, files=files, remote_has_branch=has_branch,
                            unfetched=unfetched, unchanged=unchanged, unpushed=ahead and local != tip)
@@ -102,6 +106,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
     git.require_deployed(before, branch, remote)
+    _warn_if_cname_dropped(git, before, branch, cname)
     import ghp_import
 
     with git.committer(), _without_copies(site) as source, _cwd(git.root):
@@ -122,6 +127,18 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         git.run("push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
     return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=after,
                        changed=changed, pushed=pushed, files=files)
+
+
+def _warn_if_cname_dropped(git: "_Git", commit: str | None, branch: str, cname: str | None) -> None:
+    """Say so when ``branch`` (at ``commit``) has a CNAME file and this deploy writes none: GitHub Pages then
+    turns the custom domain off."""
+    if commit is None or cname:
+        return
+    done = git.run("show", f"{commit}:CNAME", check=False)
+    domain = done.stdout.strip() if done.returncode == 0 else ""
+    if domain:
+        log.warning("%s serves the custom domain %s (its CNAME file), and this deploy has no --cname, so GitHub "
+                    "Pages will stop serving it there; pass --cname %s to keep it", branch, domain, domain)
 
 
 class _Git:

@@ -122,6 +122,19 @@ def test_a_change_is_a_new_commit_on_top(repo, pages_site, tmp_path):
     assert (published / "CNAME").read_text().strip() == "classify.example.com"
 
 
+def test_a_deploy_that_drops_the_custom_domain_says_so(repo, pages_site):
+    """Without --cname the branch loses its CNAME file, and GitHub Pages its custom domain: said, dry run too."""
+    assert run("deploy", "github-pages", "--cname", "classify.example.com", str(pages_site)).exit_code == 0
+    for args in (["--dry-run"], []):
+        result = run("deploy", "github-pages", *args, str(pages_site))
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+        assert len(warnings) == 1 and "custom domain classify.example.com" in warnings[0], result.output
+        assert "pass --cname classify.example.com to keep it" in warnings[0]
+    again = run("deploy", "github-pages", "--cname", "classify.example.com", str(pages_site))
+    assert again.exit_code == 0 and "warning:" not in again.output
+
+
 def test_dry_run_checks_everything_and_changes_nothing(repo, pages_site):
     work, bare = repo
     refs_before = git(work, "for-each-ref")
