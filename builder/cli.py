@@ -592,10 +592,11 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: 
     """
 
     def action() -> bool:
-        from builder.verify.run import VerifyOptions, table, verify as run_verify, write_json
+        from builder.verify.run import VerifyOptions, check_options, table, verify as run_verify, write_json
 
         options = VerifyOptions(target=target, timeout=timeout,
                                 backends=tuple(b.strip() for b in backends.split(",") if b.strip()))
+        check_options(options)
         to_stderr = json_file is not None and getattr(json_file, "name", "") == "<stdout>"
         if json_file is not None and not to_stderr:  # opened at its first write: check its folder now
             folder = Path(json_file.name).resolve().parent

@@ -69,8 +69,9 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     extra = unlisted(site, data.files)
     if extra:
         more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+        them = "them" if len(extra) > 1 else "it"
         raise DeployError(f"{site}: {', '.join(extra[:3])}{more}: not written by the build (not in "
-                          f"{report.REPORT_FILE}); a deploy publishes exactly the site, so move them out of the folder")
+                          f"{report.REPORT_FILE}); a deploy publishes exactly the site, so move {them} out of the folder")
     return data
 
 

@@ -110,9 +110,14 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     import ghp_import
 
     with git.committer(), _without_copies(site) as source, _cwd(git.root):
+        # ghp-import's commit step alone: its ghp_import() first resets the local branch to the remote-tracking
+        # one ("rebase"), which drops a commit whose push the remote refused; fetch and catch_up did that part.
+        opts = {option["dest"]: option["default"] for _, option in ghp_import.options()}
+        opts.update(branch=branch, mesg=message or default_message(data), nojekyll=True, cname=cname, push=False)
         try:
-            ghp_import.ghp_import(str(source), remote=remote, branch=branch,
-                                  mesg=message or default_message(data), nojekyll=True, cname=cname, push=False)
+            importer = ghp_import.Git(use_shell=opts["use_shell"])
+            importer.check_repo()
+            ghp_import.run_import(importer, str(source), **opts)
         except ghp_import.GhpError as e:
             raise DeployError(f"{git.root}: ghp-import failed: {e.message}") from e
     after = git.rev(f"refs/heads/{branch}")
@@ -201,7 +206,7 @@ class _Git:
             return
         shown = ", ".join(n for n in names[:4] if n) + (" and more" if len([n for n in names if n]) > 4 else "")
         raise DeployError(f"{self.root}: {branch} holds files that no deploy wrote ({shown or 'an empty tree'}), "
-                          f"and deploy would replace them with the site on {remote} too; publish to a branch of "
+                          f"and deploy would replace them with the site and push that to {remote}; publish to a branch of "
                           f"its own (--branch gh-pages), or delete this one first if its files can go")
 
     def catch_up(self, branch: str, remote: str, remote_tip: str | None) -> None:

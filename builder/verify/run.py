@@ -111,11 +111,7 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
     """
     reporter = reporter or Reporter()
     started = time.perf_counter()
-    if not options.backends:
-        raise VerifyError(f"--backends: name at least one of {AUTO}, {', '.join(BACKENDS)}")
-    for backend in options.backends:
-        if backend != AUTO and backend not in BACKENDS:
-            raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
+    check_options(options)
     from builder.browser import WEBGPU_ARGS, launch
 
     with _site_url(options.target) as (url, stale, extra):
@@ -146,6 +142,16 @@ def table(result: VerifyResult) -> list[str]:
 def write_json(result: VerifyResult, stream: Any) -> None:
     json.dump(result.as_dict(), stream, indent=2)
     stream.write("\n")
+
+
+def check_options(options: VerifyOptions) -> None:
+    """Raise :class:`~builder.errors.VerifyError` (one line) for --backends naming nothing, or a backend the
+    page does not know; cheap, so the CLI calls it before it starts anything."""
+    if not options.backends:
+        raise VerifyError(f"--backends: name at least one of {AUTO}, {', '.join(BACKENDS)}")
+    for backend in options.backends:
+        if backend != AUTO and backend not in BACKENDS:
+            raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
 
 
 @contextmanager

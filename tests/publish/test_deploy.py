@@ -176,7 +176,8 @@ def test_after_a_refused_push_the_dry_run_says_what_the_deploy_then_does(repo, p
     assert (f"the local gh-pages already holds this site, so deploy would commit nothing and push {waiting[:12]}, "
             "which origin lacks") in dry.output
     result = run("deploy", "github-pages", "--cname", "next.example.com", str(pages_site))
-    assert result.exit_code == 0 and f"gh-pages already held this site; pushed {waiting[:12]}" in result.output
+    assert result.exit_code == 0 and f"gh-pages already held this site; pushed {waiting[:12]}" in result.output, \
+        result.output
     assert git(bare, "rev-parse", "gh-pages") == waiting
 
 

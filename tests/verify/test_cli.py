@@ -45,6 +45,10 @@ def test_without_chromium_says_how_to_get_it(minimal_site, monkeypatch, tmp_path
 
 def test_unknown_backend(minimal_site):
     one_line_error([str(minimal_site), "--backends", "auto,metal"], "--backends metal", "webgl, wasm, cpu")
+    # Without -q too: refused before anything starts, so nothing is announced first.
+    result = CliRunner().invoke(cli, ["verify", str(minimal_site), "--backends", "auto,metal"])
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [
+        "Error: --backends metal: choose from auto, webgpu, webgl, wasm, cpu"], result.output
 
 
 def test_no_backend(minimal_site):
