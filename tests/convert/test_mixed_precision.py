@@ -135,7 +135,7 @@ def test_a_normalization_layer_in_front_stays_float32_and_the_rest_is_searched(t
     size = 64
     inner = helpers.fine_tuned(size, classes=10)
     inputs = helpers.keras.Input((size, size, 3))
-    normalized = helpers.keras.layers.Normalization(mean=127.5, variance=127.5 ** 2)(inputs)
+    normalized = helpers.keras.layers.Normalization(mean=127.5, variance=127.5 ** 2, name="normalization")(inputs)
     model = helpers.keras.Model(inputs, inner(normalized), name="normalized")
     plan = convert.plan(model, "normalized")
     fixed = [w.name for w in plan.weights if w.origin.layer is None]
