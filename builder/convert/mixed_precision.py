@@ -170,15 +170,16 @@ class _Evaluator:
         import tensorflow as tf
 
         self._channel_axes = channel_axes
-        # The weights a Keras layer holds: only those can be measured quantized, so only those are searched
-        # (as the writer does, the others, e.g. a lowered Normalization's, stay float32 and are only counted).
-        self.weights = [w for w in weights if w.origin.layer is not None]
-        self._fixed_bytes = 4 * sum(int(w.data.size) for w in weights if w.origin.layer is None)
+        self._keras = KerasWeights(weights)
+        # The weights a Keras layer holds (KerasWeights keeps those): only they can be measured quantized, so only
+        # they are searched (as the writer does, the others, e.g. a lowered Normalization's, stay float32 and are
+        # only counted).
+        self.weights = self._keras.weights
+        self.sizes = {w.name: int(w.data.size) for w in self.weights}
+        self._fixed_bytes = 4 * (sum(int(w.data.size) for w in weights) - sum(self.sizes.values()))
         self.x = np.asarray(x, np.float32)
         self.labels = None if labels is None else np.asarray(labels)
-        self.sizes = {w.name: int(w.data.size) for w in self.weights}
         self.evaluations = 0
-        self._keras = KerasWeights(weights)
         self._predict = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
         self.reference = self._run(self.x)  # the original float32 model: what agreement is measured against
         self._keras.load(lambda w: w.data)  # the float32 weights as written (folded, pinned)
