@@ -91,7 +91,7 @@ def browsernet_url(browsernet_site: str | Path) -> Iterator[str]:
         server = make_server(Path(target), port=0)
     except BrowsernetError as e:
         pytest.fail(f"browsernet_url: {e.format_message()}", pytrace=False)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield url_of(server)
     finally:

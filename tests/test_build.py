@@ -112,9 +112,10 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
     assert "quantization max" in out
 
 
-def test_auto_quantized_build(fine_tuned_keras, labels_file, tmp_path, monkeypatch):
+def test_auto_quantized_build(sequential_keras, tmp_path, monkeypatch):
     """--quantize auto measures the plan it then writes: the model is read into a graph, converted (planned,
-    optimized, written) and its shards hashed once each per build."""
+    optimized, written) and its shards hashed once each per build. (A small model: the search itself, on a
+    MobileNetV2, is tested in tests/convert/test_mixed_precision.py.)"""
     from builder.convert import graph, layers_model
 
     calls = {"read": 0, "plan": 0, "optimize": 0, "write_weights": 0, "hash": 0}
@@ -130,7 +131,10 @@ def test_auto_quantized_build(fine_tuned_keras, labels_file, tmp_path, monkeypat
     monkeypatch.setattr(layers_model.optimizing, "optimize", counted("optimize", layers_model.optimizing.optimize))
     monkeypatch.setattr(layers_model, "_write_weights", counted("write_weights", layers_model._write_weights))
     monkeypatch.setattr(layers_model, "_hash_names", counted("hash", layers_model._hash_names))
-    code, out = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "auto", "--out", tmp_path / "a")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("north\neast\nsouth\nwest\n")
+    code, out = _run("--model", sequential_keras, "--preprocess", "unit", "--labels", labels, "--quantize", "auto",
+                     "--out", tmp_path / "a")
     assert code == 0, out
     report = json.loads((tmp_path / "a" / "report.json").read_text())
     q = report["quantization"]

@@ -39,7 +39,7 @@ def site(tmp_path):
 @pytest.fixture
 def server(site):
     srv = make_server(site, port=0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()

@@ -87,7 +87,7 @@ def served_dir():
 
     def _serve(site: Path) -> str:
         server = make_server(site, port=0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return url_of(server)
 

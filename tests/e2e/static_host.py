@@ -51,7 +51,8 @@ class StaticHost:
         self.fallback = fallback
         self.sent: Counter[str] = Counter()  # site-relative path -> bytes of body sent
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, host=self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}{self.prefix}"
 

@@ -79,12 +79,12 @@ def test_publishes_exactly_the_site_plus_nojekyll(repo, pages_site, tmp_path):
     assert git(work, "status", "--porcelain") == ""  # the user's working tree is untouched
 
 
-def test_firebase_config_in_the_site_is_not_published_to_pages(repo, sites, tmp_path):
+def test_firebase_config_in_the_site_is_not_published_to_pages(repo, publish_sites, tmp_path):
     """`deploy firebase --dry-run` writes firebase.json and .firebaserc into a site built for any host;
     they mean nothing to GitHub Pages and name the Firebase project, so Pages never gets them."""
     _, bare = repo
     pages_site = tmp_path / "generic"
-    shutil.copytree(sites["keras"], pages_site)
+    shutil.copytree(publish_sites["any-host"], pages_site)
     firebase = run("deploy", "firebase", str(pages_site), "--dry-run", "--project", "demo-x")
     assert firebase.exit_code == 0, firebase.output
     assert (pages_site / "firebase.json").is_file() and (pages_site / ".firebaserc").is_file()
