@@ -1,4 +1,5 @@
-"""Shared fixtures. Expensive things (models, built sites, the browser) are session-scoped.
+"""Shared fixtures. Expensive things (models, built sites, the trained model, the browser) are session-scoped,
+and the files among them are made once per run for every pytest-xdist worker (:func:`made_once`).
 
 TensorFlow is imported (through tests.helpers) only by the fixtures that make models, so tests that need
 no model do not pay for it."""
