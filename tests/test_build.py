@@ -486,7 +486,6 @@ def test_a_model_whose_input_takes_any_size_is_built_at_input_size(tmp_path):
     assert report["input_size"] == [64, 64] and report["family"] == "mobilenet_v2"
     want = np.asarray(model(apply(sample_images((64, 64)), "mobilenet"), training=False))
     assert np.abs(np.asarray(report["reference"]["probabilities"]) - want).max() < 1e-6
-    assert report["parity"]["max_abs_diff"] <= 1e-4
 
 
 @pytest.mark.parametrize("error", [
