@@ -8,10 +8,12 @@ know about it (family, alpha, input size, the preprocessing it expects).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -305,9 +307,6 @@ def _is_numpy_op(spec: dict) -> bool:
 def read_config(path: Path) -> dict | None:
     """The model's architecture as saved (``config.json`` of a ``.keras``, ``model_config`` of an
     ``.h5``), read as JSON without Keras; None when the file has none (Keras then says why)."""
-    import json
-    import zipfile
-
     try:
         if path.suffix.lower() == ".keras":
             with zipfile.ZipFile(path) as archive:
@@ -361,7 +360,7 @@ def check_safe(config: dict, path: Path) -> None:
             continue
         module = spec.get("module")
         registered = str(spec.get("registered_name") or "")
-        builtin = (str(module).split(".")[0] == "keras" and ">" not in registered if module is not None
+        builtin = (str(module).split(".")[0] in ("keras", "tf_keras") and ">" not in registered if module is not None
                    else hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec))
         if not builtin:
             raise UnsupportedLayerError(
@@ -435,14 +434,20 @@ def _missing_weights(e: BaseException, config: dict | None) -> str | None:
 
 
 def _saved_by_keras2(path: Path) -> bool:
-    if path.suffix.lower() not in (".h5", ".hdf5"):
-        return False
+    """Whether tf-keras (Keras 2) wrote ``path``: the ``keras_version`` of a ``.h5``'s attributes, or of a
+    ``.keras`` archive's metadata.json (tf-keras 2.13+ writes that format too, naming its own modules)."""
     try:
-        import h5py
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                version = json.loads(archive.read("metadata.json")).get("keras_version", "")
+        elif path.suffix.lower() in (".h5", ".hdf5"):
+            import h5py
 
-        with h5py.File(path, "r") as f:
-            version = f.attrs.get("keras_version", b"")
-    except Exception:  # not HDF5 at all: the Keras 3 error is the one to report
+            with h5py.File(path, "r") as f:
+                version = f.attrs.get("keras_version", b"")
+        else:
+            return False
+    except Exception:  # not HDF5 or a .keras archive at all: the Keras 3 error is the one to report
         return False
     version = version.decode() if isinstance(version, bytes) else str(version)
     return version.startswith("2.")

@@ -194,6 +194,32 @@ def test_a_model_whose_input_takes_any_size_is_built_at_input_size(kind, tmp_pat
         models.load(str(path), input_size=16)
 
 
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_teachable_machines_layout_saved_by_tf_keras_is_read(suffix, tmp_path):
+    """Teachable Machine's layout, Sequential([Sequential([MobileNetV2 base, pooling]), Dense]), saved by
+    tf-keras: the nested Sequential names its class's module as tf_keras.src.engine.functional (Keras's own,
+    not a custom class), and tf-keras 2.13+ also writes .keras archives, which only tf-keras reads."""
+    import numpy as np
+    import tf_keras
+
+    from builder.model.preprocessing import apply
+    from tests import helpers
+
+    base = tf_keras.applications.MobileNetV2(alpha=0.35, input_shape=(64, 64, 3), include_top=False, weights=None)
+    model = tf_keras.Sequential([tf_keras.Input((64, 64, 3)),
+                                 tf_keras.Sequential([base, tf_keras.layers.GlobalAveragePooling2D()]),
+                                 tf_keras.layers.Dense(4, activation="softmax")])
+    model.set_weights(helpers.fine_tuned(64, classes=4).get_weights())  # BatchNorm statistics from real photos
+    path = tmp_path / f"model{suffix}"
+    model.save(path)
+    loaded, info = models.load(str(path))
+    assert info.input_size == (64, 64) and info.num_outputs == 4
+    x = apply(helpers.photos(64, count=6), "mobilenet")
+    want = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), want, atol=1e-6)
+    assert np.ptp(want, axis=0).max() > 0.05  # the photos get different answers
+
+
 def test_input_size_for_a_model_file_with_its_own_size_is_refused(fine_tuned_keras):
     _, info = models.load(str(fine_tuned_keras))
     size = info.input_size[0]
