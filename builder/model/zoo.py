@@ -170,6 +170,14 @@ def _fixed_input(model: Any, info: ModelInfo | None, path: Path, input_size: int
         if input_size is not None and info.input_size != (input_size, input_size):
             raise ModelError(f"{path}: the model's input is {info.input_size[0]}x{info.input_size[1]}; --input-size "
                              "is for a stock model, or a model whose input takes any size")
+        if input_shape.has_free_inner_shapes(model):  # a base of any size inside a fixed-size model
+            try:
+                model = input_shape.fixed(model, info.input_size)
+            except Exception as e:
+                raise ModelError(f"{path}: a model inside it takes images of any size, and it could not be rebuilt "
+                                 f"at the model's {info.input_size[0]}x{info.input_size[1]}: {_keras_reason(e)}") from e
+            log.info("%s: a model inside it takes images of any size; rebuilt at the model's %dx%d", path,
+                     *info.input_size)
         return model, info
     shape = tuple(model.inputs[0].shape)
     if input_size is None:

@@ -220,6 +220,39 @@ def test_teachable_machines_layout_saved_by_tf_keras_is_read(suffix, tmp_path):
     assert np.ptp(want, axis=0).max() > 0.05  # the photos get different answers
 
 
+@pytest.mark.parametrize("kind", ["keras3", "keras2"])
+def test_a_base_of_any_size_inside_a_fixed_size_model_is_built_at_the_models_size(kind, tmp_path):
+    """The common fine-tuning layout: MobileNetV2(include_top=False) without input_shape, called on
+    Input((64, 48, 3)). The base keeps its own (None, None) shapes, which the converter reads (the build used
+    to stop with a TypeError in its multiply-add count): it is rebuilt at the model's size, the same function."""
+    import numpy as np
+
+    from builder.build import BuildOptions, build
+    from builder.model import dtype_policy
+    from builder.model.preprocessing import apply
+    from tests import helpers
+
+    any_size, _ = helpers.any_size_fine_tuned(64, keras2=kind == "keras2")
+    if kind == "keras2":
+        import tf_keras as k
+    else:
+        k = helpers.keras
+    inputs = k.Input((64, 48, 3))
+    model = k.Model(inputs, any_size(inputs), name="fixed_outside")
+    path = tmp_path / ("model.keras" if kind == "keras3" else "model.h5")
+    model.save(path)
+    loaded, info = models.load(str(path))
+    assert info.input_size == (64, 48)
+    assert all(None not in tuple(layer.output.shape)[1:] for layer in dtype_policy.leaf_layers(loaded))
+    x = apply(helpers.photos(64, count=6)[:, :, 8:56], "mobilenet")
+    want = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), want, atol=1e-6)
+    assert np.ptp(want, axis=0).max() > 0.05  # the photos get different answers
+    (tmp_path / "labels.txt").write_text("a\nb\nc\n")
+    result = build(BuildOptions(model=str(path), labels=tmp_path / "labels.txt", out=tmp_path / "site"))
+    assert result.multiply_adds > 0
+
+
 def test_input_size_for_a_model_file_with_its_own_size_is_refused(fine_tuned_keras):
     _, info = models.load(str(fine_tuned_keras))
     size = info.input_size[0]
