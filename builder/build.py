@@ -26,6 +26,7 @@ from builder.train import report as training
 from builder.report import REPORT_FILE, BuildReport, source_record
 
 if TYPE_CHECKING:
+    from builder.convert.graph import InputScaling
     from builder.convert.heads import Head
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     labels, labels_source = _labels_for(info, user_labels, labels_source, head)
     with reporter.step("reading the model and rewriting it for inference"):
         plan = convert.plan(model, info.source, optimize=opts.optimize, graph=graph)
-    preprocess = _choose_preprocess(opts.preprocess, plan.scales_input, info.family, reporter)
+    preprocess = _choose_preprocess(opts.preprocess, plan.input_scaling, info.family, plan.where, reporter)
     from builder.convert.self_check import sample_images
     from builder.model.preprocessing import apply as scaled
 
@@ -392,20 +393,32 @@ def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int)
                           f"--shard-size {needed} or more (at most {MAX_SHARDS} shards)")
 
 
-def _choose_preprocess(requested: str | None, model_scales_input: bool, family: str, reporter: Reporter) -> str:
-    """The page's input scaling. A model that rescales its own input wants raw pixels: scaling
-    them twice would give silently wrong predictions, so that is the default for such models."""
+def _choose_preprocess(requested: str | None, scaling: InputScaling | None, family: str, where: str,
+                       reporter: Reporter) -> str:
+    """The page's input scaling. A model that rescales its own input wants the pixel range its scaling was made
+    for (:func:`builder.convert.graph.input_scaling`): 0..255 (raw) or 0..1 (unit). Scaling them otherwise
+    would give silently wrong predictions, so that is the default for such models, and a range that cannot be
+    told stops the build unless ``--preprocess`` gives it."""
     if requested is not None:
-        if model_scales_input and requested != "raw":
-            reporter.note(f"warning: the model rescales its own input, and --preprocess {requested} scales it "
-                          "again before that; use --preprocess raw unless that is intended")
+        if scaling is not None and scaling.expects is not None and requested != scaling.expects:
+            reporter.note(f"warning: the model rescales its own input, made for {_RANGE[scaling.expects]}, and "
+                          f"--preprocess {requested} feeds it something else; use --preprocess {scaling.expects} "
+                          "unless that is intended")
         return requested
-    if model_scales_input:
-        reporter.note("the model rescales its own input, so the page feeds it raw 0-255 pixels (--preprocess raw)")
-        return "raw"
+    if scaling is not None:
+        if scaling.expects is None:
+            raise BrowsernetError(f"{where}: the model rescales its own input, but whether for 0-255 or 0-1 pixels "
+                                  f"is unclear (0-255 would span {scaling.span:.3g} after it); give --preprocess raw "
+                                  "(0-255) or --preprocess unit (0-1)")
+        reporter.note(f"the model rescales its own input, made for {_RANGE[scaling.expects]}, so the page feeds "
+                      f"it those (--preprocess {scaling.expects})")
+        return scaling.expects
     if family == "custom":
         reporter.note("no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
     return "mobilenet"
+
+
+_RANGE = {"raw": "raw 0-255 pixels", "unit": "0-1 pixels (x/255)"}
 
 
 def _default_title(info, model: str) -> str:

@@ -146,8 +146,8 @@ def _build_options(f: Callable) -> Callable:
         click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="Labels file: one per line, or a JSON list. Default: ImageNet's 1,000 (shipped)."),
         click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
-                     help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; raw for "
-                          "a model that rescales its own input]"),
+                     help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; for "
+                          "a model that rescales its own input, the range its scaling was made for: raw or unit]"),
         click.option("--quantize", multiple=True, metavar="auto|none|DTYPE[=PATTERNS]",
                      help="auto: the smallest per-weight mix of uint8/uint16/float16/float32 that keeps "
                           "top-1 agreement with float32 on the calibration images. DTYPE: store weights as "
@@ -276,8 +276,8 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
               help="A Keras model file (.h5, .keras) whose feature extractor (up to its last global pooling "
                    "layer) is reused, instead of --model.")
 @click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
-              help="Input scaling the base expects.  [default: raw for a base that rescales its own input, "
-                   "else mobilenet (x/127.5-1)]")
+              help="Input scaling the base expects.  [default: for a base that rescales its own input, the range "
+                   "its scaling was made for (raw or unit), else mobilenet (x/127.5-1)]")
 @click.option("--validation-percent", type=float, default=20.0, show_default=True,
               help="Share of the photos held out for early stopping (chosen by content hash).")
 @click.option("--test-percent", type=float, default=20.0, show_default=True,

@@ -488,6 +488,57 @@ def test_a_model_whose_input_takes_any_size_is_built_at_input_size(tmp_path):
     assert np.abs(np.asarray(report["reference"]["probabilities"]) - want).max() < 1e-6
 
 
+def _scaled_in_front(first, tmp_path):
+    """``first`` (a Keras layer) in front of a small model calibrated for x/127.5 - 1, saved as model.keras,
+    with a labels file: (Keras model, model file, labels file)."""
+    from tests import helpers
+
+    inner = helpers.sequential(32, classes=4, preprocess="mobilenet")
+    inputs = helpers.keras.Input((32, 32, 3))
+    model = helpers.keras.Model(inputs, inner(first(inputs)), name="scaled_in_front")
+    model.save(tmp_path / "model.keras")
+    (tmp_path / "labels.txt").write_text("north\neast\nsouth\nwest\n")
+    return model, tmp_path / "model.keras", tmp_path / "labels.txt"
+
+
+@pytest.mark.parametrize("scaling", ["rescaling", "normalization"])
+def test_a_model_that_scales_0_1_pixels_itself_is_fed_0_1_pixels(scaling, tmp_path):
+    """Rescaling(2, offset=-1), or a Normalization with a mean of 0.5 and a standard deviation of 0.5: made for
+    pixels/255, as a training pipeline that divides by 255 first feeds them. Fed 0..255 pixels, 255 times too
+    large, the page would be silently wrong; the build feeds x/255 (--preprocess unit) and says so."""
+    import numpy as np
+
+    from builder.convert.self_check import sample_images
+    from tests import helpers
+
+    layers = helpers.keras.layers
+    first = (layers.Rescaling(2.0, offset=-1.0, name="to_plus_minus_1") if scaling == "rescaling" else
+             layers.Normalization(mean=[0.5] * 3, variance=[0.25] * 3, name="standardize"))
+    model, path, labels = _scaled_in_front(first, tmp_path)
+    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
+    assert code == 0, out
+    assert "made for 0-1 pixels (x/255)" in out
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["preprocess"] == "unit"
+    want = np.asarray(model(sample_images((32, 32)) / 255.0, training=False))
+    assert np.abs(np.asarray(report["reference"]["probabilities"]) - want).max() < 1e-6
+    assert np.ptp(want, axis=0).max() > 0.05  # the images get different answers
+
+
+def test_a_scaling_made_for_neither_pixel_range_needs_preprocess(tmp_path):
+    """Rescaling(0.4, offset=-1): 0..255 pixels would span 102, 0..1 pixels 0.4; neither reading is safe to
+    guess, so the build asks, and builds with the range given."""
+    from tests import helpers
+
+    _, path, labels = _scaled_in_front(helpers.keras.layers.Rescaling(0.4, offset=-1.0, name="unclear"), tmp_path)
+    code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
+    assert code == 1 and "whether for 0-255 or 0-1 pixels is unclear" in out and "--preprocess unit" in out, out
+    assert out.count("Error:") == 1 and "Traceback" not in out and not (tmp_path / "s").exists()
+    code, out = _run("--model", path, "--labels", labels, "--preprocess", "unit", "--out", tmp_path / "s")
+    assert code == 0, out
+    assert json.loads((tmp_path / "s" / "report.json").read_text())["preprocess"] == "unit"
+
+
 @pytest.mark.parametrize("error", [
     lambda: OSError(28, "No space left on device", "/data/site/model/group1-shard1of3.bin"),
     lambda: __import__("tensorflow").errors.ResourceExhaustedError(

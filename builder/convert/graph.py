@@ -332,20 +332,38 @@ _PIXEL_PRESERVING = frozenset({"Dropout", "GaussianNoise", "GaussianDropout", "I
 AFFINE_MARK = "browsernet_input_affine"  # config key of a node that lower() made from Rescaling/Normalization
 
 
-def normalises_input(graph: Graph) -> bool:
-    """True when the model scales its own input: every path from the input reaches a Rescaling or
-    Normalization (however many layers that leave pixel values alone come first: training-only
+# What 0..255 pixels may span after a model's own input scaling (in its median channel) for the model to be
+# read as taking 0..255 pixels (x/255: 1, x/127.5 - 1: 2, ImageNet's mean and std on 0..1 after x/255: 4.4,
+# a Normalization adapted on 0..255 photos: about 4, 40 for a channel with a standard deviation of 6), and what
+# they must span at least for it to take 0..1 (Rescaling(2, offset=-1): 510; ImageNet's mean and std for 0..1
+# pixels: 1,100; a Normalization adapted on 0..1 photos: about 1,000).
+RAW_SPAN = 64.0
+UNIT_SPAN = 128.0
+
+
+@dataclass(frozen=True)
+class InputScaling:
+    """A model's own input scaling: the pixel range it expects, told from what 0..255 would span after it."""
+
+    expects: str | None  # "raw" (0..255 pixels) or "unit" (0..1); None: neither reading is clear
+    span: float  # the range 0..255 pixels map to (255 x |scale|) in the median channel (a constant one aside)
+
+
+def input_scaling(graph: Graph) -> InputScaling | None:
+    """The model's own input scaling, or None when it has none: every path from the input must reach a
+    Rescaling or Normalization (however many layers that leave pixel values alone come first: training-only
     augmentation, which :func:`from_keras` drops, padding, reshaping) before any layer that computes.
 
-    Such a model expects raw 0..255 pixels; preprocessing them again would give silently
-    wrong predictions.
+    Such a model must not be fed preprocessed pixels (scaling them twice gives silently wrong predictions);
+    which range it takes is read from its scaling (the whole chain of such layers, composed): one that maps
+    0..255 to a few units takes 0..255 pixels, one that would stretch them to hundreds (``Rescaling(2,
+    offset=-1)``, ImageNet's mean and std for 0..1 inputs) takes 0..1 (pixels / 255).
     """
-    by_name = {n.name: n for n in graph.nodes}
     readers: dict[str, list[Node]] = {}
     for node in graph.nodes:
         for source in node.inputs:
             readers.setdefault(source, []).append(node)
-    frontier, seen = list(graph.inputs), set()
+    frontier, seen, spans = list(graph.inputs), set(), []
     while frontier:
         name = frontier.pop()
         if name in seen:
@@ -353,15 +371,46 @@ def normalises_input(graph: Graph) -> bool:
         seen.add(name)
         nexts = readers.get(name, [])
         if not nexts:
-            return False  # an output reached without scaling
+            return None  # an output reached without scaling
         for node in nexts:
-            if node.class_name in ("Rescaling", "Normalization") or node.config.get(AFFINE_MARK):
-                continue
-            if node.class_name in _PIXEL_PRESERVING:
+            affine = input_affine(node)
+            if affine is not None:
+                scale = affine[0]
+                while len(readers.get(node.name, [])) == 1 and (after := input_affine(readers[node.name][0])):
+                    node, scale = readers[node.name][0], scale * after[0]  # the offsets do not change the span
+                spans.append(float(255 * np.median(np.abs(scale))))
+            elif node.class_name in _PIXEL_PRESERVING:
                 frontier.append(node.name)
             else:
-                return False
-    return bool(by_name) and bool(graph.inputs)
+                return None
+    if not spans:
+        return None
+    span = max(spans)
+    expects = "raw" if span <= RAW_SPAN else "unit" if min(spans) >= UNIT_SPAN else None
+    return InputScaling(expects, span)  # paths that disagree: neither
+
+
+def input_affine(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(scale, offset)`` (float64, one value or one per channel) of a node that scales pixel values as
+    x * scale + offset: a Rescaling, a Normalization ((x - mean) / sqrt(variance)), or the 1x1 DepthwiseConv2D
+    the lowering makes from one; None for any other node."""
+    cfg = node.config
+    if node.class_name == "Rescaling":
+        return (np.asarray(cfg.get("scale", 1.0), np.float64).reshape(-1),
+                np.asarray(cfg.get("offset", 0.0), np.float64).reshape(-1))
+    if cfg.get(AFFINE_MARK):
+        weights = dict(node.weights)
+        return (np.asarray(weights["depthwise_kernel"], np.float64).reshape(-1),
+                np.asarray(weights["bias"], np.float64).reshape(-1))
+    if node.class_name != "Normalization":
+        return None
+    layer = node.layer
+    mean = np.asarray(getattr(layer, "mean", None) if layer is not None else cfg.get("mean"), np.float64).reshape(-1)
+    var = np.asarray(getattr(layer, "variance", None) if layer is not None else cfg.get("variance"),
+                     np.float64).reshape(-1)
+    # Keras 3: (x - mean) / max(sqrt(var), epsilon); tf-keras: (x - mean) / max(sqrt(var), epsilon) too.
+    scale = 1.0 / np.maximum(np.sqrt(var), 1e-7)
+    return scale, -mean * scale
 
 
 def _get_layer(model: Any, name: str) -> Any:

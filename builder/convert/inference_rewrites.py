@@ -53,7 +53,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from builder.convert.graph import Graph, Node, Origin
+from builder.convert.graph import Graph, Node, Origin, input_affine
 from builder.convert.topology import WEIGHT_NAMES, pair, zero_padding_pairs
 
 log = logging.getLogger(__name__)
@@ -594,10 +594,9 @@ def _affine_of(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
 
     cfg = node.config
     if node.class_name == "Rescaling":
-        scale, offset = cfg.get("scale", 1.0), cfg.get("offset", 0.0)
-        if not isinstance(scale, (list, tuple)) and not isinstance(offset, (list, tuple)):
+        if not any(isinstance(cfg.get(key), (list, tuple)) for key in ("scale", "offset")):
             return None  # TF.js's own Rescaling
-        return np.asarray(scale, np.float64).reshape(-1), np.asarray(offset, np.float64).reshape(-1)
+        return input_affine(node)
     if node.class_name != "Normalization":
         return None
     axis = cfg.get("axis", -1)
@@ -606,13 +605,7 @@ def _affine_of(node: Node) -> tuple[np.ndarray, np.ndarray] | None:
     if cfg.get("invert") or axis not in ((-1,),) and not (rank and axis == (rank - 1,)):
         raise UnsupportedLayerError(f"layer '{node.name}' (Normalization): only normalising each channel "
                                     "(axis=-1, invert=False) is supported")
-    layer = node.layer
-    mean = np.asarray(getattr(layer, "mean", None) if layer is not None else cfg.get("mean"), np.float64).reshape(-1)
-    var = np.asarray(getattr(layer, "variance", None) if layer is not None else cfg.get("variance"),
-                     np.float64).reshape(-1)
-    # Keras 3: (x - mean) / max(sqrt(var), epsilon); tf-keras: (x - mean) / max(sqrt(var), epsilon) too.
-    scale = 1.0 / np.maximum(np.sqrt(var), 1e-7)
-    return scale, -mean * scale
+    return input_affine(node)
 
 
 def _activation_of(node: Node) -> str:

@@ -42,7 +42,7 @@ class Plan:
     optimized: Graph  # after the inference rewrites (the graph itself with --no-optimize)
     summary: optimizing.Summary | None  # None: not optimized (--no-optimize)
     weights: list[topology.Weight]  # the optimized graph's weights under their TF.js names (what dtype maps name)
-    scales_input: bool  # the model rescales its own input (so the page feeds it raw pixels)
+    input_scaling: graphs.InputScaling | None  # the model's own input scaling, and the pixel range it expects
 
     @property
     def parameters(self) -> int:
@@ -82,7 +82,7 @@ def plan(model: Any, where: str, *, optimize: bool = True, graph: graphs.Graph |
         graph = graphs.from_keras(model)
     optimized, summary = optimizing.optimize(graph) if optimize else (graph, None)
     _, weights = topology.to_tfjs(optimized, where)
-    return Plan(where, graph, optimized, summary, weights, graphs.normalises_input(graph))
+    return Plan(where, graph, optimized, summary, weights, graphs.input_scaling(graph))
 
 
 def write(plan: Plan, model_dir: Path, *, qmap: quantize.QuantizeMap, shard_size: int) -> Conversion:

@@ -224,28 +224,35 @@ def _ends_in_pooling(layer: Any) -> bool:
 
 
 def _preprocess_for(model: Any, family: str, requested: str | None, source: str, note: Callable[[str], None]) -> str:
-    """The input scaling the base expects: raw when it rescales its own input, else MobileNet's
-    (x/127.5 - 1) unless ``--preprocess`` says otherwise."""
-    rescales = _rescales_own_input(model)
+    """The input scaling the base expects: the pixel range its own input scaling was made for, when it has
+    one (:func:`builder.convert.graph.input_scaling`: raw 0..255, or unit 0..1), else MobileNet's
+    (x/127.5 - 1), unless ``--preprocess`` says otherwise."""
+    scaling = _own_input_scaling(model)
+    expects = None if scaling is None else scaling.expects
     if requested is not None:
-        if rescales and requested != "raw":
-            note(f"warning: {source} rescales its own input, and --preprocess {requested} scales it again first")
+        if expects is not None and requested != expects:
+            note(f"warning: {source} rescales its own input, made for --preprocess {expects}, and --preprocess "
+                 f"{requested} feeds it something else")
         return requested
-    if rescales:
-        return "raw"
+    if scaling is not None:
+        if expects is None:
+            raise TrainError(f"{source} rescales its own input, but whether for 0-255 or 0-1 pixels is unclear "
+                             f"(0-255 would span {scaling.span:.3g} after it); give --preprocess raw (0-255) or "
+                             "--preprocess unit (0-1)")
+        return expects
     if family == "custom":
         note(f"{source}: no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
     return "mobilenet"
 
 
-def _rescales_own_input(model: Any) -> bool:
+def _own_input_scaling(model: Any):
     from builder.convert import graph as graphs
 
     try:
-        return graphs.normalises_input(graphs.from_keras(model))
+        return graphs.input_scaling(graphs.from_keras(model))
     except Exception as e:  # a layer the converter does not know: it cannot be one of the rescaling ones
         log.debug("could not read the base's graph (%s); assuming it does not rescale its input", e)
-        return False
+        return None
 
 
 def page_pixels(path: Path, size: tuple[int, int]) -> np.ndarray:

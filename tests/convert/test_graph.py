@@ -76,8 +76,8 @@ def test_preprocess_input_inside_the_model_becomes_rescaling():
     g = graph.from_keras(keras.Model(inputs, outputs))
     scales = [(n.config["scale"], n.config["offset"]) for n in g.nodes if n.class_name == "Rescaling"]
     assert scales == [(1 / 127.5, 0.0), (1.0, -1.0), (-1.0, 2.0)]
-    assert graph.normalises_input(g)
-    assert not graph.normalises_input(graph.from_keras(helpers.sequential(32)))
+    assert graph.input_scaling(g).expects == "raw"  # x/127.5 - 1, then 2 - x: 0..255 spans 2
+    assert graph.input_scaling(graph.from_keras(helpers.sequential(32))) is None
 
 
 def test_other_ops_are_named_when_unsupported():

@@ -180,7 +180,7 @@ def test_normalization_and_per_channel_rescaling_are_exact_affines(tmp_path):
     y = L.Rescaling([0.5, 2.0, 1.0], offset=[0.1, -0.2, 0.0])(norm(inputs))
     model = keras.Model(inputs, L.Flatten()(y))
     graph = graphs.from_keras(model)
-    assert graphs.normalises_input(graph)  # the page must feed raw pixels
+    assert graphs.input_scaling(graph).expects == "raw"  # the page must feed raw pixels
     # The zero-variance channel is divided by 1e-7 (values near 1e9): float32 agrees to a few ulps.
     assert_tfjs_matches(model, x, tmp_path, rtol=1e-5)
 
@@ -202,7 +202,7 @@ def test_augmentation_is_dropped_and_scaling_after_it_is_found(tmp_path):
     graph = graphs.from_keras(model)
     dropped = graph.lowered["dropped training-only layers"]
     assert [d.split(" ")[1] for d in dropped] == ["(RandomFlip)", "(RandomRotation)", "(RandomZoom)"]
-    assert graphs.normalises_input(graph)
+    assert graphs.input_scaling(graph).expects == "raw"
     x = _inputs((16, 16, 3), 0, 255)
     for optimize in (False, True):
         np.testing.assert_allclose(tfjs_output(model, x, tmp_path, optimize=optimize),
@@ -235,7 +235,7 @@ def test_random_crop_is_refused_by_name():
 def test_scaling_is_not_found_behind_a_layer_that_computes():
     inputs = keras.Input((8, 8, 3))
     x = L.Rescaling(1 / 255)(L.Conv2D(3, 1)(inputs))
-    assert not graphs.normalises_input(graphs.from_keras(keras.Model(inputs, L.Flatten()(x))))
+    assert graphs.input_scaling(graphs.from_keras(keras.Model(inputs, L.Flatten()(x)))) is None
 
 
 def test_efficientnet_b0_comes_along(tmp_path):
@@ -245,7 +245,7 @@ def test_efficientnet_b0_comes_along(tmp_path):
     model = keras.applications.EfficientNetB0(input_shape=(64, 64, 3), weights=None, classes=5)
     model = helpers.calibrate(model, 64, preprocess="raw", images=helpers.photos(64))
     graph = graphs.from_keras(model)
-    assert graphs.normalises_input(graph)
+    assert graphs.input_scaling(graph).expects == "raw"
     x = helpers.photos(64, count=4, seed=5)
     expected = np.asarray(model(x, training=False))
     assert np.ptp(expected, axis=0).max() > 0.1
