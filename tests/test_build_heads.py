@@ -143,6 +143,26 @@ def test_told_softmax_on_scores_is_refused(files, tmp_path):
     assert result.exit_code == 1 and "not probabilities" in result.output
 
 
+def test_told_logits_on_averaged_probabilities_is_refused(files, tmp_path):
+    """Two softmax heads averaged (an ensemble): its last layer is no softmax, but its outputs are probabilities;
+    --head logits would put a second softmax on them and flatten every percentage the page shows."""
+    root, _ = files
+
+    def ensemble(x):
+        a = keras.layers.Dense(3, activation="softmax", name="head_a")(x)
+        b = keras.layers.Dense(3, activation="softmax", name="head_b")(x)
+        return keras.layers.Average(name="ensemble")([a, b])
+
+    path = tmp_path / "ensemble.keras"
+    _small(ensemble, "ensemble").save(path)
+    result = _run("--model", path, "--labels", root / "three.txt", "--head", "logits", "--out", tmp_path / "site")
+    assert result.exit_code == 1 and "probabilities already" in result.output, result.output
+    assert "use --head softmax" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "site").exists()
+    result = _run("--model", path, "--labels", root / "three.txt", "--head", "softmax", "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output
+
+
 def test_minimalistic_is_for_mobilenet_v3(tmp_path):
     result = _run("--model", "mobilenet_v2", "--weights", "none", "--minimalistic", "--out", tmp_path / "site")
     assert result.exit_code == 1 and "--minimalistic is for mobilenet_v3_small" in result.output

@@ -31,6 +31,7 @@ from builder.errors import ModelError
 log = logging.getLogger(__name__)
 
 AUTO = "auto"
+SOFTMAX_NAME = "browsernet_softmax"  # the Softmax layer the build adds for --head logits
 KINDS = ("softmax", "logits", "sigmoid", "logit")
 CHOICES = (AUTO, *KINDS)
 APPLIED = {
@@ -143,7 +144,7 @@ def apply(model: Any, head: Head) -> Any:
         return model
     k = _keras_of(model)
     if head.kind == "logits":
-        layer = k.layers.Softmax(name="browsernet_softmax")
+        layer = k.layers.Softmax(name=SOFTMAX_NAME)
     else:
         # sigmoid: [1 - p, p] = [-1, 1] p + [1, 0]; logit: softmax([0, z]) = [1 - σ(z), σ(z)].
         kernel, bias, activation = (([[-1.0, 1.0]], [1.0, 0.0], "linear") if head.kind == "sigmoid"
@@ -173,12 +174,23 @@ def _keras_of(model: Any) -> Any:
 
 def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> None:
     """Refuse a model whose outputs on ``x`` (preprocessed images, NHWC) are not probabilities: a
-    value outside [0, 1] or a row not summing to 1 would show the user wrong percentages."""
+    value outside [0, 1] or a row not summing to 1 would show the user wrong percentages. With
+    ``--head logits``, refuse too when the scores the build adds its softmax to are probabilities
+    already (a model averaging softmax heads, whose last layer is no softmax): a second softmax
+    would flatten them."""
+    if head.kind == "logits":
+        k = _keras_of(model)
+        scores = k.Model(model.inputs, model.get_layer(SOFTMAX_NAME).input)
+        if _are_probabilities(np.asarray(scores(x, training=False), np.float64).reshape(len(x), -1)):
+            raise ModelError(
+                f"{where}: --head logits, but the model's outputs are probabilities already (each row in [0, 1] "
+                f"and summing to 1 on the {len(x)} check images), and a second softmax would flatten them into "
+                "wrong percentages; use --head softmax")
     y = np.asarray(model(x, training=False), np.float64).reshape(len(x), -1)
+    if _are_probabilities(y):
+        return
     low, high = float(y.min()), float(y.max())
     sums = y.sum(axis=1)
-    if low >= -1e-6 and high <= 1 + 1e-6 and np.all(np.abs(sums - 1) <= SUM_TOLERANCE):
-        return
     # The hint is about the model's own outputs (a one-unit head is 2 columns once applied).
     hint = ("say what they are with --head logits" if head.outputs > 1
             else "say what it is with --head logit" if head.kind == "sigmoid"
@@ -188,6 +200,12 @@ def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> No
     raise ModelError(
         f"{where}: the model's outputs are not probabilities (values {low:.3g} to {high:.3g}{sums_note}; head taken "
         f"as {head.kind}), so the page would show wrong percentages; {hint}")
+
+
+def _are_probabilities(y: np.ndarray) -> bool:
+    """Whether every row of ``y`` (N, classes) is a probability distribution: values in [0, 1] summing to 1."""
+    return (float(y.min()) >= -1e-6 and float(y.max()) <= 1 + 1e-6
+            and bool(np.all(np.abs(y.sum(axis=1) - 1) <= SUM_TOLERANCE)))
 
 
 def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, Any, Head, Any, dict[str, list[str]]]:
