@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import click
 
 
@@ -24,6 +27,18 @@ class ModelError(BrowsernetError):
 
 class UnsupportedLayerError(ModelError):
     """A layer (or layer option) that TF.js layers cannot run."""
+
+
+@contextmanager
+def naming_model(where: str) -> Iterator[None]:
+    """A :class:`ModelError` raised inside names the model first (``where``: its file or stock name), as the
+    errors raised where the model's name is known do; the reading of a graph knows only its layers."""
+    try:
+        yield
+    except ModelError as e:
+        if str(e.message).startswith(f"{where}:"):
+            raise
+        raise type(e)(f"{where}: {e.message}") from e
 
 
 class LabelsError(BrowsernetError):

@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import re
 import shutil
 import urllib.request
 import zipfile
@@ -486,6 +487,58 @@ def test_a_model_whose_input_takes_any_size_is_built_at_input_size(tmp_path):
     assert report["input_size"] == [64, 64] and report["family"] == "mobilenet_v2"
     want = np.asarray(model(apply(sample_images((64, 64)), "mobilenet"), training=False))
     assert np.abs(np.asarray(report["reference"]["probabilities"]) - want).max() < 1e-6
+
+
+def _shared_conv():
+    from tests.helpers import keras
+
+    inputs = keras.Input((32, 32, 3))
+    shared = keras.layers.Conv2D(4, 3, name="shared")
+    x = keras.layers.Add()([shared(inputs), shared(keras.layers.RandomFlip("horizontal")(inputs))])
+    return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x)))
+
+
+def _normalized_features():
+    from tests.helpers import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    x = keras.layers.Normalization(mean=[0.1] * 4, variance=[0.5] * 4, name="feature_norm")(x)
+    return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(x))
+
+
+def _grayscale():
+    from tests.helpers import keras
+
+    inputs = keras.Input((32, 32, 1))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    return keras.Model(inputs, keras.layers.Dense(4, activation="softmax")(x))
+
+
+def _output_with_size_1_axes():
+    from tests.helpers import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D(keepdims=True)(keras.layers.Conv2D(4, 3)(inputs))
+    return keras.Model(inputs, keras.layers.Conv2D(4, 1, activation="softmax")(x))
+
+
+@pytest.mark.parametrize("make, expected", [
+    (_grayscale, r"expected an input of shape \(None, height, width, 3\), found \(None, 32, 32, 1\); the page feeds "
+                 r"the model RGB images"),
+    (_output_with_size_1_axes, r"expected an output .* found \(None, 1, 1, 4\); end the model in keras.layers.Flatten"),
+    (_shared_conv, r"layer 'shared' \(Conv2D\) is called 2 times; .* not supported: save a model that calls each once"),
+    (_normalized_features, r"layer 'feature_norm' \(Normalization\): .*images .* only; on a feature vector, fold it "
+                           r"into the Dense layer after it"),
+])
+def test_a_graph_the_page_cannot_run_is_refused_naming_the_model_the_layer_and_what_to_do(make, expected, tmp_path):
+    path = tmp_path / "model.keras"
+    make().save(path)
+    (tmp_path / "labels.txt").write_text("north\neast\nsouth\nwest\n")
+    code, out = _run("--model", path, "--labels", tmp_path / "labels.txt", "--out", tmp_path / "s")
+    assert code == 1 and out.count("Error:") == 1 and "Traceback" not in out, out
+    assert re.search(rf"Error: {re.escape(str(path))}: {expected}", out), out
+    assert not (tmp_path / "s").exists()
 
 
 def _scaled_in_front(first, tmp_path):

@@ -167,7 +167,9 @@ class _Flattener:
                 continue  # a layer the graph never calls
             if len(calls) > 1:
                 raise UnsupportedLayerError(
-                    f"layer '{name}' ({cls}) is called {len(calls)} times; shared layers are not supported")
+                    f"layer '{name}' ({cls}) is called {len(calls)} times; a layer or model called more than once "
+                    "(shared weights, e.g. a base run on an image and on its flip) is not supported: save a model "
+                    "that calls each once")
             scalar_op = _scalar_op(spec, calls[0])
             if scalar_op is not None:
                 args = [self.resolve(tuple(scalar_op.pop("tensor")), scope)]

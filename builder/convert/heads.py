@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from builder.errors import ModelError
+from builder.errors import ModelError, naming_model
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,8 @@ def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, 
 
     from builder.convert import graph as graphs
 
-    flat = graphs.from_keras(model)
+    with naming_model(info.source):
+        flat = graphs.from_keras(model)
     for what, names in flat.lowered.items():
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         reporter.note(f"{what}: {shown}")

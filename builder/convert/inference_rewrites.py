@@ -572,7 +572,8 @@ def _per_channel_affine(nodes: list[Node], taken: set[str]) -> tuple[list[Node],
         shape = node.output_shape
         if not shape or len(shape) != 4:
             raise UnsupportedLayerError(f"layer '{node.name}' ({node.class_name}): per-channel scaling is "
-                                        "supported on images (batch, height, width, channels) only")
+                                        "supported on images (batch, height, width, channels) only; on a feature "
+                                        "vector, fold it into the Dense layer after it before saving")
         channels = int(shape[-1])
         scale = np.broadcast_to(scale, (channels,)).astype(np.float32)
         offset = np.broadcast_to(offset, (channels,)).astype(np.float32)

@@ -22,7 +22,7 @@ from builder.convert import graph as graphs
 from builder.convert import inference_rewrites as optimizing
 from builder.convert import quantization as quantize
 from builder.convert.graph import Graph
-from builder.errors import ModelError, QuantizeError, UnmatchedPatternError
+from builder.errors import ModelError, QuantizeError, UnmatchedPatternError, naming_model
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,10 @@ def plan(model: Any, where: str, *, optimize: bool = True, graph: graphs.Graph |
     ``graph``: ``model`` as :func:`builder.convert.graph.from_keras` has read it already (not modified
     here), to read it only once. ``where`` names the source in errors. Raises
     :class:`~builder.errors.UnsupportedLayerError` naming a layer TF.js cannot run."""
-    if graph is None:
-        graph = graphs.from_keras(model)
-    optimized, summary = optimizing.optimize(graph) if optimize else (graph, None)
+    with naming_model(where):
+        if graph is None:
+            graph = graphs.from_keras(model)
+        optimized, summary = optimizing.optimize(graph) if optimize else (graph, None)
     _, weights = topology.to_tfjs(optimized, where)
     return Plan(where, graph, optimized, summary, weights, graphs.input_scaling(graph))
 

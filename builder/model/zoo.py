@@ -483,9 +483,16 @@ def _describe(model: Any, path: Path) -> ModelInfo:
         raise ModelError(f"{path}: the input has no fixed size {shape}, and the site resizes every image to one; "
                          "save the model with a fixed input, e.g. keras.Input((224, 224, 3)), and its weights set "
                          "from this one (model.set_weights)")
+    if len(shape) == 4 and shape[3] in (1, 4) and shape[1] is not None and shape[2] is not None:
+        raise ModelError(f"{path}: expected an input of shape (None, height, width, 3), found {shape}; the page "
+                         "feeds the model RGB images, so train and save it with 3 input channels (a grayscale "
+                         "model: repeat the gray channel in all three)")
     if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
         raise ModelError(f"{path}: expected an input of shape (None, height, width, 3), found {shape}")
     out_shape = tuple(model.outputs[0].shape)
+    if len(out_shape) > 2 and all(n == 1 for n in out_shape[1:-1]) and out_shape[-1] is not None:
+        raise ModelError(f"{path}: expected an output of shape (None, classes), found {out_shape}; end the model "
+                         f"in keras.layers.Flatten() (or Reshape(({out_shape[-1]},))) and save it again")
     if len(out_shape) != 2 or out_shape[1] is None:
         raise ModelError(f"{path}: expected an output of shape (None, classes), found {out_shape}")
     family, alpha = "custom", None
