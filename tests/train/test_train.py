@@ -272,6 +272,23 @@ def test_a_base_whose_input_takes_any_size_trains_at_input_size(tmp_path):
         assert trained.input_shape == (None, size, size, 3)
 
 
+def test_a_base_that_scales_0_1_pixels_itself_gets_its_features_from_0_1_pixels(tmp_path):
+    """A base whose own scaling was made for pixels/255 (Rescaling(2, offset=-1) in front): its features are
+    computed from x/255, not from 0..255 pixels 255 times too large, and build-site then feeds the page the same."""
+    from builder.train.pipeline import train
+    from tests import helpers
+
+    k = helpers.keras
+    mobilenet = helpers.fine_tuned(64, classes=3).layers[1]  # calibrated for x/127.5 - 1, i.e. -1..1
+    inputs = k.Input((64, 64, 3))
+    x = mobilenet(k.layers.Rescaling(2.0, offset=-1.0, name="to_plus_minus_1")(inputs))
+    outputs = k.layers.Dense(3, activation="softmax", name="old_head")(k.layers.GlobalAveragePooling2D(name="pool")(x))
+    base = tmp_path / "base.keras"
+    k.Model(inputs, outputs, name="unit_base").save(base)
+    result = train(train_options(tmp_path / "out", tmp_path / "cache", base=base, epochs=1)).report
+    assert result["base"]["preprocess"] == "unit"
+
+
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout or a cancelled CI job
 def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(stop, trained, feature_cache, tmp_path):
     import shutil
