@@ -551,6 +551,9 @@ def _harness(root: Path, layers_dir: Path) -> None:
     shutil.copytree(layers_dir, root / "layers")
 
 
+PROFILE_RUNS = 30  # --profile: inferences traced per thread setting, at least (--max-seconds still caps them)
+
+
 def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str, threads: int | None,
                  input_size: tuple, opts: BenchOptions, trace: Path | None = None) -> dict[str, Any]:
     """One harness page: ``{loadMs, firstMs, times, threads, output, cpuMs}``, or ``{error}`` (one line)
@@ -566,7 +569,10 @@ def _harness_run(chromium: Any, url: str, fmt: str, model_url: str, backend: str
         page.goto(f"{url}harness.html", timeout=PAGE_TIMEOUT_MS)
         got = page.evaluate("(o) => window.benchLoad(o)", {
             "format": fmt, "url": model_url, "backend": backend, "threads": threads, "inputSize": list(input_size)})
-        timed = ("(o) => window.benchTime(o)", {"runs": opts.runs, "maxMs": opts.max_seconds * 1000})
+        # A profile is a sample (one every few hundred microseconds): a few runs of a small model give too few
+        # samples to say where the time went, so a traced run makes at least PROFILE_RUNS.
+        runs = opts.runs if trace is None else max(opts.runs, PROFILE_RUNS)
+        timed = ("(o) => window.benchTime(o)", {"runs": runs, "maxMs": opts.max_seconds * 1000})
         if trace is None:
             before = _renderer_cpu_ms(chromium)
             got.update(page.evaluate(*timed))
