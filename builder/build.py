@@ -17,6 +17,7 @@ from builder import __version__
 from builder.convert import quantization as quantize
 from builder.errors import BrowsernetError, WeightsError
 from builder.model import labels as labelling
+from builder.model import preprocessing
 from builder.model import tf_runtime
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
@@ -26,7 +27,6 @@ from builder.train import report as training
 from builder.report import REPORT_FILE, BuildReport, source_record
 
 if TYPE_CHECKING:
-    from builder.convert.graph import InputScaling
     from builder.convert.heads import Head
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,10 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     labels, labels_source = _labels_for(info, user_labels, labels_source, head)
     with reporter.step("reading the model and rewriting it for inference"):
         plan = convert.plan(model, info.source, optimize=opts.optimize, graph=graph)
-    preprocess = _choose_preprocess(opts.preprocess, plan.input_scaling, info.family, plan.where, reporter)
+    preprocess = preprocessing.choose(opts.preprocess, plan.input_scaling, info.family, plan.where, reporter.note)
+    if opts.preprocess is None and plan.input_scaling is not None:
+        reporter.note(f"the model rescales its own input, made for {preprocessing.RANGES[preprocess]}, so the page "
+                      f"feeds it those (--preprocess {preprocess})")
     from builder.convert.self_check import sample_images
     from builder.model.preprocessing import apply as scaled
 
@@ -391,34 +394,6 @@ def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int)
     raise BrowsernetError(f"--shard-size {shard_size} splits the {total:,} bytes of weights into {len(shards):,} shards, "
                           f"and the page fetches them all at once (browsers fail past a few hundred); use "
                           f"--shard-size {needed} or more (at most {MAX_SHARDS} shards)")
-
-
-def _choose_preprocess(requested: str | None, scaling: InputScaling | None, family: str, where: str,
-                       reporter: Reporter) -> str:
-    """The page's input scaling. A model that rescales its own input wants the pixel range its scaling was made
-    for (:func:`builder.convert.graph.input_scaling`): 0..255 (raw) or 0..1 (unit). Scaling them otherwise
-    would give silently wrong predictions, so that is the default for such models, and a range that cannot be
-    told stops the build unless ``--preprocess`` gives it."""
-    if requested is not None:
-        if scaling is not None and scaling.expects is not None and requested != scaling.expects:
-            reporter.note(f"warning: the model rescales its own input, made for {_RANGE[scaling.expects]}, and "
-                          f"--preprocess {requested} feeds it something else; use --preprocess {scaling.expects} "
-                          "unless that is intended")
-        return requested
-    if scaling is not None:
-        if scaling.expects is None:
-            raise BrowsernetError(f"{where}: the model rescales its own input, but whether for 0-255 or 0-1 pixels "
-                                  f"is unclear (0-255 would span {scaling.span:.3g} after it); give --preprocess raw "
-                                  "(0-255) or --preprocess unit (0-1)")
-        reporter.note(f"the model rescales its own input, made for {_RANGE[scaling.expects]}, so the page feeds "
-                      f"it those (--preprocess {scaling.expects})")
-        return scaling.expects
-    if family == "custom":
-        reporter.note("no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
-    return "mobilenet"
-
-
-_RANGE = {"raw": "raw 0-255 pixels", "unit": "0-1 pixels (x/255)"}
 
 
 def _default_title(info, model: str) -> str:

@@ -6,9 +6,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import numpy as np
 
+from builder.errors import ModelError
+
+if TYPE_CHECKING:
+    from builder.convert.graph import InputScaling
+
 MODES = ("mobilenet", "unit", "raw")
+RANGES = {"raw": "raw 0-255 pixels", "unit": "0-1 pixels (x/255)"}  # what a model's own input scaling takes
 
 
 def apply(pixels: np.ndarray, mode: str) -> np.ndarray:
@@ -20,3 +28,27 @@ def apply(pixels: np.ndarray, mode: str) -> np.ndarray:
     if mode == "raw":
         return x
     raise ValueError(f"unknown preprocessing '{mode}'; choose from {', '.join(MODES)}")
+
+
+def choose(requested: str | None, scaling: InputScaling | None, family: str, where: str,
+           note: Callable[[str], None]) -> str:
+    """The input scaling to feed the model ``where`` names (build-site's page, train's base): ``requested``
+    (``--preprocess``) when given; else, for a model that rescales its own input, the pixel range its scaling
+    was made for (``scaling``, :func:`builder.convert.graph.input_scaling`), since scaling them otherwise would
+    give silently wrong predictions; else MobileNet's. ``note`` gets the warnings. Raises :class:`ModelError`
+    when the model's own scaling fits neither range and ``--preprocess`` does not say which."""
+    expects = None if scaling is None else scaling.expects
+    if requested is not None:
+        if expects is not None and requested != expects:
+            note(f"warning: the model rescales its own input, made for {RANGES[expects]}, and --preprocess "
+                 f"{requested} feeds it something else; use --preprocess {expects} unless that is intended")
+        return requested
+    if scaling is not None:
+        if expects is None:
+            raise ModelError(f"{where}: the model rescales its own input, but whether for 0-255 or 0-1 pixels is "
+                             f"unclear (0-255 would span {scaling.span:.3g} after it); give --preprocess raw (0-255) "
+                             "or --preprocess unit (0-1)")
+        return expects
+    if family == "custom":
+        note(f"{where}: no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
+    return "mobilenet"

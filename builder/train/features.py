@@ -28,6 +28,7 @@ import numpy as np
 
 from builder.errors import TrainError
 from builder.model import page_input
+from builder.model import preprocessing
 from builder.model.preprocessing import apply as preprocessed
 from builder.report import sha256_of
 
@@ -171,7 +172,7 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
         notes.append(line)
         note(line)
 
-    chosen = _preprocess_for(full, info.family, preprocess, source, noted)
+    chosen = preprocessing.choose(preprocess, _own_input_scaling(full), info.family, source, noted)
     # A stock model's layer names are numbered per process by Keras (global_average_pooling2d_1, ...): name its
     # cut by position, so the cache key is the same in every process.
     cut_at = pool.name if base_file is not None else f"{type(pool).__name__} (layer {full.layers.index(pool)})"
@@ -221,28 +222,6 @@ def _ends_in_pooling(layer: Any) -> bool:
     if type(inner[-1]).__name__ == "Flatten" and len(inner) > 1:
         return _ends_in_pooling(inner[-2])
     return _ends_in_pooling(inner[-1])
-
-
-def _preprocess_for(model: Any, family: str, requested: str | None, source: str, note: Callable[[str], None]) -> str:
-    """The input scaling the base expects: the pixel range its own input scaling was made for, when it has
-    one (:func:`builder.convert.graph.input_scaling`: raw 0..255, or unit 0..1), else MobileNet's
-    (x/127.5 - 1), unless ``--preprocess`` says otherwise."""
-    scaling = _own_input_scaling(model)
-    expects = None if scaling is None else scaling.expects
-    if requested is not None:
-        if expects is not None and requested != expects:
-            note(f"warning: {source} rescales its own input, made for --preprocess {expects}, and --preprocess "
-                 f"{requested} feeds it something else")
-        return requested
-    if scaling is not None:
-        if expects is None:
-            raise TrainError(f"{source} rescales its own input, but whether for 0-255 or 0-1 pixels is unclear "
-                             f"(0-255 would span {scaling.span:.3g} after it); give --preprocess raw (0-255) or "
-                             "--preprocess unit (0-1)")
-        return expects
-    if family == "custom":
-        note(f"{source}: no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")
-    return "mobilenet"
 
 
 def _own_input_scaling(model: Any):
