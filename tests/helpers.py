@@ -146,6 +146,41 @@ def any_size_fine_tuned(size: int = 64, classes: int = 3, keras2: bool = False):
     return model, fixed
 
 
+def fixed_outside(height: int = 64, width: int = 48, keras2: bool = False):
+    """The common fine-tuning layout: :func:`any_size_fine_tuned` (a MobileNetV2 base without ``input_shape``,
+    which takes images of any size) called on ``Input((height, width, 3))``, so the model's input is fixed
+    and not square while the base inside keeps its (None, None) shapes. ``keras2``: built by tf-keras."""
+    any_size, _ = any_size_fine_tuned(64, keras2=keras2)
+    k = keras
+    if keras2:
+        import tf_keras as k
+    inputs = k.Input((height, width, 3))
+    return k.Model(inputs, any_size(inputs), name="fixed_outside")
+
+
+def teachable_machine(size: int = 64, classes: int = 4):
+    """Teachable Machine's layout, built by tf-keras: Sequential([Sequential([MobileNetV2 base, pooling]),
+    Dense(softmax)]), with :func:`fine_tuned` (size, classes)'s calibrated weights (BatchNorm statistics from
+    real photos). It takes x/127.5 - 1, scaled outside the model."""
+    import tf_keras
+
+    base = tf_keras.applications.MobileNetV2(alpha=0.35, input_shape=(size, size, 3), include_top=False, weights=None)
+    model = tf_keras.Sequential([tf_keras.Input((size, size, 3)),
+                                 tf_keras.Sequential([base, tf_keras.layers.GlobalAveragePooling2D()]),
+                                 tf_keras.layers.Dense(classes, activation="softmax")])
+    model.set_weights(fine_tuned(size, classes=classes).get_weights())
+    return model
+
+
+def scaled_for_unit_pixels(size: int = 64, classes: int = 3):
+    """:func:`fine_tuned`'s MobileNetV2 behind ``Rescaling(2, offset=-1)``: made for pixels/255, as a training
+    pipeline that divides by 255 first feeds them (0..255 pixels would be 255 times too large)."""
+    mobilenet = fine_tuned(size, classes=classes)
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_plus_minus_1")(inputs)
+    return keras.Model(inputs, mobilenet(x), name="unit_pixels")
+
+
 def sequential(size: int = 64, classes: int = 4, preprocess: str = "mobilenet") -> keras.Model:
     keras.utils.set_random_seed(size)
     model = keras.Sequential([

@@ -75,7 +75,7 @@ def test_webgpu_on_the_main_thread_runs_under_the_pages_policy(url, gpu, open_pa
     assert page.page.evaluate("[window.browsernet.backend, window.browsernet.thread]") == ["webgpu", "main"]
     size = page.page.evaluate("window.browsernet.inputSize")[0]
     image = helpers.photos(size, count=1, seed=5).round().astype(np.uint8)[0]
-    assert len(page.page.evaluate(CLASSIFY_PIXELS, [image.reshape(-1).tolist(), size])) == 5
+    assert len(page.page.evaluate(CLASSIFY_PIXELS, [image.reshape(-1).tolist(), size, size])) == 5
     assert page.csp_violations() == []
     assert [t for kind, t in page.console if kind == "error"] == []
 

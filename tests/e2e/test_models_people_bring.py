@@ -4,8 +4,9 @@ MobileNetV3 Small and Large from Keras 3 (.keras, and .h5, which Keras 3 itself 
 MobileNetV3: see test_zoo) and Keras 2 (tf-keras .h5), a nested V3 fine-tune, the
 transfer-learning tutorial's shape (augmentation inside, preprocess_input after it, one logit), a
 head of logits without softmax, SeparableConv2D, a model saved with mixed precision (mixed_float16),
-which the page runs in float32 and is held to Keras's float32 numbers, and a fine-tune whose input takes
-any size, built at --input-size. Every model has BatchNorm statistics measured
+which the page runs in float32 and is held to Keras's float32 numbers, a fine-tune whose input takes
+any size, built at --input-size, the same base called on a fixed 64x48 input (Keras 3 and tf-keras),
+Teachable Machine's tf-keras export (.h5 and .keras), and a model made for x/255 pixels. Every model has BatchNorm statistics measured
 on real photos, so images get different answers and parity means something. The page's
 probabilities must equal Keras's (with the head the build adds: softmax, or [1 - σ(z), σ(z)]) within
 1e-4 on WASM and on the CPU backend, lie in [0, 1] and sum to 1.
@@ -43,8 +44,22 @@ MODELS = {
     # MobileNetV2(include_top=False) without input_shape, fine-tuned: its input takes any size, and the
     # site is built at --input-size (80 here; its BatchNorm statistics were measured at 64).
     "any-size": (lambda: helpers.any_size_fine_tuned(64, classes=3)[0], ".keras", False, 3, "softmax"),
+    # The usual fine-tuning layout: that base of any size called on a fixed Input, here 64x48 (not square),
+    # in Keras 3 and tf-keras: rebuilt at the model's size on load.
+    "fixed-outside": (lambda: helpers.fixed_outside(64, 48), ".keras", False, 3, "softmax"),
+    "fixed-outside-keras2": (lambda: helpers.fixed_outside(64, 48, keras2=True), ".h5", True, 3, "softmax"),
+    # Teachable Machine's export: a tf-keras Sequential inside a Sequential, as .h5 and as tf-keras's .keras.
+    "teachable-machine": (lambda: helpers.teachable_machine(64), ".h5", True, 4, "softmax"),
+    "teachable-machine-keras": (lambda: helpers.teachable_machine(64), ".keras", True, 4, "softmax"),
+    # Rescaling(2, offset=-1) in front: made for pixels/255, so the page must feed x/255.
+    "unit-pixels": (lambda: helpers.scaled_for_unit_pixels(64), ".keras", False, 3, "softmax"),
 }
 INPUT_SIZE = {"any-size": 80}
+# The input scaling each model was made for, which the build must choose by itself: the reference is Keras on
+# these, not on whatever the build chose. raw: the model scales 0..255 pixels itself.
+PREPROCESS = {"logits": "mobilenet", "mixed-float16": "mobilenet", "any-size": "mobilenet",
+              "fixed-outside": "mobilenet", "fixed-outside-keras2": "mobilenet", "teachable-machine": "mobilenet",
+              "teachable-machine-keras": "mobilenet", "unit-pixels": "unit"}
 
 
 def _mixed_float16(model):
@@ -114,12 +129,13 @@ def test_page_matches_keras(name, backend, built, people_url, open_page):
     assert page.ready() == "ready", page.page.text_content("#error")
     labels = page.page.evaluate("window.browsernet.labels")
     assert labels[0] == "class A"  # Teachable Machine's "0 class A": the number is gone
-    size = page.page.evaluate("window.browsernet.inputSize")[0]
-    assert size == INPUT_SIZE.get(name, size)
-    images = helpers.photos(size, count=4, seed=23).round().astype(np.uint8)
+    height, width = page.page.evaluate("window.browsernet.inputSize")
+    assert (height, width) == ((INPUT_SIZE[name],) * 2 if name in INPUT_SIZE else tuple(model.input_shape[1:3]))
+    images = helpers.photos(max(height, width), count=4, seed=23).round().astype(np.uint8)[:, :height, :width]
     from builder.model.preprocessing import apply
 
-    expected = _probabilities(kind, np.asarray(model(apply(images, report.preprocess), training=False)))
+    assert report.preprocess == PREPROCESS.get(name, "raw")
+    expected = _probabilities(kind, np.asarray(model(apply(images, PREPROCESS.get(name, "raw")), training=False)))
     got = page_probabilities(page.page, images)
     assert np.max(np.abs(got - expected)) <= 1e-4
     assert got.min() >= 0 and got.max() <= 1 and np.allclose(got.sum(axis=1), 1, atol=1e-5)

@@ -200,16 +200,11 @@ def test_teachable_machines_layout_saved_by_tf_keras_is_read(suffix, tmp_path):
     tf-keras: the nested Sequential names its class's module as tf_keras.src.engine.functional (Keras's own,
     not a custom class), and tf-keras 2.13+ also writes .keras archives, which only tf-keras reads."""
     import numpy as np
-    import tf_keras
 
     from builder.model.preprocessing import apply
     from tests import helpers
 
-    base = tf_keras.applications.MobileNetV2(alpha=0.35, input_shape=(64, 64, 3), include_top=False, weights=None)
-    model = tf_keras.Sequential([tf_keras.Input((64, 64, 3)),
-                                 tf_keras.Sequential([base, tf_keras.layers.GlobalAveragePooling2D()]),
-                                 tf_keras.layers.Dense(4, activation="softmax")])
-    model.set_weights(helpers.fine_tuned(64, classes=4).get_weights())  # BatchNorm statistics from real photos
+    model = helpers.teachable_machine(64, classes=4)
     path = tmp_path / f"model{suffix}"
     model.save(path)
     loaded, info = models.load(str(path))
@@ -232,13 +227,7 @@ def test_a_base_of_any_size_inside_a_fixed_size_model_is_built_at_the_models_siz
     from builder.model.preprocessing import apply
     from tests import helpers
 
-    any_size, _ = helpers.any_size_fine_tuned(64, keras2=kind == "keras2")
-    if kind == "keras2":
-        import tf_keras as k
-    else:
-        k = helpers.keras
-    inputs = k.Input((64, 48, 3))
-    model = k.Model(inputs, any_size(inputs), name="fixed_outside")
+    model = helpers.fixed_outside(64, 48, keras2=kind == "keras2")
     path = tmp_path / ("model.keras" if kind == "keras3" else "model.h5")
     model.save(path)
     loaded, info = models.load(str(path))
