@@ -1,5 +1,6 @@
 """--quantize auto's calibration images are the pixels the page feeds the model: the same files, decoded upright
-by their EXIF orientation (1-8), transparency on white, cropped by the resize rule and resized bilinearly
+by their EXIF orientation (1-8), from any of the colour modes a photo folder holds (CMYK, grayscale, palette,
+16-bit, 1-bit), transparency on white, cropped by the resize rule and resized bilinearly
 without antialiasing. Compared pixel by pixel with the page's own decode and resize, in Chromium."""
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ PAGE_PIXELS = """async ([url, size, rule]) => {
 
 @pytest.fixture(scope="module")
 def folder(sites) -> Path:
-    """One real photo stored in each EXIF orientation, three crops of it each, a half-transparent PNG and a
-    16-bit grayscale PNG."""
+    """One real photo stored in each EXIF orientation, three crops of it each, a half-transparent PNG, a
+    16-bit grayscale PNG, and the photo in CMYK, grayscale, palette, 1-bit and WebP files."""
     root = sites["keras"].parent / "calibration-inputs"
     root.mkdir(exist_ok=True)
     with Image.open(PHOTO) as img:
@@ -50,6 +51,15 @@ def folder(sites) -> Path:
     # 16-bit grayscale (Pillow's mode I;16), its low bytes not a copy of the high ones.
     gray = np.asarray(photo.convert("L"), np.uint16) * 256 + np.arange(110 * 150, dtype=np.uint16).reshape(110, 150) % 256
     Image.fromarray(gray).save(root / "gray16.png")
+    # The other ways a photo folder stores colour: a CMYK JPEG (print workflows), a grayscale JPEG, a palette PNG
+    # with a transparent colour, a 1-bit PNG, a grayscale PNG with alpha, and a lossless WebP with alpha.
+    photo.convert("CMYK").save(root / "cmyk.jpg", quality=100)
+    photo.convert("L").save(root / "gray.jpg", quality=100)
+    palette = photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    palette.save(root / "palette.png", transparency=int(np.asarray(palette)[0, 0]))
+    photo.convert("1").save(root / "bilevel.png")
+    Image.fromarray(rgba[..., [0, 3]].copy(), "LA").save(root / "gray-alpha.png")
+    Image.fromarray(rgba, "RGBA").save(root / "transparent.webp", lossless=True)
     shutil.copytree(render.TEMPLATES / "js", sites["keras"].parent / "page-modules", dirs_exist_ok=True)
     return root
 
