@@ -49,9 +49,7 @@ def test_report_records_what_was_built(sites):
     shards = sum(p.stat().st_size for p in (sites["stock"] / "model").glob("*.bin"))
     assert report["quantization"]["weight_bytes"] == report["quantization"]["float32_weight_bytes"] == shards
     assert shards < 4 * report["parameters"]
-    assert report["parity"]["backend"] == "wasm"
     assert report["parity"]["output_spread"] > 0.05  # calibrated weights: the check is meaningful
-    assert report["build_seconds"] > 0
     on_disk = {p.relative_to(sites["stock"]).as_posix(): p.stat().st_size
                for p in sites["stock"].rglob("*") if p.is_file() and not precompress.is_copy(p)}
     assert {k: v for k, v in on_disk.items() if k != "report.json"} == report["files"]

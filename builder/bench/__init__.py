@@ -1,1 +1,1 @@
-"""Measuring a built site in headless Chromium against the alternatives (a TF.js graph model)."""
+"""Measuring a built site in headless Chromium against the alternatives: a TF.js graph model, LiteRT.js and onnxruntime-web."""

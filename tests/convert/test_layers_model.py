@@ -41,9 +41,8 @@ def test_tfjs_reproduces_keras(make, tmp_path):
     model = make()
     result = _convert(model, tmp_path)
     size = tuple(model.input_shape[1:3])
-    check = parity.check(model, result.model_json, input_size=size, preprocess="mobilenet",
-                         weights=result.weights, dtypes=result.dtypes)
-    assert check.backend == "wasm" and check.samples == parity.SAMPLES
+    parity.check(model, result.model_json, input_size=size, preprocess="mobilenet",  # raises beyond 1e-4
+                 weights=result.weights, dtypes=result.dtypes)
     # And independently of parity.check: different inputs give clearly different outputs.
     x = helpers.test_images(size[0], 4).astype(np.float32) / 127.5 - 1
     got, _ = parity.run_tfjs(result.model_json, x)

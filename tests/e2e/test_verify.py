@@ -41,7 +41,6 @@ def verify(target: str, tmp_path: Path, *options: str) -> tuple[int, str, dict[s
     lines = result.stdout.strip().splitlines()
     for name, check in checks.items():  # the table says the same as the JSON, one line per check
         assert any(line.startswith(f"{'✓' if check['ok'] else '✗'} {name} ") for line in lines), output
-    assert data["ok"] is all(c["ok"] for c in checks.values())
     return result.returncode, result.stdout, checks
 
 

@@ -512,6 +512,7 @@ def test_build_for_pages_writes_its_files(publish_sites):
 def test_firebase_dry_run_writes_config(publish_sites, tmp_path):
     site = tmp_path / "site"
     shutil.copytree(publish_sites["firebase"], site)
+    (site / "firebase.json").unlink()  # a site built for no host, or a config the user deleted: deploy writes it
     result = run("deploy", "firebase", str(site), "--project", "demo-other", "--dry-run")
     assert result.exit_code == 0, result.output
     assert json.loads((site / "firebase.json").read_text()) == hosting.firebase_config()

@@ -74,13 +74,11 @@ def test_test_accuracy_is_well_above_chance_and_is_the_saved_models(trained, rep
     assert accuracy == pytest.approx(test["accuracy"])
     assert accuracy >= 0.5, f"test accuracy {accuracy:.0%} on {len(files)} photos; chance is 25%"
     assert [p["predicted"] for p in test["predictions"]] == [classes[i] for i in probabilities.argmax(-1)]
-    assert test["misclassified"] == [p for p in test["predictions"] if p["label"] != p["predicted"]]
-    matrix = np.array(test["confusion_matrix"])
-    assert matrix.sum() == len(files) and np.trace(matrix) == round(accuracy * len(files))
-    for i, name in enumerate(classes):
-        m = test["per_class"][name]
-        assert m["support"] == matrix[i].sum()
-        assert m["recall"] == (matrix[i, i] / matrix[i].sum() if matrix[i].sum() else None)
+    # The confusion matrix is the saved model's on the test photos (how its figures are computed from the
+    # matrix is tests/train/test_evaluate.py's).
+    matrix = np.zeros((len(classes), len(classes)), int)
+    np.add.at(matrix, (truth, probabilities.argmax(-1)), 1)
+    assert test["confusion_matrix"] == matrix.tolist()
 
 
 def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(trained, report, feature_cache,
