@@ -180,8 +180,8 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 "topK": min(opts.top_k, len(labels)),
                 "modelUrl": f"{convert.MODEL_DIR}/{convert.MODEL_JSON}",
                 "shardSha256": shards,
-                # What the weights download is, for "3.2 MB of 9.1 MB" progress.
                 "wasmThreads": "auto" if opts.wasm_threads == "auto" else int(opts.wasm_threads),
+                # What the weights download is, for "3.2 MB of 9.1 MB" progress.
                 "modelBytes": sum((conversion.model_json.parent / path).stat().st_size for path in shards),
                 "version": __version__,
             })

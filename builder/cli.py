@@ -144,7 +144,8 @@ def _build_options(f: Callable) -> Callable:
         click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
                      help="Stock model weights: ImageNet (via Keras's download cache), random, or a weights file."),
         click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="Labels file: one per line, or a JSON list. Default: ImageNet's 1,000 (shipped)."),
+                     help="Labels file: one per line, or a JSON list.  [default: for a model written by "
+                          "browsernet train, the labels.txt beside it; else ImageNet's 1,000 (shipped)]"),
         click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
                      help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; for "
                           "a model that rescales its own input, the range its scaling was made for: raw or unit]"),
@@ -157,8 +158,9 @@ def _build_options(f: Callable) -> Callable:
                           "stock model with ImageNet weights or a model written by browsernet train, else none]"),
         click.option("--calibration", type=click.Path(path_type=Path, file_okay=False), default=None,
                      metavar="DIR", help="--quantize auto: a folder of at least 20 images like the ones the site "
-                                         "will see (only images; hidden files are skipped).  [default: 200 "
-                                         "augmented scikit-image photos]"),
+                                         "will see (hidden files are skipped, and files that are not images, with "
+                                         "a warning).  [default: for a model written by browsernet train, its "
+                                         "held-out photos; else 200 augmented scikit-image photos]"),
         click.option("--agreement", type=click.FloatRange(0, 1, min_open=True), default=None,
                      help="--quantize auto: the fraction of calibration images whose top-1 class must stay "
                           "float32's.  [default: 0.99]"),
@@ -253,7 +255,8 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
     """Convert a MobileNet to TF.js and write a static site to --out.
 
     The build runs the converted model in TF.js and fails unless it matches Keras
-    within 1e-4. Scripts, styles, JSON and the .wasm binaries also get
+    within 1e-4 (or 4x the model's own float32 noise where that is larger:
+    docs/models.md). Scripts, styles, JSON and the .wasm binaries also get
     pre-compressed .br and .gz copies for hosts that serve them. The previous
     site is replaced only by a complete build. Exit code 0 on success, 1 on failure.
     """
