@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import warnings
@@ -133,6 +134,7 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
         path = Path(weights)
         if not path.is_file():
             raise WeightsError(f"{path}: weights file not found")
+        check_hdf5(path)
         try:
             model.load_weights(str(path))
         except Exception as e:
@@ -197,6 +199,7 @@ def _read_file(path: Path) -> tuple[Any, ModelInfo | None]:
     """The model in ``path`` computing in float32, and its :class:`ModelInfo` (None when its input takes
     images of any size: :func:`_fixed_input` fixes one first)."""
     check_file(path)
+    check_hdf5(path)
     config = read_config(path)
     if config is None and path.suffix.lower() == ".h5":
         raise ModelError(f"{path}: holds weights only, no model (written by save_weights); for a stock "
@@ -312,13 +315,76 @@ def _is_numpy_op(spec: dict) -> bool:
             and isinstance(getattr(numpy_ops, cls, None), type))
 
 
+# The most a .keras archive's config.json or metadata.json may unpack to: a MobileNet's config is about 100 KB,
+# and a small archive can otherwise claim gigabytes (a decompression bomb) before Keras's own checks run.
+MAX_CONFIG_BYTES = 64 << 20
+
+
+def _archive_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """``name`` from a ``.keras`` archive, refused when it would unpack to more than :data:`MAX_CONFIG_BYTES`."""
+    size = archive.getinfo(name).file_size
+    if size > MAX_CONFIG_BYTES:
+        raise ModelError(f"{path}: its {name} unpacks to {size:,} bytes, more than any model's "
+                         f"({MAX_CONFIG_BYTES >> 20} MB): not read")
+    return archive.read(name)
+
+
+# Keras 3's own bound for an HDF5 dataset that declares far more than it stores (a shape bomb).
+_H5_BOMB_FLOOR_BYTES = 1 << 32
+_H5_MAX_EXPANSION = 1000
+
+
+def check_hdf5(path: Path) -> None:
+    """Refuse an HDF5 file (a ``.h5`` model or weights file, or the weights inside a ``.keras`` archive) whose
+    data is not all in the file: a dataset stored in an external file or virtual (mapped from other files),
+    or a soft or external link. Loading such a file would read other files of this machine (a key, or
+    /proc/self/environ) into the model's weights, and so into the published site. A dataset declaring
+    over 4 GiB and a thousand times what it stores is refused too. tf-keras checks none of this; Keras 3
+    checks it for what it reads. Raises :class:`ModelError` naming the object."""
+    import h5py
+
+    def walk(group, where: str) -> None:
+        for name in group:
+            link = group.get(name, getlink=True)
+            if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+                raise ModelError(f"{path}: '{where}{name}' is a link ({type(link).__name__}) to other data; "
+                                 "a model file must hold its own weights: not read")
+            item = group[name]
+            if isinstance(item, h5py.Group):
+                walk(item, f"{where}{name}/")
+            elif isinstance(item, h5py.Dataset):
+                if item.external or item.is_virtual:
+                    raise ModelError(f"{path}: dataset '{where}{name}' is stored outside the file "
+                                     f"({'virtual' if item.is_virtual else 'external storage'}); a model file must "
+                                     "hold its own weights: not read")
+                declared = math.prod(item.shape or ()) * item.dtype.itemsize
+                if declared > _H5_BOMB_FLOOR_BYTES and declared > _H5_MAX_EXPANSION * item.id.get_storage_size():
+                    raise ModelError(f"{path}: dataset '{where}{name}' declares {declared:,} bytes but stores "
+                                     "almost none (a decompression bomb): not read")
+
+    try:
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                if "model.weights.h5" not in archive.namelist():
+                    return
+                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as f:
+                    walk(f, "model.weights.h5:/")
+        else:
+            with h5py.File(path, "r") as f:
+                walk(f, "/")
+    except ModelError:
+        raise
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        raise ModelError(f"{path}: not a readable Keras model file: {_first_line(e)}") from e
+
+
 def read_config(path: Path) -> dict | None:
     """The model's architecture as saved (``config.json`` of a ``.keras``, ``model_config`` of an
     ``.h5``), read as JSON without Keras; None when the file has none (Keras then says why)."""
     try:
         if path.suffix.lower() == ".keras":
             with zipfile.ZipFile(path) as archive:
-                return json.loads(archive.read("config.json"))
+                return json.loads(_archive_member(archive, "config.json", path))
         import h5py
 
         with h5py.File(path, "r") as f:
@@ -338,61 +404,92 @@ def read_config(path: Path) -> dict | None:
 # TensorFlow function a file names while it rebuilds the model (tf.io.write_file, ...).
 SAFE_TF_OPS = frozenset({"math.truediv", "math.divide", "math.multiply", "__operators__.add", "math.add",
                          "math.subtract"})
-_KERAS2_EXTRA_CLASSES = frozenset({"Functional", "Model", "Sequential", "TFOpLambda"})
+# tf-keras's layers that call a TensorFlow function the file names (TFOpLambda: tf.math.*, SlicingOpLambda:
+# tensor[...]); only SAFE_TF_OPS may be named.
+_TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
+_KERAS2_EXTRA_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+# Where a layer's config holds other layers: a model's list, a wrapper's layer (TimeDistributed, Bidirectional
+# and its backward_layer), an RNN's cell or cells (a cell wrapper holds a cell too).
+_NESTED_LAYER_KEYS = ("layers", "layer", "forward_layer", "backward_layer", "cell", "cells")
 
 
 def check_safe(config: dict, path: Path) -> None:
     """Refuse, before Keras sees the file, a model that would run code from it while loading: a
-    ``Lambda`` (its Python function is stored in the file), a layer class that is not Keras's own
-    (Keras would need that code), or a tf-keras ``TFOpLambda`` calling a TensorFlow function other
-    than :data:`SAFE_TF_OPS`. One line naming the layer and its class; raises :class:`ModelError`."""
-    import keras
-
+    ``Lambda`` (its Python function is stored in the file) anywhere in the saved config, a layer class that
+    is not Keras's own (Keras would need that code), or a tf-keras ``TFOpLambda``/``SlicingOpLambda`` calling
+    a TensorFlow function other than :data:`SAFE_TF_OPS`. One line naming the layer and its class; raises
+    :class:`ModelError`. (tf-keras also loads in its safe mode, :func:`_load_keras2`: a second guard.)"""
+    for spec in _objects(config):  # code can hide in any object of the config, not only in the layer tree
+        cls, inner = str(spec.get("class_name")), spec.get("config")
+        name = inner.get("name", "?") if isinstance(inner, dict) else "?"
+        what = f"{path}: layer '{name}' ({cls})"
+        if cls == "Lambda" or "function_type" in spec or (isinstance(inner, dict) and "function_type" in inner):
+            raise UnsupportedLayerError(
+                f"{what} holds Python code, and browsernet never runs code from a model file; rebuild the "
+                "model without it, or with built-in Keras layers")
+        if cls in _TF_OP_LAYERS:
+            function = str(inner.get("function", "") if isinstance(inner, dict) else "").removeprefix("tf.")
+            if function not in SAFE_TF_OPS:
+                raise UnsupportedLayerError(
+                    f"{what} calls TensorFlow's {function or '(unnamed function)'}, which browsernet does not run "
+                    "or convert; rebuild the model with built-in Keras layers")
     try:
         specs = list(_layer_specs(config))
     except ModelError as e:
         raise ModelError(f"{path}: {e}") from e
     for name, cls, spec in specs:
-        what = f"{path}: layer '{name}' ({cls})"
-        inner = spec.get("config")
-        if cls == "Lambda" or (isinstance(inner, dict) and "function_type" in inner):
+        if cls not in _TF_OP_LAYERS and not _is_builtin_layer(cls, spec):
             raise UnsupportedLayerError(
-                f"{what} holds Python code, and browsernet never runs code from a model file; rebuild the "
-                "model without it, or with built-in Keras layers")
-        if cls == "TFOpLambda":
-            function = str(spec.get("config", {}).get("function", "")).removeprefix("tf.")
-            if function not in SAFE_TF_OPS:
-                raise UnsupportedLayerError(
-                    f"{what} calls TensorFlow's {function}, which browsernet does not run or convert; rebuild "
-                    "the model with built-in Keras layers")
-            continue
-        module = spec.get("module")
-        registered = str(spec.get("registered_name") or "")
-        builtin = (str(module).split(".")[0] in ("keras", "tf_keras") and ">" not in registered if module is not None
-                   else hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec))
-        if not builtin:
-            raise UnsupportedLayerError(
-                f"{what} is a custom layer class, not one of Keras's; browsernet runs no code from outside "
-                "Keras, so rebuild the model with built-in Keras layers")
+                f"{path}: layer '{name}' ({cls}) is a custom layer class, not one of Keras's; browsernet runs no "
+                "code from outside Keras, so rebuild the model with built-in Keras layers")
+
+
+def _is_builtin_layer(cls: str, spec: dict) -> bool:
+    """Whether ``spec`` names one of Keras's own classes: by its ``module`` (Keras 3 imports only Keras's own
+    in safe mode), or, without one, by its class name among Keras's layers and ``keras.ops`` operations.
+    (What a class does when built is no code from the file; Lambda and the TF-op layers, which run what the
+    file names, are refused wherever they are by :func:`check_safe`.)"""
+    import keras
+
+    module, registered = spec.get("module"), str(spec.get("registered_name") or "")
+    if module is not None:
+        return str(module).split(".")[0] in ("keras", "tf_keras") and ">" not in registered
+    return hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec)
+
+
+def _objects(value: Any):
+    """Every dict with a ``class_name`` anywhere in a JSON structure (layers, wrappers' inner layers, cells,
+    initializers, activations, shared objects)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("class_name"), str):
+            yield value
+        for v in value.values():
+            yield from _objects(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _objects(v)
 
 
 def _layer_specs(config: dict):
-    """``(name, class_name, spec)`` of the model and every layer in it, nested models and wrappers included."""
+    """``(name, class_name, spec)`` of the model and every layer in it: nested models (also a Keras 2
+    Sequential whose config is its list of layers), wrappers' layers and RNN cells."""
     if not isinstance(config, dict) or "class_name" not in config:
         return
     inner = config.get("config")
     name = inner.get("name", "?") if isinstance(inner, dict) else "?"
     yield name, str(config["class_name"]), config
+    if isinstance(inner, list):  # an old Keras 2 Sequential: its config is the list of its layers
+        inner = {"layers": inner}
     if not isinstance(inner, dict):
         return
     layers = inner.get("layers") or []
     if not isinstance(layers, list):
         raise ModelError(f"layer '{name}' ({config['class_name']}): its saved config lists no layers "
                          f"('layers' is {type(layers).__name__}); the file is damaged")
-    for layer in layers:
-        yield from _layer_specs(layer)
-    if isinstance(inner.get("layer"), dict):  # wrappers: TimeDistributed, Bidirectional
-        yield from _layer_specs(inner["layer"])
+    for key in _NESTED_LAYER_KEYS:
+        nested = inner.get(key)
+        for layer in nested if isinstance(nested, list) else [nested]:
+            yield from _layer_specs(layer)
 
 
 def _mentions(value: Any, needle: str) -> bool:
@@ -447,7 +544,7 @@ def _saved_by_keras2(path: Path) -> bool:
     try:
         if path.suffix.lower() == ".keras":
             with zipfile.ZipFile(path) as archive:
-                version = json.loads(archive.read("metadata.json")).get("keras_version", "")
+                version = json.loads(_archive_member(archive, "metadata.json", path)).get("keras_version", "")
         elif path.suffix.lower() in (".h5", ".hdf5"):
             import h5py
 
@@ -455,6 +552,8 @@ def _saved_by_keras2(path: Path) -> bool:
                 version = f.attrs.get("keras_version", b"")
         else:
             return False
+    except ModelError:
+        raise
     except Exception:  # not HDF5 or a .keras archive at all: the Keras 3 error is the one to report
         return False
     version = version.decode() if isinstance(version, bytes) else str(version)
@@ -462,11 +561,16 @@ def _saved_by_keras2(path: Path) -> bool:
 
 
 def _load_keras2(path: Path, keras3_error: Exception | None, config: dict | None = None) -> Any:
-    """tf-keras's reading of a Keras 2 .h5 (which :func:`check_safe` has cleared: it names no code to run)."""
+    """tf-keras's reading of a Keras 2 .h5 (which :func:`check_safe` has cleared: it names no code to run),
+    in tf-keras's safe mode, which refuses a Lambda's stored function wherever it is: a ``.h5`` load does
+    not take ``safe_mode``, so the scope sets it."""
     try:
         import tf_keras
+        from tf_keras.src.saving.serialization_lib import SafeModeScope
 
-        return tf_keras.models.load_model(str(path), compile=False)
+        with SafeModeScope(True):
+            return tf_keras.models.load_model(str(path), compile=False, **(
+                {"safe_mode": True} if path.suffix.lower() == ".keras" else {}))
     except Exception as e:
         reason = _keras_reason(e, config)
         said = "" if keras3_error is None or _keras_reason(keras3_error, config) == reason else (

@@ -116,3 +116,117 @@ def test_nested_lambda_is_found(tmp_path):
     config = {"class_name": "Sequential", "module": "keras", "config": {"name": "outer", "layers": [inner]}}
     with pytest.raises(BrowsernetError, match=r"layer 'deep' \(Lambda\) holds Python code"):
         zoo.check_safe(json.loads(json.dumps(config)), tmp_path / "m.keras")
+
+
+def _as_old_sequential(path, name: str = "outer") -> None:
+    """Rewrite a tf-keras .h5's model_config into the old Keras 2 form, whose Sequential config is the list
+    of its layers itself (no "layers" key), as Keras 2.0-2.2 wrote it and tf-keras still reads it."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["config"] = config["config"]["layers"]
+        f.attrs["model_config"] = json.dumps(config).encode()
+
+
+def test_a_lambda_in_an_old_style_sequential_never_runs(tmp_path):
+    """The Lambda sits in a Sequential whose config is its list of layers: the layer check finds it, and
+    tf-keras, which reads that form, loads in its safe mode, so not even a check that missed it would run it."""
+    import tf_keras
+
+    marker = tmp_path / "ran.txt"
+    model = tf_keras.Sequential([tf_keras.Input((4,)), tf_keras.layers.Lambda(_canary_body(str(marker)), name="hidden"),
+                                 tf_keras.layers.Dense(2, activation="softmax")])
+    path = tmp_path / "old.h5"
+    model.save(path)
+    marker.unlink()
+    _as_old_sequential(path)
+    with pytest.raises(BrowsernetError, match=r"layer 'hidden' \(Lambda\) holds Python code"):
+        zoo.load(str(path))
+    with pytest.raises(BrowsernetError, match="Lambda"):  # the second guard alone: tf-keras in safe mode
+        zoo._load_keras2(path, None)
+    assert not marker.exists()
+    tf_keras.models.load_model(path, compile=False)  # control: tf-keras's default reading runs it
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("where", ["backward_layer", "cell", "activation"])
+def test_code_is_found_wherever_the_config_holds_an_object(where, tmp_path):
+    """A Lambda as a Bidirectional's backward layer, an RNN's cell, or any object of a layer's config."""
+    code = {"class_name": "Lambda", "config": {"name": "payload", "function": ["...", None, None],
+                                                "function_type": "lambda"}}
+    layer = {"class_name": "Bidirectional" if where == "backward_layer" else "RNN" if where == "cell" else "Dense",
+             "config": {"name": "host", where: code}}
+    config = {"class_name": "Functional", "config": {"name": "m", "layers": [layer]}}
+    with pytest.raises(BrowsernetError, match=r"layer 'payload' \(Lambda\) holds Python code"):
+        zoo.check_safe(config, tmp_path / "m.h5")
+
+
+def test_a_slicing_op_layer_claiming_keras_as_its_module_is_checked(tmp_path):
+    """tf-keras ignores "module": a SlicingOpLambda naming any TensorFlow function is refused like a TFOpLambda."""
+    layer = {"class_name": "SlicingOpLambda", "module": "keras.layers",
+             "config": {"name": "slice", "function": "io.write_file"}}
+    config = {"class_name": "Functional", "config": {"name": "m", "layers": [layer]}}
+    with pytest.raises(BrowsernetError, match=r"layer 'slice' \(SlicingOpLambda\) calls TensorFlow's io.write_file"):
+        zoo.check_safe(config, tmp_path / "m.h5")
+
+
+def _external_kernel(h5, secret) -> None:
+    """Point ``h5``'s Dense kernel at ``secret``, a file of this machine, as HDF5 external storage."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(h5, "r+") as f:
+        names = []
+        f.visititems(lambda name, item: names.append(name) if name.endswith("kernel:0") or
+                     name.endswith("vars/0") else None)
+        [name] = [n for n in names if "dense" in n]
+        shape = f[name].shape
+        del f[name]
+        f.create_dataset(name, shape=shape, dtype=np.float32, external=[(str(secret), 0, 4 * int(np.prod(shape)))])
+
+
+@pytest.mark.parametrize("kind", ["keras2.h5", "keras2.keras"])
+def test_weights_stored_in_another_file_of_this_machine_are_refused(kind, tmp_path):
+    """HDF5 can store a dataset's bytes in an external file at any path: read as weights, a key or
+    /proc/self/environ would be published in the site's shards. tf-keras reads it without a word."""
+    import zipfile
+
+    import tf_keras
+
+    secret = tmp_path / "credentials"
+    secret.write_bytes(b"AWS_SECRET_ACCESS_KEY=not-for-the-web ".ljust(4 * 4 * 2, b"."))
+    model = tf_keras.Sequential([tf_keras.Input((4,)), tf_keras.layers.Dense(2, activation="softmax", name="dense")])
+    path = tmp_path / ("model.h5" if kind.endswith(".h5") else "model.keras")
+    model.save(path)
+    if kind.endswith(".h5"):
+        _external_kernel(path, secret)
+    else:  # the weights inside a tf-keras .keras archive
+        weights = tmp_path / "model.weights.h5"
+        with zipfile.ZipFile(path) as archive:
+            members = {n: archive.read(n) for n in archive.namelist()}
+        weights.write_bytes(members["model.weights.h5"])
+        _external_kernel(weights, secret)
+        members["model.weights.h5"] = weights.read_bytes()
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\n")
+    with pytest.raises(BrowsernetError, match=r"model\.(h5|keras): dataset '.*' is stored outside the file "
+                                              r"\(external storage\)"):
+        build(BuildOptions(model=str(path), labels=labels, out=tmp_path / "site"))
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_config_that_unpacks_to_gigabytes_is_not_read(tmp_path):
+    """A .keras archive's config.json is read before Keras's own checks: a few kilobytes that unpack to more
+    than any model's config are refused by their declared size, not decompressed."""
+    import zipfile
+
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", b" " * (zoo.MAX_CONFIG_BYTES + 1))
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(BrowsernetError, match=r"bomb\.keras: its config\.json unpacks to [\d,]+ bytes"):
+        zoo.load(str(path))
