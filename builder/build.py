@@ -398,13 +398,17 @@ def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int)
 
 def _default_title(info, model: str) -> str:
     """The page title without --title: the model file's name (its folder's, for a generic name such as
-    `browsernet train`'s model.keras), else the stock MobileNet's name and width."""
+    `browsernet train`'s model.keras, unless that folder is the home folder, whose name is the user's: the
+    title is published), else the stock MobileNet's name and width."""
     from builder.model.zoo import is_stock
 
     if not is_stock(model):
         path = Path(model).resolve()
-        name = path.parent.name if path.stem.lower() in ("model", "saved_model", "keras_model") else path.stem
-        return f"{name} image classifier"
+        if path.stem.lower() not in ("model", "saved_model", "keras_model"):
+            return f"{path.stem} image classifier"
+        if path.parent in (Path.home().resolve(), Path(path.anchor)) or not path.parent.name:
+            return "Image classifier"
+        return f"{path.parent.name} image classifier"
     name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",
             "mobilenet_v3_large": "MobileNet V3 Large"}[info.family]
     alpha = f"{info.alpha:.2f}".rstrip("0") if info.alpha is not None else ""

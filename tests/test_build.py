@@ -85,6 +85,19 @@ def test_default_title_names_the_users_file_or_the_stock_model(sites, fine_tuned
     assert title("v1-none") == "MobileNet V1 (α 0.25) image classifier"
 
 
+def test_a_generic_file_name_in_the_home_folder_does_not_publish_the_user_name(monkeypatch, tmp_path):
+    """model.keras is titled by its folder, which in the home folder would be the user's name, in the
+    published page's title, config.json and web app manifest."""
+    from builder.build import _default_title
+
+    home = tmp_path / "alice"
+    (home / "pets").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    assert _default_title(None, str(home / "model.keras")) == "Image classifier"
+    assert _default_title(None, str(home / "pets" / "model.keras")) == "pets image classifier"
+    assert _default_title(None, str(home / "dogs.keras")) == "dogs image classifier"
+
+
 def test_site_config_carries_labels_preprocess_and_size(sites):
     config = json.loads((sites["h5"] / "config.json").read_text())
     assert config["labels"] == list("abcdefg") and config["topK"] == 3

@@ -4,6 +4,7 @@ that fits the host's limits. Hosts raise :class:`~builder.errors.DeployError`, w
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -65,7 +66,12 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     if site_limit is not None and total > site_limit:
         raise DeployError(f"{site}: {total / 1e6:.0f} MB is over the host's {site_limit / 1e6:.0f} MB site limit")
     # Exactly the site: a file the build did not write (a .git/ folder, an .env, a stray download) is not
-    # published by accident.
+    # published by accident, and neither is what a symbolic link leads to (a folder elsewhere on this machine).
+    links = symlinks(site)
+    if links:
+        more = f" and {len(links) - 3} more" if len(links) > 3 else ""
+        raise DeployError(f"{site}: {', '.join(links[:3])}{more}: a symbolic link, which the build never writes; a "
+                          "deploy would publish what it leads to, so remove it")
     extra = unlisted(site, data.files)
     if extra:
         more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
@@ -73,6 +79,18 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
         raise DeployError(f"{site}: {', '.join(extra[:3])}{more}: not written by the build (not in "
                           f"{report.REPORT_FILE}); a deploy publishes exactly the site, so move {them} out of the folder")
     return data
+
+
+def symlinks(site: Path) -> list[str]:
+    """The symbolic links in ``site`` (site-relative, sorted), to files or folders, looked for without
+    following any (``rglob`` does not enter a linked folder, so :func:`unlisted` cannot see inside one)."""
+    found = []
+    for folder, dirs, files in os.walk(site, followlinks=False):
+        for name in dirs + files:
+            path = Path(folder) / name
+            if path.is_symlink():
+                found.append(path.relative_to(site).as_posix())
+    return sorted(found)
 
 
 def unlisted(site: Path, files: Iterable[str]) -> list[str]:

@@ -175,8 +175,13 @@ class _Git:
     def require_pages_branch(self, branch: str) -> None:
         """Refuse a branch name git would refuse, and the branch checked out here (deploy replaces the
         branch's whole tree with the site: it must never be the branch you work on)."""
-        if self.run("check-ref-format", "--branch", branch, check=False).returncode != 0:
+        # git's rules for branch names, and HEAD, which `git branch` refuses besides.
+        done = self.run("check-ref-format", "--branch", branch, check=False)
+        if done.returncode != 0 or done.stdout.strip() != branch or branch == "HEAD":
             raise DeployError(f"--branch {branch!r}: not a valid git branch name")
+        if branch == "@":  # git reads "@" as HEAD in most commands: a branch of that name is a trap
+            raise DeployError("--branch '@': git reads '@' as HEAD, the commit checked out here; name the Pages "
+                              "branch otherwise (the default is gh-pages)")
         if branch.startswith("refs/"):  # git would make refs/heads/refs/heads/x of it
             raise DeployError(f"--branch {branch!r}: give the branch's short name "
                               f"({branch.removeprefix('refs/heads/')!r}), not its full ref")
@@ -334,7 +339,8 @@ def _without_copies(site: Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="browsernet-pages-") as tmp:
         staged = Path(tmp) / "site"
         try:
-            shutil.copytree(site, staged, ignore=shutil.ignore_patterns(*precompress.COPY_PATTERNS, *LEFT_OUT))
+            shutil.copytree(site, staged, symlinks=True,  # check_site refuses links; never copy what one leads to
+                            ignore=shutil.ignore_patterns(*precompress.COPY_PATTERNS, *LEFT_OUT))
         except OSError as e:
             raise DeployError(f"{site}: cannot stage the site for ghp-import: {e}") from e
         yield staged

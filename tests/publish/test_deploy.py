@@ -267,11 +267,16 @@ def test_a_branch_of_sources_is_never_replaced_by_the_site(repo, pages_site):
     assert run("deploy", "github-pages", str(pages_site)).exit_code == 0  # its own branch: fine
 
 
-def test_an_invalid_branch_name_is_one_line_and_leaves_nothing(repo, pages_site):
-    work, _ = repo
-    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "bad..name"),
-                    "not a valid git branch name")
+@pytest.mark.parametrize("branch, error", [("bad..name", "not a valid git branch name"),
+                                           ("-x", "not a valid git branch name"),
+                                           ("@", "git reads '@' as HEAD")])
+def test_an_invalid_branch_name_is_one_line_and_leaves_nothing(branch, error, repo, pages_site):
+    """"@" too: git reads it as HEAD in most commands, and a deploy made and pushed refs/heads/@."""
+    work, bare = repo
+    before = git(bare, "for-each-ref"), git(work, "for-each-ref")
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", branch), error)
     assert not list((work / ".git").glob("fast_import_crash_*"))
+    assert (git(bare, "for-each-ref"), git(work, "for-each-ref")) == before  # no branch made or pushed
 
 
 def test_dry_run_still_refuses_a_damaged_site_and_an_unreachable_remote(repo, pages_site, tmp_path):
@@ -495,6 +500,26 @@ def test_files_the_build_did_not_write_are_never_published(host, repo, publish_s
     for name in (".git", ".env", "google123.html"):
         shutil.rmtree(site / name) if name == ".git" else (site / name).unlink()
     assert run("deploy", host, str(site), *args).exit_code == 0
+
+
+@pytest.mark.parametrize("host", ["github-pages", "firebase"])
+def test_what_a_symbolic_link_leads_to_is_never_published(host, repo, publish_sites, tmp_path):
+    """A linked folder is one rglob does not enter, and copying the site followed it: its files, from anywhere
+    on this machine, were committed. A link to a file or a folder is refused, and nothing is pushed."""
+    work, bare = repo
+    secret = tmp_path / "elsewhere"
+    secret.mkdir()
+    (secret / "credentials").write_text("TOKEN=secret\n")
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites[host], site)
+    (site / "notes").symlink_to(secret, target_is_directory=True)
+    args = ["--dry-run", "--project", "demo-x"] if host == "firebase" else []
+    _one_line_error(run("deploy", host, str(site), *args), "notes: a symbolic link", "remove it")
+    (site / "notes").unlink()
+    (site / "index.html").rename(site / "real-index.html")
+    (site / "index.html").symlink_to(site / "real-index.html")
+    _one_line_error(run("deploy", host, str(site), *args), "index.html: a symbolic link")
+    assert git(bare, "branch", "--list") == ""  # nothing pushed
 
 
 def test_a_site_built_for_firebase_is_not_sent_to_pages(repo, publish_sites):

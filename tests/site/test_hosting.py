@@ -49,7 +49,8 @@ def test_good_domains(cname):
     assert hosting.check_cname(cname) == cname
 
 
-@pytest.mark.parametrize("cname", ["https://example.com", "example", "exa mple.com", "-x.com", "example.com/"])
+@pytest.mark.parametrize("cname", ["https://example.com", "example", "exa mple.com", "-x.com", "example.com/",
+                                   "example.com\n"])
 def test_bad_domains_are_refused(cname):
     with pytest.raises(BrowsernetError, match="not a domain name"):
         hosting.check_cname(cname)
