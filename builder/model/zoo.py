@@ -423,7 +423,7 @@ def check_safe(config: dict, path: Path) -> None:
         cls, inner = str(spec.get("class_name")), spec.get("config")
         name = inner.get("name", "?") if isinstance(inner, dict) else "?"
         what = f"{path}: layer '{name}' ({cls})"
-        if cls == "Lambda" or "function_type" in spec or (isinstance(inner, dict) and "function_type" in inner):
+        if cls in ("Lambda", "__lambda__") or _stores_a_lambda(spec) or _stores_a_lambda(inner):
             raise UnsupportedLayerError(
                 f"{what} holds Python code, and browsernet never runs code from a model file; rebuild the "
                 "model without it, or with built-in Keras layers")
@@ -455,6 +455,13 @@ def _is_builtin_layer(cls: str, spec: dict) -> bool:
     if module is not None:
         return str(module).split(".")[0] in ("keras", "tf_keras") and ">" not in registered
     return hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec)
+
+
+def _stores_a_lambda(config: Any) -> bool:
+    """Whether a config holds a function's bytecode as tf-keras stores it: ``<name>_type: "lambda"`` beside
+    it (a Lambda's ``function_type``, a cell wrapper's ``residual_fn_type``, ...)."""
+    return isinstance(config, dict) and any(
+        str(key).endswith("_type") and value == "lambda" for key, value in config.items())
 
 
 def _objects(value: Any):

@@ -162,6 +162,20 @@ def test_code_is_found_wherever_the_config_holds_an_object(where, tmp_path):
         zoo.check_safe(config, tmp_path / "m.h5")
 
 
+@pytest.mark.parametrize("code", [
+    {"class_name": "ResidualWrapper", "config": {"name": "payload", "residual_fn": ["...", None, None],
+                                                 "residual_fn_type": "lambda", "cell": {"class_name": "LSTMCell",
+                                                                                        "config": {"name": "c"}}}},
+    {"class_name": "__lambda__", "config": {"name": "payload", "value": ["...", None, None]}},
+])
+def test_other_ways_tf_keras_stores_a_function_are_found(code, tmp_path):
+    """tf-keras also stores bytecode as a cell wrapper's residual_fn and as a "__lambda__" object."""
+    layer = {"class_name": "RNN", "config": {"name": "host", "cell": code}}
+    config = {"class_name": "Functional", "config": {"name": "m", "layers": [layer]}}
+    with pytest.raises(BrowsernetError, match=rf"layer 'payload' \({code['class_name']}\) holds Python code"):
+        zoo.check_safe(config, tmp_path / "m.h5")
+
+
 def test_a_slicing_op_layer_claiming_keras_as_its_module_is_checked(tmp_path):
     """tf-keras ignores "module": a SlicingOpLambda naming any TensorFlow function is refused like a TFOpLambda."""
     layer = {"class_name": "SlicingOpLambda", "module": "keras.layers",
