@@ -96,6 +96,9 @@ class _Copies:
         return copy if known[1] else None
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class SiteHandler(SimpleHTTPRequestHandler):
     """Static files from one folder, with isolation headers and strict containment."""
 
@@ -125,6 +128,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
         parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
         if any(p == ".." or "\0" in p for p in parts):
             return ""
+        if any(p.startswith(".") and p != ".well-known" for p in parts):
+            return ""  # a .git/ or .env in the site folder: no page asks for one, so none is served
         full = os.path.realpath(os.path.join(self.root, *parts))
         if full != self.root and not full.startswith(self.root + os.sep):
             return ""  # e.g. a symlink pointing outside the site
@@ -134,6 +139,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def send_head(self):  # noqa: ANN201 - stdlib signature
         self.vary = False  # a connection may carry several requests
+        if not self._host_allowed():
+            # DNS rebinding: a web page elsewhere points its own name at 127.0.0.1 to read this server.
+            self.send_error(HTTPStatus.FORBIDDEN, "This preview server answers only for 127.0.0.1 and localhost")
+            return None
         path = self.translate_path(self.path)
         if not path:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
@@ -147,6 +156,20 @@ class SiteHandler(SimpleHTTPRequestHandler):
                 if copy is not None:
                     return self._send_copy(path, copy, encoding)
         return super().send_head()
+
+    def _host_allowed(self) -> bool:
+        """Whether the request's Host names this machine's loopback (any port), when the server listens only
+        there: a name that resolves to 127.0.0.1 by a web page's doing is refused."""
+        bound = self.server.server_address[0]
+        if bound not in LOOPBACK:
+            return True
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0] if ":" in host else host
+        return name in LOOPBACK
+
+    def list_directory(self, path):  # noqa: ANN001, ANN201 - stdlib signature
+        self.send_error(HTTPStatus.NOT_FOUND, "Not found")  # a site has an index.html; no folder is listed
+        return None
 
     def _send_copy(self, original: str, copy: str, encoding: str):  # noqa: ANN202 - a file object, as send_head
         """Headers for ``copy`` sent as ``original`` with ``Content-Encoding``; the open copy for the body."""

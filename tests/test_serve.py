@@ -79,12 +79,33 @@ def test_nothing_outside_the_site_is_served(server, path):
     assert b"outside the site" not in body
 
 
+@pytest.mark.parametrize("path", ["/.git/config", "/model/.env", "/vendor/", "/model/"])
+def test_hidden_files_and_folder_listings_are_not_served(site, server, path):
+    """A .git/ or .env the user keeps in the site folder, and the list of a folder's files, stay private."""
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_text("[remote] url = https://token:secret@example.com/")
+    (site / "model" / ".env").write_text("TOKEN=secret")
+    resp, body = _get(server, path)
+    assert resp.status == 404
+    assert b"secret" not in body and b"x.wasm" not in body and b"model.json" not in body
+
+
+@pytest.mark.parametrize("host, status", [("evil.example:8000", 403), ("evil.example", 403), ("127.0.0.1", 200),
+                                          ("localhost:1234", 200), ("[::1]:8000", 200)])
+def test_only_this_machines_own_names_are_answered(server, host, status):
+    """DNS rebinding: a page on evil.example points its name at 127.0.0.1 and reads this server as its own
+    origin. The request still says Host: evil.example, and gets a 403 without the site."""
+    resp, body = _get(server, "/", headers={"Host": host})
+    assert resp.status == status
+    assert (b"<title>t</title>" in body) == (status == 200)
+
+
 def test_a_browser_that_leaves_mid_response_is_no_traceback(site, server, capfd):
     """A closed tab or Ctrl-C cuts a download short; the server notes it in its log, not on stderr."""
     (site / "model" / "big.bin").write_bytes(b"\0" * (32 << 20))
     for _ in range(3):
         sock = socket.create_connection(server.server_address[:2], timeout=5)
-        sock.sendall(b"GET /model/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /model/big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         sock.recv(1024)  # the response has started
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not a clean close
         sock.close()
