@@ -329,53 +329,65 @@ def _archive_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
     return archive.read(name)
 
 
-# Keras 3's own bound for an HDF5 dataset that declares far more than it stores (a shape bomb).
-_H5_BOMB_FLOOR_BYTES = 1 << 32
-_H5_MAX_EXPANSION = 1000
+# What an HDF5 file's datasets may declare in all: a MobileNet's weights are 2-25 MB, stored as they are (about
+# 1x). Datasets that declare over 1 GiB and a hundred times what the file stores are a decompression bomb.
+_H5_BOMB_FLOOR_BYTES = 1 << 30
+_H5_MAX_EXPANSION = 100
+# What a .keras archive holds: Keras's three files (weights as HDF5, never tf-keras's pickle-capable .npz).
+_KERAS_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
 
 
 def check_hdf5(path: Path) -> None:
     """Refuse an HDF5 file (a ``.h5`` model or weights file, or the weights inside a ``.keras`` archive) whose
     data is not all in the file: a dataset stored in an external file or virtual (mapped from other files),
     or a soft or external link. Loading such a file would read other files of this machine (a key, or
-    /proc/self/environ) into the model's weights, and so into the published site. A dataset declaring
-    over 4 GiB and a thousand times what it stores is refused too. tf-keras checks none of this; Keras 3
-    checks it for what it reads. Raises :class:`ModelError` naming the object."""
+    /proc/self/environ) into the model's weights, and so into the published site. Datasets declaring more
+    than 1 GiB in all and a hundred times what they store (a bomb) are refused too, and a ``.keras`` archive
+    holding anything but Keras's config, metadata and HDF5 weights (tf-keras reads ``model.weights.npz``
+    with pickle allowed). tf-keras checks none of this; Keras 3 checks part of it. Raises :class:`ModelError`."""
     import h5py
 
-    def walk(group, where: str) -> None:
-        for name in group:
-            link = group.get(name, getlink=True)
-            if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
-                raise ModelError(f"{path}: '{where}{name}' is a link ({type(link).__name__}) to other data; "
-                                 "a model file must hold its own weights: not read")
-            item = group[name]
-            if isinstance(item, h5py.Group):
-                walk(item, f"{where}{name}/")
-            elif isinstance(item, h5py.Dataset):
-                if item.external or item.is_virtual:
-                    raise ModelError(f"{path}: dataset '{where}{name}' is stored outside the file "
-                                     f"({'virtual' if item.is_virtual else 'external storage'}); a model file must "
-                                     "hold its own weights: not read")
-                declared = math.prod(item.shape or ()) * item.dtype.itemsize
-                if declared > _H5_BOMB_FLOOR_BYTES and declared > _H5_MAX_EXPANSION * item.id.get_storage_size():
-                    raise ModelError(f"{path}: dataset '{where}{name}' declares {declared:,} bytes but stores "
-                                     "almost none (a decompression bomb): not read")
+    declared, stored = 0, 0
+
+    def visit(name: str, link) -> str | None:  # every link once (HDF5 visits a hard-linked group once)
+        """What is wrong with this link (which stops the visit; h5py cannot raise through it), else None."""
+        nonlocal declared, stored
+        if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+            return f"'{where}{name}' is a link ({type(link).__name__}) to other data"
+        item = file.get(name)
+        if isinstance(item, h5py.Dataset):
+            if item.external or item.is_virtual:
+                return (f"dataset '{where}{name}' is stored outside the file "
+                        f"({'virtual' if item.is_virtual else 'external storage'})")
+            declared += math.prod(item.shape or ()) * item.dtype.itemsize
+            stored += item.id.get_storage_size()
+        return None
 
     try:
         if path.suffix.lower() == ".keras":
             with zipfile.ZipFile(path) as archive:
-                if "model.weights.h5" not in archive.namelist():
-                    return
-                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as f:
-                    walk(f, "model.weights.h5:/")
+                names = set(archive.namelist())
+                other = sorted(n for n in names - _KERAS_MEMBERS if not n.startswith("assets/"))
+                if other or "model.weights.h5" not in names:
+                    what = f"holds {', '.join(other[:3])}" if other else "has no model.weights.h5"
+                    raise ModelError(f"{path}: {what}; a .keras model holds config.json, metadata.json and "
+                                     "model.weights.h5: not read")
+                where = "model.weights.h5:/"
+                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as file:
+                    problem = file.visititems_links(visit)
         else:
-            with h5py.File(path, "r") as f:
-                walk(f, "/")
+            where = "/"
+            with h5py.File(path, "r") as file:
+                problem = file.visititems_links(visit)
     except ModelError:
         raise
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+    except (OSError, KeyError, ValueError, RuntimeError, zipfile.BadZipFile) as e:
         raise ModelError(f"{path}: not a readable Keras model file: {_first_line(e)}") from e
+    if problem:
+        raise ModelError(f"{path}: {problem}; a model file must hold its own weights: not read")
+    if declared > _H5_BOMB_FLOOR_BYTES and declared > _H5_MAX_EXPANSION * stored:
+        raise ModelError(f"{path}: its datasets declare {declared:,} bytes but store {stored:,} (a decompression "
+                         "bomb): not read")
 
 
 def read_config(path: Path) -> dict | None:
@@ -408,6 +420,10 @@ SAFE_TF_OPS = frozenset({"math.truediv", "math.divide", "math.multiply", "__oper
 # tensor[...]); only SAFE_TF_OPS may be named.
 _TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
 _KERAS2_EXTRA_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+# tf-keras's other layers that look up and call what the file names (any TensorFlow API symbol or method, or a
+# raw TensorFlow op from a stored NodeDef), and Keras's layer that loads a SavedModel from a path.
+_CALLS_WHAT_THE_FILE_NAMES = frozenset({"ClassMethod", "InstanceMethod", "InstanceProperty", "TensorFlowOpLayer",
+                                        "TFSMLayer"})
 # Where a layer's config holds other layers: a model's list, a wrapper's layer (TimeDistributed, Bidirectional
 # and its backward_layer), an RNN's cell or cells (a cell wrapper holds a cell too).
 _NESTED_LAYER_KEYS = ("layers", "layer", "forward_layer", "backward_layer", "cell", "cells")
@@ -427,6 +443,16 @@ def check_safe(config: dict, path: Path) -> None:
             raise UnsupportedLayerError(
                 f"{what} holds Python code, and browsernet never runs code from a model file; rebuild the "
                 "model without it, or with built-in Keras layers")
+        if cls in _CALLS_WHAT_THE_FILE_NAMES:
+            raise UnsupportedLayerError(
+                f"{what} calls whatever TensorFlow function or method the file names while Keras rebuilds the "
+                "model; browsernet does not run it: rebuild the model with built-in Keras layers")
+        module = spec.get("module")
+        if module is not None and str(module).split(".")[0] not in ("keras", "tf_keras"):
+            # tf-keras imports the module a .keras file names for any object (an import runs its code).
+            raise UnsupportedLayerError(f"{what} is a custom class (module {module!r}), not one of Keras's; "
+                                        "browsernet imports and runs no code from outside Keras, so rebuild the "
+                                        "model with built-in Keras layers")
         if cls in _TF_OP_LAYERS:
             function = str(inner.get("function", "") if isinstance(inner, dict) else "").removeprefix("tf.")
             if function not in SAFE_TF_OPS:
@@ -445,16 +471,28 @@ def check_safe(config: dict, path: Path) -> None:
 
 
 def _is_builtin_layer(cls: str, spec: dict) -> bool:
-    """Whether ``spec`` names one of Keras's own classes: by its ``module`` (Keras 3 imports only Keras's own
-    in safe mode), or, without one, by its class name among Keras's layers and ``keras.ops`` operations.
-    (What a class does when built is no code from the file; Lambda and the TF-op layers, which run what the
-    file names, are refused wherever they are by :func:`check_safe`.)"""
+    """Whether ``spec`` is one of Keras's own layer classes or ``keras.ops`` operations, by its class name
+    whatever ``module`` the file claims for it (tf-keras resolves some names through the module it is given):
+    a layer of ``keras.layers`` or tf-keras's public ``tf_keras.layers``, a model, or an operation of Keras 3's
+    ``keras.src.ops`` modules. Names outside Keras are refused by :func:`check_safe` first."""
+    import importlib
+
     import keras
 
-    module, registered = spec.get("module"), str(spec.get("registered_name") or "")
-    if module is not None:
-        return str(module).split(".")[0] in ("keras", "tf_keras") and ">" not in registered
-    return hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec)
+    if ">" in str(spec.get("registered_name") or ""):  # package>Class: a class registered by someone's code
+        return False
+    if hasattr(keras.layers, cls) or cls in _KERAS2_EXTRA_CLASSES or _is_numpy_op(spec):
+        return True
+    module = str(spec.get("module") or "")
+    if module.startswith("keras.src.ops."):  # Keras 3's own operations (x * 2 in a functional model)
+        try:
+            found = getattr(importlib.import_module(module), cls, None)
+        except ImportError:
+            return False
+        return isinstance(found, type) and issubclass(found, keras.Operation)
+    import tf_keras
+
+    return isinstance(getattr(tf_keras.layers, cls, None), type)
 
 
 def _stores_a_lambda(config: Any) -> bool:

@@ -91,7 +91,7 @@ def test_unregistered_custom_class_is_named(tmp_path):
     inputs = keras.Input((4,))
     path = tmp_path / "custom.keras"
     keras.Model(inputs, keras.layers.Dense(2)(Doubler(name="doubled")(inputs))).save(path)
-    with pytest.raises(BrowsernetError, match=r"layer 'doubled' \(Doubler\) is a custom layer class"):
+    with pytest.raises(BrowsernetError, match=r"layer 'doubled' \(Doubler\) is a custom (layer )?class"):
         zoo.load(str(path))
 
 
@@ -243,4 +243,60 @@ def test_a_config_that_unpacks_to_gigabytes_is_not_read(tmp_path):
         archive.writestr("config.json", b" " * (zoo.MAX_CONFIG_BYTES + 1))
     assert path.stat().st_size < 1 << 20
     with pytest.raises(BrowsernetError, match=r"bomb\.keras: its config\.json unpacks to [\d,]+ bytes"):
+        zoo.read_config(path)
+
+
+@pytest.mark.parametrize("spec, refused", [
+    # tf-keras looks up any TensorFlow symbol or method by name and calls it while rebuilding (io.write_file).
+    ({"module": "tf_keras.src.layers.core.tf_op_layer", "class_name": "ClassMethod",
+      "config": {"name": "evil", "cls_symbol": "io.write_file", "method_name": "__call__"}}, "ClassMethod"),
+    ({"class_name": "TensorFlowOpLayer", "config": {"name": "evil", "node_def": {}}}, "TensorFlowOpLayer"),
+    # tf-keras imports the module a .keras file names for any object: an import runs that module's code.
+    ({"module": "antigravity", "class_name": "GlorotUniform", "config": {"name": "evil"}}, "antigravity"),
+])
+def test_objects_that_make_tf_keras_call_or_import_what_the_file_names_are_refused(spec, refused, tmp_path):
+    layer = {"class_name": "Dense", "config": {"name": "host", "units": 2, "kernel_initializer": spec}}
+    config = {"class_name": "Functional", "config": {"name": "m", "layers": [layer, spec]}}
+    with pytest.raises(BrowsernetError, match=rf"layer 'evil' .*{refused}"):
+        zoo.check_safe(config, tmp_path / "m.h5")
+
+
+def test_a_keras_archive_with_anything_but_keras_files_is_refused(tmp_path):
+    """tf-keras reads a .keras archive's weights from model.weights.npz too, with pickle allowed."""
+    import zipfile
+
+    path = tmp_path / "npz.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "2.19.0"}))
+        archive.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {"name": "m", "layers": []}}))
+        archive.writestr("model.weights.npz", b"PK")
+    with pytest.raises(BrowsernetError, match=r"npz\.keras: holds model\.weights\.npz"):
         zoo.load(str(path))
+
+
+def test_hard_link_cycles_and_many_small_bombs_end_in_one_line(tmp_path):
+    """A group linking back to itself is walked once (it was a RecursionError; a chain of doubly linked groups
+    ran for minutes), and datasets each declaring a few GiB and storing nothing are refused in all."""
+    import time
+
+    import h5py
+    import numpy as np
+
+    cycle = tmp_path / "cycle.h5"
+    with h5py.File(cycle, "w") as f:
+        group = f.create_group("loop")
+        group["back"] = group
+        previous = f.create_group("g0")
+        for i in range(1, 40):
+            g = f.create_group(f"g{i}")
+            g["a"], g["b"] = previous, previous
+            previous = g
+    started = time.monotonic()
+    zoo.check_hdf5(cycle)  # nothing outside the file
+    assert time.monotonic() - started < 10
+    bomb = tmp_path / "bomb.h5"
+    with h5py.File(bomb, "w") as f:
+        for i in range(2):
+            f.create_dataset(f"w{i}", shape=(1 << 29,), dtype=np.float32, chunks=(1 << 16,))  # 2 GiB, none stored
+    with pytest.raises(BrowsernetError, match=r"bomb\.h5: its datasets declare [\d,]+ bytes but store"):
+        zoo.check_hdf5(bomb)
