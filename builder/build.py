@@ -406,7 +406,7 @@ def _default_title(info, model: str) -> str:
         path = Path(model).resolve()
         if path.stem.lower() not in ("model", "saved_model", "keras_model"):
             return f"{path.stem} image classifier"
-        if path.parent in (Path.home().resolve(), Path(path.anchor)) or not path.parent.name:
+        if path.parent == Path.home().resolve() or not path.parent.name:  # the home folder, or /
             return "Image classifier"
         return f"{path.parent.name} image classifier"
     name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",

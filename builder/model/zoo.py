@@ -607,15 +607,14 @@ def _saved_by_keras2(path: Path) -> bool:
 
 def _load_keras2(path: Path, keras3_error: Exception | None, config: dict | None = None) -> Any:
     """tf-keras's reading of a Keras 2 .h5 (which :func:`check_safe` has cleared: it names no code to run),
-    in tf-keras's safe mode, which refuses a Lambda's stored function wherever it is: a ``.h5`` load does
-    not take ``safe_mode``, so the scope sets it."""
+    in tf-keras's safe mode, which refuses a Lambda's stored function wherever it is: ``load_model``'s
+    ``safe_mode`` reaches only the ``.keras`` reader, so the scope sets it for a ``.h5`` too."""
     try:
         import tf_keras
         from tf_keras.src.saving.serialization_lib import SafeModeScope
 
         with SafeModeScope(True):
-            return tf_keras.models.load_model(str(path), compile=False, **(
-                {"safe_mode": True} if path.suffix.lower() == ".keras" else {}))
+            return tf_keras.models.load_model(str(path), compile=False, safe_mode=True)
     except Exception as e:
         reason = _keras_reason(e, config)
         said = "" if keras3_error is None or _keras_reason(keras3_error, config) == reason else (
