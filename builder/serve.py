@@ -232,7 +232,7 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
     With ``sent``, the bytes of every response body are counted there, per URL path."""
     if not site.is_dir():
         raise ServeError(f"{site}: no such site directory; build it with 'browsernet build-site --out {site}' "
-                         "(or 'browsernet serve --build')")
+                         f"(or 'browsernet serve --build {site}')")
     if not (site / "index.html").is_file():
         raise ServeError(f"{site}: no index.html here; is this a built site?")
     handler = partial(SiteHandler, directory=str(site), sent=sent, copies=_Copies())
