@@ -11,6 +11,7 @@ orientation, transparency on white, the build's resize rule, bilinear with half-
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,9 @@ def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> Ca
     return CalibrationSet(np.stack(images), str(folder), len(paths))
 
 
-def _builtin_photos() -> list[np.ndarray]:
+@functools.lru_cache(maxsize=1)
+def _builtin_photos() -> tuple[np.ndarray, ...]:
+    """scikit-image's photos, decoded once per process (read-only: :func:`_augment` copies what it changes)."""
     try:
         import skimage.data as data
     except ImportError as e:  # a dependency, so only a broken install gets here
@@ -113,7 +116,10 @@ def _builtin_photos() -> list[np.ndarray]:
     left, right, _ = data.stereo_motorcycle()
     photos += [left, right]
     photos += [np.repeat(getattr(data, name)()[..., None], 3, axis=-1) for name in _GREY_SOURCES]
-    return [np.ascontiguousarray(p[..., :3], dtype=np.uint8) for p in photos]
+    photos = [np.ascontiguousarray(p[..., :3], dtype=np.uint8) for p in photos]
+    for photo in photos:
+        photo.flags.writeable = False
+    return tuple(photos)
 
 
 def _augment(photo: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +135,8 @@ def _augment(photo: np.ndarray, size: tuple[int, int], rng: np.random.Generator)
         crop = crop[:, ::-1]
     grey = crop.mean(axis=-1, keepdims=True)
     crop = grey + (crop - grey) * rng.uniform(0.6, 1.4)  # saturation
-    crop = (crop - crop.mean()) * rng.uniform(0.75, 1.25) + crop.mean()  # contrast
+    mean = crop.mean()
+    crop = (crop - mean) * rng.uniform(0.75, 1.25) + mean  # contrast
     crop = crop * rng.uniform(0.7, 1.3)  # brightness
     out = page_input.resize_to_input(np.clip(crop, 0, 255).round(), size)
     if rng.random() < 0.2:  # mild blur, as from a phone photo scaled down

@@ -180,7 +180,10 @@ class _Evaluator:
         self.x = np.asarray(x, np.float32)
         self.labels = None if labels is None else np.asarray(labels)
         self.evaluations = 0
-        self._predict = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+        # One trace for every batch size (the last batch, the sensitivity subset): a trace costs as much as
+        # dozens of forward passes of a small model.
+        self._predict = tf.function(lambda batch: model(batch, training=False),
+                                    input_signature=[tf.TensorSpec((None, *np.shape(x)[1:]), tf.float32)])
         self.reference = self._run(self.x)  # the original float32 model: what agreement is measured against
         self._keras.load(lambda w: w.data)  # the float32 weights as written (folded, pinned)
         self._by_name = {w.name: w for w in self.weights}
