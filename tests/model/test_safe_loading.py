@@ -110,6 +110,17 @@ def test_keras2_tf_op_layers_may_only_name_arithmetic(function, refused, tmp_pat
         zoo.check_safe(config, tmp_path / "m.h5")
 
 
+def test_a_class_registered_by_someones_code_is_refused_under_a_keras_name(tmp_path):
+    """Keras looks a layer up by its registered name first (package>Class, what register_keras_serializable
+    writes) and only then by class name: a 'Dense' registered by a package is that package's code."""
+    layer = {"class_name": "Dense", "module": None, "registered_name": "mine>Dense",
+             "config": {"name": "doubled", "units": 2}}
+    config = {"class_name": "Functional", "module": "keras", "config": {"name": "m", "layers": [layer]}}
+    with pytest.raises(BrowsernetError, match=r"layer 'doubled' \(Dense\) is a custom layer class"):
+        zoo.check_safe(config, tmp_path / "m.keras")
+    zoo.check_safe(json.loads(json.dumps(config).replace('"mine>Dense"', '"Dense"')), tmp_path / "m.keras")
+
+
 def test_nested_lambda_is_found(tmp_path):
     inner = {"class_name": "Functional", "module": "keras", "config": {"name": "base", "layers": [
         {"class_name": "Lambda", "module": "keras.layers", "config": {"name": "deep", "function": {}}}]}}
@@ -253,6 +264,9 @@ def test_a_config_that_unpacks_to_gigabytes_is_not_read(tmp_path):
     ({"class_name": "TensorFlowOpLayer", "config": {"name": "evil", "node_def": {}}}, "TensorFlowOpLayer"),
     # tf-keras imports the module a .keras file names for any object: an import runs that module's code.
     ({"module": "antigravity", "class_name": "GlorotUniform", "config": {"name": "evil"}}, "antigravity"),
+    # tf-keras rebuilds a saved TypeSpec by looking its class up in the module the file names.
+    ({"module": "tensorflow", "class_name": "__typespec__", "spec_name": "TensorSpec", "config": {"name": "evil"}},
+     "tensorflow"),
 ])
 def test_objects_that_make_tf_keras_call_or_import_what_the_file_names_are_refused(spec, refused, tmp_path):
     layer = {"class_name": "Dense", "config": {"name": "host", "units": 2, "kernel_initializer": spec}}
