@@ -148,7 +148,8 @@ def _build_options(f: Callable) -> Callable:
                           "browsernet train, the labels.txt beside it; else ImageNet's 1,000 (shipped)]"),
         click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
                      help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; for "
-                          "a model that rescales its own input, the range its scaling was made for: raw or unit]"),
+                          "a model that rescales its own input, the range its scaling was made for: raw, unit or "
+                          "mobilenet]"),
         click.option("--quantize", multiple=True, metavar="auto|none|DTYPE[=PATTERNS]",
                      help="auto: the smallest per-weight mix of uint8/uint16/float16/float32 that keeps "
                           "top-1 agreement with float32 on the calibration images. DTYPE: store weights as "
@@ -280,7 +281,7 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
                    "layer) is reused, instead of --model.")
 @click.option("--preprocess", type=click.Choice(["mobilenet", "unit", "raw"]), default=None,
               help="Input scaling the base expects.  [default: for a base that rescales its own input, the range "
-                   "its scaling was made for (raw or unit), else mobilenet (x/127.5-1)]")
+                   "its scaling was made for (raw, unit or mobilenet), else mobilenet (x/127.5-1)]")
 @click.option("--validation-percent", type=float, default=20.0, show_default=True,
               help="Share of the photos held out for early stopping (chosen by content hash).")
 @click.option("--test-percent", type=float, default=20.0, show_default=True,
@@ -554,9 +555,9 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
             raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                 lambda reporter: run_bench(options, reporter))
-        write_json(result, json_path)
-        for line in table(result):
+        for line in table(result):  # first: a --json that cannot be written loses none of the figures
             click.echo(line)
+        write_json(result, json_path)
         click.echo(f"Figures written to {json_path}")
 
     _run(verbose, quiet, action)

@@ -269,6 +269,13 @@ def load(site: Path) -> BuildReport | None:
 
     data = read(site)
     if data is None:
+        try:
+            json.loads((site / REPORT_FILE).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:  # there, but not a report: saying "no report.json" would be untrue
+            raise BrowsernetError(f"{site / REPORT_FILE}: cannot be read as a build report ({e}); rebuild the site "
+                                  "with 'browsernet build-site'") from e
         return None
     known = {f.name for f in fields(BuildReport)}
     try:

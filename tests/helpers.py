@@ -189,6 +189,17 @@ def scaled_for_unit_pixels(size: int = 64, classes: int = 3):
     return keras.Model(inputs, mobilenet(x), name="unit_pixels")
 
 
+def adapted_to_preprocessed(size: int = 64, classes: int = 3) -> keras.Model:
+    """:func:`fine_tuned`'s MobileNetV2 behind a Normalization adapted on real photos already through
+    ``preprocess_input`` (x/127.5 - 1), as a pipeline that calls it before the model feeds them: made for -1..1
+    pixels, so the page must feed x/127.5 - 1 (x/255, which the Normalization's spread alone suggests, is wrong)."""
+    mobilenet = fine_tuned(size, classes=classes)
+    standardize = keras.layers.Normalization(name="standardize")
+    standardize.adapt(photos(size) / 127.5 - 1)
+    inputs = keras.Input((size, size, 3))
+    return keras.Model(inputs, mobilenet(standardize(inputs)), name="adapted_to_preprocessed")
+
+
 def sequential(size: int = 64, classes: int = 4, preprocess: str = "mobilenet") -> keras.Model:
     keras.utils.set_random_seed(size)
     model = keras.Sequential([

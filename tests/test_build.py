@@ -590,13 +590,13 @@ def test_a_model_that_scales_0_1_pixels_itself_is_fed_0_1_pixels(scaling, tmp_pa
 
 
 def test_a_scaling_made_for_neither_pixel_range_needs_preprocess(tmp_path):
-    """Rescaling(0.4, offset=-1): 0..255 pixels would span 102, 0..1 pixels 0.4; neither reading is safe to
-    guess, so the build asks, and builds with the range given."""
+    """Rescaling(0.4, offset=-1): 0..255 pixels would become -1..101, 0..1 pixels -1..-0.6, -1..1 pixels
+    -1.4..-0.6; no reading is safe to guess, so the build asks, and builds with the range given."""
     from tests import helpers
 
     _, path, labels = _scaled_in_front(helpers.keras.layers.Rescaling(0.4, offset=-1.0, name="unclear"), tmp_path)
     code, out = _run("--model", path, "--labels", labels, "--out", tmp_path / "s")
-    assert code == 1 and "whether for 0-255 or 0-1 pixels is unclear" in out and "--preprocess unit" in out, out
+    assert code == 1 and "the pixel ranges that scaling fits are none" in out and "unit (x/255)" in out, out
     assert out.count("Error:") == 1 and "Traceback" not in out and not (tmp_path / "s").exists()
     code, out = _run("--model", path, "--labels", labels, "--preprocess", "unit", "--out", tmp_path / "s")
     assert code == 0, out

@@ -328,68 +328,142 @@ def _affine(op: str, c: float, *, tensor_first: bool, history: Any, name: str) -
     return {"tensor": list(history), "scale": scale, "offset": offset}
 
 
-# Layers that neither compute on pixel values nor mix them: input scaling after them still sees pixels.
+# Layers whose outputs are still pixel values on their inputs' scale (they move, drop, pad, pool or resize
+# pixels, or do nothing at inference): an input scaling after them still sees pixels.
 _PIXEL_PRESERVING = frozenset({"Dropout", "GaussianNoise", "GaussianDropout", "Identity", "ZeroPadding2D",
-                               "Cropping2D", "Reshape", "Permute"})
-AFFINE_MARK = "browsernet_input_affine"  # config key of a node that lower() made from Rescaling/Normalization
+                               "Cropping2D", "Reshape", "Permute", "AveragePooling2D", "MaxPooling2D",
+                               "UpSampling2D", "Resizing"})
+AFFINE_MARK = "browsernet_input_affine"  # config key of a node that lower() made from a Rescaling/Normalization
+# (its value: that layer's class)
 
-
-# What 0..255 pixels may span after a model's own input scaling (in its median channel) for the model to be
-# read as taking 0..255 pixels (x/255: 1, x/127.5 - 1: 2, ImageNet's mean and std on 0..1 after x/255: 4.4,
-# a Normalization adapted on 0..255 photos: about 4, 40 for a channel with a standard deviation of 6), and what
-# they must span at least for it to take 0..1 (Rescaling(2, offset=-1): 510; ImageNet's mean and std for 0..1
-# pixels: 1,100; a Normalization adapted on 0..1 photos: about 1,000).
-RAW_SPAN = 64.0
-UNIT_SPAN = 128.0
+# The pixel ranges a model's own input scaling can be made for, by the --preprocess mode that gives them.
+PIXEL_RANGES = {"raw": (0.0, 255.0), "unit": (0.0, 1.0), "mobilenet": (-1.0, 1.0)}
+# A scaling made for a range maps it to the few units a network computes in, around 0: within +-OUTPUT_BOUND,
+# 0 included, and at least OUTPUT_MIN_SPAN wide (x/255: 0..1; x/127.5 - 1: -1..1; ImageNet's mean and std:
+# -2.1..2.6 at most in the median channel).
+OUTPUT_BOUND = 2.75
+OUTPUT_MIN_SPAN = 0.5
+# A Normalization adapted on the training images holds their mean and standard deviation, in the units it was
+# fed: the range it was made for is one in which they look like photos' statistics, a mean 30-70% of the way
+# up it and a standard deviation of 15-55% of its width (photos: 20-30%; ImageNet's: 49% up, 23% wide; at most
+# 50%, all pixels at the ends). (x - 0.5) / 0.5 set by hand is read so too: made for 0..1, not -1..1 (75% up).
+MEAN_BAND = (0.3, 0.7)
+STD_BAND = (0.15, 0.55)
 
 
 @dataclass(frozen=True)
 class InputScaling:
-    """A model's own input scaling: the pixel range it expects, told from what 0..255 would span after it."""
+    """A model's own input scaling: the pixel range it was made for (a key of :data:`PIXEL_RANGES`), or None
+    when that cannot be told, with ``reason`` saying what was read (one clause, naming the layers)."""
 
-    expects: str | None  # "raw" (0..255 pixels) or "unit" (0..1); None: neither reading is clear
-    span: float  # the range 0..255 pixels map to (255 x |scale|) in the median channel (a constant one aside)
+    expects: str | None
+    reason: str
 
 
 def input_scaling(graph: Graph) -> InputScaling | None:
-    """The model's own input scaling, or None when it has none: every path from the input must reach a
-    Rescaling or Normalization (however many layers that leave pixel values alone come first: training-only
-    augmentation, which :func:`from_keras` drops, padding, reshaping) before any layer that computes.
+    """The model's own input scaling, or None when it has none: a Rescaling or Normalization (or ``x / 127.5 -
+    1`` as operations) that every path from the input reaches before any layer that computes (however many
+    layers that keep pixel values come first: padding, pooling, reshaping; training-only augmentation,
+    which :func:`from_keras` drops).
 
-    Such a model must not be fed preprocessed pixels (scaling them twice gives silently wrong predictions);
-    which range it takes is read from its scaling (the whole chain of such layers, composed): one that maps
-    0..255 to a few units takes 0..255 pixels, one that would stretch them to hundreds (``Rescaling(2,
-    offset=-1)``, ImageNet's mean and std for 0..1 inputs) takes 0..1 (pixels / 255).
+    Such a model must not be fed preprocessed pixels (scaled twice: silently wrong predictions), so the range
+    its scaling was made for is read from it (:func:`_fitting_ranges`). Where that cannot be told, ``expects``
+    is None and the build asks: a scaling that fits no range or several, one that only some paths from the
+    input reach, and one that comes after a layer has computed on the pixels.
     """
     readers: dict[str, list[Node]] = {}
     for node in graph.nodes:
         for source in node.inputs:
             readers.setdefault(source, []).append(node)
-    frontier, seen, spans = list(graph.inputs), set(), []
+    frontier, seen, chains, unscaled = list(graph.inputs), set(), [], None
     while frontier:
         name = frontier.pop()
         if name in seen:
             continue
         seen.add(name)
-        nexts = readers.get(name, [])
-        if not nexts:
-            return None  # an output reached without scaling
-        for node in nexts:
-            affine = input_affine(node)
-            if affine is not None:
-                scale = affine[0]
-                while len(readers.get(node.name, [])) == 1 and (after := input_affine(readers[node.name][0])):
-                    node, scale = readers[node.name][0], scale * after[0]  # the offsets do not change the span
-                spans.append(float(255 * np.median(np.abs(scale))))
+        for node in readers.get(name, []):
+            if input_affine(node) is not None:
+                chain = [node]  # the whole run of scalings, composed
+                while len(readers.get(node.name, [])) == 1 and input_affine(readers[node.name][0]) is not None:
+                    node = readers[node.name][0]
+                    chain.append(node)
+                chains.append(chain)
             elif node.class_name in _PIXEL_PRESERVING:
                 frontier.append(node.name)
             else:
-                return None
-    if not spans:
+                unscaled = unscaled or node
+    if not chains:
+        late = _late_scaling(graph)
+        if late is not None and unscaled is not None:
+            return InputScaling(None, f"layer '{late.name}' ({_class_of(late)}) scales pixel values, after layer "
+                                      f"'{unscaled.name}' ({unscaled.class_name}) has computed on them")
         return None
-    span = max(spans)
-    expects = "raw" if span <= RAW_SPAN else "unit" if min(spans) >= UNIT_SPAN else None
-    return InputScaling(expects, span)  # paths that disagree: neither
+    first = ", ".join(f"'{chain[0].name}' ({_class_of(chain[0])})" for chain in chains)
+    if unscaled is not None:
+        return InputScaling(None, f"the model scales its input in layer {first}, but layer '{unscaled.name}' "
+                                  f"({unscaled.class_name}) computes on the pixels unscaled")
+    fits = set(PIXEL_RANGES)
+    for chain in chains:
+        fits &= _fitting_ranges(chain)
+    if len(fits) == 1:
+        expects = fits.pop()
+        return InputScaling(expects, f"its scaling (layer {first}) is made for {expects} pixels")
+    said = " and ".join(sorted(fits)) if fits else "none of raw (0-255), unit (0-1) and mobilenet (-1..1)"
+    return InputScaling(None, f"the model scales its own input (layer {first}), and the pixel ranges that scaling "
+                              f"fits are {said}")
+
+
+def _fitting_ranges(chain: list[Node]) -> set[str]:
+    """The keys of :data:`PIXEL_RANGES` that a run of scalings (Rescaling, Normalization) fits. Where it holds
+    an adapted Normalization, that one's statistics, taken back through the scalings before it, must look like
+    photos' in the range (:data:`MEAN_BAND`, :data:`STD_BAND`; every channel that varies); else the whole run
+    must map the range to a few units around 0 (:data:`OUTPUT_BOUND`, :data:`OUTPUT_MIN_SPAN`; the median
+    channel)."""
+    scale, offset = np.ones(1), np.zeros(1)
+    for node in chain:
+        s, o = input_affine(node)
+        if _class_of(node) == "Normalization" and not (np.all(s == 1) and np.all(o == 0)):  # not left unadapted
+            return _photo_statistics_in(s, o, scale, offset)
+        scale, offset = s * scale, s * offset + o
+    fits = set()
+    for key, (low, high) in PIXEL_RANGES.items():
+        ends = np.sort(np.stack(np.broadcast_arrays(low * scale + offset, high * scale + offset)), axis=0)
+        bottom, top = float(np.median(ends[0])), float(np.median(ends[1]))
+        if -OUTPUT_BOUND <= bottom <= 0 <= top <= OUTPUT_BOUND and top - bottom >= OUTPUT_MIN_SPAN:
+            fits.add(key)
+    return fits
+
+
+def _photo_statistics_in(s: np.ndarray, o: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> set[str]:
+    """The ranges in which a Normalization's statistics (``s`` = 1/std, ``o`` = -mean/std), after scalings
+    that make ``scale * x + offset`` of the model's input, are those of photos; a channel adapted on a
+    constant (variance 0) says nothing."""
+    mean, std = np.broadcast_arrays((-o / s - offset) / scale, 1 / np.abs(s * scale))
+    varied = std > 1e-6
+    mean, std = mean[varied], std[varied]
+    fits = set()
+    for key, (low, high) in PIXEL_RANGES.items():
+        where, spread = (mean - low) / (high - low), std / (high - low)
+        if len(mean) and np.all((MEAN_BAND[0] <= where) & (where <= MEAN_BAND[1])
+                                & (STD_BAND[0] <= spread) & (spread <= STD_BAND[1])):
+            fits.add(key)
+    return fits
+
+
+def _late_scaling(graph: Graph) -> Node | None:
+    """A scaling of image pixels (a Rescaling or Normalization on a tensor with the few channels of an image)
+    that the input reaches only through a layer that computes."""
+    for node in graph.nodes:
+        shape = node.output_shape
+        if input_affine(node) is not None and shape and len(shape) == 4 and shape[-1] in (1, 3, 4):
+            return node
+    return None
+
+
+def _class_of(node: Node) -> str:
+    """The Keras class a node stands for (what lower() rewrote it from, where it did)."""
+    mark = node.config.get(AFFINE_MARK)
+    return mark if isinstance(mark, str) else node.class_name
 
 
 def input_affine(node: Node) -> tuple[np.ndarray, np.ndarray] | None:

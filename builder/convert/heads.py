@@ -112,6 +112,11 @@ def resolve(graph: Any, outputs: int, requested: str, where: str) -> Head:
             f"{where}: the last layer '{node.name}' ({node.class_name}) applies a sigmoid to each of its {outputs} "
             "outputs: a multi-label model (an independent yes/no per label), and the page shows one distribution "
             "over the labels; browsernet builds single-label classifiers (a softmax, logits, or one sigmoid unit)")
+    if found == "softmax" and outputs == 1:  # whatever --head says: nothing in the model tells images apart
+        raise ModelError(
+            f"{where}: the last layer '{node.name}' ({node.class_name}) applies a softmax to its one output, which "
+            "is 1.0 for every image, so the model tells nothing apart; a two-class model with one output needs "
+            "activation='sigmoid' (trained with binary cross-entropy), or two outputs with a softmax: retrain it")
     kind = found if requested == AUTO else requested
     # Scores told where the last layer itself makes probabilities: the page would squash them again.
     if (requested, found) in (("logits", "softmax"), ("logit", "sigmoid")):
@@ -187,6 +192,13 @@ def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> No
                 f"and summing to 1 on the {len(x)} check images), and a second softmax would flatten them into "
                 "wrong percentages; use --head softmax")
     y = np.asarray(model(x, training=False), np.float64).reshape(len(x), -1)
+    if not np.all(np.isfinite(y)):
+        broken = _layer_with_non_finite_weights(model)
+        raise ModelError(
+            f"{where}: the model's outputs are NaN or infinite on the {len(x)} check images, so it has no answers "
+            "to show: " + (f"layer '{broken.name}' ({type(broken).__name__}) holds NaN or infinite weights (training "
+                           "diverged, or the file is damaged); retrain it or save it again" if broken is not None
+                           else "a layer overflows; check the model in Keras on a few images"))
     if _are_probabilities(y):
         return
     low, high = float(y.min()), float(y.max())
@@ -200,6 +212,18 @@ def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> No
     raise ModelError(
         f"{where}: the model's outputs are not probabilities (values {low:.3g} to {high:.3g}{sums_note}; head taken "
         f"as {head.kind}), so the page would show wrong percentages; {hint}")
+
+
+def _layer_with_non_finite_weights(model: Any) -> Any:
+    """The first layer (nested models opened up) holding a NaN or infinite weight, or None."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            found = _layer_with_non_finite_weights(layer)
+            if found is not None:
+                return found
+        elif any(not np.all(np.isfinite(w)) for w in layer.get_weights()):
+            return layer
+    return None
 
 
 def _are_probabilities(y: np.ndarray) -> bool:

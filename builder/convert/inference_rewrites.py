@@ -582,7 +582,7 @@ def _per_channel_affine(nodes: list[Node], taken: set[str]) -> tuple[list[Node],
         out.append(Node(node.name, "DepthwiseConv2D", {
             "name": node.name, "kernel_size": [1, 1], "strides": [1, 1], "padding": "valid", "depth_multiplier": 1,
             "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "linear", "use_bias": True,
-            AFFINE_MARK: True,
+            AFFINE_MARK: node.class_name,
         }, list(node.inputs), [("depthwise_kernel", scale.reshape(1, 1, channels, 1)), ("bias", offset)],
             None, node.output_shape, origins))
         done.append(f"{node.name} ({node.class_name})")

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from builder.convert.graph import InputScaling
 
 MODES = ("mobilenet", "unit", "raw")
-RANGES = {"raw": "raw 0-255 pixels", "unit": "0-1 pixels (x/255)"}  # what a model's own input scaling takes
+# What a model's own input scaling takes, by the mode that feeds it those (builder.convert.graph.PIXEL_RANGES).
+RANGES = {"raw": "raw 0-255 pixels", "unit": "0-1 pixels (x/255)", "mobilenet": "-1..1 pixels (x/127.5 - 1)"}
 
 
 def apply(pixels: np.ndarray, mode: str) -> np.ndarray:
@@ -36,7 +37,8 @@ def choose(requested: str | None, scaling: InputScaling | None, family: str, whe
     (``--preprocess``) when given; else, for a model that rescales its own input, the pixel range its scaling
     was made for (``scaling``, :func:`builder.convert.graph.input_scaling`), since scaling them otherwise would
     give silently wrong predictions; else MobileNet's. ``note`` gets the warnings. Raises :class:`ModelError`
-    when the model's own scaling fits neither range and ``--preprocess`` does not say which."""
+    when the model scales its own input but the range it was made for cannot be told, and ``--preprocess``
+    does not say it."""
     expects = None if scaling is None else scaling.expects
     if requested is not None:
         if expects is not None and requested != expects:
@@ -45,9 +47,9 @@ def choose(requested: str | None, scaling: InputScaling | None, family: str, whe
         return requested
     if scaling is not None:
         if expects is None:
-            raise ModelError(f"{where}: the model rescales its own input, but whether for 0-255 or 0-1 pixels is "
-                             f"unclear (0-255 would span {scaling.span:.3g} after it); give --preprocess raw (0-255) "
-                             "or --preprocess unit (0-1)")
+            raise ModelError(f"{where}: {scaling.reason}, so which pixels it was made for cannot be told (feeding "
+                             "the wrong ones gives wrong answers silently); give the scaling it was trained with: "
+                             "--preprocess raw (0-255), unit (x/255) or mobilenet (x/127.5 - 1)")
         return expects
     if family == "custom":
         note(f"{where}: no --preprocess given; assuming MobileNet preprocessing (x/127.5 - 1)")

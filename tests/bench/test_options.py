@@ -68,6 +68,22 @@ def test_a_site_whose_model_file_is_gone_fails_before_measuring(site, tmp_path):
     assert not (tmp_path / "b.json").exists()
 
 
+def test_a_site_whose_model_file_changed_since_the_build_fails_before_measuring(site, tmp_path):
+    """Keras running the changed file is not the site's model: its timings and parity would be of another
+    model, with no sign of it (verify and deploy say 'stale' too)."""
+    from builder.report import source_record
+
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"the model as built")
+    report = json.loads((site / REPORT_FILE).read_text())
+    report["sources"] = {"model": source_record(model, site)}
+    (site / REPORT_FILE).write_text(json.dumps(report))
+    model.write_bytes(b"the model retrained since")
+    line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
+    assert f"{model}: the model file {site} was built from changed since the build" in line
+    assert not (tmp_path / "b.json").exists()
+
+
 def test_a_site_built_on_another_machine_says_so_before_measuring(site, tmp_path):
     """report.json names the model file but not where it is (that stays on the machine that built it)."""
     report = json.loads((site / REPORT_FILE).read_text())

@@ -86,12 +86,12 @@ def test_unsupported_layers_are_named(layer, message):
 def test_preprocess_input_inside_the_model_becomes_rescaling():
     inputs = keras.Input((16, 16, 3))
     x = keras.applications.mobilenet_v2.preprocess_input(inputs)  # Keras 3 ops: TrueDivide, Subtract
-    x = keras.ops.subtract(2.0, x)
+    x = keras.ops.subtract(1.0, x)
     outputs = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Conv2D(2, 3)(x)))
     g = graph.from_keras(keras.Model(inputs, outputs))
     scales = [(n.config["scale"], n.config["offset"]) for n in g.nodes if n.class_name == "Rescaling"]
-    assert scales == [(1 / 127.5, 0.0), (1.0, -1.0), (-1.0, 2.0)]
-    assert graph.input_scaling(g).expects == "raw"  # x/127.5 - 1, then 2 - x: 0..255 spans 2
+    assert scales == [(1 / 127.5, 0.0), (1.0, -1.0), (-1.0, 1.0)]
+    assert graph.input_scaling(g).expects == "raw"  # x/127.5 - 1, then 1 - x: 0..255 becomes 2..0
     assert graph.input_scaling(graph.from_keras(helpers.sequential(32))) is None
 
 

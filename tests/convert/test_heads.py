@@ -124,3 +124,28 @@ def test_a_multi_label_model_is_refused_whatever_head_is_told(told):
     with pytest.raises(ModelError, match=r"'tags' \(Dense\) applies a sigmoid to each of its 3 outputs: "
                                          r"a multi-label model"):
         heads.resolve(graphs.from_keras(model), 3, told, "m.keras")
+
+
+@pytest.mark.parametrize("told", ["auto", "sigmoid", "logit"])
+def test_a_softmax_over_one_output_is_refused_as_a_model_that_tells_nothing_apart(told):
+    """Dense(1, activation='softmax'), a classic slip: 1.0 for every image. Told sigmoid or logit, the page
+    would show one constant answer; the refusal says to retrain with a sigmoid, whatever --head says."""
+    model = _model(lambda x: L.Dense(1, activation="softmax", name="yes_no")(x))
+    with pytest.raises(ModelError, match=r"'yes_no' \(Dense\) applies a softmax to its one output, which is 1.0 "
+                                         r"for every image.*activation='sigmoid'.*retrain it$"):
+        heads.resolve(graphs.from_keras(model), 1, told, "m.keras")
+
+
+def test_nan_weights_are_named_not_taken_for_logits():
+    """NaN outputs are no kind of score: the refusal names the layer with the NaN weights, and sends nobody
+    round the --head options."""
+    model = _model(lambda x: L.Dense(3, activation="softmax", name="probs")(x))
+    kernel, bias = model.get_layer("probs").get_weights()
+    kernel[0, 0] = np.nan
+    model.get_layer("probs").set_weights([kernel, bias])
+    head = heads.resolve(graphs.from_keras(model), 3, "auto", "m.keras")
+    x = np.random.default_rng(2).normal(0, 3, (4, 6)).astype(np.float32)
+    with pytest.raises(ModelError, match=r"outputs are NaN or infinite on the 4 check images.*layer 'probs' "
+                                         r"\(Dense\) holds NaN or infinite weights") as e:
+        heads.check_probabilities(model, x, "m.keras", head)
+    assert "--head" not in str(e.value)

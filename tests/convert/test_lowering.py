@@ -176,7 +176,7 @@ def test_normalization_and_per_channel_rescaling_are_exact_affines(tmp_path):
     """Keras 3's Normalization divides by max(sqrt(var), 1e-7); a zero variance channel included."""
     x = _inputs((5, 5, 3), 0, 255)
     inputs = keras.Input((5, 5, 3))
-    norm = L.Normalization(mean=[120.0, 90.0, 30.0], variance=[3000.0, 0.0, 40.0])
+    norm = L.Normalization(mean=[120.0, 90.0, 100.0], variance=[3000.0, 0.0, 1600.0])
     y = L.Rescaling([0.5, 2.0, 1.0], offset=[0.1, -0.2, 0.0])(norm(inputs))
     model = keras.Model(inputs, L.Flatten()(y))
     graph = graphs.from_keras(model)
@@ -232,9 +232,68 @@ def test_random_crop_is_refused_by_name():
         graphs.from_keras(model)
 
 
-def test_scaling_is_not_found_behind_a_layer_that_computes():
+def _adapted(pixels):
+    layer = L.Normalization()
+    layer.adapt(pixels)
+    return layer
+
+
+def _scaling_of(scale):
+    """graphs.input_scaling of Input((16, 16, 3)) -> scale(inputs) -> Conv2D -> Flatten."""
+    inputs = keras.Input((16, 16, 3))
+    return graphs.input_scaling(graphs.from_keras(keras.Model(inputs, L.Flatten()(L.Conv2D(2, 1)(scale(inputs))))))
+
+
+PHOTOS_16 = helpers.photos(16, count=8)  # real photos, 0..255
+PHOTOS_16.flags.writeable = False
+
+
+@pytest.mark.parametrize("scale, expects", [
+    # A Normalization adapted on the training photos, as they were fed: its statistics say in which range.
+    (lambda: _adapted(PHOTOS_16), "raw"),
+    (lambda: _adapted(PHOTOS_16 / 255), "unit"),
+    # ... photos already through preprocess_input outside the model: x/255 would be silently wrong.
+    (lambda: _adapted(PHOTOS_16 / 127.5 - 1), "mobilenet"),
+    (lambda: L.Normalization(mean=[0.485, 0.456, 0.406], variance=[0.229 ** 2, 0.224 ** 2, 0.225 ** 2]), "unit"),
+    (lambda: keras.Sequential([L.Rescaling(1 / 255), _adapted(PHOTOS_16 / 255)]), "raw"),
+    (lambda: L.Rescaling(1 / 127.5, offset=-1), "raw"),
+    (lambda: L.Rescaling(1 / 255), "raw"),
+    (lambda: L.Rescaling(2.0, offset=-1), "unit"),
+    # Pooling keeps pixel values: the scaling after it is the model's own.
+    (lambda: keras.Sequential([L.AveragePooling2D(2), L.Rescaling(1 / 127.5, offset=-1)]), "raw"),
+    # An identity fits 0..1 and -1..1 alike: nothing to tell them apart, so the build asks.
+    (lambda: L.Rescaling(1.0), None),
+])
+def test_the_range_a_models_own_scaling_was_made_for(scale, expects):
+    scaling = _scaling_of(lambda x: scale()(x))
+    assert scaling is not None and scaling.expects == expects, scaling
+
+
+def test_a_scaling_that_not_every_path_reaches_first_makes_the_build_ask():
+    """Feeding the scaled path's range would feed the other path the wrong pixels, and the reverse."""
+    inputs = keras.Input((16, 16, 3))
+    scaled = L.Rescaling(1 / 127.5, offset=-1, name="scaled")(inputs)
+    unscaled = L.Conv2D(3, 1, name="unscaled")(inputs)
+    x = L.Conv2D(2, 1)(L.Concatenate()([scaled, unscaled]))
+    scaling = graphs.input_scaling(graphs.from_keras(keras.Model(inputs, L.Flatten()(x))))
+    assert scaling.expects is None
+    assert "'scaled' (Rescaling)" in scaling.reason and "'unscaled' (Conv2D) computes on the pixels" in scaling.reason
+
+
+def test_a_scaling_behind_a_layer_that_computes_makes_the_build_ask():
     inputs = keras.Input((8, 8, 3))
-    x = L.Rescaling(1 / 255)(L.Conv2D(3, 1)(inputs))
+    x = L.Rescaling(1 / 255, name="late")(L.Conv2D(3, 1, name="mix")(inputs))
+    scaling = graphs.input_scaling(graphs.from_keras(keras.Model(inputs, L.Flatten()(L.Conv2D(2, 1)(x)))))
+    assert scaling.expects is None
+    assert "'late' (Rescaling) scales pixel values, after layer 'mix' (Conv2D)" in scaling.reason
+
+
+def test_a_model_without_its_own_scaling_has_none():
+    """MobileNet's own layers: no scaling at all, and MobileNetV3's hard-sigmoid arithmetic deep inside is not
+    one (it scales feature maps, not pixels)."""
+    inputs = keras.Input((16, 16, 3))
+    x = L.Conv2D(16, 3)(inputs)
+    x = x * keras.ops.relu6(x + 3.0) * (1.0 / 6.0)
     assert graphs.input_scaling(graphs.from_keras(keras.Model(inputs, L.Flatten()(x)))) is None
 
 

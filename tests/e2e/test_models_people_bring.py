@@ -53,13 +53,15 @@ MODELS = {
     "teachable-machine-keras": (lambda: helpers.teachable_machine(64), ".keras", True, 4, "softmax"),
     # Rescaling(2, offset=-1) in front: made for pixels/255, so the page must feed x/255.
     "unit-pixels": (lambda: helpers.scaled_for_unit_pixels(64), ".keras", False, 3, "softmax"),
+    # A Normalization adapted on photos already through preprocess_input: made for x/127.5 - 1, not x/255.
+    "normalized-preprocessed": (lambda: helpers.adapted_to_preprocessed(64), ".keras", False, 3, "softmax"),
 }
 INPUT_SIZE = {"any-size": 80}
 # The input scaling each model was made for, which the build must choose by itself: the reference is Keras on
 # these, not on whatever the build chose. raw: the model scales 0..255 pixels itself.
 PREPROCESS = {"logits": "mobilenet", "mixed-float16": "mobilenet", "any-size": "mobilenet",
               "fixed-outside": "mobilenet", "fixed-outside-keras2": "mobilenet", "teachable-machine": "mobilenet",
-              "teachable-machine-keras": "mobilenet", "unit-pixels": "unit"}
+              "teachable-machine-keras": "mobilenet", "unit-pixels": "unit", "normalized-preprocessed": "mobilenet"}
 
 
 def _mixed_float16(model):
