@@ -463,7 +463,7 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
                 f"{branch} and push it to {remote}. Nothing was changed.")
             if result.unfetched:
                 say(f"{remote}/{branch} has commits not fetched here; the deploy fetches them first and stops if "
-                    f"they and the local {branch} have diverged.")
+                    f"they hold files that no deploy wrote, or they and the local {branch} have diverged.")
         elif not result.changed and not result.pushed:
             say(f"Nothing to deploy: {remote}/{branch} already holds this site ({result.commit[:12]}).")
         elif not result.changed:

@@ -46,8 +46,9 @@ class PagesResult:
     # branch tip the deploy would commit onto, or "")
     files: int = 0  # files the branch holds (or would hold): the site without its .br/.gz copies
     remote_has_branch: bool = False  # (dry run) the branch exists, here or on the remote: the deploy adds to it
-    # (dry run) the remote's branch has commits not fetched here, so whether it diverged from the local one
-    # cannot be told without a fetch, which a dry run does not make; the deploy fetches and checks
+    # (dry run) the remote's branch has commits not fetched here, so whether it holds files no deploy wrote, or
+    # diverged from the local one, cannot be told without a fetch, which a dry run does not make; the deploy
+    # fetches and checks
     unfetched: bool = False
     # (dry run) the branch the deploy would commit onto (the local one when it is ahead of the remote's, else the
     # remote's) already holds exactly what the deploy would commit: it would commit nothing. None: unknown (no such
@@ -92,7 +93,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
             git.require_deployed(commit, branch, remote)
         git.require_not_diverged(branch, remote, local, tip)
         has_branch = tip is not None or local is not None  # the deploy commits onto the local one if any
-        unfetched = tip is not None and local is not None and not git.has_commit(tip)
+        unfetched = tip is not None and not git.has_commit(tip)
         # What the deploy commits onto: the local branch when the remote's tip is in it (a deploy whose push
         # failed left it ahead), else the remote's tip, which the deploy catches up to.
         ahead = local is not None and (tip is None or (git.has_commit(tip) and git._is_ancestor(tip, local)))

@@ -267,6 +267,25 @@ def test_a_branch_of_sources_is_never_replaced_by_the_site(repo, pages_site):
     assert run("deploy", "github-pages", str(pages_site)).exit_code == 0  # its own branch: fine
 
 
+def test_a_dry_run_that_cannot_see_a_remote_branch_of_sources_says_so(repo, pages_site, tmp_path):
+    """Someone else's branch 'docs' on the remote, never fetched here: the dry run cannot look inside it, so
+    it does not say it checks out alone; the deploy fetches it and refuses to replace its files."""
+    work, bare = repo
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "--quiet", str(bare), str(other))
+    git(other, "switch", "--quiet", "-c", "docs")
+    (other / "README.md").write_text("the docs\n")
+    git(other, "add", "README.md")
+    git(other, "-c", "user.name=O", "-c", "user.email=o@example.com", "commit", "--quiet", "-m", "docs")
+    git(other, "push", "--quiet", "origin", "docs")
+    dry = run("deploy", "github-pages", str(pages_site), "--branch", "docs", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "origin/docs has commits not fetched here" in dry.output and "files that no deploy wrote" in dry.output
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "docs"),
+                    "docs holds files that no deploy wrote (README.md)")
+    assert git(bare, "ls-tree", "--name-only", "docs") == "README.md"
+
+
 @pytest.mark.parametrize("branch, error", [("bad..name", "not a valid git branch name"),
                                            ("-x", "not a valid git branch name"),
                                            ("@", "git reads '@' as HEAD")])
