@@ -10,6 +10,7 @@ import errno
 import functools
 import json
 import logging
+import re
 import shlex
 import signal
 import sys
@@ -59,17 +60,26 @@ class _Interrupts:
 
 
 def _disk_full(e: BaseException) -> str | None:
-    """One line for a full disk or quota, whichever library hit it (Python's OSError, TensorFlow's
-    ResourceExhaustedError "PATH; No space left on device"), naming the file where known; else None."""
+    """One line for a full disk, a quota or a file size limit, whichever library hit it (Python's OSError,
+    TensorFlow's ResourceExhaustedError "PATH; No space left on device" or OutOfRangeError "PATH; File too
+    large", NumPy's short write "N requested and M written"), naming the file where known; else None."""
     text = str(e)
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+    where = None
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         where = e.filename
-    elif "No space left on device" in text:
-        where = text.split("; No space left on device")[0].strip() if "; No space left" in text else None
+    elif "; No space left on device" in text or "; File too large" in text:
+        where = text.rsplit("; ", 1)[0].strip()
+    if (isinstance(e, OSError) and e.errno == errno.EFBIG) or "File too large" in text:
+        reason = "a file is larger than this file system or your file size limit (ulimit -f) allows; raise the limit"
+    elif (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)) or "No space left on device" in text:
+        reason = "no space left on the device (or your disk quota); free some space"
+    elif re.fullmatch(r"\d+ requested and \d+ written", text.strip()):
+        reason = ("a write was cut short: no space left on the device, or a disk quota or file size limit (ulimit "
+                  "-f); free some space or raise the limit")
     else:
         return None
-    return (f"{where}: " if where else "") + ("no space left on the device; free some space and run it again "
-                                              "(a build or training run leaves its previous output as it was)")
+    return (f"{where}: " if where else "") + reason + (" and run it again (a build or training run leaves its "
+                                                        "previous output as it was)")
 
 
 def _say(quiet: bool) -> Callable[[str], None]:

@@ -619,5 +619,28 @@ def test_a_full_disk_is_one_line_naming_the_file(error):
 
     with pytest.raises(BrowsernetError) as caught:
         _run(0, False, write)
-    assert str(caught.value).startswith("/data/site/model/group1-shard1of3.bin: no space left on the device; ")
-    assert "unexpected" not in str(caught.value)
+    assert str(caught.value).startswith("/data/site/model/group1-shard1of3.bin: no space left on the device")
+    assert "free some space" in str(caught.value) and "unexpected" not in str(caught.value)
+
+
+@pytest.mark.parametrize("error, where", [
+    (lambda: OSError(27, "File too large", "/data/site/model/group1-shard1of3.bin"),
+     "/data/site/model/group1-shard1of3.bin: "),
+    (lambda: __import__("tensorflow").errors.OutOfRangeError(
+        None, None, "/data/site/model/group1-shard1of3.bin; File too large"), "/data/site/model/group1-shard1of3.bin: "),
+    (lambda: OSError("110592 requested and 102400 written"), ""),  # NumPy's tofile, short of space or limit
+])
+def test_a_file_size_limit_or_short_write_is_one_line_saying_what_to_do(error, where):
+    """What a full disk or `ulimit -f` gives as the writers word it (measured: a build under ulimit -f 400 and
+    1000): one line with the cause and the fix, not 'unexpected OSError'."""
+    from builder.cli import _run
+    from builder.errors import BrowsernetError
+
+    def write():
+        raise error()
+
+    with pytest.raises(BrowsernetError) as caught:
+        _run(0, False, write)
+    message = str(caught.value)
+    assert message.startswith(where) and "unexpected" not in message
+    assert "ulimit -f" in message and "and run it again" in message
