@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -105,7 +106,11 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
                         format="%(levelname)s %(name)s: %(message)s" if verbose else "warning: %(message)s")
     for noisy in ("tensorflow", "absl", "h5py"):
         logging.getLogger(noisy).setLevel(max(level, logging.ERROR))
-    with _Interrupts() as interrupts:
+    with _Interrupts() as interrupts, warnings.catch_warnings():
+        if not verbose:
+            # Keras's and TensorFlow's Python warnings (the structure of a model's inputs, ...) speak to the
+            # model's author while training it, in library terms; the build says what matters. -v shows them.
+            warnings.filterwarnings("ignore", module=r"(keras|tf_keras|tensorflow)(\.|$)")
         try:
             return action()
         except BrowsernetError:

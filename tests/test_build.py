@@ -644,3 +644,24 @@ def test_a_file_size_limit_or_short_write_is_one_line_saying_what_to_do(error, w
     message = str(caught.value)
     assert message.startswith(where) and "unexpected" not in message
     assert "ulimit -f" in message and "and run it again" in message
+
+
+def test_keras_warnings_are_shown_only_with_v():
+    """Keras warns in its own terms while reading some models (the structure of their inputs); without -v the
+    command's own lines say what matters, and -v shows Keras's too."""
+    import warnings
+
+    from builder.cli import _run
+
+    def read_a_model():
+        warnings.warn_explicit("The structure of `inputs` doesn't match the expected structure", UserWarning,
+                               "functional.py", 259, module="keras.src.models.functional")
+        warnings.warn_explicit("a warning of browsernet's own", UserWarning, "build.py", 1, module="builder.build")
+
+    for verbose, shown in ((0, ["a warning of browsernet's own"]),
+                           (1, ["The structure of `inputs` doesn't match the expected structure",
+                                "a warning of browsernet's own"])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _run(verbose, False, read_a_model)
+        assert [str(w.message) for w in caught] == shown

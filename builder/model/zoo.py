@@ -435,10 +435,11 @@ def check_safe(config: dict, path: Path) -> None:
     is not Keras's own (Keras would need that code), or a tf-keras ``TFOpLambda``/``SlicingOpLambda`` calling
     a TensorFlow function other than :data:`SAFE_TF_OPS`. One line naming the layer and its class; raises
     :class:`ModelError`. (tf-keras also loads in its safe mode, :func:`_load_keras2`: a second guard.)"""
-    for spec in _objects(config):  # code can hide in any object of the config, not only in the layer tree
+    for spec, host in _objects(config):  # code can hide in any object of the config, not only in the layer tree
         cls, inner = str(spec.get("class_name")), spec.get("config")
-        name = inner.get("name", "?") if isinstance(inner, dict) else "?"
-        what = f"{path}: layer '{name}' ({cls})"
+        name = inner.get("name") if isinstance(inner, dict) else None
+        # An object without a name of its own (an activation, an initializer) is named by the layer holding it.
+        what = f"{path}: layer '{name}' ({cls})" if name else f"{path}: layer '{host or '?'}' holds {cls}, which"
         if cls in ("Lambda", "__lambda__") or _stores_a_lambda(spec) or _stores_a_lambda(inner):
             raise UnsupportedLayerError(
                 f"{what} holds Python code, and browsernet never runs code from a model file; rebuild the "
@@ -502,17 +503,21 @@ def _stores_a_lambda(config: Any) -> bool:
         str(key).endswith("_type") and value == "lambda" for key, value in config.items())
 
 
-def _objects(value: Any):
-    """Every dict with a ``class_name`` anywhere in a JSON structure (layers, wrappers' inner layers, cells,
-    initializers, activations, shared objects)."""
+def _objects(value: Any, host: str | None = None):
+    """``(object, host)`` for every dict with a ``class_name`` anywhere in a JSON structure (layers, wrappers'
+    inner layers, cells, initializers, activations, shared objects); ``host``: the name of the nearest object
+    around it that has one (the layer holding an activation or initializer)."""
     if isinstance(value, dict):
         if isinstance(value.get("class_name"), str):
-            yield value
+            yield value, host
+            inner = value.get("config")
+            if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                host = inner["name"]
         for v in value.values():
-            yield from _objects(v)
+            yield from _objects(v, host)
     elif isinstance(value, list):
         for v in value:
-            yield from _objects(v)
+            yield from _objects(v, host)
 
 
 def _layer_specs(config: dict):

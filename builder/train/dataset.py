@@ -175,6 +175,9 @@ def _check_counts(dataset: Dataset, validation_percent: float, test_percent: flo
     need = minimum_per_class(validation_percent, test_percent)
     counts = dataset.counts()
     for name, row in counts.items():
+        if row["total"] == 0:  # raising the percentages cannot help a class with no photos
+            raise DatasetError(f"{dataset.root / name}: no images, and each folder is a class; add its photos, or "
+                               "remove the folder")
         if row["total"] < need:
             raise DatasetError(
                 f"{dataset.root / name}: {row['total']} image(s); each class needs at least {need} for "

@@ -275,6 +275,17 @@ def test_objects_that_make_tf_keras_call_or_import_what_the_file_names_are_refus
         zoo.check_safe(config, tmp_path / "m.h5")
 
 
+def test_an_object_without_a_name_is_named_by_the_layer_holding_it(tmp_path):
+    """An activation naming a module outside Keras: the line says which layer holds it (from the CLI attack:
+    it said "layer '?' (function)")."""
+    activation = {"class_name": "function", "module": "os", "config": "system"}
+    layer = {"class_name": "Dense", "module": "keras.layers", "config": {"name": "dense_3", "units": 2,
+                                                                         "activation": activation}}
+    config = {"class_name": "Functional", "module": "keras", "config": {"name": "m", "layers": [layer]}}
+    with pytest.raises(BrowsernetError, match=r"layer 'dense_3' holds function, which is a custom class \(module 'os'\)"):
+        zoo.check_safe(config, tmp_path / "m.keras")
+
+
 def test_a_keras_archive_with_anything_but_keras_files_is_refused(tmp_path):
     """tf-keras reads a .keras archive's weights from model.weights.npz too, with pickle allowed."""
     import zipfile

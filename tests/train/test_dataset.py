@@ -101,6 +101,9 @@ def _damage(kind: str, photos: Path) -> str:
         for name in ("003.jpg", "004.jpg", "005.jpg"):
             (photos / "primates" / name).unlink()
         return r"primates: 2 image\(s\); each class needs at least 5 for --validation-percent 20"
+    if kind == "empty class folder":  # more photos per class would not help: there are none
+        (photos / "reptiles").mkdir()
+        return r"reptiles: no images, and each folder is a class; add its photos, or remove the folder$"
     if kind == "truncated image":
         path = photos / "birds" / "004.jpg"
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -120,7 +123,8 @@ def _damage(kind: str, photos: Path) -> str:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "truncated image",
+@pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "empty class folder",
+                                  "truncated image",
                                   "undecodable image", "too large image", "line break in a class name",
                                   "same image in two classes"])
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(kind, photos, tmp_path):
