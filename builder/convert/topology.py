@@ -343,6 +343,5 @@ TRANSLATORS: dict[str, Translator] = {
     "Average": _merge,
     "Maximum": _merge,
     "Minimum": _merge,
-    "Subtract": _merge,
     "Concatenate": _concatenate,
 }
