@@ -41,14 +41,16 @@ class _Interrupts:
     def __init__(self) -> None:
         self.seen = False
 
-    # SIGTERM (kill, timeout, a CI job cancelled) stops the command as Ctrl-C does: the same clean-up runs,
-    # so no half-written output or staging folder is left behind.
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # SIGTERM (kill, timeout, a CI job cancelled) and SIGHUP (the terminal closed, an ssh session dropped) stop
+    # the command as Ctrl-C does: the same clean-up runs, so no half-written output or staging folder is left
+    # behind. A signal already ignored (nohup ignores SIGHUP) stays ignored.
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __enter__(self) -> "_Interrupts":
         self._previous = {}
         if threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS
+                              if signal.getsignal(sig) is not signal.SIG_IGN}
         return self
 
     def __exit__(self, *exc: object) -> None:

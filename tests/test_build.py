@@ -665,3 +665,21 @@ def test_keras_warnings_are_shown_only_with_v():
             warnings.simplefilter("always")
             _run(verbose, False, read_a_model)
         assert [str(w.message) for w in caught] == shown
+
+
+def test_a_command_under_nohup_keeps_running_when_the_terminal_closes():
+    """SIGHUP stops a command as Ctrl-C does (clean-up included), unless it was ignored when the command
+    started, as nohup does: then it stays ignored."""
+    import signal
+
+    from builder.cli import _Interrupts
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with _Interrupts():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with _Interrupts() as interrupts:
+            assert signal.getsignal(signal.SIGHUP) == interrupts._handle
+    finally:
+        signal.signal(signal.SIGHUP, previous)

@@ -146,6 +146,9 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
     return model, info
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def check_file(path: Path) -> None:
     """Fail fast (before TensorFlow loads) on a --model path that cannot be a Keras model file."""
     if path.is_dir():
@@ -158,6 +161,18 @@ def check_file(path: Path) -> None:
     if path.suffix != path.suffix.lower():  # Keras tells the format by the exact, lower-case suffix
         raise ModelError(f"{path}: Keras reads only lower-case file suffixes; rename it to "
                          f"{path.with_suffix(path.suffix.lower()).name}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise ModelError(f"{path}: empty (0 bytes): a save or a download that did not finish; save the model "
+                         "again, or download it again")
+    # Keras tells the format by the suffix too: a file named for the other one fails deep in h5py or zipfile.
+    if path.suffix == ".keras" and head == _HDF5_SIGNATURE:
+        raise ModelError(f"{path}: an HDF5 file (Keras's .h5 format) named .keras; rename it to "
+                         f"{path.with_suffix('.h5').name}")
+    if path.suffix != ".keras" and head.startswith(b"PK\x03\x04"):
+        raise ModelError(f"{path}: a zip archive (Keras's .keras format) named {path.suffix}; rename it to "
+                         f"{path.with_suffix('.keras').name}")
 
 
 def _load_file(path: Path, input_size: int | None = None) -> tuple[Any, ModelInfo]:

@@ -161,6 +161,40 @@ def test_a_layer_missing_its_weights_is_named_with_its_class(kind, tmp_path):
     assert "\n" not in message and message.count("layer 'head'") == 1
 
 
+@pytest.fixture(scope="module")
+def tiny_files(tmp_path_factory):
+    """A tiny model saved as .keras and as .h5."""
+    from tests import helpers
+
+    root = tmp_path_factory.mktemp("tiny")
+    model = helpers.keras.Sequential([helpers.keras.Input((8, 8, 3)), helpers.keras.layers.Flatten(),
+                                      helpers.keras.layers.Dense(2, activation="softmax")])
+    for suffix in (".keras", ".h5"):
+        model.save(root / f"tiny{suffix}")
+    return root
+
+
+@pytest.mark.parametrize("made, name, message", [
+    (None, "model.keras", r"model\.keras: empty \(0 bytes\).*save the model again, or download it again"),
+    ("tiny.h5", "model.keras", r"model\.keras: an HDF5 file \(Keras's \.h5 format\) named \.keras; rename it to model\.h5$"),
+    ("tiny.keras", "model.h5", r"model\.h5: a zip archive \(Keras's \.keras format\) named \.h5; rename it to "
+                               r"model\.keras$"),
+])
+def test_an_empty_file_or_one_named_for_the_other_format_says_what_to_do(made, name, message, tiny_files, tmp_path):
+    """What Keras says instead: 'File is not a zip file', 'file signature not found'."""
+    import shutil
+
+    path = tmp_path / name
+    if made is None:
+        path.write_bytes(b"")
+    else:
+        shutil.copyfile(tiny_files / made, path)
+    with pytest.raises(ModelError, match=message):
+        models.load(str(path))
+    if made is not None:  # renamed as told, it loads
+        models.load(str(path.rename(path.with_suffix(".h5" if name.endswith(".keras") else ".keras"))))
+
+
 def test_a_folder_as_model_says_it_is_a_folder(tmp_path):
     (tmp_path / "saved_model").mkdir()
     with pytest.raises(ModelError, match=r"saved_model: a folder, not a Keras model file .*model\.save\('model\.keras'\)"):

@@ -287,7 +287,8 @@ def test_a_base_that_scales_0_1_pixels_itself_gets_its_features_from_0_1_pixels(
     assert result["base"]["preprocess"] == "unit"
 
 
-@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; kill, timeout or a cancelled CI job
+# Ctrl-C; kill, timeout or a cancelled CI job; the terminal closed
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_ctrl_c_while_writing_leaves_the_previous_output_and_no_partial_one(stop, trained, feature_cache, tmp_path):
     import shutil
     import signal
