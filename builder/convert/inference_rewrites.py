@@ -438,7 +438,9 @@ def lower(graph: Graph) -> Graph:
       page's fused convolutions apply);
     - ``Conv2D(groups=C)`` with C input and C output channels becomes ``DepthwiseConv2D``;
     - ``Normalization`` and per-channel ``Rescaling`` become a 1×1 ``DepthwiseConv2D`` computing
-      x · s + o per channel (Keras 3's Normalization: s = 1 / max(sqrt(var), 1e-7), o = -mean · s).
+      x · s + o per channel (Keras 3's Normalization: s = 1 / max(sqrt(var), 1e-7), o = -mean · s);
+    - a ``Flatten`` of a tensor that is already (batch, n) is dropped: Keras passes it through, TF.js
+      layers refuses it ("expected min_ndim=3").
 
     ``graph.lowered`` records what was rewritten. Raises :class:`UnsupportedLayerError` for a
     layer with no exact translation (RandomCrop, other group counts), naming it and its class.
@@ -450,6 +452,9 @@ def lower(graph: Graph) -> Graph:
     nodes, outputs, dropped = _drop_training_only(nodes, outputs, set(graph.inputs))
     if dropped:
         notes["dropped training-only layers"] = dropped
+    nodes, outputs, flat = _drop_flatten_of_flat(nodes, outputs)
+    if flat:
+        notes["dropped Flatten of a tensor already flat (an identity; TF.js layers refuses it)"] = flat
     taken = {n.name for n in nodes}
     for rewrite, label in ((_split_separable, "SeparableConv2D split into depthwise + pointwise"),
                            (_grouped_as_depthwise, "Conv2D(groups=channels) written as DepthwiseConv2D"),
@@ -476,6 +481,22 @@ def _drop_training_only(nodes: list[Node], outputs: list[str],
         source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
         if (node.class_name in TRAINING_ONLY and source is not None
                 and not (node.name in outputs and source in graph_inputs)):
+            alias[node.name] = source
+            dropped.append(f"{node.name} ({node.class_name})")
+        else:
+            kept.append(node)
+    kept, outputs = _rewire(kept, outputs, alias)
+    return kept, outputs, dropped
+
+
+def _drop_flatten_of_flat(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], list[str]]:
+    shapes = {node.name: node.output_shape for node in nodes if node.class_name != "InputLayer"}
+    alias: dict[str, str] = {}
+    kept, dropped = [], []
+    for node in nodes:
+        source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
+        shape = shapes.get(source) if source is not None else None
+        if node.class_name == "Flatten" and shape is not None and len(shape) == 2:
             alias[node.name] = source
             dropped.append(f"{node.name} ({node.class_name})")
         else:

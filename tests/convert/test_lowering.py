@@ -225,6 +225,19 @@ def test_training_only_layers_are_the_identity_at_inference(cls, kwargs):
     np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
 
 
+def test_a_flatten_of_a_flat_tensor_is_dropped(tmp_path):
+    """Keras passes (batch, n) through Flatten; TF.js layers refuses it ("expected min_ndim=3"), also as the
+    model's last layer, where a sigmoid head's Flatten() sits."""
+    keras.utils.set_random_seed(13)  # outputs spread by 0.25 over the inputs
+    inputs = keras.Input((8, 8, 3))
+    x = L.Dense(1, activation="sigmoid")(L.GlobalAveragePooling2D()(L.Conv2D(4, 3)(inputs)))
+    model = keras.Model(inputs, L.Flatten(name="flat")(x))
+    graph = graphs.from_keras(model)
+    assert list(graph.lowered) == ["dropped Flatten of a tensor already flat (an identity; TF.js layers refuses it)"]
+    assert graph.lowered[list(graph.lowered)[0]] == ["flat (Flatten)"]
+    assert_tfjs_matches(model, _inputs((8, 8, 3)), tmp_path)
+
+
 def test_random_crop_is_refused_by_name():
     inputs = keras.Input((16, 16, 3))
     model = keras.Model(inputs, L.Flatten()(L.RandomCrop(8, 8, name="crop")(inputs)))
