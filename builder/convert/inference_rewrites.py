@@ -108,18 +108,29 @@ def optimize(graph: Graph) -> tuple[Graph, Summary]:
 
 # -- passes --------------------------------------------------------------------
 
-def _drop_no_ops(nodes: list[Node], outputs: list[str], graph_inputs: set[str]) -> tuple[list[Node], list[str], int]:
+def _drop_identities(nodes: list[Node], outputs: list[str], graph_inputs: set[str],
+                     is_identity: Callable[[Node, str], bool]) -> tuple[list[Node], list[str], list[str]]:
+    """Drop each one-input node that ``is_identity(node, its source)`` says passes its input through: its
+    consumers (and the outputs) read that source instead. Returns the nodes kept, the outputs, and
+    "name (Class)" of each node dropped."""
     alias: dict[str, str] = {}
-    kept = []
+    kept, dropped = [], []
     for node in nodes:
         source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
         # An output that would become the model's input is left alone: TF.js wants a layer there.
-        if (_is_no_op(node) and source is not None
+        if (source is not None and is_identity(node, source)
                 and not (node.name in outputs and source in graph_inputs)):
             alias[node.name] = source
+            dropped.append(f"{node.name} ({node.class_name})")
         else:
             kept.append(node)
-    return _rewire(kept, outputs, alias) + (len(alias),)
+    kept, outputs = _rewire(kept, outputs, alias)
+    return kept, outputs, dropped
+
+
+def _drop_no_ops(nodes: list[Node], outputs: list[str], graph_inputs: set[str]) -> tuple[list[Node], list[str], int]:
+    nodes, outputs, dropped = _drop_identities(nodes, outputs, graph_inputs, lambda node, _: _is_no_op(node))
+    return nodes, outputs, len(dropped)
 
 
 # Layers whose padding="same" can take over the ZeroPadding2D in front of them.
@@ -452,7 +463,7 @@ def lower(graph: Graph) -> Graph:
     nodes, outputs, dropped = _drop_training_only(nodes, outputs, set(graph.inputs))
     if dropped:
         notes["dropped training-only layers"] = dropped
-    nodes, outputs, flat = _drop_flatten_of_flat(nodes, outputs)
+    nodes, outputs, flat = _drop_flatten_of_flat(nodes, outputs, set(graph.inputs))
     if flat:
         notes["dropped Flatten of a tensor already flat (an identity; TF.js layers refuses it)"] = flat
     taken = {n.name for n in nodes}
@@ -472,37 +483,18 @@ def _drop_training_only(nodes: list[Node], outputs: list[str],
                         graph_inputs: set[str]) -> tuple[list[Node], list[str], list[str]]:
     from builder.errors import UnsupportedLayerError
 
-    alias: dict[str, str] = {}
-    kept, dropped = [], []
     for node in nodes:
         if node.class_name in TRAINING_ONLY_REFUSED:
             raise UnsupportedLayerError(f"layer '{node.name}' ({node.class_name}): "
                                         f"{TRAINING_ONLY_REFUSED[node.class_name]}")
-        source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
-        if (node.class_name in TRAINING_ONLY and source is not None
-                and not (node.name in outputs and source in graph_inputs)):
-            alias[node.name] = source
-            dropped.append(f"{node.name} ({node.class_name})")
-        else:
-            kept.append(node)
-    kept, outputs = _rewire(kept, outputs, alias)
-    return kept, outputs, dropped
+    return _drop_identities(nodes, outputs, graph_inputs, lambda node, _: node.class_name in TRAINING_ONLY)
 
 
-def _drop_flatten_of_flat(nodes: list[Node], outputs: list[str]) -> tuple[list[Node], list[str], list[str]]:
+def _drop_flatten_of_flat(nodes: list[Node], outputs: list[str],
+                          graph_inputs: set[str]) -> tuple[list[Node], list[str], list[str]]:
     shapes = {node.name: node.output_shape for node in nodes if node.class_name != "InputLayer"}
-    alias: dict[str, str] = {}
-    kept, dropped = [], []
-    for node in nodes:
-        source = _resolve(node.inputs[0], alias) if len(node.inputs) == 1 else None
-        shape = shapes.get(source) if source is not None else None
-        if node.class_name == "Flatten" and shape is not None and len(shape) == 2:
-            alias[node.name] = source
-            dropped.append(f"{node.name} ({node.class_name})")
-        else:
-            kept.append(node)
-    kept, outputs = _rewire(kept, outputs, alias)
-    return kept, outputs, dropped
+    return _drop_identities(nodes, outputs, graph_inputs,
+                            lambda node, source: node.class_name == "Flatten" and len(shapes.get(source) or ()) == 2)
 
 
 def _fresh(name: str, taken: set[str]) -> str:
