@@ -86,10 +86,10 @@ class BuildReport:
     def cname(self) -> str | None:
         return self.options.get("cname")
 
-    def stale_source(self, site: Path | None = None) -> str | None:
-        """Which recorded input file (model, labels) changed since the build, if any
-        (``site``: the folder this report is in, to find inputs that moved with it; see :func:`source_path`)."""
-        return stale_sources(asdict(self), site)
+    def stale_source(self, site: Path | None = None, roles: tuple[str, ...] | None = None) -> str | None:
+        """Which recorded input file (model, labels; or only those of ``roles``) changed since the build, if
+        any (``site``: the folder this report is in, to find inputs that moved with it; see :func:`source_path`)."""
+        return stale_sources(asdict(self), site, roles)
 
     def missing_sources(self, site: Path | None = None) -> list[str]:
         """The recorded input files no longer there to compare (:func:`missing_sources`)."""
@@ -346,12 +346,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stale_sources(data: dict[str, Any], site: Path | None = None) -> str | None:
-    """Which recorded input file (model, labels) changed since the build, if any: a clause such as "the model
-    file /x/model.keras changed", which callers end with "since the build". A file that is no longer there
-    cannot be compared, so it is not stale (:func:`missing_sources` names it).
+def stale_sources(data: dict[str, Any], site: Path | None = None,
+                  roles: tuple[str, ...] | None = None) -> str | None:
+    """Which recorded input file (model, labels; or only those of ``roles``) changed since the build, if any:
+    a clause such as "the model file /x/model.keras changed", which callers end with "since the build". A file
+    that is no longer there cannot be compared, so it is not stale (:func:`missing_sources` names it).
     ``site``: the folder of the report, where inputs that moved with it are looked for (:func:`source_path`)."""
     for role, record in data.get("sources", {}).items():
+        if roles is not None and role not in roles:
+            continue
         path = source_path(record, site)
         if path is not None and path.is_file() and content_sha256(path) != record["sha256"]:
             return f"the {role} file {path} changed"

@@ -406,10 +406,11 @@ def check(opts: BenchOptions) -> report.BuildReport:
         if path is not None and not path.is_file():
             raise BrowsernetError(f"{path}: the {role} file {opts.site} was built from is gone, and bench checks the "
                                   "site's answers against Keras running it; put it back or rebuild the site")
-        if path is not None and record.get("sha256") and report.content_sha256(path) != record["sha256"]:
-            raise BrowsernetError(f"{path}: the {role} file {opts.site} was built from changed since the build, so "
-                                  "Keras running it is not the site's model (bench checks the site's answers against "
-                                  "it); rebuild the site, or put the file back as it was")
+    stale = data.stale_source(opts.site, roles=("model", "weights"))
+    if stale:
+        raise BrowsernetError(f"{opts.site}: {stale} since the build, so Keras running it is not the site's model "
+                              "(bench checks the site's answers against it); rebuild the site, or put the file back "
+                              "as it was")
     return data
 
 

@@ -80,7 +80,7 @@ def test_a_site_whose_model_file_changed_since_the_build_fails_before_measuring(
     (site / REPORT_FILE).write_text(json.dumps(report))
     model.write_bytes(b"the model retrained since")
     line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
-    assert f"{model}: the model file {site} was built from changed since the build" in line
+    assert f"{site}: the model file {model} changed since the build" in line
     assert not (tmp_path / "b.json").exists()
 
 
