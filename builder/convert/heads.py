@@ -216,14 +216,10 @@ def check_probabilities(model: Any, x: np.ndarray, where: str, head: Head) -> No
 
 def _layer_with_non_finite_weights(model: Any) -> Any:
     """The first layer (nested models opened up) holding a NaN or infinite weight, or None."""
-    for layer in model.layers:
-        if hasattr(layer, "layers"):
-            found = _layer_with_non_finite_weights(layer)
-            if found is not None:
-                return found
-        elif any(not np.all(np.isfinite(w)) for w in layer.get_weights()):
-            return layer
-    return None
+    from builder.model.dtype_policy import leaf_layers
+
+    return next((layer for layer in leaf_layers(model)
+                 if any(not np.all(np.isfinite(w)) for w in layer.get_weights())), None)
 
 
 def _are_probabilities(y: np.ndarray) -> bool:
