@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +23,12 @@ SIZE = 96
 if os.environ.get("PYTEST_XDIST_WORKER") and "TF_NUM_INTRAOP_THREADS" not in os.environ:
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(max(1, (os.cpu_count() or 1)
                                                    // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+
+# A test run started in the background of a script (`make test &`) has SIGINT ignored, and every command a test
+# starts would inherit that and never see the Ctrl-C the test sends it (a command keeps an ignored signal
+# ignored, as nohup expects). A handler of the test process's own is reset to the default in its children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
