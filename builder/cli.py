@@ -437,7 +437,8 @@ def deploy() -> None:
     The site must be a complete, fresh build: deploy refuses a missing site, one
     whose model or labels file changed since it was built, a file whose size or
     sha256 differs from report.json's, or files over the host's size limit, before
-    any git command or upload. Then `browsernet verify URL` checks the live site.
+    any git command or upload. Then `browsernet verify URL --expect SITE` checks that the
+    live site is this build and gives Keras's answers.
     Exit code 0 on success, 1 on failure.
     """
 
@@ -489,10 +490,16 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
             say(f"Committed {site}/ to {branch} ({result.commit[:12]}) and pushed it to {remote}.")
         if result.url:
             say(f"GitHub Pages will serve it at {result.url}")
+            if not result.dry_run:
+                say(_verify_hint(result.url, site))
         else:
             say(f"{remote} is not a github.com repository, so there is no Pages URL to show.")
 
     _run(verbose, quiet, action)
+
+
+def _verify_hint(url: str, site: Path) -> str:
+    return f"Once it is live, check that it serves this build: browsernet verify {url} --expect {shlex.quote(str(site))}"
 
 
 @deploy.command("firebase")
@@ -517,6 +524,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
         say(f"Wrote {result.config}" + (f" (project {result.project})" if result.project else ""))
         if result.deployed:
             say(f"Deployed to Firebase Hosting: {result.url}")
+            say(_verify_hint(result.url, site))
         else:
             say(f"Not deployed ({result.reason}). To deploy, run:")
             say(f"  cd {shlex.quote(str(site))} && {shlex.join(result.command)}")
@@ -590,14 +598,20 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
               help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr).")
 @click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
               help="Seconds a visit may take to become ready.")
+@click.option("--expect", metavar="SITE", default=None,
+              help="For a URL: the local site folder whose build the host should serve (the one you deployed). "
+                   "Files and answers are then checked against its report.json, not the host's, and Right files "
+                   "fails if the host serves another build.")
 @_verbosity
-def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: int, quiet: bool) -> None:
+def verify(target: str, backends: str, json_file: Any, timeout: float, expect: str | None, verbose: int,
+           quiet: bool) -> None:
     """Check a deployed site (URL) or a built site folder (SITE) in headless Chromium.
 
     \b
     Loads          the page becomes ready on each backend; which one runs
     Right files    every model file (and every file the page fetched) is the
-                   one report.json records (sha256, not an HTML fallback page)
+                   one report.json records (sha256, not an HTML fallback page);
+                   with --expect SITE, SITE's report.json
     Right answers  the page's probabilities on the build's reference images are
                    Keras's, within the build's tolerance (1e-3 on WebGL)
     Private        no request leaves the site's origin, no CSP violation, no
@@ -615,7 +629,7 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, verbose: 
     def action() -> bool:
         from builder.verify.run import VerifyOptions, check_options, table, verify as run_verify, write_json
 
-        options = VerifyOptions(target=target, timeout=timeout,
+        options = VerifyOptions(target=target, timeout=timeout, expect=expect,
                                 backends=tuple(b.strip() for b in backends.split(",") if b.strip()))
         check_options(options)
         to_stderr = json_file is not None and getattr(json_file, "name", "") == "<stdout>"

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from builder.report import REPORT_FILE
+
 # SwiftShader or a GPU computes in float32 with its own rounding: the page's tests hold WebGL to 1e-3
 # (README, "Tests"), the build's own tolerance (1e-4) is for WASM and CPU.
 WEBGL_TOLERANCE = 1e-3
@@ -116,16 +118,32 @@ def model_paths(report: dict[str, Any], model_json: bytes | None) -> list[str]:
     return [MODEL_DIR + "model.json"] + [MODEL_DIR + p for p in shards]
 
 
+def other_build(host: dict[str, Any], expected: dict[str, Any], folder: str | None) -> str | None:
+    """Why the host's report.json (``host``) is not the report of the local build it should serve (``expected``,
+    from the site folder ``folder``, as published), or None when it is: for ``verify URL --expect SITE``."""
+    if host == expected:
+        return None
+    folder = (folder or "the site").rstrip("/") or "/"
+    ours, theirs = expected.get("build_id") or "?", host.get("build_id") or "?"
+    if ours == theirs:
+        return (f"the host's {REPORT_FILE} differs from {folder}/'s although it names the same build: it was "
+                "changed after the build")
+    return (f"the host serves another build (build_id {theirs[:12]}…) than {folder}/ (build_id {ours[:12]}…): "
+            f"deploy {folder}/, or wait until the host publishes it")
+
+
 def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None,
-                extra: list[str] | None = None) -> Check:
+                extra: list[str] | None = None, other: str | None = None, against: str = REPORT_FILE) -> Check:
     """Every file the host sent for the site (model files first) is the file the build wrote:
     HTTP 200, not an HTML page in a non-HTML file's place, and the sha256 that report.json records.
     ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause);
-    ``extra``: for a local site, the files in its folder that the build did not write (deploy refuses them)."""
+    ``extra``: for a local site, the files in its folder that the build did not write (deploy refuses them);
+    ``other``: for ``--expect``, why the host's report.json is not the expected build's (:func:`other_build`),
+    ``report`` then being the expected build's, and ``against`` naming its report.json in the lines."""
     expected = dict(report.get("sha256") or {})
     if not expected:  # a report from before "sha256": at least the shards
         expected = {MODEL_DIR + p: d for p, d in report.get("shard_sha256", {}).items()}
-    problems = []
+    problems = [other] if other else []
     if stale:
         problems.append(f"stale: {stale} since the site was built; rebuild it")
     if extra:
@@ -142,14 +160,14 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
             problems.append(f"{s.path}: the host sent an HTML page (HTTP 200, {s.content_type}) instead of the "
                             "file; it is missing there and the host answers with its fallback page")
         elif s.path in expected and s.sha256 != expected[s.path]:
-            problems.append(f"{s.path}: sha256 {s.sha256[:12]}… is not report.json's {expected[s.path][:12]}…: "
+            problems.append(f"{s.path}: sha256 {s.sha256[:12]}… is not {against}'s {expected[s.path][:12]}…: "
                             "the host serves another file than the build wrote (changed since, or a stale copy)")
         elif s.path in expected:
             checked += 1
     if problems:
         return Check("Right files", False, _listed(problems))
     shards = sum(1 for s in served if s.path.startswith(MODEL_DIR)) - 1
-    return Check("Right files", True, f"{checked} files match report.json's sha256 (model.json and "
+    return Check("Right files", True, f"{checked} files match {against}'s sha256 (model.json and "
                                       f"{shards} weight shard{'' if shards == 1 else 's'} among them)")
 
 

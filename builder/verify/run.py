@@ -81,6 +81,20 @@ class VerifyOptions:
     target: str  # a URL (http:// or https://) or a local site folder
     backends: tuple[str, ...] = DEFAULT_BACKENDS  # "auto" (the page's pick) and/or backends to force
     timeout: float = DEFAULT_TIMEOUT  # seconds per visit
+    # For a URL: the local site folder whose build the host should serve. Its report.json, not the host's, is
+    # then what the files and answers are checked against, and a host serving another build fails Right files.
+    expect: str | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where the page is and what it is checked against."""
+
+    url: str  # the page's URL (a folder's ends in /)
+    stale: str | None = None  # a local build's input file that changed since (report.stale_sources's clause)
+    extra: list[str] = field(default_factory=list)  # files in a local site folder that the build did not write
+    expected: dict[str, Any] | None = None  # --expect: that folder's report.json, as published
+    expected_from: str | None = None  # --expect's folder
 
 
 @dataclass
@@ -114,19 +128,20 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
     check_options(options)
     from builder.browser import WEBGPU_ARGS, launch
 
-    with _site_url(options.target) as (url, stale, extra):
+    with _site_url(options.target, options.expect) as target:
         # says how to get Playwright or Chromium if either is missing; WebGPU needs its flags
         with launch(WEBGPU_ARGS if WEBGPU in options.backends else None) as browser:
             from playwright.sync_api import Error
 
             context = browser.new_context()
             try:
-                checks_, visits, data = _drive(context, url, stale, extra, options, reporter)
+                checks_, visits, data = _drive(context, target, options, reporter)
             except Error as e:  # the browser itself failed (crashed, closed): not a verdict on the site
-                raise VerifyError(f"{url}: Chromium failed while verifying: {_first_line(str(e))}") from e
+                raise VerifyError(f"{target.url}: Chromium failed while verifying: {_first_line(str(e))}") from e
             finally:
                 context.close()
-    return VerifyResult(options.target, url, checks_, visits, time.perf_counter() - started, data.get("version"))
+    return VerifyResult(options.target, target.url, checks_, visits, time.perf_counter() - started,
+                        data.get("version"))
 
 
 def table(result: VerifyResult) -> list[str]:
@@ -152,14 +167,31 @@ def check_options(options: VerifyOptions) -> None:
     for backend in options.backends:
         if backend != AUTO and backend not in BACKENDS:
             raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
+    if options.expect is not None and not _is_url(options.target):
+        raise VerifyError(f"--expect is for a URL: the site folder {options.target} is checked against its own "
+                          f"{reports.REPORT_FILE}")
+
+
+def _is_url(target: str) -> bool:
+    return re.match(r"^https?://", target, re.I) is not None
+
+
+def _local_build(site: Path) -> dict[str, Any]:
+    """The report of the browsernet build in the folder ``site`` (:func:`report.read`), or one-line VerifyError."""
+    if not site.is_dir():
+        raise VerifyError(f"{site}: no such site folder")
+    data = reports.read(site)
+    if data is None:
+        raise VerifyError(f"{site}: not a browsernet build (no {reports.REPORT_FILE}); run 'browsernet build-site' "
+                          "first")
+    return data
 
 
 @contextmanager
-def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
-    """``(url of the page, stale input file or None, files the build did not write)``: a URL as given (a
-    folder's URL ends in /), or a local site folder served by browsernet's preview server on a free port until
-    the block ends. The last two are known for a local folder only."""
-    if re.match(r"^https?://", target, re.I):
+def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
+    """A URL as given (a folder's URL ends in /), or a local site folder served by browsernet's preview server
+    on a free port until the block ends. A stale input file is known for a local folder, or ``expect``'s."""
+    if _is_url(target):
         parts = urlsplit(target)
         path = parts.path or "/"
         if path.endswith("/index.html"):
@@ -170,15 +202,18 @@ def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
             left_out = (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
             log.warning("%s: verify leaves out %s; it visits %s as a visitor does, with ?backend=NAME for each of "
                         "--backends", target, left_out, path)
-        yield f"{parts.scheme}://{parts.netloc}{path}", None, []
+        url = f"{parts.scheme}://{parts.netloc}{path}"
+        if expect is None:
+            yield _Target(url)
+            return
+        local = _local_build(Path(expect))
+        published = json.loads((Path(expect) / reports.REPORT_FILE).read_text())
+        yield _Target(url, reports.stale_sources(local, Path(expect)), [], published, expect)
         return
     site = Path(target)
     if not site.is_dir():
         raise VerifyError(f"{target}: neither a URL (http:// or https://) nor a site folder")
-    data = reports.read(site)
-    if data is None:
-        raise VerifyError(f"{site}: not a browsernet build (no {reports.REPORT_FILE}); run 'browsernet build-site' "
-                          "first")
+    data = _local_build(site)
     from builder.serve import make_server, url_of
 
     server = make_server(site, port=0)
@@ -187,7 +222,7 @@ def _site_url(target: str) -> Iterator[tuple[str, str | None]]:
     try:
         from builder.publish.base import unlisted
 
-        yield url_of(server), reports.stale_sources(data, site), unlisted(site, data.get("files") or {})
+        yield _Target(url_of(server), reports.stale_sources(data, site), unlisted(site, data.get("files") or {}))
     finally:
         server.shutdown()
         server.server_close()
@@ -240,12 +275,17 @@ class _Observer:
             self.privacy.errors.append(text)
 
 
-def _drive(context: Any, url: str, stale: str | None, extra: list[str], options: VerifyOptions,
+def _drive(context: Any, target: _Target, options: VerifyOptions,
            reporter: Reporter) -> tuple[list[Check], list[Visit], dict]:
+    url = target.url
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     observer = _Observer(context, origin)
     with reporter.step(f"reading {url}{reports.REPORT_FILE}"):
         data = _fetch_report(context, url)
+    other_build = None
+    if target.expected is not None:
+        other_build = checks.other_build(data, target.expected, target.expected_from)
+        data = target.expected  # the build that should be live is the reference, whatever the host's report says
     if WEBGPU in options.backends:
         with reporter.step("asking Chromium for a WebGPU adapter"):
             _require_webgpu(context.browser, url)
@@ -290,7 +330,9 @@ def _drive(context: Any, url: str, stale: str | None, extra: list[str], options:
     wasm = [s for s in served if s.path.endswith(".wasm")]
     result = [
         checks.loads(visits),
-        checks.right_files(data, served, stale, extra),
+        checks.right_files(data, served, target.stale, target.extra, other_build,
+                           f"{target.expected_from.rstrip('/')}/{reports.REPORT_FILE}" if target.expected_from
+                           else reports.REPORT_FILE),
         checks.right_answers(data, visits),
         checks.private(origin, observer.privacy),
         checks.host(first, headers, wasm),

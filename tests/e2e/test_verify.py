@@ -71,14 +71,32 @@ def test_passes_on_browsernet_serve(publish_sites, tmp_path):
 
 
 def test_passes_on_a_headerless_host_under_a_subpath(publish_sites, tmp_path):
-    host = StaticHost(publish_sites["github-pages"], "dog-classifier")
+    site = publish_sites["github-pages"]
+    host = StaticHost(site, "dog-classifier")
     try:
-        code, output, checks = verify(host.url, tmp_path)
+        code, output, checks = verify(host.url, tmp_path, "--expect", str(site))
     finally:
         host.close()
     assert_all_pass(code, output, checks)
     assert "by the site's service worker" in checks["Host"]["detail"]
     assert "threads" in checks["Host"]["detail"]
+    assert f"match {site}/report.json's sha256" in checks["Right files"]["detail"]
+
+
+def test_a_host_serving_another_build_than_expected(publish_sites, tmp_path):
+    """The host still serves an older deploy (here: another build): verify --expect SITE says so, and holds the
+    page to SITE's files and answers, not to the report.json the host serves beside them."""
+    host = StaticHost(publish_sites["github-pages"], "dog-classifier")
+    try:
+        code, output, checks = verify(host.url, tmp_path, "--expect", str(publish_sites["any-host"]))
+    finally:
+        host.close()
+    assert code == 1
+    assert checks["Right files"]["detail"].startswith(
+        f"the host serves another build (build_id ") and f"than {publish_sites['any-host']}/" in \
+        checks["Right files"]["detail"]
+    assert not checks["Right answers"]["ok"]  # the page's answers are the other model's
+    assert checks["Loads"]["ok"]
 
 
 def test_passes_on_the_firebase_emulator(firebase_host, tmp_path):

@@ -61,6 +61,21 @@ def test_missing_file_and_stale_source():
     assert "model/model.json: HTTP 404" in check.detail
 
 
+def test_a_host_serving_another_build_than_expected_fails_right_files_first():
+    """verify URL --expect SITE: the host's report.json against SITE's; the files against SITE's build."""
+    ours = {**REPORT, "build_id": "a" * 32}
+    assert checks.other_build(dict(ours), ours, "site/") is None
+    older = checks.other_build({**ours, "build_id": "b" * 32}, ours, "site/")
+    assert older == (f"the host serves another build (build_id {'b' * 12}…) than site/ (build_id {'a' * 12}…): "
+                     "deploy site/, or wait until the host publishes it")
+    tampered = checks.other_build({**ours, "reference": {"probabilities": [[0.5, 0.5]]}}, ours, "site")
+    assert "differs from site/'s although it names the same build" in tampered
+    check = checks.right_files(ours, served(), other=older, against="site/report.json")
+    assert not check.ok and check.detail.startswith("the host serves another build")
+    check = checks.right_files(ours, served(), against="site/report.json")
+    assert check.ok and "3 files match site/report.json's sha256" in check.detail
+
+
 def test_model_paths_from_the_served_manifest_else_the_report():
     manifest = b'{"weightsManifest": [{"paths": ["a.bin", "b.bin"]}]}'
     assert checks.model_paths(REPORT, manifest) == ["model/model.json", "model/a.bin", "model/b.bin"]

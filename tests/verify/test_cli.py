@@ -38,6 +38,13 @@ def test_folder_that_is_not_a_build(tmp_path):
     one_line_error([str(tmp_path)], "not a browsernet build", "build-site")
 
 
+def test_expect_is_for_a_url_and_must_name_a_build(minimal_site, tmp_path):
+    one_line_error([str(minimal_site), "--expect", str(minimal_site)], "--expect is for a URL",
+                   "checked against its own report.json")
+    one_line_error(["http://127.0.0.1:9/", "--expect", str(tmp_path / "nothing")], "no such site folder")
+    one_line_error(["http://127.0.0.1:9/", "--expect", str(tmp_path)], "not a browsernet build", "build-site")
+
+
 def test_without_chromium_says_how_to_get_it(minimal_site, monkeypatch, tmp_path):
     monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
     one_line_error([str(minimal_site)], "Chromium not found", "apt-get install chromium", "BROWSERNET_CHROMIUM")
