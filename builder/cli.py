@@ -568,8 +568,15 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
     writes the figures as JSON.
     """
 
+    baselines_given = click.get_current_context().get_parameter_source("baselines") \
+        is not click.core.ParameterSource.DEFAULT
+
     def action() -> None:
         from builder.bench.run import BenchOptions, bench as run_bench, check, table, write_json
+
+        if no_baseline and baselines_given:
+            raise BrowsernetError(f"--no-baseline skips every baseline, and --baselines {baselines!r} names some "
+                                  "to run: give one of them")
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                                runs=runs, max_seconds=max_seconds, native=not no_native, profile=profile_dir,

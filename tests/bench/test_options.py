@@ -45,6 +45,11 @@ def test_profile_without_wasm_says_it_needs_wasm(site, tmp_path):
     assert not (tmp_path / "prof").exists()
 
 
+def test_baselines_named_and_skipped_at_once_is_refused(site, tmp_path):
+    line = _one_error_line(_bench(site, "--baselines", "graph", "--no-baseline", "--json", tmp_path / "b.json"))
+    assert "--no-baseline" in line and "--baselines 'graph'" in line and "give one of them" in line
+
+
 def test_json_into_a_missing_folder_fails_before_the_run(site, tmp_path):
     line = _one_error_line(_bench(site, "--json", tmp_path / "no" / "such" / "b.json"))
     assert f"no folder {tmp_path / 'no' / 'such'}" in line
