@@ -93,7 +93,8 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
 
     Every image is decoded completely once, so a truncated file fails here.
     Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class folder
-    whose name is not printable (a line break would split its line of labels.txt), a class with
+    whose name is not printable (a line break would split its line of labels.txt), two class folders whose
+    names differ only in case or spacing, a class with
     fewer than :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode,
     and the same image (byte for byte) in two classes. Files that are not images are skipped and listed
     in :attr:`Dataset.skipped`.
@@ -117,6 +118,7 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
         if not name.isprintable():
             raise DatasetError(f"{str(root / name)!r}: a class folder's name is its label, one line of labels.txt; "
                                "rename it without line breaks or other control characters")
+    _refuse_look_alike_classes(root, classes)
     images: list[Image] = []
     seen: dict[str, Path] = {}  # sha256 -> first photo with those bytes
     duplicates: dict[str, str] = {}
@@ -140,6 +142,21 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     dataset = Dataset(root, classes, sorted(images, key=lambda im: im.path.as_posix()), skipped, duplicates)
     _check_counts(dataset, validation_percent, test_percent)
     return dataset
+
+
+def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
+    """Two class folders whose names differ only in case, Unicode form or surrounding spaces ("Birds" and
+    "birds") are one class split in two by accident: the page would show two labels that read the same, and
+    on macOS or Windows they would be one folder. Raises :class:`~builder.errors.DatasetError`."""
+    import unicodedata
+
+    seen: dict[str, str] = {}
+    for name in classes:
+        key = unicodedata.normalize("NFKC", name).casefold().strip()
+        if key in seen:
+            raise DatasetError(f"{root}: the class folders {seen[key]!r} and {name!r} differ only in case or "
+                               "spacing, so they read as one label; merge them into one folder, or rename one")
+        seen[key] = name
 
 
 def _files(folder: Path) -> list[Path]:

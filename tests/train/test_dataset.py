@@ -117,6 +117,11 @@ def _damage(kind: str, photos: Path) -> str:
     if kind == "line break in a class name":
         (photos / "birds").rename(photos / "birds\nflying")
         return r"birds\\nflying': a class folder's name is its label, one line of labels\.txt; rename it"
+    if kind == "one class in two folders":  # Birds/ from one collection, birds/ from another
+        (photos / "Birds").mkdir()
+        for name in ("001.jpg", "002.jpg", "003.jpg", "004.jpg", "005.jpg"):
+            (photos / "birds" / name).rename(photos / "Birds" / name)
+        return r"the class folders 'Birds' and 'birds' differ only in case or spacing, so they read as one label; merge"
     if kind == "same image in two classes":
         shutil.copy(photos / "birds" / "001.jpg", photos / "primates" / "006.jpg")
         return r"primates/006\.jpg: the same image as .*birds/001\.jpg .*keep it in one class only"
@@ -126,7 +131,7 @@ def _damage(kind: str, photos: Path) -> str:
 @pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "empty class folder",
                                   "truncated image",
                                   "undecodable image", "too large image", "line break in a class name",
-                                  "same image in two classes"])
+                                  "one class in two folders", "same image in two classes"])
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(kind, photos, tmp_path):
     expected = _damage(kind, photos)
     out = tmp_path / "model"
