@@ -88,6 +88,7 @@ def test_one_logit_without_labels_asks_for_two(files, tmp_path):
     result = _run("--model", models["logit"], "--labels", tmp_path / "one.txt", "--out", tmp_path / "site")
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
     assert "1 labels, but" in result.output and "(one logit output, shown as 2 classes:" in result.output
+    assert "has 2 classes" in result.output and "outputs" not in result.output
 
 
 def test_an_undetectable_head_is_refused_until_told(files, tmp_path):

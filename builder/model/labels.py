@@ -67,7 +67,7 @@ def resolve(path: Path | None, num_outputs: int, where: str) -> tuple[list[str],
     """Labels for a model with ``num_outputs`` classes; returns ``(labels, source description)``."""
     if path is None:
         if num_outputs != IMAGENET_CLASSES:
-            raise LabelsError(f"{where}: the model has {num_outputs} outputs, so the ImageNet labels "
+            raise LabelsError(f"{where}: the model has {num_outputs} classes, so the ImageNet labels "
                               f"({IMAGENET_CLASSES}) do not apply; pass --labels FILE with {num_outputs} labels")
         return imagenet(), "imagenet"
     labels = read(path)
@@ -76,9 +76,10 @@ def resolve(path: Path | None, num_outputs: int, where: str) -> tuple[list[str],
 
 
 def check_count(labels: list[str], path: Path, num_outputs: int, where: str) -> None:
-    """The labels must name every output of the model, no more and no fewer."""
+    """The labels must name every class of the model (``num_outputs``: 2 for a one-unit sigmoid or logit head),
+    no more and no fewer."""
     if len(labels) != num_outputs:
-        raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} outputs{_blank_hint(path)}")
+        raise LabelsError(f"{path}: {len(labels)} labels, but {where} has {num_outputs} classes{_blank_hint(path)}")
 
 
 def _blank_hint(path: Path) -> str:

@@ -43,7 +43,7 @@ def test_a_text_file_whose_first_label_has_brackets_is_one_label_per_line(tmp_pa
     assert labels.read(path) == ["[background]", "cat", "{dog}"]
     # Broken JSON in a .txt is read one per line too; a count mismatch then says so.
     path.write_text('["cat", "dog",]\n')
-    with pytest.raises(LabelsError, match=r"1 labels, but m has 2 outputs \(read one label per line: it is not a "
+    with pytest.raises(LabelsError, match=r"1 labels, but m has 2 classes \(read one label per line: it is not a "
                                           r"valid JSON list\)$"):
         labels.resolve(path, 2, "m")
 
@@ -62,9 +62,9 @@ def test_imagenet_labels_ship_with_the_project():
 def test_resolve_names_both_counts(tmp_path):
     path = tmp_path / "l.txt"
     path.write_text("a\nb\nc\n")
-    with pytest.raises(LabelsError, match=r"3 labels, but model.h5 has 19 outputs"):
+    with pytest.raises(LabelsError, match=r"3 labels, but model.h5 has 19 classes"):
         labels.resolve(path, 19, "model.h5")
-    with pytest.raises(LabelsError, match="19 outputs.*pass --labels"):
+    with pytest.raises(LabelsError, match="19 classes.*pass --labels"):
         labels.resolve(None, 19, "model.h5")
     assert labels.resolve(None, 1000, "x")[1] == "imagenet"
 
@@ -72,7 +72,7 @@ def test_resolve_names_both_counts(tmp_path):
 def test_a_count_mismatch_points_at_blank_lines_between_labels(tmp_path):
     path = tmp_path / "l.txt"
     path.write_text("a\n\nc\n\n")  # the user meant three classes, the middle one unnamed
-    with pytest.raises(LabelsError, match=r"2 labels, but m has 3 outputs \(blank lines are skipped.*line 2\)$"):
+    with pytest.raises(LabelsError, match=r"2 labels, but m has 3 classes \(blank lines are skipped.*line 2\)$"):
         labels.resolve(path, 3, "m")
 
 
