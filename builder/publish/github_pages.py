@@ -6,16 +6,19 @@ The build's pre-compressed ``.br``/``.gz`` copies stay behind: Pages compresses 
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+import ghp_import
 
 from builder import report
 from builder.errors import DeployError
@@ -108,22 +111,25 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     before = git.rev(f"refs/heads/{branch}")
     git.require_deployed(before, branch, remote)
     _warn_if_cname_dropped(git, before, branch, cname)
-    import ghp_import
-
-    with git.committer(), _without_copies(site) as source, _cwd(git.root):
+    with git.committer(), _without_copies(site) as source, _cwd(git.root), \
+            tempfile.TemporaryFile() as said, redirect_stdout(io.BytesIO()):
         # ghp-import's commit step alone: its ghp_import() first resets the local branch to the remote-tracking
         # one ("rebase"), which drops a commit whose push the remote refused; fetch and catch_up did that part.
+        # What git fast-import says goes to `said`, for the error line; ghp-import's own "Failed to process
+        # commit." (bytes, to sys.stdout) goes nowhere.
         opts = {option["dest"]: option["default"] for _, option in ghp_import.options()}
         opts.update(branch=branch, mesg=message or default_message(data), nojekyll=True, cname=cname, push=False)
         try:
-            importer = ghp_import.Git(use_shell=opts["use_shell"])
+            importer = _ImportGit(said, use_shell=opts["use_shell"])
             importer.check_repo()
             ghp_import.run_import(importer, str(source), **opts)
         except ghp_import.GhpError as e:
             raise DeployError(f"{git.root}: ghp-import failed: {e.message}") from e
-    after = git.rev(f"refs/heads/{branch}")
-    if after is None or after == before:
-        raise DeployError(f"{git.root}: ghp-import could not commit {site} to {branch} (git fast-import failed)")
+        after = git.rev(f"refs/heads/{branch}")
+        if after is None or after == before:
+            said.seek(0)
+            reason = _reason(said.read().decode(errors="replace"), importer.pipe.returncode)
+            raise DeployError(f"{git.root}: git fast-import could not commit {site} to {branch}: {reason}")
     changed = before is None or git.tree(after) != git.tree(before)
     if not changed:
         git.run("update-ref", f"refs/heads/{branch}", before, after)  # drop the empty commit
@@ -306,6 +312,19 @@ class _Git:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+
+
+class _ImportGit(ghp_import.Git):
+    """ghp-import's git, with git fast-import's messages written to the file ``said`` instead of the terminal."""
+
+    def __init__(self, said, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.said = said
+
+    def open(self, *args, **kwargs):
+        if args and args[0] == "fast-import":
+            kwargs.update(stdout=self.said, stderr=self.said)
+        return super().open(*args, **kwargs)
 
 
 def _reason(stderr: str, returncode: int) -> str:

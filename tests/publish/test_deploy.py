@@ -217,6 +217,19 @@ def test_diverged_pages_branches_are_refused_with_the_fix(repo, pages_site, tmp_
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--dry-run"), "have diverged")
 
 
+def test_a_commit_git_cannot_make_is_one_line_with_gits_reason(repo, pages_site, capfd):
+    """git fast-import fails (here: another git process holds the branch's lock): its reason, in one line,
+    instead of its multi-line message on the terminal and an 'unexpected TypeError' from ghp-import."""
+    work, bare = repo
+    (work / ".git" / "refs" / "heads" / "gh-pages.lock").touch()
+    _one_line_error(run("deploy", "github-pages", str(pages_site)),
+                    "git fast-import could not commit", "cannot lock ref 'refs/heads/gh-pages'", "File exists")
+    assert "Another git process" not in capfd.readouterr().err
+    assert git(bare, "branch", "--list") == "" and git(work, "branch", "--list", "gh-pages") == ""
+    (work / ".git" / "refs" / "heads" / "gh-pages.lock").unlink()
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+
+
 def test_the_checked_out_branch_is_never_the_pages_branch(repo, pages_site):
     work, bare = repo
     (work / "README").write_text("my project\n")
