@@ -348,9 +348,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
         from builder.train.features import default_cache_dir
         from builder.train.pipeline import TrainOptions, check_site_target, train as run_train
 
-        if site is not None:  # before training: a wrong SITE_DIR should not cost a training run
-            check_site_target(site, out, data_dir, force)
-        elif target != "generic":
+        if site is None and target != "generic":
             raise BrowsernetError("--target is for --build-site SITE_DIR")
         if no_cache and cache_dir is not None:
             raise BrowsernetError("--no-cache reads and writes no cache, so --cache-dir would be ignored; give one")
@@ -364,6 +362,8 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, dropout=dropout, patience=patience,
             fine_tune=fine_tune, augment=augment, seed=seed,
             cache_dir=None if no_cache else (cache_dir or default_cache_dir()), force=force, progress=not quiet)
+        if site is not None:  # before training: a wrong SITE_DIR should not cost a training run
+            check_site_target(site, options)
         result = _with_progress(quiet, f"Training on {data_dir}/ into {out}/",
                                 lambda reporter: run_train(options, reporter))
         if not quiet:

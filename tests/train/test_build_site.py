@@ -102,6 +102,27 @@ def test_train_build_site_refuses_a_bad_site_folder_before_training(where, tmp_p
         assert [p.name for p in site.iterdir()] == ["todo.txt"]
 
 
+def test_train_build_site_never_replaces_a_folder_holding_the_base_even_with_force(tmp_path):
+    """--force replaces a folder that is no site, but not one holding a file training reads: the base."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+    from tests.conftest import DEMO_BASE, PHOTOS
+
+    site = tmp_path / "outer"
+    (site / "sub").mkdir(parents=True)
+    base = shutil.copy(DEMO_BASE, site / "sub" / "base.h5")
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(base), "--out", str(tmp_path / "model"),
+                                      "--no-cache", "--build-site", str(site), "--force"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {site}: refusing to replace a directory that holds the input {base}; choose another --build-site "
+        "(or move the input out of it)")
+    assert base.is_file() and not (tmp_path / "model").exists()
+
+
 def _trained_copy(out, folder, labels: list[str] | None):
     """The trained model and its report in ``folder``, with ``labels`` as its labels.txt (None: no labels.txt)."""
     import shutil
