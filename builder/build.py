@@ -114,6 +114,12 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         renamed = trained.check_labels(user_labels, labels_source)
         if renamed:
             reporter.note(renamed)
+    if trained is not None and opts.preprocess is not None and trained.preprocess not in (None, opts.preprocess):
+        # The tool knows this one for certain: a page that scales the pixels otherwise is wrong on every image.
+        raise BrowsernetError(
+            f"--preprocess {opts.preprocess}: {opts.model} was written by browsernet train, which puts the input "
+            f"scaling inside the model, so it takes {preprocessing.RANGES[trained.preprocess]} "
+            f"({training.REPORT_FILE}); leave --preprocess out")
     trained_resize = trained.report.get("input", {}).get("resize") if trained is not None else None
     if trained_resize and trained_resize != opts.resize:
         reporter.note(f"--resize {opts.resize}: {opts.model} was trained, and its test figures measured, on photos "

@@ -55,6 +55,13 @@ class Trained:
     report: dict[str, Any]
 
     @property
+    def preprocess(self) -> str | None:
+        """The --preprocess mode of the pixels the model was trained on ("raw": train puts the input scaling inside
+        the model), or None where the report does not say."""
+        pixels = str(self.report.get("input", {}).get("pixels", ""))
+        return "raw" if pixels.startswith("raw") else None
+
+    @property
     def classes(self) -> list[str]:
         """The class names in the order of the model's outputs, as training found them (its folder names)."""
         return list(self.report["classes"])

@@ -194,3 +194,18 @@ def test_another_resize_rule_than_training_is_said(trained_site, tmp_path):
     assert result.exit_code == 0, result.output
     assert "--resize crop" in result.output and "fitted by 'squash'" in result.output
     assert json.loads((tmp_path / "site" / "config.json").read_text())["resize"] == "crop"
+
+
+@pytest.mark.parametrize("preprocess", ["mobilenet", "unit"])
+def test_another_input_scaling_than_training_is_refused(trained_site, preprocess, tmp_path):
+    """A trained model takes raw pixels (its scaling is inside it): --preprocess mobilenet would scale them twice,
+    and every answer on the page would be wrong, so the build refuses what it knows to be wrong."""
+    out, _, _ = trained_site
+    model = _trained_copy(out, tmp_path / "model", json.loads((out / records.REPORT_FILE).read_text())["classes"])
+    result = _build_site("--model", str(model), "--preprocess", preprocess, "--out", str(tmp_path / "site"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: --preprocess {preprocess}: {model} was written by browsernet train, which puts the input scaling "
+        f"inside the model, so it takes raw 0-255 pixels (train-report.json); leave --preprocess out")
+    assert not (tmp_path / "site").exists()
+    assert _build_site("--model", str(model), "--preprocess", "raw", "--out", str(tmp_path / "site")).exit_code == 0
