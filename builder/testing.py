@@ -3,9 +3,9 @@
 Installed with browsernet (a ``pytest11`` entry point), so the fixtures are there in any pytest run
 in the same environment, with nothing to import::
 
-    def test_the_dog_photo(browsernet_page):
-        [best] = classify(browsernet_page, "tests/dog.jpg", top_k=1)
-        assert best["label"] == "German Shepherd"
+    def test_the_shepherd_photo(browsernet_page):  # on the demo site (make demo-site)
+        [best] = classify(browsernet_page, "models/german_shepherd.webp", top_k=1)
+        assert best["label"] == "German shepherd"
 
 Fixtures:
 
