@@ -313,7 +313,7 @@ def content_sha256(path: Path) -> str:
     """What a model or labels file holds, as a sha256 hex digest: the file's own sha256, except for a ``.keras``
     file, whose ``metadata.json`` holds the time it was saved, whose zip entries carry times too, and whose
     ``config.json`` may hold Python object ids: there, the sha256 of its other entries' names and bytes, the
-    config without those ids. So the same model saved again (``browsernet train``
+    config without those ids (:func:`_comparable_config`). So the same model saved again (``browsernet train``
     run again with the same command) is the same content, and a site built from it is not stale."""
     if path.suffix.lower() == ".keras":
         try:
@@ -322,7 +322,7 @@ def content_sha256(path: Path) -> str:
                 for name in sorted(n for n in z.namelist() if n != "metadata.json"):
                     data = z.read(name)
                     if name == "config.json":
-                        data = json.dumps(_without_object_ids(json.loads(data)), sort_keys=True).encode()
+                        data = json.dumps(_comparable_config(json.loads(data)), sort_keys=True).encode()
                     digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
                 return digest.hexdigest()
         except (OSError, zipfile.BadZipFile, ValueError):
@@ -330,12 +330,15 @@ def content_sha256(path: Path) -> str:
     return sha256_of(path)
 
 
-def _without_object_ids(value: Any) -> Any:
-    """A Keras config without ``shared_object_id``: the Python ``id()`` of an object in the saving process,
-    which differs from one save to the next."""
+def _comparable_config(value: Any) -> Any:
+    """A Keras config without what differs between saves of the same model: ``shared_object_id`` (the Python
+    ``id()`` of an object in the saving process) and a ``"build_config": null`` (a layer such as Dropout,
+    never built in one process and built in another: train's second run assembles the model from a saved
+    template, and records it so)."""
     if isinstance(value, dict):
-        return {k: _without_object_ids(v) for k, v in value.items() if k != "shared_object_id"}
-    return [_without_object_ids(v) for v in value] if isinstance(value, list) else value
+        return {k: _comparable_config(v) for k, v in value.items()
+                if k != "shared_object_id" and not (k == "build_config" and v is None)}
+    return [_comparable_config(v) for v in value] if isinstance(value, list) else value
 
 
 def sha256_of(path: Path) -> str:

@@ -101,6 +101,10 @@ def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(
     second = saved.keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
     assert [type(x).__name__ for x in saved.leaves(second)] == [type(x).__name__ for x in saved.leaves(first)]
     assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
+    # So a site built from the first run's model is not stale after the second run (deploy, verify, bench).
+    from builder.report import content_sha256
+
+    assert content_sha256(tmp_path / "again" / records.MODEL_FILE) == content_sha256(trained / records.MODEL_FILE)
     files = again["data"]["splits"]["test"]
     np.testing.assert_array_equal(saved.probabilities(second, PHOTOS, files),
                                   saved.probabilities(first, PHOTOS, files))
