@@ -149,15 +149,17 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def check_file(path: Path) -> None:
-    """Fail fast (before TensorFlow loads) on a --model path that cannot be a Keras model file."""
+def check_file(path: Path, stock: str | None = None) -> None:
+    """Fail fast (before TensorFlow loads) on a --model path that cannot be a Keras model file. ``stock``: how
+    the command takes a stock model instead (default: the same option, by name), for the hints."""
+    stock = stock or f"use {' / '.join(STOCK)}"
     if path.is_dir():
         raise ModelError(f"{path}: a folder, not a Keras model file ({', '.join(MODEL_SUFFIXES)}); a TensorFlow "
                          "SavedModel folder is not read: save the model with model.save('model.keras')")
     if not path.is_file():
-        raise ModelError(f"{path}: no such model file (or use {' / '.join(STOCK)})")
+        raise ModelError(f"{path}: no such model file (or {stock})")
     if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}) or {' / '.join(STOCK)}")
+        raise ModelError(f"{path}: expected a Keras model file ({', '.join(MODEL_SUFFIXES)}); or {stock}")
     if path.suffix != path.suffix.lower():  # Keras tells the format by the exact, lower-case suffix
         raise ModelError(f"{path}: Keras reads only lower-case file suffixes; rename it to "
                          f"{path.with_suffix(path.suffix.lower()).name}")

@@ -259,7 +259,10 @@ def _check_options(opts: TrainOptions) -> None:
     if opts.model is not None and opts.model not in STOCK:
         raise TrainError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
     if opts.base is not None:
-        check_file(opts.base)
+        if str(opts.base) in STOCK and not opts.base.exists():
+            raise TrainError(f"--base {opts.base}: a stock model; give it as --model {opts.base} (--base is for a "
+                             "model file)")
+        check_file(opts.base, stock=f"a stock base: --model {' / '.join(STOCK)}")
         given = stock_only_options(opts.alpha, opts.weights)
         if given:
             raise TrainError(f"{', '.join(given)}: for a stock base (--model); the --base file has its own")
