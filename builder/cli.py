@@ -395,7 +395,8 @@ def _percent(value: float | None) -> str:
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port on 127.0.0.1; 0 picks a free one.")
-@click.option("--build", "rebuild", is_flag=True, help="Run build-site first (with the build options below).")
+@click.option("--build", "rebuild", is_flag=True,
+              help="Run build-site first (with the build options below, which need --build).")
 @_build_options
 @_verbosity
 def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet: bool, **kwargs: Any) -> None:
@@ -410,9 +411,17 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
         raise click.UsageError(f"DIRECTORY ({directory}) and --out ({kwargs['out']}) name the folder to serve "
                                "(and, with --build, to build into): give one of them")
 
+    context = click.get_current_context()
+    build_options = [param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+                     for param in context.command.params if param.name in kwargs and param.name != "out"
+                     and context.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT]
+
     def action() -> None:
         from builder.serve import make_server, url_of
 
+        if build_options and not rebuild:
+            raise BrowsernetError(f"{', '.join(build_options)}: build options, used only with --build (build the "
+                                  "site first, then serve it); without it, serve shows the site as it was built")
         site = directory or kwargs["out"]
         if rebuild:
             options = _options_from({**kwargs, "out": site})
