@@ -251,9 +251,10 @@ def _do_build(options: Any, quiet: bool) -> Any:
     result = _with_progress(quiet, f"Building {options.out}/ from {options.model}",
                             lambda reporter: build(options, reporter))
     if not quiet:
+        # What was made goes to stdout; how it went (the steps, notes and warnings) went to stderr.
         for line in result.summary():
-            click.echo(f"  {line}", err=True)
-        click.echo(f"Site written to {options.out}/ (report: {options.out}/report.json)", err=True)
+            click.echo(f"  {line}")
+        click.echo(f"Site written to {options.out}/ (report: {options.out}/report.json)")
     return result
 
 
@@ -368,16 +369,16 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
                                 lambda reporter: run_train(options, reporter))
         if not quiet:
             test = result.report["test"]
-            click.echo("", err=True)
+            click.echo("")  # what was made to stdout, as build-site's summary; the steps and epochs went to stderr
             for line in result.table:
-                click.echo(f"  {line}", err=True)
+                click.echo(f"  {line}")
             accuracy = "not measured (no test photos)" if test["accuracy"] is None else f"{test['accuracy']:.1%}"
             click.echo(f"Test accuracy: {accuracy} on {test['images']} held-out photos "
-                       f"(validation: {_percent(result.report['validation']['accuracy'])})", err=True)
+                       f"(validation: {_percent(result.report['validation']['accuracy'])})")
             times = ", ".join(f"{k} {v:.1f}s" for k, v in result.report["seconds"].items())
-            click.echo(f"Times: {times}", err=True)
+            click.echo(f"Times: {times}")
             click.echo(f"Model written to {out}/ (report: {out}/train-report.json)."
-                       + ("" if site else f" Next: browsernet build-site --model {out}/model.keras"), err=True)
+                       + ("" if site else f" Next: browsernet build-site --model {out}/model.keras"))
         if site is not None:
             from builder.build import BuildOptions
             from builder.train.report import MODEL_FILE

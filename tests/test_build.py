@@ -317,6 +317,18 @@ def test_rebuild_replaces_a_previous_build(previous_site, fine_tuned_h5):
     assert json.loads((previous_site / "config.json").read_text())["labels"] == list("abcdefg")
 
 
+def test_the_summary_goes_to_stdout_and_the_steps_to_stderr(previous_site, fine_tuned_h5):
+    """`build-site ... > built.txt` keeps what was built; the steps and notes stay on the terminal."""
+    labels = previous_site.parent / "seven.txt"
+    labels.write_text("\n".join("abcdefg"))
+    result = CliRunner().invoke(cli, ["build-site", "--model", str(fine_tuned_h5), "--labels", str(labels),
+                                      "--out", str(previous_site)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == f"Site written to {previous_site}/ (report: {previous_site}/report.json)"
+    assert "  parity       max |TF.js - Keras|" in result.stdout and "self-check" not in result.stdout
+    assert "self-check: TF.js vs Keras ..." in result.stderr and "Site written" not in result.stderr
+
+
 def test_rebuild_keeps_what_the_user_put_in_the_site(previous_site, fine_tuned_h5):
     """A site folder made a Git repository (to push it somewhere), or given notes: a rebuild would
     replace the folder and delete them, so it refuses and names them; --force replaces it."""

@@ -8,6 +8,7 @@ layer that does the base's preprocessing, so ``model.keras`` takes raw 0..255 pi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -87,9 +88,11 @@ def fit(model: Any, train: Any, validation: Any, settings: Settings, learning_ra
                                                time.perf_counter() - starts[-1]))
     # shuffle=False: the tf.data pipeline shuffles (seeded); Keras would only warn that it cannot.
     # Keras's bar redraws itself with \r, \b and colour codes whenever the OS is POSIX, even into a pipe or a
-    # CI log; there, one plain line per epoch (verbose=2) instead.
-    result = model.fit(train, validation_data=validation, epochs=settings.epochs, callbacks=[stop, timer], shuffle=False,
-                       verbose=(1 if sys.stdout.isatty() else 2) if settings.verbose else 0)
+    # CI log; there, one plain line per epoch (verbose=2) instead. Keras prints to stdout: its epochs go to
+    # stderr with the rest of the command's progress, so `train 2> log.txt` keeps them in order with it.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = model.fit(train, validation_data=validation, epochs=settings.epochs, callbacks=[stop, timer],
+                           shuffle=False, verbose=(1 if sys.stderr.isatty() else 2) if settings.verbose else 0)
     names = ("loss", "accuracy", "val_loss", "val_accuracy")
     history = [{name: float(result.history[name][i]) for name in names if name in result.history}
                for i in range(len(result.history["loss"]))]

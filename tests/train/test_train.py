@@ -343,8 +343,11 @@ def test_progress_into_a_pipe_is_one_plain_line_per_epoch(feature_cache, tmp_pat
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(tmp_path / "m"),
                                       "--cache-dir", str(feature_cache), "--epochs", "2"])
     assert result.exit_code == 0, result.output
-    assert "Epoch 1/2" in result.output and "Epoch 2/2" in result.output
+    assert "Epoch 1/2" in result.stderr and "Epoch 2/2" in result.stderr
     assert not any(c in result.output for c in ("\x1b[", "\r", "\b")), repr(result.output[-500:])
+    # The epochs are progress, on stderr with the steps (`2> log` keeps them in order); the results go to stdout.
+    assert "Epoch" not in result.stdout and "features of 41 photos" in result.stderr
+    assert "Test accuracy: " in result.stdout and "Model written to" in result.stdout
 
 
 @pytest.mark.parametrize("extra, message", [
