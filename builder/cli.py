@@ -28,9 +28,13 @@ from builder.errors import BrowsernetError
 STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
 
 
-def _verbosity(f: Callable) -> Callable:
-    f = click.option("-v", "--verbose", count=True, help="More output; -v also shows tracebacks on errors.")(f)
-    return click.option("-q", "--quiet", is_flag=True, help="Only errors.")(f)
+def _verbosity(f: Callable | None = None, *, quiet: str = "Only errors.") -> Callable:
+    """The -v and -q options; ``quiet``: what -q leaves (a command whose output is a verdict keeps it)."""
+    def add(f: Callable) -> Callable:
+        f = click.option("-v", "--verbose", count=True, help="More output; -v also shows tracebacks on errors.")(f)
+        return click.option("-q", "--quiet", is_flag=True, help=quiet)(f)
+
+    return add(f) if f is not None else add
 
 
 class _Interrupts:
@@ -563,7 +567,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
               help="Also trace the site's model on WASM (every CPU and one thread) with V8's CPU profiler: "
                    "writes each trace to this folder (open it in Perfetto) and prints where each thread's "
                    "time went (WebAssembly kernels, JavaScript, GC).")
-@_verbosity
+@_verbosity(quiet="No progress lines: only the table and errors.")
 def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: Path, baselines: str,
           no_baseline: bool, no_native: bool, profile_dir: Path | None, verbose: int, quiet: bool) -> None:
     """Measure SITE (default: site/) in headless Chromium, against other runtimes and native Keras.
@@ -619,7 +623,7 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
               help="For a URL: the local site folder whose build the host should serve (the one you deployed). "
                    "Files and answers are then checked against its report.json, not the host's, and Right files "
                    "fails if the host serves another build.")
-@_verbosity
+@_verbosity(quiet="No progress lines: only the table of checks and errors.")
 def verify(target: str, backends: str, json_file: Any, timeout: float, expect: str | None, verbose: int,
            quiet: bool) -> None:
     """Check a deployed site (URL) or a built site folder (SITE) in headless Chromium.
