@@ -6,6 +6,7 @@ traceback only with ``-v``), 2 on a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
@@ -18,7 +19,7 @@ import threading
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -262,7 +263,32 @@ def _do_build(options: Any, quiet: bool) -> Any:
     return result
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """browsernet's commands, whose usage errors (an unknown option, a value out of range, options that
+    contradict each other) are one line and exit code 1, like every other bad input, instead of click's
+    usage block and exit code 2. A bare group (``browsernet``, ``browsernet deploy``) still prints its help."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with self._one_line(ctx):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with self._one_line(ctx):
+            return super().invoke(ctx)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _one_line(ctx: click.Context) -> Iterator[None]:
+        try:
+            yield
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare `browsernet` or `browsernet deploy`: the help, as asked
+        except click.UsageError as e:
+            where = (e.ctx or ctx).command_path
+            raise BrowsernetError(f"{e.format_message()} (see '{where} --help')") from e
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="browsernet")
 def cli() -> None:
     """Turn a Keras MobileNet into a static website that classifies images in the browser.

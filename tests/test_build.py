@@ -406,7 +406,7 @@ def test_resize_rule_is_recorded_everywhere_and_documented(sites):
     result = CliRunner().invoke(cli, ["build-site", "--help"])
     assert "--resize [squash|crop]" in result.output and "crop_to_aspect_ratio" in result.output
     bad = CliRunner().invoke(cli, ["build-site", "--resize", "stretch"])
-    assert bad.exit_code == 2 and "'stretch' is not one of 'squash', 'crop'" in bad.output
+    assert bad.exit_code == 1 and "'stretch' is not one of 'squash', 'crop'" in bad.output
 
 
 def test_build_options_validate_themselves(tmp_path, fine_tuned_keras):

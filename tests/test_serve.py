@@ -117,7 +117,7 @@ def test_a_browser_that_leaves_mid_response_is_no_traceback(site, server, capfd)
 
 def test_a_port_out_of_range_is_a_usage_error(site):
     result = CliRunner().invoke(cli, ["serve", str(site), "--port", "70000"])
-    assert result.exit_code == 2 and "70000 is not in the range 0<=x<=65535" in result.output
+    assert result.exit_code == 1 and "70000 is not in the range 0<=x<=65535" in result.output
 
 
 def test_missing_site_is_a_clear_error(tmp_path):
@@ -251,7 +251,7 @@ def test_a_directory_and_a_different_out_are_a_usage_error_before_any_build(tmp_
     """`serve A --build --out B` built into A and ignored B; now it says to give one folder, and builds nothing."""
     result = CliRunner().invoke(cli, ["serve", str(tmp_path / "a"), "--build", "--out", str(tmp_path / "b"),
                                       "--model", "mobilenet_v2", "--weights", "none"])
-    assert result.exit_code == 2 and "give one of them" in result.output, result.output
+    assert result.exit_code == 1 and "give one of them" in result.output, result.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -167,7 +167,7 @@ def test_percentages_and_options_are_checked_first():
                                       "--weights", "none"])
     assert result.exit_code == 1 and "--alpha, --weights: for a stock base (--model)" in result.output
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--seed", "-1"])
-    assert result.exit_code == 2 and "-1 is not in the range 0<=x<=4294967295" in result.output
+    assert result.exit_code == 1 and "-1 is not in the range 0<=x<=4294967295" in result.output
     # A stock name as --base, or a file that is no model: the hint names --model, the option for a stock base.
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", "mobilenet_v1", "--out", "nowhere"])
     assert result.exit_code == 1 and result.output.strip().splitlines()[-1] == (
