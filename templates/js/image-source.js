@@ -51,11 +51,20 @@ function bitmapPixels(bitmap, name) {
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, width, height);
   ctx.drawImage(bitmap, 0, 0);
+  let pixels;
   try {
-    return ctx.getImageData(0, 0, width, height);
+    pixels = ctx.getImageData(0, 0, width, height);
   } catch (err) {
     throw new Error(`${name}: the image (${width}×${height}) could not be read (${err.message})`, { cause: err });
   }
+  // Past the browser's canvas limits (a side over 65,535 or about 268 million pixels in Chromium), the canvas
+  // draws nothing and reads back transparent black without an error: classified, that is a white image. The
+  // white fill makes every pixel of a working canvas opaque.
+  const { data } = pixels;
+  if (data[3] !== 255 || data[data.length - 1] !== 255) {
+    throw new Error(`${name}: the image (${width}×${height}) is too large for this browser to read; scale it down`);
+  }
+  return pixels;
 }
 
 /**
@@ -104,8 +113,9 @@ export async function toMessage(source) {
     if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement) {
       name = source.currentSrc || source.src || 'image element';
       if (!source.complete || source.naturalWidth === 0) await source.decode();
-      // An <img> has already applied EXIF orientation; a bitmap of it keeps that.
-      const bitmap = await createImageBitmap(source);
+      // Its file's pixels as a Blob of the same file gives them: upright, without the display's colour
+      // management, straight alpha (a default bitmap of an <img> is colour-managed and premultiplied).
+      const bitmap = await createImageBitmap(source, DECODE_OPTIONS);
       return { source: bitmap, name, transfer: [bitmap] };
     }
     const isCanvas = (typeof HTMLCanvasElement !== 'undefined' && source instanceof HTMLCanvasElement) ||

@@ -83,6 +83,62 @@ def test_huge_and_tiny_images_classify_like_keras(shape, model, inputs, served, 
     assert page.page.evaluate("document.body.dataset.state") == "ready"
 
 
+def test_an_image_past_the_browsers_canvas_limits_is_refused_not_classified_as_white(inputs, served, open_page):
+    """Chromium's canvas draws nothing past its limits (a side over 65,535 pixels, or about 268 million pixels)
+    and reads back transparent black without an error: the page classified a blank white image instead."""
+    Image.new("RGB", (100_000, 4), (128, 128, 128)).save(inputs / "strip.png")
+    page = _open(open_page, served)
+    with pytest.raises(Exception, match=r"strip\.png: the image \(100000×4\) is too large for this browser to "
+                                        r"read; scale it down"):
+        _classify(page, served, inputs, "strip.png")
+    assert page.page.evaluate("document.body.dataset.state") == "ready"
+    Image.new("RGB", (8, 8), (128, 128, 128)).save(inputs / "grey.png")
+    assert abs(_classify(page, served, inputs, "grey.png").sum() - 1) < 1e-4  # the next image still classifies
+
+
+# The page hands an <img> to the worker as its decoded pixels: the same pixels as a Blob of its file.
+CLASSIFY_IMG_AND_BLOB = """async ([url, name]) => {
+  const n = window.browsernet.labels.length;
+  const blob = await (await fetch(url)).blob();
+  const img = new Image();
+  img.src = url;
+  await img.decode();
+  return [await window.browsernet.classify(img, n), await window.browsernet.classify(new File([blob], name), n)];
+}"""
+
+
+def _swapped_primaries_profile() -> bytes:
+    """An ICC profile that is sRGB with its red and blue primaries swapped: colour management changes the
+    pixels a lot, so a path that applies it cannot pass for one that does not."""
+    import struct
+
+    from PIL import ImageCms
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    entries = {bytes(profile[132 + 12 * i:136 + 12 * i]): 132 + 12 * i
+               for i in range(struct.unpack(">I", profile[128:132])[0])}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    profile[red + 4:red + 12], profile[blue + 4:blue + 12] = profile[blue + 4:blue + 12], profile[red + 4:red + 12]
+    return bytes(profile)
+
+
+@pytest.mark.parametrize("kind", ["alpha ramp", "colour profile"])
+def test_an_img_element_is_classified_as_its_file_is(kind, inputs, served, open_page):
+    """classify(<img>) read the element's colour-managed, premultiplied bitmap: 2e-3 off the same file as a Blob
+    for a transparent PNG, 0.1 for a JPEG with a colour profile (phones embed Display P3)."""
+    rgb = helpers.test_images(SIZE, count=1, seed=21)[0]
+    if kind == "alpha ramp":
+        name = "ramp.png"
+        alpha = np.tile(np.linspace(20, 255, SIZE).astype(np.uint8), (SIZE, 1))
+        Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(inputs / name)
+    else:
+        name = "profiled.jpg"
+        Image.fromarray(rgb).save(inputs / name, quality=95, icc_profile=_swapped_primaries_profile())
+    page = _open(open_page, served)
+    from_img, from_file = page.page.evaluate(CLASSIFY_IMG_AND_BLOB, [f"{served}{inputs.name}/{name}", name])
+    np.testing.assert_allclose(_probs(from_img), _probs(from_file), atol=1e-5)
+
+
 def test_exif_rotated_jpeg_is_classified_upright(model, inputs, served, open_page):
     upright = helpers.test_images(160, count=1, seed=4)[0][:, :120]  # 160 tall, 120 wide
     stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # as a sideways camera stores it

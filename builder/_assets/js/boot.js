@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-SCS5O3C6.js");
+  await import("./app-GPAM6EXC.js");
 }
 boot().catch(fail);

@@ -466,11 +466,17 @@ function bitmapPixels(bitmap, name) {
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, width, height);
   ctx.drawImage(bitmap, 0, 0);
+  let pixels;
   try {
-    return ctx.getImageData(0, 0, width, height);
+    pixels = ctx.getImageData(0, 0, width, height);
   } catch (err) {
     throw new Error(`${name}: the image (${width}×${height}) could not be read (${err.message})`, { cause: err });
   }
+  const { data } = pixels;
+  if (data[3] !== 255 || data[data.length - 1] !== 255) {
+    throw new Error(`${name}: the image (${width}×${height}) is too large for this browser to read; scale it down`);
+  }
+  return pixels;
 }
 async function pixelsOf(source, name) {
   if (typeof ImageData !== "undefined" && source instanceof ImageData) {

@@ -734,11 +734,17 @@ function bitmapPixels(bitmap, name) {
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, width, height);
   ctx.drawImage(bitmap, 0, 0);
+  let pixels;
   try {
-    return ctx.getImageData(0, 0, width, height);
+    pixels = ctx.getImageData(0, 0, width, height);
   } catch (err) {
     throw new Error(`${name}: the image (${width}×${height}) could not be read (${err.message})`, { cause: err });
   }
+  const { data } = pixels;
+  if (data[3] !== 255 || data[data.length - 1] !== 255) {
+    throw new Error(`${name}: the image (${width}×${height}) is too large for this browser to read; scale it down`);
+  }
+  return pixels;
 }
 async function pixelsOf(source, name) {
   if (typeof ImageData !== "undefined" && source instanceof ImageData) {
@@ -775,7 +781,7 @@ async function toMessage(source) {
     if (typeof HTMLImageElement !== "undefined" && source instanceof HTMLImageElement) {
       name = source.currentSrc || source.src || "image element";
       if (!source.complete || source.naturalWidth === 0) await source.decode();
-      const bitmap = await createImageBitmap(source);
+      const bitmap = await createImageBitmap(source, DECODE_OPTIONS);
       return { source: bitmap, name, transfer: [bitmap] };
     }
     const isCanvas = typeof HTMLCanvasElement !== "undefined" && source instanceof HTMLCanvasElement || typeof OffscreenCanvas !== "undefined" && source instanceof OffscreenCanvas;
