@@ -49,6 +49,14 @@ def _json_list(path: Path, text: str) -> list[str] | None:
     return [x.strip() for x in labels]
 
 
+def comparable(label: str) -> str:
+    """What a person reads in ``label``: without case, Unicode form or surrounding spaces ("Birds", "birds ",
+    "ｂｉｒｄｓ" read alike)."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", label).casefold().strip()
+
+
 def repeated(labels: list[str]) -> dict[str, list[int]]:
     """Labels that name more than one class -> their positions (1-based). The page tells classes apart by
     index, so this is allowed (ImageNet's own list has two 'crane's and two 'maillot's), but in a user's

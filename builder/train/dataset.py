@@ -148,11 +148,11 @@ def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
     """Two class folders whose names differ only in case, Unicode form or surrounding spaces ("Birds" and
     "birds") are one class split in two by accident: the page would show two labels that read the same, and
     on macOS or Windows they would be one folder. Raises :class:`~builder.errors.DatasetError`."""
-    import unicodedata
+    from builder.model.labels import comparable
 
     seen: dict[str, str] = {}
     for name in classes:
-        key = unicodedata.normalize("NFKC", name).casefold().strip()
+        key = comparable(name)
         if key in seen:
             raise DatasetError(f"{root}: the class folders {seen[key]!r} and {name!r} differ only in case or "
                                "spacing, so they read as one label; merge them into one folder, or rename one")

@@ -71,20 +71,23 @@ class Trained:
 
         The same names in another order would name every prediction wrongly without a sign of it, so that
         raises :class:`~builder.errors.LabelsError`, naming the first output that would be misnamed; so does
-        any training class name given to another output. Other names for the same outputs (a translation,
-        capitals) are fine: returns a note saying which ones differ. A count that differs is left to the
-        check against the model's outputs."""
+        any training class name given to another output, in any case or spacing ("Birds" for 'carnivores'
+        when 'birds' is another output). Other names for the same outputs (a translation, capitals) are fine:
+        returns a note saying which ones differ. A count that differs is left to the check against the
+        model's outputs."""
         from builder.errors import LabelsError
+        from builder.model.labels import comparable
 
         classes = self.classes
         if len(labels) != len(classes) or labels == classes:
             return None
+        keys = [comparable(cls) for cls in classes]
         for i, (label, cls) in enumerate(zip(labels, classes)):
-            if label != cls and label in classes:
+            if comparable(label) != keys[i] and comparable(label) in keys:
                 raise LabelsError(
                     f"{source}: output {i} of {self.model} was trained as '{cls}' (its {REPORT_FILE}), but these "
-                    f"labels name it '{label}', the name of output {classes.index(label)}: the page would name "
-                    f"its predictions wrongly; give the labels in the training order ({', '.join(classes)})")
+                    f"labels name it '{label}', the name of output {keys.index(comparable(label))}: the page would "
+                    f"name its predictions wrongly; give the labels in the training order ({', '.join(classes)})")
         renamed = [f"'{cls}' as '{label}'" for label, cls in zip(labels, classes) if label != cls]
         return (f"{source}: names {len(renamed)} of the classes {self.model} was trained on differently "
                 f"({', '.join(renamed[:3])}{', …' if len(renamed) > 3 else ''}); the page shows these labels")

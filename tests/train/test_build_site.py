@@ -143,12 +143,15 @@ def _build_site(*args: str):
     return CliRunner().invoke(cli, ["build-site", "--quantize", "none", *args])
 
 
-@pytest.mark.parametrize("given", ["--labels", "labels.txt"])
-def test_labels_in_another_order_than_training_are_refused(trained_site, tmp_path, given):
-    """The same class names in another order would name every prediction wrongly, with no sign of it."""
+@pytest.mark.parametrize("given, capitalised", [("--labels", False), ("labels.txt", False), ("labels.txt", True)])
+def test_labels_in_another_order_than_training_are_refused(trained_site, tmp_path, given, capitalised):
+    """The same class names in another order would name every prediction wrongly, with no sign of it; so would
+    they capitalised ('Carnivores, Birds' for 'birds, carnivores'), which was let through as a renaming."""
     out, _, _ = trained_site
     classes = json.loads((out / records.REPORT_FILE).read_text())["classes"]
     swapped = [classes[1], classes[0], *classes[2:]]
+    if capitalised:
+        swapped = [name.capitalize() for name in swapped]
     model = _trained_copy(out, tmp_path / "model", swapped if given == "labels.txt" else classes)
     args = ["--labels", str(tmp_path / "swapped.txt")] if given == "--labels" else []
     (tmp_path / "swapped.txt").write_text("\n".join(swapped) + "\n")
@@ -156,7 +159,7 @@ def test_labels_in_another_order_than_training_are_refused(trained_site, tmp_pat
     result = _build_site("--model", str(model), *args, "--out", str(site))
     assert result.exit_code == 1 and "Traceback" not in result.output
     message = result.output.strip().splitlines()[-1]
-    assert f"output 0 of {model} was trained as '{classes[0]}'" in message and f"name it '{classes[1]}'" in message
+    assert f"output 0 of {model} was trained as '{classes[0]}'" in message and f"name it '{swapped[0]}'" in message
     assert not site.exists()
 
 
