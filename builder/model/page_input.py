@@ -22,9 +22,11 @@ class ImageTooLarge(ValueError):
     decompression bombs, small files that expand into gigabytes)."""
 
 
-def open_image(path: Path):
+def open_image(path: Path | bytes):
     """``PIL.Image.open(path)`` (use it as a context manager), without Pillow's DecompressionBombWarning for
-    large photos (the decode is wanted) and with :class:`ImageTooLarge`, naming the size, past its limit."""
+    large photos (the decode is wanted) and with :class:`ImageTooLarge`, naming the size, past its limit.
+    ``path`` may also be the file's bytes."""
+    import io
     import warnings
 
     from PIL import Image
@@ -32,7 +34,7 @@ def open_image(path: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
+            return Image.open(io.BytesIO(path) if isinstance(path, bytes) else path)
     except Image.DecompressionBombError as e:
         raise ImageTooLarge(f"{str(e).split(', could be')[0]}; scale it down") from e
 
@@ -61,9 +63,10 @@ def meant_as_image(path: Path) -> bool:
         return True
 
 
-def decode(path: Path) -> np.ndarray:
-    """``path`` as the page decodes it: (H, W, 3) uint8 RGB, upright by its EXIF orientation, transparent
-    pixels composited on white (rounded to 8 bits, as the page's canvas stores them).
+def decode(path: Path | bytes) -> np.ndarray:
+    """``path`` (a file, or its bytes) as the page decodes it: (H, W, 3) uint8 RGB, upright by its EXIF
+    orientation, transparent pixels composited on white (rounded to 8 bits, as the page's canvas stores them).
+    A WebP file's EXIF orientation is not applied: Chromium does not apply it, not even in an ``<img>``.
 
     Raises ``PIL.UnidentifiedImageError`` / ``OSError`` / ``ValueError`` for a file Pillow cannot decode
     (:class:`ImageTooLarge`, a ``ValueError``, for one over Pillow's pixel limit).
@@ -72,7 +75,7 @@ def decode(path: Path) -> np.ndarray:
 
     with open_image(path) as img:
         img.load()
-        upright = _eight_bit(ImageOps.exif_transpose(img))
+        upright = _eight_bit(img if img.format == "WEBP" else ImageOps.exif_transpose(img))
         has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
         if not has_alpha:
             return np.asarray(upright.convert("RGB"), dtype=np.uint8)

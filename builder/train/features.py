@@ -234,9 +234,19 @@ def _own_input_scaling(model: Any):
         return None
 
 
-def page_pixels(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """``path`` as the site feeds it to the model: (H, W, 3) float32 in 0..255 (see :mod:`builder.model.page_input`)."""
+def page_pixels(path: Path | bytes, size: tuple[int, int]) -> np.ndarray:
+    """``path`` (a file, or its bytes) as the site feeds it to the model: (H, W, 3) float32 in 0..255 (see
+    :mod:`builder.model.page_input`)."""
     return page_input.resize_to_input(page_input.decode(path), size, RESIZE)
+
+
+def _photo_bytes(path: Path, digest: str) -> bytes:
+    """The bytes of ``path``, which must still be the photo the split and the cache know by ``digest``: a file
+    changed since the scan would have its features cached under the old photo's hash, for every later run."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise TrainError(f"{path}: changed while training ran (after the photos were checked); run it again")
+    return data
 
 
 @dataclass
@@ -269,7 +279,8 @@ def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path |
     predict = _predictor(base.extractor, graph=len(missing) > EAGER_MAX)
     for start in range(0, len(missing), BATCH):
         chunk = missing[start:start + BATCH]
-        x = preprocessed(np.stack([page_pixels(paths[i], base.input_size) for i in chunk]), base.preprocess)
+        x = preprocessed(np.stack([page_pixels(_photo_bytes(paths[i], digests[i]), base.input_size) for i in chunk]),
+                         base.preprocess)
         out[chunk] = predict(x)
         for i in chunk:
             _write(folder, digests[i], out[i], base.identity)

@@ -33,7 +33,8 @@ PAGE_PIXELS = """async ([url, size, rule]) => {
 @pytest.fixture(scope="module")
 def folder(sites) -> Path:
     """One real photo stored in each EXIF orientation, three crops of it each, a half-transparent PNG, a
-    16-bit grayscale PNG, and the photo in CMYK, grayscale, palette, 1-bit and WebP files."""
+    16-bit grayscale PNG, and the photo in CMYK, grayscale, palette, 1-bit and WebP files (one with an EXIF
+    orientation)."""
     root = sites["keras"].parent / "calibration-inputs"
     root.mkdir(exist_ok=True)
     with Image.open(PHOTO) as img:
@@ -60,6 +61,11 @@ def folder(sites) -> Path:
     photo.convert("1").save(root / "bilevel.png")
     Image.fromarray(rgba[..., [0, 3]].copy(), "LA").save(root / "gray-alpha.png")
     Image.fromarray(rgba, "RGBA").save(root / "transparent.webp", lossless=True)
+    # A WebP with an EXIF orientation, which Chromium does not apply (Pillow's exif_transpose would): training on
+    # it upright would teach the model a picture the page never shows.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo.save(root / "exif6.webp", quality=100, exif=exif.tobytes())
     shutil.copytree(render.TEMPLATES / "js", sites["keras"].parent / "page-modules", dirs_exist_ok=True)
     return root
 

@@ -6,6 +6,7 @@ against the saved model itself, not against the report alone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -361,3 +362,33 @@ def test_options_that_would_be_ignored_are_refused(extra, message, tmp_path):
     assert result.exit_code == 1 and result.output.strip().splitlines()[-1].startswith(f"Error: {message}"), \
         result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_photo_changed_after_the_scan_is_refused_not_cached_under_its_old_hash(tmp_path, monkeypatch):
+    """The split and the cache know a photo by the hash taken when the photos are checked; its features were
+    computed from whatever the file held later, and cached under that hash for every later run (a photo
+    replaced while TensorFlow loaded). Now the bytes decoded are the bytes hashed."""
+    import shutil
+
+    from builder.train import dataset
+
+    photos = tmp_path / "photos"
+    shutil.copytree(PHOTOS, photos)
+    scan = dataset.scan
+
+    def scan_then_replace(*args, **kwargs):
+        found = scan(*args, **kwargs)
+        shutil.copy(photos / "carnivores" / "003.jpg", photos / "birds" / "003.jpg")  # after the check
+        return found
+
+    monkeypatch.setattr(dataset, "scan", scan_then_replace)
+    cache, out = tmp_path / "cache", tmp_path / "model"
+    result = CliRunner().invoke(cli, ["train", str(photos), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--cache-dir", str(cache), "--epochs", "2"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {photos / 'birds' / '003.jpg'}: changed while training ran (after the photos were checked); "
+        "run it again")
+    assert not out.exists()
+    birds_003 = hashlib.sha256((PHOTOS / "birds" / "003.jpg").read_bytes()).hexdigest()
+    assert not list(cache.rglob(f"{birds_003}.npy"))  # nothing cached under the photo it no longer is
