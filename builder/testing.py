@@ -59,15 +59,16 @@ def classify(page: Any, image: str | Path | bytes, top_k: int | None = None,
 
     Returns ``[{label, index, probability}]``, most probable first: ``top_k`` of them (default: the
     site's ``--top-k``; ``len(labels)`` for all). Raises Playwright's ``Error`` with the page's message
-    for a file that is not an image.
+    for a file that is not an image. Without ``type`` (and for a path without a known image suffix), the
+    Blob gets none, as a visitor's file of unknown type does, and the browser sniffs the bytes.
     """
     if isinstance(image, (str, Path)):
         path = Path(image)
         data = path.read_bytes()
-        type = type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        type = type or mimetypes.guess_type(path.name)[0] or ""
     else:
         data = image
-        type = type or "application/octet-stream"
+        type = type or ""
     return page.evaluate(_CLASSIFY_BYTES, [base64.b64encode(data).decode("ascii"), type, top_k])
 
 

@@ -261,6 +261,11 @@ def test_fixture_page_is_ready_and_classifies_a_file(browsernet_page, fine_tuned
     assert np.abs(got - helpers.keras_probs(fine_tuned_keras, image[None])[0]).max() <= 1e-4
     with pytest.raises(Exception, match="not an image"):
         classify(browsernet_page, b"plain text", type="text/plain")
+    # A photo's bytes without a type (or a path without a suffix) are sniffed, as a visitor's file of unknown type.
+    untyped = classify(browsernet_page, path.read_bytes(), top_k=len(labels))
+    assert untyped == results
+    (tmp_path / "photo").write_bytes(path.read_bytes())
+    assert classify(browsernet_page, tmp_path / "photo", top_k=len(labels)) == results
 
 
 def test_waiting_as_docs_verify_md_says(browser, served_dir, publish_sites):
