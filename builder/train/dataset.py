@@ -125,6 +125,10 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     for label, folder in enumerate(class_dirs):
         for path in _files(folder):
             rel = path.relative_to(root)
+            if not all(part.isprintable() for part in rel.parts):
+                # The split lists (splits/*.txt, train-report.json's) name each photo on a line of its own.
+                raise DatasetError(f"{str(path)!r}: a photo's path is one line of the split lists; rename it "
+                                   "without line breaks or other control characters")
             if not _is_image(path):
                 skipped.append(rel.as_posix())
                 continue

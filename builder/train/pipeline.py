@@ -111,6 +111,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
         if cache == data or data in cache.parents:  # its files would be read as photos by the next run
             raise TrainError(f"--cache-dir {opts.cache_dir}: inside the photo folder {opts.data}; choose a folder "
                              "outside it (the default is ~/.cache/browsernet/features)")
+        _refuse_cache_inside(opts.cache_dir, opts.out, "--out")
         staging.check_writable(opts.cache_dir, "--cache-dir")
 
     with stage("scan", f"checking the photos in {opts.data}"):
@@ -247,6 +248,17 @@ def check_site_target(site: Path, opts: TrainOptions) -> None:
         if resolved == other or other in resolved.parents or resolved in other.parents:
             raise TrainError(f"--build-site {site}: overlaps {what}; choose a separate folder for the site")
     staging.check_target(site, opts.force, inputs=opts.inputs, option="--build-site")
+    if opts.cache_dir is not None:
+        _refuse_cache_inside(opts.cache_dir, site, "--build-site")
+
+
+def _refuse_cache_inside(cache: Path, folder: Path, option: str) -> None:
+    """A feature cache inside an output folder would be deleted with it when the next run replaces it (after
+    all the training, and with ``--force`` without a word): refuse it before anything runs."""
+    where, resolved = cache.resolve(), folder.resolve()
+    if where == resolved or resolved in where.parents:
+        raise TrainError(f"--cache-dir {cache}: inside {option} {folder}, which each run replaces; choose a folder "
+                         "outside it (the default is ~/.cache/browsernet/features)")
 
 
 def _check_options(opts: TrainOptions) -> None:

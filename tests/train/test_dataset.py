@@ -117,6 +117,9 @@ def _damage(kind: str, photos: Path) -> str:
     if kind == "line break in a class name":
         (photos / "birds").rename(photos / "birds\nflying")
         return r"birds\\nflying': a class folder's name is its label, one line of labels\.txt; rename it"
+    if kind == "line break in a photo's name":
+        (photos / "birds" / "001.jpg").rename(photos / "birds" / "00\n1.jpg")
+        return r"birds/00\\n1\.jpg': a photo's path is one line of the split lists; rename it"
     if kind == "one class in two folders":  # Birds/ from one collection, birds/ from another
         (photos / "Birds").mkdir()
         for name in ("001.jpg", "002.jpg", "003.jpg", "004.jpg", "005.jpg"):
@@ -131,7 +134,7 @@ def _damage(kind: str, photos: Path) -> str:
 @pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "empty class folder",
                                   "truncated image",
                                   "undecodable image", "too large image", "line break in a class name",
-                                  "one class in two folders", "same image in two classes"])
+                                  "line break in a photo's name", "one class in two folders", "same image in two classes"])
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(kind, photos, tmp_path):
     expected = _damage(kind, photos)
     out = tmp_path / "model"

@@ -198,6 +198,23 @@ def test_a_cache_inside_the_photo_folder_is_refused_before_any_work(tmp_path):
     assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--build-site"])
+def test_a_cache_inside_an_output_folder_is_refused_before_any_work(option, tmp_path):
+    """Each run replaces its output folders: a cache inside one trained in full, then failed (or, with --force,
+    was deleted with the folder)."""
+    folder = tmp_path / "output"
+    cache = folder / "cache"
+    args = ["--out", str(folder)] if option == "--out" else ["--out", str(tmp_path / "model"), "--build-site",
+                                                              str(folder)]
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--cache-dir", str(cache),
+                                      *args])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: --cache-dir {cache}: inside {option} {folder}, which each run replaces; choose a folder outside it "
+        "(the default is ~/.cache/browsernet/features)")
+    assert not folder.exists() and not (tmp_path / "model").exists()
+
+
 def test_a_cached_head_only_run_with_other_head_settings_writes_that_head(trained, feature_cache, tmp_path):
     from builder.train.pipeline import train
 
