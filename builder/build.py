@@ -96,7 +96,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     specs = default_quantize(opts)
     auto = quantize.is_auto(specs)
     qmap = {} if auto or specs == (NO_QUANTIZE,) else quantize.parse(specs)
-    trained = training.beside(opts.model)  # a `browsernet train` model: labels, test figures, held-out photos
+    trained = training.beside(opts.model)  # a `browsernet train` model: labels, test figures, its photos
     if trained is not None and opts.labels is None:
         opts = replace(opts, labels=trained.labels)
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
@@ -151,20 +151,27 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     from builder.model.preprocessing import apply as scaled
 
     heads.check_probabilities(model, scaled(sample_images(info.input_size), preprocess), info.source, head)
-    choice = calibration = None
+    choice = calibration = tested = None
     if auto:
         from builder.convert import mixed_precision as autoquant
         from builder.convert import calibration as calibrate
         from builder.model.preprocessing import apply as preprocessed
 
         with reporter.step("calibration images"):
-            held_out = None if trained is None or opts.calibration is not None else \
-                training.held_out_calibration(trained, info.input_size, opts.resize, note=reporter.note)
-            calibration, truth = held_out or (calibrate.load(opts.calibration, info.input_size, rule=opts.resize), None)
+            own = None if trained is None or opts.calibration is not None else \
+                training.quantization_photos(trained, info.input_size, opts.resize, note=reporter.note)
+            calibration = own.calibration if own else calibrate.load(opts.calibration, info.input_size,
+                                                                     rule=opts.resize)
         with reporter.step(f"choosing weight dtypes on {len(calibration.images)} images (--quantize auto)"):
             choice = autoquant.search(model, plan, preprocessed(calibration.images, preprocess),
                                       agreement=opts.agreement or autoquant.AGREEMENT,
-                                      max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR, labels=truth)
+                                      max_prob_error=opts.max_prob_error or autoquant.MAX_PROB_ERROR)
+        if own is not None and len(own.test_images):
+            with reporter.step(f"test accuracy of the weight dtypes on the {len(own.test_images)} test photos"):
+                maps = {dtype: {name: dtype for name in choice.dtypes} for dtype in ("float32", *autoquant.PLAIN)}
+                tested = len(own.test_images), autoquant.measure_maps(
+                    model, plan, preprocessed(own.test_images, preprocess), own.test_labels,
+                    {**maps, "auto": choice.dtypes})
         qmap = quantize.from_dtypes(choice.dtypes)
     with output.staging(opts.out) as site:
         with reporter.step("converting to a TF.js layers model"):
@@ -199,7 +206,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         with reporter.step("pre-compressing (.br, .gz)"):
             compressed = precompress.write_copies(site, cache=runtime.compression_cache,
                                                   sha256={path: entry.sha256 for path, entry in files.items()})
-        quantization = _quantization_record(specs, qmap, conversion, choice, calibration)
+        quantization = _quantization_record(specs, qmap, conversion, choice, calibration, tested)
         result = _report(opts, info, site, plan, conversion, check, labels, labels_source, preprocess, quantization,
                          started, shards, compressed, files)
         result.head, result.lowered = head.as_dict(), lowered
@@ -296,14 +303,16 @@ def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
         return tuple(opts.quantize)
     from builder.model.zoo import is_stock
 
-    if training.beside(opts.model) is not None:  # `browsernet train`'s model: calibrated on its held-out photos
+    if training.beside(opts.model) is not None:  # `browsernet train`'s: calibrated and tested on its own photos
         return (quantize.AUTO,)
     return (quantize.AUTO,) if is_stock(opts.model) and opts.weights == "imagenet" else (NO_QUANTIZE,)
 
 
 def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, conversion, choice,
-                         calibration) -> dict:
-    """report.json's ``quantization`` section: the map, its bytes and, for auto, what it measured."""
+                         calibration, tested: tuple[int, dict] | None = None) -> dict:
+    """report.json's ``quantization`` section: the map, its bytes and, for auto, what it measured; for a
+    trained model, ``tested``: how many test photos, and each plain dtype's and the chosen map's
+    :class:`~builder.convert.mixed_precision.Measure` on them."""
     sizes = {w.name: int(w.data.size) for w in conversion.weights}
     record = {
         "mode": "auto" if choice else "none" if not qmap else "manual",
@@ -323,10 +332,16 @@ def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, con
             "bounds": {"agreement": choice.agreement, "max_prob_error": choice.max_prob_error},
             "evaluations": choice.evaluations,
             "plain": {dtype: {"weight_bytes": m.weight_bytes, "agreement": m.agreement,
-                              "max_prob_error": round(m.max_prob_error, 6), "accuracy": m.accuracy}
+                              "max_prob_error": round(m.max_prob_error, 6)}
                       for dtype, m in choice.plain.items()},
-            "accuracy": choice.measure.accuracy,  # against true labels: a trained model's held-out photos
         }
+        if tested:  # a trained model's test photos, which chose nothing: the stored weights' honest accuracy
+            images, measures = tested
+            record["auto"]["test"] = {
+                "images": images,
+                "accuracy": {name: m.accuracy for name, m in measures.items()},
+                "agreement": {name: m.agreement for name, m in measures.items()},
+            }
     return record
 
 

@@ -183,7 +183,8 @@ def _build_options(f: Callable) -> Callable:
                      metavar="DIR", help="--quantize auto: a folder of at least 20 images like the ones the site "
                                          "will see (hidden files are skipped, and files that are not images, with "
                                          "a warning).  [default: for a model written by browsernet train, its "
-                                         "held-out photos; else 200 augmented scikit-image photos]"),
+                                         "validation and training photos, and its test photos then measure the "
+                                         "result; else 200 augmented scikit-image photos]"),
         click.option("--agreement", type=click.FloatRange(0, 1, min_open=True), default=None,
                      help="--quantize auto: the fraction of calibration images whose top-1 class must stay "
                           "float32's.  [default: 0.99]"),
@@ -353,7 +354,8 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
 @click.option("--build-site", "site", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="SITE_DIR", help="Then build the site from the trained model into SITE_DIR, as "
                                        "'build-site --model OUT/model.keras --out SITE_DIR' does (--quantize auto, "
-                                       "calibrated on the held-out photos).")
+                                       "calibrated on the validation and training photos, measured on the test "
+                                       "photos).")
 @click.option("--target", type=click.Choice(["generic", "github-pages", "firebase"]), default="generic",
               show_default=True, help="With --build-site: where the site will be published (as in build-site).")
 @click.option("--force", is_flag=True, help="Replace --out (and SITE_DIR) even if it is not a previous output.")

@@ -164,9 +164,10 @@ class BuildReport:
             lines.append("trade-off    weights: " + " | ".join(
                 f"{dtype} {_human(p['weight_bytes'])}" + ("" if dtype == "float32" else f" {p['agreement']:.1%}")
                 for dtype, p in plain.items()) + f" | auto {_human(self.quantization['weight_bytes'])}")
-            if auto.get("accuracy") is not None:  # a trained model's held-out photos, with their true labels
-                lines.append("accuracy     against the true labels: " + " | ".join(
-                    f"{dtype} {p['accuracy']:.1%}" for dtype, p in plain.items()) + f" | auto {auto['accuracy']:.1%}")
+            test = auto.get("test")
+            if test:  # a trained model's test photos, which the search did not see
+                lines.append(f"test         accuracy on the {test['images']} test photos: " + " | ".join(
+                    f"{name} {accuracy:.1%}" for name, accuracy in test["accuracy"].items()))
         if self.precompressed:
             raw = sum(self.files.get(path, 0) for path in self.precompressed)
             packed = {enc: sum(c.get(enc, 0) for c in self.precompressed.values()) for enc in ("br", "gzip")}

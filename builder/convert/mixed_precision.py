@@ -77,24 +77,38 @@ class Choice:
 
 
 def search(model: Any, plan: Plan, x: np.ndarray, *, agreement: float = AGREEMENT,
-           max_prob_error: float = MAX_PROB_ERROR, labels: np.ndarray | None = None) -> Choice:
+           max_prob_error: float = MAX_PROB_ERROR) -> Choice:
     """Choose a dtype per weight of ``plan`` (``model`` read by :func:`builder.convert.layers_model.plan`)
     for the preprocessed calibration batch ``x`` (N, height, width, 3).
 
     The plan's weights carry their TF.js names and the Keras layers that hold them; a kernel the writer
     stores channel-scaled in uint8 (:attr:`~builder.convert.layers_model.Plan.channel_axes`) is measured so.
-    ``labels`` (N,): the images' true class indices, when known (a ``browsernet train`` model's
-    held-out photos); then every :class:`Measure` also gives the accuracy against them. The
-    choice itself still rests on agreement with float32 only.
+    The choice rests on agreement with float32 only. (A trained model's build calibrates on its validation
+    and training photos and measures the choice against the true classes of its test photos apart, with
+    :func:`measure_maps`, so that no test photo chooses anything.)
     The model's weights are restored before returning, whatever happens.
     """
     if not 0 < agreement <= 1:
         raise QuantizeError(f"--agreement {agreement:g}: must be in (0, 1]")
     if not 0 < max_prob_error <= 1:
         raise QuantizeError(f"--max-prob-error {max_prob_error:g}: must be in (0, 1]")
-    ev = _Evaluator(model, plan.weights, x, labels, plan.channel_axes)
+    ev = _Evaluator(model, plan.weights, x, None, plan.channel_axes)
     try:
         return _search(ev, agreement, max_prob_error)
+    finally:
+        ev.restore()
+
+
+def measure_maps(model: Any, plan: Plan, x: np.ndarray, labels: np.ndarray,
+                 maps: dict[str, dict[str, str]]) -> dict[str, Measure]:
+    """How each dtype map of ``maps`` (a name -> weight name -> dtype; a weight left out stays float32) does on
+    the preprocessed images ``x`` (N, height, width, 3) whose true class indices are ``labels`` (N,): against
+    float32 and against the truth. For a trained model's test photos, measured once the search has chosen its
+    map on other photos. The model's weights are restored before returning, whatever happens."""
+    ev = _Evaluator(model, plan.weights, x, labels, plan.channel_axes)
+    try:
+        return {name: ev.measure({w.name: dtypes.get(w.name, "float32") for w in ev.weights})
+                for name, dtypes in maps.items()}
     finally:
         ev.restore()
 

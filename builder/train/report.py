@@ -107,25 +107,28 @@ class Trained:
             "base": self.report["base"]["name"],
         }
 
-    def held_out(self) -> tuple[list[Path], np.ndarray] | str:
-        """The validation and test photos (paths, true class indices), or why they cannot be used: a
-        photo moved or deleted (the data folder moved, or a photo was removed since training), or one whose
-        content is not what training held out (another photo saved under its name)."""
+    def photos(self, split: str, at_most: int | None = None) -> tuple[list[Path], np.ndarray] | str:
+        """The photos of ``split`` ("train", "validation" or "test") as (paths, true class indices), or why
+        they cannot be used: a photo moved or deleted (the data folder moved, or a photo was removed since
+        training), or a held-out one whose content is not what training held out (another photo saved under
+        its name). ``at_most``: that many, spread evenly over the split (sorted by path, so over the classes)."""
         from builder.report import sha256_of
 
         root = Path(self.report["data"]["folder"])
         classes = self.report["classes"]
         recorded = self.report["data"].get("held_out_sha256", {})
+        names = list(self.report["data"]["splits"].get(split, []))
+        if at_most is not None and len(names) > at_most:
+            names = [names[int(i)] for i in np.linspace(0, len(names) - 1, at_most).round()]
         paths, labels = [], []
-        for split in ("validation", "test"):
-            for rel in self.report["data"]["splits"][split]:
-                path = root / rel
-                if not path.is_file():
-                    return f"{path} is gone"
-                if rel in recorded and sha256_of(path) != recorded[rel]:
-                    return f"{path} has changed since training"
-                paths.append(path)
-                labels.append(classes.index(Path(rel).parts[0]))
+        for rel in names:
+            path = root / rel
+            if not path.is_file():
+                return f"{path} is gone"
+            if rel in recorded and sha256_of(path) != recorded[rel]:
+                return f"{path} has changed since training"
+            paths.append(path)
+            labels.append(classes.index(Path(rel).parts[0]))
         return paths, np.asarray(labels, np.int64)
 
 
@@ -148,28 +151,55 @@ def beside(model: str | Path) -> Trained | None:
     return Trained(model, labels if labels.is_file() else None, data)
 
 
-def held_out_calibration(trained: Trained, size: tuple[int, int], rule: str,
-                         note: Callable[[str], None] = log.warning) -> tuple[Any, np.ndarray] | None:
-    """``(CalibrationSet, true labels)`` from the model's held-out photos as the page sees them; else None,
-    after ``note`` has said why (a photo gone or no longer an image) and that the built-in set is used."""
+# --quantize auto on a trained model calibrates on its validation photos and on training photos up to this many
+# in all: enough for a search whose cost grows with the images, and never a test photo.
+CALIBRATION_PHOTOS = 100
+
+
+@dataclass
+class Photos:
+    """A trained model's photos for ``--quantize auto``: what it calibrates on, and the test photos on which the
+    chosen weight dtypes are then measured against the true classes (none: nothing to measure)."""
+
+    calibration: Any  # builder.convert.calibration.CalibrationSet: validation photos, then training ones
+    test_images: np.ndarray  # (N, H, W, 3) float32 0..255, as the page feeds the model
+    test_labels: np.ndarray  # (N,) true class indices
+
+
+def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
+                        note: Callable[[str], None] = log.warning) -> Photos | None:
+    """The model's own photos as the page sees them, for ``--quantize auto``: it calibrates on validation and
+    training photos (:data:`CALIBRATION_PHOTOS` at most), so that the test photos, which choose nothing, give
+    the shipped weights' honest test accuracy. None, after ``note`` has said why (a photo gone, changed or no
+    longer an image) and that the built-in set is used."""
     from PIL import UnidentifiedImageError
 
     from builder.convert.calibration import CalibrationSet
     from builder.model import page_input
 
     def unusable(why: str) -> None:
-        note(f"note: the held-out photos of training cannot be used ({why}); --quantize auto calibrates on "
-             "the built-in images instead (or give --calibration DIR)")
+        note(f"note: the photos of training cannot be used ({why}); --quantize auto calibrates on the built-in "
+             "images instead (or give --calibration DIR), and the test accuracy of the stored weights is not "
+             "measured")
 
-    found = trained.held_out()
-    if isinstance(found, str):
-        return unusable(found)
-    paths, labels = found
-    images = []
-    for path in paths:
-        try:
-            images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            return unusable(f"{path} is not an image any more ({str(e).splitlines()[0][:120]})")
-    return CalibrationSet(np.stack(images), f"the held-out (validation and test) photos of "
-                          f"{trained.report['data']['folder']}", len(paths)), labels
+    validation = trained.photos("validation")
+    if isinstance(validation, str):
+        return unusable(validation)
+    room = max(CALIBRATION_PHOTOS - len(validation[0]), 0)
+    found = [validation, trained.photos("train", at_most=room), trained.photos("test")]
+    for split in found:
+        if isinstance(split, str):
+            return unusable(split)
+    pixels = []
+    for paths, _ in found:
+        images = []
+        for path in paths:
+            try:
+                images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
+            except (UnidentifiedImageError, OSError, ValueError) as e:
+                return unusable(f"{path} is not an image any more ({str(e).splitlines()[0][:120]})")
+        pixels.append(np.stack(images) if images else np.zeros((0, *size, 3), np.float32))
+    count = len(pixels[0]) + len(pixels[1])
+    calibration = CalibrationSet(np.concatenate(pixels[:2]), f"the validation and training photos of "
+                                 f"{trained.report['data']['folder']} (no test photo)", count)
+    return Photos(calibration, pixels[2], found[2][1])

@@ -4,12 +4,18 @@
 import { formatBytes, formatMs } from './format.js';
 import { choiceText } from './backend-probe.js';
 
-/** report.json's quantization section in a phrase: "none", "float16", "auto: 105 uint16, 1 float32 (99.0% top-1 agreement)". */
+/**
+ * report.json's quantization section in a phrase: "none", "float16", "auto: 105 uint16, 1 float32 (99.0% top-1
+ * agreement with float32)"; for a trained model, also the stored weights' accuracy on its test photos, which
+ * the search did not see.
+ */
 export function quantizationText(q) {
   if (q === null || typeof q !== 'object') return String(q);
+  const test = q.auto?.test;
+  const tested = test && Number.isFinite(test.accuracy?.auto)
+    ? `, ${percent(test.accuracy.auto)} test accuracy as stored, on ${photos(test.images)}` : '';
   const measured = q.auto && Number.isFinite(q.auto.agreement)
-    ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32${Number.isFinite(q.auto.accuracy)
-      ? `, ${percent(q.auto.accuracy)} accuracy on the held-out photos` : ''})` : '';
+    ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32${tested})` : '';
   return `${q.map}${measured}`;
 }
 

@@ -1,6 +1,6 @@
 """`build-site --model OUT/model.keras` on a trained model: labels, preprocessing and the report come from the
-training output, and --quantize auto (the default here) calibrates on the held-out photos, scored against their
-true labels."""
+training output, and --quantize auto (the default here) calibrates on the validation and training photos; the
+test photos, which choose nothing, then score the stored weights against their true labels."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from builder.train import report as records
 @pytest.fixture(scope="module")
 def trained_site(tmp_path_factory, feature_cache):
     """`browsernet train PHOTOS --build-site SITE`, once for this module (--quantize auto measures every dtype on
-    the held-out photos, the slow part): ``(training output, site, CLI output)``."""
+    the model's own photos, the slow part): ``(training output, site, CLI output)``."""
     from click.testing import CliRunner
 
     from builder.cli import cli
@@ -28,7 +28,7 @@ def trained_site(tmp_path_factory, feature_cache):
     return out, site, result
 
 
-def test_build_site_takes_labels_report_and_held_out_calibration_from_training(trained_site):
+def test_build_site_takes_labels_report_and_its_own_photos_from_training(trained_site):
     from builder import report
 
     out, site, run = trained_site
@@ -44,16 +44,19 @@ def test_build_site_takes_labels_report_and_held_out_calibration_from_training(t
     quantization = result.quantization
     assert quantization["mode"] == "auto"  # the default for a trained model
     auto = quantization["auto"]
-    held_out = train_report["data"]["splits"]["validation"] + train_report["data"]["splits"]["test"]
-    assert auto["images"] == len(held_out) and "held-out" in auto["calibration_source"]
-    assert sorted(train_report["data"]["held_out_sha256"]) == sorted(held_out)  # their content, checked at build
-    # float32's accuracy on those photos is the one training measured on the same photos.
-    validation = train_report["validation"]
-    measured = (validation["accuracy"] * validation["images"] + test["accuracy"] * test["images"]) / len(held_out)
-    assert auto["plain"]["float32"]["accuracy"] == pytest.approx(measured)
-    assert all(0 <= auto["plain"][d]["accuracy"] <= 1 for d in ("float16", "uint16", "uint8"))
-    assert auto["accuracy"] is not None and auto["agreement"] >= auto["bounds"]["agreement"]
-    assert any(line.startswith("accuracy     against the true labels") for line in result.summary())
+    splits = train_report["data"]["splits"]
+    # It calibrates on the validation and training photos: no test photo chooses the stored weights...
+    assert auto["images"] == len(splits["validation"]) + len(splits["train"])
+    assert "validation and training photos" in auto["calibration_source"]
+    assert auto["agreement"] >= auto["bounds"]["agreement"]
+    # ...which are then measured on the test photos: float32's accuracy there is the one training measured.
+    tested = auto["test"]
+    assert tested["images"] == test["images"] == len(splits["test"])
+    assert tested["accuracy"]["float32"] == pytest.approx(test["accuracy"])
+    assert set(tested["accuracy"]) == {"float32", "float16", "uint16", "uint8", "auto"}
+    assert all(0 <= a <= 1 for a in tested["accuracy"].values()) and tested["agreement"]["float32"] == 1
+    assert any(line.startswith(f"test         accuracy on the {test['images']} test photos: float32 ")
+               for line in result.summary())
 
 
 def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained_site):
@@ -64,7 +67,7 @@ def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained_site
     train_report = json.loads((out / records.REPORT_FILE).read_text())
     built = json.loads((site / "report.json").read_text())
     # The site is build-site's on the model just trained: its labels, its test figures, calibrated on its
-    # held-out photos (auto, the default for a trained model), for the host asked for.
+    # own photos and measured on its test photos (auto, the default for a trained model), for the host asked for.
     assert built["training"]["test_accuracy"] == train_report["test"]["accuracy"]
     assert built["labels"] == records.LABELS_FILE and built["options"]["model"] == records.MODEL_FILE  # names only
     from builder import report
@@ -74,7 +77,7 @@ def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained_site
     assert local["model"]["path"] == str((out / records.MODEL_FILE).resolve())
     assert local["labels"]["path"] == str((out / records.LABELS_FILE).resolve())
     assert sha256_of(out / records.MODEL_FILE) == train_report["model"]["sha256"]
-    assert built["quantization"]["mode"] == "auto" and "held-out" in built["quantization"]["auto"]["calibration_source"]
+    assert built["quantization"]["mode"] == "auto" and "test" in built["quantization"]["auto"]
     assert (site / ".nojekyll").is_file() and (site / "index.html").is_file()
 
 

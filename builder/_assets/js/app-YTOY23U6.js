@@ -1581,7 +1581,9 @@ function createFileInput(view2, classify2) {
 // templates/js/model-card.js
 function quantizationText(q) {
   if (q === null || typeof q !== "object") return String(q);
-  const measured = q.auto && Number.isFinite(q.auto.agreement) ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32${Number.isFinite(q.auto.accuracy) ? `, ${percent(q.auto.accuracy)} accuracy on the held-out photos` : ""})` : "";
+  const test = q.auto?.test;
+  const tested = test && Number.isFinite(test.accuracy?.auto) ? `, ${percent(test.accuracy.auto)} test accuracy as stored, on ${photos(test.images)}` : "";
+  const measured = q.auto && Number.isFinite(q.auto.agreement) ? ` (${(q.auto.agreement * 100).toFixed(1)}% top-1 agreement with float32${tested})` : "";
   return `${q.map}${measured}`;
 }
 function percent(x) {
