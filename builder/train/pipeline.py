@@ -24,6 +24,7 @@ from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
 from builder.site import staging
 from builder.train import dataset as photos
+from builder.train import near_duplicates
 from builder.train import report as records
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,10 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     speed = extracted.images_per_second
     reporter.note(f"features: {extracted.cached} cached, {extracted.computed} computed"
                   + (f" ({speed:.1f} images/s)" if speed else ""))
+    copies = near_duplicates.find(extracted.features, [im.path for im in data.images],
+                                  [im.split for im in data.images], [data.classes[im.label] for im in data.images])
+    for line in near_duplicates.warnings_for(copies):
+        reporter.note(line)
     index = {name: np.array([i for i, im in enumerate(data.images) if im.split == name], np.int64)
              for name in photos.SPLITS}
     labels_all = np.array([im.label for im in data.images], np.int64)
@@ -209,7 +214,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             title = "Test split" + ("" if test.accuracy is None else f": accuracy {test.accuracy:.1%}")
             plots.confusion(folder / plots.CONFUSION, test.confusion_matrix, data.classes, title)
         seconds["total"] = round(time.perf_counter() - started, 2)
-        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path)
+        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path, copies)
         (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         staging.swap(folder, opts.out, opts.force, foreign, kind, inputs=opts.inputs)
     return TrainResult(opts.out, result, evaluation.table(scores["test"]))
@@ -339,7 +344,7 @@ def _rounded(x: float | None) -> float | None:
 
 
 def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tuned, scores: dict, seconds: dict,
-            model_path: Path) -> dict[str, Any]:
+            model_path: Path, copies: list | None = None) -> dict[str, Any]:
     from builder.report import sha256_of
     from builder.train import head as heads
 
@@ -355,6 +360,8 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
         "images": {**counts, "total": counts_total},
         "skipped": data.skipped,
         "duplicates": data.duplicates,
+        # Photos that are one picture in other bytes, in two splits or two classes (builder.train.near_duplicates).
+        "near_duplicates": [d.as_dict() for d in copies or []],
         "data": {"folder": str(data.root.resolve()),
                  "split": {"method": "sha256 of each file's bytes: the first 64 bits as a fraction of 2^64 below "
                                      "test% is test, below test% + validation% validation, else training",
