@@ -1,7 +1,7 @@
 """The ``browsernet`` command line. Thin: parse options, import the stage lazily, call it.
 
-Exit codes: 0 on success, 1 on any failure (one ``Error: ...`` line; the
-traceback only with ``-v``), 2 on a usage error.
+Exit codes: 0 on success, 1 on any failure, a usage error included (one ``Error: ...`` line; the
+traceback only with ``-v``); 2 for a bare ``browsernet`` or ``browsernet deploy``, which prints the help.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ from builder import __version__
 from builder.errors import BrowsernetError
 
 STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
+
+
+def _spelling(param: click.Parameter, value: Any) -> str:
+    """How an option was given on the command line: its long name, or the ``--no-`` one of a flag turned off."""
+    if getattr(param, "secondary_opts", None) and value is False:
+        return param.secondary_opts[0]
+    return max(param.opts, key=len)
 
 
 def _verbosity(f: Callable | None = None, *, quiet: str = "Only errors.") -> Callable:
@@ -264,6 +271,10 @@ def _do_build(options: Any, quiet: bool) -> Any:
     return result
 
 
+# click 8.2 and later say "a bare group prints its help" with this usage error; click 8.1 exits instead.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class _Commands(click.Group):
     """browsernet's commands, whose usage errors (an unknown option, a value out of range, options that
     contradict each other) are one line and exit code 1, like every other bad input, instead of click's
@@ -282,11 +293,11 @@ class _Commands(click.Group):
     def _one_line(ctx: click.Context) -> Iterator[None]:
         try:
             yield
-        except click.exceptions.NoArgsIsHelpError:
+        except _NO_ARGS_IS_HELP:
             raise  # a bare `browsernet` or `browsernet deploy`: the help, as asked
         except click.UsageError as e:
             where = (e.ctx or ctx).command_path
-            raise BrowsernetError(f"{e.format_message()} (see '{where} --help')") from e
+            raise BrowsernetError(f"{e.format_message().rstrip('.')} (see '{where} --help')") from e
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -445,7 +456,7 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
                                "(and, with --build, to build into): give one of them")
 
     context = click.get_current_context()
-    build_options = [param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+    build_options = [_spelling(param, kwargs[param.name])
                      for param in context.command.params if param.name in kwargs and param.name != "out"
                      and context.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT]
 
@@ -632,7 +643,7 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
         for line in table(result):  # first: a --json that cannot be written loses none of the figures
             click.echo(line)
         write_json(result, json_path)
-        click.echo(f"Figures written to {json_path}")
+        _say(quiet)(f"Figures written to {json_path}")
 
     _run(verbose, quiet, action)
 

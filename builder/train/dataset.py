@@ -93,11 +93,11 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
 
     Every image is decoded completely once, so a truncated file fails here.
     Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class folder
-    whose name is not printable (a line break would split its line of labels.txt), two class folders whose
-    names differ only in case or spacing, a class with
-    fewer than :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode,
-    and the same image (byte for byte) in two classes. Files that are not images are skipped and listed
-    in :attr:`Dataset.skipped`.
+    or photo whose name holds a line break (it would split its line of labels.txt or of the split lists), two
+    class folders whose names differ only in case or spacing, a class with fewer than
+    :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode, and the same
+    image (byte for byte) in two classes. Files that are not images are skipped and listed in
+    :attr:`Dataset.skipped`.
     """
     check_percentages(validation_percent, test_percent)
     if not root.exists():
@@ -115,9 +115,9 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     classes = [p.name for p in class_dirs]
     for name in classes:
         # labels.txt holds one class name per line, and the page shows them as text.
-        if not name.isprintable():
+        if _breaks_a_line(name):
             raise DatasetError(f"{str(root / name)!r}: a class folder's name is its label, one line of labels.txt; "
-                               "rename it without line breaks or other control characters")
+                               "rename it without line breaks")
     _refuse_look_alike_classes(root, classes)
     images: list[Image] = []
     seen: dict[str, Path] = {}  # sha256 -> first photo with those bytes
@@ -125,13 +125,13 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     for label, folder in enumerate(class_dirs):
         for path in _files(folder):
             rel = path.relative_to(root)
-            if not all(part.isprintable() for part in rel.parts):
-                # The split lists (splits/*.txt, train-report.json's) name each photo on a line of its own.
-                raise DatasetError(f"{str(path)!r}: a photo's path is one line of the split lists; rename it "
-                                   "without line breaks or other control characters")
             if not _is_image(path):
-                skipped.append(rel.as_posix())
+                skipped.append(rel.as_posix())  # (train-report.json's list: a line break there is escaped)
                 continue
+            if any(_breaks_a_line(part) for part in rel.parts):
+                # The split lists (splits/*.txt) name each photo on a line of its own.
+                raise DatasetError(f"{str(path)!r}: a photo's path is one line of the split lists; rename it "
+                                   "without line breaks")
             digest = _sha256(path)
             if digest in seen:
                 first = seen[digest]
@@ -146,6 +146,12 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     dataset = Dataset(root, classes, sorted(images, key=lambda im: im.path.as_posix()), skipped, duplicates)
     _check_counts(dataset, validation_percent, test_percent)
     return dataset
+
+
+def _breaks_a_line(name: str) -> bool:
+    """Whether ``name`` would span two lines of a text file (\\n, \\r, and the other line boundaries Python
+    knows); other unusual characters (the narrow no-break space macOS puts in its screenshots' names) do not."""
+    return bool(name) and name.splitlines() != [name]
 
 
 def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:

@@ -34,7 +34,7 @@ from builder.report import sha256_of
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 1  # bump when the way features are computed changes
+FEATURES_VERSION = 2  # bump when the way features are computed changes (2: a WebP's EXIF orientation ignored)
 RESIZE = "squash"  # the page's default resize rule (build-site --resize squash)
 BATCH = 32
 # Tracing the extractor into a graph costs several seconds (MobileNetV2 on two cores) and then runs
@@ -240,6 +240,12 @@ def page_pixels(path: Path | bytes, size: tuple[int, int]) -> np.ndarray:
     return page_input.resize_to_input(page_input.decode(path), size, RESIZE)
 
 
+def photo_pixels(path: Path, digest: str, size: tuple[int, int]) -> np.ndarray:
+    """:func:`page_pixels` of the photo at ``path``, which must still be the one known by ``digest`` (its
+    content hash when the photos were checked), else :class:`~builder.errors.TrainError`."""
+    return page_pixels(_photo_bytes(path, digest), size)
+
+
 def _photo_bytes(path: Path, digest: str) -> bytes:
     """The bytes of ``path``, which must still be the photo the split and the cache know by ``digest``: a file
     changed since the scan would have its features cached under the old photo's hash, for every later run."""
@@ -279,7 +285,7 @@ def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path |
     predict = _predictor(base.extractor, graph=len(missing) > EAGER_MAX)
     for start in range(0, len(missing), BATCH):
         chunk = missing[start:start + BATCH]
-        x = preprocessed(np.stack([page_pixels(_photo_bytes(paths[i], digests[i]), base.input_size) for i in chunk]),
+        x = preprocessed(np.stack([photo_pixels(paths[i], digests[i], base.input_size) for i in chunk]),
                          base.preprocess)
         out[chunk] = predict(x)
         for i in chunk:

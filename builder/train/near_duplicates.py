@@ -16,6 +16,7 @@ import numpy as np
 
 THRESHOLD = 0.98  # cosine similarity of base features from which two photos count as one picture
 BLOCK = 1024  # rows of the similarity matrix computed at once (memory: BLOCK x photos floats)
+MAX_PAIRS = 1000  # pairs kept (a folder of near-identical frames could hold millions); the rest are counted
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ def find(features: np.ndarray, paths: list[Path], splits: list[str], classes: li
     """The pairs among ``features`` (N, D), the base features of the photos at ``paths`` (N, relative to the
     photo folder) in ``splits`` and ``classes`` (N each), whose cosine similarity is ``threshold`` or more and
     which lie in two splits or two classes (copies within one split and class change no figure). Sorted by
-    the first photo's path."""
+    the first photo's path; :data:`MAX_PAIRS` at most. Meaningful for a pretrained base only: a random one's
+    features point alike for every photo."""
     x = np.asarray(features, np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
@@ -50,6 +52,8 @@ def find(features: np.ndarray, paths: list[Path], splits: list[str], classes: li
             if splits[i] != splits[j] or classes[i] != classes[j]:
                 found.append(NearDuplicate((paths[i].as_posix(), paths[j].as_posix()), (splits[i], splits[j]),
                                            (classes[i], classes[j]), float(sims[r, c])))
+            if len(found) >= MAX_PAIRS:
+                return sorted(found, key=lambda d: d.photos)
     return sorted(found, key=lambda d: d.photos)
 
 
@@ -59,21 +63,25 @@ def warnings_for(found: list[NearDuplicate]) -> list[str]:
     shown = 3
 
     def listed(pairs: list[NearDuplicate]) -> str:
-        more = f" and {len(pairs) - shown} more" if len(pairs) > shown else ""
+        more = f" and {len(pairs) - shown} more pairs" if len(pairs) > shown else ""
         return ", ".join(f"{d.photos[0]} ~ {d.photos[1]}" for d in pairs[:shown]) + more
 
-    across_test = [d for d in found if "test" in d.splits and d.splits[0] != d.splits[1]]
-    if across_test:
-        tested = {d.photos[k] for d in across_test for k in (0, 1) if d.splits[k] == "test"}
-        lines.append(f"warning: {len(tested)} test photo(s) have a near-copy (the same picture re-encoded, "
-                     f"resized or re-tagged) in another split: {listed(across_test)}; the test accuracy counts "
-                     "them as unseen, so it is optimistic: remove the copies (train-report.json lists them)")
+    def photos_in(pairs: list[NearDuplicate], split: str | None = None) -> int:
+        return len({d.photos[k] for d in pairs for k in (0, 1) if split is None or d.splits[k] == split})
+
     two_classes = [d for d in found if d.classes[0] != d.classes[1]]
+    trained_and_tested = [d for d in found if set(d.splits) == {"train", "test"} and d.classes[0] == d.classes[1]]
+    said = set(two_classes) | set(trained_and_tested)
+    other = [d for d in found if d not in said]
+    if trained_and_tested:
+        lines.append(f"warning: {photos_in(trained_and_tested, 'test')} test photo(s) have a near-copy (the same "
+                     f"picture re-encoded, resized or re-tagged) in training: {listed(trained_and_tested)}; the test "
+                     "accuracy counts them as unseen, so it is optimistic: remove the copies (train-report.json "
+                     "lists them)")
     if two_classes:
-        lines.append(f"warning: {len(two_classes)} picture(s) are in two classes as near-copies: "
+        lines.append(f"warning: {photos_in(two_classes)} photos are near-copies in two classes: "
                      f"{listed(two_classes)}; one of each pair has the wrong label")
-    other = [d for d in found if d not in across_test and d not in two_classes]
     if other:
-        lines.append(f"note: {len(other)} photo(s) have a near-copy in the other of training and validation: "
-                     f"{listed(other)}; early stopping sees them as unseen")
+        lines.append(f"note: {photos_in(other)} photos are near-copies in two of the other splits: {listed(other)}; "
+                     "validation (early stopping) counts them as unseen")
     return lines

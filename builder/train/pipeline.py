@@ -160,8 +160,12 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     speed = extracted.images_per_second
     reporter.note(f"features: {extracted.cached} cached, {extracted.computed} computed"
                   + (f" ({speed:.1f} images/s)" if speed else ""))
-    copies = near_duplicates.find(extracted.features, [im.path for im in data.images],
-                                  [im.split for im in data.images], [data.classes[im.label] for im in data.images])
+    copies = []
+    if base.identity.get("weights") == "none":  # a random base's features point alike for every photo
+        reporter.note("note: near-copies across the splits are not looked for: the base has random weights")
+    else:
+        copies = near_duplicates.find(extracted.features, [im.path for im in data.images],
+                                      [im.split for im in data.images], [data.classes[im.label] for im in data.images])
     for line in near_duplicates.warnings_for(copies):
         reporter.note(line)
     index = {name: np.array([i for i, im in enumerate(data.images) if im.split == name], np.int64)
@@ -180,8 +184,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
     tuned = None
     if opts.fine_tune:
         with stage("decode", "decoding the photos for fine-tuning"):
-            pixels = {name: _pixels([paths[i] for i in index[name]], base.input_size, extraction.page_pixels)
-                      for name in ("train", "validation")}
+            pixels = {name: _pixels(index[name], paths, digests, base.input_size) for name in ("train", "validation")}
         with stage("fine_tune", f"fine-tuning the top {opts.fine_tune} layers of the base", bars=opts.progress):
             tuned = tuning.run(model, base.extractor, pixels, labels, opts.fine_tune, opts.augmenting, settings)
         del pixels
@@ -193,7 +196,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             if tuned is None:  # the same function as the model: frozen features through the head
                 probabilities = np.asarray(head.dense(head.dropout(extracted.features[idx], training=False)))
             else:
-                x = _pixels([paths[i] for i in idx], base.input_size, extraction.page_pixels)
+                x = _pixels(idx, paths, digests, base.input_size)
                 probabilities = extraction.predict(model, x) if len(idx) else np.zeros((0, len(data.classes)))
             scores[name] = evaluation.evaluate(probabilities.reshape(len(idx), len(data.classes)), labels[name],
                                                data.classes, [data.images[i].path.as_posix() for i in idx])
@@ -333,10 +336,14 @@ def _load_tensorflow(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()  # the same command gives the same figures
 
 
-def _pixels(paths: list[Path], size: tuple[int, int], read) -> np.ndarray:
-    if not paths:
+def _pixels(indices, paths: list[Path], digests: list[str], size: tuple[int, int]) -> np.ndarray:
+    """The photos ``paths[i]`` for ``i`` in ``indices`` as the page feeds them, each still the photo the split
+    knows by ``digests[i]`` (features.photo_pixels)."""
+    from builder.train.features import photo_pixels
+
+    if not len(indices):
         return np.zeros((0, *size, 3), np.float32)
-    return np.stack([read(p, size) for p in paths])
+    return np.stack([photo_pixels(paths[i], digests[i], size) for i in indices])
 
 
 def _rounded(x: float | None) -> float | None:
@@ -367,9 +374,9 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
                                      "test% is test, below test% + validation% validation, else training",
                            "validation_percent": opts.validation_percent, "test_percent": opts.test_percent},
                  "splits": {s: [im.path.as_posix() for im in data.split(s)] for s in photos.SPLITS},
-                 # build-site calibrates on the held-out photos: their content, so that a changed one is noticed.
-                 "held_out_sha256": {im.path.as_posix(): im.sha256 for s in ("validation", "test")
-                                     for im in data.split(s)}},
+                 # build-site calibrates on the validation and training photos and measures the test ones: every
+                 # photo's content, so that a changed one is noticed.
+                 "sha256": {im.path.as_posix(): im.sha256 for im in data.images}},
         "base": {"name": name, "family": base.family, "input_size": list(base.input_size),
                  "features": base.dimension, "preprocess": base.preprocess, "identity": identity},
         # What model.keras takes: raw 0..255 pixels, squashed to input_size (it rescales them itself).

@@ -3,7 +3,7 @@
 ``build-site --model DIR/model.keras`` calls :func:`beside`: when ``DIR`` holds a training
 report whose recorded model hash is that file's, the build takes ``labels.txt`` from there,
 shows the test figures on the model card, and calibrates ``--quantize auto`` on the model's
-own held-out photos, scoring each dtype map against their true labels.
+own validation and training photos, then scores each dtype map on its test photos against their true labels.
 """
 
 from __future__ import annotations
@@ -110,13 +110,13 @@ class Trained:
     def photos(self, split: str, at_most: int | None = None) -> tuple[list[Path], np.ndarray] | str:
         """The photos of ``split`` ("train", "validation" or "test") as (paths, true class indices), or why
         they cannot be used: a photo moved or deleted (the data folder moved, or a photo was removed since
-        training), or a held-out one whose content is not what training held out (another photo saved under
-        its name). ``at_most``: that many, spread evenly over the split (sorted by path, so over the classes)."""
+        training), or one whose content is not what training recorded (another photo saved under its name). ``at_most``: that many, spread evenly over the split (sorted by path, so over the classes)."""
         from builder.report import sha256_of
 
         root = Path(self.report["data"]["folder"])
         classes = self.report["classes"]
-        recorded = self.report["data"].get("held_out_sha256", {})
+        # Every photo's content ("held_out_sha256": only validation and test, in reports before 2 Dec 2026).
+        recorded = self.report["data"].get("sha256") or self.report["data"].get("held_out_sha256", {})
         names = list(self.report["data"]["splits"].get(split, []))
         if at_most is not None and len(names) > at_most:
             names = [names[int(i)] for i in np.linspace(0, len(names) - 1, at_most).round()]
@@ -182,24 +182,33 @@ def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
              "images instead (or give --calibration DIR), and the test accuracy of the stored weights is not "
              "measured")
 
-    validation = trained.photos("validation")
-    if isinstance(validation, str):
-        return unusable(validation)
-    room = max(CALIBRATION_PHOTOS - len(validation[0]), 0)
-    found = [validation, trained.photos("train", at_most=room), trained.photos("test")]
-    for split in found:
-        if isinstance(split, str):
-            return unusable(split)
-    pixels = []
-    for paths, _ in found:
+    def pixels(split: str, at_most: int | None = None) -> tuple[np.ndarray, np.ndarray] | str:
+        found = trained.photos(split, at_most)
+        if isinstance(found, str):
+            return found
+        paths, labels = found
         images = []
         for path in paths:
             try:
                 images.append(page_input.resize_to_input(page_input.decode(path), size, rule))
             except (UnidentifiedImageError, OSError, ValueError) as e:
-                return unusable(f"{path} is not an image any more ({str(e).splitlines()[0][:120]})")
-        pixels.append(np.stack(images) if images else np.zeros((0, *size, 3), np.float32))
-    count = len(pixels[0]) + len(pixels[1])
-    calibration = CalibrationSet(np.concatenate(pixels[:2]), f"the validation and training photos of "
-                                 f"{trained.report['data']['folder']} (no test photo)", count)
-    return Photos(calibration, pixels[2], found[2][1])
+                return f"{path} is not an image any more ({str(e).splitlines()[0][:120]})"
+        return (np.stack(images) if images else np.zeros((0, *size, 3), np.float32)), labels
+
+    validation = pixels("validation", CALIBRATION_PHOTOS)
+    if isinstance(validation, str):
+        return unusable(validation)
+    training = pixels("train", CALIBRATION_PHOTOS - len(validation[0]))
+    if isinstance(training, str):
+        return unusable(training)
+    count = len(validation[0]) + len(training[0])
+    if count == 0:
+        return unusable("no validation or training photo is listed")
+    calibration = CalibrationSet(np.concatenate([validation[0], training[0]]), f"the validation and training "
+                                 f"photos of {trained.report['data']['folder']} (no test photo)", count)
+    test = pixels("test")
+    if isinstance(test, str):  # the calibration stands; only the test measure is lost
+        note(f"note: the test photos of training cannot be used ({test}); the test accuracy of the stored weights "
+             "is not measured")
+        return Photos(calibration, np.zeros((0, *size, 3), np.float32), np.zeros(0, np.int64))
+    return Photos(calibration, *test)

@@ -68,9 +68,12 @@ def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_count
     (photos / ".hidden").mkdir()
     shutil.copy(photos / "birds" / "001.jpg", photos / ".hidden" / "x.jpg")
     shutil.copy(photos / "birds" / "001.jpg", photos / "birds" / "copy-of-001.jpg")
+    (photos / "birds" / "Icon\r").write_bytes(b"")  # macOS's custom-folder-icon file: no image, skipped
+    # A macOS screenshot's name (a narrow no-break space before PM) is one line: a photo like any other.
+    (photos / "birds" / "001.jpg").rename(photos / "birds" / "Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg")
     data = dataset.scan(photos)
-    assert data.skipped == ["CREDITS.md", "birds/notes.txt"]
-    assert data.duplicates == {"birds/copy-of-001.jpg": "birds/001.jpg"}
+    assert data.skipped == ["CREDITS.md", "birds/Icon\r", "birds/notes.txt"]
+    assert data.duplicates == {"birds/copy-of-001.jpg": "birds/Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg"}
     assert len(data.images) == 41
     assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
 

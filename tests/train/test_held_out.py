@@ -44,6 +44,13 @@ def test_many_training_photos_are_spread_over_the_split_up_to_the_limit(tmp_path
     photos = quantization_photos(trained, (16, 16), "squash", note=[].append)
     assert len(photos.calibration.images) == 2 and np.allclose(photos.calibration.images[1], COLOURS["cats/2.png"])
     assert len(photos.test_images) == 2  # the test photos are all measured, whatever the limit
+    trained.report["data"]["splits"]["validation"] = ["cats/1.png", "cats/2.png", "dogs/4.png"]
+    monkeypatch.setattr(records, "CALIBRATION_PHOTOS", 2)  # validation alone has more: it is capped too
+    assert len(quantization_photos(trained, (16, 16), "squash", note=[].append).calibration.images) == 2
+    trained.report["data"]["splits"].update(validation=[], train=[])
+    notes = []
+    assert quantization_photos(trained, (16, 16), "squash", note=notes.append) is None
+    assert "no validation or training photo is listed" in notes[0]
 
 
 def test_a_photo_gone_or_no_longer_an_image_is_said_and_the_built_in_set_used(tmp_path):
@@ -60,16 +67,23 @@ def test_a_photo_gone_or_no_longer_an_image_is_said_and_the_built_in_set_used(tm
     assert f"{data / 'cats' / '1.png'} is gone" in notes[0]
 
 
-def test_a_test_photo_with_other_content_is_said_and_the_built_in_set_used(tmp_path):
+def test_a_photo_with_other_content_is_said(tmp_path):
     """The split is by content: a training photo copied over a test photo's name would be scored as held out."""
     from builder.report import sha256_of
 
     trained = _trained(tmp_path)
     data = tmp_path / "photos"
-    trained.report["data"]["held_out_sha256"] = {rel: sha256_of(data / rel)
-                                                 for rel in ("cats/1.png", "dogs/3.png", "dogs/5.png")}
+    trained.report["data"]["sha256"] = {rel: sha256_of(data / rel) for rel in COLOURS}
     assert quantization_photos(trained, (16, 16), "squash", note=[].append) is not None  # as trained: used
+    # A changed test photo: the calibration stands, the test measure is not taken (and it is said).
     Image.new("RGB", (40, 30), (200, 30, 30)).save(data / "dogs" / "3.png")
     notes = []
-    assert quantization_photos(trained, (16, 16), "squash", note=notes.append) is None
+    photos = quantization_photos(trained, (16, 16), "squash", note=notes.append)
+    assert len(photos.calibration.images) == 3 and len(photos.test_images) == 0
     assert len(notes) == 1 and f"{data / 'dogs' / '3.png'} has changed since training" in notes[0]
+    assert "the test accuracy of the stored weights is not measured" in notes[0]
+    # A changed training photo: the set is not the one training had, so the built-in one is used.
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(data / "cats" / "2.png")
+    notes.clear()
+    assert quantization_photos(trained, (16, 16), "squash", note=notes.append) is None
+    assert f"{data / 'cats' / '2.png'} has changed since training" in notes[0]
