@@ -101,7 +101,8 @@ def search(model: Any, plan: Plan, x: np.ndarray, *, agreement: float = AGREEMEN
 
 def measure_maps(model: Any, plan: Plan, x: np.ndarray, labels: np.ndarray,
                  maps: dict[str, dict[str, str]]) -> dict[str, Measure]:
-    """How each dtype map of ``maps`` (a name -> weight name -> dtype; a weight left out stays float32) does on
+    """How each dtype map of ``maps`` (a name -> weight name -> dtype; a weight left out, or one no Keras layer
+    holds, such as a lowered Normalization's, stays float32, as the search measures it) does on
     the preprocessed images ``x`` (N, height, width, 3) whose true class indices are ``labels`` (N,): against
     float32 and against the truth. For a trained model's test photos, measured once the search has chosen its
     map on other photos. The model's weights are restored before returning, whatever happens."""

@@ -265,8 +265,8 @@ def _refuse_cache_inside(cache: Path, folder: Path, option: str) -> None:
     all the training, and with ``--force`` without a word): refuse it before anything runs."""
     where, resolved = cache.resolve(), folder.resolve()
     if where == resolved or resolved in where.parents:
-        raise TrainError(f"--cache-dir {cache}: inside {option} {folder}, which each run replaces; choose a folder "
-                         "outside it (the default is ~/.cache/browsernet/features)")
+        raise TrainError(f"the feature cache {cache} (--cache-dir) is inside {option} {folder}, which each run "
+                         "replaces; give --cache-dir a folder outside it (the default is ~/.cache/browsernet/features)")
 
 
 def _check_options(opts: TrainOptions) -> None:

@@ -281,7 +281,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     observer = _Observer(context, origin)
     with reporter.step(f"reading {url}{reports.REPORT_FILE}"):
-        data = _fetch_report(context, url)
+        data = host = _fetch_report(context, url)
     other_build = None
     if target.expected is not None:
         other_build = checks.other_build(data, target.expected, target.expected_from)
@@ -339,7 +339,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
         checks.return_visit(second, downloaded),
         checks.offline(off, data),
     ]
-    return result, visits, data
+    return result, visits, host  # the host's report: the version it names is what the host serves
 
 
 def _require_webgpu(browser: Any, url: str) -> None:

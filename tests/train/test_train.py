@@ -210,8 +210,8 @@ def test_a_cache_inside_an_output_folder_is_refused_before_any_work(option, tmp_
                                       *args])
     assert result.exit_code == 1, result.output
     assert result.output.strip().splitlines()[-1] == (
-        f"Error: --cache-dir {cache}: inside {option} {folder}, which each run replaces; choose a folder outside it "
-        "(the default is ~/.cache/browsernet/features)")
+        f"Error: the feature cache {cache} (--cache-dir) is inside {option} {folder}, which each run replaces; give "
+        "--cache-dir a folder outside it (the default is ~/.cache/browsernet/features)")
     assert not folder.exists() and not (tmp_path / "model").exists()
 
 
