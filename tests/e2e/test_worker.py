@@ -137,7 +137,13 @@ def test_a_failure_inside_the_worker_reaches_the_caller(served, open_page):
       const blob = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0])], 'half.png', { type: 'image/png' });
       return window.browsernet.classify(blob).then(() => 'resolved', (e) => e.message);
     }""")
-    assert message == "half.png: could not decode image"
+    assert message == "half.png: could not decode image (damaged, cut short, or in a format this browser does not show)"
+    # A format browsers do not show is named, with what to do.
+    message = page.page.evaluate("""async () => {
+      const blob = new File([new Uint8Array([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0])], 'scan.tif', { type: 'image/tiff' });
+      return window.browsernet.classify(blob).then(() => 'resolved', (e) => e.message);
+    }""")
+    assert message == "scan.tif: could not decode image: a TIFF file, which browsers do not show; save it as PNG or JPEG"
 
 
 def test_threaded_wasm_starts_only_the_helper_threads_it_uses(served, browser, open_page):

@@ -718,8 +718,18 @@ async function decodeBlob(blob, name = blobName(blob)) {
   try {
     return await createImageBitmap(blob, DECODE_OPTIONS);
   } catch (err) {
-    throw new Error(`${name}: could not decode image`, { cause: err });
+    throw new Error(`${name}: ${undecodable(blob, name)}`, { cause: err });
   }
+}
+function undecodable(blob, name) {
+  const is = (types, suffixes) => types.includes(blob.type) || suffixes.test(name);
+  if (is(["image/tiff"], /\.tiff?$/i)) {
+    return "could not decode image: a TIFF file, which browsers do not show; save it as PNG or JPEG";
+  }
+  if (is(["image/heic", "image/heif"], /\.hei[cf]$/i)) {
+    return "could not decode image: a HEIC photo, which this browser does not decode; save it as JPEG";
+  }
+  return "could not decode image (damaged, cut short, or in a format this browser does not show)";
 }
 function canvas2d(width, height, name) {
   const canvas = typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(width, height) : Object.assign(document.createElement("canvas"), { width, height });
