@@ -219,12 +219,16 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 
 
 def _inputs(opts: BuildOptions) -> list[Path]:
-    """The files the build reads, which ``--out`` (even with ``--force``) must never replace."""
+    """The files the build reads, which ``--out`` (even with ``--force``) must never replace: a model written by
+    ``browsernet train`` brings its photo folder (its photos calibrate and test ``--quantize auto``)."""
     from builder.model.zoo import is_stock
 
     files = [] if is_stock(opts.model) else [Path(opts.model)]
     if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
         files.append(Path(opts.weights))
+    trained = None if is_stock(opts.model) else training.beside(opts.model)
+    if trained is not None:
+        files.append(Path(trained.report["data"]["folder"]))
     return files + [p for p in (opts.labels, opts.calibration) if p is not None]
 
 

@@ -215,3 +215,26 @@ def test_another_input_scaling_than_training_is_refused(trained_site, preprocess
         f"inside the model, so it takes raw 0-255 pixels (train-report.json); leave --preprocess out")
     assert not (tmp_path / "site").exists()
     assert _build_site("--model", str(model), "--preprocess", "raw", "--out", str(tmp_path / "site")).exit_code == 0
+
+
+def test_the_photo_folder_of_a_trained_model_is_never_replaced_even_with_force(trained_site, tmp_path):
+    """`build-site --model trained/model.keras --out photos --force` deleted the photos it had just calibrated
+    on: the photo folder is an input of the build, as the model and labels files are."""
+    import shutil
+
+    from tests.conftest import PHOTOS
+
+    out, _, _ = trained_site
+    photos = tmp_path / "photos"
+    shutil.copytree(PHOTOS, photos)
+    model = _trained_copy(out, tmp_path / "model", json.loads((out / records.REPORT_FILE).read_text())["classes"])
+    report = json.loads((model.parent / records.REPORT_FILE).read_text())
+    report["data"]["folder"] = str(photos)  # this copy's photos, so that a failure deletes no photo of the project
+    (model.parent / records.REPORT_FILE).write_text(json.dumps(report))
+    before = sorted(p.relative_to(photos) for p in photos.rglob("*"))
+    result = _build_site("--model", str(model), "--out", str(photos), "--force")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {photos}: refusing to replace a directory that holds the input {photos}; choose another --out "
+        "(or move the input out of it)")
+    assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before
