@@ -148,7 +148,9 @@ class BuildReport:
             t = self.training
             accuracy = "not measured" if t["test_accuracy"] is None else f"{t['test_accuracy']:.1%}"
             lines.append(f"trained      test accuracy {accuracy} on {t['test_images']} held-out photos "
-                         f"({t['train_images']} training photos, base {t['base']})")
+                         f"({t['train_images']} training photos, base {t['base']})" + (
+                             f"; optimistic: {t['test_near_copies']} of the test photos have a near-copy in training"
+                             if t.get("test_near_copies") else ""))
         if parity.get("quantization_error") is not None:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities "
                          f"on the self-check's {parity['samples']} synthetic images"

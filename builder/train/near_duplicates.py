@@ -57,6 +57,19 @@ def find(features: np.ndarray, paths: list[Path], splits: list[str], classes: li
     return sorted(found, key=lambda d: d.photos)
 
 
+def seen_in_training(found: list[NearDuplicate] | list[dict]) -> dict[str, list[str]]:
+    """Each test photo with a near-copy in training -> those copies (from :func:`find`'s pairs, or their
+    :meth:`NearDuplicate.as_dict` records in train-report.json): the test photos whose figure is optimistic,
+    and the training photos that are not unseen pictures for a test of the stored weights."""
+    seen: dict[str, list[str]] = {}
+    for d in found:
+        photos, splits = (d.photos, d.splits) if isinstance(d, NearDuplicate) else (d["photos"], d["splits"])
+        if sorted(splits) == ["test", "train"]:
+            test = 0 if splits[0] == "test" else 1
+            seen.setdefault(photos[test], []).append(photos[1 - test])
+    return seen
+
+
 def warnings_for(found: list[NearDuplicate]) -> list[str]:
     """The lines that say what ``found`` means for the figures: a copy across the test split first."""
     lines = []
@@ -75,13 +88,13 @@ def warnings_for(found: list[NearDuplicate]) -> list[str]:
     other = [d for d in found if d not in said]
     if trained_and_tested:
         lines.append(f"warning: {photos_in(trained_and_tested, 'test')} test photo(s) have a near-copy (the same "
-                     f"picture re-encoded, resized or re-tagged) in training: {listed(trained_and_tested)}; the test "
+                     f"picture saved again, slightly resized or re-tagged) in training: {listed(trained_and_tested)}; the test "
                      "accuracy counts them as unseen, so it is optimistic: remove the copies (train-report.json "
                      "lists them)")
     if two_classes:
-        lines.append(f"warning: {photos_in(two_classes)} photos are near-copies in two classes: "
+        lines.append(f"warning: {photos_in(two_classes)} photo(s) are near-copies in two classes: "
                      f"{listed(two_classes)}; one of each pair has the wrong label")
     if other:
-        lines.append(f"note: {photos_in(other)} photos are near-copies in two of the other splits: {listed(other)}; "
+        lines.append(f"note: {photos_in(other)} photo(s) are near-copies in two of the other splits: {listed(other)}; "
                      "validation (early stopping) counts them as unseen")
     return lines

@@ -387,7 +387,9 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
         "epoch_seconds": {"head": [round(t, 3) for t in head.epoch_seconds],
                           **({"fine_tune": [round(t, 3) for t in tuned.epoch_seconds]} if tuned else {})},
         "validation": {"images": scores["validation"].images, "accuracy": scores["validation"].accuracy},
-        "test": scores["test"].as_dict(),
+        # The test photos that have a near-copy in training: the test accuracy counts them as unseen.
+        "test": {**scores["test"].as_dict(), "near_copies_in_training": len(near_duplicates.seen_in_training(
+            copies or []))},
         "cache": {"dir": None if opts.cache_dir is None else str(opts.cache_dir), "key": base.key,
                   "hits": extracted.cached, "computed": extracted.computed},
         "throughput": {"feature_extraction_images_per_second":

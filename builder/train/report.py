@@ -100,6 +100,7 @@ class Trained:
         return {
             "test_accuracy": test["accuracy"],
             "test_images": test["images"],
+            "test_near_copies": test.get("near_copies_in_training", 0),  # of them, with a near-copy in training
             "validation_accuracy": self.report["validation"]["accuracy"],
             "train_images": self.report["images"]["total"]["train"],
             "per_class": {shown.get(name, name): {k: m[k] for k in ("precision", "recall", "support")}
@@ -107,17 +108,20 @@ class Trained:
             "base": self.report["base"]["name"],
         }
 
-    def photos(self, split: str, at_most: int | None = None) -> tuple[list[Path], np.ndarray] | str:
+    def photos(self, split: str, at_most: int | None = None,
+               leave_out: set[str] = frozenset()) -> tuple[list[Path], np.ndarray] | str:
         """The photos of ``split`` ("train", "validation" or "test") as (paths, true class indices), or why
         they cannot be used: a photo moved or deleted (the data folder moved, or a photo was removed since
-        training), or one whose content is not what training recorded (another photo saved under its name). ``at_most``: that many, spread evenly over the split (sorted by path, so over the classes)."""
+        training), or one whose content is not what training recorded (another photo saved under its name).
+        ``at_most``: that many, spread evenly over the split (sorted by path, so over the classes); ``leave_out``:
+        paths (relative to the photo folder) to leave out."""
         from builder.report import sha256_of
 
         root = Path(self.report["data"]["folder"])
         classes = self.report["classes"]
         # Every photo's content ("held_out_sha256": only validation and test, in reports before 2 Dec 2026).
         recorded = self.report["data"].get("sha256") or self.report["data"].get("held_out_sha256", {})
-        names = list(self.report["data"]["splits"].get(split, []))
+        names = [n for n in self.report["data"]["splits"].get(split, []) if n not in leave_out]
         if at_most is not None and len(names) > at_most:
             names = [names[int(i)] for i in np.linspace(0, len(names) - 1, at_most).round()]
         paths, labels = [], []
@@ -182,8 +186,14 @@ def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
              "images instead (or give --calibration DIR), and the test accuracy of the stored weights is not "
              "measured")
 
-    def pixels(split: str, at_most: int | None = None) -> tuple[np.ndarray, np.ndarray] | str:
-        found = trained.photos(split, at_most)
+    from builder.train.near_duplicates import seen_in_training
+
+    # A training photo that is a near-copy of a test photo would let the test photos choose after all.
+    copies_of_test = {copy for copies in seen_in_training(trained.report.get("near_duplicates", [])).values()
+                      for copy in copies}
+
+    def pixels(split: str, at_most: int | None = None, leave_out: set[str] = frozenset()):
+        found = trained.photos(split, at_most, leave_out)
         if isinstance(found, str):
             return found
         paths, labels = found
@@ -198,7 +208,7 @@ def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
     validation = pixels("validation", CALIBRATION_PHOTOS)
     if isinstance(validation, str):
         return unusable(validation)
-    training = pixels("train", CALIBRATION_PHOTOS - len(validation[0]))
+    training = pixels("train", CALIBRATION_PHOTOS - len(validation[0]), leave_out=copies_of_test)
     if isinstance(training, str):
         return unusable(training)
     count = len(validation[0]) + len(training[0])

@@ -29,13 +29,15 @@ function photos(n) {
 
 /**
  * A `browsernet train` model's rows, from report.json's `training` section
- * (`{test_accuracy, test_images, train_images, per_class: {name: {precision, recall, support}}}`):
+ * (`{test_accuracy, test_images, test_near_copies, train_images, per_class: {name: {precision, recall, support}}}`):
  * the test accuracy, then precision and recall per class. None for other models.
  */
 export function trainingRows(training) {
   if (!training || typeof training !== 'object' || !training.per_class) return [];
+  const copies = training.test_near_copies > 0
+    ? `; optimistic: ${training.test_near_copies} of them have a near-copy in training` : '';
   const rows = [['Test accuracy', `${percent(training.test_accuracy)} on ${photos(training.test_images)} held out `
-    + `from training (${photos(training.train_images)} trained on)`]];
+    + `from training (${photos(training.train_images)} trained on)${copies}`]];
   for (const [name, m] of Object.entries(training.per_class)) {
     rows.push([`Class “${name}”`, `precision ${percent(m.precision)}, recall ${percent(m.recall)} `
       + `(${photos(m.support)} in the test split)`]);

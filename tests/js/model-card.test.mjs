@@ -47,6 +47,10 @@ test('a trained model shows its test accuracy and per-class precision and recall
   assert.equal(rows['Class “birds”'], 'precision 50%, recall 100% (1 photo in the test split)');
   assert.equal(rows['Class “primates”'], 'precision not measured, recall not measured (0 photos in the test split)');
   assert.deepEqual(trainingRows(undefined), []);  // any other model: no rows
+  // Test photos with a near-copy in training make the figure optimistic: the card says so beside it.
+  const [[, tainted]] = trainingRows({ ...training, test_near_copies: 2 });
+  assert.equal(tainted, '71.4% on 7 photos held out from training (26 photos trained on); optimistic: 2 of them '
+    + 'have a near-copy in training');
   // The weights as stored, on the test photos the search did not see.
   const test = { images: 7, accuracy: { float32: 0.714, uint8: 0.571, auto: 0.714 } };
   assert.equal(quantizationText({ map: 'auto: 74 uint16, 32 uint8', auto: { agreement: 1, test } }),

@@ -363,6 +363,12 @@ def test_not_a_browsernet_site(repo, tmp_path):
     folder.mkdir()
     (folder / "index.html").write_text("hi")
     _one_line_error(run("deploy", "github-pages", str(folder)), "not a browsernet build")
+    # A training output is told apart, with the command that makes its site (not a build-site into it).
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "train-report.json").write_text("{}")
+    _one_line_error(run("deploy", "github-pages", str(trained)), "a browsernet train output, not a site",
+                    f"browsernet build-site --model {trained / 'model.keras'} --out site")
 
 
 def test_not_a_git_repository(pages_site, tmp_path, monkeypatch):

@@ -38,6 +38,16 @@ def test_validation_and_training_photos_calibrate_and_the_test_photos_are_kept_a
     assert np.allclose(photos.test_images[0], COLOURS["dogs/3.png"])
 
 
+def test_a_training_photo_that_is_a_near_copy_of_a_test_photo_does_not_calibrate(tmp_path):
+    """It is the test photo's picture: calibrating on it would let the test photos choose after all."""
+    trained = _trained(tmp_path)
+    trained.report["near_duplicates"] = [{"photos": ["dogs/3.png", "dogs/4.png"], "splits": ["test", "train"],
+                                          "classes": ["dogs", "dogs"], "cosine": 0.99}]
+    photos = quantization_photos(trained, (16, 16), "squash", note=[].append)
+    assert len(photos.calibration.images) == 2 and np.allclose(photos.calibration.images[1], COLOURS["cats/2.png"])
+    assert len(photos.test_images) == 2
+
+
 def test_many_training_photos_are_spread_over_the_split_up_to_the_limit(tmp_path, monkeypatch):
     trained = _trained(tmp_path)
     monkeypatch.setattr(records, "CALIBRATION_PHOTOS", 2)  # the validation photo and one training photo

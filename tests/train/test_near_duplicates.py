@@ -30,7 +30,7 @@ def test_only_pairs_kept_apart_by_the_split_or_the_labels_are_found():
     assert [d.photos for d in found] == [("a/1.jpg", "a/1_q90.jpg"), ("a/1.jpg", "b/3.jpg"), ("a/1_q90.jpg", "b/3.jpg")]
     lines = near_duplicates.warnings_for(found)
     assert lines[0].startswith("warning: 1 test photo(s) have a near-copy") and "a/1.jpg ~ a/1_q90.jpg" in lines[0]
-    assert lines[1].startswith("warning: 3 photos are near-copies in two classes")  # one picture, three files
+    assert lines[1].startswith("warning: 3 photo(s) are near-copies in two classes")  # one picture, three files
     assert len(lines) == 2
 
 
@@ -62,9 +62,13 @@ def test_a_test_photos_re_encoded_copy_in_training_is_said_and_recorded(feature_
                                       "--cache-dir", str(cache), "--epochs", "2"])
     assert result.exit_code == 0, result.output
     pair = f"{original.path.as_posix()} ~ birds/copy.jpg"
-    assert f"warning: 1 test photo(s) have a near-copy (the same picture re-encoded, resized or re-tagged) in " \
+    assert f"warning: 1 test photo(s) have a near-copy (the same picture saved again, slightly resized or re-tagged) in " \
            f"training: {pair}; the test accuracy counts them as unseen" in result.stderr
-    recorded = json.loads((out / "train-report.json").read_text())["near_duplicates"]
+    # The figure itself says so, wherever it is shown (train's result, build-site's summary, the model card).
+    assert "; optimistic: 1 of them have a near-copy in training" in result.stdout
+    report = json.loads((out / "train-report.json").read_text())
+    assert report["test"]["near_copies_in_training"] == 1
+    recorded = report["near_duplicates"]
     assert [(d["photos"], d["splits"]) for d in recorded] == [([original.path.as_posix(), "birds/copy.jpg"],
                                                                ["test", "train"])]
     assert recorded[0]["cosine"] >= near_duplicates.THRESHOLD

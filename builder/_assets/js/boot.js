@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-HD4CI4J2.js");
+  await import("./app-GRFKISOD.js");
 }
 boot().catch(fail);

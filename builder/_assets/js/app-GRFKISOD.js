@@ -1604,7 +1604,8 @@ function photos(n) {
 }
 function trainingRows(training) {
   if (!training || typeof training !== "object" || !training.per_class) return [];
-  const rows = [["Test accuracy", `${percent(training.test_accuracy)} on ${photos(training.test_images)} held out from training (${photos(training.train_images)} trained on)`]];
+  const copies = training.test_near_copies > 0 ? `; optimistic: ${training.test_near_copies} of them have a near-copy in training` : "";
+  const rows = [["Test accuracy", `${percent(training.test_accuracy)} on ${photos(training.test_images)} held out from training (${photos(training.train_images)} trained on)${copies}`]];
   for (const [name, m] of Object.entries(training.per_class)) {
     rows.push([`Class “${name}”`, `precision ${percent(m.precision)}, recall ${percent(m.recall)} (${photos(m.support)} in the test split)`]);
   }
