@@ -90,13 +90,13 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     """
     reporter = reporter or Reporter()
     started = time.perf_counter()
-    output.check_target(opts.out, opts.force, inputs=_inputs(opts))
+    trained = training.beside(opts.model)  # a `browsernet train` model: labels, test figures, its photos
+    output.check_target(opts.out, opts.force, inputs=_inputs(opts, trained))
     runtime = vendor.locate()
     scripts = page_scripts.locate(runtime, render.TEMPLATES)
     specs = default_quantize(opts)
     auto = quantize.is_auto(specs)
     qmap = {} if auto or specs == (NO_QUANTIZE,) else quantize.parse(specs)
-    trained = training.beside(opts.model)  # a `browsernet train` model: labels, test figures, its photos
     if trained is not None and opts.labels is None:
         opts = replace(opts, labels=trained.labels)
     user_labels = labelling.read(opts.labels) if opts.labels is not None else None
@@ -213,20 +213,20 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         result.training = trained.card(labels) if trained is not None else {}
         result.build_id = uuid.uuid4().hex
         result.write(site)
-        output.swap(site, opts.out, opts.force, inputs=_inputs(opts))
+        output.swap(site, opts.out, opts.force, inputs=_inputs(opts, trained))
     log.info("built %s in %.1fs", opts.out, result.build_seconds)
     return result
 
 
-def _inputs(opts: BuildOptions) -> list[Path]:
+def _inputs(opts: BuildOptions, trained: training.Trained | None) -> list[Path]:
     """The files the build reads, which ``--out`` (even with ``--force``) must never replace: a model written by
-    ``browsernet train`` brings its photo folder (its photos calibrate and test ``--quantize auto``)."""
+    ``browsernet train`` (``trained``, its record) brings its photo folder (its photos calibrate and test
+    ``--quantize auto``)."""
     from builder.model.zoo import is_stock
 
     files = [] if is_stock(opts.model) else [Path(opts.model)]
     if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
         files.append(Path(opts.weights))
-    trained = None if is_stock(opts.model) else training.beside(opts.model)
     if trained is not None:
         files.append(Path(trained.report["data"]["folder"]))
     return files + [p for p in (opts.labels, opts.calibration) if p is not None]
