@@ -389,6 +389,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
     """
 
     def action() -> None:
+        from builder.train.evaluate import interval_text
         from builder.train.features import default_cache_dir
         from builder.train.pipeline import TrainOptions, check_site_target, train as run_train
 
@@ -416,6 +417,8 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             for line in result.table:
                 click.echo(f"  {line}")
             accuracy = "not measured (no test photos)" if test["accuracy"] is None else f"{test['accuracy']:.1%}"
+            if test.get("accuracy_95ci"):
+                accuracy += f" ({interval_text(test['accuracy_95ci'])})"
             copies = test.get("near_copies_in_training", 0)
             click.echo(f"Test accuracy: {accuracy} on {test['images']} held-out photos "
                        f"(validation: {_percent(result.report['validation']['accuracy'])})"

@@ -147,6 +147,10 @@ class BuildReport:
         if self.training:
             t = self.training
             accuracy = "not measured" if t["test_accuracy"] is None else f"{t['test_accuracy']:.1%}"
+            if t.get("test_accuracy_95ci"):
+                from builder.train.evaluate import interval_text
+
+                accuracy += f" ({interval_text(t['test_accuracy_95ci'])})"
             lines.append(f"trained      test accuracy {accuracy} on {t['test_images']} held-out photos "
                          f"({t['train_images']} training photos, base {t['base']})" + (
                              f"; optimistic: {t['test_near_copies']} of the test photos have a near-copy in training"

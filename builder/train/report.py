@@ -99,6 +99,7 @@ class Trained:
         shown = dict(zip(self.classes, labels or self.classes))
         return {
             "test_accuracy": test["accuracy"],
+            "test_accuracy_95ci": _interval(test),
             "test_images": test["images"],
             "test_near_copies": test.get("near_copies_in_training", 0),  # of them, with a near-copy in training
             "validation_accuracy": self.report["validation"]["accuracy"],
@@ -222,3 +223,15 @@ def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
              "is not measured")
         return Photos(calibration, np.zeros((0, *size, 3), np.float32), np.zeros(0, np.int64))
     return Photos(calibration, *test)
+
+
+def _interval(test: dict) -> list[float] | None:
+    """The test accuracy's 95% confidence interval, [low, high]; from its accuracy and image count for a report
+    written before train recorded it (the count right is accuracy × images, a whole number)."""
+    if test.get("accuracy_95ci"):
+        return list(test["accuracy_95ci"])
+    if test.get("accuracy") is None or not test.get("images"):
+        return None
+    from builder.train.evaluate import accuracy_interval
+
+    return list(accuracy_interval(round(test["accuracy"] * test["images"]), test["images"]))

@@ -51,6 +51,10 @@ test('a trained model shows its test accuracy and per-class precision and recall
   const [[, tainted]] = trainingRows({ ...training, test_near_copies: 2 });
   assert.equal(tainted, '71.4% on 7 photos held out from training (26 photos trained on); optimistic: 2 of them '
     + 'have a near-copy in training');
+  // 7 test photos measure little: the card gives the accuracy's 95% confidence interval beside it.
+  const [[, ranged]] = trainingRows({ ...training, test_accuracy_95ci: [0.3589, 0.9178] });
+  assert.equal(ranged, '71.4% (95% confidence interval 36–92%) on 7 photos held out from training '
+    + '(26 photos trained on)');
   // The weights as stored, on the test photos the search did not see.
   const test = { images: 7, accuracy: { float32: 0.714, uint8: 0.571, auto: 0.714 } };
   assert.equal(quantizationText({ map: 'auto: 74 uint16, 32 uint8', auto: { agreement: 1, test } }),

@@ -40,6 +40,7 @@ def test_build_site_takes_labels_report_and_its_own_photos_from_training(trained
     assert "labels" in result.sources  # deploy notices a changed labels.txt
     test = train_report["test"]
     assert result.training["test_accuracy"] == test["accuracy"] and result.training["test_images"] == test["images"]
+    assert result.training["test_accuracy_95ci"] == test["accuracy_95ci"]  # the card's range is training's
     assert result.training["per_class"]["birds"]["recall"] == test["per_class"]["birds"]["recall"]
     quantization = result.quantization
     assert quantization["mode"] == "auto"  # the default for a trained model

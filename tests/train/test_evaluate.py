@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from builder.train.evaluate import evaluate
+from builder.train.evaluate import accuracy_interval, evaluate
 
 CLASSES = ["cat", "dog", "fox"]
 
@@ -25,6 +25,16 @@ def test_figures_of_a_known_confusion():
     assert [(m["file"], m["label"], m["predicted"]) for m in result.misclassified] == [
         ("2.jpg", "cat", "dog"), ("4.jpg", "dog", "cat")]
     assert result.predictions[4]["probability"] == 0.5  # of the predicted class
+    # 3 right of 5: the Wilson 95% interval is 23.1% to 88.2% (z = 1.96): 5 photos say little.
+    assert result.accuracy_95ci == pytest.approx((0.2307, 0.8824), abs=1e-4)
+    assert result.as_dict()["accuracy_95ci"] == list(result.accuracy_95ci)  # as JSON keeps it
+
+
+def test_the_accuracy_interval_narrows_with_more_test_photos_and_stays_inside_0_to_1():
+    small, large = accuracy_interval(3, 5), accuracy_interval(300, 500)
+    assert small[0] < large[0] < 0.6 < large[1] < small[1] and large[1] - large[0] < 0.09
+    assert accuracy_interval(0, 7)[0] == 0.0 and accuracy_interval(7, 7)[1] == 1.0
+    assert accuracy_interval(7, 7)[0] == pytest.approx(0.6457, abs=1e-4)  # all 7 right: still maybe 65%
 
 
 def test_a_class_predicted_and_present_but_never_right_has_an_f1_of_zero():
@@ -39,4 +49,5 @@ def test_a_class_predicted_and_present_but_never_right_has_an_f1_of_zero():
 def test_an_empty_split_has_no_accuracy():
     result = evaluate(np.zeros((0, 3)), np.zeros(0, np.int64), CLASSES, [])
     assert result.images == 0 and result.accuracy is None and result.misclassified == []
+    assert result.accuracy_95ci is None
     assert result.confusion_matrix == [[0] * 3] * 3

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-GRFKISOD.js");
+  await import("./app-ACMCRTUH.js");
 }
 boot().catch(fail);

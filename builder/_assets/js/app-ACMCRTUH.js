@@ -1599,13 +1599,18 @@ function quantizationText(q) {
 function percent(x) {
   return Number.isFinite(x) ? `${(x * 100).toFixed(1).replace(/\.0$/, "")}%` : "not measured";
 }
+function intervalText(interval) {
+  if (!Array.isArray(interval) || !interval.every(Number.isFinite)) return "";
+  const [low, high] = interval.map((x) => Math.round(x * 100));
+  return ` (95% confidence interval ${low}–${high}%)`;
+}
 function photos(n) {
   return `${n} photo${n === 1 ? "" : "s"}`;
 }
 function trainingRows(training) {
   if (!training || typeof training !== "object" || !training.per_class) return [];
   const copies = training.test_near_copies > 0 ? `; optimistic: ${training.test_near_copies} of them have a near-copy in training` : "";
-  const rows = [["Test accuracy", `${percent(training.test_accuracy)} on ${photos(training.test_images)} held out from training (${photos(training.train_images)} trained on)${copies}`]];
+  const rows = [["Test accuracy", `${percent(training.test_accuracy)}${intervalText(training.test_accuracy_95ci)} on ${photos(training.test_images)} held out from training (${photos(training.train_images)} trained on)${copies}`]];
   for (const [name, m] of Object.entries(training.per_class)) {
     rows.push([`Class “${name}”`, `precision ${percent(m.precision)}, recall ${percent(m.recall)} (${photos(m.support)} in the test split)`]);
   }
