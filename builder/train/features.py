@@ -87,9 +87,21 @@ def request(model: str | None, base_file: Path | None, *, alpha: float, input_si
     else:
         asked.update(model=model or "mobilenet_v2", alpha=alpha, input_size=input_size or zoo.DEFAULT_INPUT_SIZE,
                      weights=weights)
-        if weights not in ("imagenet", "none"):
-            asked["weights_sha256"] = sha256_of(Path(weights))
+        asked.update(_weights_identity(weights))
     return asked
+
+
+def _weights_identity(weights: str) -> dict[str, str]:
+    """What a stock base's weights are, beyond their name: a weights file's SHA-256; for ``imagenet``, the
+    Keras version, whose release fixes which file Keras downloads (a Keras upgrade that ships other ImageNet
+    weights then computes the features again, instead of reusing ones of the old weights)."""
+    if weights == "none":
+        return {}
+    if weights == "imagenet":
+        from importlib.metadata import version
+
+        return {"keras": version("keras")}
+    return {"weights_sha256": sha256_of(Path(weights))}
 
 
 def _request_file(cache_dir: Path, asked: dict[str, Any]) -> Path:
@@ -182,8 +194,7 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
         identity.update(sha256=sha256_of(base_file))
     else:
         identity.update(base=info.family, alpha=info.alpha, weights=info.weights)
-        if info.weights not in ("imagenet", "none"):
-            identity["weights_sha256"] = sha256_of(Path(info.weights))
+        identity.update(_weights_identity(info.weights))
     return Base(extractor, info.input_size, chosen, identity, info.family, int(extractor.output_shape[-1]),
                 tuple(notes))
 

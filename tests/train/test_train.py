@@ -159,6 +159,27 @@ def test_the_cache_knows_a_base_by_its_content_not_its_path(trained, feature_cac
     assert again["base"]["name"] == str(moved)
 
 
+def test_imagenet_features_are_cached_per_keras_version_and_a_weights_file_by_its_content(monkeypatch, tmp_path):
+    """Keras's release fixes which ImageNet weights it downloads (they cannot be downloaded here, so this is the
+    cache key alone): another Keras version must not reuse features computed with the old weights."""
+    import importlib.metadata
+
+    from builder.train import features
+
+    def asked(weights="imagenet"):
+        return features.request("mobilenet_v2", None, alpha=0.35, input_size=96, weights=weights, preprocess=None)
+
+    now = asked()
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9.9" if name == "keras" else real(name))
+    assert asked() != now and asked() == asked()
+    weights = tmp_path / "w.weights.h5"
+    weights.write_bytes(b"one")
+    first = asked(str(weights))
+    weights.write_bytes(b"two")
+    assert asked(str(weights)) != first  # the same path with other content
+
+
 def test_force_never_replaces_a_folder_holding_the_base(feature_cache, tmp_path):
     out = tmp_path / "work"
     out.mkdir()
