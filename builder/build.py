@@ -206,7 +206,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         with reporter.step("pre-compressing (.br, .gz)"):
             compressed = precompress.write_copies(site, cache=runtime.compression_cache,
                                                   sha256={path: entry.sha256 for path, entry in files.items()})
-        quantization = _quantization_record(specs, qmap, conversion, choice, calibration, tested)
+        quantization = _quantization_record(specs, qmap, plan, conversion, choice, calibration, tested)
         result = _report(opts, info, site, plan, conversion, check, labels, labels_source, preprocess, quantization,
                          started, shards, compressed, files)
         result.head, result.lowered = head.as_dict(), lowered
@@ -312,9 +312,11 @@ def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
     return (quantize.AUTO,) if is_stock(opts.model) and opts.weights == "imagenet" else (NO_QUANTIZE,)
 
 
-def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, conversion, choice,
+def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, plan, conversion, choice,
                          calibration, tested: tuple[int, dict] | None = None) -> dict:
-    """report.json's ``quantization`` section: the map, its bytes and, for auto, what it measured; for a
+    """report.json's ``quantization`` section: the map, its bytes (``float32_weight_bytes``: what the same model
+    built with ``--quantize none`` writes, the plan's weights before per-channel scaling adds a BatchNormalization's
+    vectors beside a uint8 kernel) and, for auto, what it measured; for a
     trained model, ``tested``: how many test photos, and each plain dtype's and the chosen map's
     :class:`~builder.convert.mixed_precision.Measure` on them."""
     sizes = {w.name: int(w.data.size) for w in conversion.weights}
@@ -323,7 +325,7 @@ def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, con
         "map": quantize.describe(qmap) if not choice else "auto: " + ", ".join(
             f"{n} {d}" for d, n in sorted(choice.counts.items(), key=lambda kv: -kv[1])),
         "weight_bytes": quantize.weight_bytes(sizes, conversion.dtypes),
-        "float32_weight_bytes": quantize.weight_bytes(sizes, {}),
+        "float32_weight_bytes": quantize.weight_bytes({w.name: int(w.data.size) for w in plan.weights}, {}),
         "dtypes": {name: conversion.dtypes.get(name, "float32") for name in sizes},
     }
     if choice:

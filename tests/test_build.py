@@ -158,6 +158,8 @@ def test_auto_quantized_build(sequential_keras, tmp_path, monkeypatch):
     assert auto["bounds"] == {"agreement": 0.99, "max_prob_error": 0.1}
     assert set(auto["plain"]) == {"float32", "float16", "uint16", "uint8"}
     assert q["weight_bytes"] <= auto["plain"]["float16"]["weight_bytes"] < q["float32_weight_bytes"]
+    # float32's bytes are one figure everywhere: a float32 build's, not the uint8 map's tensors stored as float32.
+    assert auto["plain"]["float32"]["weight_bytes"] == q["float32_weight_bytes"]
     # The written shards are the chosen map's bytes (model.json holds the rest).
     shards = sum(n for p, n in report["files"].items() if p.startswith("model/") and p.endswith(".bin"))
     assert shards == q["weight_bytes"]
