@@ -158,7 +158,8 @@ class BuildReport:
         if parity.get("quantization_error") is not None:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities "
                          f"on the self-check's {parity['samples']} synthetic images"
-                         + ("" if self.quantization.get("auto") else "; real photos may differ more "
+                         + ("; --quantize auto's bound holds on its calibration photos (below), not on these"
+                            if self.quantization.get("auto") else "; real photos may differ more "
                             "(--quantize auto measures them)"))
         auto = self.quantization.get("auto")
         if auto:
