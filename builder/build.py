@@ -180,6 +180,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
         with reporter.step("self-check: TF.js vs Keras"):
             check = parity.check(model, conversion.model_json, input_size=info.input_size, preprocess=preprocess,
                                  weights=conversion.weights, dtypes=conversion.dtypes)
+        _warn_quantization_error(check, choice, specs, reporter)
         with reporter.step("rendering the site"):
             title = opts.title or _default_title(info, opts.model)
             hashes = vendor.copy_into(runtime, site)
@@ -310,6 +311,19 @@ def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
     if training.beside(opts.model) is not None:  # `browsernet train`'s: calibrated and tested on its own photos
         return (quantize.AUTO,)
     return (quantize.AUTO,) if is_stock(opts.model) and opts.weights == "imagenet" else (NO_QUANTIZE,)
+
+
+def _warn_quantization_error(check, choice, specs: tuple[str, ...], reporter: Reporter) -> None:
+    """A manual ``--quantize`` whose weights move the self-check's probabilities by more than ``--quantize auto``
+    would allow (its default bound, on calibration photos) is said as a warning: the build stands, it is what was
+    asked for, but its answers may be far from the model's."""
+    from builder.convert.mixed_precision import MAX_PROB_ERROR
+
+    error = check.quantization_error
+    if choice is None and error is not None and error > MAX_PROB_ERROR:
+        reporter.note(f"warning: --quantize {' '.join(specs)} moves the probabilities by up to {error:.2g} on the "
+                      f"self-check's {check.samples} images (--quantize auto allows {MAX_PROB_ERROR:g}); measure it "
+                      "on your photos with --quantize auto --calibration DIR, or keep float16/float32")
 
 
 def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, plan, conversion, choice,

@@ -124,6 +124,19 @@ def test_quantized_build(fine_tuned_keras, labels_file, tmp_path):
     assert "quantization max" in out
 
 
+def test_a_manual_quantization_that_moves_the_probabilities_more_than_auto_allows_is_warned(fine_tuned_keras,
+                                                                                           labels_file, tmp_path):
+    code, out = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "uint8",
+                     "--out", tmp_path / "q")
+    assert code == 0, out  # what was asked for is built...
+    error = json.loads((tmp_path / "q" / "report.json").read_text())["parity"]["quantization_error"]
+    assert error > 0.1  # ...and said plainly, beside the figure
+    assert f"warning: --quantize uint8 moves the probabilities by up to {error:.2g} on the self-check's" in out
+    code, out = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "float16",
+                     "--out", tmp_path / "f")
+    assert code == 0 and "warning: --quantize" not in out
+
+
 def test_auto_quantized_build(sequential_keras, tmp_path, monkeypatch):
     """--quantize auto measures the plan it then writes: the model is read into a graph, converted (planned,
     optimized, written) and its shards hashed once each per build. (A small model: the search itself, on a
@@ -380,14 +393,18 @@ def test_keras2_h5_models_build(tmp_path):
     assert report["parameters"] == model.count_params()
 
 
-def test_models_that_preprocess_themselves_get_raw_pixels(tmp_path):
+@pytest.mark.parametrize("scaling", ["preprocess_input", "number_first", "number_minus"])
+def test_models_that_preprocess_themselves_get_raw_pixels(scaling, tmp_path):
     """TF's transfer-learning tutorial puts preprocess_input inside the model (Keras 2: TFOpLambda layers).
-    Scaling the pixels again in the page would be silently wrong, so the default becomes raw."""
+    Scaling the pixels again in the page would be silently wrong, so the default becomes raw. The same scaling
+    written with the number first (tf-keras stores it as a _CONSTANT_VALUE input) is read as well."""
     import tf_keras
 
     tf_keras.utils.set_random_seed(1)
     inputs = tf_keras.Input((32, 32, 3))
-    x = tf_keras.applications.mobilenet_v2.preprocess_input(inputs)
+    x = {"preprocess_input": lambda: tf_keras.applications.mobilenet_v2.preprocess_input(inputs),
+         "number_first": lambda: -1.0 + (2 / 255) * inputs,
+         "number_minus": lambda: 1.0 - inputs / 127.5}[scaling]()
     x = tf_keras.layers.Conv2D(8, 3, activation="relu")(x)
     x = tf_keras.layers.GlobalAveragePooling2D()(x)
     model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(x))

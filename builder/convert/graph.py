@@ -308,10 +308,22 @@ def _scalar_op(spec: dict, call: Any) -> dict | None:
             return None
         kwargs = ref[3] if len(ref) > 3 and isinstance(ref[3], dict) else {}
         y = kwargs.get("y")
-        if op is None or not isinstance(y, (int, float)) or isinstance(y, bool):
+        if op is None:
+            return None
+        if ref[0] == "_CONSTANT_VALUE":  # number (op) tensor, e.g. 2.0 * x: tf-keras stores the number as the call's
+            # first input and the tensor as y
+            c = ref[2]
+            if not _is_number(c) or not (isinstance(y, list) and len(y) >= 3 and isinstance(y[0], str)):
+                return None
+            return _affine(op, float(c), tensor_first=False, history=y[:3], name=spec["name"])
+        if not _is_number(y):
             return None
         return _affine(op, float(y), tensor_first=True, history=ref[:3], name=spec["name"])
     return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _affine(op: str, c: float, *, tensor_first: bool, history: Any, name: str) -> dict:

@@ -241,6 +241,13 @@ def _leaky_relu(node: Node) -> dict:
     return {"alpha": float(cfg.get("negative_slope", cfg.get("alpha", 0.3)))}
 
 
+def _elu(node: Node) -> dict:
+    alpha = float(node.config.get("alpha", 1.0))
+    if alpha != 1.0:  # tfjs-layers 4.22's ELU throws NotImplementedError for any other alpha
+        raise _Refuse(f"alpha={alpha:g} is not supported by TF.js's ELU layer (alpha 1 only)")
+    return {"alpha": 1.0}
+
+
 def _activation_layer(node: Node) -> dict:
     return {"activation": _activation(node.config.get("activation"))}
 
@@ -326,6 +333,7 @@ TRANSLATORS: dict[str, Translator] = {
     "BatchNormalization": _batchnorm,
     "ReLU": _relu,
     "LeakyReLU": _leaky_relu,
+    "ELU": _elu,
     "Activation": _activation_layer,
     "Softmax": _softmax,
     "Dense": _dense,

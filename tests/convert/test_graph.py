@@ -75,6 +75,7 @@ def test_keepdims_pooling_becomes_pool_plus_reshape():
     (lambda: keras.layers.Activation("mish", name="m"), r"layer 'm' \(Activation\).*activation 'mish'"),
     (lambda: keras.layers.ReLU(negative_slope=0.1, name="leaky"), r"layer 'leaky' \(ReLU\).*negative_slope"),
     (lambda: keras.layers.Conv2D(4, 3, groups=2, name="grouped"), r"layer 'grouped' \(Conv2D\).*groups=2"),
+    (lambda: keras.layers.ELU(alpha=0.5, name="elu"), r"layer 'elu' \(ELU\): alpha=0.5 is not supported"),
     # TF.js 4.22 has no Subtract layer: refused here by name, not by TF.js's "Unknown layer" at the self-check.
     (lambda: lambda x: keras.layers.Subtract(name="diff")([x, keras.layers.Conv2D(4, 1)(x)]),
      r"layer 'diff' \(Subtract\) is not supported by TF.js layers"),

@@ -90,6 +90,13 @@ def test_keras3_hard_activations(make, tmp_path):
     assert_tfjs_matches(model, x, tmp_path)
 
 
+def test_the_elu_layer_matches_keras_on_both_sides_of_zero(tmp_path):
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((6, 6, 4))
+    model = keras.Model(inputs, L.Flatten()(L.ELU()(L.Conv2D(5, 3, padding="same")(inputs))))
+    assert_tfjs_matches(model, _inputs((6, 6, 4)), tmp_path)
+
+
 def test_keras3_hard_sigmoid_is_relu6_of_x_plus_3_over_6(tmp_path):
     """Keras 3's definition, checked at the kinks (-3, 3) and between."""
     inputs = keras.Input((7,))
