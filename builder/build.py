@@ -314,16 +314,18 @@ def default_quantize(opts: BuildOptions) -> tuple[str, ...]:
 
 
 def _warn_quantization_error(check, choice, specs: tuple[str, ...], reporter: Reporter) -> None:
-    """A manual ``--quantize`` whose weights move the self-check's probabilities by more than ``--quantize auto``
-    would allow (its default bound, on calibration photos) is said as a warning: the build stands, it is what was
-    asked for, but its answers may be far from the model's."""
+    """A manual ``--quantize`` whose weights move the self-check's probabilities by more than ``--quantize auto``'s
+    default bound (which auto holds on calibration photos, not on these images) is said as a warning: the build
+    stands, it is what was asked for, but its answers may be far from the model's."""
     from builder.convert.mixed_precision import MAX_PROB_ERROR
 
     error = check.quantization_error
     if choice is None and error is not None and error > MAX_PROB_ERROR:
-        reporter.note(f"warning: --quantize {' '.join(specs)} moves the probabilities by up to {error:.2g} on the "
-                      f"self-check's {check.samples} images (--quantize auto allows {MAX_PROB_ERROR:g}); measure it "
-                      "on your photos with --quantize auto --calibration DIR, or keep float16/float32")
+        asked = " ".join(f"--quantize {spec}" for spec in specs)
+        reporter.note(f"warning: {asked} moves the probabilities by up to {error:.3g} on the self-check's "
+                      f"{check.samples} synthetic images (over {MAX_PROB_ERROR:g}): its answers may be far from the "
+                      "model's; measure a map on your photos with --quantize auto --calibration DIR, or keep "
+                      "float16/float32")
 
 
 def _quantization_record(specs: tuple[str, ...], qmap: quantize.QuantizeMap, plan, conversion, choice,

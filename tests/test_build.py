@@ -131,7 +131,7 @@ def test_a_manual_quantization_that_moves_the_probabilities_more_than_auto_allow
     assert code == 0, out  # what was asked for is built...
     error = json.loads((tmp_path / "q" / "report.json").read_text())["parity"]["quantization_error"]
     assert error > 0.1  # ...and said plainly, beside the figure
-    assert f"warning: --quantize uint8 moves the probabilities by up to {error:.2g} on the self-check's" in out
+    assert f"warning: --quantize uint8 moves the probabilities by up to {error:.3g} on the self-check's" in out
     code, out = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "float16",
                      "--out", tmp_path / "f")
     assert code == 0 and "warning: --quantize" not in out
@@ -415,6 +415,26 @@ def test_models_that_preprocess_themselves_get_raw_pixels(scaling, tmp_path):
     assert report["preprocess"] == "raw"
     code, out = _build_saved(model, tmp_path, "tutorial.h5", "--preprocess", "mobilenet")
     assert code == 0 and "warning: the model rescales its own input" in out
+
+
+@pytest.mark.parametrize("scaling, message", [
+    ("array_first", r"layer 'tf.math.multiply(_\d+)?' \(math.multiply\) computes with a constant array"),
+    ("array_second", r"layer 'tf.math.multiply(_\d+)?' \(math.multiply\) computes with a constant array"),
+    ("number_over_x", r"computes 2.0 / x, which TF.js layers cannot express"),
+])
+def test_tf_keras_arithmetic_tf_js_cannot_express_is_refused_by_name(scaling, message, tmp_path):
+    import numpy as np
+    import tf_keras
+
+    inputs = tf_keras.Input((16, 16, 3))
+    x = {"array_first": lambda: np.array([1.0, 2.0, 3.0], "float32") * inputs,
+         "array_second": lambda: inputs * np.array([1.0, 2.0, 3.0], "float32"),
+         "number_over_x": lambda: 2.0 / inputs}[scaling]()
+    x = tf_keras.layers.GlobalAveragePooling2D()(tf_keras.layers.Conv2D(4, 3)(x))
+    code, out = _build_saved(tf_keras.Model(inputs, tf_keras.layers.Dense(3, activation="softmax")(x)), tmp_path,
+                             "arithmetic.h5")
+    assert code == 1 and re.search(message, out), out
+    assert not (tmp_path / "s").exists()
 
 
 def test_resize_rule_is_recorded_everywhere_and_documented(sites):

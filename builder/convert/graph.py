@@ -305,6 +305,8 @@ def _scalar_op(spec: dict, call: Any) -> dict | None:
         op = _KERAS2_OPS.get(str(spec["config"].get("function", "")).removeprefix("tf."))
         ref = call if isinstance(call[0], str) else call[0]
         if not isinstance(call[0], str) and len(call) != 1:
+            if op is not None and any(isinstance(c, list) and c and c[0] == "_CONSTANT_VALUE" for c in call):
+                raise _array_constant(spec)  # tf-keras reads an array's numbers back as one input each
             return None
         kwargs = ref[3] if len(ref) > 3 and isinstance(ref[3], dict) else {}
         y = kwargs.get("y")
@@ -313,13 +315,24 @@ def _scalar_op(spec: dict, call: Any) -> dict | None:
         if ref[0] == "_CONSTANT_VALUE":  # number (op) tensor, e.g. 2.0 * x: tf-keras stores the number as the call's
             # first input and the tensor as y
             c = ref[2]
-            if not _is_number(c) or not (isinstance(y, list) and len(y) >= 3 and isinstance(y[0], str)):
+            if not (isinstance(y, list) and len(y) >= 3 and isinstance(y[0], str)):
                 return None
+            if not _is_number(c):
+                raise _array_constant(spec)
             return _affine(op, float(c), tensor_first=False, history=y[:3], name=spec["name"])
+        if isinstance(y, list) and not (y and isinstance(y[0], str)):  # x * [a, b, c]: a constant array, not a tensor
+            raise _array_constant(spec)
         if not _is_number(y):
             return None
         return _affine(op, float(y), tensor_first=True, history=ref[:3], name=spec["name"])
     return None
+
+
+def _array_constant(spec: dict) -> UnsupportedLayerError:
+    return UnsupportedLayerError(
+        f"layer '{spec['name']}' ({spec['config'].get('function', spec['class_name'])}) computes with a constant "
+        "array, which TF.js layers cannot express (a single number is read): scale per channel with a Rescaling or "
+        "Normalization layer instead")
 
 
 def _is_number(value: Any) -> bool:

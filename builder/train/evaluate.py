@@ -35,9 +35,10 @@ class Evaluation:
 
 def accuracy_interval(correct: int, images: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson score interval of an accuracy of ``correct`` right out of ``images`` (> 0), as fractions
-    (low, high): the range of the true accuracy that ``confidence`` of such test splits would cover, through
-    :func:`scipy.stats.binomtest`. On 7 photos, 5 right (71%) spans 36% to 92%: a small test split measures
-    little, which the figure alone does not say."""
+    (low, high), through :func:`scipy.stats.binomtest`: an interval that, computed on each of many such test
+    splits, contains the true accuracy about ``confidence`` of the time (the photos taken as independent
+    draws: bursts of one scene make it narrower than it should be). On 7 photos, 5 right (71%) spans 36% to
+    92%: a small test split measures little, which the figure alone does not say."""
     from scipy.stats import binomtest
 
     interval = binomtest(int(correct), int(images)).proportion_ci(confidence_level=confidence, method="wilson")
@@ -49,7 +50,7 @@ def interval_text(interval) -> str:
     if not interval:
         return ""
     low, high = interval
-    return f"95% CI {low:.0%}–{high:.0%}"
+    return f"95% CI {low * 100:.0f}–{high * 100:.0f}%"
 
 
 def evaluate(probabilities: np.ndarray, labels: np.ndarray, classes: list[str], files: list[str]) -> Evaluation:

@@ -167,6 +167,21 @@ def test_labels_in_another_order_than_training_are_refused(trained_site, tmp_pat
     assert not site.exists()
 
 
+def test_a_train_report_from_before_the_interval_was_recorded_still_shows_one(trained_site, tmp_path):
+    """A train-report.json written before test.accuracy_95ci existed: the card's interval comes from the accuracy
+    and the photo count (5 right of 7 spans 36% to 92%)."""
+    from builder.train.report import Trained
+
+    out, _, _ = trained_site
+    report = json.loads((out / records.REPORT_FILE).read_text())
+    del report["test"]["accuracy_95ci"]
+    report["test"].update(accuracy=5 / 7, images=7)
+    card = Trained(out / records.MODEL_FILE, None, report).card()
+    assert card["test_accuracy_95ci"] == pytest.approx([0.3589, 0.9178], abs=1e-4)
+    report["test"].update(accuracy=None, images=0)
+    assert Trained(out / records.MODEL_FILE, None, report).card()["test_accuracy_95ci"] is None
+
+
 def test_a_trained_model_without_labels_txt_takes_its_classes_from_its_report(trained_site, tmp_path):
     out, _, _ = trained_site
     classes = json.loads((out / records.REPORT_FILE).read_text())["classes"]

@@ -180,6 +180,29 @@ def test_imagenet_features_are_cached_per_keras_version_and_a_weights_file_by_it
     assert asked(str(weights)) != first  # the same path with other content
 
 
+def test_a_loaded_imagenet_base_keys_its_features_by_the_keras_version(monkeypatch):
+    """The key that names the feature folder (the loaded base's) carries the Keras version too, not only the
+    request's. ImageNet weights cannot be downloaded here: the stock model comes with random weights, as the zoo
+    would give it with ImageNet's."""
+    import importlib.metadata
+
+    import keras
+
+    from builder.model import zoo
+    from builder.train import features
+
+    def stock(source, **_):
+        model = keras.applications.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), weights=None, classes=3)
+        return model, zoo.ModelInfo(source, "mobilenet_v2", 0.35, (96, 96), "imagenet", 3)
+
+    monkeypatch.setattr(zoo, "load", stock)
+    kwargs = dict(alpha=0.35, input_size=96, weights="imagenet", preprocess=None, note=lambda line: None)
+    now = features.load_base("mobilenet_v2", None, **kwargs).key
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9.9" if name == "keras" else real(name))
+    assert features.load_base("mobilenet_v2", None, **kwargs).key != now
+
+
 def test_force_never_replaces_a_folder_holding_the_base(feature_cache, tmp_path):
     out = tmp_path / "work"
     out.mkdir()
