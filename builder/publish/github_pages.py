@@ -7,6 +7,7 @@ The build's pre-compressed ``.br``/``.gz`` copies stay behind: Pages compresses 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -214,12 +215,22 @@ class _Git:
         if commit is None or self.run("cat-file", "-e", f"{commit}^{{tree}}", check=False).returncode != 0:
             return
         names = self.run("ls-tree", "--name-only", commit).stdout.split("\n")
-        if report.REPORT_FILE in names:
+        if report.REPORT_FILE in names and self._written_by_browsernet(commit):
             return
         shown = ", ".join(n for n in names[:4] if n) + (" and more" if len([n for n in names if n]) > 4 else "")
         raise DeployError(f"{self.root}: {branch} holds files that no deploy wrote ({shown or 'an empty tree'}), "
                           f"and deploy would replace them with the site and push that to {remote}; publish to a branch of "
-                          f"its own (--branch gh-pages), or delete this one first if its files can go")
+                          f"its own (--branch NAME), or delete this one first if its files can go")
+
+    def _written_by_browsernet(self, commit: str) -> bool:
+        """Whether ``commit``'s report.json is a browsernet build's (its ``generator``): a project's own
+        report.json (test figures, a coverage report) at the root of a branch of sources is not."""
+        shown = self.run("show", f"{commit}:{report.REPORT_FILE}", check=False)
+        try:
+            data = json.loads(shown.stdout)
+        except ValueError:
+            return False
+        return shown.returncode == 0 and isinstance(data, dict) and data.get("generator") == report.GENERATOR
 
     def catch_up(self, branch: str, remote: str, remote_tip: str | None) -> None:
         """Put the local ``branch`` at ``remote``'s tip when it is missing or behind (someone else deployed),

@@ -9,6 +9,7 @@ from plain data.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from builder.report import REPORT_FILE
+from builder.site.render import CONFIG_FILE
 
 # SwiftShader or a GPU computes in float32 with its own rounding: the page's tests hold WebGL to 1e-3
 # (README, "Tests"), the build's own tolerance (1e-4) is for WASM and CPU.
@@ -67,6 +69,7 @@ class Visit:
     probabilities: list[list[float]] | None = None  # the page's answers on the reference images (class order)
     classify_error: str = ""  # why classifying them failed
     navigations: int = 1  # documents loaded until settled (2: the service worker's isolation reload)
+    labels: list[str] | None = None  # window.browsernet.labels: the class names the page shows, in output order
 
     @property
     def ready(self) -> bool:
@@ -192,12 +195,33 @@ def answer_error(visit: Visit, report: dict[str, Any]) -> tuple[float | None, st
     return float(np.max(np.abs(got - reference))), ""
 
 
-def right_answers(report: dict[str, Any], visits: list[Visit]) -> Check:
+def built_labels(report: dict[str, Any], served: list[Served]) -> list[str] | None:
+    """The class names of the build, from config.json as the host sent it to verify, when that is the file the
+    build wrote (its sha256 is report.json's); None when it is not, or not served (Right files says why)."""
+    config = next((s for s in served if s.path == CONFIG_FILE), None)
+    if config is None or config.status != 200 or config.sha256 != (report.get("sha256") or {}).get(CONFIG_FILE):
+        return None
+    try:
+        labels = json.loads(config.body).get("labels")
+    except (ValueError, AttributeError):
+        return None
+    return [str(label) for label in labels] if isinstance(labels, list) else None
+
+
+def right_answers(report: dict[str, Any], visits: list[Visit], labels: list[str] | None = None) -> Check:
     """The page's probabilities on the reference images are Keras's, within the build's tolerance
-    (1e-3 on WebGL)."""
+    (1e-3 on WebGL), and the page names each output as the build did (``labels``, from :func:`built_labels`):
+    right numbers under shifted names (a stale config.json in a cache the browser reads) are wrong answers."""
     problems, found = [], []
     count = len(report.get("reference", {}).get("probabilities", []))
     for v in visits:
+        if labels is not None and v.ready and v.labels is not None and v.labels != labels:
+            wrong = [i for i, (a, b) in enumerate(zip(v.labels, labels)) if a != b]
+            first = (f"output {wrong[0]} as '{v.labels[wrong[0]]}', not '{labels[wrong[0]]}'" if wrong
+                     else f"{len(v.labels)} classes, not {len(labels)}")
+            problems.append(f"{v.label()}: the page names {first}: it did not get the build's config.json "
+                            "(a stale copy in a cache between the host and the browser?)")
+            continue
         diff, why = answer_error(v, report)
         if diff is None:
             problems.append(why)

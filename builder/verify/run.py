@@ -57,6 +57,7 @@ PAGE_FACTS = """() => ({
   isolated: self.crossOriginIsolated === true,
   controlled: Boolean(navigator.serviceWorker && navigator.serviceWorker.controller),
   secure: self.isSecureContext === true,
+  labels: window.browsernet && window.browsernet.labels ? Array.from(window.browsernet.labels, String) : null,
 })"""
 # PNG files, as a visitor's files: classify(Blob) decodes them without colour conversion.
 CLASSIFY_PNGS = """async (pngs) => {
@@ -333,7 +334,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
         checks.right_files(data, served, target.stale, target.extra, other_build,
                            f"{target.expected_from.rstrip('/')}/{reports.REPORT_FILE}" if target.expected_from
                            else reports.REPORT_FILE),
-        checks.right_answers(data, visits),
+        checks.right_answers(data, visits, checks.built_labels(data, served)),
         checks.private(origin, observer.privacy),
         checks.host(first, headers, wasm),
         checks.return_visit(second, downloaded),
@@ -432,7 +433,7 @@ def _settle(page: Any, asked: str, timeout_ms: float, pngs: list[str]) -> Visit:
     if facts is None:
         return Visit(asked, "timeout", f"still loading after {timeout_ms / 1000:.0f}s: {_status(page)}")
     visit = Visit(asked, facts["state"], _first_line(facts["error"]), facts["backend"], facts["thread"],
-                  facts["threads"], facts["isolated"], facts["controlled"], facts["secure"])
+                  facts["threads"], facts["isolated"], facts["controlled"], facts["secure"], labels=facts["labels"])
     if visit.ready and pngs:
         try:
             visit.probabilities = page.evaluate(CLASSIFY_PNGS, pngs)

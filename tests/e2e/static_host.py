@@ -36,6 +36,18 @@ class _Handler(SimpleHTTPRequestHandler):
             return str(self.host.root / "index.html")
         return local
 
+    def do_GET(self):
+        path = self.path.split("?", 1)[0][len(self.host.prefix):]
+        other = self.host.to_browsers.get(path)
+        if other is not None and self.headers.get("Sec-Fetch-Dest"):  # a browser's request, not verify's own
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(path))
+            self.send_header("Content-Length", str(len(other)))
+            self.end_headers()
+            self.wfile.write(other)
+            return
+        super().do_GET()
+
     def copyfile(self, source, outputfile):
         data = source.read()
         outputfile.write(data)
@@ -45,8 +57,11 @@ class _Handler(SimpleHTTPRequestHandler):
 class StaticHost:
     """Serve ``root`` at ``http://127.0.0.1:<port>/<repo>/`` until :meth:`close`."""
 
-    def __init__(self, root: Path, repo: str, *, fallback: bool = False):
+    def __init__(self, root: Path, repo: str, *, fallback: bool = False, to_browsers: dict[str, bytes] | None = None):
         self.root = Path(root)
+        # site-relative path -> other bytes sent for it to browsers only (a request with Sec-Fetch-Dest), as a
+        # stale copy in a cache that only the browser's requests reach (one Accept-Encoding variant, a CDN edge)
+        self.to_browsers = dict(to_browsers or {})
         self.prefix = f"/{repo}/"
         self.fallback = fallback
         self.sent: Counter[str] = Counter()  # site-relative path -> bytes of body sent

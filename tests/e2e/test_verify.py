@@ -166,6 +166,24 @@ def test_a_missing_shard_behind_an_html_fallback(site_copy, tmp_path):
     assert f"model/{shard.name}: the host sent an HTML page (HTTP 200, text/html) instead of the file" in files["detail"]
 
 
+def test_a_stale_config_json_that_only_the_browser_gets_fails_right_answers(publish_sites, tmp_path):
+    """The numbers are right but the page names them with another build's labels: verify's own download of
+    config.json is the right file, so only the page's labels tell."""
+    site = publish_sites["github-pages"]
+    config = json.loads((site / "config.json").read_text())
+    labels = config["labels"]
+    shifted = dict(config, labels=labels[1:] + labels[:1])
+    host = StaticHost(site, "dog-classifier", to_browsers={"config.json": json.dumps(shifted).encode()})
+    try:
+        code, output, checks = verify(host.url, tmp_path)
+    finally:
+        host.close()
+    assert code == 1
+    answers = checks["Right answers"]
+    assert not answers["ok"] and f"the page names output 0 as '{labels[1]}', not '{labels[0]}'" in answers["detail"]
+    assert checks["Right files"]["ok"]  # what verify downloads itself is the build's
+
+
 def test_a_wasm_served_with_the_wrong_type(publish_sites, tmp_path, monkeypatch):
     # A host without a type for .wasm: application/octet-stream, as many send.
     monkeypatch.setitem(static_host._Handler.extensions_map, ".wasm", "application/octet-stream")

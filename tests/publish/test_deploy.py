@@ -262,12 +262,17 @@ def test_a_full_ref_as_branch_is_refused_with_its_short_name(repo, pages_site):
     assert git(bare, "for-each-ref") == ""
 
 
-def test_a_branch_of_sources_is_never_replaced_by_the_site(repo, pages_site):
+@pytest.mark.parametrize("own_report", [False, True], ids=["sources", "sources-with-a-report.json"])
+def test_a_branch_of_sources_is_never_replaced_by_the_site(own_report, repo, pages_site):
     """Deploy replaces the branch's whole tree: a branch no deploy made (here the project's main, pushed,
-    while a feature branch is checked out) keeps its files, on the remote and here, dry run or not."""
+    while a feature branch is checked out) keeps its files, on the remote and here, dry run or not; also
+    when the project keeps a report.json of its own at the root (not a browsernet build's)."""
     work, bare = repo
     (work / "README").write_text("my project\n")
     git(work, "add", "README")
+    if own_report:
+        (work / "report.json").write_text('{"accuracy": 0.93}\n')
+        git(work, "add", "report.json")
     git(work, "commit", "--quiet", "-m", "start")
     git(work, "branch", "-M", "main")
     git(work, "push", "--quiet", "origin", "main")
@@ -275,7 +280,7 @@ def test_a_branch_of_sources_is_never_replaced_by_the_site(repo, pages_site):
     tip = git(bare, "rev-parse", "main")
     for dry_run in ((), ("--dry-run",)):
         _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "main", *dry_run),
-                        "main holds files that no deploy wrote (README)", "--branch gh-pages")
+                        "main holds files that no deploy wrote (README", "--branch NAME")
     assert git(bare, "rev-parse", "main") == tip and git(work, "rev-parse", "main") == tip
     assert run("deploy", "github-pages", str(pages_site)).exit_code == 0  # its own branch: fine
 

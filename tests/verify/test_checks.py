@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -123,6 +124,22 @@ def test_right_answers_needs_a_reference_and_an_answer():
     assert "classify() failed: boom" in checks.right_answers(REPORT, [ready(classify_error="boom")]).detail
     assert "2 classes per image, report.json has 3" in checks.right_answers(
         {"reference": {"probabilities": [[0.5, 0.25, 0.25]] * 2}}, [ready()]).detail
+
+
+def test_right_answers_under_other_names_are_wrong_answers():
+    """The page's labels must be config.json's as the build wrote it (its sha256 in report.json)."""
+    config = json.dumps({"labels": ["cat", "dog"]}).encode()
+    report = {**REPORT, "sha256": {**REPORT["sha256"], "config.json": hashlib.sha256(config).hexdigest()}}
+    labels = checks.built_labels(report, served(**{"config.json": Served("config.json", 200, "application/json",
+                                                                         config)}))
+    assert labels == ["cat", "dog"]
+    assert checks.right_answers(report, [ready(labels=["cat", "dog"])], labels).ok
+    check = checks.right_answers(report, [ready(labels=["dog", "cat"])], labels)
+    assert not check.ok and "the page names output 0 as 'dog', not 'cat'" in check.detail
+    assert "1 classes, not 2" in checks.right_answers(report, [ready(labels=["cat"])], labels).detail
+    # A config.json that is not the build's names nothing to compare with (Right files fails it).
+    other = Served("config.json", 200, "application/json", b'{"labels": ["x", "y"]}')
+    assert checks.built_labels(report, served(**{"config.json": other})) is None
 
 
 def test_private():
