@@ -641,6 +641,7 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
                                baselines=() if no_baseline else tuple(b.strip() for b in baselines.split(",")
                                                                       if b.strip()))
         check(options)  # before anything starts, so a mistake costs no run
+        _refuse_json_inside(json_path, site, "bench.json" if json_path == Path("bench.json") else None)
         if not json_path.resolve().parent.is_dir():
             raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
@@ -651,6 +652,16 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
         _say(quiet)(f"Figures written to {json_path}")
 
     _run(verbose, quiet, action)
+
+
+def _refuse_json_inside(json_path: Path, site: Path, default: str | None = None) -> None:
+    """Refuse a ``--json`` file inside a site folder: every file there is the build's (report.json is its record,
+    and deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site."""
+    where = json_path.resolve()
+    if site.is_dir() and where.is_relative_to(site.resolve()):
+        given = f"the default --json {default} (in the current folder)" if default else f"--json {json_path}"
+        raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
+                              "write it elsewhere (--json ../figures.json)")
 
 
 @cli.command()
@@ -699,6 +710,9 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
         check_options(options)
         to_stderr = json_file is not None and getattr(json_file, "name", "") == "<stdout>"
         if json_file is not None and not to_stderr:  # opened at its first write: check its folder now
+            for site in (target, expect):
+                if site is not None and "://" not in site:
+                    _refuse_json_inside(Path(json_file.name), Path(site))
             folder = Path(json_file.name).resolve().parent
             if not folder.is_dir():
                 raise BrowsernetError(f"--json {json_file.name}: no folder {folder} to write it in")

@@ -55,6 +55,18 @@ def test_json_into_a_missing_folder_fails_before_the_run(site, tmp_path):
     assert f"no folder {tmp_path / 'no' / 'such'}" in line
 
 
+def test_json_inside_the_site_is_refused_and_the_site_keeps_its_files(site, tmp_path, monkeypatch):
+    """bench --json site/report.json replaced the build's record, and `cd site && bench .` wrote bench.json
+    into the site, which deploy then refused to publish."""
+    before = (site / REPORT_FILE).read_text()
+    line = _one_error_line(_bench(site, "--json", site / REPORT_FILE))
+    assert f"--json {site / REPORT_FILE} is inside the site folder" in line
+    monkeypatch.chdir(site)
+    line = _one_error_line(_bench("."))
+    assert "the default --json bench.json (in the current folder) is inside the site folder" in line
+    assert (site / REPORT_FILE).read_text() == before and sorted(p.name for p in site.iterdir()) == [REPORT_FILE]
+
+
 @pytest.mark.parametrize("runs", ["0", "2", "-3"])
 def test_fewer_than_3_runs_is_a_usage_error(site, runs):
     line = _one_error_line(_bench(site, "--runs", runs))  # a usage error is one line too, with where to look

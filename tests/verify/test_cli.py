@@ -69,6 +69,15 @@ def test_a_json_file_in_no_folder_is_refused_before_any_check(minimal_site, monk
                    f"--json {tmp_path / 'missing' / 'v.json'}: no folder")
 
 
+def test_a_json_file_inside_the_site_is_refused_before_any_check(minimal_site, monkeypatch, tmp_path):
+    monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
+    before = (minimal_site / "report.json").read_text()
+    one_line_error([str(minimal_site), "--json", str(minimal_site / "report.json")], "is inside the site folder")
+    one_line_error(["http://127.0.0.1:9/", "--expect", str(minimal_site), "--json", str(minimal_site / "v.json")],
+                   "is inside the site folder")
+    assert (minimal_site / "report.json").read_text() == before and not (minimal_site / "v.json").exists()
+
+
 def test_json_to_stdout_still_says_what_failed(tmp_path):
     """`verify TARGET --json -` in CI: a run that cannot start still writes its JSON (ok: false, the error),
     so the step reading it gets a verdict instead of empty input."""
