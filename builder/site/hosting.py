@@ -109,10 +109,43 @@ def write_target_files(site: Path, target: str, *, cname: str | None = None,
 
 
 def write_firebase_files(site: Path, project: str | None) -> None:
-    """``firebase.json`` (and ``.firebaserc`` naming the default project, if known) in ``site``."""
-    (site / FIREBASE_JSON).write_text(json.dumps(firebase_config(), indent=2) + "\n")
+    """``firebase.json`` (and ``.firebaserc`` naming the default project, if known) in ``site``, keeping what a
+    user added beside browsernet's rules: ``firebase.json``'s other sections (``emulators``, ``functions``), and
+    ``.firebaserc``'s other aliases and ``targets``.
+
+    Raises :class:`BrowsernetError` (nothing written) for a file that is not a JSON object, or a ``firebase.json``
+    whose ``hosting`` section is not browsernet's (edited: its redirects or headers would be lost)."""
+    config, rc = _json_object(site / FIREBASE_JSON), _json_object(site / FIREBASERC)
+    ours = firebase_config()
+    if config.get("hosting", ours["hosting"]) != ours["hosting"]:
+        changed = sorted(k for k in {*config["hosting"], *ours["hosting"]}
+                         if config["hosting"].get(k) != ours["hosting"].get(k)) if isinstance(
+            config["hosting"], dict) else ["hosting"]
+        raise BrowsernetError(
+            f"{site / FIREBASE_JSON}: its hosting section is not the one browsernet writes ({', '.join(changed)} "
+            "differ), and writing browsernet's would lose that; to keep it, deploy with the firebase CLI yourself "
+            "(the site needs browsernet's headers), or delete the file to take browsernet's")
+    merged = {**ours, **config, "hosting": ours["hosting"]}
+    (site / FIREBASE_JSON).write_text(json.dumps(merged, indent=2) + "\n")
     if project:
-        (site / FIREBASERC).write_text(json.dumps({"projects": {"default": project}}, indent=2) + "\n")
+        projects = rc.get("projects") if isinstance(rc.get("projects"), dict) else {}
+        (site / FIREBASERC).write_text(json.dumps({**rc, "projects": {**projects, "default": project}}, indent=2)
+                                       + "\n")
+
+
+def _json_object(path: Path) -> dict:
+    """``path``'s JSON object; {} when there is no such file. Raises :class:`BrowsernetError` for another file."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise BrowsernetError(f"{path}: not readable as JSON ({e}); browsernet writes this file: fix it, or delete "
+                              "it to take browsernet's") from e
+    if not isinstance(data, dict):
+        raise BrowsernetError(f"{path}: not a JSON object; browsernet writes this file: delete it to take "
+                              "browsernet's")
+    return data
 
 
 def firebase_project(site: Path) -> str | None:

@@ -594,6 +594,39 @@ def test_firebase_dry_run_writes_config(publish_sites, tmp_path):
     _one_line_error(bad, "--project 'Bad Project!': not a Firebase project ID")
 
 
+def test_firebase_deploy_keeps_what_the_user_added_to_firebase_json_and_firebaserc(publish_sites, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    config = json.loads((site / "firebase.json").read_text())
+    config["emulators"] = {"hosting": {"port": 5055}}
+    (site / "firebase.json").write_text(json.dumps(config))
+    rc = {"projects": {"default": "demo-browsernet", "staging": "demo-staging"}, "targets": {"demo-staging": {}}}
+    (site / ".firebaserc").write_text(json.dumps(rc))
+    result = run("deploy", "firebase", str(site), "--project", "demo-other", "--dry-run")
+    assert result.exit_code == 0, result.output
+    written = json.loads((site / "firebase.json").read_text())
+    assert written["hosting"] == hosting.firebase_config()["hosting"] and written["emulators"]["hosting"]["port"] == 5055
+    assert json.loads((site / ".firebaserc").read_text()) == {
+        "projects": {"default": "demo-other", "staging": "demo-staging"}, "targets": {"demo-staging": {}}}
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: {**c, "hosting": {**c["hosting"], "redirects": [{"source": "/old", "destination": "/"}]}},
+     "its hosting section is not the one browsernet writes (redirects differ)"),
+    (lambda c: "{ not json", "not readable as JSON"),
+])
+def test_firebase_deploy_never_overwrites_an_edited_hosting_section_or_a_broken_file(edit, message, publish_sites,
+                                                                                   tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    edited = edit(json.loads((site / "firebase.json").read_text()))
+    text = edited if isinstance(edited, str) else json.dumps(edited)
+    (site / "firebase.json").write_text(text)
+    for dry_run in (("--dry-run",), ()):
+        _one_line_error(run("deploy", "firebase", str(site), *dry_run), message)
+        assert (site / "firebase.json").read_text() == text
+
+
 def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkeypatch):
     """The real firebase CLI (pinned in package.json), with a fresh home: installed, not logged in."""
     site = tmp_path / "site"
