@@ -108,9 +108,10 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
                            changed=False, pushed=False, dry_run=True, files=files, remote_has_branch=has_branch,
                            unfetched=unfetched, unchanged=unchanged, unpushed=ahead and local != tip)
     remote_tip = git.fetch(remote, branch)
+    for commit in (git.rev(f"refs/heads/{branch}"), remote_tip):  # both, before either moves: as the dry run
+        git.require_deployed(commit, branch, remote)
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
-    git.require_deployed(before, branch, remote)
     _warn_if_cname_dropped(git, before, branch, cname)
     with git.committer(), _without_copies(site) as source, _cwd(git.root), \
             tempfile.TemporaryFile() as said, redirect_stdout(io.BytesIO()):
@@ -251,8 +252,10 @@ class _Git:
         if not self.has_commit(remote_tip):
             return
         if not self._is_ancestor(local, remote_tip) and not self._is_ancestor(remote_tip, local):
-            raise DeployError(f"{self.root}: the local {branch} and {remote}/{branch} have diverged; to publish on "
-                              f"top of {remote}'s, run 'git branch -f {branch} {remote}/{branch}' and deploy again")
+            only_here = self.run("rev-list", "--count", f"{remote_tip}..{local}").stdout.strip()
+            raise DeployError(f"{self.root}: the local {branch} and {remote}/{branch} have diverged (the local one has "
+                              f"{only_here} commit(s) that {remote}'s lacks); to drop those and publish on top of "
+                              f"{remote}'s, run 'git branch -f {branch} {remote}/{branch}' and deploy again")
 
     def has_commit(self, commit: str) -> bool:
         return self.run("cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0

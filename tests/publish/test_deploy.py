@@ -211,10 +211,34 @@ def test_diverged_pages_branches_are_refused_with_the_fix(repo, pages_site, tmp_
     # A dry run fetches nothing: it cannot see their commit yet, and says so instead of "checks out" alone.
     dry = run("deploy", "github-pages", str(pages_site), "--dry-run")
     assert dry.exit_code == 0 and "origin/gh-pages has commits not fetched here" in dry.output, dry.output
-    _one_line_error(run("deploy", "github-pages", str(pages_site)), "have diverged", "git branch -f gh-pages")
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "have diverged (the local one has 1 commit(s) "
+                    "that origin's lacks); to drop those", "git branch -f gh-pages")
     assert git(bare, "rev-parse", "gh-pages") == theirs
     # Once their commit is here, the dry run refuses as the deploy does.
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--dry-run"), "have diverged")
+
+
+def test_a_local_pages_branch_of_other_files_is_refused_as_such_not_as_diverged(repo, pages_site, tmp_path):
+    """A local gh-pages with a draft of one's own (no deploy made it) while the remote's holds a deploy: the deploy
+    and its dry run both say so, and neither suggests the 'git branch -f' that would orphan the draft."""
+    work, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    (work / "README").write_text("my project\n")
+    git(work, "add", "README")
+    git(work, "commit", "--quiet", "-m", "start")
+    main = git(work, "branch", "--show-current")
+    git(work, "branch", "-D", "gh-pages")
+    git(work, "switch", "--quiet", "--orphan", "gh-pages")
+    (work / "draft.html").write_text("<p>draft</p>\n")
+    git(work, "add", "draft.html")
+    git(work, "commit", "--quiet", "-m", "draft")
+    draft = git(work, "rev-parse", "gh-pages")
+    git(work, "switch", "--quiet", main)
+    for dry_run in ((), ("--dry-run",)):
+        result = run("deploy", "github-pages", str(pages_site), *dry_run)
+        _one_line_error(result, "gh-pages holds files that no deploy wrote (draft.html)")
+        assert "branch -f" not in result.output
+    assert git(work, "rev-parse", "gh-pages") == draft
 
 
 def test_a_commit_git_cannot_make_is_one_line_with_gits_reason(repo, pages_site, capfd):
