@@ -685,8 +685,8 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
 
     \b
     Loads          the page becomes ready on each backend; which one runs
-    Right files    every model file (and every file the page fetched) is the
-                   one report.json records (sha256, not an HTML fallback page);
+    Right files    every file of the build (model files first) is the one
+                   report.json records (sha256, not an HTML fallback page);
                    with --expect SITE, SITE's report.json
     Right answers  the page's probabilities on the build's reference images are
                    Keras's, within the build's tolerance (1e-3 on WebGL)

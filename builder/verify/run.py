@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from builder import report as reports
 from builder.errors import VerifyError
 from builder.progress import Reporter
+from builder.site import hosting
 from builder.verify import checks
 from builder.verify.checks import Check, Privacy, Served, Visit
 
@@ -472,8 +473,11 @@ def _status(page: Any) -> str:
 
 
 def _served(context: Any, url: str, data: dict[str, Any], requested: list[str]) -> tuple[list[Served], dict]:
-    """The model files, the .wasm binaries and every other site file the page requested, as the host sends
-    them (fetched directly, past the service worker); and the page's own response headers."""
+    """Every file of the build (report.json's sha256), the model files first, and any other site file the page
+    requested, as the host sends them (fetched directly, past the service worker); and the page's own response
+    headers. Every one but the host's own configuration (.nojekyll, CNAME, firebase.json: hosts need not serve
+    it), not only what this visit asked for: a missing WebGPU bundle breaks only the visitors whose page picks
+    WebGPU."""
     page_response = _get(context, url, "index.html")
     headers = page_response[1]
     model_json = _get(context, url, checks.MODEL_DIR + "model.json")
@@ -485,6 +489,7 @@ def _served(context: Any, url: str, data: dict[str, Any], requested: list[str]) 
             if path in known and path != reports.REPORT_FILE:
                 paths.append(path)
     paths += [p for p in data.get("files", {}) if p.endswith(".wasm")]
+    paths += [p for p in data.get("sha256", {}) if p != reports.REPORT_FILE and p not in hosting.HOST_FILES]
     served = {checks.MODEL_DIR + "model.json": model_json[0], "index.html": page_response[0]}
     for path in dict.fromkeys(paths):
         if path not in served:

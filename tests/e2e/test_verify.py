@@ -152,6 +152,21 @@ def test_a_file_the_build_did_not_write_fails_as_deploy_refuses_it(site_copy, tm
     assert checks["Right answers"]["ok"]  # the site itself still works: only that file is wrong
 
 
+def test_a_file_the_page_did_not_ask_for_is_checked_too(site_copy, tmp_path):
+    """The WebGPU bundle is fetched only where the page picks WebGPU: a host that lost it breaks those visitors,
+    though this visit (wasm) never asks for it."""
+    webgpu = next(p for p in (site_copy / "vendor").iterdir() if "webgpu" in p.name)
+    webgpu.unlink()
+    host = StaticHost(site_copy, "dog-classifier")
+    try:
+        code, output, checks = verify(host.url, tmp_path)
+    finally:
+        host.close()
+    assert code == 1 and checks["Loads"]["ok"]
+    files = checks["Right files"]
+    assert not files["ok"] and f"vendor/{webgpu.name}: HTTP 404 (missing on the host)" in files["detail"], files
+
+
 def test_a_missing_shard_behind_an_html_fallback(site_copy, tmp_path):
     shard = _shard(site_copy)
     shard.unlink()
