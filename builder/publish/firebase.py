@@ -56,8 +56,12 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
     else:
         reason = None
     if reason:
+        said = shlex.join(command)
+        if cli is not None and shutil.which("firebase") is None:  # the one beside browsernet: not on PATH
+            first = first.replace("firebase ", f"{shlex.quote(cli)} ")
+            said = shlex.join([cli, *command[1:]])
         raise DeployError(f"{site}: not deployed: {reason}; firebase.json is written, so deploy with: "
-                          f"cd {shlex.quote(str(site))} && {first}{shlex.join(command)}")
+                          f"cd {shlex.quote(str(site))} && {first}{said}")
     done = subprocess.run([cli, *command[1:], "--non-interactive"], capture_output=True, text=True, cwd=site)
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if "Error" in line]

@@ -662,8 +662,10 @@ def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkey
     monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache.folder("").parent))  # where the build kept its record
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    _one_line_error(run("deploy", "firebase", str(site)), "not logged in", "firebase login",
-                    "firebase deploy --only hosting --project demo-browsernet")
+    result = run("deploy", "firebase", str(site))
+    _one_line_error(result, "not logged in", "firebase login", "firebase deploy --only hosting --project demo-browsernet")
+    said = result.output.split(" && ")[1].removesuffix(" login")  # the CLI the printed command runs
+    assert shutil.which(said), f"{said}: the printed command names a CLI that is not there"
 
 
 def test_firebase_project_must_be_an_id(publish_sites, tmp_path):
