@@ -474,8 +474,14 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
         site = directory or kwargs["out"]
         if rebuild:
             options = _options_from({**kwargs, "out": site})
-            _do_build(options, quiet)
-        server = make_server(site, port=port)
+            server = make_server(site, port=port, built=False)  # a busy port fails before the build, not after
+            try:
+                _do_build(options, quiet)
+            except BaseException:
+                server.server_close()
+                raise
+        else:
+            server = make_server(site, port=port)
         click.echo(f"Serving {site}/ at {url_of(server)} (Ctrl-C to stop)")
         sys.stdout.flush()
         try:

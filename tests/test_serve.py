@@ -276,3 +276,19 @@ def test_a_busy_port_says_how_to_get_a_free_one(tmp_path):
             make_server(site, port=taken.server_address[1])
     finally:
         taken.server_close()
+
+
+def test_serve_build_on_a_busy_port_fails_before_building_and_keeps_the_site(tmp_path, sequential_keras):
+    """serve --build replaced the site and only then found the port taken: a long wait for a failure."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>old</title>")
+    taken = make_server(site, port=0)
+    try:
+        result = CliRunner().invoke(cli, ["serve", "--build", str(site), "--model", str(sequential_keras),
+                                          "--port", str(taken.server_address[1]), "--force"])
+    finally:
+        taken.server_close()
+    assert result.exit_code == 1 and "cannot listen on 127.0.0.1" in result.output, result.output
+    assert "Building" not in result.output and (site / "index.html").read_text() == "<!doctype html><title>old</title>"
+
