@@ -45,4 +45,6 @@ def test_the_page_gives_keras_probabilities_on_the_held_out_photos(backend, trai
     assert len(set(expected.argmax(-1))) >= 3  # the photos are told apart: parity that means something
     card = page.page.text_content("#model-card")
     accuracy = train_report["test"]["accuracy"]
-    assert f"{accuracy * 100:.1f}".removesuffix(".0") + "% on" in card and "Class “birds”" in card
+    low, high = (int(x * 100 + 0.5) for x in train_report["test"]["accuracy_95ci"])  # as Math.round
+    assert (f"{accuracy * 100:.1f}".removesuffix(".0") + f"% (95% confidence interval {low}–{high}%) on" in card
+            and "Class “birds”" in card)
