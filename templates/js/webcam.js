@@ -56,6 +56,7 @@ export function createWebcam(view, classify) {
   const { refs } = view;
   let stream = null;
   let running = false;
+  let session = 0; // which start() the running loop belongs to: a loop of an earlier one ends at its next step
   let wake = null; // resolves the pending cap delay early on stop
 
   const showCap = () => {
@@ -84,29 +85,31 @@ export function createWebcam(view, classify) {
     refs.cameraStatus.textContent = message;
   }
 
-  async function loop() {
+  async function loop(mine) {
     const starts = []; // when recent frames were grabbed: the cap spaces these
     let frames = 0;
     let lastStart = null;
-    while (running) {
+    // Stop then Start while a frame is classified: this loop must end, not run beside the new one.
+    const current = () => running && session === mine;
+    while (current()) {
       // Timers may fire a little early; wait until the cap really allows the next frame.
-      for (let delay; running && (delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value))) > 0;) {
+      for (let delay; current() && (delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value))) > 0;) {
         await new Promise((resolve) => {
           wake = resolve;
           setTimeout(resolve, delay);
         });
         wake = null;
       }
-      if (!running) break;
+      if (!current()) break;
       lastStart = performance.now();
       let reply;
       try {
         reply = await classify(refs.cameraVideo);
       } catch (err) {
-        stop(`Live classification stopped: ${err.message}`);
+        if (current()) stop(`Live classification stopped: ${err.message}`);
         break;
       }
-      if (!running) break;
+      if (!current()) break;
       const done = performance.now();
       frames += 1;
       starts.push(lastStart);
@@ -137,9 +140,25 @@ export function createWebcam(view, classify) {
       stop(cameraErrorMessage(err && err.name, err && err.message));
       return;
     }
+    // A camera unplugged, or taken back by the system or another application: its track ends and the video
+    // goes black; classifying on would show answers for a picture that is not there.
+    const started = stream;
+    for (const track of started.getTracks()) {
+      track.addEventListener('ended', () => {
+        if (stream === started) stop('The camera was disconnected or taken by another application.');
+      });
+    }
+    // The last session's answers and figures are not this one's.
+    view.setCameraResults([]);
+    refs.cameraMeasured.textContent = '– fps';
+    refs.cameraLatency.textContent = '– ms';
+    delete refs.cameraMeasured.dataset.fps;
+    delete refs.cameraMeasured.dataset.frames;
+    delete refs.cameraLatency.dataset.ms;
     setRunning(true);
     refs.cameraStatus.textContent = 'Camera on: classifying live.';
-    loop();
+    session += 1;
+    loop(session);
   }
 
   refs.cameraStart.addEventListener('click', start);

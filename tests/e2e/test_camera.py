@@ -41,6 +41,33 @@ def test_camera_classifies_live_within_the_frame_rate_cap(served, open_page, bro
     assert page.foreign_requests(served) == [] and page.csp_violations() == []
 
 
+def test_a_camera_that_cuts_out_stops_and_says_so(served, open_page, browser_with):
+    """An unplugged camera (or one the system takes back) ends its track and the video goes black: the page must
+    stop instead of showing answers for a picture that is not there, and a new start shows none of the old ones."""
+    page = _ready(open_page(f"{served}keras/?backend=wasm", on=browser_with(*FAKE_CAMERA)))
+    p = page.page
+    p.click("#camera-start")
+    p.wait_for_function("() => document.querySelectorAll('#camera-results .prediction').length === 5")
+    p.evaluate("() => document.querySelector('#camera-video').srcObject.getVideoTracks()[0]"
+               ".dispatchEvent(new Event('ended'))")
+    assert p.text_content("#camera-status") == "The camera was disconnected or taken by another application."
+    assert p.locator("#camera-view").is_hidden() and p.locator("#camera-start").is_enabled()
+    frames = p.get_attribute("#camera-fps-measured", "data-frames")
+    p.wait_for_timeout(1500)  # no frame is classified after it (3 at the 2 fps cap otherwise)
+    assert p.get_attribute("#camera-fps-measured", "data-frames") == frames
+    # When the new session says it is on, the last session's answers are gone (its first frame is not done yet).
+    shown = p.evaluate("""() => new Promise((resolve) => {
+      const list = document.querySelector('#camera-results');
+      const status = document.querySelector('#camera-status');
+      const seen = new MutationObserver(() => {
+        if (status.textContent.startsWith('Camera on')) { seen.disconnect(); resolve(list.children.length); }
+      });
+      seen.observe(status, { childList: true, characterData: true, subtree: true });
+      document.querySelector('#camera-start').click();
+    })""")
+    assert shown == 0
+
+
 def test_denied_camera_is_said_plainly(served, open_page, browser_with):
     # A fake camera exists, but this context was never given the permission: Chromium refuses.
     page = _ready(open_page(f"{served}keras/?backend=wasm", on=browser_with("--use-fake-device-for-media-stream")))

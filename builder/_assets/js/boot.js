@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-ACMCRTUH.js");
+  await import("./app-PFO7OKTZ.js");
 }
 boot().catch(fail);

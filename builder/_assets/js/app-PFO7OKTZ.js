@@ -1838,6 +1838,7 @@ function createWebcam(view2, classify2) {
   const { refs } = view2;
   let stream = null;
   let running = false;
+  let session = 0;
   let wake = null;
   const showCap = () => {
     refs.cameraFpsValue.textContent = `${refs.cameraFps.value} fps`;
@@ -1862,28 +1863,29 @@ function createWebcam(view2, classify2) {
     if (wake) wake();
     refs.cameraStatus.textContent = message;
   }
-  async function loop() {
+  async function loop(mine) {
     const starts = [];
     let frames = 0;
     let lastStart = null;
-    while (running) {
-      for (let delay; running && (delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value))) > 0; ) {
+    const current = () => running && session === mine;
+    while (current()) {
+      for (let delay; current() && (delay = frameDelay(lastStart, performance.now(), Number(refs.cameraFps.value))) > 0; ) {
         await new Promise((resolve) => {
           wake = resolve;
           setTimeout(resolve, delay);
         });
         wake = null;
       }
-      if (!running) break;
+      if (!current()) break;
       lastStart = performance.now();
       let reply;
       try {
         reply = await classify2(refs.cameraVideo);
       } catch (err) {
-        stop(`Live classification stopped: ${err.message}`);
+        if (current()) stop(`Live classification stopped: ${err.message}`);
         break;
       }
-      if (!running) break;
+      if (!current()) break;
       const done = performance.now();
       frames += 1;
       starts.push(lastStart);
@@ -1913,9 +1915,22 @@ function createWebcam(view2, classify2) {
       stop(cameraErrorMessage(err && err.name, err && err.message));
       return;
     }
+    const started = stream;
+    for (const track of started.getTracks()) {
+      track.addEventListener("ended", () => {
+        if (stream === started) stop("The camera was disconnected or taken by another application.");
+      });
+    }
+    view2.setCameraResults([]);
+    refs.cameraMeasured.textContent = "– fps";
+    refs.cameraLatency.textContent = "– ms";
+    delete refs.cameraMeasured.dataset.fps;
+    delete refs.cameraMeasured.dataset.frames;
+    delete refs.cameraLatency.dataset.ms;
     setRunning(true);
     refs.cameraStatus.textContent = "Camera on: classifying live.";
-    loop();
+    session += 1;
+    loop(session);
   }
   refs.cameraStart.addEventListener("click", start2);
   refs.cameraStop.addEventListener("click", () => stop());
