@@ -93,3 +93,32 @@ def test_layout_at_phone_and_desktop_width(width, demo_site, served_dir, open_pa
     folder.mkdir(exist_ok=True)
     p.screenshot(path=str(folder / f"page-{width}.png"), full_page=True)
     assert (folder / f"page-{width}.png").stat().st_size > 10_000
+
+
+def test_stop_and_start_during_a_slow_frame_leave_one_camera_loop(demo_site, served_dir, open_page, browser_with):
+    """On a slow device (the cpu backend: a frame of this model takes about a second), Stop then Start while a
+    frame was classified left the old loop running beside the new one: more frames than the cap allows, and a
+    shown fps that was not the truth."""
+    page = open_page(f"{served_dir(demo_site)}?backend=cpu",
+                     on=browser_with("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"))
+    assert page.ready() == "ready", page.page.text_content("#error")
+    p = page.page
+    p.fill("#camera-fps", "1")
+    p.click("#camera-start")
+    p.wait_for_function("() => document.querySelector('#camera-fps-measured').dataset.frames >= 1", timeout=60_000)
+    for _ in range(4):
+        p.evaluate("""async () => {
+          document.querySelector('#camera-stop').click();
+          document.querySelector('#camera-start').click();
+          while (!document.querySelector('#camera-status').textContent.startsWith('Camera on')) {
+            await new Promise((r) => setTimeout(r, 10));
+          }
+        }""")
+    # Each Start's first frame was asked for at once and waits its turn in the worker: those come first. Then,
+    # over 5 s, one loop starts a frame each second at most.
+    p.wait_for_timeout(2500)
+    since = p.evaluate("() => performance.timeOrigin + performance.now()")  # the inferences' clock
+    p.wait_for_timeout(5000)
+    starts = p.evaluate(f"() => window.browsernet.stats().inferences.filter((i) => i.start >= {since}).length")
+    assert starts <= 6, f"{starts} frames started in 5 s at a 1 fps cap"
+
