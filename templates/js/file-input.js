@@ -1,16 +1,32 @@
-// Picking and dropping image files: each gets a card, and a queue classifies them one
-// at a time, in the order given, so a drop of many large photos never holds more than
-// one decoded image (plus small thumbnails).
+// Picking, dropping and pasting image files: each gets a card, and a queue classifies them
+// one at a time, in the order given, so a drop of many large photos never holds more than
+// one decoded image (plus small thumbnails). Files given while the model loads wait for it.
+
+import { formatPercent } from './format.js';
 
 /**
- * Wires the file input and the drop zone of ui.js's `view`. `classify(file)`
- * resolves to `{results}` or rejects with a readable message.
+ * What the queue's live region says when a batch is done: a screen reader hears the answer,
+ * not only that there is one. `last` is the last classified file's `{name, label, probability}`.
+ */
+export function doneMessage(classified, failed, last) {
+  const plural = (n) => `${n} image${n === 1 ? '' : 's'}`;
+  const answer = last ? `${last.name}: ${last.label}, ${formatPercent(last.probability)}.` : '';
+  if (classified === 1 && !failed && last) return `Done. ${answer}`;
+  return `Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ''}.`
+    + (last ? ` Last: ${answer}` : '');
+}
+
+/**
+ * Wires the file input, the page's drop target (the whole page: a drop anywhere would
+ * otherwise navigate away) and paste, for ui.js's `view`. `classify(file)` resolves to
+ * `{results}` or rejects with a readable message.
  */
 export function createFileInput(view, classify) {
   const { input, dropzone } = view.refs;
   const waiting = []; // {file, card}, oldest first
   let draining = false;
   let batch = { total: 0, done: 0, failed: 0 };
+  let last = null; // the last classified file's top answer, for the live region
 
   async function drain() {
     if (draining) return;
@@ -19,7 +35,9 @@ export function createFileInput(view, classify) {
       const { file, card } = waiting.shift();
       await card.showThumbnail();
       try {
-        card.showResults((await classify(file)).results);
+        const { results } = await classify(file);
+        card.showResults(results);
+        if (results.length > 0) last = { name: file.name || 'the image', ...results[0] };
       } catch (err) {
         batch.failed += 1;
         card.showError(err && err.message ? err.message : String(err));
@@ -28,17 +46,22 @@ export function createFileInput(view, classify) {
     }
     draining = false;
     const { total, failed } = batch;
-    const classified = total - failed;
-    const plural = (n) => `${n} image${n === 1 ? '' : 's'}`;
-    view.setQueue(`Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ''}.`);
+    view.setQueue(doneMessage(total - failed, failed, last));
     batch = { total: 0, done: 0, failed: 0 };
+    last = null;
   }
 
   function add(files) {
-    if (input.disabled || files.length === 0) return; // not ready, or failed to start
+    if (files.length === 0) return;
+    const state = document.body.dataset.state;
+    if (state === 'error') { // the page says why it could not start
+      view.setQueue('Nothing was classified: the classifier could not start.');
+      return;
+    }
     for (const file of files) waiting.push({ file, card: view.addCard(file) });
     batch.total += files.length;
-    view.setQueue(`Classifying ${batch.total} image${batch.total === 1 ? '' : 's'}…`);
+    const loading = state !== 'ready' ? ' (once the model has loaded)' : '';
+    view.setQueue(`Classifying ${batch.total} image${batch.total === 1 ? '' : 's'}${loading}…`);
     drain();
   }
 
@@ -47,21 +70,26 @@ export function createFileInput(view, classify) {
     input.value = ''; // so picking the same file again fires change
   });
 
-  // A file dropped anywhere else would make the browser navigate away to it.
-  for (const type of ['dragover', 'drop']) {
-    document.addEventListener(type, (event) => event.preventDefault());
-  }
-  dropzone.addEventListener('dragover', (event) => {
+  // A file dropped anywhere on the page is classified: left to the browser, it would navigate away to it.
+  document.addEventListener('dragover', (event) => event.preventDefault());
+  document.addEventListener('drop', (event) => {
     event.preventDefault();
-    if (event.dataTransfer) event.dataTransfer.dropEffect = input.disabled ? 'none' : 'copy';
-    if (!input.disabled) dropzone.classList.add('is-dragging');
+    dropzone.classList.remove('is-dragging');
+    if (event.dataTransfer) add([...event.dataTransfer.files]);
+  });
+  dropzone.addEventListener('dragover', (event) => {
+    if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    dropzone.classList.add('is-dragging');
   });
   dropzone.addEventListener('dragleave', (event) => {
     if (!dropzone.contains(event.relatedTarget)) dropzone.classList.remove('is-dragging');
   });
-  dropzone.addEventListener('drop', (event) => {
+  // An image pasted (Ctrl-V after copying a file or a picture) is classified like a dropped one; a paste into
+  // a text field stays the field's.
+  document.addEventListener('paste', (event) => {
+    const files = [...(event.clipboardData ? event.clipboardData.files : [])];
+    if (files.length === 0 || (event.target && event.target.closest && event.target.closest('input, textarea'))) return;
     event.preventDefault();
-    dropzone.classList.remove('is-dragging');
-    if (event.dataTransfer) add([...event.dataTransfer.files]);
+    add(files);
   });
 }

@@ -46,7 +46,9 @@ def test_status_is_announced_through_live_regions(served, open_page, tmp_path):
     Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "red.png")
     p.set_input_files("#file-input", str(tmp_path / "red.png"))
     p.wait_for_function("() => document.querySelector('#queue').textContent.startsWith('Done')")
-    assert p.text_content("#queue") == "Done: 1 image classified."
+    label = p.locator("#results .card .prediction-label").first.text_content()
+    pct = p.locator("#results .card .prediction-pct").first.text_content()
+    assert p.text_content("#queue") == f"Done. red.png: {label}, {pct}."  # the answer itself is announced
     assert p.locator("#camera-start").is_enabled()
 
 

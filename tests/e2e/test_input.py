@@ -201,3 +201,41 @@ def test_fifty_files_are_classified_in_order_without_leaking_tensors(served, ope
     assert "50 images classified" in page.page.text_content("#queue")
     # Every card got its thumbnail (the order the cards are listed in is checked above).
     assert page.page.locator("#results .card canvas.thumb").count() == 50
+
+
+# A file handed to the page as a visitor's drop or paste does it: a File in a DataTransfer, on `target`.
+HAND_OVER = """async ([url, name, how, target]) => {
+  const blob = await (await fetch(url)).blob();
+  const data = new DataTransfer();
+  data.items.add(new File([blob], name, { type: blob.type }));
+  const state = document.body.dataset.state;
+  const event = how === 'paste' ? new ClipboardEvent('paste', { clipboardData: data, bubbles: true })
+    : new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true });
+  document.querySelector(target).dispatchEvent(event);
+  return state;
+}"""
+
+
+@pytest.mark.parametrize("how, target", [("drop", "#model-card"), ("paste", "body")])
+def test_a_file_dropped_anywhere_or_pasted_is_classified_and_its_answer_announced(how, target, inputs, served,
+                                                                                 open_page):
+    Image.new("RGB", (40, 30), (20, 120, 200)).save(inputs / "blue.png")
+    page = _open(open_page, served)
+    state = page.page.evaluate(HAND_OVER, [f"{served}{inputs.name}/blue.png", "blue.png", how, target])
+    assert state == "ready"
+    page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
+    label = page.page.locator("#results .card .prediction-label").first.text_content()
+    assert page.page.text_content("#queue").startswith(f"Done. blue.png: {label}, ")
+
+
+def test_a_file_dropped_while_the_model_loads_is_classified_once_it_has(inputs, served, open_page):
+    """Dropped before the model was ready, a file used to vanish: no card, no word."""
+    Image.new("RGB", (40, 30), (200, 120, 20)).save(inputs / "orange.png")
+    page = open_page(f"{served}keras/?backend=wasm")
+    page.page.wait_for_function("() => window.browsernet !== undefined")  # the page's scripts listen from here
+    state = page.page.evaluate(HAND_OVER, [f"{served}{inputs.name}/orange.png", "orange.png", "drop", "#dropzone"])
+    assert state == "loading", "the premise: dropped before the model was ready"
+    assert page.ready() == "ready"
+    page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
+    assert page.page.locator("#results .card .card-name").all_text_contents() == ["orange.png"]
+

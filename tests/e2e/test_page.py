@@ -188,7 +188,7 @@ def test_upload_shows_results_errors_and_literal_labels(served, open_page, tmp_p
     shown = cards.nth(3).text_content()
     assert "logo.svg" in shown and "An SVG drawing, not a pixel image; save it as PNG or JPEG" in shown, shown
     page.page.wait_for_function("() => document.getElementById('queue').textContent.startsWith('Done')")
-    assert page.page.text_content("#queue") == "Done: 1 image classified, 3 could not be."
+    assert page.page.text_content("#queue").startswith("Done: 1 image classified, 3 could not be. Last: ")
     assert page.foreign_requests(served) == []
     # The title is text, not markup: escaped by the template.
     assert page.page.title() == "Fine-tuned <b>test</b>"

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-PFO7OKTZ.js");
+  await import("./app-VTJ7E3YZ.js");
 }
 boot().catch(fail);

@@ -1533,11 +1533,18 @@ async function startEngine(options) {
 }
 
 // templates/js/file-input.js
+function doneMessage(classified, failed, last) {
+  const plural = (n) => `${n} image${n === 1 ? "" : "s"}`;
+  const answer = last ? `${last.name}: ${last.label}, ${formatPercent(last.probability)}.` : "";
+  if (classified === 1 && !failed && last) return `Done. ${answer}`;
+  return `Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ""}.` + (last ? ` Last: ${answer}` : "");
+}
 function createFileInput(view2, classify2) {
   const { input, dropzone } = view2.refs;
   const waiting = [];
   let draining = false;
   let batch = { total: 0, done: 0, failed: 0 };
+  let last = null;
   async function drain() {
     if (draining) return;
     draining = true;
@@ -1545,7 +1552,9 @@ function createFileInput(view2, classify2) {
       const { file, card } = waiting.shift();
       await card.showThumbnail();
       try {
-        card.showResults((await classify2(file)).results);
+        const { results } = await classify2(file);
+        card.showResults(results);
+        if (results.length > 0) last = { name: file.name || "the image", ...results[0] };
       } catch (err) {
         batch.failed += 1;
         card.showError(err && err.message ? err.message : String(err));
@@ -1554,37 +1563,45 @@ function createFileInput(view2, classify2) {
     }
     draining = false;
     const { total, failed } = batch;
-    const classified = total - failed;
-    const plural = (n) => `${n} image${n === 1 ? "" : "s"}`;
-    view2.setQueue(`Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ""}.`);
+    view2.setQueue(doneMessage(total - failed, failed, last));
     batch = { total: 0, done: 0, failed: 0 };
+    last = null;
   }
   function add(files) {
-    if (input.disabled || files.length === 0) return;
+    if (files.length === 0) return;
+    const state2 = document.body.dataset.state;
+    if (state2 === "error") {
+      view2.setQueue("Nothing was classified: the classifier could not start.");
+      return;
+    }
     for (const file of files) waiting.push({ file, card: view2.addCard(file) });
     batch.total += files.length;
-    view2.setQueue(`Classifying ${batch.total} image${batch.total === 1 ? "" : "s"}…`);
+    const loading = state2 !== "ready" ? " (once the model has loaded)" : "";
+    view2.setQueue(`Classifying ${batch.total} image${batch.total === 1 ? "" : "s"}${loading}…`);
     drain();
   }
   input.addEventListener("change", () => {
     add([...input.files]);
     input.value = "";
   });
-  for (const type of ["dragover", "drop"]) {
-    document.addEventListener(type, (event) => event.preventDefault());
-  }
-  dropzone.addEventListener("dragover", (event) => {
+  document.addEventListener("dragover", (event) => event.preventDefault());
+  document.addEventListener("drop", (event) => {
     event.preventDefault();
-    if (event.dataTransfer) event.dataTransfer.dropEffect = input.disabled ? "none" : "copy";
-    if (!input.disabled) dropzone.classList.add("is-dragging");
+    dropzone.classList.remove("is-dragging");
+    if (event.dataTransfer) add([...event.dataTransfer.files]);
+  });
+  dropzone.addEventListener("dragover", (event) => {
+    if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+    dropzone.classList.add("is-dragging");
   });
   dropzone.addEventListener("dragleave", (event) => {
     if (!dropzone.contains(event.relatedTarget)) dropzone.classList.remove("is-dragging");
   });
-  dropzone.addEventListener("drop", (event) => {
+  document.addEventListener("paste", (event) => {
+    const files = [...event.clipboardData ? event.clipboardData.files : []];
+    if (files.length === 0 || event.target && event.target.closest && event.target.closest("input, textarea")) return;
     event.preventDefault();
-    dropzone.classList.remove("is-dragging");
-    if (event.dataTransfer) add([...event.dataTransfer.files]);
+    add(files);
   });
 }
 
