@@ -118,6 +118,12 @@ function watchForUpdates(registration, onUpdate) {
   const offer = (worker) => {
     if (!worker || !navigator.serviceWorker.controller) return;  // first install: nothing to update
     onUpdate(() => {
+      // Another tab of the site may have applied this update already: the worker is no longer waiting, and the
+      // controllerchange it caused here has passed. Reload into it at once, then.
+      if (worker.state !== 'installed') {
+        location.reload();
+        return;
+      }
       navigator.serviceWorker.addEventListener('controllerchange', () => location.reload(), { once: true });
       worker.postMessage({ type: 'activate-update' });
     });

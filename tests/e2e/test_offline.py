@@ -51,6 +51,28 @@ def test_a_new_build_is_offered_and_never_mixed_with_the_old(rebuildable, browse
         context.close()
 
 
+def test_reload_to_update_works_in_a_second_tab_after_the_first_applied_it(rebuildable, browser):
+    """Both tabs offer the new build; once one applies it, the other's button did nothing (the worker it would
+    activate was active already, and the controllerchange it waited for had passed)."""
+    build, url = rebuildable
+    context = browser.new_context()
+    try:
+        first = Page(context, url)
+        assert first.ready() == "ready"
+        build("up\nright\ndown\nleft\n")
+        a, b = Page(context, url), Page(context, url)
+        for tab in (a, b):
+            assert tab.ready() == "ready"
+            tab.page.wait_for_selector("#update:not([hidden])", timeout=30_000)
+        a.page.click("#update-button")
+        a.page.wait_for_function("() => window.browsernet && window.browsernet.labels[0] === 'up'", timeout=60_000)
+        b.page.click("#update-button")
+        b.page.wait_for_function("() => window.browsernet && window.browsernet.labels[0] === 'up'", timeout=60_000)
+        assert b.ready() == "ready"
+    finally:
+        context.close()
+
+
 def test_the_site_is_an_installable_web_app(served, open_page):
     """Chromium's own verdict, through CDP: the manifest parses and nothing blocks installation."""
     page = open_page(f"{served}keras/")

@@ -22,7 +22,7 @@ function offerUpdate(apply) {
 async function boot() {
   let offline = "failed";
   try {
-    const { startOffline } = await import("./offline-HU5OX3EK.js");
+    const { startOffline } = await import("./offline-X52CWUNL.js");
     offline = await startOffline({ onUpdate: offerUpdate });
   } catch (err) {
     console.warn("browsernet: offline support unavailable:", err);

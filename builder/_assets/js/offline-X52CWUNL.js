@@ -80,6 +80,10 @@ function watchForUpdates(registration, onUpdate) {
   const offer = (worker) => {
     if (!worker || !navigator.serviceWorker.controller) return;
     onUpdate(() => {
+      if (worker.state !== "installed") {
+        location.reload();
+        return;
+      }
       navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
       worker.postMessage({ type: "activate-update" });
     });
