@@ -201,7 +201,10 @@ export async function startEngine(options) {
     try {
       return await startMainThread(options, err.message);
     } catch (mainErr) {
-      throw new Error(`${mainErr.message} (in a worker: ${err.message})`, { cause: mainErr });
+      // The same reason in both places (no WebGPU adapter on this device) is said once.
+      const worker = err.message.includes(mainErr.message) || mainErr.message.includes(err.message)
+        ? '' : ` (in a worker: ${err.message})`;
+      throw new Error(`${mainErr.message}${worker}`, { cause: mainErr });
     }
   }
 }

@@ -92,6 +92,14 @@ def test_without_webgpu_nothing_more_is_downloaded(url, open_page):
     assert not [u for u in page.requests if vendor.WEBGPU_BUNDLE in u]
 
 
+def test_webgpu_asked_for_without_an_adapter_says_why_once(url, open_page):
+    """The worker and then the main thread both find no adapter: one sentence, not the same one twice."""
+    page = open_page(f"{url}?backend=webgpu")
+    assert page.ready() == "error"
+    error = page.page.text_content("#error")
+    assert error.count("no WebGPU adapter on this device") == 1, error
+
+
 def _choice(page) -> dict:
     page.page.wait_for_function(f"() => {list(SETTLED)}.includes(window.browsernet.backendChoice?.state)",
                                 timeout=180_000)

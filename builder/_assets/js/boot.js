@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-VTJ7E3YZ.js");
+  await import("./app-I22D3GJL.js");
 }
 boot().catch(fail);

@@ -1527,7 +1527,8 @@ async function startEngine(options) {
     try {
       return await startMainThread(options, err.message);
     } catch (mainErr) {
-      throw new Error(`${mainErr.message} (in a worker: ${err.message})`, { cause: mainErr });
+      const worker = err.message.includes(mainErr.message) || mainErr.message.includes(err.message) ? "" : ` (in a worker: ${err.message})`;
+      throw new Error(`${mainErr.message}${worker}`, { cause: mainErr });
     }
   }
 }
