@@ -607,7 +607,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
 @click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Stop a measurement after this long (after at least 3 runs): the cpu backend is slow.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("bench.json"),
-              show_default=True, help="Where to write the figures as JSON.")
+              show_default=True, help="Where to write the figures as JSON (outside SITE: its files are the build's).")
 @click.option("--baselines", default="graph,litert,onnx", show_default=True,
               help="Comma-separated conversions of the Keras model to time next to the site's: a TF.js graph "
                    "model, TFLite in LiteRT.js, ONNX in onnxruntime-web (these two on WASM only).")
@@ -647,7 +647,8 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
                                baselines=() if no_baseline else tuple(b.strip() for b in baselines.split(",")
                                                                       if b.strip()))
         check(options)  # before anything starts, so a mistake costs no run
-        _refuse_json_inside(json_path, site, "bench.json" if json_path == Path("bench.json") else None)
+        given = click.get_current_context().get_parameter_source("json_path") is not click.core.ParameterSource.DEFAULT
+        _refuse_json_inside(json_path, site, None if given else str(json_path))
         if not json_path.resolve().parent.is_dir():
             raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
@@ -664,7 +665,8 @@ def _refuse_json_inside(json_path: Path, site: Path, default: str | None = None)
     """Refuse a ``--json`` file inside a site folder: every file there is the build's (report.json is its record,
     and deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site."""
     where = json_path.resolve()
-    if site.is_dir() and where.is_relative_to(site.resolve()):
+    # By the folder's identity, not its spelling: a case-insensitive file system (macOS) spells it two ways.
+    if site.is_dir() and any(folder.exists() and folder.samefile(site) for folder in where.parents):
         given = f"the default --json {default} (in the current folder)" if default else f"--json {json_path}"
         raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
                               "write it elsewhere (--json ../figures.json)")
@@ -677,7 +679,8 @@ def _refuse_json_inside(json_path: Path, site: Path, default: str | None = None)
                    "visit. webgpu starts Chromium with its software WebGPU flags, and stops with one line "
                    "if Chromium offers no WebGPU adapter.")
 @click.option("--json", "json_file", type=click.File("w"), default=None, metavar="FILE",
-              help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr).")
+              help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr); not inside "
+                   "SITE, whose files are the build's.")
 @click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
               help="Seconds a visit may take to become ready.")
 @click.option("--expect", metavar="SITE", default=None,
@@ -695,7 +698,8 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
                    report.json records (sha256, not an HTML fallback page);
                    with --expect SITE, SITE's report.json
     Right answers  the page's probabilities on the build's reference images are
-                   Keras's, within the build's tolerance (1e-3 on WebGL)
+                   Keras's, within the build's tolerance (1e-3 on WebGL), under
+                   the build's labels
     Private        no request leaves the site's origin, no CSP violation, no
                    console error
     Host           cross-origin isolated (headers or the service worker), WASM

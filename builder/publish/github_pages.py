@@ -93,8 +93,8 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     files = len({p for p in published if not precompress.is_copy(p)} | {".nojekyll"} | ({"CNAME"} if cname else set()))
     if dry_run:
         tip, local = git.remote_tip(remote, branch), git.rev(f"refs/heads/{branch}")
-        for commit in (local, tip):
-            git.require_deployed(commit, branch, remote)
+        for commit, here in ((local, True), (tip, False)):
+            git.require_deployed(commit, branch, remote, here)
         git.require_not_diverged(branch, remote, local, tip)
         has_branch = tip is not None or local is not None  # the deploy commits onto the local one if any
         unfetched = tip is not None and not git.has_commit(tip)
@@ -108,8 +108,9 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
                            changed=False, pushed=False, dry_run=True, files=files, remote_has_branch=has_branch,
                            unfetched=unfetched, unchanged=unchanged, unpushed=ahead and local != tip)
     remote_tip = git.fetch(remote, branch)
-    for commit in (git.rev(f"refs/heads/{branch}"), remote_tip):  # both, before either moves: as the dry run
-        git.require_deployed(commit, branch, remote)
+    # Both, before either moves, as the dry run does.
+    for commit, here in ((git.rev(f"refs/heads/{branch}"), True), (remote_tip, False)):
+        git.require_deployed(commit, branch, remote, here)
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
     _warn_if_cname_dropped(git, before, branch, cname)
@@ -209,19 +210,21 @@ class _Git:
                                   f"deploy would move the branch under it; remove it (git worktree remove "
                                   f"{worktree}) or publish to another --branch")
 
-    def require_deployed(self, commit: str | None, branch: str, remote: str) -> None:
-        """Refuse to replace ``commit`` (``branch``'s tip; None: no branch yet) unless a deploy made it: its
-        tree holds a site's report.json. Deploy replaces the branch's whole tree, so a branch of sources
-        (``--branch main``) would lose them on ``remote`` too. A tip not fetched here (dry run) is skipped."""
+    def require_deployed(self, commit: str | None, branch: str, remote: str, here: bool) -> None:
+        """Refuse to replace ``commit`` (the tip of ``branch`` here, or ``here=False`` of ``remote``'s; None: no
+        branch yet) unless a deploy made it: its tree holds a browsernet build's report.json. Deploy replaces the
+        branch's whole tree, so a branch of sources (``--branch main``) would lose them on ``remote`` too. A tip
+        not fetched here (dry run) is skipped."""
         if commit is None or self.run("cat-file", "-e", f"{commit}^{{tree}}", check=False).returncode != 0:
             return
         names = self.run("ls-tree", "--name-only", commit).stdout.split("\n")
         if report.REPORT_FILE in names and self._written_by_browsernet(commit):
             return
         shown = ", ".join(n for n in names[:4] if n) + (" and more" if len([n for n in names if n]) > 4 else "")
-        raise DeployError(f"{self.root}: {branch} holds files that no deploy wrote ({shown or 'an empty tree'}), "
+        which = f"the local {branch}" if here else f"{remote}/{branch}"
+        raise DeployError(f"{self.root}: {which} holds files that no deploy wrote ({shown or 'an empty tree'}), "
                           f"and deploy would replace them with the site and push that to {remote}; publish to a branch of "
-                          f"its own (--branch NAME), or delete this one first if its files can go")
+                          f"its own (--branch NAME), or delete {which} first if its files can go")
 
     def _written_by_browsernet(self, commit: str) -> bool:
         """Whether ``commit``'s report.json is a browsernet build's (its ``generator``): a project's own

@@ -117,14 +117,16 @@ def write_firebase_files(site: Path, project: str | None) -> None:
     whose ``hosting`` section is not browsernet's (edited: its redirects or headers would be lost)."""
     config, rc = _json_object(site / FIREBASE_JSON), _json_object(site / FIREBASERC)
     ours = firebase_config()
-    if config.get("hosting", ours["hosting"]) != ours["hosting"]:
-        changed = sorted(k for k in {*config["hosting"], *ours["hosting"]}
-                         if config["hosting"].get(k) != ours["hosting"].get(k)) if isinstance(
-            config["hosting"], dict) else ["hosting"]
+    hosting = config.get("hosting", ours["hosting"])
+    if hosting != ours["hosting"]:
+        if isinstance(hosting, dict):
+            what = ", ".join(sorted(k for k in {*hosting, *ours["hosting"]} if hosting.get(k) != ours["hosting"].get(k)))
+            what = f"its hosting section is not the one browsernet writes ({what} differ)"
+        else:
+            what = f"its hosting section is a {type(hosting).__name__} (several sites?), not the one site browsernet writes"
         raise BrowsernetError(
-            f"{site / FIREBASE_JSON}: its hosting section is not the one browsernet writes ({', '.join(changed)} "
-            "differ), and writing browsernet's would lose that; to keep it, deploy with the firebase CLI yourself "
-            "(the site needs browsernet's headers), or delete the file to take browsernet's")
+            f"{site / FIREBASE_JSON}: {what}, and writing browsernet's would lose that; to keep it, deploy with the "
+            "firebase CLI yourself (the site needs browsernet's headers), or delete the file to take browsernet's")
     merged = {**ours, **config, "hosting": ours["hosting"]}
     (site / FIREBASE_JSON).write_text(json.dumps(merged, indent=2) + "\n")
     if project:

@@ -54,8 +54,8 @@ export function createFileInput(view, classify) {
   function add(files) {
     if (files.length === 0) return;
     const state = document.body.dataset.state;
-    if (state === 'error') { // the page says why it could not start
-      view.setQueue('Nothing was classified: the classifier could not start.');
+    if (state === 'error') { // the page says why, above
+      view.setQueue('Nothing was classified: the classifier is not working (see the message above).');
       return;
     }
     for (const file of files) waiting.push({ file, card: view.addCard(file) });
@@ -78,18 +78,27 @@ export function createFileInput(view, classify) {
     if (event.dataTransfer) add([...event.dataTransfer.files]);
   });
   dropzone.addEventListener('dragover', (event) => {
-    if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
-    dropzone.classList.add('is-dragging');
+    const broken = document.body.dataset.state === 'error';
+    if (event.dataTransfer) event.dataTransfer.dropEffect = broken ? 'none' : 'copy';
+    if (!broken) dropzone.classList.add('is-dragging');
   });
   dropzone.addEventListener('dragleave', (event) => {
     if (!dropzone.contains(event.relatedTarget)) dropzone.classList.remove('is-dragging');
   });
-  // An image pasted (Ctrl-V after copying a file or a picture) is classified like a dropped one; a paste into
-  // a text field stays the field's.
+  // An image pasted (Ctrl-V after copying a file or a picture) is classified like a dropped one, also with the
+  // file picker or the fps slider focused; a paste into a field that takes text stays the field's.
   document.addEventListener('paste', (event) => {
     const files = [...(event.clipboardData ? event.clipboardData.files : [])];
-    if (files.length === 0 || (event.target && event.target.closest && event.target.closest('input, textarea'))) return;
+    if (files.length === 0 || takesText(event.target)) return;
     event.preventDefault();
     add(files);
   });
+}
+
+/** Whether a paste on `target` belongs to it: a text field or an editable element, not the file picker or a slider. */
+function takesText(target) {
+  if (!target || typeof target.closest !== 'function') return false;
+  if (target.isContentEditable || target.closest('textarea')) return true;
+  const input = target.closest('input');
+  return input !== null && !['file', 'range', 'button', 'checkbox', 'radio', 'submit', 'reset'].includes(input.type);
 }

@@ -216,7 +216,7 @@ HAND_OVER = """async ([url, name, how, target]) => {
 }"""
 
 
-@pytest.mark.parametrize("how, target", [("drop", "#model-card"), ("paste", "body")])
+@pytest.mark.parametrize("how, target", [("drop", "#model-card"), ("paste", "body"), ("paste", "#file-input")])
 def test_a_file_dropped_anywhere_or_pasted_is_classified_and_its_answer_announced(how, target, inputs, served,
                                                                                  open_page):
     Image.new("RGB", (40, 30), (20, 120, 200)).save(inputs / "blue.png")
@@ -228,14 +228,29 @@ def test_a_file_dropped_anywhere_or_pasted_is_classified_and_its_answer_announce
     assert page.page.text_content("#queue").startswith(f"Done. blue.png: {label}, ")
 
 
-def test_a_file_dropped_while_the_model_loads_is_classified_once_it_has(inputs, served, open_page):
+DROP_AT_ONCE = """async ([b64, name]) => {
+  // As soon as the page's scripts listen (window.browsernet is set with them), in the same task: the model is
+  // still loading then (the worker has not even started TF.js).
+  while (window.browsernet === undefined) await new Promise((r) => requestAnimationFrame(r));
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, { type: 'image/png' }));
+  const state = document.body.dataset.state;
+  document.querySelector('#dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true,
+                                                                          cancelable: true }));
+  return state;
+}"""
+
+
+def test_a_file_dropped_while_the_model_loads_is_classified_once_it_has(served, open_page):
     """Dropped before the model was ready, a file used to vanish: no card, no word."""
-    Image.new("RGB", (40, 30), (200, 120, 20)).save(inputs / "orange.png")
+    import base64
+
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 20)).save(png, "PNG")
     page = open_page(f"{served}keras/?backend=wasm")
-    page.page.wait_for_function("() => window.browsernet !== undefined")  # the page's scripts listen from here
-    state = page.page.evaluate(HAND_OVER, [f"{served}{inputs.name}/orange.png", "orange.png", "drop", "#dropzone"])
+    state = page.page.evaluate(DROP_AT_ONCE, [base64.b64encode(png.getvalue()).decode(), "orange.png"])
     assert state == "loading", "the premise: dropped before the model was ready"
     assert page.ready() == "ready"
     page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
     assert page.page.locator("#results .card .card-name").all_text_contents() == ["orange.png"]
-

@@ -236,7 +236,8 @@ def test_a_local_pages_branch_of_other_files_is_refused_as_such_not_as_diverged(
     git(work, "switch", "--quiet", main)
     for dry_run in ((), ("--dry-run",)):
         result = run("deploy", "github-pages", str(pages_site), *dry_run)
-        _one_line_error(result, "gh-pages holds files that no deploy wrote (draft.html)")
+        _one_line_error(result, "the local gh-pages holds files that no deploy wrote (draft.html)",
+                        "delete the local gh-pages first")
         assert "branch -f" not in result.output
     assert git(work, "rev-parse", "gh-pages") == draft
 
@@ -324,7 +325,7 @@ def test_a_dry_run_that_cannot_see_a_remote_branch_of_sources_says_so(repo, page
     assert dry.exit_code == 0, dry.output
     assert "origin/docs has commits not fetched here" in dry.output and "files that no deploy wrote" in dry.output
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "docs"),
-                    "docs holds files that no deploy wrote (README.md)")
+                    "origin/docs holds files that no deploy wrote (README.md)")
     assert git(bare, "ls-tree", "--name-only", "docs") == "README.md"
 
 

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-I22D3GJL.js");
+  await import("./app-UWKT2FEV.js");
 }
 boot().catch(fail);

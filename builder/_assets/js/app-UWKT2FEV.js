@@ -1572,7 +1572,7 @@ function createFileInput(view2, classify2) {
     if (files.length === 0) return;
     const state2 = document.body.dataset.state;
     if (state2 === "error") {
-      view2.setQueue("Nothing was classified: the classifier could not start.");
+      view2.setQueue("Nothing was classified: the classifier is not working (see the message above).");
       return;
     }
     for (const file of files) waiting.push({ file, card: view2.addCard(file) });
@@ -1592,18 +1592,25 @@ function createFileInput(view2, classify2) {
     if (event.dataTransfer) add([...event.dataTransfer.files]);
   });
   dropzone.addEventListener("dragover", (event) => {
-    if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
-    dropzone.classList.add("is-dragging");
+    const broken = document.body.dataset.state === "error";
+    if (event.dataTransfer) event.dataTransfer.dropEffect = broken ? "none" : "copy";
+    if (!broken) dropzone.classList.add("is-dragging");
   });
   dropzone.addEventListener("dragleave", (event) => {
     if (!dropzone.contains(event.relatedTarget)) dropzone.classList.remove("is-dragging");
   });
   document.addEventListener("paste", (event) => {
     const files = [...event.clipboardData ? event.clipboardData.files : []];
-    if (files.length === 0 || event.target && event.target.closest && event.target.closest("input, textarea")) return;
+    if (files.length === 0 || takesText(event.target)) return;
     event.preventDefault();
     add(files);
   });
+}
+function takesText(target) {
+  if (!target || typeof target.closest !== "function") return false;
+  if (target.isContentEditable || target.closest("textarea")) return true;
+  const input = target.closest("input");
+  return input !== null && !["file", "range", "button", "checkbox", "radio", "submit", "reset"].includes(input.type);
 }
 
 // templates/js/model-card.js
