@@ -195,17 +195,21 @@ def answer_error(visit: Visit, report: dict[str, Any]) -> tuple[float | None, st
     return float(np.max(np.abs(got - reference))), ""
 
 
-def built_labels(report: dict[str, Any], served: list[Served]) -> list[str] | None:
-    """The class names of the build, from config.json as the host sent it to verify, when that is the file the
-    build wrote (its sha256 is report.json's); None when it is not, or not served (Right files says why)."""
-    config = next((s for s in served if s.path == CONFIG_FILE), None)
-    if config is None or config.status != 200 or config.sha256 != (report.get("sha256") or {}).get(CONFIG_FILE):
-        return None
-    try:
-        labels = json.loads(config.body).get("labels")
-    except (ValueError, AttributeError):
-        return None
-    return [str(label) for label in labels] if isinstance(labels, list) else None
+def built_labels(report: dict[str, Any], served: list[Served], local: bytes | None = None) -> list[str] | None:
+    """The class names of the build, from the first config.json that is the file the build wrote (its sha256 is
+    report.json's): ``local``, the bytes of the one in ``--expect``'s folder, else the host's as it sent it to
+    verify. None when neither is (no build to compare the page's labels with; Right files says why)."""
+    built = (report.get("sha256") or {}).get(CONFIG_FILE)
+    host = next((s.body for s in served if s.path == CONFIG_FILE and s.status == 200), None)
+    for body in (local, host):
+        if body is None or built is None or hashlib.sha256(body).hexdigest() != built:
+            continue
+        try:
+            labels = json.loads(body).get("labels")
+        except (ValueError, AttributeError):
+            return None
+        return [str(label) for label in labels] if isinstance(labels, list) else None
+    return None
 
 
 def right_answers(report: dict[str, Any], visits: list[Visit], labels: list[str] | None = None) -> Check:

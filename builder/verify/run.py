@@ -35,6 +35,7 @@ from builder import report as reports
 from builder.errors import VerifyError
 from builder.progress import Reporter
 from builder.site import hosting
+from builder.site.render import CONFIG_FILE
 from builder.verify import checks
 from builder.verify.checks import Check, Privacy, Served, Visit
 
@@ -335,13 +336,23 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
         checks.right_files(data, served, target.stale, target.extra, other_build,
                            f"{target.expected_from.rstrip('/')}/{reports.REPORT_FILE}" if target.expected_from
                            else reports.REPORT_FILE),
-        checks.right_answers(data, visits, checks.built_labels(data, served)),
+        checks.right_answers(data, visits, checks.built_labels(data, served, _expected_config(target))),
         checks.private(origin, observer.privacy),
         checks.host(first, headers, wasm),
         checks.return_visit(second, downloaded),
         checks.offline(off, data),
     ]
     return result, visits, host  # the host's report: the version it names is what the host serves
+
+
+def _expected_config(target: _Target) -> bytes | None:
+    """``--expect``'s config.json, as the build wrote it there: the labels the host's page must show."""
+    if target.expected_from is None:
+        return None
+    try:
+        return (Path(target.expected_from) / CONFIG_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def _require_webgpu(browser: Any, url: str) -> None:

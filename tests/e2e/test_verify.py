@@ -199,6 +199,22 @@ def test_a_stale_config_json_that_only_the_browser_gets_fails_right_answers(publ
     assert checks["Right files"]["ok"]  # what verify downloads itself is the build's
 
 
+def test_a_changed_config_json_with_expect_fails_right_answers_too(publish_sites, site_copy, tmp_path):
+    """The host serves other labels to everyone: Right files says the file is not the build's, and Right answers
+    that the page names the classes wrongly, against --expect's config.json."""
+    config = json.loads((site_copy / "config.json").read_text())
+    labels = config["labels"]
+    (site_copy / "config.json").write_text(json.dumps(dict(config, labels=labels[1:] + labels[:1])))
+    host = StaticHost(site_copy, "dog-classifier")
+    try:
+        code, output, checks = verify(host.url, tmp_path, "--expect", str(publish_sites["github-pages"]))
+    finally:
+        host.close()
+    assert code == 1 and not checks["Right files"]["ok"]
+    answers = checks["Right answers"]
+    assert not answers["ok"] and f"the page names output 0 as '{labels[1]}', not '{labels[0]}'" in answers["detail"]
+
+
 def test_a_wasm_served_with_the_wrong_type(publish_sites, tmp_path, monkeypatch):
     # A host without a type for .wasm: application/octet-stream, as many send.
     monkeypatch.setitem(static_host._Handler.extensions_map, ".wasm", "application/octet-stream")

@@ -137,9 +137,11 @@ def test_right_answers_under_other_names_are_wrong_answers():
     check = checks.right_answers(report, [ready(labels=["dog", "cat"])], labels)
     assert not check.ok and "the page names output 0 as 'dog', not 'cat'" in check.detail
     assert "1 classes, not 2" in checks.right_answers(report, [ready(labels=["cat"])], labels).detail
-    # A config.json that is not the build's names nothing to compare with (Right files fails it).
+    # A config.json that is not the build's names nothing to compare with (Right files fails it)...
     other = Served("config.json", 200, "application/json", b'{"labels": ["x", "y"]}')
     assert checks.built_labels(report, served(**{"config.json": other})) is None
+    # ...unless --expect's folder holds the build's: the page must then show those labels, whatever the host sent.
+    assert checks.built_labels(report, served(**{"config.json": other}), local=config) == ["cat", "dog"]
 
 
 def test_private():
