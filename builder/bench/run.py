@@ -175,8 +175,13 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                                                    half)
                                 got["bytes"] = _row_bytes(fmt, model_url, sent)
                                 rounds.setdefault((fmt, config), []).append(got)
+            stored = _stored_map(result.model.get("quantization"))
             for (fmt, config), runs in rounds.items():
-                result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
+                row = result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
+                if fmt == "layers" and stored and "parity" in row:
+                    # The site's own weights are quantized, and Keras's reference is float32: a difference is the
+                    # quantization's (verify checks the page against Keras with the weights as stored).
+                    row["parity"]["quantized"] = stored
             if opts.profile is not None and "wasm" in opts.backends and "wasm" not in unavailable:
                 # After the timed rounds, which tracing would slow down.
                 for config, threads in _thread_configs("wasm"):
@@ -199,6 +204,13 @@ def _webgpu_unavailable(chromium: Any, url: str) -> str | None:
     except Error as e:
         reason = f"the adapter check failed: {str(e).splitlines()[0]}"
     return None if reason is None else f"unavailable: Chromium offers no WebGPU adapter here ({reason})"
+
+
+def _stored_map(quantization: Any) -> str | None:
+    """The site's weight dtype map ("auto: 73 uint16, 33 uint8", "float16") from report.json's quantization
+    section (a dict, or a string in older reports); None for float32 weights."""
+    stored = quantization.get("map") if isinstance(quantization, dict) else quantization
+    return None if stored in (None, "none") else str(stored)
 
 
 def _row(runs: list[dict[str, Any]], reference: Any) -> dict[str, Any]:
@@ -360,9 +372,14 @@ def table(result: BenchResult) -> list[str]:
                     lines.append(f"{config:<14}{fmt:>9}  failed: {f['error']}")
                     continue
                 check = f["parity"]
-                agrees = (f"agrees (max |diff| {check['max_abs_diff']:.1e})" if check["ok"] else
-                          f"DISAGREES (max |diff| {_diff(check)}, top-1 {'same' if check['top1_agrees'] else 'differs'})"
-                          " - not the same computation")
+                top1 = f"top-1 {'same' if check['top1_agrees'] else 'differs'}"
+                if check["ok"]:
+                    agrees = f"agrees (max |diff| {check['max_abs_diff']:.1e})"
+                elif check.get("quantized") and check["max_abs_diff"] is not None:
+                    agrees = (f"differs by its quantized weights ({check['quantized']}): max |diff| {_diff(check)}, "
+                              f"{top1}")
+                else:
+                    agrees = f"DISAGREES (max |diff| {_diff(check)}, {top1}) - not the same computation"
                 lines.append(f"{config:<14}{fmt:>9}{f.get('threads') or '-':>8}{_ms(f['load_ms']):>9}"
                              f"{_ms(f['first_ms']):>9}{_ms(f['median_ms']):>9}{_ms(f['p90_ms']):>9}"
                              f"{_ms(f.get('cpu_ms_per_inference')):>9}{_bytes(f['model_bytes']):>10}{_bytes(f['runtime_bytes']):>10}  {agrees}")
@@ -636,13 +653,17 @@ def _keras_model(data: report.BuildReport, site: Path) -> Any:
 
 def _ratios(result: BenchResult) -> dict[str, float]:
     """Ratios of medians within this run. Rows that failed or disagree with Keras are left out:
-    they do not time the same computation."""
+    they do not time the same computation (the site's own rows, whose weights differ only by their quantization,
+    stay)."""
     ratios = {}
     native = result.native
 
     def timed(fmt: str, config: str) -> dict[str, Any] | None:
+        # The site's quantized weights are dequantized as they load: the same float32 computation, timed as such.
         row = result.harness.get(fmt, {}).get(config)
-        return row if row and "error" not in row and row["parity"]["ok"] else None
+        same = row and "error" not in row and (row["parity"]["ok"] or (
+            row["parity"].get("quantized") and row["parity"]["max_abs_diff"] is not None))
+        return row if same else None
 
     configs = [config for backend in result.options["backends"] for config, _ in _thread_configs(backend)]
     for config in configs:

@@ -115,3 +115,24 @@ def test_a_site_built_on_another_machine_says_so_before_measuring(site, tmp_path
 def test_a_time_limit_that_is_not_positive_is_a_usage_error(site, seconds):
     line = _one_error_line(_bench(site, "--max-seconds", seconds))
     assert "--max-seconds" in line and "x>0" in line
+
+
+def test_a_runtime_that_disagrees_with_keras_is_flagged_and_left_out_of_the_ratios():
+    """A baseline whose output is not Keras's (float32 weights, so not a quantization) times another computation."""
+    from builder.bench.run import BenchResult, _ratios, table
+
+    def row(median, diff, quantized=None):
+        parity = {"ok": diff <= 1e-4, "max_abs_diff": diff, "top1_agrees": True}
+        if quantized:
+            parity["quantized"] = quantized
+        return {"load_ms": 1.0, "first_ms": 1.0, "median_ms": median, "p90_ms": median, "threads": 1,
+                "cpu_ms_per_inference": None, "model_bytes": 1, "runtime_bytes": 1, "parity": parity}
+
+    result = BenchResult(site="s", model={}, machine={}, options={"backends": ["wasm"]},
+                         harness={"layers": {"wasm": row(10.0, 2e-6)}, "graph": {"wasm": row(12.0, 0.3)},
+                                  "litert": {"wasm": row(8.0, 1e-6)}})
+    ratios = _ratios(result)
+    assert "wasm: layers / litert" in ratios and "wasm: graph / litert" not in ratios
+    assert "wasm: layers / graph" not in ratios
+    assert any("graph" in line and "DISAGREES (max |diff| 3.0e-01, top-1 same) - not the same computation" in line
+               for line in table(result))
