@@ -558,12 +558,17 @@ def deploy_github_pages(site: Path, remote: str, branch: str, message: str | Non
                 say(_verify_hint(result.url, site))
         else:
             say(f"{remote} is not a github.com repository, so there is no Pages URL to show.")
+            if not result.dry_run:
+                say(_verify_hint("URL", site))
 
     _run(verbose, quiet, action)
 
 
 def _verify_hint(url: str, site: Path) -> str:
-    return f"Once it is live, check that it serves this build: browsernet verify {url} --expect {shlex.quote(str(site))}"
+    """The verify command for a deploy; ``url`` "URL" where the host's address is unknown (not on github.com)."""
+    where = "its URL" if url == "URL" else url
+    command = f"browsernet verify {url} --expect {shlex.quote(str(site))}"
+    return f"Once it is live, check that {where} serves this build: {command}"
 
 
 @deploy.command("firebase")

@@ -206,6 +206,22 @@ def _webgpu_unavailable(chromium: Any, url: str) -> str | None:
     return None if reason is None else f"unavailable: Chromium offers no WebGPU adapter here ({reason})"
 
 
+def _baseline_modules(fmt: str) -> Path:
+    """The node_modules that hold ``fmt``'s browser runtime (LiteRT.js, onnxruntime-web). An installed wheel
+    brings the site's TF.js runtime but not these (they come from a checkout's ``npm ci``): raises
+    :class:`BrowsernetError` saying so, for that baseline's row."""
+    from builder.errors import RuntimeMissingError
+    from builder.site import vendor
+
+    try:
+        return vendor.find_node_modules()
+    except RuntimeMissingError as e:
+        runtime = {"litert": "LiteRT.js", "onnx": "onnxruntime-web"}[fmt]
+        raise BrowsernetError(f"{runtime} is not installed here: it comes with a checkout's node_modules "
+                              "('npm ci'), which a pip or pipx install has none of; set $BROWSERNET_NODE_MODULES to "
+                              "one, or leave it out (--baselines graph)") from e
+
+
 def _stored_map(quantization: Any) -> str | None:
     """The site's weight dtype map ("auto: 73 uint16, 33 uint8", "float16") from report.json's quantization
     section (a dict, or a string in older reports); None for float32 weights."""
@@ -312,8 +328,9 @@ def _baselines(model: Any, input_size: tuple[int, int], root: Path, work: Path, 
                     formats[fmt] = "graph/model.json"
                     continue
                 module = litert if fmt == "litert" else onnx_runtime
+                modules = _baseline_modules(fmt)  # before converting: a runtime that is not here costs nothing
                 path = module.convert(model, input_size, work / fmt)
-                module.stage(vendor.find_node_modules(), root / "vendor")
+                module.stage(modules, root / "vendor")
                 (root / fmt).mkdir()
                 shutil.copyfile(path, root / fmt / path.name)
                 formats[fmt] = f"{fmt}/{path.name}"

@@ -136,3 +136,15 @@ def test_a_runtime_that_disagrees_with_keras_is_flagged_and_left_out_of_the_rati
     assert "wasm: layers / graph" not in ratios
     assert any("graph" in line and "DISAGREES (max |diff| 3.0e-01, top-1 same) - not the same computation" in line
                for line in table(result))
+
+
+@pytest.mark.parametrize("fmt, runtime", [("litert", "LiteRT.js"), ("onnx", "onnxruntime-web")])
+def test_a_baseline_runtime_that_is_not_installed_says_where_it_comes_from(fmt, runtime, tmp_path, monkeypatch):
+    """An installed wheel has the site's TF.js runtime but not LiteRT.js or onnxruntime-web: the row said 'TF.js
+    runtime not found ... run make setup in site-packages'."""
+    from builder.bench.run import _baseline_modules
+    from builder.errors import BrowsernetError
+
+    monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(tmp_path))  # a node_modules without them
+    with pytest.raises(BrowsernetError, match=rf"{runtime} is not installed here: .*a pip or pipx install has none"):
+        _baseline_modules(fmt)

@@ -65,7 +65,8 @@ def test_publishes_exactly_the_site_plus_nojekyll(repo, pages_site, tmp_path):
     result = run("deploy", "github-pages", str(pages_site))
     assert result.exit_code == 0, result.output
     assert "Committed" in result.output and "pushed it to origin" in result.output
-    assert "not a github.com repository" in result.output  # a bare path has no Pages URL
+    assert "not a github.com repository" in result.output  # a bare path has no Pages URL...
+    assert f"browsernet verify URL --expect {pages_site}" in result.output  # ...but verify still has its command
     published = files_of(checkout(bare, "gh-pages", tmp_path / "checkout"))
     site = files_of(pages_site)
     copies = {path for path in site if precompress.is_copy(path)}
