@@ -57,6 +57,15 @@ def site_copy(publish_sites, tmp_path) -> Path:
     return site
 
 
+def verify_on_host(site: Path, tmp_path: Path, *options: str, **host_options) -> tuple[int, str, dict[str, dict]]:
+    """:func:`verify` of ``site`` served by a plain static host under /dog-classifier/ (GitHub Pages' layout)."""
+    host = StaticHost(site, "dog-classifier", **host_options)
+    try:
+        return verify(host.url, tmp_path, *options)
+    finally:
+        host.close()
+
+
 def _shard(site: Path) -> Path:
     return sorted((site / "model").glob("*.bin"))[0]
 
@@ -72,11 +81,7 @@ def test_passes_on_browsernet_serve(publish_sites, tmp_path):
 
 def test_passes_on_a_headerless_host_under_a_subpath(publish_sites, tmp_path):
     site = publish_sites["github-pages"]
-    host = StaticHost(site, "dog-classifier")
-    try:
-        code, output, checks = verify(host.url, tmp_path, "--expect", str(site))
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(site, tmp_path, "--expect", str(site))
     assert_all_pass(code, output, checks)
     assert "by the site's service worker" in checks["Host"]["detail"]
     assert "threads" in checks["Host"]["detail"]
@@ -86,11 +91,8 @@ def test_passes_on_a_headerless_host_under_a_subpath(publish_sites, tmp_path):
 def test_a_host_serving_another_build_than_expected(publish_sites, tmp_path):
     """The host still serves an older deploy (here: another build): verify --expect SITE says so, and holds the
     page to SITE's files and answers, not to the report.json the host serves beside them."""
-    host = StaticHost(publish_sites["github-pages"], "dog-classifier")
-    try:
-        code, output, checks = verify(host.url, tmp_path, "--expect", str(publish_sites["any-host"]))
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(publish_sites["github-pages"], tmp_path,
+                                          "--expect", str(publish_sites["any-host"]))
     assert code == 1
     assert checks["Right files"]["detail"].startswith(
         f"the host serves another build (build_id ") and f"than {publish_sites['any-host']}/" in \
@@ -157,11 +159,7 @@ def test_a_file_the_page_did_not_ask_for_is_checked_too(site_copy, tmp_path):
     though this visit (wasm) never asks for it."""
     webgpu = next(p for p in (site_copy / "vendor").iterdir() if "webgpu" in p.name)
     webgpu.unlink()
-    host = StaticHost(site_copy, "dog-classifier")
-    try:
-        code, output, checks = verify(host.url, tmp_path)
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(site_copy, tmp_path)
     assert code == 1 and checks["Loads"]["ok"]
     files = checks["Right files"]
     assert not files["ok"] and f"vendor/{webgpu.name}: HTTP 404 (missing on the host)" in files["detail"], files
@@ -170,11 +168,7 @@ def test_a_file_the_page_did_not_ask_for_is_checked_too(site_copy, tmp_path):
 def test_a_missing_shard_behind_an_html_fallback(site_copy, tmp_path):
     shard = _shard(site_copy)
     shard.unlink()
-    host = StaticHost(site_copy, "dog-classifier", fallback=True)
-    try:
-        code, output, checks = verify(host.url, tmp_path)
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(site_copy, tmp_path, fallback=True)
     assert code == 1
     files = checks["Right files"]
     assert not files["ok"]
@@ -188,11 +182,7 @@ def test_a_stale_config_json_that_only_the_browser_gets_fails_right_answers(publ
     config = json.loads((site / "config.json").read_text())
     labels = config["labels"]
     shifted = dict(config, labels=labels[1:] + labels[:1])
-    host = StaticHost(site, "dog-classifier", to_browsers={"config.json": json.dumps(shifted).encode()})
-    try:
-        code, output, checks = verify(host.url, tmp_path)
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(site, tmp_path, to_browsers={"config.json": json.dumps(shifted).encode()})
     assert code == 1
     answers = checks["Right answers"]
     assert not answers["ok"] and f"the page names output 0 as '{labels[1]}', not '{labels[0]}'" in answers["detail"]
@@ -205,11 +195,7 @@ def test_a_changed_config_json_with_expect_fails_right_answers_too(publish_sites
     config = json.loads((site_copy / "config.json").read_text())
     labels = config["labels"]
     (site_copy / "config.json").write_text(json.dumps(dict(config, labels=labels[1:] + labels[:1])))
-    host = StaticHost(site_copy, "dog-classifier")
-    try:
-        code, output, checks = verify(host.url, tmp_path, "--expect", str(publish_sites["github-pages"]))
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(site_copy, tmp_path, "--expect", str(publish_sites["github-pages"]))
     assert code == 1 and not checks["Right files"]["ok"]
     answers = checks["Right answers"]
     assert not answers["ok"] and f"the page names output 0 as '{labels[1]}', not '{labels[0]}'" in answers["detail"]
@@ -218,11 +204,7 @@ def test_a_changed_config_json_with_expect_fails_right_answers_too(publish_sites
 def test_a_wasm_served_with_the_wrong_type(publish_sites, tmp_path, monkeypatch):
     # A host without a type for .wasm: application/octet-stream, as many send.
     monkeypatch.setitem(static_host._Handler.extensions_map, ".wasm", "application/octet-stream")
-    host = StaticHost(publish_sites["github-pages"], "dog-classifier")
-    try:
-        code, output, checks = verify(host.url, tmp_path)
-    finally:
-        host.close()
+    code, output, checks = verify_on_host(publish_sites["github-pages"], tmp_path)
     assert code == 1
     detail = checks["Host"]["detail"]
     assert not checks["Host"]["ok"]
