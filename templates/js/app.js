@@ -238,7 +238,8 @@ ready.then(
     const { engine } = state;
     view.setState('ready');
     view.setBackend(engine.backend, engine.thread, engine.fallback);
-    view.setStatus(`Ready. Running on the ${engine.backend} backend ${engine.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}.`);
+    const skipped = engine.skipped?.length ? ` (${engine.skipped.join('; ')})` : '';
+    view.setStatus(`Ready. Running on the ${engine.backend} backend ${engine.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}${skipped}.`);
     view.enableInput();
     refreshModelCard();
     // Warm up once this task is over, unless code that awaited `ready` has asked for

@@ -1,6 +1,6 @@
 // Where inference runs: a module worker when it can, else the main thread (and we say why).
 // Both engines offer the same operations:
-//   {backend, thread: 'worker'|'main', fallback: reason|null, threads, startup,
+//   {backend, skipped: ["backend: why it did not start"], thread: 'worker'|'main', fallback: reason|null, threads, startup,
 //    firstMs: the first inference's ms (null before it), warmUp(),
 //    classify(source, k) → {results, ms, start, end}, memory() → {numTensors, numBytes}}
 // Start-up overlaps what it can: the worker's scripts load while config.json does,
@@ -86,6 +86,7 @@ function startWorker({ config: configReady, forced, preferred = () => null, thre
         case 'ready':
           engine = Object.freeze({
             backend: msg.backend,
+            skipped: msg.skipped ?? [],
             thread: 'worker',
             threads: msg.threads ?? null,
             fallback: null,
@@ -160,13 +161,15 @@ async function startMainThread({ config: configReady, forced, preferred = () => 
   await loadRuntimeHere(runtime);
   mark('runtime');
   const tf = getTf(runtime);
+  const skipped = [];
   const backend = await startBackend(tf, forced, {
-    base, wasmFiles: config.wasmFiles, threads: false, runtime, preferred: preferred(config),
+    base, wasmFiles: config.wasmFiles, threads: false, runtime, preferred: preferred(config), skipped,
   });
   mark('backend');
   const classifier = await loadClassifier(tf, config, model, { onBuild, mark });
   return Object.freeze({
     backend,
+    skipped,
     thread: 'main',
     threads: wasmThreads(tf),
     fallback,

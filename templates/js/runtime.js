@@ -257,10 +257,12 @@ function webglRenderer(tf) {
  * `base` is the page URL, `wasmFiles` config.json's map of WASM binary names to
  * URLs relative to it; `threads` allows multi-threaded WASM (only where blob:
  * workers are allowed: in our worker); `runtime` is runtimeScripts() (for the
- * WebGPU script); `forcedBy` names who forced it in errors (default: ?backend=).
+ * WebGPU script); `forcedBy` names who forced it in errors (default: ?backend=); `skipped` gets
+ * "backend: reason" for each backend tried before the one that started (not a software-rendered WebGL).
  */
 export async function startBackend(tf, forced, {
   base, wasmFiles, threads = false, threadCount = 1, runtime = [], preferred = null, forcedBy = `?backend=${forced}`,
+  skipped = [],
 }) {
   const options = { base, wasmFiles, threads, threadCount, runtime };
   if (forced) {
@@ -295,7 +297,12 @@ export async function startBackend(tf, forced, {
       }
       if (reason !== null) tf.removeBackend('webgl'); // frees its GL context
     }
-    if (reason === null) return tf.getBackend();
+    if (reason === null) {
+      // What a backend earlier in the order could not do, for the status line: a page on the cpu backend (about
+      // 30 times slower than WASM) says why. WebGL on a software renderer is an expected skip, not news.
+      skipped.push(...failures.filter((line) => !line.includes('software-rendered')));
+      return tf.getBackend();
+    }
     failures.push(`${name}: ${reason}`);
     console.warn(`browsernet: backend ${name} unavailable: ${reason}`);
   }

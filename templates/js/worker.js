@@ -80,14 +80,15 @@ async function init({ runtime, backend: forced, preferred = null, probe = false,
     const tf = getTf(runtime);
     stage = 'backend';
     // No page CSP applies inside this worker, so threaded WASM may start its helpers.
+    const skipped = [];
     const backend = await startBackend(tf, forced, {
-      base, wasmFiles: config.wasmFiles, threads: true, threadCount, runtime, preferred,
+      base, wasmFiles: config.wasmFiles, threads: true, threadCount, runtime, preferred, skipped,
       ...(probe ? { forcedBy: 'the backend measurement' } : {}),
     });
     mark('backend');
     stage = 'model';
     classifier = await loadClassifier(tf, config, model, { onBuild: () => post({ type: 'building' }), mark });
-    post({ type: 'ready', backend, threads: wasmThreads(tf), startup });
+    post({ type: 'ready', backend, skipped, threads: wasmThreads(tf), startup });
   } catch (err) {
     post(errorMessage(null, stage, err));
   }

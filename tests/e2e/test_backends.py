@@ -100,6 +100,20 @@ def test_webgpu_asked_for_without_an_adapter_says_why_once(url, open_page):
     assert error.count("no WebGPU adapter on this device") == 1, error
 
 
+def test_a_page_that_ends_on_the_cpu_backend_says_why(sites, served_dir, open_page, tmp_path):
+    """The cpu backend is about 30 times slower than WASM: a page that lands on it (here its .wasm files are gone
+    from the host; offline, a binary the service worker never cached) says what stopped WASM, not only 'cpu'."""
+    site = tmp_path / "served" / "site"
+    shutil.copytree(sites[0] / "builds" / "a", site)
+    for binary in (site / "vendor").glob("*.wasm"):
+        binary.unlink()
+    (site.parent / "index.html").write_text("<!doctype html><title>sites</title>")
+    page = open_page(served_dir(site.parent) + "site/")
+    assert page.ready() == "ready", page.page.text_content("#error")
+    status = page.page.text_content("#status")
+    assert status.startswith("Ready. Running on the cpu backend") and "(wasm: " in status, status
+
+
 def _choice(page) -> dict:
     page.page.wait_for_function(f"() => {list(SETTLED)}.includes(window.browsernet.backendChoice?.state)",
                                 timeout=180_000)

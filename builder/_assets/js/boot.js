@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-UWKT2FEV.js");
+  await import("./app-7ZC57FR4.js");
 }
 boot().catch(fail);

@@ -376,7 +376,8 @@ async function startBackend(tf, forced, {
   threadCount = 1,
   runtime = [],
   preferred = null,
-  forcedBy = `?backend=${forced}`
+  forcedBy = `?backend=${forced}`,
+  skipped = []
 }) {
   const options = { base, wasmFiles, threads, threadCount, runtime };
   if (forced) {
@@ -411,7 +412,10 @@ async function startBackend(tf, forced, {
       }
       if (reason !== null) tf.removeBackend("webgl");
     }
-    if (reason === null) return tf.getBackend();
+    if (reason === null) {
+      skipped.push(...failures.filter((line) => !line.includes("software-rendered")));
+      return tf.getBackend();
+    }
     failures.push(`${name}: ${reason}`);
     console.warn(`browsernet: backend ${name} unavailable: ${reason}`);
   }
@@ -1098,6 +1102,7 @@ async function init({ runtime, backend: forced, preferred = null, probe = false,
     await (early ? early.imported : importMarked(runtime, mark));
     const tf = getTf(runtime);
     stage = "backend";
+    const skipped = [];
     const backend = await startBackend(tf, forced, {
       base,
       wasmFiles: config.wasmFiles,
@@ -1105,12 +1110,13 @@ async function init({ runtime, backend: forced, preferred = null, probe = false,
       threadCount,
       runtime,
       preferred,
+      skipped,
       ...probe ? { forcedBy: "the backend measurement" } : {}
     });
     mark("backend");
     stage = "model";
     classifier = await loadClassifier(tf, config, model, { onBuild: () => post({ type: "building" }), mark });
-    post({ type: "ready", backend, threads: wasmThreads(tf), startup });
+    post({ type: "ready", backend, skipped, threads: wasmThreads(tf), startup });
   } catch (err) {
     post(errorMessage(null, stage, err));
   }

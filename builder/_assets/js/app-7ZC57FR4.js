@@ -637,7 +637,8 @@ async function startBackend(tf, forced2, {
   threadCount = 1,
   runtime: runtime2 = [],
   preferred = null,
-  forcedBy = `?backend=${forced2}`
+  forcedBy = `?backend=${forced2}`,
+  skipped = []
 }) {
   const options = { base, wasmFiles, threads: threads2, threadCount, runtime: runtime2 };
   if (forced2) {
@@ -672,7 +673,10 @@ async function startBackend(tf, forced2, {
       }
       if (reason !== null) tf.removeBackend("webgl");
     }
-    if (reason === null) return tf.getBackend();
+    if (reason === null) {
+      skipped.push(...failures.filter((line) => !line.includes("software-rendered")));
+      return tf.getBackend();
+    }
     failures.push(`${name}: ${reason}`);
     console.warn(`browsernet: backend ${name} unavailable: ${reason}`);
   }
@@ -1411,6 +1415,7 @@ function startWorker({ config: configReady, forced: forced2, preferred = () => n
         case "ready":
           engine = Object.freeze({
             backend: msg.backend,
+            skipped: msg.skipped ?? [],
             thread: "worker",
             threads: msg.threads ?? null,
             fallback: null,
@@ -1490,17 +1495,20 @@ async function startMainThread({ config: configReady, forced: forced2, preferred
   await loadRuntimeHere(runtime2);
   mark("runtime");
   const tf = getTf(runtime2);
+  const skipped = [];
   const backend = await startBackend(tf, forced2, {
     base,
     wasmFiles: config.wasmFiles,
     threads: false,
     runtime: runtime2,
-    preferred: preferred(config)
+    preferred: preferred(config),
+    skipped
   });
   mark("backend");
   const classifier = await loadClassifier(tf, config, model, { onBuild, mark });
   return Object.freeze({
     backend,
+    skipped,
     thread: "main",
     threads: wasmThreads(tf),
     fallback,
@@ -2172,7 +2180,8 @@ ready.then(
     const { engine } = state;
     view.setState("ready");
     view.setBackend(engine.backend, engine.thread, engine.fallback);
-    view.setStatus(`Ready. Running on the ${engine.backend} backend ${engine.thread === "worker" ? "in a Web Worker" : "on the main thread"}.`);
+    const skipped = engine.skipped?.length ? ` (${engine.skipped.join("; ")})` : "";
+    view.setStatus(`Ready. Running on the ${engine.backend} backend ${engine.thread === "worker" ? "in a Web Worker" : "on the main thread"}${skipped}.`);
     view.enableInput();
     refreshModelCard();
     setTimeout(() => {
