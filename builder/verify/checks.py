@@ -301,7 +301,12 @@ def host(visit: Visit, headers: dict[str, str], wasm: list[Served]) -> Check:
             why = ("the host sends no COOP/COEP headers and the site's service worker did not take control "
                    "(blocked, or sw.js not deployed)")
         else:
-            why = "neither the host's headers nor the site's service worker made it isolated"
+            sent = {name: headers[name] for name in ("cross-origin-opener-policy", "cross-origin-embedder-policy")
+                    if name in headers}
+            why = (f"the host sends {', '.join(f'{k.title()}: {v}' for k, v in sent.items())}, which the site's "
+                   "service worker keeps (it adds the isolation headers only where the host sends none); send "
+                   "same-origin and require-corp, or no such header") if sent else \
+                "neither the host's headers nor the site's service worker made it isolated"
         problems.append(f"not cross-origin isolated: {why}. The page still works, with WASM on one thread "
                         "(no SharedArrayBuffer), several times slower on multi-core devices")
     if problems:

@@ -165,6 +165,10 @@ def test_host_explains_isolation():
     assert not insecure.ok and "not a secure context" in insecure.detail and "one thread" in insecure.detail
     no_sw = checks.host(ready(isolated=False, controlled=False), {}, wasm)
     assert not no_sw.ok and "service worker did not take control" in no_sw.detail
+    # The host's own COEP: unsafe-none is kept by the service worker, so that header is the cause to name.
+    unsafe = checks.host(ready(isolated=False), {"cross-origin-embedder-policy": "unsafe-none"}, wasm)
+    assert not unsafe.ok and "the host sends Cross-Origin-Embedder-Policy: unsafe-none, which the site's service " \
+        "worker keeps" in unsafe.detail
     octet = checks.host(ready(), {}, [Served("vendor/x.wasm", 200, "application/octet-stream")])
     assert not octet.ok and "vendor/x.wasm is served as 'application/octet-stream'" in octet.detail
 
