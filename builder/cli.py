@@ -389,7 +389,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
     """
 
     def action() -> None:
-        from builder.train.evaluate import interval_text
+        from builder.train.evaluate import accuracy_text
         from builder.train.features import default_cache_dir
         from builder.train.pipeline import TrainOptions, check_site_target, train as run_train
 
@@ -416,9 +416,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             click.echo("")  # what was made to stdout, as build-site's summary; the steps and epochs went to stderr
             for line in result.table:
                 click.echo(f"  {line}")
-            accuracy = "not measured (no test photos)" if test["accuracy"] is None else f"{test['accuracy']:.1%}"
-            if test.get("accuracy_95ci"):
-                accuracy += f" ({interval_text(test['accuracy_95ci'])})"
+            accuracy = accuracy_text(test["accuracy"], test.get("accuracy_95ci"), "not measured (no test photos)")
             copies = test.get("near_copies_in_training", 0)
             click.echo(f"Test accuracy: {accuracy} on {test['images']} held-out photos "
                        f"(validation: {_percent(result.report['validation']['accuracy'])})"

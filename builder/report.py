@@ -146,11 +146,9 @@ class BuildReport:
                          "(random weights?), so the parity figure says little")
         if self.training:
             t = self.training
-            accuracy = "not measured" if t["test_accuracy"] is None else f"{t['test_accuracy']:.1%}"
-            if t.get("test_accuracy_95ci"):
-                from builder.train.evaluate import interval_text
+            from builder.train.evaluate import accuracy_text
 
-                accuracy += f" ({interval_text(t['test_accuracy_95ci'])})"
+            accuracy = accuracy_text(t["test_accuracy"], t.get("test_accuracy_95ci"))
             lines.append(f"trained      test accuracy {accuracy} on {t['test_images']} held-out photos "
                          f"({t['train_images']} training photos, base {t['base']})" + (
                              f"; optimistic: {t['test_near_copies']} of the test photos have a near-copy in training"
@@ -206,6 +204,19 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
+def is_build_report(data: Any) -> bool:
+    """Whether ``data`` (a parsed report.json) is a browsernet build's: its ``generator`` says so. A project's
+    own report.json (test figures, a coverage report) is not."""
+    return isinstance(data, dict) and data.get("generator") == GENERATOR
+
+
+def weight_map(quantization: Any) -> str | None:
+    """The stored weights' dtype map ("auto: 73 uint16, 33 uint8", "float16") from report.json's ``quantization``
+    (a dict, or a string in reports written before the section existed); None for float32 weights."""
+    stored = quantization.get("map") if isinstance(quantization, dict) else quantization
+    return None if stored in (None, "none") else str(stored)
+
+
 def read(site: Path) -> dict[str, Any] | None:
     """The raw report of a previous browsernet build in ``site`` (as JSON), or None if it is not one; with
     the input files' local records (paths) where this machine built it (:func:`local_record`)."""
@@ -213,7 +224,7 @@ def read(site: Path) -> dict[str, Any] | None:
         data = json.loads((site / REPORT_FILE).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("generator") != GENERATOR:
+    if not is_build_report(data):
         return None
     if data.get("build_id"):
         try:

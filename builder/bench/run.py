@@ -175,7 +175,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                                                    half)
                                 got["bytes"] = _row_bytes(fmt, model_url, sent)
                                 rounds.setdefault((fmt, config), []).append(got)
-            stored = _stored_map(result.model.get("quantization"))
+            stored = report.weight_map(result.model.get("quantization"))
             for (fmt, config), runs in rounds.items():
                 row = result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
                 if fmt == "layers" and stored and "parity" in row:
@@ -222,11 +222,11 @@ def _baseline_modules(fmt: str) -> Path:
                               "one, or leave it out (--baselines graph)") from e
 
 
-def _stored_map(quantization: Any) -> str | None:
-    """The site's weight dtype map ("auto: 73 uint16, 33 uint8", "float16") from report.json's quantization
-    section (a dict, or a string in older reports); None for float32 weights."""
-    stored = quantization.get("map") if isinstance(quantization, dict) else quantization
-    return None if stored in (None, "none") else str(stored)
+def _differs_by_quantization(check: dict[str, Any]) -> bool:
+    """Whether a row's output differs from Keras's only as the site's quantized weights make it: the site's own
+    row (marked ``quantized``), with a finite output. TF.js dequantizes the weights as they load, so it runs the
+    same float32 computation as the baselines, and is timed as such."""
+    return bool(check.get("quantized")) and check["max_abs_diff"] is not None
 
 
 def _row(runs: list[dict[str, Any]], reference: Any) -> dict[str, Any]:
@@ -392,7 +392,7 @@ def table(result: BenchResult) -> list[str]:
                 top1 = f"top-1 {'same' if check['top1_agrees'] else 'differs'}"
                 if check["ok"]:
                     agrees = f"agrees (max |diff| {check['max_abs_diff']:.1e})"
-                elif check.get("quantized") and check["max_abs_diff"] is not None:
+                elif _differs_by_quantization(check):
                     agrees = (f"differs by its quantized weights ({check['quantized']}): max |diff| {_diff(check)}, "
                               f"{top1}")
                 else:
@@ -676,10 +676,8 @@ def _ratios(result: BenchResult) -> dict[str, float]:
     native = result.native
 
     def timed(fmt: str, config: str) -> dict[str, Any] | None:
-        # The site's quantized weights are dequantized as they load: the same float32 computation, timed as such.
         row = result.harness.get(fmt, {}).get(config)
-        same = row and "error" not in row and (row["parity"]["ok"] or (
-            row["parity"].get("quantized") and row["parity"]["max_abs_diff"] is not None))
+        same = row and "error" not in row and (row["parity"]["ok"] or _differs_by_quantization(row["parity"]))
         return row if same else None
 
     configs = [config for backend in result.options["backends"] for config, _ in _thread_configs(backend)]

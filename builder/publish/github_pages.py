@@ -231,10 +231,9 @@ class _Git:
         report.json (test figures, a coverage report) at the root of a branch of sources is not."""
         shown = self.run("show", f"{commit}:{report.REPORT_FILE}", check=False)
         try:
-            data = json.loads(shown.stdout)
+            return shown.returncode == 0 and report.is_build_report(json.loads(shown.stdout))
         except ValueError:
             return False
-        return shown.returncode == 0 and isinstance(data, dict) and data.get("generator") == report.GENERATOR
 
     def catch_up(self, branch: str, remote: str, remote_tip: str | None) -> None:
         """Put the local ``branch`` at ``remote``'s tip when it is missing or behind (someone else deployed),

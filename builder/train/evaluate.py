@@ -45,12 +45,15 @@ def accuracy_interval(correct: int, images: int, confidence: float = 0.95) -> tu
     return float(interval.low), float(interval.high)
 
 
-def interval_text(interval) -> str:
-    """``(0.359, 0.918)`` as "95% CI 36–92%"; '' for None (no test photos, or a report without it)."""
+def accuracy_text(accuracy: float | None, interval=None, missing: str = "not measured") -> str:
+    """An accuracy with its 95% confidence interval, "71.4% (95% CI 36–92%)"; ``missing`` for None (no test
+    photos); the accuracy alone for a report written before the interval was recorded."""
+    if accuracy is None:
+        return missing
     if not interval:
-        return ""
+        return f"{accuracy:.1%}"
     low, high = interval
-    return f"95% CI {low * 100:.0f}–{high * 100:.0f}%"
+    return f"{accuracy:.1%} (95% CI {low * 100:.0f}–{high * 100:.0f}%)"
 
 
 def evaluate(probabilities: np.ndarray, labels: np.ndarray, classes: list[str], files: list[str]) -> Evaluation:

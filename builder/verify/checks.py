@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from builder.report import REPORT_FILE
+from builder.report import REPORT_FILE, weight_map
 from builder.site.render import CONFIG_FILE
 
 # SwiftShader or a GPU computes in float32 with its own rounding: the page's tests hold WebGL to 1e-3
@@ -244,10 +244,10 @@ def quantization_note(report: dict[str, Any]) -> str:
     page matching it says nothing about the quantization's own error; this says that error, as the build
     measured it (on the calibration photos for --quantize auto, else on its test images). "" otherwise."""
     quantization = report.get("quantization") or {}
-    stored = quantization.get("map", "none")
-    if stored in (None, "none"):
+    stored = weight_map(quantization)
+    if stored is None:
         return ""
-    auto = quantization.get("auto") or {}
+    auto = (quantization.get("auto") if isinstance(quantization, dict) else None) or {}
     if auto.get("max_prob_error") is not None:
         error, where = auto["max_prob_error"], f"{auto.get('images', '?')} calibration images"
     else:
