@@ -13,7 +13,8 @@
 //                {type: 'probe', id, pixels: Float32Array [h, w, 3], runs}  backend-probe.js's timing
 // worker → page  {type: 'progress', fraction, loaded}  weight download: 0..1, bytes so far
 //                {type: 'building'}                  weights in, the model is being built
-//                {type: 'ready', backend, threads: WASM threads or null, startup: [[stage, time]]}
+//                {type: 'ready', backend, threads: WASM threads or null, startup: [[stage, time]],
+//                 skipped: ["backend: why it did not start"] (the backends tried before this one)}
 //                {type: 'result', id, results, ms, start, end, firstMs}
 //                {type: 'warmup', id, firstMs}
 //                {type: 'memory', id, numTensors, numBytes}
