@@ -136,13 +136,16 @@ def other_build(host: dict[str, Any], expected: dict[str, Any], folder: str | No
 
 
 def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None,
-                extra: list[str] | None = None, other: str | None = None, against: str = REPORT_FILE) -> Check:
+                extra: list[str] | None = None, other: str | None = None, against: str = REPORT_FILE,
+                received: dict[str, str] | None = None) -> Check:
     """Every file the host sent for the site (model files first) is the file the build wrote:
     HTTP 200, not an HTML page in a non-HTML file's place, and the sha256 that report.json records.
     ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause);
     ``extra``: for a local site, the files in its folder that the build did not write (deploy refuses them);
     ``other``: for ``--expect``, why the host's report.json is not the expected build's (:func:`other_build`),
-    ``report`` then being the expected build's, and ``against`` naming its report.json in the lines."""
+    ``report`` then being the expected build's, and ``against`` naming its report.json in the lines;
+    ``received``: site path -> sha256 of the bytes the page itself received (a file served right to a direct
+    request may still reach browsers as another copy, from a cache that keys on what browsers send)."""
     expected = dict(report.get("sha256") or {})
     if not expected:  # a report from before "sha256": at least the shards
         expected = {MODEL_DIR + p: d for p, d in report.get("shard_sha256", {}).items()}
@@ -167,11 +170,19 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
                             "the host serves another file than the build wrote (changed since, or a stale copy)")
         elif s.path in expected:
             checked += 1
+    wrong = {s.path for s in served if s.status != 200 or s.sha256 != expected.get(s.path, s.sha256)}
+    for path, digest in (received or {}).items():
+        if path in expected and digest != expected[path] and path not in wrong:
+            problems.append(f"{path}: the page received sha256 {digest[:12]}…, not {against}'s "
+                            f"{expected[path][:12]}…, though a direct request gets the build's file: a cache "
+                            "sends browsers a stale copy (purge it, or wait for it to expire)")
     if problems:
         return Check("Right files", False, _listed(problems))
     shards = sum(1 for s in served if s.path.startswith(MODEL_DIR)) - 1
+    seen = sum(1 for path in (received or {}) if path in expected)
+    also = f"; {seen} of them also as the page received them" if seen else ""
     return Check("Right files", True, f"{checked} files match {against}'s sha256 (model.json and "
-                                      f"{shards} weight shard{'' if shards == 1 else 's'} among them)")
+                                      f"{shards} weight shard{'' if shards == 1 else 's'} among them{also})")
 
 
 def tolerance_for(backend: str | None, report: dict[str, Any]) -> float:

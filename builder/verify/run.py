@@ -5,8 +5,8 @@ visit to the next, as for a real visitor). With ``webgpu`` asked, Chromium start
 flags and must first offer the site an adapter (else one :class:`VerifyError` line). Then:
 
 1. the first visit, with the backend the page picks (or the first one asked for);
-2. the site's files fetched directly from the host: the model files and every site file the
-   page requested, compared with report.json's sha256;
+2. the site's files fetched directly from the host: every file of the build, compared with
+   report.json's sha256, as are the bytes the first visit's page and workers received for them;
 3. a return visit to the same URL, counting the model bytes that came from the network;
 4. one visit per other backend asked for (``?backend=NAME``);
 5. the last page reloaded with the network cut off.
@@ -195,7 +195,14 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
     """A URL as given (a folder's URL ends in /), or a local site folder served by browsernet's preview server
     on a free port until the block ends. A stale input file is known for a local folder, or ``expect``'s."""
     if _is_url(target):
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+            parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
+        except ValueError as e:
+            raise VerifyError(f"{target}: not a valid URL ({e})") from e
+        if not parts.hostname:
+            raise VerifyError(f"{target}: a URL with no host name; give the site's address, e.g. "
+                              "https://USER.github.io/REPO/")
         path = parts.path or "/"
         if path.endswith("/index.html"):
             path = path[: -len("index.html")]
@@ -240,9 +247,11 @@ class _Observer:
         self.privacy = Privacy()
         self.requested: list[str] = []
         self.responses: list[Any] = []
+        self.finished: list[Any] = []  # requests whose response arrived whole (its body can be read without waiting)
         context.add_init_script(CSP_LISTENER)
         context.on("request", self._request)
         context.on("response", lambda r: self.responses.append(r))
+        context.on("requestfinished", lambda r: self.finished.append(r))
         context.on("console", self._console)
         context.on("weberror", lambda e: self._error(f"uncaught {e.error.name}: {e.error.message}"))
         context.on("page", self._page)
@@ -284,7 +293,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     observer = _Observer(context, origin)
     with reporter.step(f"reading {url}{reports.REPORT_FILE}"):
-        data = host = _fetch_report(context, url)
+        data = host = _fetch_report(context, url, options.timeout)
     other_build = None
     if target.expected is not None:
         other_build = checks.other_build(data, target.expected, target.expected_from)
@@ -299,6 +308,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
 
     with reporter.step(f"first visit ({'the page picks the backend' if first_asked == AUTO else first_asked})"):
         page, first = _visit(context, url, first_asked, timeout_ms, pngs)
+    received = _received(observer.finished, url, data)  # while the page is open: its bodies go with it
     with reporter.step("fetching the site's files from the host"):
         served, headers = _served(context, url, data, observer.requested)
     page.close()
@@ -335,7 +345,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
         checks.loads(visits),
         checks.right_files(data, served, target.stale, target.extra, other_build,
                            f"{target.expected_from.rstrip('/')}/{reports.REPORT_FILE}" if target.expected_from
-                           else reports.REPORT_FILE),
+                           else reports.REPORT_FILE, received),
         checks.right_answers(data, visits, checks.built_labels(data, served, _expected_config(target))),
         checks.private(origin, observer.privacy),
         checks.host(first, headers, wasm),
@@ -366,11 +376,11 @@ def _require_webgpu(browser: Any, url: str) -> None:
                           f"leave {WEBGPU} out of --backends to verify the others")
 
 
-def _fetch_report(context: Any, url: str) -> dict[str, Any]:
+def _fetch_report(context: Any, url: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     from playwright.sync_api import Error
 
     try:
-        response = context.request.get(url + reports.REPORT_FILE, timeout=60_000)
+        response = context.request.get(url + reports.REPORT_FILE, timeout=timeout * 1000)
     except Error as e:
         raise VerifyError(f"{url}: cannot be reached ({_first_line(str(e))})") from e
     if response.status != 200:
@@ -519,6 +529,43 @@ def _get(context: Any, url: str, path: str) -> tuple[Served, dict[str, str]]:
         return Served(path, response.status, media, response.body()), headers
     except Error as e:
         return Served(path, 0, "", b"", _first_line(str(e))), {}
+
+
+def _received(finished: list[Any], url: str, data: dict[str, Any]) -> dict[str, str]:
+    """Site path -> sha256 of the bytes the page and its workers received for each file the build wrote
+    (report.json's sha256), from the host or from the page's service worker, as far as Chromium still
+    holds them: a cache that sends browsers another copy than verify's own request gets (it keys on
+    headers only browsers send) is seen only here. Decoded bytes: a Content-Encoding is undone first. Only
+    ``finished`` requests: the body of one the page gave up on (a .wasm it could not compile) never comes."""
+    import hashlib
+
+    from playwright.sync_api import Error
+
+    known = set(data.get("sha256") or {}) - {reports.REPORT_FILE}
+    received: dict[str, str] = {}
+    for request in finished:
+        try:
+            response = request.response()
+        except Error:  # its page closed
+            continue
+        if response is None or not response.url.startswith(url) or response.status != 200:
+            continue
+        path = response.url[len(url):].split("?", 1)[0].split("#", 1)[0] or "index.html"
+        if path not in known:
+            continue
+        try:
+            body = response.body()
+        except Error as e:  # gone with a navigation (the isolation reload), or read from a cache Chromium keeps
+            log.debug("%s: no body to check (%s)", response.url, _first_line(str(e)))
+            continue
+        if not body:  # Chromium keeps no body for some (the manifest's icons): unknown, not empty
+            continue
+        digest = hashlib.sha256(body).hexdigest()
+        if received.get(path, data["sha256"][path]) == data["sha256"][path]:  # a wrong copy, once seen, stays named
+            received[path] = digest
+    log.debug("the bytes the page received: %d of the build's %d files (%s)", len(received), len(known),
+              ", ".join(sorted(received)))
+    return received
 
 
 def _model_downloads(responses: list[Any], url: str) -> dict[str, int]:

@@ -177,7 +177,7 @@ def test_a_missing_shard_behind_an_html_fallback(site_copy, tmp_path):
 
 def test_a_stale_config_json_that_only_the_browser_gets_fails_right_answers(publish_sites, tmp_path):
     """The numbers are right but the page names them with another build's labels: verify's own download of
-    config.json is the right file, so only the page's labels tell."""
+    config.json is the right file; the page's labels and the bytes the page received tell."""
     site = publish_sites["github-pages"]
     config = json.loads((site / "config.json").read_text())
     labels = config["labels"]
@@ -186,7 +186,21 @@ def test_a_stale_config_json_that_only_the_browser_gets_fails_right_answers(publ
     assert code == 1
     answers = checks["Right answers"]
     assert not answers["ok"] and f"the page names output 0 as '{labels[1]}', not '{labels[0]}'" in answers["detail"]
-    assert checks["Right files"]["ok"]  # what verify downloads itself is the build's
+    files = checks["Right files"]
+    assert not files["ok"] and files["detail"].startswith("config.json: the page received sha256 "), files
+
+
+def test_a_stale_page_that_only_browsers_get_fails_right_files(publish_sites, tmp_path):
+    """A cache that keys on what browsers send serves them last week's index.html, which still works: verify's
+    own request gets the build's file, so only the bytes the page received tell. Nothing else fails."""
+    site = publish_sites["github-pages"]
+    stale = (site / "index.html").read_bytes() + b"\n<!-- last week's page -->\n"
+    code, output, checks = verify_on_host(site, tmp_path, to_browsers={"index.html": stale})
+    assert code == 1
+    files = checks["Right files"]
+    assert not files["ok"] and files["detail"].startswith("index.html: the page received sha256 "), files
+    assert "a cache sends browsers a stale copy" in files["detail"]
+    assert [name for name, check in checks.items() if not check["ok"]] == ["Right files"], output
 
 
 def test_a_changed_config_json_with_expect_fails_right_answers_too(publish_sites, site_copy, tmp_path):

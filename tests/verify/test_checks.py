@@ -48,6 +48,23 @@ def test_flipped_byte_is_named_with_both_digests():
     assert REPORT["sha256"]["model/group1-shard1of1.bin"][:12] in check.detail
 
 
+def test_a_stale_copy_that_only_the_page_received_is_named_once():
+    """The host answers verify's own request with the build's file, but the page got another copy (a cache keyed
+    on what browsers send): Right files names it. A file the direct request already got wrong is named once."""
+    good = {path: digest for path, digest in REPORT["sha256"].items()}
+    check = checks.right_files(REPORT, served(), received=good)
+    assert check.ok and check.detail.endswith("among them; 3 of them also as the page received them)"), check
+    stale = hashlib.sha256(b"<!doctype html><!-- last week -->").hexdigest()
+    check = checks.right_files(REPORT, served(), received={**good, "index.html": stale})
+    assert not check.ok
+    assert check.detail == (f"index.html: the page received sha256 {stale[:12]}…, not report.json's "
+                            f"{REPORT['sha256']['index.html'][:12]}…, though a direct request gets the build's file: "
+                            "a cache sends browsers a stale copy (purge it, or wait for it to expire)")
+    missing = served(**{"index.html": Served("index.html", 404, "text/html")})
+    check = checks.right_files(REPORT, missing, received={**good, "index.html": stale})
+    assert check.detail == "index.html: HTTP 404 (missing on the host)"
+
+
 def test_html_fallback_in_place_of_a_shard_is_named():
     check = checks.right_files(REPORT, served(**{"model/group1-shard1of1.bin": Served(
         "model/group1-shard1of1.bin", 200, "text/html", b"<!doctype html>")}))

@@ -34,6 +34,16 @@ def test_neither_url_nor_folder(tmp_path):
     one_line_error([str(tmp_path / "nothing")], "neither a URL (http:// or https://) nor a site folder")
 
 
+@pytest.mark.parametrize("url, said", [("http://[::1", "http://[::1: not a valid URL (Invalid IPv6 URL)"),
+                                       ("http://127.0.0.1:99999/", "not a valid URL (Port out of range 0-65535)"),
+                                       ("http://", "http://: a URL with no host name")])
+def test_a_url_that_names_no_host_is_one_line_and_still_json(url, said):
+    result = CliRunner().invoke(cli, ["verify", "-q", url, "--json", "-"])
+    assert result.exit_code == 1
+    assert said in json.loads(result.stdout)["error"]
+    assert result.stderr.strip().splitlines() == [f"Error: {json.loads(result.stdout)['error']}"]
+
+
 def test_folder_that_is_not_a_build(tmp_path):
     one_line_error([str(tmp_path)], "not a browsernet build", "build-site")
 
