@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
 import click
+
+
+# Line breaks (and tabs) with the whitespace around them: every boundary str.splitlines() knows.
+_BREAKS = re.compile(r"\s*[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]\s*")
 
 
 class BrowsernetError(click.ClickException):
@@ -14,8 +19,9 @@ class BrowsernetError(click.ClickException):
     exit_code = 1
 
     def format_message(self) -> str:
-        # One line, always: multi-line causes (TF, h5py) are folded.
-        return " ".join(str(self.message).split())
+        # One line, always: multi-line causes (TF, h5py) are folded, with the spaces around each break. Runs of
+        # plain spaces stay: they may be part of a name the line quotes ('hoofed  mammals').
+        return _BREAKS.sub(" ", str(self.message)).strip()
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
         click.echo(f"Error: {self.format_message()}", file=file, err=True)

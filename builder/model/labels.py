@@ -50,11 +50,14 @@ def _json_list(path: Path, text: str) -> list[str] | None:
 
 
 def comparable(label: str) -> str:
-    """What a person reads in ``label``: without case, Unicode form or surrounding spaces ("Birds", "birds ",
-    "ｂｉｒｄｓ" read alike)."""
+    """What a person reads in ``label``: without case, Unicode form, invisible characters (soft hyphen, zero-width
+    space: Unicode's format characters) or the width of spacing ("Birds", "birds ", "ｂｉｒｄｓ", "bir\u00addS",
+    and "hoofed  mammals" beside "hoofed mammals" read alike)."""
     import unicodedata
 
-    return unicodedata.normalize("NFKC", label).casefold().strip()
+    text = unicodedata.normalize("NFKC", label)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.casefold().split())
 
 
 def repeated(labels: list[str]) -> dict[str, list[int]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from builder.errors import DatasetError
 from builder.model import page_input
+from builder.model.labels import comparable
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     Every image is decoded completely once, so a truncated file fails here.
     Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class folder
     or photo whose name holds a line break (it would split its line of labels.txt or of the split lists), two
-    class folders whose names differ only in case or spacing, a class with fewer than
+    class folders whose names differ only in case, spacing or invisible characters, a class with fewer than
     :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode, and the same
     image (byte for byte) in two classes. Files that are not images are skipped and listed in
     :attr:`Dataset.skipped`.
@@ -118,13 +119,18 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
         if _breaks_a_line(name):
             raise DatasetError(f"{str(root / name)!r}: a class folder's name is its label, one line of labels.txt; "
                                "rename it without line breaks")
+        if not comparable(name):
+            raise DatasetError(f"{str(root / name)!r}: a class folder's name is its label, and this one shows "
+                               "nothing (only spaces or invisible characters); rename it")
     _refuse_look_alike_classes(root, classes)
+    _refuse_split_layout(root, class_dirs)
     images: list[Image] = []
     seen: dict[str, Path] = {}  # sha256 -> first photo with those bytes
     duplicates: dict[str, str] = {}
     for label, folder in enumerate(class_dirs):
         for path in _files(folder):
             rel = path.relative_to(root)
+            _check_utf8(root, rel)
             if not _is_image(path):
                 skipped.append(rel.as_posix())  # (train-report.json's list: a line break there is escaped)
                 continue
@@ -148,6 +154,33 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     return dataset
 
 
+# Folder names that say a dataset is split already (train/, validation/, test/, each holding class folders).
+_SPLIT_NAMES = frozenset({"train", "training", "val", "valid", "validation", "dev", "test", "testing", "eval"})
+
+
+def _refuse_split_layout(root: Path, class_dirs: list[Path]) -> None:
+    """A dataset split already (train/ and validation/, each with the same class folders inside) read as one
+    class per split would train "train against validation". Raises :class:`~builder.errors.DatasetError`."""
+    if not all(p.name.casefold() in _SPLIT_NAMES for p in class_dirs):
+        return
+    inner = [{q.name for q in p.iterdir() if q.is_dir() and not q.name.startswith(".")} for p in class_dirs]
+    shared = set.intersection(*inner)
+    if len(shared) >= 2:
+        raise DatasetError(f"{root}: split already ({', '.join(p.name + '/' for p in class_dirs)} hold the same class "
+                           f"folders: {', '.join(sorted(shared)[:3])}…); browsernet makes its own split by content, so "
+                           "give it one folder with one sub-folder per class (merge the splits)")
+
+
+def _check_utf8(root: Path, rel: Path) -> None:
+    """A name this system's file names cannot write as UTF-8 (bytes from another encoding, e.g. Latin-1 é) would
+    fail only when the split lists and the report are written, after the training. Raises DatasetError."""
+    try:
+        rel.as_posix().encode("utf-8")
+    except UnicodeEncodeError as e:
+        shown = str(root / rel).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise DatasetError(f"{shown}: its name is not UTF-8 (byte {rel.as_posix()[e.start]!a}); rename it") from e
+
+
 def _breaks_a_line(name: str) -> bool:
     """Whether ``name`` would span two lines of a text file (\\n, \\r, and the other line boundaries Python
     knows); other unusual characters (the narrow no-break space macOS puts in its screenshots' names) do not."""
@@ -155,8 +188,8 @@ def _breaks_a_line(name: str) -> bool:
 
 
 def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
-    """Two class folders whose names differ only in case, Unicode form or surrounding spaces ("Birds" and
-    "birds") are one class split in two by accident: the page would show two labels that read the same, and
+    """Two class folders whose names differ only in case, Unicode form, spacing or invisible characters ("Birds"
+    and "birds"; :func:`~builder.model.labels.comparable`) are one class split in two by accident: the page would show two labels that read the same, and
     on macOS or Windows they would be one folder. Raises :class:`~builder.errors.DatasetError`."""
     from builder.model.labels import comparable
 
@@ -164,8 +197,9 @@ def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
     for name in classes:
         key = comparable(name)
         if key in seen:
-            raise DatasetError(f"{root}: the class folders {seen[key]!r} and {name!r} differ only in case or "
-                               "spacing, so they read as one label; merge them into one folder, or rename one")
+            raise DatasetError(f"{root}: the class folders {seen[key]!r} and {name!r} differ only in case, spacing or "
+                               "invisible characters, so they read as one label; merge them into one folder, or "
+                               "rename one")
         seen[key] = name
 
 
@@ -194,6 +228,8 @@ def _is_image(path: Path) -> bool:
             raise DatasetError(f"{path}: not a decodable image ({_first_line(e)})") from e
         return False
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data, once identified
+        if path.suffix.lower() not in page_input.image_suffixes():
+            return False  # a text file whose first bytes look like a header ("P4 photos of ..."): not an image
         raise DatasetError(f"{path}: truncated or corrupt image ({_first_line(e)}); fix or remove it") from e
     return True
 

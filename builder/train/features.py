@@ -260,7 +260,11 @@ def photo_pixels(path: Path, digest: str, size: tuple[int, int]) -> np.ndarray:
 def _photo_bytes(path: Path, digest: str) -> bytes:
     """The bytes of ``path``, which must still be the photo the split and the cache know by ``digest``: a file
     changed since the scan would have its features cached under the old photo's hash, for every later run."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise TrainError(f"{path}: cannot be read any more ({e.strerror}; it was checked when the run began); "
+                         "run it again") from e
     if hashlib.sha256(data).hexdigest() != digest:
         raise TrainError(f"{path}: changed while training ran (after the photos were checked); run it again")
     return data
@@ -299,6 +303,11 @@ def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path |
         x = preprocessed(np.stack([photo_pixels(paths[i], digests[i], base.input_size) for i in chunk]),
                          base.preprocess)
         out[chunk] = predict(x)
+        broken = [paths[i] for i in chunk if not np.isfinite(out[i]).all()]
+        if broken:  # before anything is cached: the next run would read them back
+            raise TrainError(f"the base gives NaN or infinite features for {len(broken)} photo(s) (e.g. {broken[0]}): "
+                             "it holds NaN or infinite weights (a diverged training, or a damaged file); "
+                             "choose another base")
         for i in chunk:
             _write(folder, digests[i], out[i], base.identity)
     seconds = time.perf_counter() - started if missing else 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import zipfile
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ from builder.train import near_duplicates
 from builder.train import report as records
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH_SIZE = 65_536  # photos per training step; far beyond what fits in memory at a MobileNet's input size
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,10 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             else:
                 x = _pixels(idx, paths, digests, base.input_size)
                 probabilities = extraction.predict(model, x) if len(idx) else np.zeros((0, len(data.classes)))
+            if not np.isfinite(probabilities).all():
+                raise TrainError(f"training diverged: the model's outputs on the {name} photos are NaN or infinite; "
+                                 f"lower --learning-rate (now {opts.learning_rate:g}"
+                                 + ("; fine-tuning uses a hundredth of it" if opts.fine_tune else "") + ")")
             scores[name] = evaluation.evaluate(probabilities.reshape(len(idx), len(data.classes)), labels[name],
                                                data.classes, [data.images[i].path.as_posix() for i in idx])
 
@@ -292,8 +299,10 @@ def _check_options(opts: TrainOptions) -> None:
                              ("--patience", opts.patience, 1), ("--fine-tune", opts.fine_tune, 0)):
         if value < low:
             raise TrainError(f"{name} must be at least {low}, got {value}")
-    if not opts.learning_rate > 0:
-        raise TrainError(f"--learning-rate must be positive, got {opts.learning_rate:g}")
+    if not 0 < opts.learning_rate < math.inf:
+        raise TrainError(f"--learning-rate must be a positive number, got {opts.learning_rate:g}")
+    if opts.batch_size > MAX_BATCH_SIZE:
+        raise TrainError(f"--batch-size must be at most {MAX_BATCH_SIZE:,}, got {opts.batch_size:,}")
     if not 0 <= opts.dropout < 1:
         raise TrainError(f"--dropout must be in [0, 1), got {opts.dropout:g}")
     photos.check_percentages(opts.validation_percent, opts.test_percent)

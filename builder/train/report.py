@@ -41,9 +41,12 @@ def foreign_to_output(folder: Path) -> list[str] | None:
         return None
     from builder.train import plots
 
+    from builder.train.dataset import SPLITS
+
     written = {REPORT_FILE, MODEL_FILE, LABELS_FILE, plots.CURVES, plots.CONFUSION}
+    splits = {f"{SPLITS_DIR}/{name}.txt" for name in SPLITS}
     return [path for path in (p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file())
-            if path not in written and not (path.startswith(f"{SPLITS_DIR}/") and path.endswith(".txt"))]
+            if path not in written and path not in splits]
 
 
 @dataclass

@@ -69,10 +69,11 @@ def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_count
     shutil.copy(photos / "birds" / "001.jpg", photos / ".hidden" / "x.jpg")
     shutil.copy(photos / "birds" / "001.jpg", photos / "birds" / "copy-of-001.jpg")
     (photos / "birds" / "Icon\r").write_bytes(b"")  # macOS's custom-folder-icon file: no image, skipped
+    (photos / "birds" / "zoo.txt").write_text("P4 photos taken at the zoo\n")  # begins like a PBM header
     # A macOS screenshot's name (a narrow no-break space before PM) is one line: a photo like any other.
     (photos / "birds" / "001.jpg").rename(photos / "birds" / "Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg")
     data = dataset.scan(photos)
-    assert data.skipped == ["CREDITS.md", "birds/Icon\r", "birds/notes.txt"]
+    assert data.skipped == ["CREDITS.md", "birds/Icon\r", "birds/notes.txt", "birds/zoo.txt"]
     assert data.duplicates == {"birds/copy-of-001.jpg": "birds/Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg"}
     assert len(data.images) == 41
     assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
@@ -127,17 +128,42 @@ def _damage(kind: str, photos: Path) -> str:
         (photos / "Birds").mkdir()
         for name in ("001.jpg", "002.jpg", "003.jpg", "004.jpg", "005.jpg"):
             (photos / "birds" / name).rename(photos / "Birds" / name)
-        return r"the class folders 'Birds' and 'birds' differ only in case or spacing, so they read as one label; merge"
+        return r"the class folders 'Birds' and 'birds' differ only in case, spacing or invisible characters, so they read as one label; merge"
     if kind == "same image in two classes":
         shutil.copy(photos / "birds" / "001.jpg", photos / "primates" / "006.jpg")
         return r"primates/006\.jpg: the same image as .*birds/001\.jpg .*keep it in one class only"
+    if kind == "one class in two folders, spaced apart":  # the page would show "hoofed mammals" twice
+        (photos / "hoofed_mammals").rename(photos / "hoofed mammals")
+        (photos / "carnivores").rename(photos / "hoofed  mammals")
+        return r"the class folders 'hoofed  mammals' and 'hoofed mammals' differ only in case, spacing or invisible characters"
+    if kind == "one class in two folders, one with a soft hyphen":
+        (photos / "primates").rename(photos / "birds\u00ad")
+        return r"the class folders 'birds' and 'birds\\xad' differ only in case, spacing or invisible characters"
+    if kind == "a class name that shows nothing":  # its line of labels.txt would be blank, and dropped
+        (photos / "primates").rename(photos / "  \u200b")
+        return r"a class folder's name is its label, and this one shows nothing .*; rename it$"
+    if kind == "a name that is not UTF-8":  # Latin-1 é, from an old archive
+        import os
+
+        os.rename(os.fsencode(photos / "birds" / "001.jpg"), os.fsencode(photos / "birds") + b"/caf\xe9.jpg")
+        return r"birds/caf\\udce9\.jpg: its name is not UTF-8 \(byte '\\udce9'\); rename it$"
+    if kind == "split already":  # train/ and validation/, each with the class folders: 'train' is no class
+        for split in ("train", "validation"):
+            for name in ("birds", "carnivores", "hoofed_mammals", "primates"):
+                shutil.copytree(photos / name, photos / split / name)
+        for name in ("birds", "carnivores", "hoofed_mammals", "primates"):
+            shutil.rmtree(photos / name)
+        return (r"split already \(train/, validation/ hold the same class folders: birds, carnivores, hoofed_mammals…\); "
+                r"browsernet makes its own split by content")
     raise AssertionError(kind)
 
 
 @pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "empty class folder",
                                   "truncated image",
                                   "undecodable image", "too large image", "line break in a class name",
-                                  "line break in a photo's name", "one class in two folders", "same image in two classes"])
+                                  "line break in a photo's name", "one class in two folders", "same image in two classes",
+                                  "one class in two folders, spaced apart", "one class in two folders, one with a soft hyphen",
+                                  "a class name that shows nothing", "a name that is not UTF-8", "split already"])
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(kind, photos, tmp_path):
     expected = _damage(kind, photos)
     out = tmp_path / "model"
@@ -172,6 +198,10 @@ def test_percentages_and_options_are_checked_first():
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--alpha", "0.5",
                                       "--weights", "none"])
     assert result.exit_code == 1 and "--alpha, --weights: for a stock base (--model)" in result.output
+    for option, value, said in (("--learning-rate", "inf", "--learning-rate must be a positive number, got inf"),
+                                ("--batch-size", str(10 ** 20), "--batch-size must be at most 65,536")):
+        result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), option, value])
+        assert result.exit_code == 1 and said in result.output, result.output
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--seed", "-1"])
     assert result.exit_code == 1 and "-1 is not in the range 0<=x<=4294967295" in result.output
     # A stock name as --base, or a file that is no model: the hint names --model, the option for a stock base.

@@ -455,3 +455,74 @@ def test_a_photo_changed_after_the_scan_is_refused_not_cached_under_its_old_hash
     assert not out.exists()
     birds_003 = hashlib.sha256((PHOTOS / "birds" / "003.jpg").read_bytes()).hexdigest()
     assert not list(cache.rglob(f"{birds_003}.npy"))  # nothing cached under the photo it no longer is
+
+
+def test_a_training_that_diverges_is_refused_and_writes_nothing(feature_cache, tmp_path):
+    """NaN outputs would count every photo as the first class (argmax of NaN) and write a NaN model beside an
+    accuracy figure: refused, naming the option to change."""
+    out = tmp_path / "model"
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--cache-dir", str(feature_cache), "--epochs", "3", "--learning-rate", "1e38"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: training diverged: the model's outputs on the validation photos are NaN or infinite; lower "
+        "--learning-rate (now 1e+38)")
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_base_with_nan_weights_is_refused_before_training_and_nothing_is_cached(fine_tuned_keras, tmp_path):
+    from tests.train.saved_models import keras
+
+    model = keras().models.load_model(fine_tuned_keras, compile=False)
+    inner = model.layers[1]  # the MobileNetV2 base
+    conv = [layer for layer in inner.layers if type(layer).__name__ == "Conv2D"][-1]
+    kernel, *rest = conv.get_weights()
+    kernel[0, 0, 0, 0] = np.nan
+    conv.set_weights([kernel, *rest])
+    base = tmp_path / "nan.keras"
+    model.save(base)
+    cache, out = tmp_path / "cache", tmp_path / "model"
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(base), "--out", str(out),
+                                      "--cache-dir", str(cache), "--epochs", "2"])
+    assert result.exit_code == 1, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: the base gives NaN or infinite features for 32 photo(s) (e.g. "), last
+    assert last.endswith("it holds NaN or infinite weights (a diverged training, or a damaged file); choose another "
+                         "base"), last
+    assert not out.exists() and not list(cache.rglob("*.npy"))
+
+
+def test_a_photo_deleted_after_the_scan_is_one_line(tmp_path, monkeypatch):
+    import shutil
+
+    from builder.train import dataset
+
+    photos = tmp_path / "photos"
+    shutil.copytree(PHOTOS, photos)
+    scan = dataset.scan
+
+    def scan_then_delete(*args, **kwargs):
+        found = scan(*args, **kwargs)
+        (photos / "birds" / "003.jpg").unlink()
+        return found
+
+    monkeypatch.setattr(dataset, "scan", scan_then_delete)
+    result = CliRunner().invoke(cli, ["train", str(photos), "--base", str(DEMO_BASE), "--out", str(tmp_path / "model"),
+                                      "--no-cache", "--epochs", "2"])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {photos / 'birds' / '003.jpg'}: cannot be read any more (No such file or directory; it was checked "
+        "when the run began); run it again")
+
+
+def test_files_of_ones_own_in_splits_are_not_replaced(trained, feature_cache, tmp_path):
+    """Only the three split lists are train's: a list of one's own beside them is refused as a foreign file."""
+    import shutil
+
+    out = tmp_path / "model"
+    shutil.copytree(trained, out)
+    (out / records.SPLITS_DIR / "hard-cases.txt").write_text("birds/004.jpg\n")
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
+                                      "--cache-dir", str(feature_cache), "--epochs", "2", "-q"])
+    assert result.exit_code == 1 and "splits/hard-cases.txt" in result.output, result.output
+    assert (out / records.SPLITS_DIR / "hard-cases.txt").read_text() == "birds/004.jpg\n"
