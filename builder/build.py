@@ -25,6 +25,7 @@ from builder.site import hosting, inventory, page_scripts, precompress, pwa, ren
 from builder.site import staging as output
 from builder.train import report as training
 from builder.report import REPORT_FILE, BuildReport, source_record
+from builder.report import read as read_build_report
 
 if TYPE_CHECKING:
     from builder.convert.heads import Head
@@ -200,7 +201,9 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                 "version": __version__,
             })
             pwa.write_manifest(site, title)
-            hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project)
+            previous = opts.out if read_build_report(opts.out) is not None else None  # a build of ours, replaced
+            hosting.write_target_files(site, opts.target, cname=opts.cname, firebase_project=opts.firebase_project,
+                                       previous=previous)
             files = inventory.take(site, known={f"{convert.MODEL_DIR}/{p}": d for p, d in shards.items()})
             pwa.write_service_worker(site, files, later=(REPORT_FILE,))  # last: it lists every file
             files.update(inventory.take(site, paths=[pwa.SERVICE_WORKER]))

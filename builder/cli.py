@@ -13,9 +13,7 @@ import json
 import logging
 import re
 import shlex
-import signal
 import sys
-import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from builder import __version__
+from builder import __version__, interrupts
 from builder.errors import BrowsernetError
 
 STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
@@ -43,35 +41,6 @@ def _verbosity(f: Callable | None = None, *, quiet: str = "Only errors.") -> Cal
         return click.option("-q", "--quiet", is_flag=True, help=quiet)(f)
 
     return add(f) if f is not None else add
-
-
-class _Interrupts:
-    """Whether Ctrl-C was pressed during the command. A terminal's Ctrl-C reaches the whole process group:
-    Chromium and Playwright's driver stop too, and the failure that reaches Python first may be theirs
-    ("Target page, context or browser has been closed") rather than the KeyboardInterrupt."""
-
-    def __init__(self) -> None:
-        self.seen = False
-
-    # SIGTERM (kill, timeout, a CI job cancelled) and SIGHUP (the terminal closed, an ssh session dropped) stop
-    # the command as Ctrl-C does: the same clean-up runs, so no half-written output or staging folder is left
-    # behind. A signal already ignored (nohup ignores SIGHUP) stays ignored.
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-    def __enter__(self) -> "_Interrupts":
-        self._previous = {}
-        if threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS
-                              if signal.getsignal(sig) is not signal.SIG_IGN}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.seen = True
-        signal.default_int_handler(signum, frame)
 
 
 def _disk_full(e: BaseException) -> str | None:
@@ -120,15 +89,17 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
                         format="%(levelname)s %(name)s: %(message)s" if verbose else "warning: %(message)s")
     for noisy in ("tensorflow", "absl", "h5py"):
         logging.getLogger(noisy).setLevel(max(level, logging.ERROR))
-    with _Interrupts() as interrupts, warnings.catch_warnings():
+    with interrupts.Interrupts(), warnings.catch_warnings():
         if not verbose:
             # Keras's and TensorFlow's Python warnings (the structure of a model's inputs, ...) speak to the
             # model's author while training it, in library terms; the build says what matters. -v shows them.
             warnings.filterwarnings("ignore", module=r"(keras|tf_keras|tensorflow)(\.|$)")
         try:
-            return action()
+            result = action()
+            interrupts.raise_if_seen()  # a stop signal whose KeyboardInterrupt some library swallowed
+            return result
         except BrowsernetError:
-            if interrupts.seen:  # whatever failed, it failed because the user pressed Ctrl-C
+            if interrupts.seen():  # whatever failed, it failed because the user pressed Ctrl-C
                 raise _aborted() from None
             if verbose:
                 traceback.print_exc()
@@ -138,7 +109,7 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
         except KeyboardInterrupt:
             raise _aborted() from None
         except Exception as e:
-            if interrupts.seen:
+            if interrupts.seen():
                 raise _aborted() from None
             if verbose:
                 traceback.print_exc()
@@ -698,8 +669,9 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
     \b
     Loads          the page becomes ready on each backend; which one runs
     Right files    every file of the build (model files first) is the one
-                   report.json records (sha256, not an HTML fallback page);
-                   with --expect SITE, SITE's report.json
+                   report.json records (sha256, not an HTML fallback page),
+                   as fetched and as the page received it; with --expect SITE,
+                   SITE's report.json
     Right answers  the page's probabilities on the build's reference images are
                    Keras's, within the build's tolerance (1e-3 on WebGL), under
                    the build's labels

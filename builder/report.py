@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import types
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -298,10 +299,37 @@ def load(site: Path) -> BuildReport | None:
         return None
     known = {f.name for f in fields(BuildReport)}
     try:
-        return BuildReport(**{k: v for k, v in data.items() if k in known})
+        report = BuildReport(**{k: v for k, v in data.items() if k in known})
     except TypeError as e:
         raise BrowsernetError(f"{site / REPORT_FILE}: written by browsernet {data.get('version')}, which this "
                               f"version cannot read ({e}); rebuild the site with 'browsernet build-site'") from e
+    wrong = _mistyped(report)
+    if wrong:
+        raise BrowsernetError(f"{site / REPORT_FILE}: {', '.join(wrong[:3])}: not what a build writes (the file was "
+                              "edited or damaged); rebuild the site with 'browsernet build-site'")
+    return report
+
+
+def _mistyped(report: BuildReport) -> list[str]:
+    """The fields of ``report`` whose JSON type is not their annotation's (a dict where a dict belongs, a number
+    where a number does), e.g. ``["files is a str"]``: read from an edited report.json, they would fail later in
+    library terms ("'str' object has no attribute 'items'")."""
+    import typing
+
+    json_types = {dict: (dict,), list: (list,), str: (str,), int: (int,), float: (int, float)}
+    wrong = []
+    for name, hint in typing.get_type_hints(BuildReport).items():
+        options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+        allowed: tuple[type, ...] = ()
+        for option in options:
+            option = typing.get_origin(option) or option
+            allowed += (type(None),) if option is type(None) else json_types.get(option, (object,))
+        if name == "quantization":
+            allowed += (str,)  # its form in reports written before the section existed (see weight_map)
+        value = getattr(report, name)
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            wrong.append(f"{name} is {'a ' + type(value).__name__ if value is not None else 'null'}")
+    return wrong
 
 
 def source_record(path: Path, site: Path | None = None) -> dict[str, Any]:

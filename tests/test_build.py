@@ -258,6 +258,35 @@ def test_bad_input_is_one_line_exit_1_and_keeps_the_previous_site(make_args, mes
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []  # no temp dirs left
 
 
+def test_a_ctrl_c_that_a_library_swallows_still_keeps_the_previous_site(previous_site, sequential_keras, tmp_path,
+                                                                         monkeypatch):
+    """CPython ignores an exception raised in a garbage-collector callback (JAX registers one), so Ctrl-C's
+    KeyboardInterrupt can vanish mid-build: the build then ran on and replaced the site, exit 0. The signal is
+    remembered, and the finished build is not moved into place after it."""
+    import os
+    import signal
+
+    from builder.site import precompress
+
+    write_copies = precompress.write_copies
+
+    def swallowing_ctrl_c(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # handled at once, on this (the main) thread
+        except KeyboardInterrupt:
+            pass  # what CPython does to an exception raised in a gc callback
+        return write_copies(*args, **kwargs)
+
+    monkeypatch.setattr(precompress, "write_copies", swallowing_ctrl_c)
+    (tmp_path / "four.txt").write_text("north\neast\nsouth\nwest\n")
+    before = _digest(previous_site)
+    code, out = _run("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit",
+                     "--out", previous_site)
+    assert code == 1 and out.strip().splitlines()[-1] == "Aborted!", out
+    assert _digest(previous_site) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
 def test_a_missing_weights_file_fails_before_tensorflow_loads(tmp_path):
     code, out = _run("--model", "mobilenet_v2", "--weights", tmp_path / "nope.weights.h5", "--out", tmp_path / "s")
     assert code == 1 and f"{tmp_path / 'nope.weights.h5'}: weights file not found" in out
@@ -723,14 +752,40 @@ def test_a_command_under_nohup_keeps_running_when_the_terminal_closes():
     started, as nohup does: then it stays ignored."""
     import signal
 
-    from builder.cli import _Interrupts
+    from builder.interrupts import Interrupts
 
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        with _Interrupts():
+        with Interrupts():
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
-        with _Interrupts() as interrupts:
+        with Interrupts() as interrupts:
             assert signal.getsignal(signal.SIGHUP) == interrupts._handle
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_rebuild_for_firebase_keeps_what_the_user_added_to_firebase_json_and_firebaserc(publish_sites,
+                                                                                         sequential_keras, tmp_path):
+    """deploy firebase keeps an emulator port and aliases; a rebuild of the site dropped them without a word."""
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    config = json.loads((site / "firebase.json").read_text())
+    (site / "firebase.json").write_text(json.dumps({**config, "emulators": {"hosting": {"port": 5055}}}))
+    (site / ".firebaserc").write_text(json.dumps({"projects": {"default": "demo-browsernet", "staging": "demo-2"}}))
+    (tmp_path / "four.txt").write_text("north\neast\nsouth\nwest\n")
+    build = ("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit",
+             "--target", "firebase", "--out", site)
+    code, out = _run(*build, "--firebase-project", "demo-browsernet", "--title", "Rebuilt")
+    assert code == 0, out
+    written = json.loads((site / "firebase.json").read_text())
+    assert written["emulators"] == {"hosting": {"port": 5055}} and written["hosting"] == config["hosting"]
+    assert json.loads((site / ".firebaserc").read_text()) == {"projects": {"default": "demo-browsernet",
+                                                                           "staging": "demo-2"}}
+    # An edited hosting section cannot be kept beside browsernet's: the rebuild stops, the site as it was.
+    (site / "firebase.json").write_text(json.dumps({**written, "hosting": {**written["hosting"], "cleanUrls": True}}))
+    before = _digest(site)
+    code, out = _run(*build)
+    assert code == 1 and out.strip().splitlines()[-1].startswith(
+        f"Error: {site / 'firebase.json'}: its hosting section is not the one browsernet writes (cleanUrls differ)"), out
+    assert _digest(site) == before

@@ -108,6 +108,12 @@ def test_load_types_the_report_and_refuses_one_this_version_cannot_read(sites, t
     (tmp_path / report.REPORT_FILE).write_text(json.dumps({**old, "version": "0.0.1"}))
     with pytest.raises(BrowsernetError, match=r"written by browsernet 0\.0\.1, which this version cannot read.*rebuild"):
         report.load(tmp_path)
+    # An edited report whose fields have the wrong JSON types: said in one line, not "'str' object has no attribute
+    # 'items'" from deploy's file check.
+    (tmp_path / report.REPORT_FILE).write_text(json.dumps({**raw, "files": "x", "classes": "5", "alpha": None}))
+    with pytest.raises(BrowsernetError, match=r"report\.json: classes is a str, files is a str: not what a build "
+                                              r"writes \(the file was edited or damaged\); rebuild"):
+        report.load(tmp_path)
     for damaged in ("{ nope", ""):  # a damaged report.json is not a missing one (verify, bench, deploy say which)
         (tmp_path / report.REPORT_FILE).write_text(damaged)
         with pytest.raises(BrowsernetError, match=r"report\.json: cannot be read as a build report .*rebuild"):

@@ -8,11 +8,13 @@ know about it (family, alpha, input size, the preprocessing it expects).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import re
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, replace
@@ -105,8 +107,8 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
     ctor_name, alphas, sizes = STOCK[family]
     if minimalistic:
         alphas = (1.0,)
-    if alpha <= 0:
-        raise ModelError(f"--alpha must be positive, got {alpha}")
+    if not 0 < alpha < math.inf:  # nan and inf too: "cannot convert float NaN to integer" inside Keras
+        raise ModelError(f"--alpha must be a positive number, got {alpha}")
     check_input_size(size)
     if weights == "imagenet" and (alpha not in alphas or size not in sizes):
         raise WeightsError(
@@ -121,7 +123,10 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
         keras.utils.set_random_seed(RANDOM_SEED)  # random, but the same on every build
     try:
         extra = {"minimalistic": minimalistic} if family in V3_FAMILIES else {}
-        model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000, **extra)
+        # Keras's download prints its URL and progress bar to stdout, which holds the command's result (the build
+        # summary): they go to stderr with the other steps.
+        with contextlib.redirect_stdout(sys.stderr):
+            model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000, **extra)
     except Exception as e:  # urllib / OSError / Keras's own "URL fetch failure"
         if weights == "imagenet":
             raise WeightsError(

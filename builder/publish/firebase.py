@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder import interrupts
 from builder.errors import DeployError
 from builder.publish.base import check_site
 from builder.site import hosting
@@ -62,6 +63,7 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
             said = shlex.join([cli, *command[1:]])
         raise DeployError(f"{site}: not deployed: {reason}; firebase.json is written, so deploy with: "
                           f"cd {shlex.quote(str(site))} && {first}{said}")
+    interrupts.raise_if_seen()
     done = subprocess.run([cli, *command[1:], "--non-interactive"], capture_output=True, text=True, cwd=site)
     if done.returncode != 0:
         lines = [line for line in (done.stderr + done.stdout).splitlines() if "Error" in line]

@@ -21,7 +21,7 @@ from typing import Iterator
 
 import ghp_import
 
-from builder import report
+from builder import interrupts, report
 from builder.errors import DeployError
 from builder.publish.base import check_site, default_message
 from builder.site import hosting, precompress
@@ -122,6 +122,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         # commit." (bytes, to sys.stdout) goes nowhere.
         opts = {option["dest"]: option["default"] for _, option in ghp_import.options()}
         opts.update(branch=branch, mesg=message or default_message(data), nojekyll=True, cname=cname, push=False)
+        interrupts.raise_if_seen()  # the local branch moves next: not after a swallowed Ctrl-C
         try:
             importer = _ImportGit(said, use_shell=opts["use_shell"])
             importer.check_repo()
@@ -139,6 +140,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         after = before
     pushed = after != remote_tip
     if pushed:
+        interrupts.raise_if_seen()
         git.run("push", remote, f"refs/heads/{branch}:refs/heads/{branch}")
     return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=after,
                        changed=changed, pushed=pushed, files=files)

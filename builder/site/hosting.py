@@ -91,8 +91,9 @@ def firebase_config(port: int = 5000) -> dict:
 
 
 def write_target_files(site: Path, target: str, *, cname: str | None = None,
-                       firebase_project: str | None = None) -> list[str]:
-    """Write the host files ``target`` needs into ``site``; return their names."""
+                       firebase_project: str | None = None, previous: Path | None = None) -> list[str]:
+    """Write the host files ``target`` needs into ``site``; return their names. ``previous``: the build this one
+    replaces, whose ``firebase.json``/``.firebaserc`` additions (an emulator port, aliases) are kept."""
     written = []
     if target == GITHUB_PAGES:
         (site / NOJEKYLL).write_text("")  # Jekyll would drop files and folders starting with '_'
@@ -101,21 +102,23 @@ def write_target_files(site: Path, target: str, *, cname: str | None = None,
             (site / CNAME).write_text(cname + "\n")
             written.append(CNAME)
     elif target == FIREBASE:
-        write_firebase_files(site, firebase_project)
+        write_firebase_files(site, firebase_project, previous)
         written.append(FIREBASE_JSON)
-        if firebase_project:
+        if (site / FIREBASERC).is_file():
             written.append(FIREBASERC)
     return written
 
 
-def write_firebase_files(site: Path, project: str | None) -> None:
+def write_firebase_files(site: Path, project: str | None, previous: Path | None = None) -> None:
     """``firebase.json`` (and ``.firebaserc`` naming the default project, if known) in ``site``, keeping what a
     user added beside browsernet's rules: ``firebase.json``'s other sections (``emulators``, ``functions``), and
-    ``.firebaserc``'s other aliases and ``targets``.
+    ``.firebaserc``'s other aliases and ``targets``; read from the folder ``previous`` (the build a new build
+    replaces) where given, else from ``site`` itself.
 
     Raises :class:`BrowsernetError` (nothing written) for a file that is not a JSON object, or a ``firebase.json``
     whose ``hosting`` section is not browsernet's (edited: its redirects or headers would be lost)."""
-    config, rc = _json_object(site / FIREBASE_JSON), _json_object(site / FIREBASERC)
+    source = previous if previous is not None else site
+    config, rc = _json_object(source / FIREBASE_JSON), _json_object(source / FIREBASERC)
     ours = firebase_config()
     hosting = config.get("hosting", ours["hosting"])
     if hosting != ours["hosting"]:
@@ -125,14 +128,15 @@ def write_firebase_files(site: Path, project: str | None) -> None:
         else:
             what = f"its hosting section is a {type(hosting).__name__} (several sites?), not the one site browsernet writes"
         raise BrowsernetError(
-            f"{site / FIREBASE_JSON}: {what}, and writing browsernet's would lose that; to keep it, deploy with the "
+            f"{source / FIREBASE_JSON}: {what}, and writing browsernet's would lose that; to keep it, deploy with the "
             "firebase CLI yourself (the site needs browsernet's headers), or delete the file to take browsernet's")
     merged = {**ours, **config, "hosting": ours["hosting"]}
     (site / FIREBASE_JSON).write_text(json.dumps(merged, indent=2) + "\n")
     if project:
         projects = rc.get("projects") if isinstance(rc.get("projects"), dict) else {}
-        (site / FIREBASERC).write_text(json.dumps({**rc, "projects": {**projects, "default": project}}, indent=2)
-                                       + "\n")
+        rc = {**rc, "projects": {**projects, "default": project}}
+    if rc:
+        (site / FIREBASERC).write_text(json.dumps(rc, indent=2) + "\n")
 
 
 def _json_object(path: Path) -> dict:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from builder import report
+from builder import interrupts, report
 from builder.errors import OutputDirError
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,9 @@ def _remove_abandoned(out: Path) -> None:
 
 def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_build,
          kind: str = "browsernet build", inputs: Iterable[Path] = ()) -> None:
-    """Replace ``out`` with ``staged`` (two renames on the same filesystem), after :func:`check_target`."""
+    """Replace ``out`` with ``staged`` (two renames on the same filesystem), after :func:`check_target`; not after a
+    stop signal (Ctrl-C), whatever swallowed its ``KeyboardInterrupt`` (:mod:`builder.interrupts`)."""
+    interrupts.raise_if_seen()
     check_target(out, force, foreign, kind, inputs)  # again: the folder may have changed while we built
     out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server

@@ -19,7 +19,9 @@ def test_random_weights_are_reproducible():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"alpha": 0}, ModelError, "--alpha must be positive"),
+    ({"alpha": 0}, ModelError, "--alpha must be a positive number, got 0"),
+    ({"alpha": float("nan")}, ModelError, "--alpha must be a positive number, got nan"),
+    ({"alpha": float("inf")}, ModelError, "--alpha must be a positive number, got inf"),
     ({"input_size": 16}, ModelError, "--input-size must be from 32 to 1024 pixels, got 16"),
     ({"input_size": 2048}, ModelError, "--input-size must be from 32 to 1024 pixels, got 2048"),
     ({"alpha": 0.3, "weights": "imagenet"}, WeightsError, r"ImageNet weights exist only for alpha in"),
@@ -29,6 +31,26 @@ def test_bad_stock_options(kwargs, error, message):
     args = {"alpha": 0.35, "input_size": 96, "weights": "none", **kwargs}
     with pytest.raises(error, match=message):
         models.load("mobilenet_v2", **args)
+
+
+def test_imagenet_weights_that_cannot_be_fetched_are_one_line_on_stderr_and_nothing_on_stdout(tmp_path, monkeypatch):
+    """Keras prints "Downloading data from URL" to stdout, which holds the build's summary (`> built.txt`): it goes
+    to stderr. The network failure is real: the download goes through a proxy on a port nothing listens on."""
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # an empty cache: Keras must download
+    for proxy in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")
+    result = CliRunner().invoke(cli, ["build-site", "-q", "--model", "mobilenet_v3_small", "--alpha", "0.75",
+                                      "--input-size", "224", "--out", str(tmp_path / "site")])
+    assert result.exit_code == 1 and result.stdout == "", result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("Error: mobilenet_v3_small: could not get ImageNet weights (alpha 0.75, size 224) "
+                                "into the Keras cache"), result.stderr
+    assert "Offline? Put the weights file there, or use --weights none or --weights PATH" in lines[-1]
+    assert not (tmp_path / "site").exists()
 
 
 def test_wrong_weights_file_is_a_clear_error(stock_v2_weights):
