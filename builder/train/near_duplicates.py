@@ -90,7 +90,7 @@ def warnings_for(found: list[NearDuplicate]) -> list[str]:
     other = [d for d in found if d not in said]
     if trained_and_tested:
         lines.append(f"warning: {photos_in(trained_and_tested, 'test')} test photo(s) have a near-copy (the same "
-                     f"picture saved again, slightly resized or re-tagged) in training: {listed(trained_and_tested)}; the test "
+                     f"picture saved again, resized, cropped or re-tagged) in training: {listed(trained_and_tested)}; the test "
                      "accuracy counts them as unseen, so it is optimistic: remove the copies (train-report.json "
                      "lists them)")
     if two_classes:
