@@ -325,7 +325,8 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
               help="Adam's learning rate for the head; fine-tuning uses a hundredth of it.")
 @click.option("--dropout", type=float, default=0.2, show_default=True, help="Dropout before the new head.")
 @click.option("--fine-tune", type=int, default=0, show_default=True, metavar="N",
-              help="After the head, also train the top N layers of the base (BatchNorms stay frozen), on images.")
+              help="After the head, also train the base's top N layers with weights (convolutions, dense; "
+                   "BatchNorms stay frozen), on images.")
 @click.option("--augment/--no-augment", default=None,
               help="Random flips, zoom-in crops and brightness while fine-tuning.  [default: on with --fine-tune]")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,

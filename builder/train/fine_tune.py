@@ -39,18 +39,27 @@ class FineTuning:
     epoch_seconds: list[float]
 
 
+def tunable(extractor: Any) -> list[Any]:
+    """The layers of ``extractor`` that fine-tuning can train, bottom to top: those with weights, but
+    BatchNormalization (its statistics and scale stay as pretrained, in inference mode, as Keras's
+    transfer-learning guide keeps them). A ReLU or a pooling layer has nothing to train: counting it would
+    make ``--fine-tune 3`` on a MobileNetV2 train nothing at all."""
+    return [layer for layer in leaf_layers(extractor)
+            if layer.weights and type(layer).__name__ != "BatchNormalization"]
+
+
 def unfreeze(extractor: Any, count: int) -> list[str]:
-    """Make the top ``count`` layers of ``extractor`` trainable, BatchNormalization excepted; return their names."""
-    layers = leaf_layers(extractor)
+    """Make the top ``count`` of :func:`tunable`'s layers of ``extractor`` trainable, and no other; return their
+    names. Raises :class:`~builder.errors.TrainError` when it has fewer."""
+    layers = tunable(extractor)
     if count > len(layers):
-        raise TrainError(f"--fine-tune {count}: the base has only {len(layers)} layers")
+        raise TrainError(f"--fine-tune {count}: the base has only {len(layers)} layers with weights to train")
     extractor.trainable = True
-    for layer in layers:
+    for layer in leaf_layers(extractor):
         layer.trainable = False
     top = layers[len(layers) - count:]
     for layer in top:
-        if type(layer).__name__ != "BatchNormalization":
-            layer.trainable = True
+        layer.trainable = True
     return [layer.name for layer in top]
 
 

@@ -126,7 +126,6 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
         _load_tensorflow(opts.seed)
     from builder.train import evaluate as evaluation
     from builder.train import features as extraction
-    from builder.model.dtype_policy import leaf_layers
     from builder.train import fine_tune as tuning
     from builder.train import head as heads
     from builder.train import plots
@@ -155,9 +154,9 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
                                         weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
         extraction.remember(opts.cache_dir, asked, base)
-    if opts.fine_tune and opts.fine_tune > len(leaf_layers(base.extractor)):  # before any training time
+    if opts.fine_tune and opts.fine_tune > len(tuning.tunable(base.extractor)):  # before any training time
         raise TrainError(f"--fine-tune {opts.fine_tune}: the base has only "
-                         f"{len(leaf_layers(base.extractor))} layers")
+                         f"{len(tuning.tunable(base.extractor))} layers with weights to train")
     with stage("features", f"features of {len(paths)} photos"):
         extracted = extraction.extract(base, paths, digests, opts.cache_dir)
     speed = extracted.images_per_second

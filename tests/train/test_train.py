@@ -296,13 +296,19 @@ def test_fine_tuning_trains_the_top_layers_and_saves_no_augmentation(feature_cac
     from builder.train.pipeline import train
 
     out = tmp_path / "tuned"
-    result = train(train_options(out, feature_cache, fine_tune=8, epochs=2)).report
+    result = train(train_options(out, feature_cache, fine_tune=3, epochs=2)).report
     tuned = result["fine_tune"]
-    assert tuned["layers"] == 8 and tuned["augment"] is True and tuned["learning_rate"] == pytest.approx(1e-4)
+    assert tuned["layers"] == 3 and tuned["augment"] is True and tuned["learning_rate"] == pytest.approx(1e-4)
     assert len(result["history"]["fine_tune"]) == 2
     assert result["throughput"]["fine_tune_images_per_second"] > 0
     model = saved.keras().models.load_model(out / records.MODEL_FILE, compile=False)
     assert not [layer for layer in saved.leaves(model) if type(layer).__name__.startswith("Random")]
+    # N counts layers that have weights to train: exactly the 3 unfrozen ones changed (a ReLU or the pooling
+    # counted too, and --fine-tune 3 trained nothing), and no BatchNormalization.
+    base = {layer.name: layer for layer in saved.leaves(saved.keras().models.load_model(DEMO_BASE, compile=False))}
+    changed = [layer.name for layer in saved.leaves(model) if layer.name in base and layer.weights
+               and any(not np.array_equal(a, b) for a, b in zip(layer.get_weights(), base[layer.name].get_weights()))]
+    assert changed == tuned["unfrozen"] and len(changed) == 3, (changed, tuned["unfrozen"])
     files = result["data"]["splits"]["test"]
     predicted = saved.probabilities(model, PHOTOS, files).argmax(-1)
     assert [result["classes"][i] for i in predicted] == [p["predicted"] for p in result["test"]["predictions"]]
