@@ -170,6 +170,12 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
                                       [im.split for im in data.images], [data.classes[im.label] for im in data.images])
     for line in near_duplicates.warnings_for(copies):
         reporter.note(line)
+    seen_by_base = _trained_the_base(opts.base, data)
+    if seen_by_base:
+        reporter.note(f"warning: {len(seen_by_base)} test photo(s) trained the base (its {records.REPORT_FILE} lists "
+                      f"them): {', '.join(seen_by_base[:3])}{' and more' if len(seen_by_base) > 3 else ''}; the test "
+                      "accuracy counts them as unseen, so it is optimistic: give --validation-percent and "
+                      "--test-percent as the base's run had them, so that its training photos stay in training")
     index = {name: np.array([i for i, im in enumerate(data.images) if im.split == name], np.int64)
              for name in photos.SPLITS}
     labels_all = np.array([im.label for im in data.images], np.int64)
@@ -223,7 +229,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             title = "Test split" + ("" if test.accuracy is None else f": accuracy {test.accuracy:.1%}")
             plots.confusion(folder / plots.CONFUSION, test.confusion_matrix, data.classes, title)
         seconds["total"] = round(time.perf_counter() - started, 2)
-        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path, copies)
+        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path, copies, seen_by_base)
         (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         staging.swap(folder, opts.out, opts.force, foreign, kind, inputs=opts.inputs)
     return TrainResult(opts.out, result, evaluation.table(scores["test"]))
@@ -358,8 +364,21 @@ def _rounded(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
+def _trained_the_base(base: Path | None, data: photos.Dataset) -> list[str]:
+    """This run's test photos that trained ``base``, when browsernet trained it (its train-report.json beside it
+    names it, and every photo's sha256): the split is by content hash, so other --test-percent or
+    --validation-percent than the base's run had move some of its training photos into this run's test."""
+    trained = records.beside(base) if base is not None else None
+    if trained is None:
+        return []
+    record = trained.report.get("data") or {}
+    hashes, splits = record.get("sha256") or {}, record.get("splits") or {}
+    base_trained_on = {hashes.get(path) for path in splits.get("train") or []} - {None}
+    return sorted(im.path.as_posix() for im in data.split("test") if im.sha256 in base_trained_on)
+
+
 def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tuned, scores: dict, seconds: dict,
-            model_path: Path, copies: list | None = None) -> dict[str, Any]:
+            model_path: Path, copies: list | None = None, seen_by_base: list[str] | None = None) -> dict[str, Any]:
     from builder.report import sha256_of
     from builder.train import head as heads
 
@@ -395,9 +414,11 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
         "epoch_seconds": {"head": [round(t, 3) for t in head.epoch_seconds],
                           **({"fine_tune": [round(t, 3) for t in tuned.epoch_seconds]} if tuned else {})},
         "validation": {"images": scores["validation"].images, "accuracy": scores["validation"].accuracy},
-        # The test photos that have a near-copy in training: the test accuracy counts them as unseen.
-        "test": {**scores["test"].as_dict(), "near_copies_in_training": len(near_duplicates.seen_in_training(
-            copies or []))},
+        # The test photos training saw: a near-copy in training, or the photo itself training the base (a model
+        # browsernet trained, continued from). The test accuracy counts them as unseen.
+        "test": {**scores["test"].as_dict(), "near_copies_in_training": len(
+            set(near_duplicates.seen_in_training(copies or [])) | set(seen_by_base or [])),
+            "trained_the_base": list(seen_by_base or [])},
         "cache": {"dir": None if opts.cache_dir is None else str(opts.cache_dir), "key": base.key,
                   "hits": extracted.cached, "computed": extracted.computed},
         "throughput": {"feature_extraction_images_per_second":

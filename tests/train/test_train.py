@@ -324,6 +324,18 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     assert result["base"]["identity"]["cut_at"] == "feature_extractor"
     model = saved.keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
     assert [type(x).__name__ for x in saved.leaves(model)] == [type(x).__name__ for x in saved.leaves(saved_model)]
+    assert result["test"]["trained_the_base"] == []  # the same percentages: the same split by content hash
+    # Other percentages move some of the base's training photos into this run's test: said, and counted as seen.
+    wider = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(base), "--out", str(tmp_path / "wider"),
+                                     "--cache-dir", str(feature_cache), "--epochs", "2", "--test-percent", "60"])
+    assert wider.exit_code == 0, wider.output
+    report = json.loads((tmp_path / "wider" / records.REPORT_FILE).read_text())
+    base_training = set(json.loads((trained / records.REPORT_FILE).read_text())["data"]["splits"]["train"])
+    seen = report["test"]["trained_the_base"]
+    assert seen and set(seen) <= base_training and set(seen) == base_training & set(report["data"]["splits"]["test"])
+    assert report["test"]["near_copies_in_training"] >= len(seen)
+    assert f"warning: {len(seen)} test photo(s) trained the base" in wider.stderr
+    assert f"; optimistic: {report['test']['near_copies_in_training']} of them have" in wider.stdout
 
 
 def test_a_base_whose_input_takes_any_size_trains_at_input_size(tmp_path):
