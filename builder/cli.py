@@ -80,6 +80,12 @@ def _aborted() -> click.Abort:
     return click.Abort()
 
 
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                  line: str | None = None) -> None:
+    """``warnings.showwarning`` without -v: the message alone, through logging (so -q leaves it out)."""
+    logging.getLogger("warnings").warning("%s", " ".join(str(message).split()))
+
+
 def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
     """Run ``action`` with logging set up; turn every failure into one clean line (exit 1), and Ctrl-C
     into click's "Aborted!" (exit 1)."""
@@ -94,6 +100,9 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
             # Keras's and TensorFlow's Python warnings (the structure of a model's inputs, ...) speak to the
             # model's author while training it, in library terms; the build says what matters. -v shows them.
             warnings.filterwarnings("ignore", module=r"(keras|tf_keras|tensorflow)(\.|$)")
+            # Other libraries' warnings (Pillow's "Corrupt EXIF data", a font without a class name's glyphs) are
+            # one "warning: ..." line, as the command's own, without their source file and line; -q hides them.
+            warnings.showwarning = _warning_line
         try:
             result = action()
             interrupts.raise_if_seen()  # a stop signal whose KeyboardInterrupt some library swallowed

@@ -726,9 +726,10 @@ def test_a_file_size_limit_or_short_write_is_one_line_saying_what_to_do(error, w
     assert "ulimit -f" in message and "and run it again" in message
 
 
-def test_keras_warnings_are_shown_only_with_v():
+def test_keras_warnings_are_shown_only_with_v(capsys):
     """Keras warns in its own terms while reading some models (the structure of their inputs); without -v the
-    command's own lines say what matters, and -v shows Keras's too."""
+    command's own lines say what matters, and -v shows Keras's too. Other libraries' warnings (Pillow's on a
+    photo's EXIF) are one "warning:" line without their source line, and -q leaves them out."""
     import warnings
 
     from builder.cli import _run
@@ -736,15 +737,20 @@ def test_keras_warnings_are_shown_only_with_v():
     def read_a_model():
         warnings.warn_explicit("The structure of `inputs` doesn't match the expected structure", UserWarning,
                                "functional.py", 259, module="keras.src.models.functional")
-        warnings.warn_explicit("a warning of browsernet's own", UserWarning, "build.py", 1, module="builder.build")
+        warnings.warn_explicit("Corrupt EXIF data.  Expecting to read 2 bytes but only got 0.", UserWarning,
+                               "TiffImagePlugin.py", 900, module="PIL.TiffImagePlugin")
 
-    for verbose, shown in ((0, ["a warning of browsernet's own"]),
-                           (1, ["The structure of `inputs` doesn't match the expected structure",
-                                "a warning of browsernet's own"])):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            _run(verbose, False, read_a_model)
-        assert [str(w.message) for w in caught] == shown
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for quiet, shown in ((False, ["warning: Corrupt EXIF data. Expecting to read 2 bytes but only got 0."]),
+                             (True, [])):
+            _run(0, quiet, read_a_model)
+            assert capsys.readouterr().err.splitlines() == shown, quiet
+    with warnings.catch_warnings(record=True) as caught:  # -v: every warning, as Python shows them
+        warnings.simplefilter("always")
+        _run(1, False, read_a_model)
+    assert [str(w.message) for w in caught] == ["The structure of `inputs` doesn't match the expected structure",
+                                               "Corrupt EXIF data.  Expecting to read 2 bytes but only got 0."]
 
 
 def test_a_command_under_nohup_keeps_running_when_the_terminal_closes():
