@@ -292,6 +292,10 @@ def test_a_missing_weights_file_fails_before_tensorflow_loads(tmp_path):
     assert code == 1 and f"{tmp_path / 'nope.weights.h5'}: weights file not found" in out
     assert "loading TensorFlow" not in out  # a typo costs no 10 s wait
     assert not (tmp_path / "s").exists()
+    code, out = _run("--model", "mobilenet_v2", "--weights", tmp_path, "--out", tmp_path / "s")
+    assert code == 1 and out.strip().splitlines()[-1] == f"Error: {tmp_path}: a folder, not a weights file"
+    code, out = _run("--model", "mobilenet_v2", "--weights", "none", "--title", "   ", "--out", tmp_path / "s")
+    assert code == 1 and "Error: --title: shows nothing (only spaces)" in out and not (tmp_path / "s").exists()
 
 
 @pytest.mark.parametrize("size", ["16", "100000"])
