@@ -465,7 +465,8 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
         sys.stdout.flush()
         try:
             server.serve_forever()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the way a preview ends: not a failure
+            interrupts.handled()
             click.echo("\nStopped.")
         finally:
             server.server_close()

@@ -33,6 +33,11 @@ def raise_if_seen() -> None:
         raise KeyboardInterrupt
 
 
+def handled() -> None:
+    """The stop signal was the command's normal end (``serve`` runs until Ctrl-C): it is not a failure."""
+    _seen.clear()
+
+
 class Interrupts:
     """Handle the stop signals while a command runs (on the main thread; elsewhere nothing is installed).
 

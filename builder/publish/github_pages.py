@@ -179,6 +179,9 @@ class _Git:
         if not self.where.is_dir():
             raise DeployError(f"{self.where}: no such directory")
         done = self.run("rev-parse", "--show-toplevel", check=False)
+        if done.returncode != 0 and self.run("rev-parse", "--is-bare-repository", check=False).stdout.strip() == "true":
+            raise DeployError(f"{self.where}: a bare repository (no working tree); run deploy in a clone of it, whose "
+                              "origin it then is: git clone " + str(self.where) + " work && cd work")
         if done.returncode != 0:
             raise DeployError(f"{self.where}: not a git repository; deploy github-pages publishes to a branch of "
                               "the repository you run it in (git init, git remote add origin URL)")

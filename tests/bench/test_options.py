@@ -4,6 +4,7 @@ TensorFlow), so a mistake costs no run and loses no figures."""
 from __future__ import annotations
 
 import json
+import typing
 from dataclasses import MISSING, fields
 
 import pytest
@@ -18,7 +19,10 @@ def site(tmp_path):
     """A folder whose report.json bench can read (the fields a build always writes, as placeholders)."""
     folder = tmp_path / "site"
     folder.mkdir()
-    report = {f.name: None for f in fields(BuildReport) if f.default is MISSING and f.default_factory is MISSING}
+    placeholders = {str: "", int: 0, float: 0.0, dict: {}, list: []}  # of each field's type: report.load checks them
+    hints = typing.get_type_hints(BuildReport)
+    report = {f.name: placeholders.get(typing.get_origin(hints[f.name]) or hints[f.name])
+              for f in fields(BuildReport) if f.default is MISSING and f.default_factory is MISSING}
     (folder / REPORT_FILE).write_text(json.dumps({**report, "generator": "browsernet"}))
     return folder
 

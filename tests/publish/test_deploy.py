@@ -408,6 +408,11 @@ def test_not_a_git_repository(pages_site, tmp_path, monkeypatch):
     monkeypatch.chdir(elsewhere)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # never find a repository above the temp dir
     _one_line_error(run("deploy", "github-pages", str(pages_site)), "not a git repository")
+    bare = tmp_path / "remote.git"  # where a push would go: deploying from there is a slip, said as such
+    git(tmp_path, "init", "--quiet", "--bare", str(bare))
+    monkeypatch.chdir(bare)
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "a bare repository (no working tree); run deploy "
+                    f"in a clone of it, whose origin it then is: git clone {bare} work && cd work")
 
 
 def test_no_such_remote(repo, pages_site, tmp_path):
