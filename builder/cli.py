@@ -11,6 +11,7 @@ import errno
 import functools
 import json
 import logging
+import os
 import re
 import shlex
 import sys
@@ -461,6 +462,11 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
                 raise
         else:
             server = make_server(site, port=port)
+        try:
+            interrupts.raise_if_seen()  # a Ctrl-C during the build that a library swallowed: no serving
+        except KeyboardInterrupt:
+            server.server_close()
+            raise
         click.echo(f"Serving {site}/ at {url_of(server)} (Ctrl-C to stop)")
         sys.stdout.flush()
         try:
@@ -633,11 +639,15 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
                                                                       if b.strip()))
         check(options)  # before anything starts, so a mistake costs no run
         given = click.get_current_context().get_parameter_source("json_path") is not click.core.ParameterSource.DEFAULT
-        _refuse_json_inside(json_path, site, None if given else str(json_path))
+        _refuse_inside("--json", json_path, site, None if given else str(json_path))
         if not json_path.resolve().parent.is_dir():
             raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
+        if profile_dir is not None:
+            _refuse_inside("--profile", profile_dir, site)
+            _check_writable_folder("--profile", profile_dir)
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                 lambda reporter: run_bench(options, reporter))
+        interrupts.raise_if_seen()  # figures from a run the user stopped are not written
         for line in table(result):  # first: a --json that cannot be written loses none of the figures
             click.echo(line)
         write_json(result, json_path)
@@ -646,15 +656,30 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
     _run(verbose, quiet, action)
 
 
-def _refuse_json_inside(json_path: Path, site: Path, default: str | None = None) -> None:
-    """Refuse a ``--json`` file inside a site folder: every file there is the build's (report.json is its record,
-    and deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site."""
-    where = json_path.resolve()
+def _check_writable_folder(option: str, folder: Path) -> None:
+    """Refuse a folder that cannot be made or written, before a run whose end writes into it."""
+    existing = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
+    if not existing.is_dir():
+        raise BrowsernetError(f"{option} {folder}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BrowsernetError(f"{option} {folder}: cannot write in {existing} (permission denied)")
+
+
+def _refuse_inside(option: str, path: Path, site: Path, default: str | None = None) -> None:
+    """Refuse an output ``path`` (``--json``, ``--profile``) inside a site folder, or a file that is one of the
+    site's under another name (a hard link): every file there is the build's (report.json is its record, and
+    deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site."""
+    if not site.is_dir():
+        return
+    where = path.resolve()
+    given = f"the default {option} {default} (in the current folder)" if default else f"{option} {path}"
     # By the folder's identity, not its spelling: a case-insensitive file system (macOS) spells it two ways.
-    if site.is_dir() and any(folder.exists() and folder.samefile(site) for folder in where.parents):
-        given = f"the default --json {default} (in the current folder)" if default else f"--json {json_path}"
+    if any(folder.exists() and folder.samefile(site) for folder in (where, *where.parents)):
         raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
-                              "write it elsewhere (--json ../figures.json)")
+                              f"write it elsewhere ({option} ../{'figures.json' if option == '--json' else 'profile'})")
+    if where.is_file() and any(where.samefile(file) for file in site.rglob("*") if file.is_file()):
+        raise BrowsernetError(f"{given} is a file of the site folder {site}/ under another name (a hard link), "
+                              f"whose files are the build's; write it elsewhere")
 
 
 @cli.command()
@@ -708,7 +733,7 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
         if json_file is not None and not to_stderr:  # opened at its first write: check its folder now
             for site in (target, expect):
                 if site is not None and "://" not in site:
-                    _refuse_json_inside(Path(json_file.name), Path(site))
+                    _refuse_inside("--json", Path(json_file.name), Path(site))
             folder = Path(json_file.name).resolve().parent
             if not folder.is_dir():
                 raise BrowsernetError(f"--json {json_file.name}: no folder {folder} to write it in")
@@ -723,6 +748,7 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
                           json_file, indent=2)
                 json_file.write("\n")
             raise
+        interrupts.raise_if_seen()  # checks from a run the user stopped are not reported as a verdict
         for line in table(result):
             click.echo(line, err=to_stderr)
         if json_file is not None:

@@ -56,10 +56,7 @@ class Interrupts:
     def __exit__(self, *exc: object) -> None:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
-
-    @property
-    def seen(self) -> bool:
-        return seen()
+        _seen.clear()  # the command is over: a later one (a test calling the CLI again) starts afresh
 
     @staticmethod
     def _handle(signum: int, frame: Any) -> None:

@@ -96,6 +96,27 @@ class BuildReport:
         """The recorded input files no longer there to compare (:func:`missing_sources`)."""
         return missing_sources(asdict(self), site)
 
+    def changed_file(self, site: Path, skip: tuple[str, ...] = ()) -> str | None:
+        """The first of the build's files (``files`` and ``sha256``; not those in ``skip``) that ``site`` no longer
+        holds as built, as ``"PATH: missing from the site ..."`` or ``"PATH: changed since the build (...)"``; or
+        None. Sizes first, then content (sha256: a flipped byte keeps the size)."""
+        for path, size in self.files.items():
+            if path in skip:
+                continue
+            file = site / path
+            if not file.is_file():
+                return f"{file}: missing from the site (it is in {REPORT_FILE})"
+            if file.stat().st_size != size:
+                return f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size})"
+        for path, digest in self.sha256.items():
+            if path in skip:
+                continue
+            file = site / path
+            actual = sha256_of(file)
+            if actual != digest:
+                return f"{file}: changed since the build (sha256 {actual[:12]}…, built as {digest[:12]}…)"
+        return None
+
     def write(self, site: Path) -> Path:
         """Write ``site/report.json`` (:func:`public`: no paths of this machine) and, in the user's cache,
         the local record of where the input files are (:func:`local_record`; without it, a later deploy

@@ -108,7 +108,10 @@ def vector_biases(model_json: Path) -> int:
 
 def native_latency(model: Any, input_size: tuple[int, int], runs: int, max_seconds: float) -> dict[str, Any]:
     """Milliseconds per single-image inference in TensorFlow on this machine's CPU, compiled
-    with ``tf.function`` (no Python-eager overhead): median, p90 and the count of runs."""
+    with ``tf.function`` (no Python-eager overhead): median, p90, the count of runs, and the threads
+    TensorFlow ran an operation on (its default: every CPU)."""
+    import os
+
     import numpy as np
     import tensorflow as tf
 
@@ -121,7 +124,7 @@ def native_latency(model: Any, input_size: tuple[int, int], runs: int, max_secon
         t0 = time.perf_counter()
         call(x).numpy()
         times.append((time.perf_counter() - t0) * 1000)
-    return summarise(times)
+    return {**summarise(times), "threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}
 
 
 def summarise(times: list[float]) -> dict[str, Any]:

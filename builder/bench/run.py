@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -37,6 +38,7 @@ from builder.bench import litert, onnx_runtime
 from builder.bench import profile as profiling
 from builder.errors import BrowsernetError
 from builder.progress import Reporter
+from builder.site import hosting
 from builder.site.render import TEMPLATES
 
 log = logging.getLogger(__name__)
@@ -354,7 +356,11 @@ def _row_bytes(fmt: str, model_url: str, sent: Counter) -> dict[str, int]:
 
 def write_json(result: BenchResult, path: Path) -> None:
     try:
-        path.write_text(json.dumps(result.as_json(), indent=2) + "\n")
+        text = json.dumps(result.as_json(), indent=2, allow_nan=False)  # strict JSON, which any reader parses
+    except ValueError as e:
+        raise BrowsernetError(f"{path}: not written: a figure is not a finite number ({e})") from e
+    try:
+        path.write_text(text + "\n")
     except OSError as e:
         raise BrowsernetError(f"{path}: cannot write the bench results: {e.strerror or e}") from e
 
@@ -402,7 +408,8 @@ def table(result: BenchResult) -> list[str]:
                              f"{_ms(f.get('cpu_ms_per_inference')):>9}{_bytes(f['model_bytes']):>10}{_bytes(f['runtime_bytes']):>10}  {agrees}")
     if result.native:
         n = result.native
-        lines.append(f"native Keras (TensorFlow, CPU): median {_ms(n['median_ms'])}, p90 {_ms(n['p90_ms'])}")
+        threads = f", {n['threads']} threads" if n.get("threads") else ""
+        lines.append(f"native Keras (TensorFlow, CPU{threads}): median {_ms(n['median_ms'])}, p90 {_ms(n['p90_ms'])}")
     for name, value in result.ratios.items():
         lines.append(f"{name}: {value:.2f}")
     for config, got in result.profiles.items():
@@ -426,6 +433,8 @@ def check(opts: BenchOptions) -> report.BuildReport:
         raise BrowsernetError(f"--baselines {','.join(opts.baselines)}: choose from {', '.join(BASELINES)}")
     if opts.runs < 3:
         raise BrowsernetError(f"--runs must be at least 3, got {opts.runs}")
+    if not (math.isfinite(opts.max_seconds) and opts.max_seconds > 0):
+        raise BrowsernetError(f"--max-seconds must be a positive number of seconds, got {opts.max_seconds}")
     if opts.profile is not None and "wasm" not in opts.backends:
         raise BrowsernetError(f"--profile traces the site's model on WASM: add wasm to --backends "
                               f"(got {','.join(opts.backends)})")
@@ -440,6 +449,10 @@ def check(opts: BenchOptions) -> report.BuildReport:
         if path is not None and not path.is_file():
             raise BrowsernetError(f"{path}: the {role} file {opts.site} was built from is gone, and bench checks the "
                                   "site's answers against Keras running it; put it back or rebuild the site")
+    # The site as built: a page or model file changed since would time (and check) something else.
+    changed = data.changed_file(opts.site, skip=hosting.HOST_FILES)
+    if changed:
+        raise BrowsernetError(f"{changed}; bench measures the site as built, so rebuild it")
     stale = data.stale_source(opts.site, roles=("model", "weights"))
     if stale:
         raise BrowsernetError(f"{opts.site}: {stale} since the build, so Keras running it is not the site's model "
@@ -654,7 +667,10 @@ def _renderer_cpu_ms(chromium: Any) -> float | None:
 def _keras_model(data: report.BuildReport, site: Path) -> Any:
     """The Keras model the site was built from: its recorded model file, or the stock model with its recorded
     options and weights file (absolute paths, so that bench may run from another folder; found beside the
-    ``site`` folder when the project moved as a whole)."""
+    ``site`` folder when the project moved as a whole), with the head the build added (a softmax over logits,
+    [1 - p, p] from one sigmoid unit: :mod:`builder.convert.heads`), so that it computes what the site's model
+    computes, and the baselines converted from it do too."""
+    from builder.convert import heads
     from builder.model import tf_runtime
     from builder.model import zoo as models
 
@@ -665,13 +681,13 @@ def _keras_model(data: report.BuildReport, site: Path) -> Any:
                else data.options.get("weights", "imagenet"))
     model, _ = models.load(source, alpha=data.options.get("alpha", 1.0),
                            input_size=data.options.get("input_size"), weights=weights)
-    return model
+    return heads.apply(model, heads.Head(**data.head)) if data.head else model
 
 
 def _ratios(result: BenchResult) -> dict[str, float]:
     """Ratios of medians within this run. Rows that failed or disagree with Keras are left out:
     they do not time the same computation (the site's own rows, whose weights differ only by their quantization,
-    stay)."""
+    stay). So are pairs that ran on different thread counts."""
     ratios = {}
     native = result.native
 
@@ -680,23 +696,28 @@ def _ratios(result: BenchResult) -> dict[str, float]:
         same = row and "error" not in row and (row["parity"]["ok"] or _differs_by_quantization(row["parity"]))
         return row if same else None
 
+    def paired(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        """Whether two rows ran on as many threads (a WASM row on one thread against TensorFlow on every CPU
+        would measure the thread count; a row without threads, WebGL's or the cpu backend's, pairs with any)."""
+        return a.get("threads") is None or b.get("threads") is None or a["threads"] == b["threads"]
+
     configs = [config for backend in result.options["backends"] for config, _ in _thread_configs(backend)]
     for config in configs:
         layers, graph, lite = timed("layers", config), timed("graph", config), timed("litert", config)
         if layers and graph:
             ratios[f"{config}: layers / graph"] = round(layers["median_ms"] / graph["median_ms"], 3)
-        if layers and native:
+        if layers and native and paired(layers, native):
             ratios[f"{config}: layers / native"] = round(layers["median_ms"] / native["median_ms"], 3)
         site = result.site_backends.get(config)
         site = site if site and "error" not in site else None
-        if site and native:
+        if site and native and paired(site, native):
             ratios[f"{config}: site classify / native"] = round(site["median_ms"] / native["median_ms"], 3)
         if lite:
             for fmt in ("layers", "graph", "onnx"):
                 row = timed(fmt, config)
                 if row:
                     ratios[f"{config}: {fmt} / litert"] = round(row["median_ms"] / lite["median_ms"], 3)
-            if site:
+            if site and paired(site, lite):  # a site built with --wasm-threads 1 runs one thread in its wasm row
                 ratios[f"{config}: site classify / litert"] = round(site["median_ms"] / lite["median_ms"], 3)
                 if site.get("inference_median_ms"):
                     ratios[f"{config}: site inference / litert"] = round(

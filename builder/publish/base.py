@@ -36,24 +36,10 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
                           f"rebuild with 'browsernet build-site --target {target}'")
     if data.version != __version__:
         raise DeployError(f"{site}: built by browsernet {data.version}, this is {__version__}; rebuild it")
-    for path, size in data.files.items():
-        if path in hosting.HOST_FILES:
-            continue  # host configuration, which deploy itself may rewrite
-        file = site / path
-        if not file.is_file():
-            raise DeployError(f"{file}: missing from the site (it is in {report.REPORT_FILE}); rebuild the site")
-        if file.stat().st_size != size:
-            raise DeployError(f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size}); "
-                              "rebuild the site")
-    # Content, not just sizes: a flipped byte keeps the size. Before any git command or upload.
-    for path, digest in data.sha256.items():
-        if path in hosting.HOST_FILES:
-            continue
-        file = site / path
-        actual = report.sha256_of(file)
-        if actual != digest:
-            raise DeployError(f"{file}: changed since the build (sha256 {actual[:12]}…, built as {digest[:12]}…); "
-                              "rebuild the site")
+    # Every file as built, content included: before any git command or upload.
+    changed = data.changed_file(site, skip=hosting.HOST_FILES)  # host configuration, which deploy may rewrite
+    if changed:
+        raise DeployError(f"{changed}; rebuild the site")
     stale = data.stale_source(site)
     if stale:
         raise DeployError(f"{site}: stale: {stale} since the site was built; rebuild it with "

@@ -217,8 +217,8 @@ const api = {
   },
   /**
    * Measured on this device: the first inference (warm-up or a real image), the median
-   * latency of the last inferences, the start-up milestones (ms since navigation), the
-   * last inferences' windows on the shared clock.
+   * inference time of the last inferences after the first, the start-up milestones (ms since
+   * navigation), the last inferences' windows on the shared clock (`first`: the model's first).
    */
   stats() {
     const { engine, inferences } = state;

@@ -102,15 +102,16 @@ export async function loadClassifier(tf, config, download, { onBuild = () => {},
       output.dispose();
     }
     const ms = performance.now() - t0;
-    if (firstMs === null) firstMs = ms;
-    return { probabilities, ms };
+    const first = firstMs === null;
+    if (first) firstMs = ms;
+    return { probabilities, ms, first };
   };
 
   const classifyNow = async (source, name, k) => {
     const { data, width, height } = await pixelsOf(source, name);
     const start = sharedNow();
-    const { probabilities, ms } = await run(resizeToInput(data, width, height, [h, w], config.resize));
-    return { results: topK(probabilities, config.labels, k), ms, start, end: sharedNow() };
+    const { probabilities, ms, first } = await run(resizeToInput(data, width, height, [h, w], config.resize));
+    return { results: topK(probabilities, config.labels, k), ms, first, start, end: sharedNow() };
   };
 
   return Object.freeze({
@@ -118,7 +119,11 @@ export async function loadClassifier(tf, config, download, { onBuild = () => {},
     get firstMs() {
       return firstMs;
     },
-    /** `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, start, end}`. */
+    /**
+     * `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, first, start, end}`:
+     * `ms` times the model (the image already decoded and resized), `first` says it was the model's first
+     * inference (the slow one).
+     */
     classify(source, name, k) {
       return serialize(() => classifyNow(source, name, k));
     },

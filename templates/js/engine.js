@@ -100,7 +100,7 @@ function startWorker({ config: configReady, forced, preferred = () => null, thre
             async classify(source, k) {
               const { source: payload, name, transfer } = await toMessage(source);
               const reply = await request({ type: 'classify', source: payload, name, k }, transfer);
-              return { results: reply.results, ms: reply.ms, start: reply.start, end: reply.end };
+              return { results: reply.results, ms: reply.ms, first: reply.first, start: reply.start, end: reply.end };
             },
             async memory() {
               const { numTensors, numBytes } = await request({ type: 'memory' });

@@ -30,12 +30,13 @@ function bisect(sorted, x) {
 }
 
 /**
- * A log of the last `size` inferences: `record({start, end, ms})` adds one (times in
- * ms; `start`/`end` on the shared clock), `medianMs` is the running median of their
- * `ms` (null before the first), `samples` how many it is over (at most `size`),
- * `runs` how many were ever recorded, and `inferences()` copies of the kept ones,
- * oldest first. Each record() costs O(size) at worst (one insertion into a sorted
- * window), never a sort.
+ * A log of the last `size` inferences: `record({start, end, ms, first})` adds one (times
+ * in ms; `start`/`end` on the shared clock; `first`: the model's first inference, which
+ * is kept but left out of the median, as the slow one it is), `medianMs` is the running
+ * median of the others' `ms` (null before one), `samples` how many it is over (at most
+ * `size`), `runs` how many of those were ever recorded, and `inferences()` copies of the
+ * kept ones, oldest first. Each record() costs O(size) at worst (one insertion into a
+ * sorted window), never a sort.
  */
 export function createInferenceLog(size = WINDOW) {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`window must be a positive integer, got ${size}`);
@@ -43,14 +44,16 @@ export function createInferenceLog(size = WINDOW) {
   const sorted = []; // the kept ms, ascending
   let runs = 0;
   return {
-    record({ start, end, ms }) {
+    record({ start, end, ms, first = false }) {
       if (!Number.isFinite(ms)) throw new TypeError(`an inference's ms must be a number, got ${ms}`);
-      runs += 1;
-      kept.push({ start, end, ms });
-      sorted.splice(bisect(sorted, ms), 0, ms);
+      kept.push({ start, end, ms, first: Boolean(first) });
+      if (!first) {
+        runs += 1;
+        sorted.splice(bisect(sorted, ms), 0, ms);
+      }
       if (kept.length > size) {
-        const { ms: oldest } = kept.shift();
-        sorted.splice(bisect(sorted, oldest), 1);
+        const oldest = kept.shift();
+        if (!oldest.first) sorted.splice(bisect(sorted, oldest.ms), 1);
       }
     },
     get medianMs() {

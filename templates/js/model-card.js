@@ -52,12 +52,15 @@ export function trainingRows(training) {
   return rows;
 }
 
+// The worker times the model alone: the image is decoded and resized before, and the first
+// inference (the slow one, shown as such) is not in the median.
 function latencyText({ medianMs, samples, runs = samples }) {
   if (medianMs === null || medianMs === undefined) return 'not measured yet';
   const over = runs > samples
-    ? `median of the last ${samples} of ${runs} runs`
+    ? `the last ${samples} of ${runs} runs`
     : `${samples} run${samples === 1 ? '' : 's'}`;
-  return `${formatMs(medianMs)} per image on this device (${over})`;
+  return `${formatMs(medianMs)} median on this device (${over} after the first; the model alone, `
+    + 'not decoding and resizing the image)';
 }
 
 /**
@@ -85,7 +88,7 @@ export function modelCardRows(report, live, reportError = null) {
   }
   rows.push(['Backend', live.backend ? `${live.backend}, ${live.thread === 'worker' ? 'in a Web Worker' : 'on the main thread'}` : 'not started']);
   rows.push(['First inference', formatMs(live.warmupMs)]);
-  rows.push(['Median latency', latencyText(live)]);
+  rows.push(['Inference time', latencyText(live)]);
   if (live.choice !== undefined) rows.push(['Backend choice', choiceText(live.choice)]);
   return rows;
 }

@@ -15,13 +15,14 @@
 //                {type: 'building'}                  weights in, the model is being built
 //                {type: 'ready', backend, threads: WASM threads or null, startup: [[stage, time]],
 //                 skipped: ["backend: why it did not start"] (the backends tried before this one)}
-//                {type: 'result', id, results, ms, start, end, firstMs}
+//                {type: 'result', id, results, ms, first, start, end, firstMs}
 //                {type: 'warmup', id, firstMs}
 //                {type: 'memory', id, numTensors, numBytes}
 //                {type: 'probe', id, firstMs, times: [ms], output: Float32Array}
 //                {type: 'error', id, stage, message}  id null for a failure outside a request
 //
-// `firstMs` is the first inference's time (a warm-up's or a real image's).
+// `firstMs` is the first inference's time (a warm-up's or a real image's); a result's `first`
+// says it was that one.
 // `start`/`end` are performance.timeOrigin + performance.now() in the worker, so the
 // page can place them on its own clock. Errors are always explicit messages: a
 // failure in the worker must reach the visitor, never vanish.

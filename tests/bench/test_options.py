@@ -19,11 +19,8 @@ def site(tmp_path):
     """A folder whose report.json bench can read (the fields a build always writes, as placeholders)."""
     folder = tmp_path / "site"
     folder.mkdir()
-    placeholders = {str: "", int: 0, float: 0.0, dict: {}, list: []}  # of each field's type: report.load checks them
-    hints = typing.get_type_hints(BuildReport)
-    report = {f.name: placeholders.get(typing.get_origin(hints[f.name]) or hints[f.name])
-              for f in fields(BuildReport) if f.default is MISSING and f.default_factory is MISSING}
-    (folder / REPORT_FILE).write_text(json.dumps({**report, "generator": "browsernet"}))
+    # Of each field's type: report.load checks them.
+    (folder / REPORT_FILE).write_text(json.dumps({**_placeholders(), "generator": "browsernet"}))
     return folder
 
 
@@ -152,3 +149,109 @@ def test_a_baseline_runtime_that_is_not_installed_says_where_it_comes_from(fmt, 
     monkeypatch.setenv("BROWSERNET_NODE_MODULES", str(tmp_path))  # a node_modules without them
     with pytest.raises(BrowsernetError, match=rf"{runtime} is not installed here: .*a pip or pipx install has none"):
         _baseline_modules(fmt)
+
+
+def test_a_site_file_changed_since_the_build_fails_before_measuring(site, tmp_path):
+    """bench timed (and called 'agrees') whatever the folder held: a config.json edited after the build, a model
+    swapped in. It checks the site's files against report.json first, as deploy and verify do."""
+    import hashlib
+
+    (site / "config.json").write_text('{"topK": 3}')
+    report = json.loads((site / REPORT_FILE).read_text())
+    report["files"] = {"config.json": 11}
+    report["sha256"] = {"config.json": hashlib.sha256(b'{"topK": 3}').hexdigest()}
+    (site / REPORT_FILE).write_text(json.dumps(report))
+    (site / "config.json").write_text('{"topK": 9}')  # the same size, other content
+    line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
+    assert line.startswith(f"Error: {site / 'config.json'}: changed since the build (sha256 ")
+    assert line.endswith("bench measures the site as built, so rebuild it")
+    (site / "config.json").unlink()
+    line = _one_error_line(_bench(site, "--no-baseline", "--no-native", "--json", tmp_path / "b.json"))
+    assert line == f"Error: {site / 'config.json'}: missing from the site (it is in report.json); bench measures " \
+                   "the site as built, so rebuild it"
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_a_profile_folder_inside_the_site_or_under_a_file_fails_before_the_run(site, tmp_path):
+    """The traces were written after minutes of measuring, into the site (spoiling it for deploy) or not at all."""
+    line = _one_error_line(_bench(site, "--profile", site / "traces"))
+    assert f"--profile {site / 'traces'} is inside the site folder {site}/" in line
+    (tmp_path / "a-file").write_text("")
+    line = _one_error_line(_bench(site, "--profile", tmp_path / "a-file" / "traces"))
+    assert line == f"Error: --profile {tmp_path / 'a-file' / 'traces'}: {tmp_path / 'a-file'} is a file, not a folder"
+    assert sorted(p.name for p in site.iterdir()) == [REPORT_FILE]
+
+
+def test_a_json_file_that_is_a_hard_link_to_a_site_file_is_refused(site, tmp_path):
+    import os
+
+    os.link(site / REPORT_FILE, tmp_path / "figures.json")
+    before = (site / REPORT_FILE).read_text()
+    line = _one_error_line(_bench(site, "--json", tmp_path / "figures.json"))
+    assert f"--json {tmp_path / 'figures.json'} is a file of the site folder {site}/ under another name" in line
+    assert (site / REPORT_FILE).read_text() == before
+
+
+@pytest.mark.parametrize("seconds", ["inf", "nan"])
+def test_a_time_limit_that_is_not_a_number_of_seconds_is_refused(site, seconds, tmp_path):
+    """--max-seconds inf ran without end, and its JSON said Infinity, which strict JSON readers refuse."""
+    line = _one_error_line(_bench(site, "--max-seconds", seconds, "--json", tmp_path / "b.json"))
+    assert "--max-seconds" in line and not (tmp_path / "b.json").exists()
+
+
+def test_ratios_pair_rows_that_ran_on_as_many_threads():
+    """A site built with --wasm-threads 1 runs one thread in its wasm row; against a two-thread LiteRT.js row, or
+    TensorFlow on every CPU, the ratio measured the thread counts, not the runtimes."""
+    from builder.bench.run import BenchResult, _ratios
+
+    parity = {"ok": True, "max_abs_diff": 0.0, "top1_agrees": True}
+    harness = {"litert": {"wasm": {"median_ms": 8.0, "threads": 2, "parity": parity}}}
+    site_row = {"median_ms": 20.0, "inference_median_ms": 18.0}
+    native = {"median_ms": 5.0, "p90_ms": 5.0, "runs": 3, "threads": 2}
+    one = BenchResult(site="s", model={}, machine={}, options={"backends": ["wasm"]}, harness=harness,
+                      site_backends={"wasm": {**site_row, "threads": 1}}, native=native)
+    assert not [name for name in _ratios(one) if name.startswith("wasm: site")]
+    two = BenchResult(site="s", model={}, machine={}, options={"backends": ["wasm"]}, harness=harness,
+                      site_backends={"wasm": {**site_row, "threads": 2}}, native=native)
+    assert _ratios(two) == {"wasm: site classify / native": 4.0, "wasm: site classify / litert": 2.5,
+                            "wasm: site inference / litert": 2.25}
+
+
+def test_keras_runs_the_head_the_build_added(tmp_path):
+    """A model ending in one sigmoid unit: the site's model gives [1 - p, p] (the build adds it), and bench compared
+    that with Keras's [p], calling the site's own model 'DISAGREES - not the same computation'."""
+    import numpy as np
+
+    from builder.bench.run import _keras_model, _keras_output, bench_input, parity
+    from builder.convert.heads import APPLIED
+    from builder.model import tf_runtime
+    from builder.report import load, source_record
+
+    tf_runtime.load()
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Flatten()(inputs)  # an output that depends on where things are in the image
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+    weights = np.random.default_rng(0).normal(0, 0.1, (8 * 8 * 3, 1)).astype("float32")
+    model.layers[-1].set_weights([weights, np.zeros(1, "float32")])
+    path = tmp_path / "binary.keras"
+    model.save(path)
+    site = tmp_path / "site"
+    site.mkdir()
+    report = {**_placeholders(), "generator": "browsernet", "input_size": [8, 8],
+              "sources": {"model": source_record(path, site)},
+              "head": {"kind": "sigmoid", "detected": True, "outputs": 1, "classes": 2, "applied": APPLIED["sigmoid"]}}
+    (site / REPORT_FILE).write_text(json.dumps(report))
+    reference, varies = _keras_output(_keras_model(load(site), site), (8, 8))
+    p = model(bench_input((8, 8)), training=False).numpy()[0, 0]
+    assert varies and reference.shape == (1, 2)
+    assert parity(reference, [1 - p, p], tolerance=1e-6)["ok"]
+
+
+def _placeholders() -> dict:
+    placeholders = {str: "", int: 0, float: 0.0, dict: {}, list: []}
+    hints = typing.get_type_hints(BuildReport)
+    return {f.name: placeholders.get(typing.get_origin(hints[f.name]) or hints[f.name])
+            for f in fields(BuildReport) if f.default is MISSING and f.default_factory is MISSING}
+

@@ -71,9 +71,10 @@ def test_model_card_shows_the_report_and_live_measurements(served, open_page, si
     p.wait_for_function("() => window.browsernet.stats().warmupMs !== null")
     card = dict(zip(p.locator("#model-card dt").all_text_contents(), p.locator("#model-card dd").all_text_contents()))
     assert card["First inference"].endswith(" ms")
-    assert card["Median latency"] == "not measured yet"  # no inference but the warm-up has run
+    assert card["Inference time"] == "not measured yet"  # no inference but the warm-up has run
     p.evaluate("async () => { for (let i = 0; i < 2; i++) await window.browsernet.classify(new ImageData(8, 8)); }")
     card = dict(zip(p.locator("#model-card dt").all_text_contents(), p.locator("#model-card dd").all_text_contents()))
-    assert card["Median latency"].endswith("per image on this device (2 runs)")
+    assert card["Inference time"].endswith(" median on this device (2 runs after the first; the model alone, not "
+                                           "decoding and resizing the image)")
     stats = p.evaluate("window.browsernet.stats()")
     assert stats["warmupMs"] > 0 and stats["medianMs"] > 0 and len(stats["inferences"]) == 2

@@ -48,6 +48,18 @@ test('memory stays bounded however many images are classified', () => {
   assert.notEqual(log.inferences()[0].ms, -1);
 });
 
+test("the model's first inference is kept in the log but not in the median", () => {
+  const log = createInferenceLog(3);
+  log.record({ start: 0, end: 900, ms: 900, first: true });
+  assert.equal(log.medianMs, null); // the slow first inference alone says nothing about the next ones
+  assert.equal(log.runs, 0);
+  [10, 12, 11].forEach((ms, i) => log.record({ start: i, end: i + ms, ms }));
+  assert.equal(log.medianMs, 11);
+  assert.deepEqual(log.inferences().map((t) => [t.ms, t.first]), [[10, false], [12, false], [11, false]]);
+  assert.equal(log.samples, 3);
+  assert.equal(log.runs, 3);
+});
+
 test('nonsense is refused', () => {
   assert.throws(() => createInferenceLog(0), RangeError);
   assert.throws(() => createInferenceLog().record({ start: 0, end: 1, ms: undefined }), TypeError);

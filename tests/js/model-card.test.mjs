@@ -17,16 +17,18 @@ test('the model card shows the report and the live measurements', () => {
   assert.equal(rows['Download size'], '1.6 MB model, 4.2 MB site');
   assert.equal(rows.Backend, 'wasm, in a Web Worker');
   assert.equal(rows['First inference'], '120 ms');
-  assert.equal(rows['Median latency'], '12.3 ms per image on this device (3 runs)');
+  assert.equal(rows['Inference time'],
+    '12.3 ms median on this device (3 runs after the first; the model alone, not decoding and resizing the image)');
   const missing = Object.fromEntries(modelCardRows(null, { backend: null }, 'report.json: HTTP 404'));
   assert.match(missing['Build report'], /HTTP 404/);
-  assert.equal(missing['Median latency'], 'not measured yet');
+  assert.equal(missing['Inference time'], 'not measured yet');
 });
 
 test('a median over a window says how many of all runs it covers', () => {
   const rows = Object.fromEntries(modelCardRows(null, { backend: 'cpu', thread: 'main', warmupMs: 5,
     medianMs: 40, samples: 200, runs: 5000 }));
-  assert.equal(rows['Median latency'], '40.0 ms per image on this device (median of the last 200 of 5000 runs)');
+  assert.equal(rows['Inference time'], '40.0 ms median on this device (the last 200 of 5000 runs after the first; '
+    + 'the model alone, not decoding and resizing the image)');
   assert.equal(rows.Backend, 'cpu, on the main thread');
 });
 

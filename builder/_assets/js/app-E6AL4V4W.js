@@ -35,14 +35,16 @@ function createInferenceLog(size = WINDOW) {
   const sorted = [];
   let runs = 0;
   return {
-    record({ start: start2, end, ms }) {
+    record({ start: start2, end, ms, first = false }) {
       if (!Number.isFinite(ms)) throw new TypeError(`an inference's ms must be a number, got ${ms}`);
-      runs += 1;
-      kept.push({ start: start2, end, ms });
-      sorted.splice(bisect(sorted, ms), 0, ms);
+      kept.push({ start: start2, end, ms, first: Boolean(first) });
+      if (!first) {
+        runs += 1;
+        sorted.splice(bisect(sorted, ms), 0, ms);
+      }
       if (kept.length > size) {
-        const { ms: oldest } = kept.shift();
-        sorted.splice(bisect(sorted, oldest), 1);
+        const oldest = kept.shift();
+        if (!oldest.first) sorted.splice(bisect(sorted, oldest.ms), 1);
       }
     },
     get medianMs() {
@@ -1140,21 +1142,26 @@ async function loadClassifier(tf, config, download, { onBuild = () => {
       output.dispose();
     }
     const ms = performance.now() - t0;
-    if (firstMs === null) firstMs = ms;
-    return { probabilities, ms };
+    const first = firstMs === null;
+    if (first) firstMs = ms;
+    return { probabilities, ms, first };
   };
   const classifyNow = async (source, name, k) => {
     const { data, width, height } = await pixelsOf(source, name);
     const start2 = sharedNow();
-    const { probabilities, ms } = await run(resizeToInput(data, width, height, [h, w], config.resize));
-    return { results: topK(probabilities, config.labels, k), ms, start: start2, end: sharedNow() };
+    const { probabilities, ms, first } = await run(resizeToInput(data, width, height, [h, w], config.resize));
+    return { results: topK(probabilities, config.labels, k), ms, first, start: start2, end: sharedNow() };
   };
   return Object.freeze({
     /** The first inference's milliseconds, or null before it. */
     get firstMs() {
       return firstMs;
     },
-    /** `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, start, end}`. */
+    /**
+     * `source`: Blob, ImageBitmap (closed here) or ImageData. Resolves to `{results, ms, first, start, end}`:
+     * `ms` times the model (the image already decoded and resized), `first` says it was the model's first
+     * inference (the slow one).
+     */
     classify(source, name, k) {
       return serialize(() => classifyNow(source, name, k));
     },
@@ -1429,7 +1436,7 @@ function startWorker({ config: configReady, forced: forced2, preferred = () => n
             async classify(source, k) {
               const { source: payload, name, transfer } = await toMessage(source);
               const reply = await request({ type: "classify", source: payload, name, k }, transfer);
-              return { results: reply.results, ms: reply.ms, start: reply.start, end: reply.end };
+              return { results: reply.results, ms: reply.ms, first: reply.first, start: reply.start, end: reply.end };
             },
             async memory() {
               const { numTensors, numBytes } = await request({ type: "memory" });
@@ -1651,8 +1658,8 @@ function trainingRows(training) {
 }
 function latencyText({ medianMs, samples, runs = samples }) {
   if (medianMs === null || medianMs === void 0) return "not measured yet";
-  const over = runs > samples ? `median of the last ${samples} of ${runs} runs` : `${samples} run${samples === 1 ? "" : "s"}`;
-  return `${formatMs(medianMs)} per image on this device (${over})`;
+  const over = runs > samples ? `the last ${samples} of ${runs} runs` : `${samples} run${samples === 1 ? "" : "s"}`;
+  return `${formatMs(medianMs)} median on this device (${over} after the first; the model alone, not decoding and resizing the image)`;
 }
 function modelCardRows(report, live, reportError = null) {
   const rows = [];
@@ -1672,7 +1679,7 @@ function modelCardRows(report, live, reportError = null) {
   }
   rows.push(["Backend", live.backend ? `${live.backend}, ${live.thread === "worker" ? "in a Web Worker" : "on the main thread"}` : "not started"]);
   rows.push(["First inference", formatMs(live.warmupMs)]);
-  rows.push(["Median latency", latencyText(live)]);
+  rows.push(["Inference time", latencyText(live)]);
   if (live.choice !== void 0) rows.push(["Backend choice", choiceText(live.choice)]);
   return rows;
 }
@@ -2160,8 +2167,8 @@ var api = {
   },
   /**
    * Measured on this device: the first inference (warm-up or a real image), the median
-   * latency of the last inferences, the start-up milestones (ms since navigation), the
-   * last inferences' windows on the shared clock.
+   * inference time of the last inferences after the first, the start-up milestones (ms since
+   * navigation), the last inferences' windows on the shared clock (`first`: the model's first).
    */
   stats() {
     const { engine, inferences } = state;
