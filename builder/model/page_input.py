@@ -49,18 +49,38 @@ def image_suffixes() -> set[str]:
 def meant_as_image(path: Path) -> bool:
     """Whether ``path`` is meant as an image: it has an image suffix, or Pillow knows its header. Anything
     else (``README.md``, ``Thumbs.db``, ``.DS_Store``-like litter) is not, and a photo folder may hold it.
-    Only the header is read; whether the image decodes is :func:`decode`'s to find out."""
+    A text file whose first words read as an image header (``P4 photos of the beach``: Netpbm's) is not one
+    either, unless it decodes (an ASCII Netpbm image is text). Whether an image decodes is otherwise
+    :func:`decode`'s to find out: a truncated photo without a suffix is still meant as an image."""
     from PIL import UnidentifiedImageError
 
     if path.suffix.lower() in image_suffixes():
         return True
     try:
-        with open_image(path):
+        with open_image(path) as img:
+            if not _looks_like_text(path):
+                return True
+            img.load()  # text that Pillow identified: an image only if it decodes
             return True
     except UnidentifiedImageError:
         return False
-    except (OSError, ValueError):  # unreadable, too large: an image that decode() will name the problem of
-        return True
+    except (OSError, ValueError, SyntaxError):
+        # Unreadable or too large: an image that decode() will name the problem of; text: a note.
+        return not _looks_like_text(path)
+
+
+def _looks_like_text(path: Path, size: int = 1024) -> bool:
+    """Whether the first ``size`` bytes of ``path`` are printable UTF-8 text (line breaks and tabs allowed),
+    as a note is and image data, past its header, is not. False for a file that cannot be read."""
+    import codecs
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(size)
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(text) and all(c.isprintable() or c in "\n\r\t" for c in text)
 
 
 def decode(path: Path | bytes) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,10 +131,11 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     for label, folder in enumerate(class_dirs):
         for path in _files(folder):
             rel = path.relative_to(root)
-            _check_utf8(root, rel)
             if not _is_image(path):
-                skipped.append(rel.as_posix())  # (train-report.json's list: a line break there is escaped)
+                # As printable text: a name in another encoding than UTF-8 shows its bytes (caf\xe9.txt).
+                skipped.append(os.fsencode(rel.as_posix()).decode("utf-8", "backslashreplace"))
                 continue
+            _check_utf8(root, rel)
             if any(_breaks_a_line(part) for part in rel.parts):
                 # The split lists (splits/*.txt) name each photo on a line of its own.
                 raise DatasetError(f"{str(path)!r}: a photo's path is one line of the split lists; rename it "
@@ -178,7 +180,8 @@ def _check_utf8(root: Path, rel: Path) -> None:
         rel.as_posix().encode("utf-8")
     except UnicodeEncodeError as e:
         shown = str(root / rel).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
-        raise DatasetError(f"{shown}: its name is not UTF-8 (byte {rel.as_posix()[e.start]!a}); rename it") from e
+        byte = ord(rel.as_posix()[e.start]) - 0xDC00  # os.fsdecode keeps an undecodable byte as U+DC80..U+DCFF
+        raise DatasetError(f"{shown}: its name is not UTF-8 (byte 0x{byte:02x}); rename it") from e
 
 
 def _breaks_a_line(name: str) -> bool:
@@ -209,13 +212,14 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _is_image(path: Path) -> bool:
-    """Whether ``path`` is meant as an image, checking that it decodes completely.
-
-    A file with an image extension, or whose header Pillow recognises, is an image and must
-    decode; anything else (notes, CSVs, .DS_Store-like litter) is not one.
-    """
+    """Whether ``path`` is meant as an image (:func:`~builder.model.page_input.meant_as_image`: an image
+    extension, or a header Pillow recognises, and not a text note), checking that it decodes completely.
+    Anything else (notes, CSVs, .DS_Store-like litter) is not one; an image that does not decode is a
+    :class:`DatasetError`."""
     from PIL import UnidentifiedImageError
 
+    if not page_input.meant_as_image(path):
+        return False
     try:
         with page_input.open_image(path) as img:
             img.load()  # the whole image: a truncated file raises here
@@ -224,12 +228,8 @@ def _is_image(path: Path) -> bool:
     except PermissionError as e:
         raise DatasetError(f"{path}: cannot read it ({e.strerror}); check its permissions") from e
     except UnidentifiedImageError as e:
-        if path.suffix.lower() in page_input.image_suffixes():
-            raise DatasetError(f"{path}: not a decodable image ({_first_line(e)})") from e
-        return False
+        raise DatasetError(f"{path}: not a decodable image ({_first_line(e)})") from e
     except (OSError, ValueError, SyntaxError) as e:  # truncated or corrupt data, once identified
-        if path.suffix.lower() not in page_input.image_suffixes():
-            return False  # a text file whose first bytes look like a header ("P4 photos of ..."): not an image
         raise DatasetError(f"{path}: truncated or corrupt image ({_first_line(e)}); fix or remove it") from e
     return True
 

@@ -5,6 +5,7 @@ No TensorFlow here: all of it is checked before training starts.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -70,10 +71,14 @@ def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_count
     shutil.copy(photos / "birds" / "001.jpg", photos / "birds" / "copy-of-001.jpg")
     (photos / "birds" / "Icon\r").write_bytes(b"")  # macOS's custom-folder-icon file: no image, skipped
     (photos / "birds" / "zoo.txt").write_text("P4 photos taken at the zoo\n")  # begins like a PBM header
+    (photos / "birds" / "zoo").write_text("P6 at the zoo, no suffix\n")  # and a PPM's, without a suffix
+    # A note whose name is not UTF-8 (Latin-1 é) is skipped as any note is; it stopped the scan as a photo would.
+    os.close(os.open(os.fsencode(photos / "birds") + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))
     # A macOS screenshot's name (a narrow no-break space before PM) is one line: a photo like any other.
     (photos / "birds" / "001.jpg").rename(photos / "birds" / "Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg")
     data = dataset.scan(photos)
-    assert data.skipped == ["CREDITS.md", "birds/Icon\r", "birds/notes.txt", "birds/zoo.txt"]
+    assert data.skipped == ["CREDITS.md", "birds/Icon\r", "birds/caf\\xe9.txt", "birds/notes.txt", "birds/zoo",
+                            "birds/zoo.txt"]
     assert data.duplicates == {"birds/copy-of-001.jpg": "birds/Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg"}
     assert len(data.images) == 41
     assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
@@ -112,6 +117,11 @@ def _damage(kind: str, photos: Path) -> str:
         path = photos / "birds" / "004.jpg"
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
         return r"birds/004\.jpg: truncated or corrupt image"
+    if kind == "truncated image without a suffix":  # a camera dump's IMG_0004: an image, not a note to skip
+        path = photos / "birds" / "004.jpg"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        path.rename(photos / "birds" / "IMG_0004")
+        return r"birds/IMG_0004: truncated or corrupt image"
     if kind == "undecodable image":
         (photos / "carnivores" / "010.jpg").write_text("not a JPEG at all")
         return r"carnivores/010\.jpg: not a decodable image"
@@ -146,7 +156,7 @@ def _damage(kind: str, photos: Path) -> str:
         import os
 
         os.rename(os.fsencode(photos / "birds" / "001.jpg"), os.fsencode(photos / "birds") + b"/caf\xe9.jpg")
-        return r"birds/caf\\udce9\.jpg: its name is not UTF-8 \(byte '\\udce9'\); rename it$"
+        return r"birds/caf\\udce9\.jpg: its name is not UTF-8 \(byte 0xe9\); rename it$"
     if kind == "split already":  # train/ and validation/, each with the class folders: 'train' is no class
         for split in ("train", "validation"):
             for name in ("birds", "carnivores", "hoofed_mammals", "primates"):
@@ -159,7 +169,7 @@ def _damage(kind: str, photos: Path) -> str:
 
 
 @pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "empty class folder",
-                                  "truncated image",
+                                  "truncated image", "truncated image without a suffix",
                                   "undecodable image", "too large image", "line break in a class name",
                                   "line break in a photo's name", "one class in two folders", "same image in two classes",
                                   "one class in two folders, spaced apart", "one class in two folders, one with a soft hyphen",
