@@ -421,6 +421,8 @@ def _check_options(opts: BuildOptions) -> None:
         if opts.target != hosting.FIREBASE:
             raise BrowsernetError("--firebase-project is for --target firebase")
         hosting.check_project(opts.firebase_project)
+    if opts.target == hosting.FIREBASE and read_build_report(opts.out) is not None:
+        hosting.previous_firebase_files(opts.out)  # an edited firebase.json stops the build now, not after it
     auto = quantize.is_auto(default_quantize(opts))
     for name, value in (("--calibration", opts.calibration), ("--agreement", opts.agreement),
                         ("--max-prob-error", opts.max_prob_error)):

@@ -798,4 +798,10 @@ def test_a_rebuild_for_firebase_keeps_what_the_user_added_to_firebase_json_and_f
     code, out = _run(*build)
     assert code == 1 and out.strip().splitlines()[-1].startswith(
         f"Error: {site / 'firebase.json'}: its hosting section is not the one browsernet writes (cleanUrls differ)"), out
+    assert "Building" not in out  # refused before the minutes of converting, not after them
     assert _digest(site) == before
+    # A rebuild that names no project does not deploy to the last build's unasked; the user's aliases stay.
+    (site / "firebase.json").write_text(json.dumps(written))
+    code, out = _run(*build)
+    assert code == 0, out
+    assert json.loads((site / ".firebaserc").read_text()) == {"projects": {"staging": "demo-2"}}

@@ -117,26 +117,42 @@ def write_firebase_files(site: Path, project: str | None, previous: Path | None 
 
     Raises :class:`BrowsernetError` (nothing written) for a file that is not a JSON object, or a ``firebase.json``
     whose ``hosting`` section is not browsernet's (edited: its redirects or headers would be lost)."""
-    source = previous if previous is not None else site
-    config, rc = _json_object(source / FIREBASE_JSON), _json_object(source / FIREBASERC)
+    config, rc = previous_firebase_files(previous if previous is not None else site)
     ours = firebase_config()
-    hosting = config.get("hosting", ours["hosting"])
-    if hosting != ours["hosting"]:
+    merged = {**ours, **config, "hosting": ours["hosting"]}
+    (site / FIREBASE_JSON).write_text(json.dumps(merged, indent=2) + "\n")
+    # The default project is the build's (--firebase-project, recorded in report.json): a rebuild without it does
+    # not deploy to the last build's project unasked. The other aliases and targets are the user's, and stay.
+    projects = {k: v for k, v in (rc.get("projects") or {}).items() if k != "default"} \
+        if isinstance(rc.get("projects"), dict) else rc.get("projects")
+    rc = {k: v for k, v in rc.items() if k != "projects"}
+    if project:
+        projects = {**(projects or {}), "default": project}
+    if projects:
+        rc["projects"] = projects
+    if rc:
+        (site / FIREBASERC).write_text(json.dumps(rc, indent=2) + "\n")
+
+
+def previous_firebase_files(folder: Path) -> tuple[dict, dict]:
+    """``folder``'s ``firebase.json`` and ``.firebaserc`` as JSON objects ({} where absent), which a build for
+    Firebase keeps what the user added to. Raises :class:`BrowsernetError` for a file that is not a JSON object,
+    or a ``firebase.json`` whose ``hosting`` section is not browsernet's (edited: a rebuild would lose its
+    redirects or headers). Cheap: the build checks it before it converts anything."""
+    config, rc = _json_object(folder / FIREBASE_JSON), _json_object(folder / FIREBASERC)
+    ours = firebase_config()["hosting"]
+    hosting = config.get("hosting", ours)
+    if hosting != ours:
         if isinstance(hosting, dict):
-            what = ", ".join(sorted(k for k in {*hosting, *ours["hosting"]} if hosting.get(k) != ours["hosting"].get(k)))
+            what = ", ".join(sorted(k for k in {*hosting, *ours} if hosting.get(k) != ours.get(k)))
             what = f"its hosting section is not the one browsernet writes ({what} differ)"
         else:
             what = f"its hosting section is a {type(hosting).__name__} (several sites?), not the one site browsernet writes"
         raise BrowsernetError(
-            f"{source / FIREBASE_JSON}: {what}, and writing browsernet's would lose that; to keep it, deploy with the "
-            "firebase CLI yourself (the site needs browsernet's headers), or delete the file to take browsernet's")
-    merged = {**ours, **config, "hosting": ours["hosting"]}
-    (site / FIREBASE_JSON).write_text(json.dumps(merged, indent=2) + "\n")
-    if project:
-        projects = rc.get("projects") if isinstance(rc.get("projects"), dict) else {}
-        rc = {**rc, "projects": {**projects, "default": project}}
-    if rc:
-        (site / FIREBASERC).write_text(json.dumps(rc, indent=2) + "\n")
+            f"{folder / FIREBASE_JSON}: {what}, and a rebuild writes browsernet's, which would lose that; nothing was "
+            "built. Keep your firebase.json outside the site folder and deploy with the firebase CLI (with "
+            "browsernet's headers, which the site needs), or delete the file to take browsernet's")
+    return config, rc
 
 
 def _json_object(path: Path) -> dict:

@@ -292,8 +292,8 @@ def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path |
     missing: list[int] = []
     for i, digest in enumerate(digests):
         vector = _read(folder, digest)
-        if vector is None or vector.shape != (base.dimension,):
-            missing.append(i)
+        if vector is None or vector.shape != (base.dimension,) or not np.isfinite(vector).all():
+            missing.append(i)  # absent, or damaged (a NaN there would pass for the model's): computed again
         else:
             out[i] = vector
     started = time.perf_counter()
@@ -305,7 +305,8 @@ def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path |
         out[chunk] = predict(x)
         broken = [paths[i] for i in chunk if not np.isfinite(out[i]).all()]
         if broken:  # before anything is cached: the next run would read them back
-            raise TrainError(f"the base gives NaN or infinite features for {len(broken)} photo(s) (e.g. {broken[0]}): "
+            raise TrainError(f"the base gives NaN or infinite features for {len(broken)} of the {len(chunk)} photo(s) "
+                             f"it ran on (e.g. {broken[0]}): "
                              "it holds NaN or infinite weights (a diverged training, or a damaged file); "
                              "choose another base")
         for i in chunk:

@@ -36,13 +36,13 @@ function photos(n) {
 
 /**
  * A `browsernet train` model's rows, from report.json's `training` section
- * (`{test_accuracy, test_accuracy_95ci, test_images, test_near_copies, train_images, per_class: {name: {precision, recall, support}}}`):
+ * (`{test_accuracy, test_accuracy_95ci, test_images, test_near_copies (test photos seen in training), train_images, per_class: {name: {precision, recall, support}}}`):
  * the test accuracy, then precision and recall per class. None for other models.
  */
 export function trainingRows(training) {
   if (!training || typeof training !== 'object' || !training.per_class) return [];
   const copies = training.test_near_copies > 0
-    ? `; optimistic: ${training.test_near_copies} of them have a near-copy in training` : '';
+    ? `; optimistic: ${training.test_near_copies} of them were seen in training (a near-copy there, or a photo that trained the base)` : '';
   const rows = [['Test accuracy', `${percent(training.test_accuracy)}${intervalText(training.test_accuracy_95ci)} `
     + `on ${photos(training.test_images)} held out from training (${photos(training.train_images)} trained on)${copies}`]];
   for (const [name, m] of Object.entries(training.per_class)) {
