@@ -692,7 +692,7 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
               help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr); not inside "
                    "SITE, whose files are the build's.")
 @click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
-              help="Seconds a visit may take to become ready.")
+              help="Seconds a visit may take to become ready (report.json, fetched first, at most 30).")
 @click.option("--expect", metavar="SITE", default=None,
               help="For a URL: the local site folder whose build the host should serve (the one you deployed). "
                    "Files and answers are then checked against its report.json, not the host's, and Right files "

@@ -48,12 +48,19 @@ def tunable(extractor: Any) -> list[Any]:
             if layer.weights and type(layer).__name__ != "BatchNormalization"]
 
 
-def unfreeze(extractor: Any, count: int) -> list[str]:
-    """Make the top ``count`` of :func:`tunable`'s layers of ``extractor`` trainable, and no other; return their
-    names. Raises :class:`~builder.errors.TrainError` when it has fewer."""
+def check_count(extractor: Any, count: int) -> list[Any]:
+    """:func:`tunable`'s layers of ``extractor``, which must be at least ``count`` (``--fine-tune``); else
+    :class:`~builder.errors.TrainError`. Cheap: the run checks it before any training time."""
     layers = tunable(extractor)
     if count > len(layers):
         raise TrainError(f"--fine-tune {count}: the base has only {len(layers)} layers with weights to train")
+    return layers
+
+
+def unfreeze(extractor: Any, count: int) -> list[str]:
+    """Make the top ``count`` of :func:`tunable`'s layers of ``extractor`` trainable, and no other; return their
+    names. Raises :class:`~builder.errors.TrainError` when it has fewer (:func:`check_count`)."""
+    layers = check_count(extractor, count)
     extractor.trainable = True
     for layer in leaf_layers(extractor):
         layer.trainable = False

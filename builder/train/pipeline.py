@@ -154,9 +154,8 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             base = extraction.load_base(opts.model, opts.base, alpha=opts.alpha, input_size=opts.input_size,
                                         weights=opts.weights, preprocess=opts.preprocess, note=reporter.note)
         extraction.remember(opts.cache_dir, asked, base)
-    if opts.fine_tune and opts.fine_tune > len(tuning.tunable(base.extractor)):  # before any training time
-        raise TrainError(f"--fine-tune {opts.fine_tune}: the base has only "
-                         f"{len(tuning.tunable(base.extractor))} layers with weights to train")
+    if opts.fine_tune:
+        tuning.check_count(base.extractor, opts.fine_tune)  # before any training time
     with stage("features", f"features of {len(paths)} photos"):
         extracted = extraction.extract(base, paths, digests, opts.cache_dir)
     speed = extracted.images_per_second

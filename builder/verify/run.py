@@ -46,6 +46,7 @@ WEBGPU = "webgpu"
 BACKENDS = (WEBGPU, "webgl", "wasm", "cpu")
 DEFAULT_BACKENDS = (AUTO, "wasm")
 DEFAULT_TIMEOUT = 180.0  # seconds for one visit to settle (a first visit on a slow link or a slow CPU)
+REPORT_TIMEOUT = 30.0  # seconds for report.json, the first request (at most --timeout)
 
 # A Playwright wait_for_function must be given a *function*: a bare expression is evaluated with
 # eval, which the page's Content-Security-Policy refuses (no 'unsafe-eval').
@@ -380,7 +381,9 @@ def _fetch_report(context: Any, url: str, timeout: float = DEFAULT_TIMEOUT) -> d
     from playwright.sync_api import Error
 
     try:
-        response = context.request.get(url + reports.REPORT_FILE, timeout=timeout * 1000)
+        # A small file: a host that holds it longer than REPORT_TIMEOUT is as good as unreachable, whatever a visit
+        # may take to become ready (--timeout, 180 s by default).
+        response = context.request.get(url + reports.REPORT_FILE, timeout=min(timeout, REPORT_TIMEOUT) * 1000)
     except Error as e:
         raise VerifyError(f"{url}: cannot be reached ({_first_line(str(e))})") from e
     if response.status != 200:
