@@ -388,9 +388,11 @@ def _check_options(opts: BuildOptions) -> None:
     elif opts.weights not in ("imagenet", "none") and not Path(opts.weights).is_file():
         what = "a folder, not a weights file" if Path(opts.weights).is_dir() else "weights file not found"
         raise WeightsError(f"{opts.weights}: {what}")
-    if opts.title is not None and not opts.title.strip():
-        raise BrowsernetError("--title: shows nothing (only spaces); give the page a title, or leave --title out for "
-                              "the model's name")
+    from builder.model.labels import comparable
+
+    if opts.title is not None and not comparable(opts.title):
+        raise BrowsernetError("--title: shows nothing (only spaces or invisible characters); give the page a title, "
+                              "or leave --title out for the model's name")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
         raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     if opts.resize not in RESIZE_RULES:

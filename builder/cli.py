@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from builder import __version__, interrupts
-from builder.errors import BrowsernetError
+from builder.errors import BrowsernetError, one_line
 
 STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
 
@@ -84,7 +84,7 @@ def _aborted() -> click.Abort:
 def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
                   line: str | None = None) -> None:
     """``warnings.showwarning`` without -v: the message alone, through logging (so -q leaves it out)."""
-    logging.getLogger("warnings").warning("%s", " ".join(str(message).split()))
+    logging.getLogger("warnings").warning("%s", one_line(message))
 
 
 def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:

@@ -13,6 +13,12 @@ import click
 _BREAKS = re.compile(r"\s*[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]\s*")
 
 
+def one_line(text: object) -> str:
+    """``text`` on one line: each line break (and tab), with the whitespace around it, becomes one space. Runs of
+    plain spaces stay: they may be part of a name the line quotes ('hoofed  mammals')."""
+    return _BREAKS.sub(" ", str(text)).strip()
+
+
 class BrowsernetError(click.ClickException):
     """Base class: a user-facing failure with a one-line message."""
 
@@ -21,7 +27,7 @@ class BrowsernetError(click.ClickException):
     def format_message(self) -> str:
         # One line, always: multi-line causes (TF, h5py) are folded, with the spaces around each break. Runs of
         # plain spaces stay: they may be part of a name the line quotes ('hoofed  mammals').
-        return _BREAKS.sub(" ", str(self.message)).strip()
+        return one_line(self.message)
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
         click.echo(f"Error: {self.format_message()}", file=file, err=True)

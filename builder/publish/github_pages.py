@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -181,7 +182,7 @@ class _Git:
         done = self.run("rev-parse", "--show-toplevel", check=False)
         if done.returncode != 0 and self.run("rev-parse", "--is-bare-repository", check=False).stdout.strip() == "true":
             raise DeployError(f"{self.where}: a bare repository (no working tree); run deploy in a clone of it, whose "
-                              "origin it then is: git clone " + str(self.where) + " work && cd work")
+                              "origin it then is: git clone " + shlex.quote(str(self.where)) + " work && cd work")
         if done.returncode != 0:
             raise DeployError(f"{self.where}: not a git repository; deploy github-pages publishes to a branch of "
                               "the repository you run it in (git init, git remote add origin URL)")

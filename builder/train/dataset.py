@@ -169,7 +169,7 @@ def _refuse_split_layout(root: Path, class_dirs: list[Path]) -> None:
     shared = set.intersection(*inner)
     if len(shared) >= 2:
         raise DatasetError(f"{root}: split already ({', '.join(p.name + '/' for p in class_dirs)} hold the same class "
-                           f"folders: {', '.join(sorted(shared)[:3])}…); browsernet makes its own split by content, so "
+                           f"folders: {', '.join(sorted(shared)[:3])}{'…' if len(shared) > 3 else ''}); browsernet makes its own split by content, so "
                            "give it one folder with one sub-folder per class (merge the splits)")
 
 
@@ -194,8 +194,6 @@ def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
     """Two class folders whose names differ only in case, Unicode form, spacing or invisible characters ("Birds"
     and "birds"; :func:`~builder.model.labels.comparable`) are one class split in two by accident: the page would show two labels that read the same, and
     on macOS or Windows they would be one folder. Raises :class:`~builder.errors.DatasetError`."""
-    from builder.model.labels import comparable
-
     seen: dict[str, str] = {}
     for name in classes:
         key = comparable(name)

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-E6AL4V4W.js");
+  await import("./app-WXDICMTQ.js");
 }
 boot().catch(fail);
