@@ -301,7 +301,7 @@ _ABSOLUTE_PATH = re.compile(r"(?:^|(?<=[\s'\"(\[]))/[^\s/'\"(),;]+(?:/[^\s/'\"()
 
 
 def load(site: Path) -> BuildReport | None:
-    """The report of the browsernet build in ``site``, typed; None when ``site`` holds no browsernet build.
+    """The report of the browsernet build in ``site``, typed; None when ``site`` holds no ``report.json``.
 
     Keys this version does not know are ignored. Raises :class:`~builder.errors.BrowsernetError` for a report
     that lacks what this version needs (written by another browsernet version), saying to rebuild.
@@ -317,7 +317,10 @@ def load(site: Path) -> BuildReport | None:
         except (OSError, ValueError) as e:  # there, but not a report: saying "no report.json" would be untrue
             raise BrowsernetError(f"{site / REPORT_FILE}: cannot be read as a build report ({e}); rebuild the site "
                                   "with 'browsernet build-site'") from e
-        return None
+        # JSON, but not a browsernet build's (another tool's report.json, or an emptied one): saying "no
+        # report.json" would be untrue as well.
+        raise BrowsernetError(f"{site / REPORT_FILE}: not a browsernet build report (no \"generator\": "
+                              f"\"{GENERATOR}\"); build the site with 'browsernet build-site'")
     known = {f.name for f in fields(BuildReport)}
     try:
         report = BuildReport(**{k: v for k, v in data.items() if k in known})

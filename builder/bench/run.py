@@ -428,6 +428,10 @@ def check(opts: BenchOptions) -> report.BuildReport:
     unknown = [b for b in opts.backends if b not in BACKENDS]
     if unknown or not opts.backends:
         raise BrowsernetError(f"--backends {','.join(opts.backends)}: choose from {', '.join(BACKENDS)}")
+    for option, names in (("--backends", opts.backends), ("--baselines", opts.baselines)):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # each row is one measurement: a second would replace the first's figures
+            raise BrowsernetError(f"{option} {','.join(names)}: {', '.join(twice)} named twice")
     unknown = [b for b in opts.baselines if b not in BASELINES]
     if unknown:
         raise BrowsernetError(f"--baselines {','.join(opts.baselines)}: choose from {', '.join(BASELINES)}")

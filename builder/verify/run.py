@@ -171,6 +171,9 @@ def check_options(options: VerifyOptions) -> None:
     for backend in options.backends:
         if backend != AUTO and backend not in BACKENDS:
             raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
+    twice = sorted({b for b in options.backends if options.backends.count(b) > 1})
+    if twice:
+        raise VerifyError(f"--backends {','.join(options.backends)}: {', '.join(twice)} named twice")
     if options.expect is not None and not _is_url(options.target):
         raise VerifyError(f"--expect is for a URL: the site folder {options.target} is checked against its own "
                           f"{reports.REPORT_FILE}")

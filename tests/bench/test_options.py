@@ -255,3 +255,17 @@ def _placeholders() -> dict:
     return {f.name: placeholders.get(typing.get_origin(hints[f.name]) or hints[f.name])
             for f in fields(BuildReport) if f.default is MISSING and f.default_factory is MISSING}
 
+
+
+@pytest.mark.parametrize("option, value", [("--backends", "wasm,cpu,wasm"), ("--baselines", "graph,graph")])
+def test_a_backend_or_baseline_named_twice_is_refused(site, option, value):
+    """Its row was measured twice and the second replaced the first: minutes for nothing."""
+    line = _one_error_line(_bench(site, option, value))
+    assert line == f"Error: {option} {value}: {value.split(',')[0]} named twice"
+
+
+def test_a_report_json_that_is_not_a_build_report_is_named_as_such(site, tmp_path):
+    """bench said 'not a built site (no report.json)' of a folder whose report.json was there: emptied to {}."""
+    (site / REPORT_FILE).write_text("{}")
+    line = _one_error_line(_bench(site, "--json", tmp_path / "b.json"))
+    assert line.startswith(f"Error: {site / REPORT_FILE}: not a browsernet build report"), line

@@ -44,6 +44,11 @@ def test_a_url_that_names_no_host_is_one_line_and_still_json(url, said):
     assert result.stderr.strip().splitlines() == [f"Error: {json.loads(result.stdout)['error']}"]
 
 
+def test_a_backend_named_twice_is_refused(minimal_site):
+    assert one_line_error([str(minimal_site), "--backends", "wasm,auto,wasm"]) == \
+        "Error: --backends wasm,auto,wasm: wasm named twice"
+
+
 def test_folder_that_is_not_a_build(tmp_path):
     one_line_error([str(tmp_path)], "not a browsernet build", "build-site")
 
