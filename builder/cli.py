@@ -607,7 +607,7 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
 @click.option("--profile", "profile_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Also trace the site's model on WASM (every CPU and one thread) with V8's CPU profiler: "
                    "writes each trace to this folder (open it in Perfetto) and prints where each thread's "
-                   "time went (WebAssembly kernels, JavaScript, GC).")
+                   "time went (WebAssembly kernels, JavaScript, GC). Outside SITE, as --json.")
 @_verbosity(quiet="No progress lines: only the table and errors.")
 def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: Path, baselines: str,
           no_baseline: bool, no_native: bool, profile_dir: Path | None, verbose: int, quiet: bool) -> None:
@@ -658,7 +658,10 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
 
 def _check_writable_folder(option: str, folder: Path) -> None:
     """Refuse a folder that cannot be made or written, before a run whose end writes into it."""
-    existing = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
+    try:
+        existing = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
+    except PermissionError as e:  # a folder on the way that this user may not look into
+        raise BrowsernetError(f"{option} {folder}: cannot look into {e.filename or folder} (permission denied)") from e
     if not existing.is_dir():
         raise BrowsernetError(f"{option} {folder}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):

@@ -800,7 +800,8 @@ def test_a_rebuild_for_firebase_keeps_what_the_user_added_to_firebase_json_and_f
     before = _digest(site)
     code, out = _run(*build)
     assert code == 1 and out.strip().splitlines()[-1].startswith(
-        f"Error: {site / 'firebase.json'}: its hosting section is not the one browsernet writes (cleanUrls differ)"), out
+        f"Error: {site / 'firebase.json'}: its hosting section is not the one browsernet writes (cleanUrls differ), "
+        "and a rebuild writes browsernet's, which would lose that; nothing was built."), out
     assert "Building" not in out  # refused before the minutes of converting, not after them
     assert _digest(site) == before
     # A rebuild that names no project does not deploy to the last build's unasked; the user's aliases stay.

@@ -109,9 +109,7 @@ def vector_biases(model_json: Path) -> int:
 def native_latency(model: Any, input_size: tuple[int, int], runs: int, max_seconds: float) -> dict[str, Any]:
     """Milliseconds per single-image inference in TensorFlow on this machine's CPU, compiled
     with ``tf.function`` (no Python-eager overhead): median, p90, the count of runs, and the threads
-    TensorFlow ran an operation on (its default: every CPU)."""
-    import os
-
+    TensorFlow ran an operation on (its default: every CPU this process may use)."""
     import numpy as np
     import tensorflow as tf
 
@@ -124,7 +122,18 @@ def native_latency(model: Any, input_size: tuple[int, int], runs: int, max_secon
         t0 = time.perf_counter()
         call(x).numpy()
         times.append((time.perf_counter() - t0) * 1000)
-    return {**summarise(times), "threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()}
+    return {**summarise(times), "threads": tf.config.threading.get_intra_op_parallelism_threads() or usable_cpus()}
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask: a container's --cpuset-cpus, taskset), which TensorFlow's
+    default thread pool is sized to; ``os.cpu_count()`` counts the host's, where there is no mask to read."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def summarise(times: list[float]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import platform
 import shutil
 import statistics
@@ -28,6 +27,7 @@ import tempfile
 import threading
 from collections import Counter
 from contextlib import contextmanager
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -112,7 +112,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
         model={"model": data.model, "family": data.family, "alpha": data.alpha, "input_size": data.input_size,
                "classes": data.classes, "layers": data.layers, "quantization": data.quantization,
                "model_bytes": data.model_bytes, "total_bytes": data.total_bytes},
-        machine={"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        machine={"cpus": baseline.usable_cpus(), "platform": platform.platform(), "python": platform.python_version()},
         options={"backends": list(opts.backends), "runs": opts.runs, "max_seconds": opts.max_seconds,
                  "baselines": list(opts.baselines), "parity_tolerance": PARITY_TOLERANCE},
     )
@@ -135,7 +135,7 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                     continue
                 with reporter.step(f"site on {backend}: load, warm-up, {opts.runs} classifications, return visit"):
                     result.site_backends[backend] = _site(chromium, url, sent, backend, input_size, opts)
-            if "wasm" in opts.backends and (os.cpu_count() or 1) > 1:
+            if "wasm" in opts.backends and baseline.usable_cpus() > 1:
                 # The site's threaded WASM against one thread, on this machine.
                 with reporter.step("site on wasm with 1 thread"):
                     result.site_backends["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
@@ -301,7 +301,7 @@ def _thread_configs(backend: str) -> list[tuple[str, int | None]]:
     on a multi-core machine, on one thread (``wasm-1thread``), as the site is measured."""
     if backend != "wasm":
         return [(backend, None)]
-    cpus = os.cpu_count() or 1
+    cpus = baseline.usable_cpus()
     return [("wasm", cpus)] + ([("wasm-1thread", 1)] if cpus > 1 else [])
 
 
@@ -355,14 +355,23 @@ def _row_bytes(fmt: str, model_url: str, sent: Counter) -> dict[str, int]:
 
 
 def write_json(result: BenchResult, path: Path) -> None:
-    try:
-        text = json.dumps(result.as_json(), indent=2, allow_nan=False)  # strict JSON, which any reader parses
-    except ValueError as e:
-        raise BrowsernetError(f"{path}: not written: a figure is not a finite number ({e})") from e
+    # Strict JSON, which any reader parses: a figure that is not a finite number (a NaN output's difference) is null.
+    text = json.dumps(_finite(result.as_json()), indent=2, allow_nan=False)
     try:
         path.write_text(text + "\n")
     except OSError as e:
         raise BrowsernetError(f"{path}: cannot write the bench results: {e.strerror or e}") from e
+
+
+def _finite(value: Any) -> Any:
+    """``value`` (JSON-like) with every NaN or infinite float replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def table(result: BenchResult) -> list[str]:
@@ -685,7 +694,10 @@ def _keras_model(data: report.BuildReport, site: Path) -> Any:
                else data.options.get("weights", "imagenet"))
     model, _ = models.load(source, alpha=data.options.get("alpha", 1.0),
                            input_size=data.options.get("input_size"), weights=weights)
-    return heads.apply(model, heads.Head(**data.head)) if data.head else model
+    if not data.head:
+        return model
+    known = {f.name for f in dataclasses.fields(heads.Head)}  # a report of another version may hold more
+    return heads.apply(model, heads.Head(**{k: v for k, v in data.head.items() if k in known}))
 
 
 def _ratios(result: BenchResult) -> dict[str, float]:
@@ -730,10 +742,12 @@ def _ratios(result: BenchResult) -> dict[str, float]:
     if "wasm" in result.options["backends"]:
         for fmt in result.harness:
             one, many = timed(fmt, "wasm-1thread"), timed(fmt, "wasm")
-            if one and many:
+            if one and many and (many.get("threads") or 0) > (one.get("threads") or 1):
                 ratios[f"{fmt}: 1 thread / {many['threads']} threads"] = round(one["median_ms"] / many["median_ms"], 3)
         one, many = result.site_backends.get("wasm-1thread"), result.site_backends.get("wasm")
-        if one and many:
+        # A site built with --wasm-threads 1 runs one thread in both rows: no scaling to measure.
+        if one and many and "error" not in one and "error" not in many \
+                and (many.get("threads") or 0) > (one.get("threads") or 1):
             ratios[f"site: 1 thread / {many.get('threads')} threads"] = round(one["median_ms"] / many["median_ms"], 3)
             if one.get("inference_median_ms") and many.get("inference_median_ms"):
                 ratios[f"site inference: 1 thread / {many.get('threads')} threads"] = round(

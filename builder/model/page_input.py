@@ -50,8 +50,9 @@ def meant_as_image(path: Path) -> bool:
     """Whether ``path`` is meant as an image: it has an image suffix, or Pillow knows its header. Anything
     else (``README.md``, ``Thumbs.db``, ``.DS_Store``-like litter) is not, and a photo folder may hold it.
     A text file whose first words read as an image header (``P4 photos of the beach``: Netpbm's) is not one
-    either, unless it decodes (an ASCII Netpbm image is text). Whether an image decodes is otherwise
-    :func:`decode`'s to find out: a truncated photo without a suffix is still meant as an image."""
+    either, unless it decodes (an ASCII Netpbm image is text, so a truncated one without a suffix reads as a
+    note). Whether a binary image decodes is otherwise :func:`decode`'s to find out: a truncated JPEG without a
+    suffix is still meant as an image."""
     from PIL import UnidentifiedImageError
 
     if path.suffix.lower() in image_suffixes():

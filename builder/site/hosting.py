@@ -117,29 +117,36 @@ def write_firebase_files(site: Path, project: str | None, previous: Path | None 
 
     Raises :class:`BrowsernetError` (nothing written) for a file that is not a JSON object, or a ``firebase.json``
     whose ``hosting`` section is not browsernet's (edited: its redirects or headers would be lost)."""
-    config, rc = previous_firebase_files(previous if previous is not None else site)
+    config, rc = previous_firebase_files(previous if previous is not None else site,
+                                         "a rebuild" if previous is not None else "deploy")
     ours = firebase_config()
     merged = {**ours, **config, "hosting": ours["hosting"]}
     (site / FIREBASE_JSON).write_text(json.dumps(merged, indent=2) + "\n")
     # The default project is the build's (--firebase-project, recorded in report.json): a rebuild without it does
     # not deploy to the last build's project unasked. The other aliases and targets are the user's, and stay.
-    projects = {k: v for k, v in (rc.get("projects") or {}).items() if k != "default"} \
-        if isinstance(rc.get("projects"), dict) else rc.get("projects")
+    projects = {k: v for k, v in rc["projects"].items() if k != "default"}  # a dict: previous_firebase_files
     rc = {k: v for k, v in rc.items() if k != "projects"}
     if project:
-        projects = {**(projects or {}), "default": project}
+        projects = {**projects, "default": project}
     if projects:
         rc["projects"] = projects
     if rc:
         (site / FIREBASERC).write_text(json.dumps(rc, indent=2) + "\n")
 
 
-def previous_firebase_files(folder: Path) -> tuple[dict, dict]:
-    """``folder``'s ``firebase.json`` and ``.firebaserc`` as JSON objects ({} where absent), which a build for
-    Firebase keeps what the user added to. Raises :class:`BrowsernetError` for a file that is not a JSON object,
-    or a ``firebase.json`` whose ``hosting`` section is not browsernet's (edited: a rebuild would lose its
-    redirects or headers). Cheap: the build checks it before it converts anything."""
+def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[dict, dict]:
+    """``folder``'s ``firebase.json`` and ``.firebaserc`` as JSON objects ({} where absent; ``.firebaserc``'s
+    ``projects`` always a dict), which a build for Firebase, and ``deploy firebase`` (``writer``, as the message
+    names it), keep what the user added to. Raises :class:`BrowsernetError` for a file that is not a JSON object,
+    a ``projects`` that is not one, or a ``firebase.json`` whose ``hosting`` section is not browsernet's (edited:
+    writing browsernet's would lose its redirects or headers). Cheap: the build checks it before it converts."""
     config, rc = _json_object(folder / FIREBASE_JSON), _json_object(folder / FIREBASERC)
+    projects = rc.get("projects", {})
+    if not isinstance(projects, dict):
+        raise BrowsernetError(f"{folder / FIREBASERC}: its \"projects\" is a {type(projects).__name__}, not the "
+                              "object of aliases the firebase CLI reads ({\"default\": \"PROJECT_ID\"}); fix it, or "
+                              "delete the file")
+    rc = {**rc, "projects": projects}
     ours = firebase_config()["hosting"]
     hosting = config.get("hosting", ours)
     if hosting != ours:
@@ -149,9 +156,10 @@ def previous_firebase_files(folder: Path) -> tuple[dict, dict]:
         else:
             what = f"its hosting section is a {type(hosting).__name__} (several sites?), not the one site browsernet writes"
         raise BrowsernetError(
-            f"{folder / FIREBASE_JSON}: {what}, and a rebuild writes browsernet's, which would lose that; nothing was "
-            "built. Keep your firebase.json outside the site folder and deploy with the firebase CLI (with "
-            "browsernet's headers, which the site needs), or delete the file to take browsernet's")
+            f"{folder / FIREBASE_JSON}: {what}, and {writer} writes browsernet's, which would lose that; nothing was "
+            f"{'built' if writer == 'a rebuild' else 'deployed'}. Keep your firebase.json outside the site folder and "
+            "deploy with the firebase CLI (with browsernet's headers, which the site needs), or delete the file to "
+            "take browsernet's")
     return config, rc
 
 

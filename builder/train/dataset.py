@@ -112,7 +112,7 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
         found = ", ".join(p.name for p in class_dirs) or "none"
         raise DatasetError(f"{root}: {len(class_dirs)} class folder(s) ({found}); need at least two, "
                            "one sub-folder of photos per class, named after the class")
-    skipped = [p.relative_to(root).as_posix() for p in sorted(root.iterdir())
+    skipped = [_printable(p.relative_to(root)) for p in sorted(root.iterdir())
                if p.is_file() and not p.name.startswith(".")]
     classes = [p.name for p in class_dirs]
     for name in classes:
@@ -132,8 +132,7 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
         for path in _files(folder):
             rel = path.relative_to(root)
             if not _is_image(path):
-                # As printable text: a name in another encoding than UTF-8 shows its bytes (caf\xe9.txt).
-                skipped.append(os.fsencode(rel.as_posix()).decode("utf-8", "backslashreplace"))
+                skipped.append(_printable(rel))
                 continue
             _check_utf8(root, rel)
             if any(_breaks_a_line(part) for part in rel.parts):
@@ -171,6 +170,12 @@ def _refuse_split_layout(root: Path, class_dirs: list[Path]) -> None:
         raise DatasetError(f"{root}: split already ({', '.join(p.name + '/' for p in class_dirs)} hold the same class "
                            f"folders: {', '.join(sorted(shared)[:3])}{'…' if len(shared) > 3 else ''}); browsernet makes its own split by content, so "
                            "give it one folder with one sub-folder per class (merge the splits)")
+
+
+def _printable(rel: Path) -> str:
+    """``rel`` as text that any UTF-8 file or terminal takes: a name in another encoding than UTF-8 shows its bytes
+    (``caf\\xe9.txt``), not the lone surrogates Python keeps them as, which strict JSON readers refuse."""
+    return os.fsencode(rel.as_posix()).decode("utf-8", "backslashreplace")
 
 
 def _check_utf8(root: Path, rel: Path) -> None:

@@ -269,3 +269,37 @@ def test_a_report_json_that_is_not_a_build_report_is_named_as_such(site, tmp_pat
     (site / REPORT_FILE).write_text("{}")
     line = _one_error_line(_bench(site, "--json", tmp_path / "b.json"))
     assert line.startswith(f"Error: {site / REPORT_FILE}: not a browsernet build report"), line
+
+
+def test_a_ctrl_c_that_a_library_swallowed_writes_no_figures(site, tmp_path, monkeypatch):
+    """A stop signal whose KeyboardInterrupt vanished (CPython drops one raised in a gc callback) let the run end
+    normally, and bench wrote the figures of a run the user had stopped."""
+    import os
+    import signal
+
+    from builder.bench import run
+
+    def stopped_run(options, reporter):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except KeyboardInterrupt:
+            pass
+        return run.BenchResult(site=str(options.site), model={}, machine={}, options={"backends": ["wasm"]})
+
+    monkeypatch.setattr(run, "bench", stopped_run)
+    result = _bench(site, "-q", "--json", tmp_path / "b.json")
+    assert result.exit_code == 1 and result.output.strip().splitlines() == ["Aborted!"], result.output
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_figures_that_are_not_numbers_are_written_as_null(tmp_path):
+    """A runtime whose output is NaN gives a NaN difference; Python's JSON wrote NaN, which JSON readers refuse."""
+    from builder.bench.run import BenchResult, write_json
+
+    result = BenchResult(site="s", model={}, machine={}, options={},
+                         harness={"onnx": {"wasm": {"median_ms": 9.5, "parity": {"max_abs_diff": float("nan")}}}},
+                         ratios={"x": float("inf")})
+    write_json(result, tmp_path / "b.json")
+    written = json.loads((tmp_path / "b.json").read_text(), parse_constant=lambda name: pytest.fail(name))
+    assert written["harness"]["onnx"]["wasm"] == {"median_ms": 9.5, "parity": {"max_abs_diff": None}}
+    assert written["ratios"] == {"x": None}

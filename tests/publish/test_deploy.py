@@ -643,7 +643,8 @@ def test_firebase_deploy_keeps_what_the_user_added_to_firebase_json_and_firebase
 
 @pytest.mark.parametrize("edit, message", [
     (lambda c: {**c, "hosting": {**c["hosting"], "redirects": [{"source": "/old", "destination": "/"}]}},
-     "its hosting section is not the one browsernet writes (redirects differ)"),
+     "its hosting section is not the one browsernet writes (redirects differ), and deploy writes browsernet's, "
+     "which would lose that; nothing was deployed."),
     (lambda c: "{ not json", "not readable as JSON"),
 ])
 def test_firebase_deploy_never_overwrites_an_edited_hosting_section_or_a_broken_file(edit, message, publish_sites,
@@ -656,6 +657,16 @@ def test_firebase_deploy_never_overwrites_an_edited_hosting_section_or_a_broken_
     for dry_run in (("--dry-run",), ()):
         _one_line_error(run("deploy", "firebase", str(site), *dry_run), message)
         assert (site / "firebase.json").read_text() == text
+
+
+def test_a_firebaserc_whose_projects_are_not_aliases_is_one_line_and_kept(publish_sites, tmp_path):
+    """A "projects" list (not the firebase CLI's {alias: id}) failed as 'unexpected TypeError' with --project."""
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    (site / ".firebaserc").write_text('{"projects": ["demo-browsernet"]}')
+    _one_line_error(run("deploy", "firebase", str(site), "--project", "demo-other", "--dry-run"),
+                    f"{site / '.firebaserc'}: its \"projects\" is a list, not the object of aliases")
+    assert (site / ".firebaserc").read_text() == '{"projects": ["demo-browsernet"]}'
 
 
 def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkeypatch):

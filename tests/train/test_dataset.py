@@ -74,11 +74,12 @@ def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_count
     (photos / "birds" / "zoo").write_text("P6 at the zoo, no suffix\n")  # and a PPM's, without a suffix
     # A note whose name is not UTF-8 (Latin-1 é) is skipped as any note is; it stopped the scan as a photo would.
     os.close(os.open(os.fsencode(photos / "birds") + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))
+    os.close(os.open(os.fsencode(photos) + b"/notes-\xe9t\xe9.txt", os.O_CREAT | os.O_WRONLY))  # beside the classes
     # A macOS screenshot's name (a narrow no-break space before PM) is one line: a photo like any other.
     (photos / "birds" / "001.jpg").rename(photos / "birds" / "Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg")
     data = dataset.scan(photos)
-    assert data.skipped == ["CREDITS.md", "birds/Icon\r", "birds/caf\\xe9.txt", "birds/notes.txt", "birds/zoo",
-                            "birds/zoo.txt"]
+    assert data.skipped == ["CREDITS.md", "notes-\\xe9t\\xe9.txt", "birds/Icon\r", "birds/caf\\xe9.txt",
+                            "birds/notes.txt", "birds/zoo", "birds/zoo.txt"]
     assert data.duplicates == {"birds/copy-of-001.jpg": "birds/Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg"}
     assert len(data.images) == 41
     assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
