@@ -9,6 +9,7 @@ know about it (family, alpha, input size, the preprocessing it expects).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import math
@@ -357,6 +358,7 @@ _H5_BOMB_FLOOR_BYTES = 1 << 30
 _H5_MAX_EXPANSION = 100
 # What a .keras archive holds: Keras's three files (weights as HDF5, never tf-keras's pickle-capable .npz).
 _KERAS_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
+_IN_MEMORY_BYTES = 256 << 20  # a .keras archive's weights read into memory to be checked, up to this size
 
 
 def check_hdf5(path: Path) -> None:
@@ -395,7 +397,12 @@ def check_hdf5(path: Path) -> None:
                     raise ModelError(f"{path}: {what}; a .keras model holds config.json, metadata.json and "
                                      "model.weights.h5: not read")
                 where = "model.weights.h5:/"
-                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as file:
+                member = archive.getinfo("model.weights.h5")
+                # In memory when it fits: h5py reading through the archive's file object seeks and reads in small
+                # pieces, in Python, 5x slower (0.33 s against 0.07 s for a 2 MB MobileNetV2's weights).
+                source = (io.BytesIO(archive.read(member)) if member.file_size <= _IN_MEMORY_BYTES
+                          else archive.open(member))
+                with source, h5py.File(source, "r") as file:
                     problem = file.visititems_links(visit)
         else:
             where = "/"
