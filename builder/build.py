@@ -80,6 +80,10 @@ class BuildOptions:
         data["out"] = str(self.out)
         data["quantize"] = list(self.quantize)
         data["calibration"] = None if self.calibration is None else str(self.calibration)
+        from builder.model.zoo import is_stock
+
+        if not is_stock(self.model):  # a model file brings its own width and weights: these did not apply
+            data["alpha"] = data["weights"] = None
         return data
 
 

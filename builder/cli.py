@@ -763,7 +763,15 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
 
 
 def main() -> None:
-    cli(prog_name="browsernet")
+    code: Any = 1
+    try:
+        cli(prog_name="browsernet")  # click's standalone mode: it ends in SystemExit with the exit status
+    except SystemExit as e:
+        code = e.code
+        raise
+    finally:
+        # The command is over: a Ctrl-C during the interpreter's shutdown changes nothing that is left to stop.
+        interrupts.exit_on_signal(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ def test_report_records_what_was_built(sites):
     assert report["total_bytes"] == sum(report["files"].values())
     assert report["model_bytes"] == sum(v for k, v in on_disk.items() if k.startswith("model/"))
     assert report["options"]["weights"].endswith(".weights.h5")
+    # A model file brings its own width and weights: the report does not claim --alpha 1.0 and ImageNet weights.
+    own = json.loads((sites["keras"] / "report.json").read_text())["options"]
+    assert (own["alpha"], own["weights"]) == (None, None)
 
 
 def test_build_writes_exact_precompressed_copies(sites):
@@ -285,6 +288,45 @@ def test_a_ctrl_c_that_a_library_swallows_still_keeps_the_previous_site(previous
     assert code == 1 and out.strip().splitlines()[-1] == "Aborted!", out
     assert _digest(previous_site) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_a_ctrl_c_while_the_new_site_is_moved_into_place_leaves_one_whole_site(previous_site, sequential_keras,
+                                                                               tmp_path, monkeypatch):
+    """The swap is two renames and a clean-up: a Ctrl-C between the renames left no site at all (the old one hidden
+    in .site.old-*), one after them the new site reported as "Aborted!" with the old one half-deleted beside it.
+    Signals are held off until the swap is over; the build then ends as finished."""
+    import os
+    import signal
+
+    from builder.site import staging
+
+    rename = os.rename
+
+    def rename_then_ctrl_c(source, target):
+        rename(source, target)
+        if Path(target).name.startswith(".site.old-"):  # the old site is out of the way, the new one not yet in
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(staging.os, "rename", rename_then_ctrl_c)
+    (tmp_path / "four.txt").write_text("north\neast\nsouth\nwest\n")
+    code, out = _run("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit",
+                     "--title", "The new one", "--out", previous_site)
+    assert code == 0, out
+    assert "the stop signal came while the new output was moved into place, so the command finished" in out
+    assert json.loads((previous_site / "config.json").read_text())["title"] == "The new one"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
+def test_a_previous_site_left_by_a_killed_build_is_removed_by_the_next(previous_site, sequential_keras, tmp_path):
+    """A build killed outright (SIGKILL) between the renames leaves the previous site beside the output as
+    .site.old-PID-*: the next build removes it, as it removes a killed build's staging folder."""
+    left = tmp_path / ".site.old-999999999-abcd1234"  # no such process
+    shutil.copytree(previous_site, left)
+    (tmp_path / "four.txt").write_text("north\neast\nsouth\nwest\n")
+    code, out = _run("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit",
+                     "--out", previous_site)
+    assert code == 0, out
+    assert not left.exists()
 
 
 def test_a_missing_weights_file_fails_before_tensorflow_loads(tmp_path):
@@ -758,6 +800,28 @@ def test_keras_warnings_are_shown_only_with_v(capsys):
         _run(1, False, read_a_model)
     assert [str(w.message) for w in caught] == ["The structure of `inputs` doesn't match the expected structure",
                                                "Corrupt EXIF data.  Expecting to read 2 bytes\nbut only got 0."]
+
+
+def test_a_ctrl_c_during_the_interpreters_shutdown_keeps_the_commands_exit_status():
+    """After a command has ended, Python's exit callbacks run (JAX's and TensorFlow's: about a second); a Ctrl-C then
+    printed a KeyboardInterrupt traceback without -v, or ended the process by the signal (exit 130). A slow exit
+    callback stands in for theirs here."""
+    import signal
+    import subprocess
+    import sys
+
+    slow_exit = ("import atexit, sys, time; atexit.register(lambda: (print('exiting', flush=True), time.sleep(30))); "
+                 "sys.argv[0] = 'browsernet'; from builder.cli import main; main()")
+    proc = subprocess.Popen([sys.executable, "-c", slow_exit, "--version"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("browsernet, version")
+        assert proc.stdout.readline() == "exiting\n"  # the command has ended, and the exit callbacks run
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
 def test_a_command_under_nohup_keeps_running_when_the_terminal_closes():

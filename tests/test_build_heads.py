@@ -42,7 +42,8 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("heads")
     out = {}
     for name, head in (("logit", lambda x: keras.layers.Dense(1)(x)),
-                       ("relu", lambda x: keras.layers.Dense(3, activation="relu")(x))):
+                       ("relu", lambda x: keras.layers.Dense(3, activation="relu")(x)),
+                       ("log_softmax", lambda x: keras.layers.Dense(3, activation="log_softmax")(x))):
         out[name] = root / f"{name}.keras"
         _small(head, name).save(out[name])
     out["keras2_logits"] = root / "keras2_logits.h5"
@@ -104,6 +105,17 @@ def test_an_undetectable_head_is_refused_until_told(files, tmp_path):
     assert report["head"]["kind"] == "logits" and not report["head"]["detected"]
     reference = np.asarray(report["reference"]["probabilities"])  # Keras's, through the added softmax
     assert np.allclose(reference.sum(axis=1), 1, atol=1e-5) and reference.min() >= 0
+
+
+def test_a_last_layer_tfjs_cannot_run_is_named_before_any_head_question(files, tmp_path):
+    """A Dense with log_softmax: the build asked which head it is (--head), and refused the activation once told."""
+    root, models = files
+    result = _run("--model", models["log_softmax"], "--labels", root / "three.txt", "--out", tmp_path / "site")
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert lines[0].startswith(f"Error: {models['log_softmax']}: layer '") and "(Dense): activation 'log_softmax' is " \
+        "not supported by TF.js layers" in lines[0], lines[0]
+    assert "--head" not in lines[0] and not (tmp_path / "site").exists()
 
 
 def test_a_keras2_h5_ending_in_logits_gets_probabilities(files, tmp_path):

@@ -691,8 +691,8 @@ def _keras_model(data: report.BuildReport, site: Path) -> Any:
     model_record, weights_record = data.sources.get("model"), data.sources.get("weights")
     source = str(report.source_path(model_record, site)) if model_record else data.model
     weights = (str(report.source_path(weights_record, site)) if weights_record
-               else data.options.get("weights", "imagenet"))
-    model, _ = models.load(source, alpha=data.options.get("alpha", 1.0),
+               else data.options.get("weights") or "imagenet")
+    model, _ = models.load(source, alpha=data.options.get("alpha") or 1.0,
                            input_size=data.options.get("input_size"), weights=weights)
     if not data.head:
         return model

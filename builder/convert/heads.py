@@ -124,6 +124,14 @@ def resolve(graph: Any, outputs: int, requested: str, where: str) -> Head:
             f"{where}: --head {requested}, but the model's last layer '{node.name}' ({node.class_name}) already "
             f"applies {found}, so its outputs are probabilities and the page would apply "
             f"{'softmax' if found == 'softmax' else 'a sigmoid'} to them again; use --head {found} or leave --head out")
+    if kind is None and node is not None:
+        # A last layer TF.js cannot run at all: say that first, not ask which head it is (then refuse it anyway).
+        from builder.convert.topology import refusal
+        from builder.errors import UnsupportedLayerError
+
+        problem = refusal(node)
+        if problem:
+            raise UnsupportedLayerError(f"{where}: {problem}")
     if kind is None:
         raise ModelError(
             f"{where}: cannot tell whether the model's {outputs} output(s) are probabilities or scores (its last "

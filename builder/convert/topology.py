@@ -50,6 +50,25 @@ class Weight:
     origin: Origin  # the Keras layer (and index, sign, pinned values) that holds it
 
 
+def refusal(node: Node) -> str | None:
+    """Why TF.js layers cannot run ``node`` as it is (``"layer 'x' (Sigmoid) is not supported by TF.js layers; ..."``),
+    or None: it can, or the inference rewrites turn it into layers that can (:data:`REWRITTEN_FIRST`). For a look at
+    one layer before the whole model is translated (:func:`to_tfjs` raises the same)."""
+    from builder.convert.inference_rewrites import NO_OP_CLASSES, TRAINING_ONLY
+
+    if node.class_name in {*NO_OP_CLASSES, *TRAINING_ONLY, "SeparableConv2D", "Normalization"}:
+        return None
+    translate = TRANSLATORS.get(node.class_name)
+    if translate is None:
+        return (f"layer '{node.name}' ({node.class_name}) is not supported by TF.js layers; "
+                f"supported: {', '.join(sorted(TRANSLATORS))}, and {REWRITTEN_FIRST}")
+    try:
+        translate(node)
+    except _Refuse as e:
+        return f"layer '{node.name}' ({node.class_name}): {e}"
+    return None
+
+
 def to_tfjs(graph: Graph, where: str) -> tuple[dict[str, Any], list[Weight]]:
     """Return ``(model_topology, weights)`` for ``graph``; weights carry the names TF.js looks up.
 

@@ -30,6 +30,10 @@ def read(path: Path) -> list[str]:
         raise LabelsError(f"{path}: no labels found")
     if any(not x for x in labels):
         raise LabelsError(f"{path}: empty label at position {labels.index('') + 1}")
+    unseen = [i for i, x in enumerate(labels, 1) if not comparable(x)]
+    if unseen:  # a zero-width space copied from a web page: the page would show a class with no name
+        raise LabelsError(f"{path}: label {unseen[0]} shows nothing (only invisible characters, "
+                          f"{labels[unseen[0] - 1]!a}); name the class, or remove the line")
     return labels
 
 

@@ -125,8 +125,10 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
     try:
         extra = {"minimalistic": minimalistic} if family in V3_FAMILIES else {}
         # Keras's download prints its URL and progress bar to stdout, which holds the command's result (the build
-        # summary): they go to stderr with the other steps.
-        with contextlib.redirect_stdout(sys.stderr):
+        # summary): they go to stderr with the other steps, and nowhere under -q (errors only: a failed download
+        # is one, raised below).
+        shown = sys.stderr if logging.getLogger().isEnabledFor(logging.WARNING) else io.StringIO()
+        with contextlib.redirect_stdout(shown):
             model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000, **extra)
     except Exception as e:  # urllib / OSError / Keras's own "URL fetch failure"
         if weights == "imagenet":

@@ -118,10 +118,11 @@ def staging(out: Path) -> Iterator[Path]:
 
 
 def _remove_abandoned(out: Path) -> None:
-    """Remove the staging folders beside ``out`` whose build was killed outright (SIGKILL, a power cut), so
-    that it could not clean up: those named after a process that no longer runs."""
-    for folder in out.parent.glob(f".{out.name}.building-*-*"):
-        pid = folder.name[len(f".{out.name}.building-"):].split("-", 1)[0]
+    """Remove the staging folders beside ``out`` (and previous outputs on their way out) whose build was killed
+    outright (SIGKILL, a power cut), so that it could not clean up: those named after a process that no longer
+    runs."""
+    for folder in [*out.parent.glob(f".{out.name}.building-*-*"), *out.parent.glob(f".{out.name}.old-*-*")]:
+        pid = folder.name[len(f".{out.name}."):].split("-", 2)[1]
         if not pid.isdigit() or not folder.is_dir():
             continue
         try:
@@ -142,16 +143,17 @@ def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_bui
     out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
     old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        old.rmdir()
-        os.rename(out, old)
-    try:
-        os.rename(staged, out)
-    except OSError as e:
+    with interrupts.held():  # both renames and the clean-up, or none: never no output, or the old one beside it
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+            old.rmdir()
+            os.rename(out, old)
+        try:
+            os.rename(staged, out)
+        except OSError as e:
+            if old is not None:
+                os.rename(old, out)
+            raise OutputDirError(f"{out}: could not move the new build into place: {e}") from e
         if old is not None:
-            os.rename(old, out)
-        raise OutputDirError(f"{out}: could not move the new build into place: {e}") from e
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
     log.info("replaced %s", out)

@@ -21,6 +21,8 @@ def test_json_list(tmp_path):
     ("[1, 2]", "list of strings"),
     ("\n\n", "no labels"),
     ('["a", " "]', "empty label at position 2"),
+    # A zero-width space copied from a web page: a class the page would show without a name.
+    ("cat\n\u200b\ndog\n", r"label 2 shows nothing \(only invisible characters, '\\u200b'\); name the class"),
 ])
 def test_bad_files(tmp_path, content, message):
     path = tmp_path / "l.txt"

@@ -35,7 +35,8 @@ def test_bad_stock_options(kwargs, error, message):
 
 def test_imagenet_weights_that_cannot_be_fetched_are_one_line_on_stderr_and_nothing_on_stdout(tmp_path, monkeypatch):
     """Keras prints "Downloading data from URL" to stdout, which holds the build's summary (`> built.txt`): it goes
-    to stderr. The network failure is real: the download goes through a proxy on a port nothing listens on."""
+    to stderr, and under -q (errors only) nowhere. The network failure is real: the download goes through a proxy
+    on a port nothing listens on."""
     from click.testing import CliRunner
 
     from builder.cli import cli
@@ -47,10 +48,14 @@ def test_imagenet_weights_that_cannot_be_fetched_are_one_line_on_stderr_and_noth
                                       "--input-size", "224", "--out", str(tmp_path / "site")])
     assert result.exit_code == 1 and result.stdout == "", result.stdout
     lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
     assert lines[-1].startswith("Error: mobilenet_v3_small: could not get ImageNet weights (alpha 0.75, size 224) "
                                 "into the Keras cache"), result.stderr
     assert "Offline? Put the weights file there, or use --weights none or --weights PATH" in lines[-1]
     assert not (tmp_path / "site").exists()
+    result = CliRunner().invoke(cli, ["build-site", "--model", "mobilenet_v3_small", "--alpha", "0.75",
+                                      "--input-size", "224", "--out", str(tmp_path / "site")])
+    assert result.exit_code == 1 and result.stdout == "" and "Downloading data from https://" in result.stderr
 
 
 def test_wrong_weights_file_is_a_clear_error(stock_v2_weights):
