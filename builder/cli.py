@@ -639,11 +639,11 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
                                                                       if b.strip()))
         check(options)  # before anything starts, so a mistake costs no run
         given = click.get_current_context().get_parameter_source("json_path") is not click.core.ParameterSource.DEFAULT
-        _refuse_inside("--json", json_path, site, None if given else str(json_path))
+        _refuse_inside("--json", json_path, site, None if given else str(json_path), "bench.json")
         if not json_path.resolve().parent.is_dir():
             raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
         if profile_dir is not None:
-            _refuse_inside("--profile", profile_dir, site)
+            _refuse_inside("--profile", profile_dir, site, example="profile")
             _check_writable_folder("--profile", profile_dir)
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                 lambda reporter: run_bench(options, reporter))
@@ -668,7 +668,7 @@ def _check_writable_folder(option: str, folder: Path) -> None:
         raise BrowsernetError(f"{option} {folder}: cannot write in {existing} (permission denied)")
 
 
-def _refuse_inside(option: str, path: Path, site: Path, default: str | None = None) -> None:
+def _refuse_inside(option: str, path: Path, site: Path, default: str | None = None, example: str = "") -> None:
     """Refuse an output ``path`` (``--json``, ``--profile``) inside a site folder, or a file that is one of the
     site's under another name (a hard link): every file there is the build's (report.json is its record, and
     deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site."""
@@ -679,7 +679,7 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
     # By the folder's identity, not its spelling: a case-insensitive file system (macOS) spells it two ways.
     if any(folder.exists() and folder.samefile(site) for folder in (where, *where.parents)):
         raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
-                              f"write it elsewhere ({option} ../{'figures.json' if option == '--json' else 'profile'})")
+                              f"write it elsewhere ({option} ../{example or path.name})")
     if where.is_file() and any(where.samefile(file) for file in site.rglob("*") if file.is_file()):
         raise BrowsernetError(f"{given} is a file of the site folder {site}/ under another name (a hard link), "
                               f"whose files are the build's; write it elsewhere")
@@ -694,7 +694,7 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
 @click.option("--json", "json_file", type=click.File("w"), default=None, metavar="FILE",
               help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr); not inside "
                    "SITE, whose files are the build's.")
-@click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
+@click.option("--timeout", type=click.FloatRange(1, 86400), default=180.0, show_default=True,
               help="Seconds a visit may take to become ready (report.json, fetched first, at most 30).")
 @click.option("--expect", metavar="SITE", default=None,
               help="For a URL: the local site folder whose build the host should serve (the one you deployed). "
@@ -736,7 +736,10 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
         if json_file is not None and not to_stderr:  # opened at its first write: check its folder now
             for site in (target, expect):
                 if site is not None and "://" not in site:
-                    _refuse_inside("--json", Path(json_file.name), Path(site))
+                    _refuse_inside("--json", Path(json_file.name), Path(site), example="verify.json")
+            if Path(json_file.name).is_dir():
+                raise BrowsernetError(f"--json {json_file.name}: a folder; give a file to write (--json "
+                                      f"{Path(json_file.name) / 'verify.json'})")
             folder = Path(json_file.name).resolve().parent
             if not folder.is_dir():
                 raise BrowsernetError(f"--json {json_file.name}: no folder {folder} to write it in")

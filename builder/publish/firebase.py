@@ -43,24 +43,26 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
                else data.options.get("firebase_project") or hosting.firebase_project(site))
     hosting.write_firebase_files(site, project)
     config = site / hosting.FIREBASE_JSON
-    command = ["firebase", "deploy", "--only", "hosting", "--project", project or "YOUR_PROJECT_ID"]
+    cli = firebase_cli or _firebase_cli()
+    # As the user types it: the CLI beside browsernet (npm ci's) is not on PATH, so by its path.
+    typed = cli if cli is not None and shutil.which("firebase") is None else "firebase"
+    command = [typed, "deploy", "--only", "hosting", "--project", project or "YOUR_PROJECT_ID"]
     if dry_run:
         return FirebaseResult(config, project, False, command, reason="--dry-run")
-    cli = firebase_cli or _firebase_cli()
     first = ""
+    broken = None if cli is None else _does_not_run(cli, site)
     if not project:
         reason = "no Firebase project given (--project ID, or build with --firebase-project ID)"
     elif cli is None:
         reason, first = "the firebase CLI is not installed", "npm install -g firebase-tools && firebase login && "
+    elif broken:
+        reason, first = f"the firebase CLI {cli} does not run ({broken})", "npm install -g firebase-tools && "
     elif not _logged_in(cli, site):
-        reason, first = "the firebase CLI is not logged in", "firebase login && "
+        reason, first = "the firebase CLI is not logged in", f"{shlex.quote(typed)} login && "
     else:
         reason = None
     if reason:
         said = shlex.join(command)
-        if cli is not None and shutil.which("firebase") is None:  # the one beside browsernet: not on PATH
-            first = first.replace("firebase ", f"{shlex.quote(cli)} ")
-            said = shlex.join([cli, *command[1:]])
         raise DeployError(f"{site}: not deployed: {reason}; firebase.json is written, so deploy with: "
                           f"cd {shlex.quote(str(site))} && {first}{said}")
     interrupts.raise_if_seen()
@@ -70,6 +72,19 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
         raise DeployError(f"firebase deploy failed in {site}: {(lines or ['exit %d' % done.returncode])[-1].strip()}")
     url = re.search(r"Hosting URL: (\S+)", done.stdout)
     return FirebaseResult(config, project, True, command, url=url[1] if url else f"https://{project}.web.app/")
+
+
+def _does_not_run(cli: str, site: Path) -> str | None:
+    """Why ``cli --version`` fails (its first line of output, or the system's reason), or None when it runs: a
+    CLI whose interpreter is gone (node uninstalled) is not one that only needs a login."""
+    try:
+        done = subprocess.run([cli, "--version"], capture_output=True, text=True, cwd=site)
+    except OSError as e:
+        return e.strerror or str(e)
+    if done.returncode == 0:
+        return None
+    said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+    return said[0] if said else f"exit {done.returncode}"
 
 
 def _logged_in(cli: str, site: Path) -> bool:

@@ -36,7 +36,8 @@ PAGES_SITE_LIMIT = 1000 * 1000 * 1000
 # and names the Firebase project, so the branch never gets it.
 LEFT_OUT = (hosting.FIREBASE_JSON, hosting.FIREBASERC)
 
-_GITHUB_REMOTE = re.compile(r"github\.com[:/](?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
+# github.com itself: after the scheme's //, a user@ or nothing (scp-like), not as the end of another host's name.
+_GITHUB_REMOTE = re.compile(r"(?:^|//|@)(?:www\.)?github\.com[:/](?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         held = local if ahead else tip if tip is not None and git.has_commit(tip) else None
         unchanged = None if held is None else git.files_of(held) == _branch_files(git, site, cname)
         _warn_if_cname_dropped(git, held, branch, cname)
+        _warn_if_added_files_dropped(git, held, branch)
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=held or "",
                            changed=False, pushed=False, dry_run=True, files=files, remote_has_branch=has_branch,
                            unfetched=unfetched, unchanged=unchanged, unpushed=ahead and local != tip)
@@ -115,6 +117,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
     _warn_if_cname_dropped(git, before, branch, cname)
+    _warn_if_added_files_dropped(git, before, branch)
     with git.committer(), _without_copies(site) as source, _cwd(git.root), \
             tempfile.TemporaryFile() as said, redirect_stdout(io.BytesIO()):
         # ghp-import's commit step alone: its ghp_import() first resets the local branch to the remote-tracking
@@ -203,8 +206,14 @@ class _Git:
                               f"({branch.removeprefix('refs/heads/')!r}), not its full ref")
         current = self.run("symbolic-ref", "--quiet", "HEAD", check=False).stdout.strip()
         if current == f"refs/heads/{branch}":
+            other = "pages" if branch == "gh-pages" else "gh-pages"
             raise DeployError(f"{self.root}: {branch} is the branch checked out here, and deploy would replace its "
-                              "files with the site; publish to a branch of its own (--branch gh-pages)")
+                              f"files with the site; check out another branch, or publish to a branch of its own "
+                              f"(--branch {other})")
+        remote = next((r for r in self.run("remote", check=False).stdout.split() if branch.startswith(f"{r}/")), None)
+        if remote is not None:  # git would make a local branch of that name, shadowing the remote-tracking one
+            raise DeployError(f"--branch {branch!r}: a branch's own name, without the remote's ({remote}/): "
+                              f"--branch {branch.removeprefix(remote + '/')!r} (--remote {remote} names the remote)")
         # Another worktree of this repository on the branch: moving the branch under it would leave its
         # files as staged changes that undo the deploy. git itself refuses to move such a branch.
         worktree = None
@@ -272,6 +281,8 @@ class _Git:
         return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
     def remote_url(self, remote: str) -> str:
+        if not remote.strip():
+            raise DeployError("--remote: give a remote's name (git remote -v lists them; the default is origin)")
         done = self.run("remote", "get-url", remote, check=False)
         if done.returncode != 0:
             looks_like_url = "/" in remote or ":" in remote
@@ -360,6 +371,27 @@ def _reason(stderr: str, returncode: int) -> str:
         said = next((line for line in lines if line.startswith("remote:") and line != "remote:"), None)
         return rejected.lstrip("! ") + (f"; {said}" if said else "")
     return next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
+
+
+def _warn_if_added_files_dropped(git: "_Git", commit: str | None, branch: str) -> None:
+    """Say so when ``branch`` (at ``commit``, a deploy's) holds files that its deploy did not write (not in its
+    report.json, nor ``.nojekyll`` or ``CNAME``): committed to the branch by hand (a 404.html, a search engine's
+    verification file), which this deploy, replacing the branch's files with the site, drops."""
+    if commit is None:
+        return
+    shown = git.run("show", f"{commit}:{report.REPORT_FILE}", check=False)
+    try:
+        written = set(json.loads(shown.stdout).get("files") or {}) if shown.returncode == 0 else None
+    except (ValueError, AttributeError):
+        written = None
+    if written is None:
+        return
+    added = sorted(set(git.files_of(commit)) - written - {report.REPORT_FILE, ".nojekyll", "CNAME", *LEFT_OUT})
+    if added:
+        more = f" and {len(added) - 3} more" if len(added) > 3 else ""
+        log.warning("%s holds %s%s, which no build wrote (added to the branch by hand); this deploy replaces the "
+                    "branch's files with the site's, so they go: put them into the site folder's build instead",
+                    branch, ", ".join(added[:3]), more)
 
 
 def _branch_files(git: "_Git", site: Path, cname: str | None) -> dict[str, str]:

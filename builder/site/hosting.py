@@ -154,7 +154,10 @@ def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[di
             what = ", ".join(sorted(k for k in {*hosting, *ours} if hosting.get(k) != ours.get(k)))
             what = f"its hosting section is not the one browsernet writes ({what} differ)"
         else:
-            what = f"its hosting section is a {type(hosting).__name__} (several sites?), not the one site browsernet writes"
+            json_type = ("a list (several sites?)" if isinstance(hosting, list) else "null" if hosting is None
+                         else "true or false" if isinstance(hosting, bool) else "a string" if isinstance(hosting, str)
+                         else "a number")
+            what = f"its hosting section is {json_type}, not the object browsernet writes"
         raise BrowsernetError(
             f"{folder / FIREBASE_JSON}: {what}, and {writer} writes browsernet's, which would lose that; nothing was "
             f"{'built' if writer == 'a rebuild' else 'deployed'}. Keep your firebase.json outside the site folder and "

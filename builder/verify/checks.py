@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from builder.report import REPORT_FILE, weight_map
+from builder.site.hosting import HOST_FILES
 from builder.site.render import CONFIG_FILE
 
 # SwiftShader or a GPU computes in float32 with its own rounding: the page's tests hold WebGL to 1e-3
@@ -137,19 +138,29 @@ def other_build(host: dict[str, Any], expected: dict[str, Any], folder: str | No
 
 def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None,
                 extra: list[str] | None = None, other: str | None = None, against: str = REPORT_FILE,
-                received: dict[str, str] | None = None) -> Check:
+                received: dict[str, str] | None = None, links: list[str] | None = None) -> Check:
     """Every file the host sent for the site (model files first) is the file the build wrote:
     HTTP 200, not an HTML page in a non-HTML file's place, and the sha256 that report.json records.
     ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause);
     ``extra``: for a local site, the files in its folder that the build did not write (deploy refuses them);
+    ``links``: for a local site, its symbolic links (deploy refuses them too);
     ``other``: for ``--expect``, why the host's report.json is not the expected build's (:func:`other_build`),
     ``report`` then being the expected build's, and ``against`` naming its report.json in the lines;
     ``received``: site path -> sha256 of the bytes the page itself received (a file served right to a direct
     request may still reach browsers as another copy, from a cache that keys on what browsers send)."""
     expected = dict(report.get("sha256") or {})
-    if not expected:  # a report from before "sha256": at least the shards
-        expected = {MODEL_DIR + p: d for p, d in report.get("shard_sha256", {}).items()}
     problems = [other] if other else []
+    # Every build records each file's sha256: a file listed without one (the report edited, or damaged) could be
+    # served changed, and pass.
+    unrecorded = [p for p in (report.get("files") or {}) if p not in expected and p not in HOST_FILES]
+    if unrecorded:
+        more = f" and {len(unrecorded) - 3} more" if len(unrecorded) > 3 else ""
+        problems.append(f"{', '.join(unrecorded[:3])}{more}: {against} lists without a sha256 (edited or damaged), so "
+                        "what is served cannot be checked; rebuild the site")
+    if links:
+        more = f" and {len(links) - 3} more" if len(links) > 3 else ""
+        problems.append(f"{', '.join(links[:3])}{more}: a symbolic link, which the build never writes; deploy would "
+                        "refuse to publish the folder")
     if stale:
         problems.append(f"stale: {stale} since the site was built; rebuild it")
     if extra:

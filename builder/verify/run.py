@@ -22,6 +22,7 @@ import base64
 import io
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -46,6 +47,7 @@ WEBGPU = "webgpu"
 BACKENDS = (WEBGPU, "webgl", "wasm", "cpu")
 DEFAULT_BACKENDS = (AUTO, "wasm")
 DEFAULT_TIMEOUT = 180.0  # seconds for one visit to settle (a first visit on a slow link or a slow CPU)
+MAX_TIMEOUT = 86400.0  # seconds: --timeout's most (a day)
 REPORT_TIMEOUT = 30.0  # seconds for report.json, the first request (at most --timeout)
 
 # A Playwright wait_for_function must be given a *function*: a bare expression is evaluated with
@@ -99,6 +101,7 @@ class _Target:
     extra: list[str] = field(default_factory=list)  # files in a local site folder that the build did not write
     expected: dict[str, Any] | None = None  # --expect: that folder's report.json, as published
     expected_from: str | None = None  # --expect's folder
+    links: list[str] = field(default_factory=list)  # symbolic links in a local site folder (the build writes none)
 
 
 @dataclass
@@ -174,6 +177,11 @@ def check_options(options: VerifyOptions) -> None:
     twice = sorted({b for b in options.backends if options.backends.count(b) > 1})
     if twice:
         raise VerifyError(f"--backends {','.join(options.backends)}: {', '.join(twice)} named twice")
+    # Chromium's timers hold at most 2**31 ms (about 25 days): past that a wait ends at once, and every visit
+    # "timed out", the site blamed.
+    if not (math.isfinite(options.timeout) and 1 <= options.timeout <= MAX_TIMEOUT):
+        raise VerifyError(f"--timeout {options.timeout:g}: give the seconds a visit may take, from 1 to {MAX_TIMEOUT:g} "
+                          "(a day)")
     if options.expect is not None and not _is_url(options.target):
         raise VerifyError(f"--expect is for a URL: the site folder {options.target} is checked against its own "
                           f"{reports.REPORT_FILE}")
@@ -189,6 +197,7 @@ def _local_build(site: Path) -> dict[str, Any]:
         raise VerifyError(f"{site}: no such site folder")
     data = reports.read(site)
     if data is None:
+        reports.load(site)  # a report.json that is there but broken, or another tool's, is said as such
         raise VerifyError(f"{site}: not a browsernet build (no {reports.REPORT_FILE}); run 'browsernet build-site' "
                           "first")
     return data
@@ -234,9 +243,10 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        from builder.publish.base import unlisted
+        from builder.publish.base import symlinks, unlisted
 
-        yield _Target(url_of(server), reports.stale_sources(data, site), unlisted(site, data.get("files") or {}))
+        yield _Target(url_of(server), reports.stale_sources(data, site), unlisted(site, data.get("files") or {}),
+                      links=symlinks(site))
     finally:
         server.shutdown()
         server.server_close()
@@ -349,7 +359,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
         checks.loads(visits),
         checks.right_files(data, served, target.stale, target.extra, other_build,
                            f"{target.expected_from.rstrip('/')}/{reports.REPORT_FILE}" if target.expected_from
-                           else reports.REPORT_FILE, received),
+                           else reports.REPORT_FILE, received, target.links),
         checks.right_answers(data, visits, checks.built_labels(data, served, _expected_config(target))),
         checks.private(origin, observer.privacy),
         checks.host(first, headers, wasm),

@@ -88,6 +88,9 @@ def test_firebase_config_in_the_site_is_not_published_to_pages(repo, publish_sit
     shutil.copytree(publish_sites["any-host"], pages_site)
     firebase = run("deploy", "firebase", str(pages_site), "--dry-run", "--project", "demo-x")
     assert firebase.exit_code == 0, firebase.output
+    # The command it says to run names a firebase CLI that runs from there (npm ci's, which is not on PATH).
+    said = next(line for line in firebase.output.splitlines() if " && " in line).split(" && ")[1].split()[0]
+    assert shutil.which(said), f"{said}: the printed command names a CLI that is not there"
     assert (pages_site / "firebase.json").is_file() and (pages_site / ".firebaserc").is_file()
     dry = run("deploy", "github-pages", str(pages_site), "--dry-run").output
     result = run("deploy", "github-pages", str(pages_site))
@@ -134,6 +137,39 @@ def test_a_deploy_that_drops_the_custom_domain_says_so(repo, pages_site):
         assert "pass --cname classify.example.com to keep it" in warnings[0]
     again = run("deploy", "github-pages", "--cname", "classify.example.com", str(pages_site))
     assert again.exit_code == 0 and "warning:" not in again.output
+
+
+def test_files_added_to_the_pages_branch_by_hand_are_said_to_go(repo, pages_site, tmp_path):
+    """A 404.html or a search engine's verification file committed to gh-pages by hand vanished at the next deploy
+    without a word (a CNAME there is warned about)."""
+    work, bare = repo
+    assert run("deploy", "github-pages", str(pages_site)).exit_code == 0
+    clone = checkout(bare, "gh-pages", tmp_path / "clone")
+    (clone / "404.html").write_text("<h1>not here</h1>")
+    (clone / "google123abc.html").write_text("google-site-verification: google123abc.html")
+    git(clone, "add", ".")
+    git(clone, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "by hand")
+    git(clone, "push", "--quiet", "origin", "gh-pages")
+    git(work, "fetch", "--quiet", "origin")  # a dry run fetches nothing: it tells what it has here
+    for args in (["--dry-run"], []):
+        result = run("deploy", "github-pages", *args, str(pages_site))
+        assert result.exit_code == 0, result.output
+        warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+        assert warnings == ["warning: gh-pages holds 404.html, google123abc.html, which no build wrote (added to the "
+                            "branch by hand); this deploy replaces the branch's files with the site's, so they go: "
+                            "put them into the site folder's build instead"], result.output
+    again = run("deploy", "github-pages", str(pages_site))
+    assert again.exit_code == 0 and "warning:" not in again.output  # said once, for the deploy that drops them
+
+
+def test_a_branch_named_with_its_remote_is_refused(repo, pages_site):
+    """--branch origin/gh-pages made a local branch of that name beside the remote-tracking one: 'ambiguous'."""
+    work, bare = repo
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "origin/gh-pages"),
+                    "--branch 'origin/gh-pages': a branch's own name, without the remote's (origin/): --branch "
+                    "'gh-pages'")
+    _one_line_error(run("deploy", "github-pages", str(pages_site), "--remote", ""), "--remote: give a remote's name")
+    assert git(bare, "for-each-ref") == "" and git(work, "branch", "--list") == ""
 
 
 def test_dry_run_checks_everything_and_changes_nothing(repo, pages_site):
@@ -265,7 +301,10 @@ def test_the_checked_out_branch_is_never_the_pages_branch(repo, pages_site):
     git(work, "push", "--quiet", "origin", branch)
     tip = git(bare, "rev-parse", branch)
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", branch),
-                    f"{branch} is the branch checked out here")
+                    f"{branch} is the branch checked out here", "(--branch gh-pages)")
+    git(work, "checkout", "--quiet", "-b", "gh-pages")  # the Pages branch itself checked out: another name is said
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "gh-pages is the branch checked out here",
+                    "check out another branch, or publish to a branch of its own (--branch pages)")
     assert git(bare, "rev-parse", branch) == tip and git(work, "status", "--porcelain") == ""
 
 
@@ -371,6 +410,7 @@ def test_custom_branch_and_remote(repo, pages_site, tmp_path):
     ("https://github.com/alice/alice.github.io.git", "https://alice.github.io/"),
     ("ssh://git@github.com/alice/classifier.git", "https://alice.github.io/classifier/"),
     ("/srv/git/classifier.git", None),
+    ("https://notgithub.com/alice/classifier", None),  # another host whose name ends in github.com
 ])
 def test_pages_url(remote, url):
     assert github_pages.pages_url(remote, None) == url
@@ -453,6 +493,17 @@ def test_a_flipped_byte_is_refused_before_any_git_command(repo, pages_site):
     shard.write_bytes(bytes(data))
     _one_line_error(run("deploy", "github-pages", str(pages_site)), shard.name, "changed since the build", "sha256")
     assert git(work, "branch", "--list", "gh-pages") == ""
+    assert git(bare, "branch", "--list") == ""
+
+
+def test_a_report_without_a_files_sha256_is_refused(repo, pages_site):
+    """With report.json's sha256 entry for index.html deleted, an edited page of the same size was published."""
+    work, bare = repo
+    report = json.loads((pages_site / "report.json").read_text())
+    del report["sha256"]["index.html"]
+    (pages_site / "report.json").write_text(json.dumps(report))
+    page = pages_site / "index.html"  # unchanged: a file the report cannot vouch for is refused
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), f"{page}: report.json records no sha256 for it")
     assert git(bare, "branch", "--list") == ""
 
 
@@ -684,6 +735,21 @@ def test_firebase_without_login_says_what_to_run(publish_sites, tmp_path, monkey
     _one_line_error(result, "not logged in", "firebase login", "firebase deploy --only hosting --project demo-browsernet")
     said = result.output.split(" && ")[1].removesuffix(" login")  # the CLI the printed command runs
     assert shutil.which(said), f"{said}: the printed command names a CLI that is not there"
+
+
+def test_a_firebase_cli_that_does_not_run_is_not_called_logged_out(publish_sites, tmp_path, monkeypatch):
+    """A firebase CLI whose interpreter is gone (node uninstalled): 'not logged in; firebase login' sent the user to a
+    command that fails the same way, and a missing interpreter was 'unexpected FileNotFoundError'."""
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites["firebase"], site)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cli = bin_dir / "firebase"
+    cli.write_text("#!/nonexistent/node\n")
+    cli.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    _one_line_error(run("deploy", "firebase", str(site), "--project", "demo-browsernet"),
+                    f"the firebase CLI {cli} does not run (No such file or directory)", "npm install -g firebase-tools")
 
 
 def test_firebase_project_must_be_an_id(publish_sites, tmp_path):

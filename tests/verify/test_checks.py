@@ -38,6 +38,22 @@ def test_right_files_pass_and_count():
     assert check.ok and check.detail.startswith("3 files match"), check
 
 
+def test_a_file_the_report_lists_without_a_sha256_fails():
+    """report.json with its sha256 map (or one entry) deleted: an edited index.html of the same size passed, and
+    the line counted '3 files match report.json's sha256'."""
+    report = {**REPORT, "files": {path: 1 for path in REPORT["sha256"]},
+              "sha256": {k: v for k, v in REPORT["sha256"].items() if k != "index.html"}}
+    check = checks.right_files(report, served(**{"index.html": Served("index.html", 200, "text/html", b"<!-- hi -->")}))
+    assert not check.ok and check.detail == ("index.html: report.json lists without a sha256 (edited or damaged), "
+                                             "so what is served cannot be checked; rebuild the site")
+
+
+def test_a_symbolic_link_in_a_local_site_fails_as_deploy_refuses_it():
+    check = checks.right_files(REPORT, served(), links=["etc"])
+    assert not check.ok and check.detail == ("etc: a symbolic link, which the build never writes; deploy would "
+                                             "refuse to publish the folder")
+
+
 def test_flipped_byte_is_named_with_both_digests():
     flipped = bytearray(SHARD)
     flipped[7] ^= 1

@@ -44,6 +44,22 @@ def test_a_url_that_names_no_host_is_one_line_and_still_json(url, said):
     assert result.stderr.strip().splitlines() == [f"Error: {json.loads(result.stdout)['error']}"]
 
 
+@pytest.mark.parametrize("timeout", ["1e12", "inf", "nan"])
+def test_a_timeout_past_what_chromium_waits_is_refused(minimal_site, timeout):
+    """Chromium's timers hold at most 2**31 ms: --timeout 1e12 made every visit time out at once and blamed the
+    site; inf and nan failed the visits with a JSON error."""
+    assert "--timeout" in one_line_error([str(minimal_site), "--timeout", timeout])
+
+
+def test_a_report_json_that_is_not_json_is_named_as_such(minimal_site):
+    (minimal_site / "report.json").write_text("{broken")
+    one_line_error([str(minimal_site)], f"{minimal_site / 'report.json'}: cannot be read as a build report")
+
+
+def test_json_into_a_folder_is_refused_before_the_run(minimal_site, tmp_path):
+    one_line_error([str(minimal_site), "--json", str(tmp_path)], f"--json {tmp_path}: a folder; give a file")
+
+
 def test_a_backend_named_twice_is_refused(minimal_site):
     assert one_line_error([str(minimal_site), "--backends", "wasm,auto,wasm"]) == \
         "Error: --backends wasm,auto,wasm: wasm named twice"
