@@ -106,7 +106,7 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
             warnings.showwarning = _warning_line
         try:
             result = action()
-            interrupts.raise_if_seen()  # a stop signal whose KeyboardInterrupt some library swallowed
+            interrupts.raise_if_cut_short()  # a stop signal whose KeyboardInterrupt some library swallowed
             return result
         except BrowsernetError:
             if interrupts.seen():  # whatever failed, it failed because the user pressed Ctrl-C

@@ -26,26 +26,45 @@ log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _seen = threading.Event()
+# A stop signal held off while an output was moved into place (held()): the output is in place, so the command
+# that moved it is not "Aborted!" for it, but no later step publishes anything (train --site's build, serve).
+_late = threading.Event()
 
 
 def seen() -> bool:
     """Whether a stop signal arrived during the current command."""
-    return _seen.is_set()
+    return _seen.is_set() or _late.is_set()
 
 
 def raise_if_seen() -> None:
-    """Raise ``KeyboardInterrupt`` when a stop signal arrived, even if the one raised then was swallowed."""
+    """Raise ``KeyboardInterrupt`` when a stop signal arrived, even if the one raised then was swallowed (or held
+    off by :func:`held`): before a step that publishes something."""
+    if seen():
+        raise KeyboardInterrupt
+
+
+def raise_if_cut_short() -> None:
+    """Raise ``KeyboardInterrupt`` when a stop signal arrived that nothing held off: at a command's end, whose
+    result it would otherwise report as complete (one held off by :func:`held` came after the output was in
+    place, and does not make that output's command a failure)."""
     if _seen.is_set():
         raise KeyboardInterrupt
 
 
+def note_late() -> None:
+    """A stop signal stopped a clean-up after the output was in place (removing the previous one): as
+    :func:`held`'s, it stops every later step, not the command that put the output in place."""
+    _late.set()
+
+
 @contextmanager
 def held() -> Iterator[None]:
-    """Hold the stop signals off while a step that must not stop half-way runs: the renames that put a finished
-    output in place of the previous one, and the removal of the previous one. A signal that arrives meanwhile
-    does not cut the step short (a Ctrl-C between the two renames left no output at all, one after them a new
-    output reported as "Aborted!" and the old one half-deleted beside it); the step is the command's last, so the
-    command then ends as it would have. On the main thread only (elsewhere, signals reach no Python code)."""
+    """Hold the stop signals off while a step that must not stop half-way runs: the two renames that put a
+    finished output in place of the previous one (a Ctrl-C between them left no output at all, one after them a
+    new output reported as "Aborted!"). A signal that arrives meanwhile takes effect after the step: under the
+    CLI (:class:`Interrupts`), every later publishing step stops (:func:`raise_if_seen`), though the command that
+    moved the output in place ends as finished; elsewhere it is raised again, to its own handler. On the main
+    thread only (elsewhere, signals reach no Python code)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -58,7 +77,11 @@ def held() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if arrived:
-            log.warning("the stop signal came while the new output was moved into place, so the command finished")
+            log.warning("the stop signal came while the new output was moved into place, so that finished first")
+            if previous.get(arrived[0]) == Interrupts._handle:
+                _late.set()
+            else:  # no command's handler: what the signal does on its own (KeyboardInterrupt, or the end)
+                signal.raise_signal(arrived[0])
 
 
 def exit_on_signal(code: int) -> None:
@@ -70,7 +93,7 @@ def exit_on_signal(code: int) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except (OSError, ValueError):
+            except Exception:  # closed, or a write to it under way ("reentrant call"): leave anyway
                 pass
         os._exit(code)
 
@@ -94,6 +117,7 @@ class Interrupts:
 
     def __enter__(self) -> "Interrupts":
         _seen.clear()
+        _late.clear()
         self._previous: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
             self._previous = {sig: signal.signal(sig, self._handle) for sig in SIGNALS
@@ -104,6 +128,7 @@ class Interrupts:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)
         _seen.clear()  # the command is over: a later one (a test calling the CLI again) starts afresh
+        _late.clear()
 
     @staticmethod
     def _handle(signum: int, frame: Any) -> None:

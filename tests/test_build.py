@@ -312,21 +312,56 @@ def test_a_ctrl_c_while_the_new_site_is_moved_into_place_leaves_one_whole_site(p
     code, out = _run("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit",
                      "--title", "The new one", "--out", previous_site)
     assert code == 0, out
-    assert "the stop signal came while the new output was moved into place, so the command finished" in out
+    assert "the stop signal came while the new output was moved into place, so that finished first" in out
     assert json.loads((previous_site / "config.json").read_text())["title"] == "The new one"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
 
 
-def test_a_previous_site_left_by_a_killed_build_is_removed_by_the_next(previous_site, sequential_keras, tmp_path):
-    """A build killed outright (SIGKILL) between the renames leaves the previous site beside the output as
-    .site.old-PID-*: the next build removes it, as it removes a killed build's staging folder."""
+def test_a_previous_site_left_beside_the_output_is_removed_only_beside_a_site(previous_site, sequential_keras,
+                                                                               tmp_path):
+    """A build stopped while removing the previous site leaves it as .site.old-PID-*: the next build removes it, as
+    it removes a killed build's staging folder. A build killed between the two renames leaves no site, and that
+    folder is then the only copy of it: it stays until a site is in place again."""
     left = tmp_path / ".site.old-999999999-abcd1234"  # no such process
-    shutil.copytree(previous_site, left)
+    shutil.move(previous_site, left)  # killed between the renames: no site/ at all
     (tmp_path / "four.txt").write_text("north\neast\nsouth\nwest\n")
-    code, out = _run("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit",
-                     "--out", previous_site)
-    assert code == 0, out
-    assert not left.exists()
+    build = ("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit", "--out",
+             previous_site)
+    code, out = _run(*build)
+    assert code == 0 and previous_site.is_dir() and left.is_dir(), out
+    code, out = _run(*build)
+    assert code == 0 and not left.exists(), out
+
+
+def test_a_signal_held_off_outside_the_cli_takes_effect_after_the_swap(tmp_path):
+    """Called as a library (no command's handlers), a Ctrl-C during the renames is raised again after them."""
+    import os
+    import signal
+
+    from builder import interrupts
+
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.held():
+            os.kill(os.getpid(), signal.SIGINT)
+            (tmp_path / "done").touch()  # the held step runs to its end
+    assert (tmp_path / "done").exists() and not interrupts.seen()
+
+
+def test_a_signal_held_off_in_a_command_stops_its_later_steps_not_the_finished_one():
+    """train --site: the model's swap finished under a Ctrl-C, then the whole site build ran on (the signal was
+    dropped). It stops every later publishing step; the output already in place is not called "Aborted!"."""
+    import os
+    import signal
+
+    from builder import interrupts
+
+    with interrupts.Interrupts():
+        with interrupts.held():
+            os.kill(os.getpid(), signal.SIGINT)
+        interrupts.raise_if_cut_short()  # the command that put its output in place ends as finished
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.raise_if_seen()  # the site build after it, or serve, does not start
+    assert not interrupts.seen()
 
 
 def test_a_missing_weights_file_fails_before_tensorflow_loads(tmp_path):

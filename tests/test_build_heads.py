@@ -46,6 +46,14 @@ def files(tmp_path_factory):
                        ("log_softmax", lambda x: keras.layers.Dense(3, activation="log_softmax")(x))):
         out[name] = root / f"{name}.keras"
         _small(head, name).save(out[name])
+    # Keras 3's MobileNet V1 head: 1x1 convolution logits, pooled with keepdims, then flattened.
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2)(keras.layers.Rescaling(1 / 255)(inputs))
+    x = keras.layers.Conv2D(3, 1)(keras.layers.ReLU()(x))
+    x = keras.layers.Flatten()(keras.layers.GlobalAveragePooling2D(keepdims=True)(x))
+    out["pooled_logits"] = root / "pooled_logits.keras"
+    keras.Model(inputs, x, name="pooled_logits").save(out["pooled_logits"])  # no BatchNorm: nothing to calibrate
     out["keras2_logits"] = root / "keras2_logits.h5"
     _small_keras2().save(out["keras2_logits"])
     (root / "two.txt").write_text("0 cat\n1 dog\n")
@@ -116,6 +124,17 @@ def test_a_last_layer_tfjs_cannot_run_is_named_before_any_head_question(files, t
     assert lines[0].startswith(f"Error: {models['log_softmax']}: layer '") and "(Dense): activation 'log_softmax' is " \
         "not supported by TF.js layers" in lines[0], lines[0]
     assert "--head" not in lines[0] and not (tmp_path / "site").exists()
+
+
+def test_a_last_layer_the_build_rewrites_is_no_refusal(files, tmp_path):
+    """GlobalAveragePooling2D(keepdims=True) before a Flatten: TF.js ignores keepdims, so the build writes it as
+    pooling and a Reshape. The head question stays the question, and once told, it builds."""
+    root, models = files
+    result = _run("--model", models["pooled_logits"], "--labels", root / "three.txt", "--out", tmp_path / "site")
+    assert result.exit_code == 1 and "say which with --head" in result.output, result.output
+    result = _run("--model", models["pooled_logits"], "--labels", root / "three.txt", "--head", "logits",
+                  "--out", tmp_path / "site")
+    assert result.exit_code == 0, result.output
 
 
 def test_a_keras2_h5_ending_in_logits_gets_probabilities(files, tmp_path):

@@ -63,9 +63,12 @@ def refusal(node: Node) -> str | None:
         return (f"layer '{node.name}' ({node.class_name}) is not supported by TF.js layers; "
                 f"supported: {', '.join(sorted(TRANSLATORS))}, and {REWRITTEN_FIRST}")
     try:
-        translate(node)
+        for written in _rewrite([node]):  # as to_tfjs writes it (keepdims pooling: pooling and a Reshape)
+            TRANSLATORS[written.class_name](written)
     except _Refuse as e:
         return f"layer '{node.name}' ({node.class_name}): {e}"
+    except UnsupportedLayerError as e:
+        return str(e)
     return None
 
 

@@ -50,13 +50,14 @@ def publish(site: Path, *, project: str | None = None, dry_run: bool = False,
     if dry_run:
         return FirebaseResult(config, project, False, command, reason="--dry-run")
     first = ""
-    broken = None if cli is None else _does_not_run(cli, site)
     if not project:
         reason = "no Firebase project given (--project ID, or build with --firebase-project ID)"
     elif cli is None:
         reason, first = "the firebase CLI is not installed", "npm install -g firebase-tools && firebase login && "
-    elif broken:
+    elif broken := _does_not_run(cli, site):
+        # Installed afresh, it is on PATH as firebase: not the path that does not run.
         reason, first = f"the firebase CLI {cli} does not run ({broken})", "npm install -g firebase-tools && "
+        command = ["firebase", *command[1:]]
     elif not _logged_in(cli, site):
         reason, first = "the firebase CLI is not logged in", f"{shlex.quote(typed)} login && "
     else:
@@ -78,7 +79,9 @@ def _does_not_run(cli: str, site: Path) -> str | None:
     """Why ``cli --version`` fails (its first line of output, or the system's reason), or None when it runs: a
     CLI whose interpreter is gone (node uninstalled) is not one that only needs a login."""
     try:
-        done = subprocess.run([cli, "--version"], capture_output=True, text=True, cwd=site)
+        done = subprocess.run([cli, "--version"], capture_output=True, text=True, cwd=site, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "'firebase --version' did not answer in 2 minutes"
     except OSError as e:
         return e.strerror or str(e)
     if done.returncode == 0:

@@ -37,7 +37,8 @@ PAGES_SITE_LIMIT = 1000 * 1000 * 1000
 LEFT_OUT = (hosting.FIREBASE_JSON, hosting.FIREBASERC)
 
 # github.com itself: after the scheme's //, a user@ or nothing (scp-like), not as the end of another host's name.
-_GITHUB_REMOTE = re.compile(r"(?:^|//|@)(?:www\.)?github\.com[:/](?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
+_GITHUB_REMOTE = re.compile(r"(?:^|//|@)(?:www\.|ssh\.)?github\.com(?::\d+)?[:/](?P<owner>[^/]+)/(?P<repo>[^/]+?)"
+                            r"(?:\.git)?/?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     cname = hosting.check_cname(cname) if cname else data.cname
     git = _Git(repo or Path.cwd())
     git.require_repo()
-    git.require_pages_branch(branch)
+    git.require_pages_branch(branch, remote)
     remote_url = git.remote_url(remote)
     published = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()} - set(LEFT_OUT)
     files = len({p for p in published if not precompress.is_copy(p)} | {".nojekyll"} | ({"CNAME"} if cname else set()))
@@ -106,7 +107,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
         held = local if ahead else tip if tip is not None and git.has_commit(tip) else None
         unchanged = None if held is None else git.files_of(held) == _branch_files(git, site, cname)
         _warn_if_cname_dropped(git, held, branch, cname)
-        _warn_if_added_files_dropped(git, held, branch)
+        _warn_if_added_files_dropped(git, held, branch, published)
         return PagesResult(url=pages_url(remote_url, cname), branch=branch, remote=remote, commit=held or "",
                            changed=False, pushed=False, dry_run=True, files=files, remote_has_branch=has_branch,
                            unfetched=unfetched, unchanged=unchanged, unpushed=ahead and local != tip)
@@ -117,7 +118,7 @@ def publish(site: Path, *, remote: str = "origin", branch: str = "gh-pages", mes
     git.catch_up(branch, remote, remote_tip)
     before = git.rev(f"refs/heads/{branch}")
     _warn_if_cname_dropped(git, before, branch, cname)
-    _warn_if_added_files_dropped(git, before, branch)
+    _warn_if_added_files_dropped(git, before, branch, published)
     with git.committer(), _without_copies(site) as source, _cwd(git.root), \
             tempfile.TemporaryFile() as said, redirect_stdout(io.BytesIO()):
         # ghp-import's commit step alone: its ghp_import() first resets the local branch to the remote-tracking
@@ -191,7 +192,7 @@ class _Git:
                               "the repository you run it in (git init, git remote add origin URL)")
         self.root = Path(done.stdout.strip())
 
-    def require_pages_branch(self, branch: str) -> None:
+    def require_pages_branch(self, branch: str, remote: str = "origin") -> None:
         """Refuse a branch name git would refuse, and the branch checked out here (deploy replaces the
         branch's whole tree with the site: it must never be the branch you work on)."""
         # git's rules for branch names, and HEAD, which `git branch` refuses besides.
@@ -210,10 +211,12 @@ class _Git:
             raise DeployError(f"{self.root}: {branch} is the branch checked out here, and deploy would replace its "
                               f"files with the site; check out another branch, or publish to a branch of its own "
                               f"(--branch {other})")
-        remote = next((r for r in self.run("remote", check=False).stdout.split() if branch.startswith(f"{r}/")), None)
-        if remote is not None:  # git would make a local branch of that name, shadowing the remote-tracking one
-            raise DeployError(f"--branch {branch!r}: a branch's own name, without the remote's ({remote}/): "
-                              f"--branch {branch.removeprefix(remote + '/')!r} (--remote {remote} names the remote)")
+        # origin/gh-pages: the remote-tracking branch's name. git would make a local branch of it beside that one
+        # (every later `git log origin/gh-pages` then "ambiguous"), and push a branch of that name to the remote.
+        if branch.startswith(f"{remote}/") or self.rev(f"refs/remotes/{branch}") is not None:
+            shown = branch.split("/", 1)[1]
+            raise DeployError(f"--branch {branch!r}: a remote-tracking branch's name; give the branch's own "
+                              f"(--branch {shown!r}, with --remote naming the remote)")
         # Another worktree of this repository on the branch: moving the branch under it would leave its
         # files as staged changes that undo the deploy. git itself refuses to move such a branch.
         worktree = None
@@ -373,10 +376,10 @@ def _reason(stderr: str, returncode: int) -> str:
     return next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
 
 
-def _warn_if_added_files_dropped(git: "_Git", commit: str | None, branch: str) -> None:
+def _warn_if_added_files_dropped(git: "_Git", commit: str | None, branch: str, site_files: set[str]) -> None:
     """Say so when ``branch`` (at ``commit``, a deploy's) holds files that its deploy did not write (not in its
     report.json, nor ``.nojekyll`` or ``CNAME``): committed to the branch by hand (a 404.html, a search engine's
-    verification file), which this deploy, replacing the branch's files with the site, drops."""
+    verification file), which this deploy, replacing the branch's files with the site's (``site_files``), drops."""
     if commit is None:
         return
     shown = git.run("show", f"{commit}:{report.REPORT_FILE}", check=False)
@@ -386,7 +389,8 @@ def _warn_if_added_files_dropped(git: "_Git", commit: str | None, branch: str) -
         written = None
     if written is None:
         return
-    added = sorted(set(git.files_of(commit)) - written - {report.REPORT_FILE, ".nojekyll", "CNAME", *LEFT_OUT})
+    added = sorted(set(git.files_of(commit)) - written - site_files
+                   - {report.REPORT_FILE, ".nojekyll", "CNAME", *LEFT_OUT})
     if added:
         more = f" and {len(added) - 3} more" if len(added) > 3 else ""
         log.warning("%s holds %s%s, which no build wrote (added to the branch by hand); this deploy replaces the "

@@ -143,7 +143,7 @@ def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[di
     config, rc = _json_object(folder / FIREBASE_JSON), _json_object(folder / FIREBASERC)
     projects = rc.get("projects", {})
     if not isinstance(projects, dict):
-        raise BrowsernetError(f"{folder / FIREBASERC}: its \"projects\" is a {type(projects).__name__}, not the "
+        raise BrowsernetError(f"{folder / FIREBASERC}: its \"projects\" is {_json_type(projects)}, not the "
                               "object of aliases the firebase CLI reads ({\"default\": \"PROJECT_ID\"}); fix it, or "
                               "delete the file")
     rc = {**rc, "projects": projects}
@@ -154,16 +154,23 @@ def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[di
             what = ", ".join(sorted(k for k in {*hosting, *ours} if hosting.get(k) != ours.get(k)))
             what = f"its hosting section is not the one browsernet writes ({what} differ)"
         else:
-            json_type = ("a list (several sites?)" if isinstance(hosting, list) else "null" if hosting is None
-                         else "true or false" if isinstance(hosting, bool) else "a string" if isinstance(hosting, str)
-                         else "a number")
-            what = f"its hosting section is {json_type}, not the object browsernet writes"
+            several = " (several sites?)" if isinstance(hosting, list) else ""
+            what = f"its hosting section is {_json_type(hosting)}{several}, not the object browsernet writes"
         raise BrowsernetError(
             f"{folder / FIREBASE_JSON}: {what}, and {writer} writes browsernet's, which would lose that; nothing was "
             f"{'built' if writer == 'a rebuild' else 'deployed'}. Keep your firebase.json outside the site folder and "
             "deploy with the firebase CLI (with browsernet's headers, which the site needs), or delete the file to "
             "take browsernet's")
     return config, rc
+
+
+def _json_type(value: object) -> str:
+    """``value``'s JSON type, as a person reads it in the file: "a list", "null", "a string", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    return {list: "a list", str: "a string", dict: "an object"}.get(type(value), "a number")
 
 
 def _json_object(path: Path) -> dict:

@@ -118,10 +118,13 @@ def staging(out: Path) -> Iterator[Path]:
 
 
 def _remove_abandoned(out: Path) -> None:
-    """Remove the staging folders beside ``out`` (and previous outputs on their way out) whose build was killed
-    outright (SIGKILL, a power cut), so that it could not clean up: those named after a process that no longer
-    runs."""
-    for folder in [*out.parent.glob(f".{out.name}.building-*-*"), *out.parent.glob(f".{out.name}.old-*-*")]:
+    """Remove the staging folders beside ``out`` (and, while ``out`` is there, previous outputs on their way out)
+    whose build was killed outright (SIGKILL, a power cut) or stopped while removing them, so that it could not
+    clean up: those named after a process that no longer runs."""
+    # A previous output on its way out only beside a new one: without one (killed between the renames) it is the
+    # only copy of the site, and stays.
+    old = [*out.parent.glob(f".{out.name}.old-*-*")] if out.exists() else []
+    for folder in [*out.parent.glob(f".{out.name}.building-*-*"), *old]:
         pid = folder.name[len(f".{out.name}."):].split("-", 2)[1]
         if not pid.isdigit() or not folder.is_dir():
             continue
@@ -143,7 +146,7 @@ def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_bui
     out = out.resolve()
     os.chmod(staged, 0o755)  # mkdtemp makes 0700; a site must be readable by a web server
     old = None
-    with interrupts.held():  # both renames and the clean-up, or none: never no output, or the old one beside it
+    with interrupts.held():  # both renames or neither: never no output at all
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
             old.rmdir()
@@ -152,8 +155,16 @@ def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_bui
             os.rename(staged, out)
         except OSError as e:
             if old is not None:
-                os.rename(old, out)
+                try:
+                    os.rename(old, out)
+                except OSError as back:
+                    raise OutputDirError(f"{out}: could not move the new build into place ({e.strerror or e}), nor "
+                                         f"the previous one back ({back.strerror or back}): it is {old}") from e
             raise OutputDirError(f"{out}: could not move the new build into place: {e}") from e
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    if old is not None:
+        try:
+            shutil.rmtree(old, ignore_errors=True)  # a stop signal may cut this short: the next build sweeps it
+        except KeyboardInterrupt:
+            log.warning("stopped while removing the previous output %s; the next build removes the rest", old)
+            interrupts.note_late()
     log.info("replaced %s", out)

@@ -166,8 +166,8 @@ def test_a_branch_named_with_its_remote_is_refused(repo, pages_site):
     """--branch origin/gh-pages made a local branch of that name beside the remote-tracking one: 'ambiguous'."""
     work, bare = repo
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--branch", "origin/gh-pages"),
-                    "--branch 'origin/gh-pages': a branch's own name, without the remote's (origin/): --branch "
-                    "'gh-pages'")
+                    "--branch 'origin/gh-pages': a remote-tracking branch's name; give the branch's own (--branch "
+                    "'gh-pages', with --remote naming the remote)")
     _one_line_error(run("deploy", "github-pages", str(pages_site), "--remote", ""), "--remote: give a remote's name")
     assert git(bare, "for-each-ref") == "" and git(work, "branch", "--list") == ""
 
