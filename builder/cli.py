@@ -680,7 +680,9 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
     if any(folder.exists() and folder.samefile(site) for folder in (where, *where.parents)):
         raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
                               f"write it elsewhere ({option} ../{example or path.name})")
-    if where.is_file() and any(where.samefile(file) for file in site.rglob("*") if file.is_file()):
+    # A hard link is a file with more than one name: only then is the site searched for the other.
+    if where.is_file() and where.stat().st_nlink > 1 and any(where.samefile(file) for file in site.rglob("*")
+                                                             if file.is_file()):
         raise BrowsernetError(f"{given} is a file of the site folder {site}/ under another name (a hard link), "
                               f"whose files are the build's; write it elsewhere")
 
@@ -694,8 +696,8 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
 @click.option("--json", "json_file", type=click.File("w"), default=None, metavar="FILE",
               help="Also write the checks as JSON to FILE ('-': stdout, and the table goes to stderr); not inside "
                    "SITE, whose files are the build's.")
-@click.option("--timeout", type=click.FloatRange(1, 86400), default=180.0, show_default=True,
-              help="Seconds a visit may take to become ready (report.json, fetched first, at most 30).")
+@click.option("--timeout", type=click.FloatRange(1), default=180.0, show_default=True,
+              help="Seconds a visit may take to become ready, 1 to 86400 (report.json, fetched first, at most 30).")
 @click.option("--expect", metavar="SITE", default=None,
               help="For a URL: the local site folder whose build the host should serve (the one you deployed). "
                    "Files and answers are then checked against its report.json, not the host's, and Right files "

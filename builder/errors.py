@@ -19,6 +19,11 @@ def one_line(text: object) -> str:
     return _BREAKS.sub(" ", str(text)).strip()
 
 
+def named(items: list[str], most: int = 3) -> str:
+    """The first ``most`` of ``items``, comma-separated, and how many more there are: ``"a, b, c and 2 more"``."""
+    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 class BrowsernetError(click.ClickException):
     """Base class: a user-facing failure with a one-line message."""
 

@@ -21,7 +21,7 @@ import types
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,9 @@ class BuildReport:
                 return f"{file}: missing from the site (it is in {REPORT_FILE})"
             if file.stat().st_size != size:
                 return f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size})"
-        for path in self.files:
-            if path not in skip and path not in self.sha256:  # every build records each file's sha256
-                return (f"{site / path}: {REPORT_FILE} records no sha256 for it (the report was edited or damaged), so "
-                        "its content cannot be checked")
+        for path in without_sha256(self.files, self.sha256, skip):
+            return (f"{site / path}: {REPORT_FILE} records no sha256 for it (the report was edited or damaged), so "
+                    "its content cannot be checked")
         for path, digest in self.sha256.items():
             if path in skip:
                 continue
@@ -228,6 +227,12 @@ class BuildReport:
 def _n(count: int, noun: str) -> str:
     """``count`` with ``noun``, plural unless one: "1 padding", "3 paddings"."""
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def without_sha256(files: Iterable[str], sha256: dict[str, str], skip: Iterable[str] = ()) -> list[str]:
+    """The paths among a report's ``files`` (but ``skip``) that its ``sha256`` does not record: every build records
+    each file's, so such a report was edited or damaged, and those files cannot be checked."""
+    return [path for path in files if path not in sha256 and path not in skip]
 
 
 def is_build_report(data: Any) -> bool:

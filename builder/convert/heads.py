@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from builder.errors import ModelError, naming_model
+from builder.errors import ModelError, named, naming_model
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +250,7 @@ def prepare(model: Any, info: Any, requested: str, reporter: Any) -> tuple[Any, 
     with naming_model(info.source):
         flat = graphs.from_keras(model)
     for what, names in flat.lowered.items():
-        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        reporter.note(f"{what}: {shown}")
+        reporter.note(f"{what}: {named(names, 4)}")
     head = resolve(flat, int(info.num_outputs), requested, info.source)
     reporter.note(head.describe())
     applied = apply(model, head)

@@ -57,17 +57,18 @@ def meant_as_image(path: Path) -> bool:
 
     if path.suffix.lower() in image_suffixes():
         return True
+    text = None
     try:
         with open_image(path) as img:
-            if not _looks_like_text(path):
-                return True
-            img.load()  # text that Pillow identified: an image only if it decodes
+            text = _looks_like_text(path)
+            if text:
+                img.load()  # text that Pillow identified: an image only if it decodes
             return True
     except UnidentifiedImageError:
         return False
     except (OSError, ValueError, SyntaxError):
         # Unreadable or too large: an image that decode() will name the problem of; text: a note.
-        return not _looks_like_text(path)
+        return not (_looks_like_text(path) if text is None else text)
 
 
 def _looks_like_text(path: Path, size: int = 1024) -> bool:

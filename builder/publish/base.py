@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable
 
 from builder import __version__, report
-from builder.errors import DeployError
+from builder.errors import DeployError, named
 from builder.site import hosting, precompress
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,12 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     # published by accident, and neither is what a symbolic link leads to (a folder elsewhere on this machine).
     links = symlinks(site)
     if links:
-        more = f" and {len(links) - 3} more" if len(links) > 3 else ""
-        raise DeployError(f"{site}: {', '.join(links[:3])}{more}: a symbolic link, which the build never writes; a "
+        raise DeployError(f"{site}: {named(links)}: a symbolic link, which the build never writes; a "
                           "deploy would publish what it leads to, so remove it")
     extra = unlisted(site, data.files)
     if extra:
-        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
         them = "them" if len(extra) > 1 else "it"
-        raise DeployError(f"{site}: {', '.join(extra[:3])}{more}: not written by the build (not in "
+        raise DeployError(f"{site}: {named(extra)}: not written by the build (not in "
                           f"{report.REPORT_FILE}); a deploy publishes exactly the site, so move {them} out of the folder")
     return data
 

@@ -23,7 +23,7 @@ from typing import Iterator
 import ghp_import
 
 from builder import interrupts, report
-from builder.errors import DeployError
+from builder.errors import DeployError, named
 from builder.publish.base import check_site, default_message
 from builder.site import hosting, precompress
 
@@ -392,10 +392,9 @@ def _warn_if_added_files_dropped(git: "_Git", commit: str | None, branch: str, s
     added = sorted(set(git.files_of(commit)) - written - site_files
                    - {report.REPORT_FILE, ".nojekyll", "CNAME", *LEFT_OUT})
     if added:
-        more = f" and {len(added) - 3} more" if len(added) > 3 else ""
-        log.warning("%s holds %s%s, which no build wrote (added to the branch by hand); this deploy replaces the "
+        log.warning("%s holds %s, which no build wrote (added to the branch by hand); this deploy replaces the "
                     "branch's files with the site's, so they go: put them into the site folder's build instead",
-                    branch, ", ".join(added[:3]), more)
+                    branch, named(added))
 
 
 def _branch_files(git: "_Git", site: Path, cname: str | None) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from builder import interrupts, report
-from builder.errors import OutputDirError
+from builder.errors import OutputDirError, named
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,7 @@ def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
         raise OutputDirError(f"{out}: exists and is not a {kind}; "
                              f"choose another {option} or pass --force to replace it")
     if extra:
-        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
-        raise OutputDirError(f"{out}: holds {', '.join(extra[:3])}{more}, which the previous {kind} did not "
+        raise OutputDirError(f"{out}: holds {named(extra)}, which the previous {kind} did not "
                              f"write; replacing the folder would delete them, so move them out, or pass --force")
 
 

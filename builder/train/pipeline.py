@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from builder import __version__
-from builder.errors import TrainError
+from builder.errors import TrainError, named
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
 from builder.site import staging
@@ -322,8 +322,7 @@ def _notes(data: photos.Dataset, reporter: Reporter) -> None:
     for files, why in (([f for f in data.skipped if "/" in f], "that are not images"),
                        (loose, f"outside the class folders of {data.root}")):
         if files:
-            shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
-            reporter.note(f"warning: skipped {len(files)} file(s) {why}: {shown}")
+            reporter.note(f"warning: skipped {len(files)} file(s) {why}: {named(files, 10)}")
     if data.duplicates:
         reporter.note(f"warning: {len(data.duplicates)} duplicate photo(s) counted once: "
                       + ", ".join(f"{d} = {o}" for d, o in list(data.duplicates.items())[:5]))

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from builder.report import REPORT_FILE, weight_map
+from builder.errors import named
+from builder.report import REPORT_FILE, weight_map, without_sha256
 from builder.site.hosting import HOST_FILES
 from builder.site.render import CONFIG_FILE
 
@@ -152,20 +153,17 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
     problems = [other] if other else []
     # Every build records each file's sha256: a file listed without one (the report edited, or damaged) could be
     # served changed, and pass.
-    unrecorded = [p for p in (report.get("files") or {}) if p not in expected and p not in HOST_FILES]
+    unrecorded = without_sha256(report.get("files") or {}, expected, HOST_FILES)
     if unrecorded:
-        more = f" and {len(unrecorded) - 3} more" if len(unrecorded) > 3 else ""
-        problems.append(f"{', '.join(unrecorded[:3])}{more}: {against} lists without a sha256 (edited or damaged), so "
+        problems.append(f"{named(unrecorded)}: {against} lists without a sha256 (edited or damaged), so "
                         "what is served cannot be checked; rebuild the site")
     if links:
-        more = f" and {len(links) - 3} more" if len(links) > 3 else ""
-        problems.append(f"{', '.join(links[:3])}{more}: a symbolic link, which the build never writes; deploy would "
+        problems.append(f"{named(links)}: a symbolic link, which the build never writes; deploy would "
                         "refuse to publish the folder")
     if stale:
         problems.append(f"stale: {stale} since the site was built; rebuild it")
     if extra:
-        more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
-        problems.append(f"{', '.join(extra[:3])}{more}: in the folder but not written by the build (not in "
+        problems.append(f"{named(extra)}: in the folder but not written by the build (not in "
                         "report.json); deploy would refuse to publish the folder")
     checked = 0
     for s in served:
