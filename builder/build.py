@@ -138,7 +138,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
 
     with reporter.step(f"loading {opts.model}"):
         model, info = models.load(opts.model, alpha=opts.alpha, input_size=opts.input_size, weights=opts.weights,
-                                  minimalistic=opts.minimalistic)
+                                  minimalistic=opts.minimalistic, note=reporter.note)
     if info.mixed_precision:
         reporter.note(f"{info.source}: saved with mixed precision ({info.mixed_precision}); the site computes in "
                       "float32, so it is built and checked against the same model computing in float32")
@@ -187,7 +187,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                                  weights=conversion.weights, dtypes=conversion.dtypes)
         _warn_quantization_error(check, choice, specs, reporter)
         with reporter.step("rendering the site"):
-            title = opts.title or _default_title(info, opts.model)
+            title = opts.title or _default_title(info, opts.model, _trained_on(trained))
             hashes = vendor.copy_into(runtime, site)
             shards = conversion.shard_sha256
             render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), scripts=scripts, config={
@@ -454,19 +454,37 @@ def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int)
                           f"--shard-size {needed} or more (at most {MAX_SHARDS} shards)")
 
 
-def _default_title(info, model: str) -> str:
-    """The page title without --title: the model file's name (its folder's, for a generic name such as
-    `browsernet train`'s model.keras, unless that folder is the home folder, whose name is the user's: the
-    title is published), else the stock MobileNet's name and width."""
+# Folder names that say nothing about what a model tells apart: `browsernet train`'s default --out, and the usual
+# names of output and photo folders.
+_GENERIC_FOLDERS = frozenset({"trained", "model", "models", "out", "output", "outputs", "build", "dist", "export",
+                              "site", "tmp", "temp", "data", "dataset", "datasets", "photos", "images", "pictures",
+                              "train", "training"})
+
+
+def _trained_on(trained) -> str | None:
+    """The photo folder a `browsernet train` model was trained on, as its report records it (None if not)."""
+    data = trained.report.get("data") if trained is not None else None
+    folder = data.get("folder") if isinstance(data, dict) else None
+    return folder if isinstance(folder, str) and folder else None
+
+
+def _default_title(info, model: str, data_folder: str | None = None) -> str:
+    """The page title without --title: the model file's name, else, for a generic name such as
+    `browsernet train`'s model.keras, its folder's name, else the name of the photo folder it was trained on
+    (``data_folder``), else "Image classifier". Generic folder names (trained, output, photos, ...) and the home
+    folder (whose name is the user's, and the title is published) are passed over. A stock MobileNet: its
+    version and width."""
     from builder.model.zoo import is_stock
 
     if not is_stock(model):
         path = Path(model).resolve()
         if path.stem.lower() not in ("model", "saved_model", "keras_model"):
             return f"{path.stem} image classifier"
-        if path.parent == Path.home().resolve() or not path.parent.name:  # the home folder, or /
-            return "Image classifier"
-        return f"{path.parent.name} image classifier"
+        home = Path.home().resolve()
+        for folder in (path.parent, Path(data_folder).resolve() if data_folder else None):
+            if folder is not None and folder.name and folder != home and folder.name.lower() not in _GENERIC_FOLDERS:
+                return f"{folder.name} image classifier"
+        return "Image classifier"
     name = {"mobilenet_v1": "MobileNet V1", "mobilenet_v2": "MobileNet V2", "mobilenet_v3_small": "MobileNet V3 Small",
             "mobilenet_v3_large": "MobileNet V3 Large"}[info.family]
     alpha = f"{info.alpha:.2f}".rstrip("0") if info.alpha is not None else ""

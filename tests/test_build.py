@@ -101,6 +101,19 @@ def test_a_generic_file_name_in_the_home_folder_does_not_publish_the_user_name(m
     assert _default_title(None, str(home / "dogs.keras")) == "dogs image classifier"
 
 
+def test_a_trained_model_in_a_generic_folder_is_titled_by_the_photos_it_learnt(tmp_path):
+    """`browsernet train ~/birds` writes trained/model.keras: the page is the birds classifier, not the
+    "trained image classifier"; names that say nothing give a plain title."""
+    from builder.build import _default_title
+
+    model = str(tmp_path / "trained" / "model.keras")
+    assert _default_title(None, model, str(tmp_path / "birds")) == "birds image classifier"
+    assert _default_title(None, str(tmp_path / "garden-birds" / "model.keras"), str(tmp_path / "birds")) == \
+        "garden-birds image classifier"  # the folder the user named comes first
+    assert _default_title(None, model, str(tmp_path / "photos")) == "Image classifier"
+    assert _default_title(None, model, None) == "Image classifier"
+
+
 def test_site_config_carries_labels_preprocess_and_size(sites):
     config = json.loads((sites["h5"] / "config.json").read_text())
     assert config["labels"] == list("abcdefg") and config["topK"] == 3

@@ -20,7 +20,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TextIO
 
 from builder.errors import ModelError, UnsupportedLayerError, WeightsError
 from builder.model import dtype_policy, input_shape
@@ -83,15 +83,22 @@ def stock_only_options(alpha: float, weights: str, minimalistic: bool = False) -
                                               ("--minimalistic", minimalistic, False)) if value != default]
 
 
+WEIGHTS_ADVICE = "use --weights none or --weights PATH"  # what build-site says when ImageNet weights are missing
+
+
 def load(model: str, *, alpha: float = 1.0, input_size: int | None = None, weights: str = "imagenet",
-         minimalistic: bool = False) -> tuple[Any, ModelInfo]:
+         minimalistic: bool = False, advice: str = WEIGHTS_ADVICE,
+         note: Callable[[str], None] | None = None) -> tuple[Any, ModelInfo]:
     """Return ``(keras_model, info)`` for a stock family name or a model file path.
 
     ``input_size`` (pixels, square): a stock model's resolution (default :data:`DEFAULT_INPUT_SIZE`); for a
     model file, the size to fix an input that takes any size to (required for such a model, and refused
     for a model with a fixed input of another size). ``minimalistic`` (MobileNetV3 only): Keras's variant
     without hard-swish, squeeze-and-excite or 5x5 kernels. A model file is read without running any code
-    it holds (:func:`check_safe`). Raises :class:`ModelError` / :class:`WeightsError` in one line.
+    it holds (:func:`check_safe`). ``advice``: what a :class:`WeightsError` about missing ImageNet weights
+    suggests instead (the command's own options). ``note``: told once, before Keras prints its download lines
+    (to stderr), so that they start on a line of their own. Raises :class:`ModelError` / :class:`WeightsError`
+    in one line.
     """
     if minimalistic and model not in V3_FAMILIES:
         raise ModelError(f"--minimalistic is for {' / '.join(V3_FAMILIES)}, not {model}")
@@ -99,12 +106,31 @@ def load(model: str, *, alpha: float = 1.0, input_size: int | None = None, weigh
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if is_stock(model):
-            return _build_stock(model, alpha, input_size or DEFAULT_INPUT_SIZE, weights, minimalistic)
+            return _build_stock(model, alpha, input_size or DEFAULT_INPUT_SIZE, weights, minimalistic, advice, note)
         return _load_file(Path(model), input_size)
 
 
-def _build_stock(family: str, alpha: float, size: int, weights: str,
-                 minimalistic: bool = False) -> tuple[Any, ModelInfo]:
+class _Announced(io.TextIOBase):
+    """``stream``, with ``announce()`` called before the first thing written to it."""
+
+    def __init__(self, stream: TextIO, announce: Callable[[], None]) -> None:
+        self._stream, self._announce = stream, announce
+
+    def write(self, text: str) -> int:
+        if self._announce is not None and text:
+            announce, self._announce = self._announce, None
+            announce()
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:  # Keras's progress bar redraws one line on a terminal
+        return self._stream.isatty()
+
+
+def _build_stock(family: str, alpha: float, size: int, weights: str, minimalistic: bool = False,
+                 advice: str = WEIGHTS_ADVICE, note: Callable[[str], None] | None = None) -> tuple[Any, ModelInfo]:
     ctor_name, alphas, sizes = STOCK[family]
     if minimalistic:
         alphas = (1.0,)
@@ -114,7 +140,7 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
     if weights == "imagenet" and (alpha not in alphas or size not in sizes):
         raise WeightsError(
             f"{family}: ImageNet weights exist only for alpha in {list(alphas)} and input size in {list(sizes)}, "
-            f"not alpha {alpha} at {size}; use --weights none or --weights PATH"
+            f"not alpha {alpha} at {size}; {advice}"
         )
     import keras
 
@@ -127,15 +153,17 @@ def _build_stock(family: str, alpha: float, size: int, weights: str,
         # Keras's download prints its URL and progress bar to stdout, which holds the command's result (the build
         # summary): they go to stderr with the other steps, and nowhere under -q (errors only: a failed download
         # is one, raised below).
-        shown = sys.stderr if logging.getLogger().isEnabledFor(logging.WARNING) else io.StringIO()
+        shown: TextIO = sys.stderr if logging.getLogger().isEnabledFor(logging.WARNING) else io.StringIO()
+        if note is not None and shown is sys.stderr:
+            shown = _Announced(shown, lambda: note(f"downloading ImageNet weights into the Keras cache "
+                                                   f"{keras_cache_dir()} (once)"))
         with contextlib.redirect_stdout(shown):
             model = ctor(alpha=alpha, input_shape=(size, size, 3), weights=keras_weights, classes=1000, **extra)
     except Exception as e:  # urllib / OSError / Keras's own "URL fetch failure"
         if weights == "imagenet":
             raise WeightsError(
                 f"{family}: could not get ImageNet weights (alpha {alpha}, size {size}) into the Keras cache "
-                f"{keras_cache_dir()}: {_first_line(e)}. Offline? Put the weights file there, or use "
-                "--weights none or --weights PATH"
+                f"{keras_cache_dir()}: {_first_line(e)}. Offline? Put the weights file there, or {advice}"
             ) from e
         raise ModelError(f"{family}: could not build the model: {_first_line(e)}") from e
     if weights not in ("imagenet", "none"):

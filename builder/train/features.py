@@ -149,6 +149,12 @@ def all_cached(base: Base, digests: list[str], cache_dir: Path | None) -> bool:
     return True
 
 
+# Random features (--weights none) learn next to nothing: a train without ImageNet weights suggests a base that has
+# learnt features, a model file or a weights file.
+WEIGHTS_ADVICE = ("train on a Keras model file with learnt features (--base FILE, e.g. a fine-tuned MobileNet) or "
+                  "give the weights file (--weights PATH)")
+
+
 def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_size: int | None, weights: str,
               preprocess: str | None, note: Callable[[str], None]) -> Base:
     """The feature extractor of a stock MobileNet (``model``) or of a Keras model file (``base_file``).
@@ -161,7 +167,8 @@ def load_base(model: str | None, base_file: Path | None, *, alpha: float, input_
     from builder.model import zoo
 
     source = str(base_file) if base_file is not None else (model or "mobilenet_v2")
-    full, info = zoo.load(source, alpha=alpha, input_size=input_size, weights=weights)
+    full, info = zoo.load(source, alpha=alpha, input_size=input_size, weights=weights, advice=WEIGHTS_ADVICE,
+                          note=note)
     if not isinstance(full, keras.Model):
         raise TrainError(f"{source}: a Keras 2 model; training here needs a model Keras 3 can load "
                          "(load it with Keras 3 and save it as .keras)")

@@ -55,7 +55,32 @@ def test_imagenet_weights_that_cannot_be_fetched_are_one_line_on_stderr_and_noth
     assert not (tmp_path / "site").exists()
     result = CliRunner().invoke(cli, ["build-site", "--model", "mobilenet_v3_small", "--alpha", "0.75",
                                       "--input-size", "224", "--out", str(tmp_path / "site")])
-    assert result.exit_code == 1 and result.stdout == "" and "Downloading data from https://" in result.stderr
+    assert result.exit_code == 1 and result.stdout == "", result.stdout
+    # Keras's own lines start on a line of their own, after the step line ("  loading ... ") and a note saying
+    # where the weights go.
+    lines = result.stderr.splitlines()
+    download = next(i for i, line in enumerate(lines) if line.startswith("Downloading data from https://"))
+    assert lines[download - 1] == f"  downloading ImageNet weights into the Keras cache {tmp_path / 'keras' / 'models'} (once)"
+    assert "use --weights none or --weights PATH" in lines[-1]
+
+
+def test_train_without_imagenet_weights_suggests_a_base_with_learnt_features(tmp_path, monkeypatch):
+    """Random weights are a build-site option worth suggesting (a site to try the page on), not a train one:
+    random features learn next to nothing."""
+    from click.testing import CliRunner
+
+    from builder.cli import cli
+    from tests.conftest import PHOTOS
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for proxy in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--model", "mobilenet_v3_small", "--alpha", "0.75",
+                                      "--no-cache", "--out", str(tmp_path / "trained")])
+    assert result.exit_code == 1 and not (tmp_path / "trained").exists()
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: mobilenet_v3_small: could not get ImageNet weights"), result.stderr
+    assert "--base FILE" in last and "--weights none" not in last, last
 
 
 def test_wrong_weights_file_is_a_clear_error(stock_v2_weights):

@@ -38,6 +38,8 @@ def test_build_site_takes_labels_report_and_its_own_photos_from_training(trained
     assert result.labels == records.LABELS_FILE and result.classes == 4
     assert result.preprocess == "raw"  # the model rescales its own input: nothing to tell the build
     assert "labels" in result.sources  # deploy notices a changed labels.txt
+    # trained on photos/ into out/: names that say nothing about the classes give no "out image classifier"
+    assert json.loads((site / "config.json").read_text())["title"] == "Image classifier"
     test = train_report["test"]
     assert result.training["test_accuracy"] == test["accuracy"] and result.training["test_images"] == test["images"]
     assert result.training["test_accuracy_95ci"] == test["accuracy_95ci"]  # the card's range is training's
