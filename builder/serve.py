@@ -232,8 +232,8 @@ def make_server(site: Path, host: str = "127.0.0.1", port: int = 8000,
     With ``sent``, the bytes of every response body are counted there, per URL path. ``built=False``: the
     site is about to be built (``serve --build``), so the port is taken first and a busy one costs no build."""
     if built and not site.is_dir():
-        raise ServeError(f"{site}: no such site directory; build it with 'browsernet build-site --out {site}' "
-                         f"(or 'browsernet serve --build {site}')")
+        raise ServeError(f"{site}: no such site directory; build it with 'browsernet build-site --model MODEL "
+                         f"--out {site}' (or 'browsernet serve --build --model MODEL {site}')")
     if built and not (site / "index.html").is_file():
         raise ServeError(f"{site}: no index.html here; is this a built site?")
     handler = partial(SiteHandler, directory=str(site), sent=sent, copies=_Copies())
