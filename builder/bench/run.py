@@ -12,6 +12,9 @@ Three sets of figures, all from one run on one machine:
   the same way, so their ratio compares the formats and nothing else.
 * **Native**: the Keras model in TensorFlow on this CPU.
 
+The site and the harness's formats are measured in alternating rounds (each in turn, then again), so that a
+slow spell on the machine does not land on one of them only.
+
 Figures are measurements, not assertions: nothing here fails because it is slow.
 """
 
@@ -54,8 +57,8 @@ HARNESS_SCRIPTS = ("tf.js", "tf-backend-wasm.js")
 # the webgpu backend with the engine that tf.js made.
 HARNESS_WEBGPU = "tf-backend-webgpu.js"
 PAGE_TIMEOUT_MS = 180_000
-# Return visits are quick and noisy: the figures are the median of this many.
-WARM_VISITS = 5
+# Return visits are quick and noisy: the figures are the median of this many per round (ROUNDS rounds).
+WARM_VISITS = 3
 # The baselines next to the site's own layers model, by the name their harness rows carry.
 BASELINES = {"graph": "a TF.js graph model", "litert": "TFLite for LiteRT.js", "onnx": "ONNX for onnxruntime-web"}
 TFJS_FORMATS = ("layers", "graph")
@@ -122,24 +125,6 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
     with browser.launch(browser.WEBGPU_ARGS if webgpu else None) as chromium, \
             tempfile.TemporaryDirectory(prefix="browsernet-bench-") as tmp:
         result.machine["chromium"] = chromium.version
-        with _serving(opts.site) as (url, sent):
-            if webgpu:
-                with reporter.step("asking Chromium for a WebGPU adapter"):
-                    reason = _webgpu_unavailable(chromium, url)
-                if reason is not None:
-                    log.warning("bench: %s", reason)
-                    unavailable[WEBGPU] = reason
-            for backend in opts.backends:
-                if backend in unavailable:
-                    result.site_backends[backend] = {"error": unavailable[backend]}
-                    continue
-                with reporter.step(f"site on {backend}: load, warm-up, {opts.runs} classifications, return visit"):
-                    result.site_backends[backend] = _site(chromium, url, sent, backend, input_size, opts)
-            if "wasm" in opts.backends and baseline.usable_cpus() > 1:
-                # The site's threaded WASM against one thread, on this machine.
-                with reporter.step("site on wasm with 1 thread"):
-                    result.site_backends["wasm-1thread"] = _site(chromium, url, sent, "wasm", input_size, opts,
-                                                                    "&threads=1")
         with reporter.step("loading the Keras model"):
             model = _keras_model(data, opts.site)
         reference, varies = _keras_output(model, input_size)
@@ -154,21 +139,36 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
         formats, failed = _baselines(model, input_size, root, Path(tmp) / "baselines", opts.baselines, reporter)
         for fmt, reason in failed.items():
             result.harness[fmt] = {backend: {"error": reason} for backend in _configs(fmt, opts.backends)}
-        for fmt in formats:
-            for backend, reason in unavailable.items():
-                if backend in _configs(fmt, opts.backends):
-                    result.harness.setdefault(fmt, {})[backend] = {"error": reason}
-        with _serving(root) as (url, sent):
-            # Alternating rounds (each format in turn, then again), so a slow spell on the
-            # machine does not land on one format only; each round does half the runs.
+        with _serving(opts.site) as (site_url, site_sent), _serving(root) as (url, sent):
+            if webgpu:
+                with reporter.step("asking Chromium for a WebGPU adapter"):
+                    reason = _webgpu_unavailable(chromium, site_url)
+                if reason is not None:
+                    log.warning("bench: %s", reason)
+                    unavailable[WEBGPU] = reason
+                    result.site_backends[WEBGPU] = {"error": reason}
+            for fmt in formats:
+                for backend, reason in unavailable.items():
+                    if backend in _configs(fmt, opts.backends):
+                        result.harness.setdefault(fmt, {})[backend] = {"error": reason}
+            # Alternating rounds (the site and each format in turn, then again), so a slow spell on the
+            # machine does not land on one of them only; each round does half the runs.
+            site_rounds: dict[str, list[dict]] = {}
             rounds: dict[tuple[str, str], list[dict]] = {}
             half = BenchOptions(**{**opts.__dict__, "runs": max(3, opts.runs // 2),
                                    "max_seconds": opts.max_seconds / 2})
             for round_no in range(1, ROUNDS + 1):
                 for backend in opts.backends:
+                    if backend in unavailable:
+                        continue
                     for config, threads in _thread_configs(backend):
+                        with reporter.step(f"site on {config}, round {round_no} of {ROUNDS}: load, "
+                                           f"{half.runs} classifications, return visits"):
+                            site_rounds.setdefault(config, []).append(
+                                _site(chromium, site_url, site_sent, backend, input_size, half,
+                                      "&threads=1" if threads == 1 else ""))
                         for fmt, model_url in formats.items():
-                            if config not in _configs(fmt, opts.backends) or backend in unavailable or "error" in (
+                            if config not in _configs(fmt, opts.backends) or "error" in (
                                     rounds.get((fmt, config)) or [{}])[-1]:
                                 continue
                             with reporter.step(f"{fmt} model on {config}, round {round_no} of {ROUNDS}"):
@@ -177,6 +177,8 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                                                    half)
                                 got["bytes"] = _row_bytes(fmt, model_url, sent)
                                 rounds.setdefault((fmt, config), []).append(got)
+            for config, visits in site_rounds.items():
+                result.site_backends[config] = _site_row(visits)
             stored = report.weight_map(result.model.get("quantization"))
             for (fmt, config), runs in rounds.items():
                 row = result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
@@ -517,11 +519,10 @@ _FIRST_PREDICTION = """async ([size]) => {
 }"""
 
 
-def _timed_inference_median(stats: dict | None, runs: int) -> float | None:
-    """The median of the worker's own ms for the last ``runs`` inferences in the page's log (``stats()``'s
-    ``inferences``, oldest first), or None when the page kept none."""
-    kept = [record["ms"] for record in (stats or {}).get("inferences") or []][-runs:]
-    return round(statistics.median(kept), 2) if kept and runs > 0 else None
+def _timed_inferences(stats: dict | None, runs: int) -> list[float]:
+    """The worker's own ms for the last ``runs`` inferences in the page's log (``stats()``'s ``inferences``,
+    oldest first); empty when the page kept none."""
+    return [record["ms"] for record in (stats or {}).get("inferences") or []][-runs:] if runs > 0 else []
 
 
 def _visit(context: Any, url: str, size: list[int], page: Any = None) -> tuple[Any, float, float]:
@@ -546,6 +547,9 @@ def _visit(context: Any, url: str, size: list[int], page: Any = None) -> tuple[A
 
 def _site(chromium: Any, url: str, sent: Counter, backend: str, input_size: tuple, opts: BenchOptions,
           query: str = "") -> dict[str, Any]:
+    """One round of the site on ``backend``, in a fresh browser context (an empty cache): a first visit,
+    ``opts.runs`` timed classifications, then :data:`WARM_VISITS` return visits. The raw figures, which
+    :func:`_site_row` pools over the rounds. Raises :class:`BrowsernetError` when the page fails."""
     from playwright.sync_api import Error
 
     context = chromium.new_context()
@@ -560,7 +564,6 @@ def _site(chromium: Any, url: str, sent: Counter, backend: str, input_size: tupl
         try:
             times = page.evaluate(_CLASSIFY, [size, opts.runs, opts.max_seconds * 1000])
             stats = page.evaluate("window.browsernet.stats ? window.browsernet.stats() : null")
-            threads = stats.get("threads") if stats else None
         except Error as e:
             raise BrowsernetError(f"{url}: classification failed in Chromium: {str(e).splitlines()[0]}") from e
         # Return visits come back in the same tab, as a visitor does: in Chromium's headless mode a
@@ -576,24 +579,36 @@ def _site(chromium: Any, url: str, sent: Counter, backend: str, input_size: tupl
         page.close()
     finally:
         context.close()
-    figures = baseline.summarise(times)
+    return {"load_ms": load_ms, "first_inference_ms": (stats or {}).get("warmupMs"), "times": times,
+            "inference_ms": _timed_inferences(stats, len(times)), "cold_first_ms": cold_first,
+            "warm_firsts": warm_firsts, "warm_startups": warm_startups, "bytes_first": bytes_first,
+            "bytes_return": bytes_return, "threads": stats.get("threads") if stats else None}
+
+
+def _site_row(visits: list[dict[str, Any]]) -> dict[str, Any]:
+    """The site's figures on one backend from its rounds (:func:`_site`), as the harness rows pool theirs: the
+    better load, first inference and cold first prediction of the rounds (a first run is the one a slow spell
+    hurts most), the timed classifications pooled, and the medians of every return visit."""
+    firsts = [v["first_inference_ms"] for v in visits]
+    inferences = [ms for v in visits for ms in v["inference_ms"]]
+    warm_startups = [startup for v in visits for startup in v["warm_startups"]]
     return {
-        "load_ms": round(load_ms, 1),
-        "first_inference_ms": round(stats["warmupMs"], 1) if stats and stats.get("warmupMs") is not None else None,
-        **figures,
+        "load_ms": round(min(v["load_ms"] for v in visits), 1),
+        "first_inference_ms": round(min(firsts), 1) if None not in firsts else None,
+        **baseline.summarise([t for v in visits for t in v["times"]]),
         # The worker's own timing of the same inferences (preprocessing ops, the model, reading the
         # output back): classify() less its message round trip, image resize and top-k. Only the timed
         # runs' records: the page's log also holds the visit's first prediction, the slow first inference.
-        "inference_median_ms": _timed_inference_median(stats, len(times)),
-        "cold_first_prediction_ms": round(cold_first, 1),
-        "warm_first_prediction_ms": round(statistics.median(warm_firsts), 1),
-        "warm_visits": WARM_VISITS,
+        "inference_median_ms": round(statistics.median(inferences), 2) if inferences else None,
+        "cold_first_prediction_ms": round(min(v["cold_first_ms"] for v in visits), 1),
+        "warm_first_prediction_ms": round(statistics.median(ms for v in visits for ms in v["warm_firsts"]), 1),
+        "warm_visits": len(warm_startups),
         # Where a warm visit's start-up went: each stage's end, in ms after navigation (medians).
         "warm_startup_ms": {stage: round(statistics.median(v[stage] for v in warm_startups), 1)
                             for stage in warm_startups[0] if all(stage in v for v in warm_startups)},
-        "bytes_first_visit": bytes_first,
-        "bytes_return_visit": bytes_return,
-        "threads": threads,
+        "bytes_first_visit": visits[0]["bytes_first"],
+        "bytes_return_visit": max(v["bytes_return"] for v in visits),
+        "threads": visits[0]["threads"],
     }
 
 

@@ -54,6 +54,14 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert set(data["site_backends"]) >= {"wasm", "cpu"}
     for figures in data["site_backends"].values():
         _assert_site_figures(figures, data["model"]["model_bytes"])
+        assert figures["runs"] >= 6 and figures["warm_visits"] == 6  # both rounds' (at least 3 runs each), pooled
+    # The site and every format take turns, round by round, so that a slow spell of the machine does not land on
+    # one of them only: all of round 1 (the site and each format), then all of round 2.
+    steps = re.findall(r"^  (site|\w+ model) on [\w-]+, round (\d) of 2", result.stderr, re.M)
+    assert [r for _, r in steps] == sorted(r for _, r in steps), steps
+    for round_no in "12":
+        assert {who for who, r in steps if r == round_no} == {"site", "layers model", "graph model", "litert model",
+                                                              "onnx model"}, steps
     # The site's layers model and every baseline, in one harness: TF.js's formats on each backend,
     # LiteRT.js and onnxruntime-web on WASM; WASM on every CPU and on one thread.
     wasm_rows = {"wasm", "wasm-1thread"} if (os.cpu_count() or 1) > 1 else {"wasm"}
