@@ -12,6 +12,7 @@ from pathlib import Path
 import brotli
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from builder.site import precompress
 from builder.site import vendor
@@ -447,6 +448,14 @@ def test_force_never_replaces_a_folder_holding_the_builds_own_inputs(fine_tuned_
         code, text = _run(*args, "--out", out, "--force")
         assert code == 1 and "holds the input" in text, text
     assert model.read_bytes() == Path(fine_tuned_keras).read_bytes() and labels.is_file()
+    # Nor a folder inside one the build reads: --calibration's photos, sorted into folders.
+    cats = tmp_path / "calibration" / "cats"
+    cats.mkdir(parents=True)
+    photo = cats / "cat.png"
+    Image.new("RGB", (8, 8), "orange").save(photo)
+    code, text = _run("--model", fine_tuned_keras, "--labels", labels_file, "--quantize", "auto", "--calibration",
+                      cats.parent, "--out", cats, "--force")
+    assert code == 1 and f"inside the input folder {cats.parent}" in text and photo.is_file(), text
 
 
 def test_rebuild_replaces_a_previous_build(previous_site, fine_tuned_h5):

@@ -45,7 +45,8 @@ def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
     holds only what that run wrote (``foreign``: the other files in it, or None when it is no such output;
     ``kind`` names it in the errors), or ``force`` is set: replacing the folder deletes everything in it.
     Whatever ``force`` says, ``out`` may never hold the current directory, the home folder, or one of the
-    command's ``inputs`` (the model, labels, base or photos it reads): replacing it would delete them.
+    command's ``inputs`` (the model, labels, base or photos it reads), nor lie inside an input folder (the
+    calibration or a trained model's photos): replacing it would delete them.
     ``option`` names the command's option for ``out`` in the errors."""
     resolved = out.resolve()
     for precious in (Path.cwd().resolve(), Path.home().resolve(), Path(resolved.anchor)):
@@ -57,6 +58,10 @@ def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
         if where == resolved or resolved in where.parents:
             raise OutputDirError(f"{out}: refusing to replace a directory that holds the input {source}; "
                                  f"choose another {option} (or move the input out of it)")
+        if where.is_dir() and where in resolved.parents:  # a class folder of the photos, say
+            raise OutputDirError(f"{out}: inside the input folder {source}, whose files the command reads: "
+                                 f"replacing it would delete them, and its own files would be read as photos; "
+                                 f"choose an {option} outside it")
     if not out.exists():
         check_writable(out.parent, option)
         return

@@ -256,3 +256,9 @@ def test_the_photo_folder_of_a_trained_model_is_never_replaced_even_with_force(t
         f"Error: {photos}: refusing to replace a directory that holds the input {photos}; choose another --out "
         "(or move the input out of it)")
     assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before
+    # Nor a folder inside them: a class folder, which --force would have replaced by the site.
+    result = _build_site("--model", str(model), "--out", str(photos / "birds"), "--force")
+    assert result.exit_code == 1 and result.output.strip().splitlines()[-1] == (
+        f"Error: {photos / 'birds'}: inside the input folder {photos}, whose files the command reads: replacing it "
+        "would delete them, and its own files would be read as photos; choose an --out outside it")
+    assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before
