@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from builder import __version__
 from builder.convert import quantization as quantize
-from builder.errors import BrowsernetError, WeightsError
+from builder.errors import BrowsernetError, OutputDirError, WeightsError, named
 from builder.model import labels as labelling
 from builder.model import preprocessing
 from builder.model import tf_runtime
@@ -429,6 +429,13 @@ def _check_options(opts: BuildOptions) -> None:
         hosting.check_project(opts.firebase_project)
     if opts.target == hosting.FIREBASE and read_build_report(opts.out) is not None:
         hosting.previous_firebase_files(opts.out)  # an edited firebase.json stops the build now, not after it
+    elif not opts.force and read_build_report(opts.out) is not None:
+        # A site deployed to Firebase holds firebase.json and .firebaserc (deploy writes them), which the user may
+        # have added to; a build for another target writes neither, so the rebuild would silently drop that.
+        additions = hosting.firebase_additions(opts.out)
+        if additions:
+            raise OutputDirError(f"{opts.out}: holds {named(additions)}, which a --target {opts.target} build does "
+                                 "not write; rebuild with --target firebase to keep them, or pass --force to drop them")
     auto = quantize.is_auto(default_quantize(opts))
     for name, value in (("--calibration", opts.calibration), ("--agreement", opts.agreement),
                         ("--max-prob-error", opts.max_prob_error)):

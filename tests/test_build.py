@@ -495,6 +495,36 @@ def test_rebuild_keeps_what_the_user_put_in_the_site(previous_site, fine_tuned_h
     assert code == 0 and not (previous_site / "NOTES.md").exists()
 
 
+def test_a_rebuild_for_another_target_never_drops_what_the_user_added_to_the_firebase_files(previous_site,
+                                                                                          fine_tuned_h5):
+    """`deploy firebase` writes firebase.json and .firebaserc into the site; a user adds an emulator port or an
+    alias. A rebuild for another target writes neither file: it refuses, naming what would go, unless --force
+    (browsernet's own rules alone are dropped without a word: a deploy writes them again)."""
+    from builder.site import hosting
+
+    labels = previous_site.parent / "seven.txt"
+    labels.write_text("\n".join("abcdefg"))
+    config = {**hosting.firebase_config(), "emulators": {"hosting": {"port": 5001}}}
+    (previous_site / "firebase.json").write_text(json.dumps(config))
+    (previous_site / ".firebaserc").write_text(json.dumps({"projects": {"default": "demo-x", "staging": "demo-y"}}))
+    before = _digest(previous_site)
+    code, text = _run("--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
+    assert code == 1 and text.strip().splitlines()[-1] == (
+        f"Error: {previous_site}: holds firebase.json's edited emulators, .firebaserc's alias staging, which a --target "
+        "generic build does not write; rebuild with --target firebase to keep them, or pass --force to drop them")
+    assert _digest(previous_site) == before
+    # --target firebase keeps them, beside the new build's own rules.
+    code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site, "--target", "firebase")
+    assert code == 0, text
+    assert json.loads((previous_site / "firebase.json").read_text())["emulators"] == config["emulators"]
+    assert json.loads((previous_site / ".firebaserc").read_text()) == {"projects": {"staging": "demo-y"}}
+    # Without additions, a generic rebuild drops browsernet's own files.
+    (previous_site / ".firebaserc").unlink()
+    (previous_site / "firebase.json").write_text(json.dumps(hosting.firebase_config()))
+    code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
+    assert code == 0 and not (previous_site / "firebase.json").exists(), text
+
+
 def test_verbose_shows_the_traceback(tmp_path):
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip")
     code, out = _run("-v", "--model", tmp_path / "corrupt.keras", "--out", tmp_path / "s")

@@ -164,6 +164,30 @@ def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[di
     return config, rc
 
 
+def firebase_additions(folder: Path) -> list[str]:
+    """What ``folder``'s ``firebase.json`` and ``.firebaserc`` hold beyond what browsernet writes (its hosting
+    and emulators sections, a default project), each named for a message: ``firebase.json's edited emulators``,
+    ``firebase.json's functions``, ``.firebaserc's alias staging``; a file that is not a JSON object is named whole. A build for another target than Firebase
+    writes neither file, so these would be lost."""
+    found = []
+    for name in (FIREBASE_JSON, FIREBASERC):
+        try:
+            data = _json_object(folder / name)
+        except BrowsernetError:
+            found.append(f"{name} (not the JSON object browsernet writes)")
+            continue
+        if name == FIREBASE_JSON:
+            ours = firebase_config()
+            found += [f"{name}'s {'edited ' if key in ours else ''}{key}" for key, value in data.items()
+                      if value != ours.get(key)]
+        else:
+            found += [f"{name}'s {key}" for key in data if key != "projects"]
+            projects = data.get("projects", {})
+            found += ([f"{name}'s alias {alias}" for alias in projects if alias != "default"]
+                      if isinstance(projects, dict) else [f"{name}'s projects"])
+    return found
+
+
 def _json_type(value: object) -> str:
     """``value``'s JSON type, as a person reads it in the file: "a list", "null", "a string", ..."""
     if value is None:
