@@ -109,8 +109,16 @@ class Trained:
             "train_images": self.report["images"]["total"]["train"],
             "per_class": {shown.get(name, name): {k: m[k] for k in ("precision", "recall", "support")}
                           for name, m in test["per_class"].items()},
-            "base": self.report["base"]["name"],
+            "base": self._base_name(),
         }
+
+    def _base_name(self) -> str:
+        """The base as the published card names it: a model file by its name alone (train records ``--base`` as
+        typed, ``../models/base.h5``: no folder of the training machine goes out with the site), a stock base by
+        its family and settings."""
+        base = self.report["base"]
+        file = isinstance(base.get("identity"), dict) and "sha256" in base["identity"]
+        return Path(base["name"]).name if file else base["name"]
 
     def photos(self, split: str, at_most: int | None = None,
                leave_out: set[str] = frozenset()) -> tuple[list[Path], np.ndarray] | str:

@@ -184,6 +184,18 @@ def test_a_train_report_from_before_the_interval_was_recorded_still_shows_one(tr
     assert Trained(out / records.MODEL_FILE, None, report).card()["test_accuracy_95ci"] is None
 
 
+def test_the_published_card_names_a_base_file_by_its_name_alone(trained_site):
+    """train records --base as typed (../models/base.h5, so that a later train finds it); the card, which goes
+    out in the published report.json and on the page, names no folder of the training machine."""
+    from builder.train.report import Trained
+
+    out, site, _ = trained_site
+    assert json.loads((site / "report.json").read_text())["training"]["base"] == "dog_breed_mobilenetv2.h5"
+    report = json.loads((out / records.REPORT_FILE).read_text())
+    report["base"]["name"] = "../models/dog_breed_mobilenetv2.h5"
+    assert Trained(out / records.MODEL_FILE, None, report).card()["base"] == "dog_breed_mobilenetv2.h5"
+
+
 def test_a_trained_model_without_labels_txt_takes_its_classes_from_its_report(trained_site, tmp_path):
     out, _, _ = trained_site
     classes = json.loads((out / records.REPORT_FILE).read_text())["classes"]
