@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from builder import __version__
 from builder.convert import quantization as quantize
-from builder.errors import BrowsernetError, OutputDirError, WeightsError, named
+from builder.errors import BrowsernetError, OptionError, OutputDirError, WeightsError, named
 from builder.model import labels as labelling
 from builder.model import preprocessing
 from builder.model import tf_runtime
@@ -395,37 +395,37 @@ def _check_options(opts: BuildOptions) -> None:
     from builder.model.labels import comparable
 
     if opts.title is not None and not comparable(opts.title):
-        raise BrowsernetError("--title: shows nothing (only spaces or invisible characters); give the page a title, "
+        raise OptionError("--title: shows nothing (only spaces or invisible characters); give the page a title, "
                               "or leave --title out for the model's name")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
-        raise BrowsernetError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
+        raise OptionError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     if opts.resize not in RESIZE_RULES:
-        raise BrowsernetError(f"--resize {opts.resize}: choose from {', '.join(RESIZE_RULES)}")
+        raise OptionError(f"--resize {opts.resize}: choose from {', '.join(RESIZE_RULES)}")
     if opts.wasm_threads != "auto" and not (opts.wasm_threads.isdigit() and 1 <= int(opts.wasm_threads) <= 64):
-        raise BrowsernetError(f"--wasm-threads {opts.wasm_threads}: use 'auto' or a count from 1 to 64")
+        raise OptionError(f"--wasm-threads {opts.wasm_threads}: use 'auto' or a count from 1 to 64")
     from builder.convert.heads import CHOICES as HEADS
 
     if opts.head not in HEADS:
-        raise BrowsernetError(f"--head {opts.head}: choose from {', '.join(HEADS)}")
+        raise OptionError(f"--head {opts.head}: choose from {', '.join(HEADS)}")
     if opts.top_k < 1:
-        raise BrowsernetError(f"--top-k must be at least 1, got {opts.top_k}")
+        raise OptionError(f"--top-k must be at least 1, got {opts.top_k}")
     from builder.model.zoo import check_input_size, is_stock, stock_only_options
 
     check_input_size(opts.input_size)  # before TensorFlow loads
     if not is_stock(opts.model):
         given = stock_only_options(opts.alpha, opts.weights, opts.minimalistic)
         if given:
-            raise BrowsernetError(f"{', '.join(given)}: for a stock --model (mobilenet_v2, ...); the model file "
+            raise OptionError(f"{', '.join(given)}: for a stock --model (mobilenet_v2, ...); the model file "
                                   f"{opts.model} has its own")
     if opts.target not in hosting.TARGETS:
-        raise BrowsernetError(f"--target {opts.target}: choose from {', '.join(hosting.TARGETS)}")
+        raise OptionError(f"--target {opts.target}: choose from {', '.join(hosting.TARGETS)}")
     if opts.cname is not None:
         if opts.target != hosting.GITHUB_PAGES:
-            raise BrowsernetError("--cname is for --target github-pages")
+            raise OptionError("--cname is for --target github-pages")
         hosting.check_cname(opts.cname)
     if opts.firebase_project is not None:
         if opts.target != hosting.FIREBASE:
-            raise BrowsernetError("--firebase-project is for --target firebase")
+            raise OptionError("--firebase-project is for --target firebase")
         hosting.check_project(opts.firebase_project)
     if opts.target == hosting.FIREBASE and read_build_report(opts.out) is not None:
         hosting.previous_firebase_files(opts.out)  # an edited firebase.json stops the build now, not after it
@@ -440,13 +440,13 @@ def _check_options(opts: BuildOptions) -> None:
     for name, value in (("--calibration", opts.calibration), ("--agreement", opts.agreement),
                         ("--max-prob-error", opts.max_prob_error)):
         if value is not None and not auto:
-            raise BrowsernetError(f"{name} is for --quantize auto")
+            raise OptionError(f"{name} is for --quantize auto")
     if NO_QUANTIZE in opts.quantize and len(opts.quantize) > 1:
-        raise BrowsernetError("--quantize none cannot be combined with other --quantize options")
+        raise OptionError("--quantize none cannot be combined with other --quantize options")
     if opts.calibration is not None and not opts.calibration.is_dir():
         raise BrowsernetError(f"--calibration {opts.calibration}: no such folder")
     if opts.shard_size < 1024:
-        raise BrowsernetError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
+        raise OptionError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
 
 
 def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from builder import __version__, interrupts
-from builder.errors import BrowsernetError, one_line
+from builder.errors import BrowsernetError, OptionError, one_line
 
 STOCK_MODELS = ("mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
 
@@ -108,6 +108,9 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
             result = action()
             interrupts.raise_if_cut_short()  # a stop signal whose KeyboardInterrupt some library swallowed
             return result
+        except OptionError as e:  # as click's own usage errors: where the options are explained
+            raise BrowsernetError(f"{e.format_message()} (see '{click.get_current_context().command_path} "
+                                  "--help')") from e
         except BrowsernetError:
             if interrupts.seen():  # whatever failed, it failed because the user pressed Ctrl-C
                 raise _aborted() from None
@@ -373,14 +376,14 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
     def action() -> None:
         from builder.train.evaluate import accuracy_text
         from builder.train.features import default_cache_dir
-        from builder.train.pipeline import TrainOptions, check_site_target, train as run_train
+        from builder.train.pipeline import TrainOptions, check_options, check_site_target, train as run_train
 
         if site is None and target != "generic":
-            raise BrowsernetError("--target is for --build-site SITE_DIR")
+            raise OptionError("--target is for --build-site SITE_DIR")
         if no_cache and cache_dir is not None:
-            raise BrowsernetError("--no-cache reads and writes no cache, so --cache-dir would be ignored; give one")
+            raise OptionError("--no-cache reads and writes no cache, so --cache-dir would be ignored; give one")
         if augment and not fine_tune:
-            raise BrowsernetError("--augment works while fine-tuning the base (--fine-tune N); the head alone "
+            raise OptionError("--augment works while fine-tuning the base (--fine-tune N); the head alone "
                                   "trains on cached features of the photos as they are")
 
         options = TrainOptions(
@@ -389,6 +392,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, dropout=dropout, patience=patience,
             fine_tune=fine_tune, augment=augment, seed=seed,
             cache_dir=None if no_cache else (cache_dir or default_cache_dir()), force=force, progress=not quiet)
+        check_options(options)  # before the headline: a wrong option is the one line said
         if site is not None:  # before training: a wrong SITE_DIR should not cost a training run
             check_site_target(site, options)
         result = _with_progress(quiet, f"Training on {data_dir}/ into {out}/",
@@ -630,7 +634,7 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
         from builder.bench.run import BenchOptions, bench as run_bench, check, table, write_json
 
         if no_baseline and baselines_given:
-            raise BrowsernetError(f"--no-baseline skips every baseline, and --baselines {baselines!r} names some "
+            raise OptionError(f"--no-baseline skips every baseline, and --baselines {baselines!r} names some "
                                   "to run: give one of them")
 
         options = BenchOptions(site=site, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),

@@ -106,6 +106,11 @@ class DatasetError(BrowsernetError):
     """The training photos cannot be used: a missing folder, too few classes or images, a broken image."""
 
 
+class OptionError(BrowsernetError):
+    """An option's value out of its range, or options that contradict each other: the CLI adds a pointer to the
+    command's ``--help``, as for the usage errors click finds."""
+
+
 class TrainError(BrowsernetError):
     """Training options that cannot be applied, or training that failed."""
 

@@ -309,6 +309,18 @@ def public(data: dict[str, Any]) -> dict[str, Any]:
 _ABSOLUTE_PATH = re.compile(r"(?:^|(?<=[\s'\"(\[]))/[^\s/'\"(),;]+(?:/[^\s/'\"(),;]+)+")
 
 
+def not_a_site(site: Path) -> str:
+    """Why ``site``, which holds no build report, is no site, and what to run: for deploy's, bench's and verify's
+    one-line errors. ``browsernet train``'s output is named as such, with the build that makes its site."""
+    from builder.train import report as training
+
+    if (site / training.REPORT_FILE).is_file():
+        return (f"{site}: a browsernet train output, not a site; build its site first: browsernet build-site "
+                f"--model {site / training.MODEL_FILE} --out site")
+    what = "does not exist" if not site.exists() else f"is not a browsernet build (no {REPORT_FILE})"
+    return f"{site}: {what}; run 'browsernet build-site --out {site}' first"
+
+
 def load(site: Path) -> BuildReport | None:
     """The report of the browsernet build in ``site``, typed; None when ``site`` holds no ``report.json``.
 

@@ -525,6 +525,20 @@ def test_a_rebuild_for_another_target_never_drops_what_the_user_added_to_the_fir
     assert code == 0 and not (previous_site / "firebase.json").exists(), text
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--cname", "example.com"], "--cname is for --target github-pages"),
+    (["--quantize", "none", "--calibration", "."], "--calibration is for --quantize auto"),
+    (["--top-k", "0"], "--top-k must be at least 1, got 0"),
+])
+def test_options_that_contradict_each_other_are_one_line_pointing_to_help(args, message, tmp_path):
+    """As for the usage errors click finds (an unknown option): the line says where the options are explained,
+    and nothing is announced or written before it."""
+    result = CliRunner().invoke(cli, ["build-site", *args, "--out", str(tmp_path / "site")], prog_name="browsernet")
+    assert result.exit_code == 1 and result.output.splitlines() == [
+        f"Error: {message} (see 'browsernet build-site --help')"], result.output
+    assert not (tmp_path / "site").exists()
+
+
 def test_verbose_shows_the_traceback(tmp_path):
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip")
     code, out = _run("-v", "--model", tmp_path / "corrupt.keras", "--out", tmp_path / "s")

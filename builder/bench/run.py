@@ -39,7 +39,7 @@ from builder import __version__, browser, report
 from builder.bench import graph_model as baseline
 from builder.bench import litert, onnx_runtime
 from builder.bench import profile as profiling
-from builder.errors import BrowsernetError
+from builder.errors import BrowsernetError, OptionError
 from builder.progress import Reporter
 from builder.site import hosting
 from builder.site.render import TEMPLATES
@@ -432,27 +432,26 @@ def table(result: BenchResult) -> list[str]:
 def check(opts: BenchOptions) -> report.BuildReport:
     """The site's build report, once ``opts`` are known to be usable; else :class:`BrowsernetError` (one line).
     Cheap: the CLI calls it before it starts anything."""
-    data = report.load(opts.site)
-    if data is None:
-        raise BrowsernetError(f"{opts.site}: not a built site (no {report.REPORT_FILE}); "
-                              "run 'browsernet build-site' first")
     unknown = [b for b in opts.backends if b not in BACKENDS]
     if unknown or not opts.backends:
-        raise BrowsernetError(f"--backends {','.join(opts.backends)}: choose from {', '.join(BACKENDS)}")
+        raise OptionError(f"--backends {','.join(opts.backends)}: choose from {', '.join(BACKENDS)}")
     for option, names in (("--backends", opts.backends), ("--baselines", opts.baselines)):
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:  # each row is one measurement: a second would replace the first's figures
-            raise BrowsernetError(f"{option} {','.join(names)}: {', '.join(twice)} named twice")
+            raise OptionError(f"{option} {','.join(names)}: {', '.join(twice)} named twice")
     unknown = [b for b in opts.baselines if b not in BASELINES]
     if unknown:
-        raise BrowsernetError(f"--baselines {','.join(opts.baselines)}: choose from {', '.join(BASELINES)}")
+        raise OptionError(f"--baselines {','.join(opts.baselines)}: choose from {', '.join(BASELINES)}")
     if opts.runs < 3:
-        raise BrowsernetError(f"--runs must be at least 3, got {opts.runs}")
+        raise OptionError(f"--runs must be at least 3, got {opts.runs}")
     if not (math.isfinite(opts.max_seconds) and opts.max_seconds > 0):
-        raise BrowsernetError(f"--max-seconds must be a positive number of seconds, got {opts.max_seconds}")
+        raise OptionError(f"--max-seconds must be a positive number of seconds, got {opts.max_seconds}")
     if opts.profile is not None and "wasm" not in opts.backends:
-        raise BrowsernetError(f"--profile traces the site's model on WASM: add wasm to --backends "
+        raise OptionError(f"--profile traces the site's model on WASM: add wasm to --backends "
                               f"(got {','.join(opts.backends)})")
+    data = report.load(opts.site)
+    if data is None:
+        raise BrowsernetError(report.not_a_site(opts.site))
     # Every run checks the site's outputs against Keras running the model it was built from.
     for role in ("model", "weights"):
         record = data.sources.get(role)

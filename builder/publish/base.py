@@ -23,13 +23,7 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     :class:`DeployError` naming the first file that is not."""
     data = report.load(site)
     if data is None:
-        from builder.train import report as training
-
-        if (site / training.REPORT_FILE).is_file():  # `browsernet train`'s output, not a site
-            raise DeployError(f"{site}: a browsernet train output, not a site; build its site first: browsernet "
-                              f"build-site --model {site / training.MODEL_FILE} --out site")
-        what = "does not exist" if not site.exists() else f"is not a browsernet build (no {report.REPORT_FILE})"
-        raise DeployError(f"{site}: {what}; run 'browsernet build-site --out {site}' first")
+        raise DeployError(report.not_a_site(site))
     built_for = data.target
     if built_for not in (hosting.GENERIC, target):
         raise DeployError(f"{site}: built with --target {built_for}, not {target}; "

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import DatasetError
+from builder.errors import DatasetError, OptionError
 from builder.model import page_input
 from builder.model.labels import comparable
 
@@ -72,9 +72,9 @@ def minimum_per_class(validation_percent: float, test_percent: float) -> int:
 def check_percentages(validation_percent: float, test_percent: float) -> None:
     for name, value in (("--validation-percent", validation_percent), ("--test-percent", test_percent)):
         if not 0 < value < 100:
-            raise DatasetError(f"{name} {value:g}: must be more than 0 and less than 100")
+            raise OptionError(f"{name} {value:g}: must be more than 0 and less than 100")
     if validation_percent + test_percent > MAX_HELD_OUT_PERCENT:
-        raise DatasetError(f"--validation-percent {validation_percent:g} + --test-percent {test_percent:g} hold "
+        raise OptionError(f"--validation-percent {validation_percent:g} + --test-percent {test_percent:g} hold "
                            f"out more than {MAX_HELD_OUT_PERCENT:g}% of the photos; lower them")
 
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from builder import __version__
-from builder.errors import TrainError, named
+from builder.errors import OptionError, TrainError, named
 from builder.model.preprocessing import MODES as PREPROCESS_MODES
 from builder.progress import Reporter
 from builder.site import staging
@@ -106,7 +106,7 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
                 yield
             seconds[key] = round(time.perf_counter() - t0, 2)
 
-    _check_options(opts)
+    check_options(opts)
     foreign = records.foreign_to_output
     kind = "browsernet train output"
     staging.check_target(opts.out, opts.force, foreign, kind, inputs=opts.inputs)
@@ -280,35 +280,38 @@ def _refuse_cache_inside(cache: Path, folder: Path, option: str) -> None:
                          "replaces; give --cache-dir a folder outside it (the default is ~/.cache/browsernet/features)")
 
 
-def _check_options(opts: TrainOptions) -> None:
+def check_options(opts: TrainOptions) -> None:
+    """Raise (one line) for options that cannot be used: :class:`~builder.errors.OptionError` for a value out
+    of range or options that contradict each other, :class:`~builder.errors.ModelError` for a --base that is not
+    a model file. Cheap: the CLI calls it before it starts anything."""
     from builder.model.zoo import STOCK, check_file, check_input_size, stock_only_options
 
     check_input_size(opts.input_size)
 
     if opts.base is not None and opts.model is not None:
-        raise TrainError("give --model or --base, not both")
+        raise OptionError("give --model or --base, not both")
     if opts.model is not None and opts.model not in STOCK:
-        raise TrainError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
+        raise OptionError(f"--model {opts.model}: choose from {', '.join(STOCK)} (or --base FILE for a model file)")
     if opts.base is not None:
         if str(opts.base) in STOCK and not opts.base.exists():
-            raise TrainError(f"--base {opts.base}: a stock model; give it as --model {opts.base} (--base is for a "
+            raise OptionError(f"--base {opts.base}: a stock model; give it as --model {opts.base} (--base is for a "
                              "model file)")
         check_file(opts.base, stock=f"a stock base: --model {' / '.join(STOCK)}")
         given = stock_only_options(opts.alpha, opts.weights)
         if given:
-            raise TrainError(f"{', '.join(given)}: for a stock base (--model); the --base file has its own")
+            raise OptionError(f"{', '.join(given)}: for a stock base (--model); the --base file has its own")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
-        raise TrainError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
+        raise OptionError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
     for name, value, low in (("--epochs", opts.epochs, 1), ("--batch-size", opts.batch_size, 1),
                              ("--patience", opts.patience, 1), ("--fine-tune", opts.fine_tune, 0)):
         if value < low:
-            raise TrainError(f"{name} must be at least {low}, got {value}")
+            raise OptionError(f"{name} must be at least {low}, got {value}")
     if not 0 < opts.learning_rate < math.inf:
-        raise TrainError(f"--learning-rate must be a positive number, got {opts.learning_rate:g}")
+        raise OptionError(f"--learning-rate must be a positive number, got {opts.learning_rate:g}")
     if opts.batch_size > MAX_BATCH_SIZE:
-        raise TrainError(f"--batch-size must be at most {MAX_BATCH_SIZE:,}, got {opts.batch_size:,}")
+        raise OptionError(f"--batch-size must be at most {MAX_BATCH_SIZE:,}, got {opts.batch_size:,}")
     if not 0 <= opts.dropout < 1:
-        raise TrainError(f"--dropout must be in [0, 1), got {opts.dropout:g}")
+        raise OptionError(f"--dropout must be in [0, 1), got {opts.dropout:g}")
     photos.check_percentages(opts.validation_percent, opts.test_percent)
     data, out = opts.data.resolve(), opts.out.resolve()
     if out == data or data in out.parents:

@@ -33,7 +33,7 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from builder import report as reports
-from builder.errors import VerifyError
+from builder.errors import OptionError, VerifyError
 from builder.progress import Reporter
 from builder.site import hosting
 from builder.site.render import CONFIG_FILE
@@ -167,23 +167,23 @@ def write_json(result: VerifyResult, stream: Any) -> None:
 
 
 def check_options(options: VerifyOptions) -> None:
-    """Raise :class:`~builder.errors.VerifyError` (one line) for --backends naming nothing, or a backend the
+    """Raise :class:`~builder.errors.OptionError` (one line) for --backends naming nothing, or a backend the
     page does not know; cheap, so the CLI calls it before it starts anything."""
     if not options.backends:
-        raise VerifyError(f"--backends: name at least one of {AUTO}, {', '.join(BACKENDS)}")
+        raise OptionError(f"--backends: name at least one of {AUTO}, {', '.join(BACKENDS)}")
     for backend in options.backends:
         if backend != AUTO and backend not in BACKENDS:
-            raise VerifyError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
+            raise OptionError(f"--backends {backend}: choose from {AUTO}, {', '.join(BACKENDS)}")
     twice = sorted({b for b in options.backends if options.backends.count(b) > 1})
     if twice:
-        raise VerifyError(f"--backends {','.join(options.backends)}: {', '.join(twice)} named twice")
+        raise OptionError(f"--backends {','.join(options.backends)}: {', '.join(twice)} named twice")
     # Chromium's timers hold at most 2**31 ms (about 25 days): past that a wait ends at once, and every visit
     # "timed out", the site blamed.
     if not (math.isfinite(options.timeout) and 1 <= options.timeout <= MAX_TIMEOUT):
-        raise VerifyError(f"--timeout {options.timeout:g}: give the seconds a visit may take, from 1 to {MAX_TIMEOUT:g} "
+        raise OptionError(f"--timeout {options.timeout:g}: give the seconds a visit may take, from 1 to {MAX_TIMEOUT:g} "
                           "(a day)")
     if options.expect is not None and not _is_url(options.target):
-        raise VerifyError(f"--expect is for a URL: the site folder {options.target} is checked against its own "
+        raise OptionError(f"--expect is for a URL: the site folder {options.target} is checked against its own "
                           f"{reports.REPORT_FILE}")
 
 
@@ -193,13 +193,11 @@ def _is_url(target: str) -> bool:
 
 def _local_build(site: Path) -> dict[str, Any]:
     """The report of the browsernet build in the folder ``site`` (:func:`report.read`), or one-line VerifyError."""
-    if not site.is_dir():
-        raise VerifyError(f"{site}: no such site folder")
-    data = reports.read(site)
+    data = reports.read(site) if site.is_dir() else None
     if data is None:
-        reports.load(site)  # a report.json that is there but broken, or another tool's, is said as such
-        raise VerifyError(f"{site}: not a browsernet build (no {reports.REPORT_FILE}); run 'browsernet build-site' "
-                          "first")
+        if site.is_dir():
+            reports.load(site)  # a report.json that is there but broken, or another tool's, is said as such
+        raise VerifyError(reports.not_a_site(site))
     return data
 
 

@@ -25,7 +25,7 @@ def site(tmp_path):
 
 
 def _bench(*args):
-    return CliRunner().invoke(cli, ["bench", *map(str, args)])
+    return CliRunner().invoke(cli, ["bench", *map(str, args)], prog_name="browsernet")
 
 
 def _one_error_line(result) -> str:
@@ -36,8 +36,12 @@ def _one_error_line(result) -> str:
 
 
 def test_a_folder_that_is_not_a_site(tmp_path):
-    assert "not a built site" in _one_error_line(_bench(tmp_path, "--json", tmp_path / "b.json"))
+    assert "is not a browsernet build" in _one_error_line(_bench(tmp_path, "--json", tmp_path / "b.json"))
     assert not (tmp_path / "b.json").exists()
+    assert "nothing: does not exist" in _one_error_line(_bench(tmp_path / "nothing"))
+    (tmp_path / "trained").mkdir()
+    (tmp_path / "trained" / "train-report.json").write_text("{}")  # `browsernet train`'s output: its site is next
+    assert "a browsernet train output, not a site; build its site first" in _one_error_line(_bench(tmp_path / "trained"))
 
 
 def test_profile_without_wasm_says_it_needs_wasm(site, tmp_path):
@@ -261,7 +265,7 @@ def _placeholders() -> dict:
 def test_a_backend_or_baseline_named_twice_is_refused(site, option, value):
     """Its row was measured twice and the second replaced the first: minutes for nothing."""
     line = _one_error_line(_bench(site, option, value))
-    assert line == f"Error: {option} {value}: {value.split(',')[0]} named twice"
+    assert line == f"Error: {option} {value}: {value.split(',')[0]} named twice (see 'browsernet bench --help')"
 
 
 def test_a_report_json_that_is_not_a_build_report_is_named_as_such(site, tmp_path):

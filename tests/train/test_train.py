@@ -441,13 +441,18 @@ def test_progress_into_a_pipe_is_one_plain_line_per_epoch(feature_cache, tmp_pat
 @pytest.mark.parametrize("extra, message", [
     (["--no-cache", "--cache-dir", "CACHE"], "--no-cache reads and writes no cache, so --cache-dir would be ignored"),
     (["--augment"], "--augment works while fine-tuning the base (--fine-tune N)"),
+    (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["--dropout", "1"], "--dropout must be in [0, 1), got 1"),
+    (["--validation-percent", "50", "--test-percent", "50"], "--validation-percent 50 + --test-percent 50 hold out"),
 ])
-def test_options_that_would_be_ignored_are_refused(extra, message, tmp_path):
+def test_options_that_would_be_ignored_or_cannot_work_are_one_line_pointing_to_help(extra, message, tmp_path):
+    """One line, before anything is announced ("Training on ..."), that points where the options are explained."""
     args = [str(tmp_path / "c") if a == "CACHE" else a for a in extra]
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(tmp_path / "o"),
-                                      *args])
-    assert result.exit_code == 1 and result.output.strip().splitlines()[-1].startswith(f"Error: {message}"), \
-        result.output
+                                      *args], prog_name="browsernet")
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith(f"Error: {message}"), result.output
+    assert lines[0].endswith(" (see 'browsernet train --help')")
     assert not (tmp_path / "o").exists()
 
 

@@ -11,7 +11,7 @@ from builder.cli import cli
 
 
 def one_line_error(args: list[str], *fragments: str) -> str:
-    result = CliRunner().invoke(cli, ["verify", "-q", *args])
+    result = CliRunner().invoke(cli, ["verify", "-q", *args], prog_name="browsernet")
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
@@ -62,17 +62,22 @@ def test_json_into_a_folder_is_refused_before_the_run(minimal_site, tmp_path):
 
 def test_a_backend_named_twice_is_refused(minimal_site):
     assert one_line_error([str(minimal_site), "--backends", "wasm,auto,wasm"]) == \
-        "Error: --backends wasm,auto,wasm: wasm named twice"
+        "Error: --backends wasm,auto,wasm: wasm named twice (see 'browsernet verify --help')"
 
 
 def test_folder_that_is_not_a_build(tmp_path):
     one_line_error([str(tmp_path)], "not a browsernet build", "build-site")
+    one_line_error([str(tmp_path / "nothing")], "nothing: neither a URL (http:// or https://) nor a site folder")
+    (tmp_path / "trained").mkdir()
+    (tmp_path / "trained" / "train-report.json").write_text("{}")  # `browsernet train`'s output: its site is next
+    one_line_error([str(tmp_path / "trained")], "a browsernet train output, not a site",
+                   f"browsernet build-site --model {tmp_path / 'trained' / 'model.keras'} --out site")
 
 
 def test_expect_is_for_a_url_and_must_name_a_build(minimal_site, tmp_path):
     one_line_error([str(minimal_site), "--expect", str(minimal_site)], "--expect is for a URL",
                    "checked against its own report.json")
-    one_line_error(["http://127.0.0.1:9/", "--expect", str(tmp_path / "nothing")], "no such site folder")
+    one_line_error(["http://127.0.0.1:9/", "--expect", str(tmp_path / "nothing")], "nothing: does not exist")
     one_line_error(["http://127.0.0.1:9/", "--expect", str(tmp_path)], "not a browsernet build", "build-site")
 
 
@@ -84,9 +89,10 @@ def test_without_chromium_says_how_to_get_it(minimal_site, monkeypatch, tmp_path
 def test_unknown_backend(minimal_site):
     one_line_error([str(minimal_site), "--backends", "auto,metal"], "--backends metal", "webgl, wasm, cpu")
     # Without -q too: refused before anything starts, so nothing is announced first.
-    result = CliRunner().invoke(cli, ["verify", str(minimal_site), "--backends", "auto,metal"])
+    result = CliRunner().invoke(cli, ["verify", str(minimal_site), "--backends", "auto,metal"], prog_name="browsernet")
     assert result.exit_code == 1 and result.output.strip().splitlines() == [
-        "Error: --backends metal: choose from auto, webgpu, webgl, wasm, cpu"], result.output
+        "Error: --backends metal: choose from auto, webgpu, webgl, wasm, cpu (see 'browsernet verify --help')"], \
+        result.output
 
 
 def test_no_backend(minimal_site):
