@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from builder.cli import cli
-from builder.errors import DatasetError
+from builder.errors import DatasetError, OptionError
 from builder.train import dataset
 from tests.conftest import DEMO_BASE, PHOTOS
 
@@ -199,9 +199,9 @@ def test_an_existing_folder_that_is_no_training_output_is_refused(tmp_path):
 
 
 def test_percentages_and_options_are_checked_first():
-    with pytest.raises(DatasetError, match="--test-percent 0: must be more than 0"):
+    with pytest.raises(OptionError, match="--test-percent 0: must be more than 0"):
         dataset.scan(PHOTOS, test_percent=0)
-    with pytest.raises(DatasetError, match="hold out more than 80%"):
+    with pytest.raises(OptionError, match="hold out more than 80%"):
         dataset.scan(PHOTOS, validation_percent=50, test_percent=40)
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--model", "mobilenet_v2", "--base", str(DEMO_BASE)])
     assert result.exit_code == 1 and "give --model or --base, not both" in result.output
@@ -216,8 +216,10 @@ def test_percentages_and_options_are_checked_first():
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--seed", "-1"])
     assert result.exit_code == 1 and "-1 is not in the range 0<=x<=4294967295" in result.output
     # A stock name as --base, or a file that is no model: the hint names --model, the option for a stock base.
-    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", "mobilenet_v1", "--out", "nowhere"])
+    result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", "mobilenet_v1", "--out", "nowhere"],
+                                prog_name="browsernet")
     assert result.exit_code == 1 and result.output.strip().splitlines()[-1] == (
-        "Error: --base mobilenet_v1: a stock model; give it as --model mobilenet_v1 (--base is for a model file)")
+        "Error: --base mobilenet_v1: a stock model; give it as --model mobilenet_v1 (--base is for a model file) "
+        "(see 'browsernet train --help')")
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(PHOTOS / "CREDITS.md"), "--out", "nowhere"])
     assert result.exit_code == 1 and "; or a stock base: --model mobilenet_v1 / mobilenet_v2" in result.output
