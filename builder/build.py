@@ -427,15 +427,7 @@ def _check_options(opts: BuildOptions) -> None:
         if opts.target != hosting.FIREBASE:
             raise OptionError("--firebase-project is for --target firebase")
         hosting.check_project(opts.firebase_project)
-    if opts.target == hosting.FIREBASE and read_build_report(opts.out) is not None:
-        hosting.previous_firebase_files(opts.out)  # an edited firebase.json stops the build now, not after it
-    elif not opts.force and read_build_report(opts.out) is not None:
-        # A site deployed to Firebase holds firebase.json and .firebaserc (deploy writes them), which the user may
-        # have added to; a build for another target writes neither, so the rebuild would silently drop that.
-        additions = hosting.firebase_additions(opts.out)
-        if additions:
-            raise OutputDirError(f"{opts.out}: holds {named(additions)}, which a --target {opts.target} build does "
-                                 "not write; rebuild with --target firebase to keep them, or pass --force to drop them")
+    check_previous_hosting(opts.out, opts.target, opts.force)
     auto = quantize.is_auto(default_quantize(opts))
     for name, value in (("--calibration", opts.calibration), ("--agreement", opts.agreement),
                         ("--max-prob-error", opts.max_prob_error)):
@@ -447,6 +439,28 @@ def _check_options(opts: BuildOptions) -> None:
         raise BrowsernetError(f"--calibration {opts.calibration}: no such folder")
     if opts.shard_size < 1024:
         raise OptionError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
+
+
+def check_previous_hosting(out: Path, target: str, force: bool) -> None:
+    """Raise (one line, before anything is converted) when rebuilding the site ``out`` for ``target`` would lose
+    what the user added to its host files: for Firebase, an edited ``hosting`` section of ``firebase.json``
+    (browsernet writes its own); for another target, which writes neither ``firebase.json`` nor ``.firebaserc``
+    (``deploy firebase`` puts them in the site), any addition to them, unless ``force``. Also called by ``train
+    --build-site`` before it trains."""
+    if read_build_report(out) is None:
+        return
+    if target == hosting.FIREBASE:
+        hosting.previous_firebase_files(out)
+        return
+    additions = [] if force else hosting.firebase_additions(out)
+    if additions:
+        try:
+            hosting.previous_firebase_files(out)
+            keep = "rebuild with --target firebase to keep them"
+        except BrowsernetError:  # an edited hosting section, a file that is not JSON: Firebase's build refuses too
+            keep = "move the files out of the site folder to keep them"
+        raise OutputDirError(f"{out}: holds {named(additions)}, which a --target {target} build does not write; "
+                             f"{keep}, or pass --force to drop them")
 
 
 def _check_shard_count(model_dir: Path, shards: dict[str, str], shard_size: int) -> None:

@@ -394,7 +394,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             cache_dir=None if no_cache else (cache_dir or default_cache_dir()), force=force, progress=not quiet)
         check_options(options)  # before the headline: a wrong option is the one line said
         if site is not None:  # before training: a wrong SITE_DIR should not cost a training run
-            check_site_target(site, options)
+            check_site_target(site, options, target)
         result = _with_progress(quiet, f"Training on {data_dir}/ into {out}/",
                                 lambda reporter: run_train(options, reporter))
         if not quiet:

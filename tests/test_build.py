@@ -523,6 +523,12 @@ def test_a_rebuild_for_another_target_never_drops_what_the_user_added_to_the_fir
     (previous_site / "firebase.json").write_text(json.dumps(hosting.firebase_config()))
     code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
     assert code == 0 and not (previous_site / "firebase.json").exists(), text
+    # An edited hosting section, which a Firebase build refuses too: the advice is not that build.
+    (previous_site / "firebase.json").write_text('{"hosting": null}')
+    code, text = _run("--model", fine_tuned_h5, "--labels", labels, "--out", previous_site)
+    assert code == 1 and text.strip().splitlines()[-1].endswith(
+        "holds firebase.json's edited hosting, which a --target generic build does not write; move the files out "
+        "of the site folder to keep them, or pass --force to drop them"), text
 
 
 @pytest.mark.parametrize("args, message", [

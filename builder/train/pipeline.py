@@ -256,17 +256,21 @@ def _save(model, head, base, template: Path | None, path: Path, head_only: bool,
         saving.keep(path, saving.template_path(cache_dir / base.key[:32], keras.__version__))
 
 
-def check_site_target(site: Path, opts: TrainOptions) -> None:
+def check_site_target(site: Path, opts: TrainOptions, target: str = "generic") -> None:
     """``train --build-site SITE_DIR``: raise (one line) unless the site may go to ``site``, checked before
     training: not the training output ``--out`` or the photo folder (nor inside or around either), holding
     none of the files training reads (the base, a weights file; not even with ``--force``), and absent, empty,
-    a previous site, or ``--force``."""
+    a previous site, or ``--force``; a previous site's host files are checked for the build for ``target``
+    (:func:`builder.build.check_previous_hosting`)."""
     resolved = site.resolve()
     for other, what in ((opts.out.resolve(), f"the training output --out {opts.out}"),
                         (opts.data.resolve(), f"the photo folder {opts.data}")):
         if resolved == other or other in resolved.parents or resolved in other.parents:
             raise TrainError(f"--build-site {site}: overlaps {what}; choose a separate folder for the site")
     staging.check_target(site, opts.force, inputs=opts.inputs, option="--build-site")
+    from builder.build import check_previous_hosting
+
+    check_previous_hosting(site, target, opts.force)  # what the user added to a previous site's firebase.json
     if opts.cache_dir is not None:
         _refuse_cache_inside(opts.cache_dir, site, "--build-site")
 

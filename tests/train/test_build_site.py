@@ -84,25 +84,33 @@ def test_train_build_site_goes_from_photos_to_a_site_in_one_command(trained_site
     assert (site / ".nojekyll").is_file() and (site / "index.html").is_file()
 
 
-@pytest.mark.parametrize("where", ["out", "photos", "not-a-site"])
-def test_train_build_site_refuses_a_bad_site_folder_before_training(where, tmp_path):
+@pytest.mark.parametrize("where", ["out", "photos", "not-a-site", "firebase-additions"])
+def test_train_build_site_refuses_a_bad_site_folder_before_training(where, tmp_path, request):
+    import shutil
+
     from click.testing import CliRunner
 
     from builder.cli import cli
     from tests.conftest import DEMO_BASE, PHOTOS
 
     out = tmp_path / "model"
-    site = {"out": out / "site", "photos": PHOTOS / "site", "not-a-site": tmp_path / "notes"}[where]
+    site = {"out": out / "site", "photos": PHOTOS / "site", "not-a-site": tmp_path / "notes",
+            "firebase-additions": tmp_path / "site"}[where]
     if where == "not-a-site":
         site.mkdir()
         (site / "todo.txt").write_text("mine\n")
+    if where == "firebase-additions":  # a previous site, deployed to Firebase, whose emulator port the user set
+        shutil.copytree(request.getfixturevalue("sites")["seq"], site)
+        (site / "firebase.json").write_text('{"emulators": {"hosting": {"port": 5001}}}')
     result = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(DEMO_BASE), "--out", str(out),
                                       "--no-cache", "--build-site", str(site)])
     assert result.exit_code == 1
     message = result.output.strip().splitlines()[-1]
     assert str(site) in message and "Traceback" not in result.output
-    assert ("overlaps" in message) if where != "not-a-site" else (
-        "is not a browsernet build; choose another --build-site or pass --force" in message)
+    assert {"out": "overlaps", "photos": "overlaps",
+            "not-a-site": "is not a browsernet build; choose another --build-site or pass --force",
+            "firebase-additions": "holds firebase.json's edited emulators, which a --target generic build does not "
+                                  "write; rebuild with --target firebase to keep them"}[where] in message, message
     assert not out.exists() and not (PHOTOS / "site").exists()  # nothing trained, nothing written
     if where == "not-a-site":
         assert [p.name for p in site.iterdir()] == ["todo.txt"]
