@@ -115,10 +115,15 @@ class Trained:
     def _base_name(self) -> str:
         """The base as the published card names it: a model file by its name alone (train records ``--base`` as
         typed, ``../models/base.h5``: no folder of the training machine goes out with the site), a stock base by
-        its family and settings."""
+        its family and settings, a ``--weights`` file among them by its name alone too."""
         base = self.report["base"]
-        file = isinstance(base.get("identity"), dict) and "sha256" in base["identity"]
-        return Path(base["name"]).name if file else base["name"]
+        identity = base.get("identity") if isinstance(base.get("identity"), dict) else {}
+        if "sha256" in identity:
+            return Path(base["name"]).name
+        weights = identity.get("weights")
+        if isinstance(weights, str) and weights not in ("imagenet", "none"):
+            return base["name"].replace(weights, Path(weights).name)
+        return base["name"]
 
     def photos(self, split: str, at_most: int | None = None,
                leave_out: set[str] = frozenset()) -> tuple[list[Path], np.ndarray] | str:

@@ -202,6 +202,10 @@ def test_the_published_card_names_a_base_file_by_its_name_alone(trained_site):
     report = json.loads((out / records.REPORT_FILE).read_text())
     report["base"]["name"] = "../models/dog_breed_mobilenetv2.h5"
     assert Trained(out / records.MODEL_FILE, None, report).card()["base"] == "dog_breed_mobilenetv2.h5"
+    # A stock base with a weights file (--model mobilenet_v2 --weights ../w/mnv2.h5), as train names it.
+    report["base"]["name"] = "mobilenet_v2 (alpha 1, 224 px, ../w/mnv2.h5 weights)"
+    report["base"]["identity"] = {"base": "mobilenet_v2", "alpha": 1.0, "weights": "../w/mnv2.h5"}
+    assert Trained(out / records.MODEL_FILE, None, report).card()["base"] == "mobilenet_v2 (alpha 1, 224 px, mnv2.h5 weights)"
 
 
 def test_a_trained_model_without_labels_txt_takes_its_classes_from_its_report(trained_site, tmp_path):
