@@ -146,7 +146,6 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                 if reason is not None:
                     log.warning("bench: %s", reason)
                     unavailable[WEBGPU] = reason
-                    result.site_backends[WEBGPU] = {"error": reason}
             for fmt in formats:
                 for backend, reason in unavailable.items():
                     if backend in _configs(fmt, opts.backends):
@@ -162,11 +161,16 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                     if backend in unavailable:
                         continue
                     for config, threads in _thread_configs(backend):
-                        with reporter.step(f"site on {config}, round {round_no} of {ROUNDS}: load, "
-                                           f"{half.runs} classifications, return visits"):
-                            site_rounds.setdefault(config, []).append(
-                                _site(chromium, site_url, site_sent, backend, input_size, half,
-                                      "&threads=1" if threads == 1 else ""))
+                        if "error" not in (site_rounds.get(config) or [{}])[-1]:
+                            with reporter.step(f"site on {config}, round {round_no} of {ROUNDS}: load, "
+                                               f"{half.runs} classifications, return visits"):
+                                try:
+                                    got = _site(chromium, site_url, site_sent, backend, input_size, half,
+                                                "&threads=1" if threads == 1 else "")
+                                except BrowsernetError as e:  # this backend's row says so; the others go on
+                                    log.warning("bench: the site on %s failed: %s", config, e)
+                                    got = {"error": str(e)}
+                                site_rounds.setdefault(config, []).append(got)
                         for fmt, model_url in formats.items():
                             if config not in _configs(fmt, opts.backends) or "error" in (
                                     rounds.get((fmt, config)) or [{}])[-1]:
@@ -177,8 +181,12 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
                                                    half)
                                 got["bytes"] = _row_bytes(fmt, model_url, sent)
                                 rounds.setdefault((fmt, config), []).append(got)
-            for config, visits in site_rounds.items():
-                result.site_backends[config] = _site_row(visits)
+            # In the order of --backends (a WebGPU row that failed before the rounds included).
+            for config in [c for backend in opts.backends for c, _ in _thread_configs(backend)]:
+                if config in site_rounds:
+                    result.site_backends[config] = _site_row(site_rounds[config])
+                elif config in unavailable:
+                    result.site_backends[config] = {"error": unavailable[config]}
             stored = report.weight_map(result.model.get("quantization"))
             for (fmt, config), runs in rounds.items():
                 row = result.harness.setdefault(fmt, {})[config] = _row(runs, reference)
@@ -588,12 +596,16 @@ def _site_row(visits: list[dict[str, Any]]) -> dict[str, Any]:
     """The site's figures on one backend from its rounds (:func:`_site`), as the harness rows pool theirs: the
     better load, first inference and cold first prediction of the rounds (a first run is the one a slow spell
     hurts most), the timed classifications pooled, and the medians of every return visit."""
-    firsts = [v["first_inference_ms"] for v in visits]
+    failed = [v["error"] for v in visits if "error" in v]
+    if failed:
+        return {"error": failed[0]}
+    firsts = [v["first_inference_ms"] for v in visits if v["first_inference_ms"] is not None]
     inferences = [ms for v in visits for ms in v["inference_ms"]]
     warm_startups = [startup for v in visits for startup in v["warm_startups"]]
+    stages = list(dict.fromkeys(stage for startup in warm_startups for stage in startup))
     return {
         "load_ms": round(min(v["load_ms"] for v in visits), 1),
-        "first_inference_ms": round(min(firsts), 1) if None not in firsts else None,
+        "first_inference_ms": round(min(firsts), 1) if firsts else None,
         **baseline.summarise([t for v in visits for t in v["times"]]),
         # The worker's own timing of the same inferences (preprocessing ops, the model, reading the
         # output back): classify() less its message round trip, image resize and top-k. Only the timed
@@ -602,9 +614,10 @@ def _site_row(visits: list[dict[str, Any]]) -> dict[str, Any]:
         "cold_first_prediction_ms": round(min(v["cold_first_ms"] for v in visits), 1),
         "warm_first_prediction_ms": round(statistics.median(ms for v in visits for ms in v["warm_firsts"]), 1),
         "warm_visits": len(warm_startups),
-        # Where a warm visit's start-up went: each stage's end, in ms after navigation (medians).
-        "warm_startup_ms": {stage: round(statistics.median(v[stage] for v in warm_startups), 1)
-                            for stage in warm_startups[0] if all(stage in v for v in warm_startups)},
+        # Where a warm visit's start-up went: each stage's end, in ms after navigation (medians over the visits
+        # that report it).
+        "warm_startup_ms": {stage: round(statistics.median(v[stage] for v in warm_startups if stage in v), 1)
+                            for stage in stages},
         "bytes_first_visit": visits[0]["bytes_first"],
         "bytes_return_visit": max(v["bytes_return"] for v in visits),
         "threads": visits[0]["threads"],
