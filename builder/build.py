@@ -187,7 +187,7 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
                                  weights=conversion.weights, dtypes=conversion.dtypes)
         _warn_quantization_error(check, choice, specs, reporter)
         with reporter.step("rendering the site"):
-            title = opts.title or _default_title(info, opts.model, _trained_on(trained))
+            title = opts.title or _default_title(info, opts.model, trained.photo_folder if trained else None)
             hashes = vendor.copy_into(runtime, site)
             shards = conversion.shard_sha256
             render.render_site(site, title=title, runtime_scripts=runtime.script_tags(hashes), scripts=scripts, config={
@@ -235,8 +235,8 @@ def _inputs(opts: BuildOptions, trained: training.Trained | None) -> list[Path]:
     files = [] if is_stock(opts.model) else [Path(opts.model)]
     if is_stock(opts.model) and opts.weights not in ("imagenet", "none"):
         files.append(Path(opts.weights))
-    if trained is not None:
-        files.append(Path(trained.report["data"]["folder"]))
+    if trained is not None and trained.photo_folder is not None:
+        files.append(trained.photo_folder)
     return files + [p for p in (opts.labels, opts.calibration) if p is not None]
 
 
@@ -435,6 +435,8 @@ def _check_options(opts: BuildOptions) -> None:
             raise OptionError(f"{name} is for --quantize auto")
     if NO_QUANTIZE in opts.quantize and len(opts.quantize) > 1:
         raise OptionError("--quantize none cannot be combined with other --quantize options")
+    if not auto and opts.quantize != (NO_QUANTIZE,):
+        quantize.parse(opts.quantize)  # an unknown dtype is said before anything starts
     if opts.calibration is not None and not opts.calibration.is_dir():
         raise BrowsernetError(f"--calibration {opts.calibration}: no such folder")
     if opts.shard_size < 1024:
@@ -482,14 +484,7 @@ _GENERIC_FOLDERS = frozenset({"trained", "model", "models", "out", "output", "ou
                               "train", "training"})
 
 
-def _trained_on(trained) -> str | None:
-    """The photo folder a `browsernet train` model was trained on, as its report records it (None if not)."""
-    data = trained.report.get("data") if trained is not None else None
-    folder = data.get("folder") if isinstance(data, dict) else None
-    return folder if isinstance(folder, str) and folder else None
-
-
-def _default_title(info, model: str, data_folder: str | None = None) -> str:
+def _default_title(info, model: str, data_folder: str | Path | None = None) -> str:
     """The page title without --title: the model file's name, else, for a generic name such as
     `browsernet train`'s model.keras, its folder's name, else the name of the photo folder it was trained on
     (``data_folder``), else "Image classifier". Generic folder names (trained, output, photos, ...) and the home

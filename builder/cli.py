@@ -108,14 +108,14 @@ def _run(verbose: int, quiet: bool, action: Callable[[], Any]) -> Any:
             result = action()
             interrupts.raise_if_cut_short()  # a stop signal whose KeyboardInterrupt some library swallowed
             return result
-        except OptionError as e:  # as click's own usage errors: where the options are explained
-            raise BrowsernetError(f"{e.format_message()} (see '{click.get_current_context().command_path} "
-                                  "--help')") from e
-        except BrowsernetError:
+        except BrowsernetError as e:
             if interrupts.seen():  # whatever failed, it failed because the user pressed Ctrl-C
                 raise _aborted() from None
             if verbose:
                 traceback.print_exc()
+            if isinstance(e, OptionError):  # as click's own usage errors: where the options are explained
+                raise BrowsernetError(f"{e.format_message()} (see '{click.get_current_context().command_path} "
+                                      "--help')") from e
             raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -453,7 +453,7 @@ def serve(directory: Path | None, port: int, rebuild: bool, verbose: int, quiet:
         from builder.serve import make_server, url_of
 
         if build_options and not rebuild:
-            raise BrowsernetError(f"{', '.join(build_options)}: build options, used only with --build (build the "
+            raise OptionError(f"{', '.join(build_options)}: build options, used only with --build (build the "
                                   "site first, then serve it); without it, serve shows the site as it was built")
         site = directory or kwargs["out"]
         if rebuild:

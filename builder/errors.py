@@ -38,6 +38,11 @@ class BrowsernetError(click.ClickException):
         click.echo(f"Error: {self.format_message()}", file=file, err=True)
 
 
+class OptionError(BrowsernetError):
+    """An option's value out of its range, or options that contradict each other: the CLI adds a pointer to the
+    command's ``--help``, as for the usage errors click finds."""
+
+
 class ModelError(BrowsernetError):
     """The model could not be read, built or converted."""
 
@@ -82,7 +87,7 @@ class ServeError(BrowsernetError):
     """The preview server could not start."""
 
 
-class QuantizeError(BrowsernetError):
+class QuantizeError(OptionError):
     """A --quantize option that cannot be applied."""
 
 
@@ -104,11 +109,6 @@ class CalibrationError(BrowsernetError):
 
 class DatasetError(BrowsernetError):
     """The training photos cannot be used: a missing folder, too few classes or images, a broken image."""
-
-
-class OptionError(BrowsernetError):
-    """An option's value out of its range, or options that contradict each other: the CLI adds a pointer to the
-    command's ``--help``, as for the usage errors click finds."""
 
 
 class TrainError(BrowsernetError):

@@ -93,10 +93,10 @@ def _ignore_during_teardown() -> None:
     callbacks run last registered first): after it, Python puts back the default action of every signal it
     handles, which for SIGINT ends the process by the signal (exit 130), while it collects garbage and tears its
     modules down (0.1-0.5 s with TensorFlow loaded). An ignored signal stays ignored: the command is over, and
-    its exit status is the one the process ends with."""
+    its exit status is the one the process ends with. Only Ctrl-C: SIGTERM (kill, timeout, a service manager)
+    still ends a teardown that hangs."""
     if _exiting.is_set() and threading.current_thread() is threading.main_thread():
-        for sig in SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 atexit.register(_ignore_during_teardown)
@@ -106,7 +106,7 @@ def exit_on_signal(code: int) -> None:
     """From now on, a stop signal ends the process at once with ``code``: for the interpreter's shutdown, after
     the command ended with that exit status (JAX's and TensorFlow's exit callbacks take about a second, and a
     Ctrl-C then printed a traceback, or ended the process by the signal, exit 130). Once the exit callbacks have
-    run, the stop signals are ignored (:func:`_ignore_during_teardown`)."""
+    run, Ctrl-C is ignored (:func:`_ignore_during_teardown`)."""
     _exiting.set()
 
     def leave(signum: int, frame: Any) -> None:

@@ -260,10 +260,11 @@ def test_build_options_without_build_are_refused_instead_of_ignored(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text("<!doctype html><title>x</title>")
-    result = CliRunner().invoke(cli, ["serve", str(site), "--port", "0", "--model", "new.h5", "--quantize", "none"])
+    result = CliRunner().invoke(cli, ["serve", str(site), "--port", "0", "--model", "new.h5", "--quantize", "none"],
+                                prog_name="browsernet")
     assert result.exit_code == 1 and result.output.strip() == (
         "Error: --model, --quantize: build options, used only with --build (build the site first, then serve it); "
-        "without it, serve shows the site as it was built")
+        "without it, serve shows the site as it was built (see 'browsernet serve --help')")
 
 
 def test_a_busy_port_says_how_to_get_a_free_one(tmp_path):

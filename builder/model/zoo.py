@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from builder.errors import ModelError, UnsupportedLayerError, WeightsError
+from builder.errors import ModelError, OptionError, UnsupportedLayerError, WeightsError
 from builder.model import dtype_policy, input_shape
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _build_stock(family: str, alpha: float, size: int, weights: str, minimalisti
     if minimalistic:
         alphas = (1.0,)
     if not 0 < alpha < math.inf:  # nan and inf too: "cannot convert float NaN to integer" inside Keras
-        raise ModelError(f"--alpha must be a positive number, got {alpha}")
+        raise OptionError(f"--alpha must be a positive number, got {alpha}")
     check_input_size(size)
     if weights == "imagenet" and (alpha not in alphas or size not in sizes):
         raise WeightsError(
@@ -722,10 +722,10 @@ def _describe(model: Any, path: Path) -> ModelInfo:
 
 
 def check_input_size(size: int | None) -> None:
-    """Raise :class:`ModelError` for an ``--input-size`` outside [:data:`MIN_INPUT_SIZE`, :data:`MAX_INPUT_SIZE`]
+    """Raise :class:`~builder.errors.OptionError` for an ``--input-size`` outside [:data:`MIN_INPUT_SIZE`, :data:`MAX_INPUT_SIZE`]
     (None: not given)."""
     if size is not None and not MIN_INPUT_SIZE <= size <= MAX_INPUT_SIZE:
-        raise ModelError(f"--input-size must be from {MIN_INPUT_SIZE} to {MAX_INPUT_SIZE} pixels, got {size}")
+        raise OptionError(f"--input-size must be from {MIN_INPUT_SIZE} to {MAX_INPUT_SIZE} pixels, got {size}")
 
 
 def is_mobilenet_name(name: str) -> bool:

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from builder.site import precompress
-from builder.errors import BrowsernetError
+from builder.errors import BrowsernetError, OptionError
 
 GENERIC, GITHUB_PAGES, FIREBASE = "generic", "github-pages", "firebase"
 TARGETS = (GENERIC, GITHUB_PAGES, FIREBASE)
@@ -54,14 +54,14 @@ def is_hashed(path: str) -> bool:
 
 def check_cname(cname: str) -> str:
     if not _DOMAIN.fullmatch(cname):  # fullmatch: a "$" pattern's match also takes a trailing newline
-        raise BrowsernetError(f"--cname {cname!r}: not a domain name (expected something like www.example.com)")
+        raise OptionError(f"--cname {cname!r}: not a domain name (expected something like www.example.com)")
     return cname.lower()
 
 
 def check_project(project: str, option: str = "--firebase-project") -> str:
     """``project`` if it is a valid Firebase project ID; else :class:`BrowsernetError` naming ``option``."""
     if not _PROJECT_ID.fullmatch(project):
-        raise BrowsernetError(f"{option} {project!r}: not a Firebase project ID (6-30 characters: "
+        raise OptionError(f"{option} {project!r}: not a Firebase project ID (6-30 characters: "
                               "lower-case letters, digits and hyphens, starting with a letter)")
     return project
 

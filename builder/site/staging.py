@@ -59,9 +59,10 @@ def check_target(out: Path, force: bool, foreign: Foreign = foreign_to_build,
             raise OutputDirError(f"{out}: refusing to replace a directory that holds the input {source}; "
                                  f"choose another {option} (or move the input out of it)")
         if where.is_dir() and where in resolved.parents:  # a class folder of the photos, say
+            holds = out.is_dir() and any(out.iterdir())
             raise OutputDirError(f"{out}: inside the input folder {source}, whose files the command reads: "
-                                 f"replacing it would delete them, and its own files would be read as photos; "
-                                 f"choose an {option} outside it")
+                                 + ("replacing it would delete them, and " if holds else "")
+                                 + f"its own files would be read as photos; choose an {option} outside it")
     if not out.exists():
         check_writable(out.parent, option)
         return

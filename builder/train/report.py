@@ -58,6 +58,13 @@ class Trained:
     report: dict[str, Any]
 
     @property
+    def photo_folder(self) -> Path | None:
+        """The folder of photos it was trained on, as its report records it (None if the report names none)."""
+        data = self.report.get("data")
+        folder = data.get("folder") if isinstance(data, dict) else None
+        return Path(folder) if isinstance(folder, str) and folder else None
+
+    @property
     def preprocess(self) -> str | None:
         """The --preprocess mode of the pixels the model was trained on ("raw": train puts the input scaling inside
         the model), or None where the report does not say."""

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from builder.model import zoo as models
-from builder.errors import ModelError, WeightsError
+from builder.errors import ModelError, OptionError, WeightsError
 
 
 def test_stock_model_knobs_are_applied():
@@ -19,11 +19,11 @@ def test_random_weights_are_reproducible():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"alpha": 0}, ModelError, "--alpha must be a positive number, got 0"),
-    ({"alpha": float("nan")}, ModelError, "--alpha must be a positive number, got nan"),
-    ({"alpha": float("inf")}, ModelError, "--alpha must be a positive number, got inf"),
-    ({"input_size": 16}, ModelError, "--input-size must be from 32 to 1024 pixels, got 16"),
-    ({"input_size": 2048}, ModelError, "--input-size must be from 32 to 1024 pixels, got 2048"),
+    ({"alpha": 0}, OptionError, "--alpha must be a positive number, got 0"),
+    ({"alpha": float("nan")}, OptionError, "--alpha must be a positive number, got nan"),
+    ({"alpha": float("inf")}, OptionError, "--alpha must be a positive number, got inf"),
+    ({"input_size": 16}, OptionError, "--input-size must be from 32 to 1024 pixels, got 16"),
+    ({"input_size": 2048}, OptionError, "--input-size must be from 32 to 1024 pixels, got 2048"),
     ({"alpha": 0.3, "weights": "imagenet"}, WeightsError, r"ImageNet weights exist only for alpha in"),
     ({"weights": "/no/such.weights.h5"}, WeightsError, "weights file not found"),
 ])
@@ -276,7 +276,7 @@ def test_a_model_whose_input_takes_any_size_is_built_at_input_size(kind, tmp_pat
     want = np.asarray(model(x, training=False))  # the model as saved, run on 64-pixel images
     np.testing.assert_allclose(np.asarray(loaded(x, training=False)), want, atol=1e-6)
     assert np.ptp(want, axis=0).max() > 0.05  # the photos get different answers
-    with pytest.raises(ModelError, match="--input-size must be from 32 to 1024"):
+    with pytest.raises(OptionError, match="--input-size must be from 32 to 1024"):
         models.load(str(path), input_size=16)
 
 
