@@ -535,6 +535,9 @@ def test_a_rebuild_for_another_target_never_drops_what_the_user_added_to_the_fir
     (["--cname", "example.com"], "--cname is for --target github-pages"),
     (["--quantize", "none", "--calibration", "."], "--calibration is for --quantize auto"),
     (["--top-k", "0"], "--top-k must be at least 1, got 0"),
+    (["--input-size", "5"], "--input-size must be from 32 to 1024 pixels, got 5"),
+    (["--quantize", "foo"], "--quantize 'foo': unknown dtype 'foo'; choose from float16, uint16, uint8 (or auto, or "
+                            "none for float32)"),
 ])
 def test_options_that_contradict_each_other_are_one_line_pointing_to_help(args, message, tmp_path):
     """As for the usage errors click finds (an unknown option): the line says where the options are explained,
