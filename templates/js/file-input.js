@@ -17,6 +17,20 @@ export function doneMessage(classified, failed, last) {
 }
 
 /**
+ * What the queue says of a drop that brought no file (`types`: the drop's DataTransfer types): a link or a
+ * picture dragged from another page comes as its address, which the page does not fetch (it sends and loads
+ * nothing from other sites). Empty when there is nothing to say.
+ */
+export function dropWithoutFiles(types) {
+  const list = [...(types || [])];
+  if (list.includes('text/uri-list')) {
+    return 'Nothing to classify: that was a link, not a file. Save the image on your device, then drop or '
+      + 'choose the file.';
+  }
+  return list.length > 0 ? 'Nothing to classify: drop image files (JPEG, PNG, WebP, GIF).' : '';
+}
+
+/**
  * Wires the file input, the page's drop target (the whole page: a drop anywhere would
  * otherwise navigate away) and paste, for ui.js's `view`. `classify(file)` resolves to
  * `{results}` or rejects with a readable message.
@@ -75,7 +89,14 @@ export function createFileInput(view, classify) {
   document.addEventListener('drop', (event) => {
     event.preventDefault();
     dropzone.classList.remove('is-dragging');
-    if (event.dataTransfer) add([...event.dataTransfer.files]);
+    if (!event.dataTransfer) return;
+    const files = [...event.dataTransfer.files];
+    if (files.length === 0) {
+      const said = dropWithoutFiles(event.dataTransfer.types);
+      if (said) view.setQueue(said);
+      return;
+    }
+    add(files);
   });
   dropzone.addEventListener('dragover', (event) => {
     const broken = document.body.dataset.state === 'error';

@@ -28,5 +28,6 @@ export function formatMs(ms) {
 export function formatPercent(p) {
   const pct = p * 100;
   if (pct > 0 && pct < 0.1) return '<0.1%';
+  if (pct < 100 && pct >= 99.95) return '>99.9%'; // not a misleading 100.0% either: the model is not certain
   return `${pct.toFixed(1)}%`;
 }

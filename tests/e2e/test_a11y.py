@@ -11,6 +11,9 @@ def test_without_javascript_the_page_says_what_it_is_and_why_it_needs_js(served,
     text = notice.text_content()
     assert "needs JavaScript" in text and "image classifier" in text and "never uploaded" in text
     assert page.page.text_content("h1") == "Fine-tuned <b>test</b>"  # what the page is, as text
+    # Not a loader that never ends, nor controls that do nothing, under the notice.
+    for part in ("#status", "#dropzone", "#camera-start", "#model-card-title"):
+        assert not page.page.locator(part).is_visible(), part
 
 
 def test_file_input_is_reached_by_keyboard_and_opens_with_enter(served, open_page):

@@ -228,6 +228,22 @@ def test_a_file_dropped_anywhere_or_pasted_is_classified_and_its_answer_announce
     assert page.page.text_content("#queue").startswith(f"Done. blue.png: {label}, ")
 
 
+def test_a_dropped_link_says_it_is_not_a_file(inputs, served, open_page):
+    """A picture dragged from another site comes as its address: nothing happened, without a word. The page never
+    fetches it (it loads nothing from other sites), and says to save the file."""
+    page = _open(open_page, served)
+    requested = []
+    page.page.on("request", lambda request: requested.append(request.url))
+    page.page.evaluate("""() => {
+      const data = new DataTransfer();
+      data.setData('text/uri-list', 'https://example.com/cat.jpg');
+      data.setData('text/plain', 'https://example.com/cat.jpg');
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }""")
+    assert page.page.text_content("#queue").startswith("Nothing to classify: that was a link, not a file.")
+    assert page.page.locator("#results .card").count() == 0 and not any("example.com" in u for u in requested)
+
+
 DROP_AT_ONCE = """async ([b64, name]) => {
   // As soon as the page's scripts listen (window.browsernet is set with them), in the same task: the model is
   // still loading then (the worker has not even started TF.js).

@@ -4,10 +4,13 @@ import assert from 'node:assert/strict';
 
 import { downloadText, fileLabel, formatBytes, formatMs, formatPercent } from '../../templates/js/format.js';
 
-test('percentages never show a misleading 0.0%', () => {
+test('percentages never show a misleading 0.0% or 100.0%', () => {
   assert.equal(formatPercent(0.5), '50.0%');
   assert.equal(formatPercent(0.0004), '<0.1%');
   assert.equal(formatPercent(0), '0.0%');
+  assert.equal(formatPercent(0.9996), '>99.9%');
+  assert.equal(formatPercent(0.9994), '99.9%');
+  assert.equal(formatPercent(1), '100.0%');
 });
 
 test('download progress reads as bytes of the total, and never overshoots', () => {

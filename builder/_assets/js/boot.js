@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-WXDICMTQ.js");
+  await import("./app-V7W5RFYB.js");
 }
 boot().catch(fail);

@@ -82,6 +82,7 @@ function formatMs(ms) {
 function formatPercent(p) {
   const pct = p * 100;
   if (pct > 0 && pct < 0.1) return "<0.1%";
+  if (pct < 100 && pct >= 99.95) return ">99.9%";
   return `${pct.toFixed(1)}%`;
 }
 
@@ -1555,6 +1556,13 @@ function doneMessage(classified, failed, last) {
   if (classified === 1 && !failed && last) return `Done. ${answer}`;
   return `Done: ${plural(classified)} classified${failed ? `, ${failed} could not be` : ""}.` + (last ? ` Last: ${answer}` : "");
 }
+function dropWithoutFiles(types) {
+  const list = [...types || []];
+  if (list.includes("text/uri-list")) {
+    return "Nothing to classify: that was a link, not a file. Save the image on your device, then drop or choose the file.";
+  }
+  return list.length > 0 ? "Nothing to classify: drop image files (JPEG, PNG, WebP, GIF)." : "";
+}
 function createFileInput(view2, classify2) {
   const { input, dropzone } = view2.refs;
   const waiting = [];
@@ -1604,7 +1612,14 @@ function createFileInput(view2, classify2) {
   document.addEventListener("drop", (event) => {
     event.preventDefault();
     dropzone.classList.remove("is-dragging");
-    if (event.dataTransfer) add([...event.dataTransfer.files]);
+    if (!event.dataTransfer) return;
+    const files = [...event.dataTransfer.files];
+    if (files.length === 0) {
+      const said = dropWithoutFiles(event.dataTransfer.types);
+      if (said) view2.setQueue(said);
+      return;
+    }
+    add(files);
   });
   dropzone.addEventListener("dragover", (event) => {
     const broken = document.body.dataset.state === "error";
