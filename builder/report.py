@@ -108,9 +108,10 @@ class BuildReport:
                 return f"{file}: missing from the site (it is in {REPORT_FILE})"
             if file.stat().st_size != size:
                 return f"{file}: changed since the build ({file.stat().st_size} bytes, built as {size})"
-        for path in without_sha256(self.files, self.sha256, skip):
-            return (f"{site / path}: {REPORT_FILE} records no sha256 for it (the report was edited or damaged), so "
-                    "its content cannot be checked")
+        unrecorded = without_sha256(self.files, self.sha256, skip)
+        if unrecorded:
+            return (f"{site / unrecorded[0]}: {REPORT_FILE} records no sha256 for it (the report was edited or "
+                    "damaged), so its content cannot be checked")
         for path, digest in self.sha256.items():
             if path in skip:
                 continue

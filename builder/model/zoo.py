@@ -722,8 +722,8 @@ def _describe(model: Any, path: Path) -> ModelInfo:
 
 
 def check_input_size(size: int | None) -> None:
-    """Raise :class:`~builder.errors.OptionError` for an ``--input-size`` outside [:data:`MIN_INPUT_SIZE`, :data:`MAX_INPUT_SIZE`]
-    (None: not given)."""
+    """Raise :class:`~builder.errors.OptionError` for an ``--input-size`` outside [:data:`MIN_INPUT_SIZE`,
+    :data:`MAX_INPUT_SIZE`] (None: not given)."""
     if size is not None and not MIN_INPUT_SIZE <= size <= MAX_INPUT_SIZE:
         raise OptionError(f"--input-size must be from {MIN_INPUT_SIZE} to {MAX_INPUT_SIZE} pixels, got {size}")
 

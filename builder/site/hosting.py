@@ -59,7 +59,8 @@ def check_cname(cname: str) -> str:
 
 
 def check_project(project: str, option: str = "--firebase-project") -> str:
-    """``project`` if it is a valid Firebase project ID; else :class:`BrowsernetError` naming ``option``."""
+    """``project`` if it is a valid Firebase project ID; else :class:`~builder.errors.OptionError` naming
+    ``option``."""
     if not _PROJECT_ID.fullmatch(project):
         raise OptionError(f"{option} {project!r}: not a Firebase project ID (6-30 characters: "
                               "lower-case letters, digits and hyphens, starting with a letter)")
@@ -167,8 +168,8 @@ def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[di
 def firebase_additions(folder: Path) -> list[str]:
     """What ``folder``'s ``firebase.json`` and ``.firebaserc`` hold beyond what browsernet writes (its hosting
     and emulators sections, a default project), each named for a message: ``firebase.json's edited emulators``,
-    ``firebase.json's functions``, ``.firebaserc's alias staging``; a file that is not a JSON object is named whole. A build for another target than Firebase
-    writes neither file, so these would be lost."""
+    ``firebase.json's functions``, ``.firebaserc's alias staging``; a file that is not a JSON object is named
+    whole. A build for another target than Firebase writes neither file, so these would be lost."""
     found = []
     for name in (FIREBASE_JSON, FIREBASERC):
         try:

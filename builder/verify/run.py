@@ -193,12 +193,12 @@ def _is_url(target: str) -> bool:
 
 def _local_build(site: Path) -> dict[str, Any]:
     """The report of the browsernet build in the folder ``site`` (:func:`report.read`), or one-line VerifyError."""
-    data = reports.read(site) if site.is_dir() else None
-    if data is None:
-        if site.is_dir():
-            reports.load(site)  # a report.json that is there but broken, or another tool's, is said as such
-        raise VerifyError(reports.not_a_site(site))
-    return data
+    if site.is_dir():
+        data = reports.read(site)
+        if data is not None:
+            return data
+        reports.load(site)  # a report.json that is there but broken, or another tool's, is said as such
+    raise VerifyError(reports.not_a_site(site))
 
 
 @contextmanager
