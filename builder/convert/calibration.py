@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.errors import CalibrationError
+from builder.errors import CalibrationError, named
 from builder.model import page_input
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ def builtin(size: tuple[int, int], count: int = BUILTIN_COUNT, seed: int = SEED)
 
 
 def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> CalibrationSet:
-    """Every image under ``folder`` (recursively; hidden files and folders are skipped, and so are files that
-    are not images, such as a README.md or a Thumbs.db, with a warning), by the rule ``train`` uses for its
-    photo folder (:func:`~builder.model.page_input.meant_as_image`), so that a training folder calibrates.
+    """Every image under ``folder`` (recursively, following linked folders; hidden files and folders are skipped,
+    and so are files that are not images, such as a README.md or a Thumbs.db, and links that point nowhere, with
+    a warning), by the rule ``train`` uses for its photo folder (:func:`~builder.model.page_input.meant_as_image`), so that a training folder calibrates.
 
     A file meant as an image (an image suffix, or a header Pillow knows) that does not decode is an error
     naming the file: such a set would not be the images the user thinks it is.
@@ -75,8 +75,10 @@ def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> Ca
 
     if not folder.is_dir():
         raise CalibrationError(f"--calibration {folder}: not a folder")
-    paths = sorted(p for p in folder.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    paths, broken = page_input.folder_files(folder)
+    if broken:
+        log.warning("--calibration %s: skipped %d link(s) that point nowhere: %s", folder, len(broken),
+                    named([p.relative_to(folder).as_posix() for p in broken]))
     documents = [p for p in paths if not page_input.meant_as_image(p)]
     if documents:
         log.warning("--calibration %s: skipped %d file(s) that are not images: %s", folder, len(documents),

@@ -10,6 +10,8 @@ measures what visitors get.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,24 +41,79 @@ def open_image(path: Path | bytes):
         raise ImageTooLarge(f"{str(e).split(', could be')[0]}; scale it down") from e
 
 
-def image_suffixes() -> set[str]:
-    """The file suffixes Pillow reads (``.jpg``, ``.png``, ``.webp``, ...), lower-case."""
+# Formats Pillow knows by name but that are no photo to decode here: PostScript (its reader runs Ghostscript) and
+# MPEG video, which it identifies only. Save-only formats (PDF, Palm) and stubs that need a handler registered
+# (HDF5, GRIB, BUFR, WMF outside Windows) are left out by :func:`image_suffixes` itself.
+_NOT_PHOTOS = frozenset({"EPS", "MPEG"})
+
+
+@lru_cache(maxsize=None)
+def image_suffixes() -> frozenset[str]:
+    """The file suffixes of the formats Pillow decodes here (``.jpg``, ``.png``, ``.webp``, ...), lower-case."""
+    from PIL import Image, ImageFile
+
+    Image.init()
+
+    def decodes(fmt: str) -> bool:
+        # Pillow opens a camera's multi-picture .mpo with its JPEG opener; MPO has none of its own.
+        opener = Image.OPEN.get("JPEG" if fmt == "MPO" else fmt, (None,))[0]
+        stub = isinstance(opener, type) and issubclass(opener, ImageFile.StubImageFile)
+        return opener is not None and not stub and fmt not in _NOT_PHOTOS
+
+    return frozenset(suffix.lower() for suffix, fmt in Image.registered_extensions().items() if decodes(fmt))
+
+
+@lru_cache(maxsize=None)
+def _document_suffixes() -> frozenset[str]:
+    """Suffixes Pillow registers for formats it does not decode into a photo here (``.pdf``, ``.eps``, ``.mpg``,
+    ``.h5``): files with these are documents, videos or data, not photos."""
     from PIL import Image
 
-    return {suffix.lower() for suffix in Image.registered_extensions()}
+    Image.init()
+    return frozenset(suffix.lower() for suffix in Image.registered_extensions()) - image_suffixes()
+
+
+def folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The files under ``folder``, recursively and sorted, following linked folders (each real folder once, so a
+    link loop ends), without hidden files or folders (``.DS_Store``, ``.git/``); and, apart, the links that
+    point nowhere. Python 3.11's ``Path.rglob`` does not enter a linked folder, so a photo folder that links
+    more photos in would silently lose them."""
+    files: list[Path] = []
+    broken: list[Path] = []
+    seen: set[str] = set()
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = Path(top) / name
+            if path.is_file():
+                files.append(path)
+            elif not path.exists():
+                broken.append(path)
+    return sorted(files), sorted(broken)
 
 
 def meant_as_image(path: Path) -> bool:
-    """Whether ``path`` is meant as an image: it has an image suffix, or Pillow knows its header. Anything
-    else (``README.md``, ``Thumbs.db``, ``.DS_Store``-like litter) is not, and a photo folder may hold it.
+    """Whether ``path`` is meant as an image: it has the suffix of a format Pillow decodes, or Pillow knows its
+    header. Anything else (``README.md``, ``Thumbs.db``, ``.DS_Store``-like litter, a ``.pdf``, an ``.mpg``) is
+    not, and a photo folder may hold it.
     A text file whose first words read as an image header (``P4 photos of the beach``: Netpbm's) is not one
     either, unless it decodes (an ASCII Netpbm image is text, so a truncated one without a suffix reads as a
     note). Whether a binary image decodes is otherwise :func:`decode`'s to find out: a truncated JPEG without a
     suffix is still meant as an image."""
     from PIL import UnidentifiedImageError
 
-    if path.suffix.lower() in image_suffixes():
+    suffix = path.suffix.lower()
+    if suffix in image_suffixes():
         return True
+    if suffix in _document_suffixes():
+        return False
     text = None
     try:
         with open_image(path) as img:

@@ -15,10 +15,11 @@ import hashlib
 import logging
 import math
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import DatasetError, OptionError
+from builder.errors import DatasetError, OptionError, named
 from builder.model import page_input
 from builder.model.labels import comparable
 
@@ -49,6 +50,7 @@ class Dataset:
     images: list[Image]  # sorted by path
     skipped: list[str] = field(default_factory=list)  # files that are not images, relative to root
     duplicates: dict[str, str] = field(default_factory=dict)  # a byte-identical copy -> the photo kept
+    broken_links: list[str] = field(default_factory=list)  # links that point nowhere, relative to root
 
     def split(self, name: str) -> list[Image]:
         return [im for im in self.images if im.split == name]
@@ -96,10 +98,10 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     Every image is decoded completely once, so a truncated file fails here.
     Raises :class:`~builder.errors.DatasetError` for a missing folder, fewer than two classes, a class folder
     or photo whose name holds a line break (it would split its line of labels.txt or of the split lists), two
-    class folders whose names differ only in case, spacing or invisible characters, a class with fewer than
+    class folders whose names differ only in case, Unicode form, spacing or invisible characters, a class with fewer than
     :func:`minimum_per_class` images or none left for training, an image Pillow cannot decode, and the same
-    image (byte for byte) in two classes. Files that are not images are skipped and listed in
-    :attr:`Dataset.skipped`.
+    image (byte for byte) in two classes. Linked folders and files are followed. Files that are not images are
+    skipped and listed in :attr:`Dataset.skipped`, and links that point nowhere in :attr:`Dataset.broken_links`.
     """
     check_percentages(validation_percent, test_percent)
     if not root.exists():
@@ -128,8 +130,11 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
     images: list[Image] = []
     seen: dict[str, Path] = {}  # sha256 -> first photo with those bytes
     duplicates: dict[str, str] = {}
+    broken_links: list[str] = []
     for label, folder in enumerate(class_dirs):
-        for path in _files(folder):
+        files, broken = page_input.folder_files(folder)
+        broken_links += [_printable(path.relative_to(root)) for path in broken]
+        for path in files:
             rel = path.relative_to(root)
             if not _is_image(path):
                 skipped.append(_printable(rel))
@@ -150,7 +155,8 @@ def scan(root: Path, *, validation_percent: float = DEFAULT_VALIDATION_PERCENT,
                 continue
             seen[digest] = rel
             images.append(Image(rel, label, digest, split_of(digest, validation_percent, test_percent)))
-    dataset = Dataset(root, classes, sorted(images, key=lambda im: im.path.as_posix()), skipped, duplicates)
+    dataset = Dataset(root, classes, sorted(images, key=lambda im: im.path.as_posix()), skipped, duplicates,
+                      broken_links)
     _check_counts(dataset, validation_percent, test_percent)
     return dataset
 
@@ -174,8 +180,11 @@ def _refuse_split_layout(root: Path, class_dirs: list[Path]) -> None:
 
 def _printable(rel: Path) -> str:
     """``rel`` as text that any UTF-8 file or terminal takes: a name in another encoding than UTF-8 shows its bytes
-    (``caf\\xe9.txt``), not the lone surrogates Python keeps them as, which strict JSON readers refuse."""
-    return os.fsencode(rel.as_posix()).decode("utf-8", "backslashreplace")
+    (``caf\\xe9.txt``), not the lone surrogates Python keeps them as, which strict JSON readers refuse, and a
+    control character its escape (macOS's ``Icon\\r``), not a carriage return that garbles the line it is shown on."""
+    text = os.fsencode(rel.as_posix()).decode("utf-8", "backslashreplace")
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                   for c in text)
 
 
 def _check_utf8(root: Path, rel: Path) -> None:
@@ -203,15 +212,11 @@ def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
     for name in classes:
         key = comparable(name)
         if key in seen:
-            raise DatasetError(f"{root}: the class folders {seen[key]!r} and {name!r} differ only in case, spacing or "
-                               "invisible characters, so they read as one label; merge them into one folder, or "
+            raise DatasetError(f"{root}: the class folders {seen[key]!r} and {name!r} differ only in case, Unicode "
+                               "form (a letter and its accent stored apart or as one), spacing or invisible characters, "
+                               "so they read as one label; merge them into one folder, or "
                                "rename one")
         seen[key] = name
-
-
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _is_image(path: Path) -> bool:
@@ -241,14 +246,16 @@ def _check_counts(dataset: Dataset, validation_percent: float, test_percent: flo
     need = minimum_per_class(validation_percent, test_percent)
     counts = dataset.counts()
     for name, row in counts.items():
+        left_out = _left_out(dataset, name)
         if row["total"] == 0:  # raising the percentages cannot help a class with no photos
-            raise DatasetError(f"{dataset.root / name}: no images, and each folder is a class; add its photos, or "
-                               "remove the folder")
+            raise DatasetError(f"{dataset.root / name}: no images{left_out}, and each folder is a class; add its photos, "
+                               "or remove the folder")
         if row["total"] < need:
+            shown = f"{need:,}" if need < 10 ** 9 else f"{need:.3g}"
             raise DatasetError(
-                f"{dataset.root / name}: {row['total']} image(s); each class needs at least {need} for "
+                f"{dataset.root / name}: {row['total']} image(s){left_out}; each class needs at least {shown} for "
                 f"--validation-percent {validation_percent:g} and --test-percent {test_percent:g} "
-                "(add photos, or raise both percentages)")
+                f"({_fewer_needed(row['total'], validation_percent, test_percent)})")
         if row["train"] == 0:
             raise DatasetError(
                 f"{dataset.root / name}: the content-hash split put all {row['total']} images in validation "
@@ -257,6 +264,44 @@ def _check_counts(dataset: Dataset, validation_percent: float, test_percent: flo
         if not dataset.split(split):
             raise DatasetError(f"{dataset.root}: the content-hash split put none of the {len(dataset.images)} photos "
                                f"in {split}; add photos or raise {option}")
+
+
+# Photo formats that cameras and phones write and Pillow does not decode: skipped as files that are not
+# images, and named as photos when a class is left too few.
+_UNDECODABLE_PHOTOS = frozenset({".heic", ".heif", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf"})
+
+
+def _left_out(dataset: Dataset, name: str) -> str:
+    """What the class folder ``name`` holds that counts as no photo of its own, as a parenthesis for a message
+    about its count (empty when nothing was left out): files that are not images (photos in a format Pillow
+    cannot read among them), byte-identical copies, links that point nowhere."""
+    prefix = _printable(Path(name)) + "/"
+    skipped = [f for f in dataset.skipped if f.startswith(prefix)]
+    copies = [f for f in dataset.duplicates if f.startswith(name + "/")]
+    broken = [f for f in dataset.broken_links if f.startswith(prefix)]
+    parts = []
+    if skipped:
+        photos = [f for f in skipped if Path(f).suffix.lower() in _UNDECODABLE_PHOTOS]
+        why = (f"; {len(photos)} of them HEIC or camera-raw photos, which are not decoded here: convert them to JPEG"
+               if photos else "")
+        parts.append(f"{len(skipped)} file(s) that are not images, left out: {named(skipped)}{why}")
+    if copies:
+        parts.append(f"{len(copies)} byte-identical cop{'y' if len(copies) == 1 else 'ies'} of its photos, counted once")
+    if broken:
+        parts.append(f"{len(broken)} link(s) that point nowhere: {named(broken)}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _fewer_needed(total: int, validation_percent: float, test_percent: float) -> str:
+    """What lets a class of ``total`` photos train: more photos, or (from 3 photos on) held-out percentages
+    large enough that each held-out split expects one of them, given as options to type."""
+    if total < 3:
+        return "add photos"
+    least = math.ceil(100 / total)  # each of validation and test expects one of the class's photos at this %
+    pair = (max(validation_percent, least), max(test_percent, least))
+    if sum(pair) > MAX_HELD_OUT_PERCENT:
+        pair = (least, least)
+    return f"add photos, or hold out more: --validation-percent {pair[0]:g} --test-percent {pair[1]:g}"
 
 
 def _sha256(path: Path) -> str:

@@ -142,11 +142,7 @@ def all_cached(base: Base, digests: list[str], cache_dir: Path | None) -> bool:
     if cache_dir is None:
         return False
     folder = cache_dir / base.key[:32]
-    for digest in digests:
-        vector = _read(folder, digest)
-        if vector is None or vector.shape != (base.dimension,):
-            return False
-    return True
+    return all(_cached(folder, digest, base.dimension) is not None for digest in digests)
 
 
 # Random features (--weights none) learn next to nothing: a train without ImageNet weights suggests a base that has
@@ -298,9 +294,9 @@ def extract(base: Base, paths: list[Path], digests: list[str], cache_dir: Path |
     out = np.zeros((len(paths), base.dimension), np.float32)
     missing: list[int] = []
     for i, digest in enumerate(digests):
-        vector = _read(folder, digest)
-        if vector is None or vector.shape != (base.dimension,) or not np.isfinite(vector).all():
-            missing.append(i)  # absent, or damaged (a NaN there would pass for the model's): computed again
+        vector = _cached(folder, digest, base.dimension)
+        if vector is None:
+            missing.append(i)
         else:
             out[i] = vector
     started = time.perf_counter()
@@ -344,13 +340,19 @@ def _predictor(model: Any, graph: bool) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def _read(folder: Path | None, digest: str) -> np.ndarray | None:
+def _cached(folder: Path | None, digest: str, dimension: int) -> np.ndarray | None:
+    """The cached features of the image whose content hash is ``digest``: a finite vector of ``dimension``
+    floats, or None where there is none or it is damaged (unreadable, cut short by a crash, another length, a NaN
+    that would pass for the base's), so that it is computed again."""
     if folder is None:
         return None
     try:
-        return np.load(folder / f"{digest}.npy", allow_pickle=False)
-    except (OSError, ValueError):  # absent, or unreadable: compute it again
+        vector = np.load(folder / f"{digest}.npy", allow_pickle=False)
+    except (OSError, ValueError, EOFError):  # absent, unreadable, or empty
         return None
+    if vector.dtype.kind != "f" or vector.shape != (dimension,) or not np.isfinite(vector).all():
+        return None
+    return vector
 
 
 def _write(folder: Path | None, digest: str, vector: np.ndarray, identity: dict[str, Any]) -> None:

@@ -330,6 +330,9 @@ def _notes(data: photos.Dataset, reporter: Reporter) -> None:
                        (loose, f"outside the class folders of {data.root}")):
         if files:
             reporter.note(f"warning: skipped {len(files)} file(s) {why}: {named(files, 10)}")
+    if data.broken_links:
+        reporter.note(f"warning: skipped {len(data.broken_links)} link(s) that point nowhere: "
+                      f"{named(data.broken_links, 10)}")
     if data.duplicates:
         reporter.note(f"warning: {len(data.duplicates)} duplicate photo(s) counted once: "
                       + ", ".join(f"{d} = {o}" for d, o in list(data.duplicates.items())[:5]))

@@ -17,6 +17,20 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path) -> None:
+    """Write ``fig`` to ``path``, its margins fitted to what it draws, long class names and the title included
+    (matplotlib's tight layout, and a picture cropped to its contents where that is not enough: its warning
+    then is not the run's). A class name in a script the font lacks (emoji, CJK) shows as boxes in the picture:
+    matplotlib's warning per missing glyph is not repeated on the command's output either."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig.tight_layout()
+        fig.savefig(path, bbox_inches="tight")
+
+
 def curves(path: Path, stages: list[tuple[str, list[dict[str, float]]]]) -> None:
     """Loss and accuracy per epoch, training and validation, one stage after the other
     (e.g. ``[("head", history), ("fine-tuning", history)]``), stages separated by a dashed line."""
@@ -36,8 +50,7 @@ def curves(path: Path, stages: list[tuple[str, list[dict[str, float]]]]) -> None
     for ax in (loss_ax, acc_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -56,6 +69,5 @@ def confusion(path: Path, matrix: list[list[int]], classes: list[str], title: st
         for j, count in enumerate(row):
             ax.text(j, i, str(count), ha="center", va="center", color="white" if count > top / 2 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    fig.savefig(path)
+    _save(fig, path)
     plt.close(fig)

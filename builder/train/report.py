@@ -89,7 +89,9 @@ class Trained:
         from builder.model.labels import comparable
 
         classes = self.classes
-        if len(labels) != len(classes) or labels == classes:
+        # A labels file's lines are read without the spaces at their ends, so a class folder named with them
+        # (' cats') is the same label there.
+        if len(labels) != len(classes) or labels == [cls.strip() for cls in classes]:
             return None
         keys = [comparable(cls) for cls in classes]
         for i, (label, cls) in enumerate(zip(labels, classes)):
@@ -98,7 +100,7 @@ class Trained:
                     f"{source}: output {i} of {self.model} was trained as '{cls}' (its {REPORT_FILE}), but these "
                     f"labels name it '{label}', the name of output {keys.index(comparable(label))}: the page would "
                     f"name its predictions wrongly; give the labels in the training order ({', '.join(classes)})")
-        renamed = [f"'{cls}' as '{label}'" for label, cls in zip(labels, classes) if label != cls]
+        renamed = [f"'{cls}' as '{label}'" for label, cls in zip(labels, classes) if label != cls.strip()]
         return (f"{source}: names {len(renamed)} of the classes {self.model} was trained on differently "
                 f"({', '.join(renamed[:3])}{', …' if len(renamed) > 3 else ''}); the page shows these labels")
 
@@ -111,7 +113,7 @@ class Trained:
             "test_accuracy": test["accuracy"],
             "test_accuracy_95ci": _interval(test),
             "test_images": test["images"],
-            "test_near_copies": test.get("near_copies_in_training", 0),  # of them, with a near-copy in training
+            "test_near_copies": test.get("near_copies_in_training", 0),  # seen: a near-copy in training/validation
             "validation_accuracy": self.report["validation"]["accuracy"],
             "train_images": self.report["images"]["total"]["train"],
             "per_class": {shown.get(name, name): {k: m[k] for k in ("precision", "recall", "support")}
@@ -212,7 +214,7 @@ def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
 
     from builder.train.near_duplicates import seen_in_training
 
-    # A training photo that is a near-copy of a test photo would let the test photos choose after all.
+    # A training or validation photo that is a near-copy of a test photo would let the test photos choose after all.
     copies_of_test = {copy for copies in seen_in_training(trained.report.get("near_duplicates", [])).values()
                       for copy in copies}
 
@@ -229,7 +231,7 @@ def quantization_photos(trained: Trained, size: tuple[int, int], rule: str,
                 return f"{path} is not an image any more ({str(e).splitlines()[0][:120]})"
         return (np.stack(images) if images else np.zeros((0, *size, 3), np.float32)), labels
 
-    validation = pixels("validation", CALIBRATION_PHOTOS)
+    validation = pixels("validation", CALIBRATION_PHOTOS, leave_out=copies_of_test)
     if isinstance(validation, str):
         return unusable(validation)
     training = pixels("train", CALIBRATION_PHOTOS - len(validation[0]), leave_out=copies_of_test)

@@ -73,6 +73,21 @@ def test_documents_beside_the_photos_are_skipped_with_a_warning(tmp_path, caplog
     assert "skipped 3 file(s) that are not images: README.md, dogs/CREDITS.txt, dogs/Thumbs.db" in caplog.text
 
 
+def test_a_linked_folder_is_read_and_a_link_to_nothing_said(tmp_path, caplog):
+    """As train reads its photo folder: photos linked in from elsewhere count (Python's rglob skipped them, and
+    the set fell short), a link loop ends, and a link that points nowhere is named."""
+    folder, elsewhere = tmp_path / "calibration", tmp_path / "elsewhere"
+    _write_images(folder, 12)
+    _write_images(elsewhere, 8)
+    (folder / "more").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    with caplog.at_level("WARNING"):
+        got = calibrate.from_folder(folder, (32, 32))
+    assert len(got.images) == 20
+    assert "skipped 1 link(s) that point nowhere: gone.jpg" in caplog.text
+
+
 def test_folder_with_too_few_images(tmp_path):
     _write_images(tmp_path, 5)
     with pytest.raises(CalibrationError, match=r"5 images, need at least 20 \("):

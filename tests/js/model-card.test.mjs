@@ -52,7 +52,7 @@ test('a trained model shows its test accuracy and per-class precision and recall
   // Test photos with a near-copy in training make the figure optimistic: the card says so beside it.
   const [[, tainted]] = trainingRows({ ...training, test_near_copies: 2 });
   assert.equal(tainted, '71.4% on 7 photos held out from training (26 photos trained on); optimistic: 2 of them '
-    + 'were seen in training (a near-copy there, or a photo that trained the base)');
+    + 'were seen in training (a near-copy in training or validation, or a photo that trained the base)');
   // 7 test photos measure little: the card gives the accuracy's 95% confidence interval beside it.
   const [[, ranged]] = trainingRows({ ...training, test_accuracy_95ci: [0.3589, 0.9178] });
   assert.equal(ranged, '71.4% (95% confidence interval 36–92%) on 7 photos held out from training '

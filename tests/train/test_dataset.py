@@ -75,11 +75,19 @@ def test_non_images_are_skipped_and_listed_hidden_files_ignored_duplicates_count
     # A note whose name is not UTF-8 (Latin-1 é) is skipped as any note is; it stopped the scan as a photo would.
     os.close(os.open(os.fsencode(photos / "birds") + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))
     os.close(os.open(os.fsencode(photos) + b"/notes-\xe9t\xe9.txt", os.O_CREAT | os.O_WRONLY))  # beside the classes
+    # Documents and videos whose format Pillow names but does not decode into a photo (its reader needs Ghostscript,
+    # or it identifies the file only) are no photos either: they stopped the scan as undecodable images.
+    (photos / "birds" / "guide.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    (photos / "birds" / "clip.mpg").write_bytes(b"\x00\x00\x01\xb3" + bytes(60))
+    (photos / "birds" / "figure.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")
     # A macOS screenshot's name (a narrow no-break space before PM) is one line: a photo like any other.
     (photos / "birds" / "001.jpg").rename(photos / "birds" / "Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg")
     data = dataset.scan(photos)
-    assert data.skipped == ["CREDITS.md", "notes-\\xe9t\\xe9.txt", "birds/Icon\r", "birds/caf\\xe9.txt",
-                            "birds/notes.txt", "birds/zoo", "birds/zoo.txt"]
+    # Shown as text a terminal line takes: the bytes of a name in another encoding, and the escape of a control
+    # character (a carriage return would move the line's start).
+    assert data.skipped == ["CREDITS.md", "notes-\\xe9t\\xe9.txt", "birds/Icon\\r", "birds/caf\\xe9.txt",
+                            "birds/clip.mpg", "birds/figure.eps", "birds/guide.pdf", "birds/notes.txt", "birds/zoo",
+                            "birds/zoo.txt"]
     assert data.duplicates == {"birds/copy-of-001.jpg": "birds/Screenshot 2026-12-02 at 1.00.00\u202fPM.jpg"}
     assert len(data.images) == 41
     assert data.classes == ["birds", "carnivores", "hoofed_mammals", "primates"]
@@ -98,6 +106,28 @@ def test_the_warning_tells_a_photo_outside_the_class_folders_from_a_file_that_is
     assert f"warning: skipped 2 file(s) outside the class folders of {photos}: CREDITS.md, stray.jpg" in notes
 
 
+def test_linked_folders_and_photos_are_followed_and_links_that_point_nowhere_are_said(photos, tmp_path):
+    """Python's rglob does not enter a linked folder: photos linked in from elsewhere were left out without a
+    word (and a class of them all was 'no images'). A link loop ends, and a link to nothing is named."""
+    from builder.progress import BufferReporter
+    from builder.train.pipeline import _notes
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for name in ("001.jpg", "002.jpg", "003.jpg"):
+        (photos / "primates" / name).rename(elsewhere / name)
+    (photos / "primates" / "more").symlink_to(elsewhere, target_is_directory=True)
+    (photos / "birds" / "again").symlink_to(photos / "birds", target_is_directory=True)  # a loop
+    (photos / "birds" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    data = dataset.scan(photos)
+    assert len(data.images) == 41 and not data.duplicates
+    assert {im.path.as_posix() for im in data.images} >= {"primates/more/001.jpg", "primates/more/003.jpg"}
+    assert data.broken_links == ["birds/gone.jpg"]
+    reporter = BufferReporter()
+    _notes(data, reporter)
+    assert "warning: skipped 1 link(s) that point nowhere: birds/gone.jpg" in [t for _, t in reporter.events]
+
+
 def _damage(kind: str, photos: Path) -> str:
     """Make the photo folder bad in one way; return what the error line must say (a regex)."""
     if kind == "missing folder":
@@ -110,7 +140,22 @@ def _damage(kind: str, photos: Path) -> str:
     if kind == "too few images":
         for name in ("003.jpg", "004.jpg", "005.jpg"):
             (photos / "primates" / name).unlink()
-        return r"primates: 2 image\(s\); each class needs at least 5 for --validation-percent 20"
+        return r"primates: 2 image\(s\); each class needs at least 5 for --validation-percent 20 .*\(add photos\)$"
+    if kind == "too few images, enough to hold out more":  # said as the options that would do, within their limit
+        for name in ("004.jpg", "005.jpg"):
+            (photos / "primates" / name).unlink()
+        return (r"primates: 3 image\(s\); each class needs at least 5 .*\(add photos, or hold out more: "
+                r"--validation-percent 34 --test-percent 34\)$")
+    if kind == "a class of phone photos that do not decode here":  # the reason is in the line, not in a warning
+        for path in (photos / "primates").iterdir():  # that would have followed had the scan not stopped
+            path.unlink()  # an iPhone's HEIC: an ISO media file, which Pillow has no reader for
+            path.with_suffix(".HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500))
+        (photos / "birds" / "001.jpg").rename(photos / "primates" / "a.jpg")
+        shutil.copy(photos / "primates" / "a.jpg", photos / "primates" / "a (1).jpg")
+        return (r"primates: 1 image\(s\) \(5 file\(s\) that are not images, left out: primates/001\.HEIC, "
+                r"primates/002\.HEIC, primates/003\.HEIC and 2 more; 5 of them HEIC or camera-raw photos, which are "
+                r"not decoded here: convert them to JPEG; 1 byte-identical copy of its photos, counted once\); "
+                r"each class needs at least 5")
     if kind == "empty class folder":  # more photos per class would not help: there are none
         (photos / "reptiles").mkdir()
         return r"reptiles: no images, and each folder is a class; add its photos, or remove the folder$"
@@ -139,17 +184,17 @@ def _damage(kind: str, photos: Path) -> str:
         (photos / "Birds").mkdir()
         for name in ("001.jpg", "002.jpg", "003.jpg", "004.jpg", "005.jpg"):
             (photos / "birds" / name).rename(photos / "Birds" / name)
-        return r"the class folders 'Birds' and 'birds' differ only in case, spacing or invisible characters, so they read as one label; merge"
+        return r"the class folders 'Birds' and 'birds' differ only in case, Unicode form \(.*\), spacing or invisible characters, so they read as one label; merge"
     if kind == "same image in two classes":
         shutil.copy(photos / "birds" / "001.jpg", photos / "primates" / "006.jpg")
         return r"primates/006\.jpg: the same image as .*birds/001\.jpg .*keep it in one class only"
     if kind == "one class in two folders, spaced apart":  # the page would show "hoofed mammals" twice
         (photos / "hoofed_mammals").rename(photos / "hoofed mammals")
         (photos / "carnivores").rename(photos / "hoofed  mammals")
-        return r"the class folders 'hoofed  mammals' and 'hoofed mammals' differ only in case, spacing or invisible characters"
+        return r"the class folders 'hoofed  mammals' and 'hoofed mammals' differ only in case, Unicode form \(.*\), spacing or invisible characters"
     if kind == "one class in two folders, one with a soft hyphen":
         (photos / "primates").rename(photos / "birds\u00ad")
-        return r"the class folders 'birds' and 'birds\\xad' differ only in case, spacing or invisible characters"
+        return r"the class folders 'birds' and 'birds\\xad' differ only in case, Unicode form \(.*\), spacing or invisible characters"
     if kind == "a class name that shows nothing":  # its line of labels.txt would be blank, and dropped
         (photos / "primates").rename(photos / "  \u200b")
         return r"a class folder's name is its label, and this one shows nothing .*; rename it$"
@@ -169,7 +214,9 @@ def _damage(kind: str, photos: Path) -> str:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images", "empty class folder",
+@pytest.mark.parametrize("kind", ["missing folder", "one class", "too few images",
+                                  "too few images, enough to hold out more",
+                                  "a class of phone photos that do not decode here", "empty class folder",
                                   "truncated image", "truncated image without a suffix",
                                   "undecodable image", "too large image", "line break in a class name",
                                   "line break in a photo's name", "one class in two folders", "same image in two classes",

@@ -38,7 +38,7 @@ def test_validation_and_training_photos_calibrate_and_the_test_photos_are_kept_a
     assert np.allclose(photos.test_images[0], COLOURS["dogs/3.png"])
 
 
-def test_a_training_photo_that_is_a_near_copy_of_a_test_photo_does_not_calibrate(tmp_path):
+def test_a_training_or_validation_photo_that_is_a_near_copy_of_a_test_photo_does_not_calibrate(tmp_path):
     """It is the test photo's picture: calibrating on it would let the test photos choose after all."""
     trained = _trained(tmp_path)
     trained.report["near_duplicates"] = [{"photos": ["dogs/3.png", "dogs/4.png"], "splits": ["test", "train"],
@@ -46,6 +46,10 @@ def test_a_training_photo_that_is_a_near_copy_of_a_test_photo_does_not_calibrate
     photos = quantization_photos(trained, (16, 16), "squash", note=[].append)
     assert len(photos.calibration.images) == 2 and np.allclose(photos.calibration.images[1], COLOURS["cats/2.png"])
     assert len(photos.test_images) == 2
+    trained.report["near_duplicates"].append({"photos": ["cats/1.png", "dogs/5.png"], "splits": ["validation", "test"],
+                                              "classes": ["cats", "cats"], "cosine": 0.95})
+    photos = quantization_photos(trained, (16, 16), "squash", note=[].append)
+    assert len(photos.calibration.images) == 1 and np.allclose(photos.calibration.images[0], COLOURS["cats/2.png"])
 
 
 def test_many_training_photos_are_spread_over_the_split_up_to_the_limit(tmp_path, monkeypatch):
@@ -97,3 +101,15 @@ def test_a_photo_with_other_content_is_said(tmp_path):
     notes.clear()
     assert quantization_photos(trained, (16, 16), "squash", note=notes.append) is None
     assert f"{data / 'cats' / '2.png'} has changed since training" in notes[0]
+
+
+def test_a_class_folder_named_with_spaces_at_its_ends_is_not_said_to_be_renamed(tmp_path):
+    """train writes each class folder's name to labels.txt as it is, and a labels file's lines are read without the
+    spaces at their ends: build-site said train's own labels named the class 'differently'."""
+    from builder.model import labels
+
+    trained = Trained(tmp_path / "model.keras", tmp_path / "labels.txt", {"classes": ["  leading space", "cats"]})
+    (tmp_path / "labels.txt").write_text("  leading space\ncats\n")
+    assert trained.check_labels(labels.read(tmp_path / "labels.txt"), tmp_path / "labels.txt") is None
+    renamed = trained.check_labels(["space", "cats"], "mine.txt")
+    assert renamed and "'  leading space' as 'space'" in renamed

@@ -34,6 +34,20 @@ def test_only_pairs_kept_apart_by_the_split_or_the_labels_are_found():
     assert len(lines) == 2
 
 
+def test_a_test_photos_copy_in_validation_makes_the_test_figure_optimistic_as_one_in_training_does():
+    """Validation chooses the epoch training stops at, and calibrates --quantize auto: a test photo's copy there is
+    a test photo that chose something. A copy across training and validation changes no test figure."""
+    picture, other = np.r_[np.ones(32), np.zeros(32)], np.r_[np.zeros(32), np.ones(32)]
+    features = np.stack([picture, picture + 0.01, other, other + 0.01])
+    paths = [Path(p) for p in ("a/1.jpg", "a/1_q90.jpg", "a/2.jpg", "a/2_q90.jpg")]
+    found = near_duplicates.find(features, paths, ["test", "validation", "train", "validation"], ["a"] * 4)
+    assert near_duplicates.seen_in_training(found) == {"a/1.jpg": ["a/1_q90.jpg"]}
+    first, second = near_duplicates.warnings_for(found)
+    assert first.startswith("warning: 1 test photo(s) have a near-copy") and "in training or validation: a/1.jpg ~ " \
+        "a/1_q90.jpg; the test accuracy counts them as unseen, so it is optimistic" in first
+    assert second.startswith("note: 2 photo(s) are near-copies in training and validation: a/2.jpg ~ a/2_q90.jpg")
+
+
 def _copy_in_another_split(photo: Path, split: str) -> bytes:
     """``photo`` as one shares it again: 5% cropped off each side and saved as JPEG (the same picture in other
     bytes; cosine 0.94 on the demo base, which 0.98 missed), at the first quality whose content hash puts it in
@@ -66,11 +80,11 @@ def test_a_test_photos_re_encoded_copy_in_training_is_said_and_recorded(feature_
     assert result.exit_code == 0, result.output
     pair = f"{original.path.as_posix()} ~ birds/copy.jpg"
     assert f"warning: 1 test photo(s) have a near-copy (the same picture saved again, resized, cropped or re-tagged) in " \
-           f"training: {pair}; the test accuracy counts them as unseen" in result.stderr
+           f"training or validation: {pair}; the test accuracy counts them as unseen" in result.stderr
     # The figure itself says so, wherever it is shown (train's result, build-site's summary, the model card).
     accuracy_line = next(line for line in result.stdout.splitlines() if line.startswith("Test accuracy: "))
-    assert accuracy_line.endswith("; optimistic: 1 of them were seen in training (a near-copy there, or a photo that "
-                                  "trained the base)"), accuracy_line
+    assert accuracy_line.endswith("; optimistic: 1 of them were seen in training (a near-copy in training or "
+                                  "validation, or a photo that trained the base)"), accuracy_line
     report = json.loads((out / "train-report.json").read_text())
     assert report["test"]["near_copies_in_training"] == 1
     recorded = report["near_duplicates"]

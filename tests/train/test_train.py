@@ -114,23 +114,27 @@ def test_the_same_command_again_gives_the_same_split_and_figures_from_the_cache(
 
 
 def test_a_damaged_cache_entry_is_computed_again(trained, report, feature_cache, tmp_path):
-    """A cache file cut short (a full disk, an interrupted copy) looked cached, so the base was not loaded
-    and recomputing the entry failed with 'NoneType is not callable'."""
+    """A damaged entry looked cached, so the base was not loaded, and recomputing the entry failed with
+    'NoneType is not callable' on every later run: an entry of NaNs alone (written by an older version, or
+    damaged; it would train the head on NaN), a file cut short (a full disk, an interrupted copy), an empty one
+    (a crash) or one holding other data."""
     import shutil
 
     from builder.train.pipeline import train
 
     cache = tmp_path / "cache"
     shutil.copytree(feature_cache, cache)
-    entry, poisoned = sorted((cache / report["cache"]["key"][:32]).glob("*.npy"))[:2]
-    entry.write_bytes(entry.read_bytes()[:50])
-    # An entry of NaNs (written by an older version, or damaged) would train the head on NaN, and the run then
-    # blamed the learning rate ('training diverged').
+    poisoned, cut, empty, text = sorted((cache / report["cache"]["key"][:32]).glob("*.npy"))[:4]
     np.save(poisoned, np.full_like(np.load(poisoned), np.nan))
     again = train(train_options(tmp_path / "again", cache)).report
-    assert (again["cache"]["computed"], again["cache"]["hits"]) == (2, 39)
-    assert np.load(entry).ndim == 1  # written again, whole
+    assert (again["cache"]["computed"], again["cache"]["hits"]) == (1, 40)
     assert np.isfinite(np.load(poisoned)).all()
+    cut.write_bytes(cut.read_bytes()[:50])
+    empty.write_bytes(b"")
+    np.save(text, np.array(["not", "features"]))
+    again = train(train_options(tmp_path / "again", cache)).report
+    assert (again["cache"]["computed"], again["cache"]["hits"]) == (3, 38)
+    assert all(np.load(entry).dtype == np.float32 and np.load(entry).ndim == 1 for entry in (cut, empty, text))
 
 
 def test_a_damaged_model_template_is_made_again(trained, report, feature_cache, tmp_path, saved_model):
@@ -341,7 +345,7 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     assert f"warning: {len(seen)} test photo(s) trained the base" in wider.stderr
     accuracy_line = next(line for line in wider.stdout.splitlines() if line.startswith("Test accuracy: "))
     assert accuracy_line.endswith(f"; optimistic: {report['test']['near_copies_in_training']} of them were seen in "
-                                  "training (a near-copy there, or a photo that trained the base)"), accuracy_line
+                                  "training (a near-copy in training or validation, or a photo that trained the base)"), accuracy_line
 
 
 def test_a_base_whose_input_takes_any_size_trains_at_input_size(tmp_path):

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-V7W5RFYB.js");
+  await import("./app-B354UHWY.js");
 }
 boot().catch(fail);

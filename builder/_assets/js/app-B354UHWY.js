@@ -1664,7 +1664,7 @@ function photos(n) {
 }
 function trainingRows(training) {
   if (!training || typeof training !== "object" || !training.per_class) return [];
-  const copies = training.test_near_copies > 0 ? `; optimistic: ${training.test_near_copies} of them were seen in training (a near-copy there, or a photo that trained the base)` : "";
+  const copies = training.test_near_copies > 0 ? `; optimistic: ${training.test_near_copies} of them were seen in training (a near-copy in training or validation, or a photo that trained the base)` : "";
   const rows = [["Test accuracy", `${percent(training.test_accuracy)}${intervalText(training.test_accuracy_95ci)} on ${photos(training.test_images)} held out from training (${photos(training.train_images)} trained on)${copies}`]];
   for (const [name, m] of Object.entries(training.per_class)) {
     rows.push([`Class “${name}”`, `precision ${percent(m.precision)}, recall ${percent(m.recall)} (${photos(m.support)} in the test split)`]);
