@@ -193,7 +193,7 @@ def _check_utf8(root: Path, rel: Path) -> None:
     try:
         rel.as_posix().encode("utf-8")
     except UnicodeEncodeError as e:
-        shown = str(root / rel).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        shown = _printable(root / rel)  # its bytes, caf\\xe9.jpg
         byte = ord(rel.as_posix()[e.start]) - 0xDC00  # os.fsdecode keeps an undecodable byte as U+DC80..U+DCFF
         raise DatasetError(f"{shown}: its name is not UTF-8 (byte 0x{byte:02x}); rename it") from e
 

@@ -202,7 +202,7 @@ def _damage(kind: str, photos: Path) -> str:
         import os
 
         os.rename(os.fsencode(photos / "birds" / "001.jpg"), os.fsencode(photos / "birds") + b"/caf\xe9.jpg")
-        return r"birds/caf\\udce9\.jpg: its name is not UTF-8 \(byte 0xe9\); rename it$"
+        return r"birds/caf\\xe9\.jpg: its name is not UTF-8 \(byte 0xe9\); rename it$"
     if kind == "split already":  # train/ and validation/, each with the class folders: 'train' is no class
         for split in ("train", "validation"):
             for name in ("birds", "carnivores", "hoofed_mammals", "primates"):
