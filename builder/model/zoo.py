@@ -488,13 +488,25 @@ _CALLS_WHAT_THE_FILE_NAMES = frozenset({"ClassMethod", "InstanceMethod", "Instan
 _NESTED_LAYER_KEYS = ("layers", "layer", "forward_layer", "backward_layer", "cell", "cells")
 
 
+# Serialized values that are data, not classes: a layer's call arguments, arrays, bytes, slices.
+_DATA_MARKERS = frozenset({"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__ellipsis__", "__slice__"})
+# Where the classes a model is built from live, in Keras 3 and in tf-keras: layers, their initializers, regularizers,
+# constraints and dtype policies, and (for a nested model saved compiled) losses, metrics and optimizers.
+_MODEL_NAMESPACES = ("layers", "initializers", "regularizers", "constraints", "dtype_policies", "mixed_precision",
+                     "losses", "metrics", "optimizers")
+
+
 def check_safe(config: dict, path: Path) -> None:
     """Refuse, before Keras sees the file, a model that would run code from it while loading: a
     ``Lambda`` (its Python function is stored in the file) anywhere in the saved config, a layer class that
-    is not Keras's own (Keras would need that code), or a tf-keras ``TFOpLambda``/``SlicingOpLambda`` calling
-    a TensorFlow function other than :data:`SAFE_TF_OPS`. One line naming the layer and its class; raises
-    :class:`ModelError`. (tf-keras also loads in its safe mode, :func:`_load_keras2`: a second guard.)"""
-    for spec, host in _objects(config):  # code can hide in any object of the config, not only in the layer tree
+    is not Keras's own (Keras would need that code), a tf-keras ``TFOpLambda``/``SlicingOpLambda`` calling
+    a TensorFlow function other than :data:`SAFE_TF_OPS`, or any other object that is not one of the classes
+    a model is built from (:func:`_is_model_object`: a Keras class that loads a SavedModel from a path the file
+    names, for one, is Keras's own too). One line naming the layer and its class; raises :class:`ModelError`.
+    (tf-keras also loads in its safe mode, :func:`_load_keras2`: a second guard.) The top level's training
+    settings (``compile_config``: a custom loss or metric) are not checked: the model is loaded without them."""
+    unused = {key: value for key, value in config.items() if key != "compile_config"}
+    for spec, host in _objects(unused):  # code can hide in any object of the config, not only in the layer tree
         cls, inner = str(spec.get("class_name")), spec.get("config")
         name = inner.get("name") if isinstance(inner, dict) else None
         # An object without a name of its own (an activation, an initializer) is named by the layer holding it.
@@ -528,6 +540,36 @@ def check_safe(config: dict, path: Path) -> None:
             raise UnsupportedLayerError(
                 f"{path}: layer '{name}' ({cls}) is a custom layer class, not one of Keras's; browsernet runs no "
                 "code from outside Keras, so rebuild the model with built-in Keras layers")
+    layers = {id(spec) for _, _, spec in specs}
+    for spec, host in _objects(unused):  # what the layers hold: initializers, policies, activations, ...
+        if id(spec) not in layers and not _is_model_object(spec):
+            cls, inner, module = str(spec.get("class_name")), spec.get("config"), spec.get("module")
+            shown = f"the function {inner!r}" if cls == "function" else f"{cls} (module {module!r})"
+            raise UnsupportedLayerError(f"{path}: layer '{host or '?'}' holds {shown}, which is not one of the Keras "
+                                        "classes and functions a model is built from; browsernet loads nothing "
+                                        "else from a model file, so rebuild the model with built-in Keras layers")
+
+
+def _is_model_object(spec: dict) -> bool:
+    """Whether the config object ``spec`` is data (:data:`_DATA_MARKERS`), a public Keras 3 or tf-keras class of
+    :data:`_MODEL_NAMESPACES` (layers, initializers, ...; not one that calls what the file names), a model or
+    an operation (:func:`_is_builtin_layer`), or a function Keras ships by that name (an activation, a loss)."""
+    import keras
+    import tf_keras
+
+    cls, inner = str(spec.get("class_name")), spec.get("config")
+    if cls in _DATA_MARKERS:
+        return True
+    if cls in _CALLS_WHAT_THE_FILE_NAMES or ">" in str(spec.get("registered_name") or ""):
+        return False
+    if cls == "function":  # by name; Keras resolves it among its own (module 'builtins': searched there too)
+        found = [getattr(getattr(k, space, None), str(inner), None)
+                 for k in (keras, tf_keras) for space in ("activations", "losses", "metrics")]
+        return isinstance(inner, str) and any(callable(f) and not isinstance(f, type) for f in found)
+    if cls in ("DTypePolicy", "FloatDTypePolicy", "Policy") or _is_builtin_layer(cls, spec):
+        return True
+    return any(isinstance(getattr(getattr(k, space, None), cls, None), type)
+               for k in (keras, tf_keras) for space in _MODEL_NAMESPACES)
 
 
 def _is_builtin_layer(cls: str, spec: dict) -> bool:

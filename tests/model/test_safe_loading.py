@@ -325,3 +325,78 @@ def test_hard_link_cycles_and_many_small_bombs_end_in_one_line(tmp_path):
             f.create_dataset(f"w{i}", shape=(1 << 29,), dtype=np.float32, chunks=(1 << 16,))  # 2 GiB, none stored
     with pytest.raises(BrowsernetError, match=r"bomb\.h5: its datasets declare [\d,]+ bytes but store"):
         zoo.check_hdf5(bomb)
+
+
+def _saved_model_that_writes(folder, marker) -> None:
+    """A TensorFlow SavedModel whose resource, when the SavedModel is loaded, writes ``marker``: code that runs
+    on tf.saved_model.load."""
+    import tensorflow as tf
+
+    class Resource(tf.saved_model.experimental.TrackableResource):
+        def _create_resource(self):
+            return tf.raw_ops.VarHandleOp(dtype=tf.float32, shape=[], shared_name="")
+
+        def _initialize(self):  # a traced graph, stored in the SavedModel and run when it is loaded
+            tf.io.write_file(str(marker), "SavedModel code ran")
+
+    module = tf.Module()
+    module.resource = Resource()
+    tf.saved_model.save(module, str(folder))
+
+
+def test_a_keras_class_that_loads_a_savedmodel_from_the_files_path_is_refused_wherever_it_hides(tmp_path):
+    """tf-keras's ReloadedLayer is Keras's own class, and not a layer in the file's layer list: given as a
+    setting of a built-in layer (an Embedding's input_dim) in a tf-keras .keras, tf-keras rebuilt it, loading
+    the SavedModel at the path the file names and running its code, before the build stopped."""
+    import zipfile
+
+    import tf_keras
+
+    marker = tmp_path / "ran.txt"
+    _saved_model_that_writes(tmp_path / "saved_model", marker)
+    marker.unlink(missing_ok=True)
+    inputs = tf_keras.Input((16, 16, 3))
+    outputs = tf_keras.layers.Dense(2, activation="softmax")(tf_keras.layers.GlobalAveragePooling2D()(inputs))
+    tf_keras.Model(inputs, outputs).save(tmp_path / "plain.keras")
+    with zipfile.ZipFile(tmp_path / "plain.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    reloaded = {"class_name": "ReloadedLayer", "module": "tf_keras.src.export.export_lib",
+                "registered_name": "ReloadedLayer", "config": {"filepath": str(tmp_path / "saved_model"), "name": "r"}}
+    config["config"]["layers"].insert(1, {"class_name": "Embedding", "module": "tf_keras.layers", "name": "lookup",
+                                          "registered_name": None, "inbound_nodes": [],
+                                          "config": {"name": "lookup", "input_dim": reloaded, "output_dim": 4}})
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    (tmp_path / "labels.txt").write_text("a\nb\n")
+    with pytest.raises(BrowsernetError, match=r"layer 'lookup' holds ReloadedLayer \(module "
+                                              r"'tf_keras\.src\.export\.export_lib'\), which is not one of the Keras "
+                                              r"classes and functions a model is built from"):
+        build(BuildOptions(model=str(tmp_path / "model.keras"), labels=tmp_path / "labels.txt", out=tmp_path / "site"))
+    assert not marker.exists()
+    import tensorflow as tf
+
+    tf.saved_model.load(str(tmp_path / "saved_model"))  # the control: loading it does run its code
+    assert marker.exists()
+
+
+def test_a_model_compiled_with_a_loss_of_its_own_builds(tmp_path):
+    """The model is loaded without its training settings (compile=False), so a custom loss or metric there (a
+    focal loss, an F1 metric) runs nothing and is not refused: it was, as 'a custom class'. One in a layer is."""
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+    def focal_loss(y_true, y_pred):
+        return keras.losses.categorical_crossentropy(y_true, y_pred)
+
+    model.compile(optimizer="adam", loss=focal_loss)
+    model.save(tmp_path / "model.keras")
+    config = zoo.read_config(tmp_path / "model.keras")
+    zoo.check_safe(config, tmp_path / "model.keras")
+    config["config"]["layers"][1]["config"]["activation"] = config["compile_config"]["loss"]  # now in a layer
+    with pytest.raises(BrowsernetError, match=r"layer 'conv2d\w*' holds function, which is a custom class \(module "
+                                              r"'builtins'\)"):
+        zoo.check_safe(config, tmp_path / "model.keras")
