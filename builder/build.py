@@ -50,6 +50,7 @@ class BuildOptions:
     weights: str = "imagenet"
     labels: Path | None = None
     preprocess: str | None = None  # None: the model's default (mobilenet for MobileNets)
+    scaled_twice: bool = False  # --preprocess's scaling before the model's own, as it was trained (else refused)
     quantize: tuple[str, ...] = ()  # () means the default: see default_quantize()
     calibration: Path | None = None  # --quantize auto: a folder of images (None: the built-in set)
     agreement: float | None = None  # --quantize auto: min top-1 agreement (None: autoquant.AGREEMENT)
@@ -148,7 +149,8 @@ def build(opts: BuildOptions, reporter: Reporter | None = None) -> BuildReport:
     labels, labels_source = _labels_for(info, user_labels, labels_source, head)
     with reporter.step("reading the model and rewriting it for inference"):
         plan = convert.plan(model, info.source, optimize=opts.optimize, graph=graph)
-    preprocess = preprocessing.choose(opts.preprocess, plan.input_scaling, info.family, plan.where, reporter.note)
+    preprocess = preprocessing.choose(opts.preprocess, plan.input_scaling, info.family, plan.where, reporter.note,
+                                      scaled_twice=opts.scaled_twice)
     if opts.preprocess is None and plan.input_scaling is not None:
         reporter.note(f"the model rescales its own input, made for {preprocessing.RANGES[preprocess]}, so the page "
                       f"feeds it those (--preprocess {preprocess})")
@@ -399,6 +401,9 @@ def _check_options(opts: BuildOptions) -> None:
                               "or leave --title out for the model's name")
     if opts.preprocess is not None and opts.preprocess not in PREPROCESS_MODES:
         raise OptionError(f"--preprocess {opts.preprocess}: choose from {', '.join(PREPROCESS_MODES)}")
+    if opts.scaled_twice and opts.preprocess is None:
+        raise OptionError("--scaled-twice says the model was trained on pixels scaled by --preprocess before its "
+                          "own scaling: give that --preprocess too")
     if opts.resize not in RESIZE_RULES:
         raise OptionError(f"--resize {opts.resize}: choose from {', '.join(RESIZE_RULES)}")
     if opts.wasm_threads != "auto" and not (opts.wasm_threads.isdigit() and 1 <= int(opts.wasm_threads) <= 64):
@@ -427,7 +432,7 @@ def _check_options(opts: BuildOptions) -> None:
         if opts.target != hosting.FIREBASE:
             raise OptionError("--firebase-project is for --target firebase")
         hosting.check_project(opts.firebase_project)
-    check_previous_hosting(opts.out, opts.target, opts.force)
+    check_previous_hosting(opts.out, opts.target, opts.force, opts.cname)
     auto = quantize.is_auto(default_quantize(opts))
     for name, value in (("--calibration", opts.calibration), ("--agreement", opts.agreement),
                         ("--max-prob-error", opts.max_prob_error)):
@@ -443,14 +448,20 @@ def _check_options(opts: BuildOptions) -> None:
         raise OptionError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
 
 
-def check_previous_hosting(out: Path, target: str, force: bool) -> None:
+def check_previous_hosting(out: Path, target: str, force: bool, cname: str | None = None) -> None:
     """Raise (one line, before anything is converted) when rebuilding the site ``out`` for ``target`` would lose
-    what the user added to its host files: for Firebase, an edited ``hosting`` section of ``firebase.json``
-    (browsernet writes its own); for another target, which writes neither ``firebase.json`` nor ``.firebaserc``
-    (``deploy firebase`` puts them in the site), any addition to them, unless ``force``. Also called by ``train
-    --build-site`` before it trains."""
+    what the user added to its host files: a custom domain in ``CNAME`` (written by an earlier build's
+    ``--cname``, or by hand) that this build, without ``cname``, would not write again, unless ``force``; for
+    Firebase, an edited ``hosting`` section of ``firebase.json`` (browsernet writes its own); for another target,
+    which writes neither ``firebase.json`` nor ``.firebaserc`` (``deploy firebase`` puts them in the site), any
+    addition to them, unless ``force``. Also called by ``train --build-site`` before it trains."""
     if read_build_report(out) is None:
         return
+    domain = hosting.read_cname(out)
+    if domain and not force and (target != hosting.GITHUB_PAGES or cname is None):
+        raise OutputDirError(f"{out}: its CNAME names the custom domain {domain}, which this build would drop (a "
+                             f"deploy would then stop serving the site there); keep it with build-site --target "
+                             f"github-pages --cname {domain}, or pass --force to drop it")
     if target == hosting.FIREBASE:
         hosting.previous_firebase_files(out)
         return

@@ -163,6 +163,10 @@ def _build_options(f: Callable) -> Callable:
                      help="Input scaling the model expects: x/127.5-1, x/255, or 0-255.  [default: mobilenet; for "
                           "a model that rescales its own input, the range its scaling was made for: raw, unit or "
                           "mobilenet]"),
+        click.option("--scaled-twice", is_flag=True,
+                     help="For a model that rescales its own input: it was trained on pixels scaled by "
+                          "--preprocess first, so feed it those (else such a --preprocess is refused: the "
+                          "pixels would be scaled twice)."),
         click.option("--quantize", multiple=True, metavar="auto|none|DTYPE[=PATTERNS]",
                      help="auto: the smallest per-weight mix of uint8/uint16/float16/float32 that keeps "
                           "top-1 agreement with float32 on the calibration images. DTYPE: store weights as "
@@ -219,7 +223,8 @@ def _options_from(kwargs: dict) -> Any:
 
     return BuildOptions(
         model=kwargs["model"], alpha=kwargs["alpha"], input_size=kwargs["input_size"], weights=kwargs["weights"],
-        labels=kwargs["labels"], preprocess=kwargs["preprocess"], quantize=tuple(kwargs["quantize"]),
+        labels=kwargs["labels"], preprocess=kwargs["preprocess"], scaled_twice=kwargs["scaled_twice"],
+        quantize=tuple(kwargs["quantize"]),
         calibration=kwargs["calibration"], agreement=kwargs["agreement"], max_prob_error=kwargs["max_prob_error"],
         shard_size=kwargs["shard_size"], out=kwargs["out"], title=kwargs["title"], top_k=kwargs["top_k"],
         resize=kwargs["resize"], wasm_threads=kwargs["wasm_threads"], force=kwargs["force"],

@@ -495,6 +495,27 @@ def test_rebuild_keeps_what_the_user_put_in_the_site(previous_site, fine_tuned_h
     assert code == 0 and not (previous_site / "NOTES.md").exists()
 
 
+def test_a_rebuild_never_drops_the_sites_custom_domain_without_a_word(previous_site, fine_tuned_h5):
+    """A CNAME in the site (written by hand, or by an earlier build's --cname) was deleted by the next build
+    without a word, and the deploy after it then took the site off its domain."""
+    labels = previous_site.parent / "seven.txt"
+    labels.write_text("\n".join("abcdefg"))
+    (previous_site / "CNAME").write_text("www.example.org\n")
+    before = _digest(previous_site)
+    for options in ((), ("--target", "github-pages")):
+        code, text = _run("--model", fine_tuned_h5, "--labels", labels, "--out", previous_site, *options)
+        assert code == 1 and text.strip().splitlines()[-1] == (
+            f"Error: {previous_site}: its CNAME names the custom domain www.example.org, which this build would drop "
+            "(a deploy would then stop serving the site there); keep it with build-site --target github-pages "
+            "--cname www.example.org, or pass --force to drop it")
+        assert _digest(previous_site) == before
+    code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site, "--target",
+                      "github-pages", "--cname", "www.example.org")
+    assert code == 0 and (previous_site / "CNAME").read_text().strip() == "www.example.org", text
+    code, text = _run("-q", "--model", fine_tuned_h5, "--labels", labels, "--out", previous_site, "--force")
+    assert code == 0 and not (previous_site / "CNAME").exists(), text
+
+
 def test_a_rebuild_for_another_target_never_drops_what_the_user_added_to_the_firebase_files(previous_site,
                                                                                           fine_tuned_h5):
     """`deploy firebase` writes firebase.json and .firebaserc into the site; a user adds an emulator port or an
@@ -600,8 +621,20 @@ def test_models_that_preprocess_themselves_get_raw_pixels(scaling, tmp_path):
     assert "rescales its own input" in out
     report = json.loads((tmp_path / "s" / "report.json").read_text())
     assert report["preprocess"] == "raw"
+    # Asked to scale the pixels first anyway (a --preprocess copied from a script): the model would see them scaled
+    # twice, every answer wrong and the self-check none the wiser. Refused, and the site stays as it was.
     code, out = _build_saved(model, tmp_path, "tutorial.h5", "--preprocess", "mobilenet")
-    assert code == 0 and "warning: the model rescales its own input" in out
+    errors = [line for line in out.splitlines() if line.startswith("Error:")]
+    assert code == 1 and len(errors) == 1, out
+    assert "--preprocess mobilenet: " in errors[0] and "rescales its own input, made for raw 0-255 pixels, so " \
+        "mobilenet's scaling first would scale them twice" in errors[0] and "add --scaled-twice if" in errors[0]
+    assert json.loads((tmp_path / "s" / "report.json").read_text())["preprocess"] == "raw"
+    if scaling == "preprocess_input":  # a model trained on pixels scaled twice is built so when the user says it was
+        code, out = _build_saved(model, tmp_path, "tutorial.h5", "--preprocess", "mobilenet", "--scaled-twice")
+        assert code == 0, out
+        assert json.loads((tmp_path / "s" / "report.json").read_text())["preprocess"] == "mobilenet"
+        code, out = _build_saved(model, tmp_path, "tutorial.h5", "--scaled-twice")  # scaled by what, first?
+        assert code == 1 and "--scaled-twice says the model was trained on pixels scaled by --preprocess" in out
 
 
 @pytest.mark.parametrize("scaling, message", [

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from builder.errors import ModelError
+from builder.errors import ModelError, OptionError
 
 if TYPE_CHECKING:
     from builder.convert.graph import InputScaling
@@ -32,18 +32,28 @@ def apply(pixels: np.ndarray, mode: str) -> np.ndarray:
 
 
 def choose(requested: str | None, scaling: InputScaling | None, family: str, where: str,
-           note: Callable[[str], None]) -> str:
+           note: Callable[[str], None], scaled_twice: bool | None = None) -> str:
     """The input scaling to feed the model ``where`` names (build-site's page, train's base): ``requested``
     (``--preprocess``) when given; else, for a model that rescales its own input, the pixel range its scaling
     was made for (``scaling``, :func:`builder.convert.graph.input_scaling`), since scaling them otherwise would
-    give silently wrong predictions; else MobileNet's. ``note`` gets the warnings. Raises :class:`ModelError`
-    when the model scales its own input but the range it was made for cannot be told, and ``--preprocess``
-    does not say it."""
+    give silently wrong predictions; else MobileNet's. ``note`` gets the notes.
+
+    Raises :class:`ModelError` when the model scales its own input but the range it was made for cannot be
+    told, and ``--preprocess`` does not say it; :class:`OptionError` when ``--preprocess`` asks for another
+    range than the model's own scaling was made for (the pixels would be scaled twice), unless ``scaled_twice``
+    (``--scaled-twice``: the model was trained so; None where no such option exists, as in train)."""
     expects = None if scaling is None else scaling.expects
     if requested is not None:
         if expects is not None and requested != expects:
-            note(f"warning: the model rescales its own input, made for {RANGES[expects]}, and --preprocess "
-                 f"{requested} feeds it something else; use --preprocess {expects} unless that is intended")
+            if not scaled_twice:
+                offer = "" if scaled_twice is None else (
+                    ", or add --scaled-twice if the model was trained on pixels scaled so before its own scaling")
+                raise OptionError(f"--preprocess {requested}: {where} rescales its own input, made for "
+                                  f"{RANGES[expects]}, so {requested}'s scaling first would scale them twice and "
+                                  f"give wrong answers without a sign; leave --preprocess out (or give "
+                                  f"--preprocess {expects}){offer}")
+            note(f"note: --scaled-twice: the page scales the pixels by --preprocess {requested}, and the model then "
+                 f"by its own scaling, made for {RANGES[expects]}, as it was trained")
         return requested
     if scaling is not None:
         if expects is None:

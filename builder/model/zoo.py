@@ -460,12 +460,16 @@ def read_config(path: Path) -> dict | None:
 
         with h5py.File(path, "r") as f:
             raw = f.attrs.get("model_config")
+    except RecursionError as e:  # JSON nested deeper than Python's parser goes: no model's config is
+        raise ModelError(f"{path}: not a readable Keras model file: its config.json is nested too deep") from e
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         raise ModelError(f"{path}: not a readable Keras model file: {_first_line(e)}") from e
     if raw is None:
         return None
     try:
         return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except RecursionError as e:
+        raise ModelError(f"{path}: its model_config is nested too deep to be a model's") from e
     except ValueError as e:
         raise ModelError(f"{path}: its model_config is not JSON: {_first_line(e)}") from e
 

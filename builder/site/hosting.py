@@ -165,6 +165,16 @@ def previous_firebase_files(folder: Path, writer: str = "a rebuild") -> tuple[di
     return config, rc
 
 
+def read_cname(folder: Path) -> str | None:
+    """The custom domain ``folder``'s ``CNAME`` names (its first word, as GitHub Pages reads it), or None when there
+    is no such file or it names none."""
+    try:
+        lines = (folder / CNAME).read_text(encoding="utf-8", errors="replace").split()
+    except OSError:
+        return None
+    return lines[0] if lines else None
+
+
 def firebase_additions(folder: Path) -> list[str]:
     """What ``folder``'s ``firebase.json`` and ``.firebaserc`` hold beyond what browsernet writes (its hosting
     and emulators sections, a default project), each named for a message: ``firebase.json's edited emulators``,

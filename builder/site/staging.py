@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -130,9 +131,12 @@ def _remove_abandoned(out: Path) -> None:
     # only copy of the site, and stays.
     old = [*out.parent.glob(f".{out.name}.old-*-*")] if out.exists() else []
     for folder in [*out.parent.glob(f".{out.name}.building-*-*"), *old]:
-        pid = folder.name[len(f".{out.name}."):].split("-", 2)[1]
-        if not pid.isdigit() or not folder.is_dir():
+        # Only the names this module makes (tempfile's 8 random characters after the process number): a folder
+        # of the user's that looks alike (.site.old-2024-backup) is theirs.
+        made = re.fullmatch(r"(?:building|old)-(\d+)-[a-z0-9_]{8}", folder.name[len(f".{out.name}."):])
+        if made is None or not folder.is_dir():
             continue
+        pid = made.group(1)
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
@@ -153,9 +157,15 @@ def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_bui
     old = None
     with interrupts.held():  # both renames or neither: never no output at all
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-            old.rmdir()
-            os.rename(out, old)
+            try:
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+                old.rmdir()
+                os.rename(out, old)
+            except OSError as e:  # a folder the system will not let this user move (another user's, immutable)
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+                raise OutputDirError(f"{out}: cannot move the previous output aside to replace it "
+                                     f"({e.strerror or e}); it is as it was: choose an --out elsewhere") from e
         try:
             os.rename(staged, out)
         except OSError as e:

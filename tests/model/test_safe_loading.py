@@ -400,3 +400,18 @@ def test_a_model_compiled_with_a_loss_of_its_own_builds(tmp_path):
     with pytest.raises(BrowsernetError, match=r"layer 'conv2d\w*' holds function, which is a custom class \(module "
                                               r"'builtins'\)"):
         zoo.check_safe(config, tmp_path / "model.keras")
+
+
+def test_a_config_nested_too_deep_is_a_damaged_file_not_an_unexpected_error(tmp_path):
+    import zipfile
+
+    inputs = keras.Input((8, 8, 3))
+    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inputs))).save(
+        tmp_path / "plain.keras")
+    path = tmp_path / "deep.keras"
+    with zipfile.ZipFile(tmp_path / "plain.keras") as plain, zipfile.ZipFile(path, "w") as archive:
+        for name in plain.namelist():  # its config.json a list in a list in a list ..., 200,000 deep
+            archive.writestr(name, "[" * 200_000 + "]" * 200_000 if name == "config.json" else plain.read(name))
+    with pytest.raises(BrowsernetError, match=r"deep\.keras: not a readable Keras model file: its config\.json is "
+                                              r"nested too deep"):
+        build(BuildOptions(model=str(path), out=tmp_path / "site"))

@@ -88,16 +88,18 @@ def test_a_previous_training_output_holding_other_files_is_not_replaced(tmp_path
 
 def test_a_build_killed_outright_has_its_staging_folder_removed_by_the_next(tmp_path):
     """SIGKILL leaves no chance to clean up; the next build beside it removes what a dead process left,
-    and never what a running one is writing."""
+    and never what a running one is writing, nor a folder of the user's that looks alike."""
     import os
     import subprocess
     import sys
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = tmp_path / f".site.building-{int(gone.stdout)}-abc123"
-    running = tmp_path / f".site.building-{os.getpid()}-def456"
-    for folder in (dead, running):
+    dead = tmp_path / f".site.building-{int(gone.stdout)}-abc123_z"
+    running = tmp_path / f".site.building-{os.getpid()}-def456_z"
+    backup = tmp_path / ".site.old-2024-backup"  # the user's, named after a year: no process left it
+    (tmp_path / "site").mkdir()  # a previous output on its way out is only swept beside one
+    for folder in (dead, running, backup):
         (folder / "model").mkdir(parents=True)
     with output.staging(tmp_path / "site") as staged:
         assert staged.name.startswith(f".site.building-{os.getpid()}-")
-    assert not dead.exists() and running.is_dir()
+    assert not dead.exists() and running.is_dir() and backup.is_dir()
