@@ -448,20 +448,22 @@ def _check_options(opts: BuildOptions) -> None:
         raise OptionError(f"--shard-size must be at least 1 KiB, got {opts.shard_size} bytes")
 
 
-def check_previous_hosting(out: Path, target: str, force: bool, cname: str | None = None) -> None:
+def check_previous_hosting(out: Path, target: str, force: bool, cname: str | None = None,
+                           keep_domain: str = "build-site --target github-pages --cname {domain}") -> None:
     """Raise (one line, before anything is converted) when rebuilding the site ``out`` for ``target`` would lose
     what the user added to its host files: a custom domain in ``CNAME`` (written by an earlier build's
     ``--cname``, or by hand) that this build, without ``cname``, would not write again, unless ``force``; for
     Firebase, an edited ``hosting`` section of ``firebase.json`` (browsernet writes its own); for another target,
     which writes neither ``firebase.json`` nor ``.firebaserc`` (``deploy firebase`` puts them in the site), any
-    addition to them, unless ``force``. Also called by ``train --build-site`` before it trains."""
+    addition to them, unless ``force``. Also called by ``train --build-site`` before it trains, which keeps a
+    GitHub Pages site's domain itself (``keep_domain``: how to keep it, in the error)."""
     if read_build_report(out) is None:
         return
     domain = hosting.read_cname(out)
     if domain and not force and (target != hosting.GITHUB_PAGES or cname is None):
         raise OutputDirError(f"{out}: its CNAME names the custom domain {domain}, which this build would drop (a "
-                             f"deploy would then stop serving the site there); keep it with build-site --target "
-                             f"github-pages --cname {domain}, or pass --force to drop it")
+                             f"deploy would then stop serving the site there); keep it with "
+                             f"{keep_domain.format(domain=domain)}, or pass --force to drop it")
     if target == hosting.FIREBASE:
         hosting.previous_firebase_files(out)
         return

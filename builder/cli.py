@@ -381,7 +381,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
     def action() -> None:
         from builder.train.evaluate import accuracy_text
         from builder.train.features import default_cache_dir
-        from builder.train.pipeline import TrainOptions, check_options, check_site_target, train as run_train
+        from builder.train.pipeline import TrainOptions, check_options, check_site_target, site_cname, train as run_train
 
         if site is None and target != "generic":
             raise OptionError("--target is for --build-site SITE_DIR")
@@ -420,7 +420,8 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             from builder.build import BuildOptions
             from builder.train.report import MODEL_FILE
 
-            _do_build(BuildOptions(model=str(out / MODEL_FILE), out=site, force=force, target=target), quiet)
+            _do_build(BuildOptions(model=str(out / MODEL_FILE), out=site, force=force, target=target,
+                                   cname=site_cname(site, target)), quiet)
 
     _run(verbose, quiet, action)
 

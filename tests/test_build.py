@@ -336,7 +336,7 @@ def test_a_previous_site_left_beside_the_output_is_removed_only_beside_a_site(pr
     """A build stopped while removing the previous site leaves it as .site.old-PID-*: the next build removes it, as
     it removes a killed build's staging folder. A build killed between the two renames leaves no site, and that
     folder is then the only copy of it: it stays until a site is in place again."""
-    left = tmp_path / ".site.old-999999999-abcd1234"  # no such process
+    left = tmp_path / ".site.old-999999999-browsernet-abcd1234"  # no such process
     shutil.move(previous_site, left)  # killed between the renames: no site/ at all
     (tmp_path / "four.txt").write_text("north\neast\nsouth\nwest\n")
     build = ("--model", sequential_keras, "--labels", tmp_path / "four.txt", "--preprocess", "unit", "--out",
@@ -635,6 +635,9 @@ def test_models_that_preprocess_themselves_get_raw_pixels(scaling, tmp_path):
         assert json.loads((tmp_path / "s" / "report.json").read_text())["preprocess"] == "mobilenet"
         code, out = _build_saved(model, tmp_path, "tutorial.h5", "--scaled-twice")  # scaled by what, first?
         assert code == 1 and "--scaled-twice says the model was trained on pixels scaled by --preprocess" in out
+        code, out = _build_saved(model, tmp_path, "tutorial.h5", "--preprocess", "raw", "--scaled-twice")
+        assert code == 1 and f"--scaled-twice: {tmp_path / 'tutorial.h5'} rescales its own input for raw 0-255 pixels, " \
+            "which --preprocess raw feeds it, so nothing is scaled twice; leave --scaled-twice out" in out, out
 
 
 @pytest.mark.parametrize("scaling, message", [

@@ -74,28 +74,38 @@ def _document_suffixes() -> frozenset[str]:
 
 
 def folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The files under ``folder``, recursively and sorted, following linked folders (each real folder once, so a
-    link loop ends), without hidden files or folders (``.DS_Store``, ``.git/``); and, apart, the links that
-    point nowhere. Python 3.11's ``Path.rglob`` does not enter a linked folder, so a photo folder that links
-    more photos in would silently lose them."""
+    """The files under ``folder``, recursively and sorted, following linked folders, without hidden files or
+    folders (``.DS_Store``, ``.git/``); and, apart, the links that point nowhere. Python 3.11's ``Path.rglob``
+    does not enter a linked folder, so a photo folder that links more photos in would silently lose them.
+    Each real folder is read once, under its own path where it is inside ``folder`` (the linked folders are
+    followed after the rest), so a link loop ends and adding a link renames no photo already there."""
     files: list[Path] = []
     broken: list[Path] = []
     seen: set[str] = set()
-    for top, dirs, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(top)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in names:
-            if name.startswith("."):
+    links: list[Path] = []
+
+    def walk(top: Path, follow: bool) -> None:
+        for root, dirs, names in os.walk(top, followlinks=follow):
+            real = os.path.realpath(root)
+            if real in seen:
+                dirs[:] = []
                 continue
-            path = Path(top) / name
-            if path.is_file():
-                files.append(path)
-            elif not path.exists():
-                broken.append(path)
+            seen.add(real)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            if not follow:
+                links.extend(Path(root) / d for d in dirs if os.path.islink(os.path.join(root, d)))
+            for name in names:
+                path = Path(root) / name
+                if name.startswith("."):
+                    continue
+                if path.is_file():
+                    files.append(path)
+                elif not path.exists():
+                    broken.append(path)
+
+    walk(folder, follow=False)
+    for link in sorted(links):
+        walk(link, follow=True)
     return sorted(files), sorted(broken)
 
 

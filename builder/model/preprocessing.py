@@ -39,21 +39,31 @@ def choose(requested: str | None, scaling: InputScaling | None, family: str, whe
     give silently wrong predictions; else MobileNet's. ``note`` gets the notes.
 
     Raises :class:`ModelError` when the model scales its own input but the range it was made for cannot be
-    told, and ``--preprocess`` does not say it; :class:`OptionError` when ``--preprocess`` asks for another
-    range than the model's own scaling was made for (the pixels would be scaled twice), unless ``scaled_twice``
-    (``--scaled-twice``: the model was trained so; None where no such option exists, as in train)."""
+    told, and ``--preprocess`` does not say it. For a build (``scaled_twice`` not None: a page feeds the model),
+    raises :class:`OptionError` when ``--preprocess`` asks for another range than the model's own scaling was
+    made for (the pixels would be scaled twice, every answer wrong) unless ``scaled_twice`` (``--scaled-twice``:
+    the model was trained so), and when ``scaled_twice`` has nothing to apply to. Where ``scaled_twice`` is None
+    (train, which puts the scaling it trains with inside the model it saves, so its pixels stay consistent),
+    such a ``--preprocess`` gets a warning."""
     expects = None if scaling is None else scaling.expects
+    if scaled_twice and (expects is None or requested == expects):
+        raise OptionError(f"--scaled-twice: {where} " + ("does not rescale its own input" if expects is None else
+                          f"rescales its own input for {RANGES[expects]}, which --preprocess {requested} feeds it")
+                          + ", so nothing is scaled twice; leave --scaled-twice out")
     if requested is not None:
         if expects is not None and requested != expects:
-            if not scaled_twice:
-                offer = "" if scaled_twice is None else (
-                    ", or add --scaled-twice if the model was trained on pixels scaled so before its own scaling")
+            if scaled_twice is None:
+                note(f"warning: the base rescales its own input, made for {RANGES[expects]}, and --preprocess "
+                     f"{requested} feeds it something else; use --preprocess {expects} unless that is intended")
+            elif not scaled_twice:
                 raise OptionError(f"--preprocess {requested}: {where} rescales its own input, made for "
                                   f"{RANGES[expects]}, so {requested}'s scaling first would scale them twice and "
                                   f"give wrong answers without a sign; leave --preprocess out (or give "
-                                  f"--preprocess {expects}){offer}")
-            note(f"note: --scaled-twice: the page scales the pixels by --preprocess {requested}, and the model then "
-                 f"by its own scaling, made for {RANGES[expects]}, as it was trained")
+                                  f"--preprocess {expects}), or add --scaled-twice if the model was trained on "
+                                  "pixels scaled so before its own scaling")
+            else:
+                note(f"note: --scaled-twice: the page scales the pixels by --preprocess {requested}, and the model "
+                     f"then by its own scaling, made for {RANGES[expects]}, as it was trained")
         return requested
     if scaling is not None:
         if expects is None:

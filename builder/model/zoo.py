@@ -570,7 +570,8 @@ def _is_model_object(spec: dict) -> bool:
         found = [getattr(getattr(k, space, None), str(inner), None)
                  for k in (keras, tf_keras) for space in ("activations", "losses", "metrics")]
         return isinstance(inner, str) and any(callable(f) and not isinstance(f, type) for f in found)
-    if cls in ("DTypePolicy", "FloatDTypePolicy", "Policy") or _is_builtin_layer(cls, spec):
+    # Dtype policies: Keras 3's, tf-keras's, and PolicyV1 (TF 2.4's mixed_precision.experimental), which it reads.
+    if cls in ("DTypePolicy", "FloatDTypePolicy", "Policy", "PolicyV1") or _is_builtin_layer(cls, spec):
         return True
     return any(isinstance(getattr(getattr(k, space, None), cls, None), type)
                for k in (keras, tf_keras) for space in _MODEL_NAMESPACES)

@@ -105,6 +105,10 @@ def _require_writable(folder: Path, option: str) -> None:
         raise OutputDirError(f"{folder}: cannot write there ({why}); choose a {option} elsewhere") from e
 
 
+# In the names of the folders staging makes beside an output, so that only those are ever swept.
+_TAG = "browsernet"
+
+
 @contextmanager
 def staging(out: Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; it is removed unless :func:`swap` consumed it."""
@@ -112,7 +116,8 @@ def staging(out: Path) -> Iterator[Path]:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(out)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-", dir=out.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-{_TAG}-",
+                                        dir=out.parent))
     except OSError as e:  # a folder the system does not let anyone write (/proc), a full or read-only disk
         raise OutputDirError(f"{out.parent}: cannot make the output there ({e.strerror or e}); "
                              "choose an --out elsewhere") from e
@@ -131,9 +136,9 @@ def _remove_abandoned(out: Path) -> None:
     # only copy of the site, and stays.
     old = [*out.parent.glob(f".{out.name}.old-*-*")] if out.exists() else []
     for folder in [*out.parent.glob(f".{out.name}.building-*-*"), *old]:
-        # Only the names this module makes (tempfile's 8 random characters after the process number): a folder
-        # of the user's that looks alike (.site.old-2024-backup) is theirs.
-        made = re.fullmatch(r"(?:building|old)-(\d+)-[a-z0-9_]{8}", folder.name[len(f".{out.name}."):])
+        # Only the names this module makes (the process number, its tag, tempfile's 8 random characters): a
+        # folder of the user's that looks alike (.site.old-2024-original) is theirs.
+        made = re.fullmatch(rf"(?:building|old)-(\d+)-{_TAG}-[a-z0-9_]{{8}}", folder.name[len(f".{out.name}."):])
         if made is None or not folder.is_dir():
             continue
         pid = made.group(1)
@@ -158,7 +163,8 @@ def swap(staged: Path, out: Path, force: bool, foreign: Foreign = foreign_to_bui
     with interrupts.held():  # both renames or neither: never no output at all
         if out.exists():
             try:
-                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-{_TAG}-",
+                                            dir=out.parent))
                 old.rmdir()
                 os.rename(out, old)
             except OSError as e:  # a folder the system will not let this user move (another user's, immutable)

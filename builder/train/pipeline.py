@@ -256,6 +256,14 @@ def _save(model, head, base, template: Path | None, path: Path, head_only: bool,
         saving.keep(path, saving.template_path(cache_dir / base.key[:32], keras.__version__))
 
 
+def site_cname(site: Path, target: str) -> str | None:
+    """The custom domain ``train --build-site`` writes for ``target``: for GitHub Pages, the one the previous site
+    at ``site`` has in its CNAME (train has no --cname of its own), so that a retrained site keeps its domain."""
+    from builder.site import hosting
+
+    return hosting.read_cname(site) if target == hosting.GITHUB_PAGES else None
+
+
 def check_site_target(site: Path, opts: TrainOptions, target: str = "generic") -> None:
     """``train --build-site SITE_DIR``: raise (one line) unless the site may go to ``site``, checked before
     training: not the training output ``--out`` or the photo folder (nor inside or around either), holding
@@ -270,7 +278,8 @@ def check_site_target(site: Path, opts: TrainOptions, target: str = "generic") -
     staging.check_target(site, opts.force, inputs=opts.inputs, option="--build-site")
     from builder.build import check_previous_hosting
 
-    check_previous_hosting(site, target, opts.force)  # what the user added to a previous site's firebase.json
+    # What the user added to a previous site's host files; a GitHub Pages build keeps its custom domain.
+    check_previous_hosting(site, target, opts.force, site_cname(site, target), keep_domain="--target github-pages")
     if opts.cache_dir is not None:
         _refuse_cache_inside(opts.cache_dir, site, "--build-site")
 

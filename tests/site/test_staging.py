@@ -94,12 +94,14 @@ def test_a_build_killed_outright_has_its_staging_folder_removed_by_the_next(tmp_
     import sys
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = tmp_path / f".site.building-{int(gone.stdout)}-abc123_z"
-    running = tmp_path / f".site.building-{os.getpid()}-def456_z"
-    backup = tmp_path / ".site.old-2024-backup"  # the user's, named after a year: no process left it
+    dead = tmp_path / f".site.building-{int(gone.stdout)}-browsernet-abc123_z"
+    old = tmp_path / f".site.old-{int(gone.stdout)}-browsernet-abc123_z"
+    running = tmp_path / f".site.building-{os.getpid()}-browsernet-def456_z"
+    # The user's, named after a year (no process left them), one ending in 8 letters as tempfile's names do.
+    backups = [tmp_path / ".site.old-2024-backup", tmp_path / ".site.old-2024-original"]
     (tmp_path / "site").mkdir()  # a previous output on its way out is only swept beside one
-    for folder in (dead, running, backup):
+    for folder in (dead, old, running, *backups):
         (folder / "model").mkdir(parents=True)
     with output.staging(tmp_path / "site") as staged:
-        assert staged.name.startswith(f".site.building-{os.getpid()}-")
-    assert not dead.exists() and running.is_dir() and backup.is_dir()
+        assert staged.name.startswith(f".site.building-{os.getpid()}-browsernet-")
+    assert not dead.exists() and not old.exists() and running.is_dir() and all(b.is_dir() for b in backups)

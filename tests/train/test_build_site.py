@@ -286,3 +286,25 @@ def test_the_photo_folder_of_a_trained_model_is_never_replaced_even_with_force(t
         f"Error: {photos / 'birds'}: inside the input folder {photos}, whose files the command reads: replacing it "
         "would delete them, and its own files would be read as photos; choose an --out outside it")
     assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before
+
+
+def test_a_retrained_github_pages_site_keeps_its_custom_domain(trained_site, tmp_path):
+    """train has no --cname: a --build-site for GitHub Pages takes the domain from the site it replaces, and one
+    for another target, which would drop it, is refused before training, with advice train can follow."""
+    import shutil
+
+    from builder.errors import BrowsernetError
+    from builder.train.pipeline import check_site_target, site_cname
+    from tests.conftest import train_options
+
+    _, site, _ = trained_site
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    (copy / "CNAME").write_text("www.example.org\n")
+    options = train_options(tmp_path / "model", tmp_path / "cache")
+    check_site_target(copy, options, "github-pages")
+    assert site_cname(copy, "github-pages") == "www.example.org" and site_cname(copy, "generic") is None
+    with pytest.raises(BrowsernetError, match=r"its CNAME names the custom domain www\.example\.org, which this build "
+                                              r"would drop .*; keep it with --target github-pages, or pass --force"):
+        check_site_target(copy, options, "generic")
+    assert (copy / "CNAME").read_text() == "www.example.org\n"

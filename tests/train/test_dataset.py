@@ -119,9 +119,14 @@ def test_linked_folders_and_photos_are_followed_and_links_that_point_nowhere_are
     (photos / "primates" / "more").symlink_to(elsewhere, target_is_directory=True)
     (photos / "birds" / "again").symlink_to(photos / "birds", target_is_directory=True)  # a loop
     (photos / "birds" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (photos / "carnivores" / "zoo").mkdir()  # a real folder, and a link to it that sorts first:
+    (photos / "carnivores" / "001.jpg").rename(photos / "carnivores" / "zoo" / "001.jpg")
+    (photos / "carnivores" / "a").symlink_to("zoo", target_is_directory=True)  # its photos keep their own paths
     data = dataset.scan(photos)
     assert len(data.images) == 41 and not data.duplicates
-    assert {im.path.as_posix() for im in data.images} >= {"primates/more/001.jpg", "primates/more/003.jpg"}
+    paths = {im.path.as_posix() for im in data.images}
+    assert paths >= {"primates/more/001.jpg", "primates/more/003.jpg", "carnivores/zoo/001.jpg"}
+    assert not any(path.startswith(("carnivores/a/", "birds/again/")) for path in paths)
     assert data.broken_links == ["birds/gone.jpg"]
     reporter = BufferReporter()
     _notes(data, reporter)
