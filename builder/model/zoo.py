@@ -558,23 +558,31 @@ def _is_model_object(spec: dict) -> bool:
     """Whether the config object ``spec`` is data (:data:`_DATA_MARKERS`), a public Keras 3 or tf-keras class of
     :data:`_MODEL_NAMESPACES` (layers, initializers, ...; not one that calls what the file names), a model or
     an operation (:func:`_is_builtin_layer`), or a function Keras ships by that name (an activation, a loss)."""
-    import keras
-    import tf_keras
-
     cls, inner = str(spec.get("class_name")), spec.get("config")
     if cls in _DATA_MARKERS:
         return True
     if cls in _CALLS_WHAT_THE_FILE_NAMES or ">" in str(spec.get("registered_name") or ""):
         return False
-    if cls == "function":  # by name; Keras resolves it among its own (module 'builtins': searched there too)
-        found = [getattr(getattr(k, space, None), str(inner), None)
-                 for k in (keras, tf_keras) for space in ("activations", "losses", "metrics")]
-        return isinstance(inner, str) and any(callable(f) and not isinstance(f, type) for f in found)
     # Dtype policies: Keras 3's, tf-keras's, and PolicyV1 (TF 2.4's mixed_precision.experimental), which it reads.
-    if cls in ("DTypePolicy", "FloatDTypePolicy", "Policy", "PolicyV1") or _is_builtin_layer(cls, spec):
+    if cls in ("DTypePolicy", "FloatDTypePolicy", "Policy", "PolicyV1"):
         return True
-    return any(isinstance(getattr(getattr(k, space, None), cls, None), type)
-               for k in (keras, tf_keras) for space in _MODEL_NAMESPACES)
+    if cls == "function":  # by name; Keras resolves it among its own (module 'builtins': searched there too)
+        return isinstance(inner, str) and _in_keras(inner, ("activations", "losses", "metrics"), function=True)
+    return _is_builtin_layer(cls, spec) or _in_keras(cls, _MODEL_NAMESPACES)
+
+
+def _in_keras(name: str, namespaces: tuple[str, ...], function: bool = False) -> bool:
+    """Whether Keras 3's, or else tf-keras's, public ``namespaces`` (``layers``, ``initializers``, ...) have a
+    class named ``name`` (a function, with ``function``). tf-keras is imported only when Keras 3 has none."""
+    import importlib
+
+    for package in ("keras", "tf_keras"):
+        module = importlib.import_module(package)
+        for space in namespaces:
+            found = getattr(getattr(module, space, None), name, None)
+            if (callable(found) and not isinstance(found, type)) if function else isinstance(found, type):
+                return True
+    return False
 
 
 def _is_builtin_layer(cls: str, spec: dict) -> bool:
