@@ -379,7 +379,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
     """
 
     def action() -> None:
-        from builder.train.evaluate import accuracy_text
+        from builder.train.evaluate import SEEN_IN_TRAINING, accuracy_text
         from builder.train.features import default_cache_dir
         from builder.train.pipeline import TrainOptions, check_options, check_site_target, site_cname, train as run_train
 
@@ -411,7 +411,7 @@ def train(data_dir: Path, out: Path, model: str | None, alpha: float, input_size
             copies = test.get("near_copies_in_training", 0)
             click.echo(f"Test accuracy: {accuracy} on {test['images']} held-out photos "
                        f"(validation: {_percent(result.report['validation']['accuracy'])})"
-                       + (f"; optimistic: {copies} of them were seen in training (a near-copy in training or validation, or a photo that trained the base)" if copies else ""))
+                       + (f"; optimistic: {copies} of them were seen in training {SEEN_IN_TRAINING}" if copies else ""))
             times = ", ".join(f"{k} {v:.1f}s" for k, v in result.report["seconds"].items())
             click.echo(f"Times: {times}")
             click.echo(f"Model written to {out}/ (report: {out}/train-report.json)."

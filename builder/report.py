@@ -172,12 +172,13 @@ class BuildReport:
                          "(random weights?), so the parity figure says little")
         if self.training:
             t = self.training
-            from builder.train.evaluate import accuracy_text
+            from builder.train.evaluate import SEEN_IN_TRAINING, accuracy_text
 
             accuracy = accuracy_text(t["test_accuracy"], t.get("test_accuracy_95ci"))
             lines.append(f"trained      test accuracy {accuracy} on {t['test_images']} held-out photos "
                          f"({t['train_images']} training photos, base {t['base']})" + (
-                             f"; optimistic: {t['test_near_copies']} of the test photos were seen in training (a near-copy in training or validation, or a photo that trained the base)"
+                             f"; optimistic: {t['test_near_copies']} of the test photos were seen in training "
+                             f"{SEEN_IN_TRAINING}"
                              if t.get("test_near_copies") else ""))
         if parity.get("quantization_error") is not None:
             lines.append(f"quantization max |quantized - float32| = {parity['quantization_error']:.2g} in probabilities "

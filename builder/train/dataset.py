@@ -246,14 +246,14 @@ def _check_counts(dataset: Dataset, validation_percent: float, test_percent: flo
     need = minimum_per_class(validation_percent, test_percent)
     counts = dataset.counts()
     for name, row in counts.items():
-        left_out = _left_out(dataset, name)
         if row["total"] == 0:  # raising the percentages cannot help a class with no photos
-            raise DatasetError(f"{dataset.root / name}: no images{left_out}, and each folder is a class; add its photos, "
-                               "or remove the folder")
+            raise DatasetError(f"{dataset.root / name}: no images{_left_out(dataset, name)}, and each folder is a "
+                               "class; add its photos, or remove the folder")
         if row["total"] < need:
             shown = f"{need:,}" if need < 10 ** 9 else f"{need:.3g}"
             raise DatasetError(
-                f"{dataset.root / name}: {row['total']} image(s){left_out}; each class needs at least {shown} for "
+                f"{dataset.root / name}: {row['total']} image(s){_left_out(dataset, name)}; each class needs at "
+                f"least {shown} for "
                 f"--validation-percent {validation_percent:g} and --test-percent {test_percent:g} "
                 f"({_fewer_needed(row['total'], validation_percent, test_percent)})")
         if row["train"] == 0:

@@ -45,6 +45,11 @@ def accuracy_interval(correct: int, images: int, confidence: float = 0.95) -> tu
     return float(interval.low), float(interval.high)
 
 
+# How a test photo can have been seen in training, said wherever a test accuracy is marked optimistic (the page's
+# model card says it too, in templates/js/model-card.js).
+SEEN_IN_TRAINING = "(a near-copy in training or validation, or a photo that trained the base)"
+
+
 def accuracy_text(accuracy: float | None, interval=None, missing: str = "not measured") -> str:
     """An accuracy with its 95% confidence interval, "71.4% (95% CI 36–92%)"; ``missing`` for None (no test
     photos); the accuracy alone for a report written before the interval was recorded."""

@@ -60,6 +60,11 @@ def find(features: np.ndarray, paths: list[Path], splits: list[str], classes: li
     return sorted(found, key=lambda d: d.photos)
 
 
+def _crosses_test(splits) -> bool:
+    """Whether a pair in ``splits`` is a test photo and its copy in training or validation."""
+    return "test" in splits and len(set(splits)) == 2
+
+
 def seen_in_training(found: list[NearDuplicate] | list[dict]) -> dict[str, list[str]]:
     """Each test photo with a near-copy in training or validation -> those copies (from :func:`find`'s pairs, or
     their :meth:`NearDuplicate.as_dict` records in train-report.json): the test photos whose figure is optimistic,
@@ -67,7 +72,7 @@ def seen_in_training(found: list[NearDuplicate] | list[dict]) -> dict[str, list[
     seen: dict[str, list[str]] = {}
     for d in found:
         photos, splits = (d.photos, d.splits) if isinstance(d, NearDuplicate) else (d["photos"], d["splits"])
-        if "test" in splits and len(set(splits)) == 2:
+        if _crosses_test(splits):
             test = 0 if splits[0] == "test" else 1
             seen.setdefault(photos[test], []).append(photos[1 - test])
     return seen
@@ -86,8 +91,7 @@ def warnings_for(found: list[NearDuplicate]) -> list[str]:
         return len({d.photos[k] for d in pairs for k in (0, 1) if split is None or d.splits[k] == split})
 
     two_classes = [d for d in found if d.classes[0] != d.classes[1]]
-    trained_and_tested = [d for d in found if "test" in d.splits and len(set(d.splits)) == 2
-                          and d.classes[0] == d.classes[1]]
+    trained_and_tested = [d for d in found if _crosses_test(d.splits) and d.classes[0] == d.classes[1]]
     said = set(two_classes) | set(trained_and_tested)
     other = [d for d in found if d not in said]
     if trained_and_tested:
