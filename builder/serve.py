@@ -133,7 +133,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
         full = os.path.realpath(os.path.join(self.root, *parts))
         if full != self.root and not full.startswith(self.root + os.sep):
             return ""  # e.g. a symlink pointing outside the site
-        if path.endswith("/") and os.path.isdir(full):
+        if path.endswith("/"):
+            if not os.path.isdir(full):
+                return ""  # /index.html/: a file is no folder (its page would load its scripts from the wrong place)
             full += os.sep
         return full
 

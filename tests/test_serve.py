@@ -90,6 +90,15 @@ def test_hidden_files_and_folder_listings_are_not_served(site, server, path):
     assert b"secret" not in body and b"x.wasm" not in body and b"model.json" not in body
 
 
+@pytest.mark.parametrize("path", ["/index.html/", "/model/model.json/", "/index.html%2f", "/model/model.json%2F"])
+def test_a_file_asked_for_as_a_folder_is_not_found(server, path):
+    """/index.html/ is no page of the site: served, its relative scripts and model would be asked for under
+    /index.html/ (a static host answers 404 there too)."""
+    resp, body = _get(server, path)
+    assert resp.status == 404
+    assert b"<title>t</title>" not in body and b"{}" != body
+
+
 @pytest.mark.parametrize("host, status", [("evil.example:8000", 403), ("evil.example", 403), ("127.0.0.1", 200),
                                           ("localhost:1234", 200), ("[::1]:8000", 200)])
 def test_only_this_machines_own_names_are_answered(server, host, status):

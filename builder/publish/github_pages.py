@@ -365,7 +365,9 @@ class _ImportGit(ghp_import.Git):
 
 def _reason(stderr: str, returncode: int) -> str:
     """git's reason in one line: a push's rejection (``! [rejected] … (non-fast-forward)``, with the remote
-    hook's first message), else the first ``fatal:``/``error:`` line."""
+    hook's first message), else the first ``fatal:``/``error:`` line, with the transport's own first line when
+    one came before it (ssh's "Permission denied (publickey)." or "Could not resolve hostname", which git's
+    "Could not read from remote repository" only sums up)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     if not lines:
         return f"exit code {returncode}"
@@ -373,7 +375,11 @@ def _reason(stderr: str, returncode: int) -> str:
     if rejected:
         said = next((line for line in lines if line.startswith("remote:") and line != "remote:"), None)
         return rejected.lstrip("! ") + (f"; {said}" if said else "")
-    return next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
+    first = next((i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))), None)
+    if first is None:
+        return lines[0]
+    cause = next((line for line in lines[:first] if not line.startswith(("remote:", "hint:", "warning:"))), None)
+    return lines[first] + (f" ({cause})" if cause else "")
 
 
 def _warn_if_added_files_dropped(git: "_Git", commit: str | None, branch: str, site_files: set[str]) -> None:

@@ -469,6 +469,18 @@ def test_unreachable_remote_is_one_clear_line(repo, pages_site, tmp_path):
     _one_line_error(run("deploy", "github-pages", str(pages_site)), "git ls-remote failed", "gone.git")
 
 
+def test_an_ssh_remote_that_refuses_the_key_names_ssh_s_reason(repo, pages_site, tmp_path, monkeypatch):
+    """git sums every ssh failure up as "Could not read from remote repository"; the cause (a key the host
+    does not take, a host name that does not resolve) is the line ssh printed before it. The ssh client here
+    answers as a server that refuses the key does (no network in the tests)."""
+    work, _ = repo
+    git(work, "remote", "set-url", "origin", "git@github.com:alice/dogs.git")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "sh -c 'echo \"git@github.com: Permission denied (publickey).\" >&2; "
+                                          "exit 255'")
+    _one_line_error(run("deploy", "github-pages", str(pages_site)), "git ls-remote failed",
+                    "Could not read from remote repository", "Permission denied (publickey)")
+
+
 def test_oversize_file_is_refused_before_any_commit(repo, pages_site):
     work, bare = repo
     big = pages_site / "model" / "huge.bin"
