@@ -14,6 +14,11 @@ from builder.site import hosting, precompress
 
 log = logging.getLogger(__name__)
 
+# The host files a deploy may find changed, or write itself (GitHub Pages' .nojekyll; firebase.json and .firebaserc,
+# which the user may add to). Not CNAME: the domain GitHub Pages serves the site at is the build's (--cname), or
+# the deploy's --cname, which replaces the file.
+REWRITTEN = tuple(name for name in hosting.HOST_FILES if name != hosting.CNAME)
+
 
 def check_site(site: Path, target: str, file_limit: int, site_limit: int | None = None) -> report.BuildReport:
     """The site's report, after checking that the site is complete (every file in the report, with its
@@ -31,7 +36,8 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     if data.version != __version__:
         raise DeployError(f"{site}: built by browsernet {data.version}, this is {__version__}; rebuild it")
     # Every file as built, content included: before any git command or upload.
-    changed = data.changed_file(site, skip=hosting.HOST_FILES)  # host configuration, which deploy may rewrite
+    # Host configuration, which deploy may rewrite; not CNAME, which decides where the site is served.
+    changed = data.changed_file(site, skip=REWRITTEN)
     if changed:
         raise DeployError(f"{changed}; rebuild the site")
     stale = data.stale_source(site)
@@ -56,6 +62,13 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     if links:
         raise DeployError(f"{site}: {named(links)}: a symbolic link, which the build never writes; a "
                           "deploy would publish what it leads to, so remove it")
+    domain = hosting.read_cname(site)
+    if (site / hosting.CNAME).is_file() and hosting.CNAME not in data.files:
+        raise DeployError(f"{site / hosting.CNAME}: names the custom domain {domain or 'nothing'}, but the build "
+                          f"wrote no {hosting.CNAME} (not in {report.REPORT_FILE}), and it decides where the site is "
+                          "served; " + (f"rebuild with --target github-pages --cname {domain} to serve it there, or "
+                                        "remove the file" if domain and target == hosting.GITHUB_PAGES else
+                                        "remove the file"))
     extra = unlisted(site, data.files)
     if extra:
         them = "them" if len(extra) > 1 else "it"
@@ -78,8 +91,9 @@ def symlinks(site: Path) -> list[str]:
 
 def unlisted(site: Path, files: Iterable[str]) -> list[str]:
     """The files in ``site`` (site-relative, sorted) that the build did not write: not among ``files``
-    (report.json's), host configuration or report.json itself (a .git/ folder, an .env, a stray download)."""
-    built = {*files, *hosting.HOST_FILES, report.REPORT_FILE}
+    (report.json's), host configuration deploy may rewrite or report.json itself (a .git/ folder, an .env, a
+    stray download, a ``CNAME`` the build did not write)."""
+    built = {*files, *REWRITTEN, report.REPORT_FILE}
     return [path for path in (p.relative_to(site).as_posix() for p in precompress.site_files(site)) if path not in built]
 
 

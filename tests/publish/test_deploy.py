@@ -640,6 +640,49 @@ def test_files_the_build_did_not_write_are_never_published(host, repo, publish_s
 
 
 @pytest.mark.parametrize("host", ["github-pages", "firebase"])
+def test_a_cname_the_build_did_not_write_is_never_published(host, repo, publish_sites, tmp_path):
+    """A CNAME file decides the domain GitHub Pages serves the site at: one the build did not write (added to the
+    folder afterwards) is refused like any stray file, with the rebuild that would write it, and nothing is
+    pushed; an explicit --cname does not wave it through either."""
+    work, bare = repo
+    site = tmp_path / "site"
+    shutil.copytree(publish_sites[host], site)
+    (site / "CNAME").write_text("evil.example.com\n")
+    args = ["--dry-run", "--project", "demo-x"] if host == "firebase" else []
+    fix = "--cname evil.example.com" if host == "github-pages" else "remove the file"
+    _one_line_error(run("deploy", host, str(site), *args), "CNAME: names the custom domain evil.example.com",
+                    "the build wrote no CNAME", fix)
+    if host == "github-pages":
+        _one_line_error(run("deploy", host, str(site), "--cname", "mine.example.com"), "the build wrote no CNAME")
+        _one_line_error(run("deploy", host, str(site), "--dry-run"), "the build wrote no CNAME")
+    assert git(bare, "branch", "--list") == ""  # nothing pushed
+    (site / "CNAME").unlink()
+    assert run("deploy", host, str(site), *args).exit_code == 0
+    if host == "github-pages":
+        assert "CNAME" not in files_of(checkout(bare, "gh-pages", tmp_path / "checkout"))
+
+
+def test_a_cname_edited_after_the_build_is_refused_and_the_builds_domain_is_published(repo, sequential_keras,
+                                                                                        tmp_path):
+    work, bare = repo
+    four = tmp_path / "labels.txt"
+    four.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "site"
+    _build(site, model=str(sequential_keras), labels=four, preprocess="unit", target="github-pages",
+           cname="classify.example.com")
+    built = (site / "CNAME").read_text()
+    (site / "CNAME").write_text("evil.example.com\n")
+    _one_line_error(run("deploy", "github-pages", str(site)), "CNAME: changed since the build")
+    assert git(bare, "branch", "--list") == ""
+    (site / "CNAME").write_text(built)
+    result = run("deploy", "github-pages", str(site))
+    assert result.exit_code == 0, result.output
+    assert "https://classify.example.com/" in result.output
+    published = checkout(bare, "gh-pages", tmp_path / "checkout")
+    assert (published / "CNAME").read_text().strip() == "classify.example.com"
+
+
+@pytest.mark.parametrize("host", ["github-pages", "firebase"])
 def test_what_a_symbolic_link_leads_to_is_never_published(host, repo, publish_sites, tmp_path):
     """A linked folder is one rglob does not enter, and copying the site followed it: its files, from anywhere
     on this machine, were committed. A link to a file or a folder is refused, and nothing is pushed."""
