@@ -179,6 +179,10 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
                             "the host serves another file than the build wrote (changed since, or a stale copy)")
         elif s.path in expected:
             checked += 1
+        elif s.path not in unrecorded:  # the page, model.json and its shards are fetched whatever the report
+            # says, and a build records them all: a report without them (edited) must not pass as "0 files match"
+            problems.append(f"{s.path}: {against} records no sha256 for it (edited or damaged), so what is served "
+                            "cannot be checked; rebuild the site")
     wrong = {s.path for s in served if s.status != 200 or s.sha256 != expected.get(s.path, s.sha256)}
     for path, digest in (received or {}).items():
         if path in expected and digest != expected[path] and path not in wrong:

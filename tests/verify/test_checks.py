@@ -48,6 +48,17 @@ def test_a_file_the_report_lists_without_a_sha256_fails():
                                              "so what is served cannot be checked; rebuild the site")
 
 
+@pytest.mark.parametrize("report", [{**REPORT, "sha256": {}, "files": {}}, {k: v for k, v in REPORT.items()
+                                                                        if k != "sha256"}])
+def test_a_report_that_records_none_of_the_served_files_fails(report):
+    """report.json's sha256 map and file list emptied (or the map deleted): every file served was unchecked, and
+    the line said "0 files match report.json's sha256"."""
+    check = checks.right_files(report, served(**{"index.html": Served("index.html", 200, "text/html", b"<!-- hi -->")}))
+    assert not check.ok
+    for path in ("model/model.json", "model/group1-shard1of1.bin", "index.html"):
+        assert f"{path}: report.json records no sha256 for it" in check.detail
+
+
 def test_a_symbolic_link_in_a_local_site_fails_as_deploy_refuses_it():
     check = checks.right_files(REPORT, served(), links=["etc"])
     assert not check.ok and check.detail == ("etc: a symbolic link, which the build never writes; deploy would "
