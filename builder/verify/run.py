@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -142,6 +142,12 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
 
             context = browser.new_context()
             try:
+                if _is_url(options.target):
+                    final = _final_url(context, target.url, options.timeout)
+                    if final != target.url:
+                        reporter.note(f"{target.url} redirects to {final}: verifying the site there, where "
+                                      "visitors end up")
+                        target = replace(target, url=final)
                 checks_, visits, data = _drive(context, target, options, reporter)
             except Error as e:  # the browser itself failed (crashed, closed): not a verdict on the site
                 raise VerifyError(f"{target.url}: Chromium failed while verifying: {_first_line(str(e))}") from e
@@ -214,16 +220,11 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
         if not parts.hostname:
             raise VerifyError(f"{target}: a URL with no host name; give the site's address, e.g. "
                               "https://USER.github.io/REPO/")
-        path = parts.path or "/"
-        if path.endswith("/index.html"):
-            path = path[: -len("index.html")]
-        elif not path.endswith("/"):
-            path += "/"
         if parts.query or parts.fragment:
             left_out = (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
             log.warning("%s: verify leaves out %s; it visits %s as a visitor does, with ?backend=NAME for each of "
-                        "--backends", target, left_out, path)
-        url = f"{parts.scheme}://{parts.netloc}{path}"
+                        "--backends", target, left_out, _folder_url(target).split("://", 1)[1])
+        url = _folder_url(target)
         if expect is None:
             yield _Target(url)
             return
@@ -248,6 +249,44 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _folder_url(url: str) -> str:
+    """The site's folder URL for ``url`` as browsers write URLs, which the checks compare the page's requests
+    with: scheme and host in lower case, no default port (:80, :443), the path ending in / (``index.html`` and
+    any ?query or #fragment left out). ``http://LOCALHOST:80/app`` is ``http://localhost/app/``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii")  # bücher.example: as Chromium asks for it (xn--bcher-kva)
+    except UnicodeError:
+        pass
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    port = parts.port
+    netloc = host if port is None or port == {"http": 80, "https": 443}.get(scheme) else f"{host}:{port}"
+    if "@" in parts.netloc:
+        netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
+    path = parts.path or "/"
+    if path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    elif not path.endswith("/"):
+        path += "/"
+    return f"{scheme}://{netloc}{path}"
+
+
+def _final_url(context: Any, url: str, timeout: float) -> str:
+    """The site's folder URL after the host's redirects (http:// to https://, a github.io address to the custom
+    domain the site moved to), where a visitor's browser ends up: every request the page makes is compared with
+    it. ``url`` itself when the host cannot be reached (reading report.json then says so)."""
+    from playwright.sync_api import Error
+
+    try:
+        response = context.request.get(url, timeout=min(timeout, REPORT_TIMEOUT) * 1000)
+    except Error:
+        return url
+    return _folder_url(response.url)
 
 
 class _Observer:

@@ -37,6 +37,13 @@ class _Handler(SimpleHTTPRequestHandler):
         return local
 
     def do_GET(self):
+        moved = self.host.moved_from
+        if moved and (self.path + "/").startswith(moved):
+            self.send_response(301)  # the project renamed: its old address sends visitors to the new one
+            self.send_header("Location", self.host.prefix + self.path[len(moved):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         path = self.path.split("?", 1)[0][len(self.host.prefix):]
         other = self.host.to_browsers.get(path)
         if other is not None and self.headers.get("Sec-Fetch-Dest"):  # a browser's request, not verify's own
@@ -57,8 +64,11 @@ class _Handler(SimpleHTTPRequestHandler):
 class StaticHost:
     """Serve ``root`` at ``http://127.0.0.1:<port>/<repo>/`` until :meth:`close`."""
 
-    def __init__(self, root: Path, repo: str, *, fallback: bool = False, to_browsers: dict[str, bytes] | None = None):
+    def __init__(self, root: Path, repo: str, *, fallback: bool = False, to_browsers: dict[str, bytes] | None = None,
+                 moved_from: str | None = None):
         self.root = Path(root)
+        # /<moved_from>/...: a 301 to the same path under /<repo>/, as a host does for a renamed project
+        self.moved_from = f"/{moved_from}/" if moved_from else ""
         # site-relative path -> other bytes sent for it to browsers only (a request with Sec-Fetch-Dest), as a
         # stale copy in a cache that only the browser's requests reach (one Accept-Encoding variant, a CDN edge)
         self.to_browsers = dict(to_browsers or {})

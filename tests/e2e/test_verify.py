@@ -88,6 +88,23 @@ def test_passes_on_a_headerless_host_under_a_subpath(publish_sites, tmp_path):
     assert f"match {site}/report.json's sha256" in checks["Right files"]["detail"]
 
 
+def test_an_address_that_redirects_is_verified_where_visitors_end_up(publish_sites, tmp_path):
+    """The site's old address (another host name, spelt in capitals, without its trailing slash) answers with a
+    301 to the site, as http:// to https:// or a renamed project does. Every request the page makes is then on the
+    address it was sent to: compared with the address typed, Private failed, and the check of the bytes the page
+    received (and the count of the return visit's downloads) found nothing to check."""
+    site = publish_sites["github-pages"]
+    host = StaticHost(site, "dog-classifier", moved_from="old-name")
+    try:
+        port = host.server.server_address[1]
+        code, output, checks = verify(f"http://LOCALHOST:{port}/old-name", tmp_path, "--expect", str(site))
+    finally:
+        host.close()
+    assert_all_pass(code, output, checks)
+    assert f"every request stayed on http://localhost:{port}" in checks["Private"]["detail"]
+    assert "also as the page received them" in checks["Right files"]["detail"]
+
+
 def test_a_host_serving_another_build_than_expected(publish_sites, tmp_path):
     """The host still serves an older deploy (here: another build): verify --expect SITE says so, and holds the
     page to SITE's files and answers, not to the report.json the host serves beside them."""

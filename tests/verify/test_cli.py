@@ -158,3 +158,16 @@ def test_a_ctrl_c_that_a_library_swallowed_writes_no_verdict(minimal_site, tmp_p
     assert result.exit_code == 1 and result.output.strip().splitlines() == ["Aborted!"], result.output
     assert not (tmp_path / "v.json").exists()
     assert not interrupts.seen()  # the command is over: a later one in this process is not stopped by it
+
+
+@pytest.mark.parametrize("given, url", [
+    ("http://LOCALHOST:80/app", "http://localhost/app/"), ("HTTPS://Example.COM:443/a/index.html", "https://example.com/a/"),
+    ("https://example.com:8443", "https://example.com:8443/"), ("http://[::1]:8000/x/?backend=wasm#top", "http://[::1]:8000/x/"),
+    ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+])
+def test_the_sites_address_is_written_as_browsers_write_it(given, url):
+    """The page's requests, as Chromium reports them, are compared with this address (Private, the bytes the page
+    received, the return visit's downloads): http://LOCALHOST:80/app made every request look foreign."""
+    from builder.verify.run import _folder_url
+
+    assert _folder_url(given) == url
