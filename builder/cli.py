@@ -586,7 +586,9 @@ def deploy_firebase(site: Path, project: str | None, dry_run: bool, verbose: int
 
         result = firebase(site, project=project, dry_run=dry_run)
         say = _say(quiet and (result.deployed or dry_run))  # a deploy that did not happen is always told
-        say(f"Wrote {result.config}" + (f" (project {result.project})" if result.project else ""))
+        rc = result.config.parent / ".firebaserc"
+        say(f"Wrote {result.config}" + (f" and {rc}" if rc.is_file() else "")
+            + (f" (project {result.project})" if result.project else ""))
         if result.deployed:
             say(f"Deployed to Firebase Hosting: {result.url}")
             say(_verify_hint(result.url, site))
@@ -688,8 +690,9 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
     given = f"the default {option} {default} (in the current folder)" if default else f"{option} {path}"
     # By the folder's identity, not its spelling: a case-insensitive file system (macOS) spells it two ways.
     if any(folder.exists() and folder.samefile(site) for folder in (where, *where.parents)):
+        beside = os.path.relpath(site.resolve().parent / (example or path.name))  # beside the site, from here
         raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
-                              f"write it elsewhere ({option} ../{example or path.name})")
+                              f"write it elsewhere ({option} {shlex.quote(beside)})")
     # A hard link is a file with more than one name: only then is the site searched for the other.
     if where.is_file() and where.stat().st_nlink > 1 and any(where.samefile(file) for file in site.rglob("*")
                                                              if file.is_file()):

@@ -236,10 +236,12 @@ def built_labels(report: dict[str, Any], served: list[Served], local: bytes | No
     return None
 
 
-def right_answers(report: dict[str, Any], visits: list[Visit], labels: list[str] | None = None) -> Check:
+def right_answers(report: dict[str, Any], visits: list[Visit], labels: list[str] | None = None,
+                  other_build: bool = False) -> Check:
     """The page's probabilities on the reference images are Keras's, within the build's tolerance
     (1e-3 on WebGL), and the page names each output as the build did (``labels``, from :func:`built_labels`):
-    right numbers under shifted names (a stale config.json in a cache the browser reads) are wrong answers."""
+    right numbers under shifted names (a stale config.json in a cache the browser reads) are wrong answers.
+    ``other_build``: the host serves another build than ``--expect``'s (Right files says so), which is then why."""
     problems, found = [], []
     count = len(report.get("reference", {}).get("probabilities", []))
     for v in visits:
@@ -247,8 +249,9 @@ def right_answers(report: dict[str, Any], visits: list[Visit], labels: list[str]
             wrong = [i for i, (a, b) in enumerate(zip(v.labels, labels)) if a != b]
             first = (f"output {wrong[0]} as '{v.labels[wrong[0]]}', not '{labels[wrong[0]]}'" if wrong
                      else f"{len(v.labels)} classes, not {len(labels)}")
-            problems.append(f"{v.label()}: the page names {first}: it did not get the build's config.json "
-                            "(a stale copy in a cache between the host and the browser?)")
+            problems.append(f"{v.label()}: the page names {first}: " + (
+                "the host serves another build's page (Right files)" if other_build else
+                "it did not get the build's config.json (a stale copy in a cache between the host and the browser?)"))
             continue
         diff, why = answer_error(v, report)
         if diff is None:

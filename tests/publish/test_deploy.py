@@ -723,6 +723,7 @@ def test_firebase_dry_run_writes_config(publish_sites, tmp_path):
     assert json.loads((site / "firebase.json").read_text()) == hosting.firebase_config()
     assert hosting.firebase_project(site) == "demo-other"
     assert "firebase deploy --only hosting --project demo-other" in result.output
+    assert f"Wrote {site / 'firebase.json'} and {site / '.firebaserc'} (project demo-other)" in result.output
     # Without --project, the build's --firebase-project again: not what the last --project left in .firebaserc.
     again = run("deploy", "firebase", str(site), "--dry-run")
     assert again.exit_code == 0 and "--project demo-browsernet" in again.output, again.output

@@ -180,6 +180,10 @@ def test_right_answers_under_other_names_are_wrong_answers():
     assert checks.right_answers(report, [ready(labels=["cat", "dog"])], labels).ok
     check = checks.right_answers(report, [ready(labels=["dog", "cat"])], labels)
     assert not check.ok and "the page names output 0 as 'dog', not 'cat'" in check.detail
+    assert "a stale copy in a cache" in check.detail
+    # When the host serves another build than --expect's, that is the reason, not a cache.
+    other_build = checks.right_answers(report, [ready(labels=["dog", "cat"])], labels, other_build=True)
+    assert "the host serves another build's page" in other_build.detail and "cache" not in other_build.detail
     assert "1 classes, not 2" in checks.right_answers(report, [ready(labels=["cat"])], labels).detail
     # A config.json that is not the build's names nothing to compare with (Right files fails it)...
     other = Served("config.json", 200, "application/json", b'{"labels": ["x", "y"]}')

@@ -115,6 +115,19 @@ def test_a_json_file_inside_the_site_is_refused_before_any_check(minimal_site, m
     assert (minimal_site / "report.json").read_text() == before and not (minimal_site / "v.json").exists()
 
 
+@pytest.mark.parametrize("cwd", ["site's parent", "elsewhere"])
+def test_the_json_path_the_refusal_suggests_is_beside_the_site_from_where_the_command_ran(cwd, minimal_site,
+                                                                                         monkeypatch, tmp_path):
+    """Run from another folder, "--json ../v.json" landed wherever that folder's parent is."""
+    monkeypatch.setenv("BROWSERNET_CHROMIUM", str(tmp_path / "no-chromium"))
+    here = minimal_site.parent if cwd == "site's parent" else tmp_path / "a" / "b"
+    here.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(here)
+    line = one_line_error([str(minimal_site), "--json", str(minimal_site / "v.json")], "write it elsewhere")
+    suggested = line.rsplit("(--json ", 1)[1].rstrip(")")
+    assert (here / suggested).resolve().parent == minimal_site.resolve().parent
+
+
 def test_json_to_stdout_still_says_what_failed(tmp_path):
     """`verify TARGET --json -` in CI: a run that cannot start still writes its JSON (ok: false, the error),
     so the step reading it gets a verdict instead of empty input."""
