@@ -64,11 +64,11 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
                           "deploy would publish what it leads to, so remove it")
     domain = hosting.read_cname(site)
     if (site / hosting.CNAME).is_file() and hosting.CNAME not in data.files:
-        raise DeployError(f"{site / hosting.CNAME}: names the custom domain {domain or 'nothing'}, but the build "
-                          f"wrote no {hosting.CNAME} (not in {report.REPORT_FILE}), and it decides where the site is "
-                          "served; " + (f"rebuild with --target github-pages --cname {domain} to serve it there, or "
-                                        "remove the file" if domain and target == hosting.GITHUB_PAGES else
-                                        "remove the file"))
+        what = f"names the custom domain {domain}" if domain else "is empty"
+        fix = (f"rebuild with --target github-pages --cname {domain} to serve it there, or remove the file"
+               if domain and target == hosting.GITHUB_PAGES else "remove the file")
+        raise DeployError(f"{site / hosting.CNAME}: {what}, but the build wrote no {hosting.CNAME} (not in "
+                          f"{report.REPORT_FILE}), and it decides where the site is served; {fix}")
     extra = unlisted(site, data.files)
     if extra:
         them = "them" if len(extra) > 1 else "it"

@@ -367,7 +367,7 @@ def _reason(stderr: str, returncode: int) -> str:
     """git's reason in one line: a push's rejection (``! [rejected] … (non-fast-forward)``, with the remote
     hook's first message), else the first ``fatal:``/``error:`` line, with the transport's own first line when
     one came before it (ssh's "Permission denied (publickey)." or "Could not resolve hostname", which git's
-    "Could not read from remote repository" only sums up)."""
+    "Could not read from remote repository" only sums up; the last, as ssh prints notices first)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     if not lines:
         return f"exit code {returncode}"
@@ -378,7 +378,10 @@ def _reason(stderr: str, returncode: int) -> str:
     first = next((i for i, line in enumerate(lines) if line.startswith(("fatal:", "error:"))), None)
     if first is None:
         return lines[0]
-    cause = next((line for line in lines[:first] if not line.startswith(("remote:", "hint:", "warning:"))), None)
+    # ssh's error is its last line: before it come its notices ("Warning: Permanently added ...", a "** WARNING"
+    # or an "@@@" banner).
+    cause = next((line for line in reversed(lines[:first])
+                  if not line.lower().startswith(("remote:", "hint:", "warning:", "**", "@"))), None)
     return lines[first] + (f" ({cause})" if cause else "")
 
 

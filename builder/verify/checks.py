@@ -139,12 +139,14 @@ def other_build(host: dict[str, Any], expected: dict[str, Any], folder: str | No
 
 def right_files(report: dict[str, Any], served: list[Served], stale: str | None = None,
                 extra: list[str] | None = None, other: str | None = None, against: str = REPORT_FILE,
-                received: dict[str, str] | None = None, links: list[str] | None = None) -> Check:
+                received: dict[str, str] | None = None, links: list[str] | None = None,
+                edited: list[str] | None = None) -> Check:
     """Every file the host sent for the site (model files first) is the file the build wrote:
     HTTP 200, not an HTML page in a non-HTML file's place, and the sha256 that report.json records.
     ``stale``: for a local site, which input file changed since the build (report.stale_sources's clause);
     ``extra``: for a local site, the files in its folder that the build did not write (deploy refuses them);
     ``links``: for a local site, its symbolic links (deploy refuses them too);
+    ``edited``: for a local site, the host files deploy checks (``CNAME``) that changed since the build;
     ``other``: for ``--expect``, why the host's report.json is not the expected build's (:func:`other_build`),
     ``report`` then being the expected build's, and ``against`` naming its report.json in the lines;
     ``received``: site path -> sha256 of the bytes the page itself received (a file served right to a direct
@@ -165,6 +167,9 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
     if extra:
         problems.append(f"{named(extra)}: in the folder but not written by the build (not in "
                         "report.json); deploy would refuse to publish the folder")
+    if edited:
+        problems.append(f"{named(edited)}: changed since the build; deploy would refuse to publish the folder")
+    always = {"index.html", MODEL_DIR + "model.json", *(MODEL_DIR + p for p in report.get("shard_sha256") or {})}
     checked = 0
     for s in served:
         if s.status == 0:
@@ -179,8 +184,10 @@ def right_files(report: dict[str, Any], served: list[Served], stale: str | None 
                             "the host serves another file than the build wrote (changed since, or a stale copy)")
         elif s.path in expected:
             checked += 1
-        elif s.path not in unrecorded:  # the page, model.json and its shards are fetched whatever the report
-            # says, and a build records them all: a report without them (edited) must not pass as "0 files match"
+        elif other is None and s.path in always and s.path not in unrecorded:
+            # The page, model.json and the report's own shards are fetched whatever the report says, and a build
+            # records them all: a report without them (edited) must not pass as "0 files match". (Shards that
+            # another build's model.json names are that build's: `other` says so.)
             problems.append(f"{s.path}: {against} records no sha256 for it (edited or damaged), so what is served "
                             "cannot be checked; rebuild the site")
     wrong = {s.path for s in served if s.status != 200 or s.sha256 != expected.get(s.path, s.sha256)}
@@ -250,7 +257,7 @@ def right_answers(report: dict[str, Any], visits: list[Visit], labels: list[str]
             first = (f"output {wrong[0]} as '{v.labels[wrong[0]]}', not '{labels[wrong[0]]}'" if wrong
                      else f"{len(v.labels)} classes, not {len(labels)}")
             problems.append(f"{v.label()}: the page names {first}: " + (
-                "the host serves another build's page (Right files)" if other_build else
+                "the host does not serve the expected build (Right files says why)" if other_build else
                 "it did not get the build's config.json (a stale copy in a cache between the host and the browser?)"))
             continue
         diff, why = answer_error(v, report)

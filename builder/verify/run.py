@@ -102,6 +102,7 @@ class _Target:
     expected: dict[str, Any] | None = None  # --expect: that folder's report.json, as published
     expected_from: str | None = None  # --expect's folder
     links: list[str] = field(default_factory=list)  # symbolic links in a local site folder (the build writes none)
+    edited: list[str] = field(default_factory=list)  # a local site's CNAME, changed since the build (deploy checks it)
 
 
 @dataclass
@@ -143,11 +144,11 @@ def verify(options: VerifyOptions, reporter: Reporter | None = None) -> VerifyRe
             context = browser.new_context()
             try:
                 if _is_url(options.target):
-                    final = _final_url(context, target.url, options.timeout)
-                    if final != target.url:
+                    final, redirected = _final_url(context, target.url, options.timeout)
+                    if redirected and final != target.url:
                         reporter.note(f"{target.url} redirects to {final}: verifying the site there, where "
                                       "visitors end up")
-                        target = replace(target, url=final)
+                    target = replace(target, url=final)
                 checks_, visits, data = _drive(context, target, options, reporter)
             except Error as e:  # the browser itself failed (crashed, closed): not a verdict on the site
                 raise VerifyError(f"{target.url}: Chromium failed while verifying: {_first_line(str(e))}") from e
@@ -244,24 +245,26 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
     try:
         from builder.publish.base import symlinks, unlisted
 
+        built_cname = (data.get("sha256") or {}).get(hosting.CNAME)
+        cname = site / hosting.CNAME
+        edited = [hosting.CNAME] if built_cname and (not cname.is_file() or reports.sha256_of(cname) != built_cname) \
+            else []
         yield _Target(url_of(server), reports.stale_sources(data, site), unlisted(site, data.get("files") or {}),
-                      links=symlinks(site))
+                      links=symlinks(site), edited=edited)
     finally:
         server.shutdown()
         server.server_close()
 
 
-def _folder_url(url: str) -> str:
-    """The site's folder URL for ``url`` as browsers write URLs, which the checks compare the page's requests
-    with: scheme and host in lower case, no default port (:80, :443), the path ending in / (``index.html`` and
-    any ?query or #fragment left out). ``http://LOCALHOST:80/app`` is ``http://localhost/app/``."""
+def _folder_url(url: str, *, landed: bool = False) -> str:
+    """The site's folder URL for ``url``, which the checks compare the page's requests with: scheme and host in
+    lower case, no default port (:80, :443), the path ending in / (``index.html`` and any ?query or #fragment left
+    out). ``http://LOCALHOST:80/app`` is ``http://localhost/app/``. ``landed``: ``url`` is where a redirect ended,
+    a page: its folder (``/app/home.html`` is ``/app/``). A host in another script is left to Playwright, whose
+    request gives it as Chromium writes it (:func:`_final_url`)."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = parts.hostname or ""
-    try:
-        host = host.encode("idna").decode("ascii")  # bücher.example: as Chromium asks for it (xn--bcher-kva)
-    except UnicodeError:
-        pass
     if ":" in host:
         host = f"[{host}]"  # IPv6
     port = parts.port
@@ -269,24 +272,30 @@ def _folder_url(url: str) -> str:
     if "@" in parts.netloc:
         netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
     path = parts.path or "/"
-    if path.endswith("/index.html"):
+    if landed:
+        path = path[: path.rfind("/") + 1] or "/"
+    elif path.endswith("/index.html"):
         path = path[: -len("index.html")]
     elif not path.endswith("/"):
         path += "/"
     return f"{scheme}://{netloc}{path}"
 
 
-def _final_url(context: Any, url: str, timeout: float) -> str:
-    """The site's folder URL after the host's redirects (http:// to https://, a github.io address to the custom
-    domain the site moved to), where a visitor's browser ends up: every request the page makes is compared with
-    it. ``url`` itself when the host cannot be reached (reading report.json then says so)."""
+def _final_url(context: Any, url: str, timeout: float) -> tuple[str, bool]:
+    """The site's folder URL as the browser writes it (``bücher.example`` as ``xn--bcher-kva.example``, a space as
+    ``%20``), after the host's redirects (http:// to https://, a github.io address to the custom domain the site
+    moved to): where a visitor's browser ends up, which every request the page makes is compared with. And
+    whether the host redirected. ``url`` itself when the host cannot be reached (reading report.json says so)."""
     from playwright.sync_api import Error
 
+    ms = min(timeout, REPORT_TIMEOUT) * 1000
     try:
-        response = context.request.get(url, timeout=min(timeout, REPORT_TIMEOUT) * 1000)
+        first = context.request.get(url, timeout=ms, max_redirects=0)
+        if 300 <= first.status < 400 and first.headers.get("location"):
+            return _folder_url(context.request.get(url, timeout=ms).url, landed=True), True
     except Error:
-        return url
-    return _folder_url(response.url)
+        return url, False
+    return _folder_url(first.url), False
 
 
 class _Observer:
@@ -396,7 +405,7 @@ def _drive(context: Any, target: _Target, options: VerifyOptions,
         checks.loads(visits),
         checks.right_files(data, served, target.stale, target.extra, other_build,
                            f"{target.expected_from.rstrip('/')}/{reports.REPORT_FILE}" if target.expected_from
-                           else reports.REPORT_FILE, received, target.links),
+                           else reports.REPORT_FILE, received, target.links, target.edited),
         checks.right_answers(data, visits, checks.built_labels(data, served, _expected_config(target)),
                              other_build=other_build is not None),
         checks.private(origin, observer.privacy),

@@ -149,6 +149,21 @@ def test_webgpu_without_an_adapter_is_one_line(publish_sites, chromium_without_w
 
 # ---- sites broken on purpose: each fails, naming its cause ----
 
+def test_a_custom_domain_changed_after_the_build_fails_as_deploy_refuses_it(sequential_keras, tmp_path):
+    """A site built for GitHub Pages with --cname, whose CNAME was edited afterwards (or a stray one added): the
+    domain it would be served at is not the build's, and deploy refuses the folder, so verify must not pass it."""
+    four = tmp_path / "labels.txt"
+    four.write_text("north\neast\nsouth\nwest\n")
+    site = tmp_path / "site"
+    _build(site, model=str(sequential_keras), labels=four, preprocess="unit", target="github-pages",
+           cname="classify.example.com")
+    (site / "CNAME").write_text("evil.example.com\n")
+    code, output, checks = verify(str(site), tmp_path)
+    assert code == 1
+    assert "CNAME: changed since the build" in checks["Right files"]["detail"], checks["Right files"]
+    assert all(c["ok"] for name, c in checks.items() if name != "Right files"), output
+
+
 def test_a_flipped_shard_byte(site_copy, tmp_path):
     shard = _shard(site_copy)
     data = bytearray(shard.read_bytes())

@@ -475,8 +475,9 @@ def test_an_ssh_remote_that_refuses_the_key_names_ssh_s_reason(repo, pages_site,
     answers as a server that refuses the key does (no network in the tests)."""
     work, _ = repo
     git(work, "remote", "set-url", "origin", "git@github.com:alice/dogs.git")
-    monkeypatch.setenv("GIT_SSH_COMMAND", "sh -c 'echo \"git@github.com: Permission denied (publickey).\" >&2; "
-                                          "exit 255'")
+    monkeypatch.setenv("GIT_SSH_COMMAND", "sh -c 'echo \"Warning: Permanently added github.com (ED25519) to the "
+                                          "list of known hosts.\" >&2; echo \"git@github.com: Permission denied "
+                                          "(publickey).\" >&2; exit 255'")
     _one_line_error(run("deploy", "github-pages", str(pages_site)), "git ls-remote failed",
                     "Could not read from remote repository", "Permission denied (publickey)")
 

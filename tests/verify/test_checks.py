@@ -59,6 +59,21 @@ def test_a_report_that_records_none_of_the_served_files_fails(report):
         assert f"{path}: report.json records no sha256 for it" in check.detail
 
 
+def test_another_builds_shards_are_that_builds_not_an_edited_report():
+    """verify --expect SITE while the host serves another build: its model.json names its own shards, which SITE's
+    report cannot record; the line is the other build, not "rebuild the site"."""
+    theirs = Served("model/group1-shard1of1.other.bin", 200, "application/octet-stream", b"other")
+    check = checks.right_files(REPORT, served(**{"model/group1-shard1of1.bin": theirs}), other="the host serves "
+                               "another build (build_id 1234…) than site/ (build_id 5678…)")
+    assert not check.ok and check.detail.startswith("the host serves another build")
+    assert "records no sha256" not in check.detail and "rebuild" not in check.detail
+
+
+def test_a_cname_changed_in_a_local_site_fails_as_deploy_refuses_it():
+    check = checks.right_files(REPORT, served(), edited=["CNAME"])
+    assert not check.ok and check.detail == "CNAME: changed since the build; deploy would refuse to publish the folder"
+
+
 def test_a_symbolic_link_in_a_local_site_fails_as_deploy_refuses_it():
     check = checks.right_files(REPORT, served(), links=["etc"])
     assert not check.ok and check.detail == ("etc: a symbolic link, which the build never writes; deploy would "
@@ -183,7 +198,7 @@ def test_right_answers_under_other_names_are_wrong_answers():
     assert "a stale copy in a cache" in check.detail
     # When the host serves another build than --expect's, that is the reason, not a cache.
     other_build = checks.right_answers(report, [ready(labels=["dog", "cat"])], labels, other_build=True)
-    assert "the host serves another build's page" in other_build.detail and "cache" not in other_build.detail
+    assert "the host does not serve the expected build" in other_build.detail and "cache" not in other_build.detail
     assert "1 classes, not 2" in checks.right_answers(report, [ready(labels=["cat"])], labels).detail
     # A config.json that is not the build's names nothing to compare with (Right files fails it)...
     other = Served("config.json", 200, "application/json", b'{"labels": ["x", "y"]}')

@@ -176,7 +176,6 @@ def test_a_ctrl_c_that_a_library_swallowed_writes_no_verdict(minimal_site, tmp_p
 @pytest.mark.parametrize("given, url", [
     ("http://LOCALHOST:80/app", "http://localhost/app/"), ("HTTPS://Example.COM:443/a/index.html", "https://example.com/a/"),
     ("https://example.com:8443", "https://example.com:8443/"), ("http://[::1]:8000/x/?backend=wasm#top", "http://[::1]:8000/x/"),
-    ("https://bücher.example/", "https://xn--bcher-kva.example/"),
 ])
 def test_the_sites_address_is_written_as_browsers_write_it(given, url):
     """The page's requests, as Chromium reports them, are compared with this address (Private, the bytes the page
@@ -184,3 +183,12 @@ def test_the_sites_address_is_written_as_browsers_write_it(given, url):
     from builder.verify.run import _folder_url
 
     assert _folder_url(given) == url
+
+
+@pytest.mark.parametrize("landed, folder", [("https://example.com/app/home.html", "https://example.com/app/"),
+                                            ("https://example.com/app/", "https://example.com/app/"),
+                                            ("https://example.com", "https://example.com/")])
+def test_a_redirect_that_lands_on_a_page_is_verified_in_that_pages_folder(landed, folder):
+    from builder.verify.run import _folder_url
+
+    assert _folder_url(landed, landed=True) == folder
