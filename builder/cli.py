@@ -657,6 +657,9 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
         if profile_dir is not None:
             _refuse_inside("--profile", profile_dir, site, example="profile")
             _check_writable_folder("--profile", profile_dir)
+            if profile_dir.resolve() in json_path.resolve().parents:  # its trace files could be overwritten
+                raise BrowsernetError(f"--json {json_path} is inside the --profile folder {profile_dir}/, where bench "
+                                      "writes its trace files; write it elsewhere")
         result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                 lambda reporter: run_bench(options, reporter))
         interrupts.raise_if_seen()  # figures from a run the user stopped are not written
@@ -683,7 +686,8 @@ def _check_writable_folder(option: str, folder: Path) -> None:
 def _refuse_inside(option: str, path: Path, site: Path, default: str | None = None, example: str = "") -> None:
     """Refuse an output ``path`` (``--json``, ``--profile``) inside a site folder, or a file that is one of the
     site's under another name (a hard link): every file there is the build's (report.json is its record, and
-    deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site."""
+    deploy refuses a folder holding anything else), so writing one would overwrite or spoil the site. And a file
+    the site was built from (its model, weights or labels file)."""
     if not site.is_dir():
         return
     where = path.resolve()
@@ -698,6 +702,16 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
                                                              if file.is_file()):
         raise BrowsernetError(f"{given} is a file of the site folder {site}/ under another name (a hard link), "
                               f"whose files are the build's; write it elsewhere")
+    # The model, weights and labels files the site was built from (report.json's sources): overwritten, the model
+    # would be lost, and every later bench, verify and deploy would call the site stale.
+    from builder import report as reports
+
+    if where.is_file():
+        for role, record in ((reports.read(site) or {}).get("sources") or {}).items():
+            source = reports.source_path(record, site)
+            if source is not None and source.is_file() and where.samefile(source):
+                raise BrowsernetError(f"{given} is the {role} file {site}/ was built from; write it elsewhere "
+                                      f"({option} {shlex.quote(os.path.relpath(site.resolve().parent / example))})")
 
 
 @cli.command()

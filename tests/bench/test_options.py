@@ -72,6 +72,26 @@ def test_json_inside_the_site_is_refused_and_the_site_keeps_its_files(site, tmp_
     assert (site / REPORT_FILE).read_text() == before and sorted(p.name for p in site.iterdir()) == [REPORT_FILE]
 
 
+def test_json_onto_a_file_the_site_was_built_from_is_refused_and_the_file_kept(sequential_keras, tmp_path):
+    """bench --json model.keras wrote its figures over the model the site was built from: the model was lost,
+    and every later bench, verify and deploy called the site stale."""
+    from tests.conftest import built_copy
+
+    model, labels, site = built_copy(sequential_keras, tmp_path)
+    kept = {path: path.read_bytes() for path in (model, labels)}
+    for path, role in ((model, "model"), (labels, "labels")):
+        line = _one_error_line(_bench(site, "--json", path))
+        assert f"--json {path} is the {role} file {site}/ was built from; write it elsewhere" in line
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
+def test_json_inside_the_profile_folder_is_refused(site, tmp_path):
+    """--profile prof --json prof/layers-wasm.json wrote the figures over a trace the table then pointed to."""
+    (tmp_path / "prof").mkdir()  # from an earlier --profile run
+    line = _one_error_line(_bench(site, "--profile", tmp_path / "prof", "--json", tmp_path / "prof" / "b.json"))
+    assert f"--json {tmp_path / 'prof' / 'b.json'} is inside the --profile folder" in line
+
+
 @pytest.mark.parametrize("runs", ["0", "2", "-3"])
 def test_fewer_than_3_runs_is_a_usage_error(site, runs):
     line = _one_error_line(_bench(site, "--runs", runs))  # a usage error is one line too, with where to look
