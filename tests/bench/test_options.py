@@ -327,3 +327,24 @@ def test_figures_that_are_not_numbers_are_written_as_null(tmp_path):
     written = json.loads((tmp_path / "b.json").read_text(), parse_constant=lambda name: pytest.fail(name))
     assert written["harness"]["onnx"]["wasm"] == {"median_ms": 9.5, "parity": {"max_abs_diff": None}}
     assert written["ratios"] == {"x": None}
+
+
+def test_a_model_that_answers_a_mirrored_image_alike_still_depends_on_its_input():
+    """Conv2D(1x1) -> global average pooling -> Dense: the same answer for an image and its mirror, which bench
+    took for "Keras's output does not depend on the input (weights none?)". A constant model still is flagged."""
+    import numpy as np
+
+    from builder.bench.run import _keras_output
+    from builder.model import tf_runtime
+
+    tf_runtime.load()
+    import keras
+
+    inputs = keras.Input((16, 12, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(8, 1, activation="relu")(inputs))
+    symmetric = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(pooled))
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 16, 12, 3)).astype("float32")
+    np.testing.assert_allclose(symmetric(x).numpy(), symmetric(x[:, :, ::-1].copy()).numpy(), atol=1e-6)
+    assert _keras_output(symmetric, (16, 12))[1]
+    constant = keras.Model(inputs, keras.layers.Dense(2, kernel_initializer="zeros")(pooled))
+    assert not _keras_output(constant, (16, 12))[1]
