@@ -641,7 +641,8 @@ def _harness(root: Path, layers_dir: Path) -> None:
     for path, source in runtime.sources.items():
         if path.endswith(".wasm"):
             shutil.copyfile(source, root / path)
-    shutil.copytree(layers_dir, root / "layers")
+    # Without the site's .br/.gz copies: the harness's server sends every model uncompressed, as its bytes say.
+    shutil.copytree(layers_dir, root / "layers", ignore=shutil.ignore_patterns("*.br", "*.gz"))
 
 
 PROFILE_RUNS = 30  # --profile: inferences traced per thread setting, at least (--max-seconds still caps them)

@@ -82,6 +82,8 @@ def test_bench_writes_well_formed_json(sites, tmp_path):
     assert data["model"]["output_depends_on_input"] is True
     # The model's bytes as served: the .tflite and .onnx hold its weights, like the site's shards.
     assert data["harness"]["litert"]["wasm"]["model_bytes"] > 0.5 * data["model"]["model_bytes"]
+    # Uncompressed, as the other rows' (the site's .br copy of model.json was sent for the layers row).
+    assert data["harness"]["layers"]["wasm"]["model_bytes"] == data["model"]["model_bytes"]
     assert _number(data["native"]["median_ms"])
     assert set(data["ratios"]) >= {"wasm: layers / graph", "wasm: layers / native", "wasm: layers / litert",
                                    "wasm: graph / litert", "wasm: onnx / litert", "wasm: site classify / litert",
