@@ -114,7 +114,10 @@ def bench(opts: BenchOptions, reporter: Reporter | None = None) -> BenchResult:
         site=str(opts.site),
         model={"model": data.model, "family": data.family, "alpha": data.alpha, "input_size": data.input_size,
                "classes": data.classes, "layers": data.layers, "quantization": data.quantization,
-               "model_bytes": data.model_bytes, "total_bytes": data.total_bytes},
+               "model_bytes": data.model_bytes, "total_bytes": data.total_bytes,
+               # uint8 kernels written channel-scaled (builder.convert.per_channel), each with a BatchNorm after it
+               # that puts the scales back (its activation unfused): layers a float32 build of the model folds away
+               "channel_scaled_kernels": int((data.optimization or {}).get("scaled_kernels") or 0)},
         machine={"cpus": baseline.usable_cpus(), "platform": platform.platform(), "python": platform.python_version()},
         options={"backends": list(opts.backends), "runs": opts.runs, "max_seconds": opts.max_seconds,
                  "baselines": list(opts.baselines), "parity_tolerance": PARITY_TOLERANCE},
@@ -236,8 +239,9 @@ def _baseline_modules(fmt: str) -> Path:
 
 def _differs_by_quantization(check: dict[str, Any]) -> bool:
     """Whether a row's output differs from Keras's only as the site's quantized weights make it: the site's own
-    row (marked ``quantized``), with a finite output. TF.js dequantizes the weights as they load, so it runs the
-    same float32 computation as the baselines, and is timed as such."""
+    row (marked ``quantized``), with a finite output. TF.js dequantizes the weights as they load, so it computes
+    in float32 as the baselines do, and is timed as the site visitors get (its channel-scaled uint8 kernels add a
+    BatchNorm layer each, which the table says)."""
     return bool(check.get("quantized")) and check["max_abs_diff"] is not None
 
 
@@ -406,6 +410,12 @@ def table(result: BenchResult) -> list[str]:
     if result.harness and not result.model.get("output_depends_on_input", True):
         lines.append("Keras's output does not depend on the input (weights none?): the parity checks below "
                      "cannot tell one computation from another")
+    scaled = result.model.get("channel_scaled_kernels") or 0
+    if scaled:
+        lines.append(f"the site's {scaled} uint8 kernels are channel-scaled (per-channel quantization in TF.js's "
+                     f"per-tensor format), each followed by a BatchNorm layer that puts the scales back: its model "
+                     f"runs {result.model.get('layers')} TF.js layers, more than a float32 build of it, and its rows "
+                     "time that")
     if result.harness:
         lines.append(f"{'harness':<14}{'format':>9}{'threads':>8}{'load':>9}{'first':>9}{'median':>9}{'p90':>9}"
                      f"{'cpu':>9}{'model':>10}{'runtime':>10}  parity with Keras")

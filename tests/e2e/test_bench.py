@@ -164,8 +164,9 @@ def test_bench_says_webgpu_is_unavailable(small_site, chromium_without_webgpu, t
 def test_bench_says_a_quantized_site_differs_by_its_weights_and_still_times_it(sequential_keras, tmp_path):
     """A site built with uint8 weights does not give the float32 Keras model's numbers: its rows say that its
     quantized weights are why (not that the runtime computes something else: every trained site is --quantize auto
-    by default), and it stays in the ratios, since TF.js dequantizes the weights as they load and then runs the
-    same float32 computation as LiteRT.js's float32 model, which agrees."""
+    by default), and it stays in the ratios, since TF.js dequantizes the weights as they load and computes in
+    float32 as LiteRT.js's float32 model, which agrees, does. Its channel-scaled kernels each add a BatchNorm
+    layer, which the table says: the rows time the site as visitors get it."""
     from builder.build import BuildOptions, build
 
     labels = tmp_path / "labels.txt"
@@ -187,6 +188,8 @@ def test_bench_says_a_quantized_site_differs_by_its_weights_and_still_times_it(s
     assert "DISAGREES" not in result.stdout
     shown = [line for line in result.stdout.splitlines() if "differs by its quantized weights (uint8)" in line]
     assert len(shown) == len(data["harness"]["layers"])
+    scaled = data["model"]["channel_scaled_kernels"]
+    assert scaled > 0 and f"the site's {scaled} uint8 kernels are channel-scaled" in result.stdout
 
 
 def test_bench_runs_the_graph_baseline_of_mobilenet_v3(tmp_path):
