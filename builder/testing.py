@@ -65,7 +65,8 @@ def classify(page: Any, image: str | Path | bytes, top_k: int | None = None,
     if isinstance(image, (str, Path)):
         path = Path(image)
         data = path.read_bytes()
-        type = type or mimetypes.guess_type(path.name)[0] or ""
+        guessed = mimetypes.guess_type(path.name)[0] or ""
+        type = type or (guessed if guessed.startswith("image/") else "")  # dog.txt: no type, as its docstring says
     else:
         data = image
         type = type or ""

@@ -343,6 +343,8 @@ def test_fixture_page_is_ready_and_classifies_a_file(browsernet_page, fine_tuned
     assert untyped == results
     (tmp_path / "photo").write_bytes(path.read_bytes())
     assert classify(browsernet_page, tmp_path / "photo", top_k=len(labels)) == results
+    (tmp_path / "photo.txt").write_bytes(path.read_bytes())  # a suffix of another type: no type either
+    assert classify(browsernet_page, tmp_path / "photo.txt", top_k=len(labels)) == results
 
 
 def test_waiting_as_docs_verify_md_says(browser, served_dir, publish_sites):
