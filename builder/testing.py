@@ -92,7 +92,11 @@ def browsernet_url(browsernet_site: str | Path) -> Iterator[str]:
     try:
         server = make_server(Path(target), port=0)
     except BrowsernetError as e:
-        pytest.fail(f"browsernet_url: {e.format_message()}", pytrace=False)
+        failure = e.format_message()
+    else:
+        failure = None
+    if failure is not None:  # outside the except block: pytest then shows the one line, not the error it replaced
+        pytest.fail(f"browsernet_url: {failure}", pytrace=False)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield url_of(server)
@@ -128,12 +132,21 @@ def browsernet_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture
 def browsernet_page(browsernet_browser: Any, browsernet_url: str) -> Iterator[Any]:
     """A page of the site on which ``window.browsernet.ready`` has resolved (a fresh context per test)."""
+    from playwright.sync_api import Error as PlaywrightError
+
     from builder.verify.run import settled_state
 
     context = browsernet_browser.new_context()
     try:
         page = context.new_page()
-        page.goto(browsernet_url)
+        try:
+            page.goto(browsernet_url)
+        except PlaywrightError as e:  # refused, no such host: the site, not a bug in the test
+            failure = str(e).strip().splitlines()[0]
+        else:
+            failure = None
+        if failure is not None:
+            pytest.fail(f"{browsernet_url}: cannot be loaded ({failure})", pytrace=False)
         state = settled_state(page, READY_TIMEOUT_MS)
         if state != "ready":
             error = page.evaluate("() => (document.getElementById('error') || {}).textContent || ''")

@@ -347,6 +347,21 @@ def test_fixture_page_is_ready_and_classifies_a_file(browsernet_page, fine_tuned
     assert classify(browsernet_page, tmp_path / "photo.txt", top_k=len(labels)) == results
 
 
+@pytest.mark.parametrize("site, said", [("http://127.0.0.1:9/", "http://127.0.0.1:9/: cannot be loaded"),
+                                        ("nothing", "browsernet_url: nothing: no such site directory")])
+def test_fixture_on_a_site_that_is_not_there_fails_in_one_line(site, said, tmp_path):
+    """A user's own test run against a URL that refuses, or a folder that is not there: one line says why, not a
+    Playwright traceback or the error printed twice ("During handling of the above exception...")."""
+    (tmp_path / "test_mine.py").write_text("def test_page(browsernet_page):\n    assert browsernet_page\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py",
+                           "--browsernet-site", site], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1 and "1 error" in output, output
+    assert said in output, output
+    for noise in ("Traceback", "During handling", "playwright/_impl"):
+        assert noise not in output, output
+
+
 def test_waiting_as_docs_verify_md_says(browser, served_dir, publish_sites):
     """docs/verify.md's advice, checked: a selector wait on data-state survives the service worker's reload;
     wait_for_function needs a function, because the page's CSP refuses the eval a bare expression needs."""
