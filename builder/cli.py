@@ -660,8 +660,20 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
             if profile_dir.resolve() in json_path.resolve().parents:  # its trace files could be overwritten
                 raise BrowsernetError(f"--json {json_path} is inside the --profile folder {profile_dir}/, where bench "
                                       "writes its trace files; write it elsewhere")
-        result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
-                                lambda reporter: run_bench(options, reporter))
+        made = None
+        if profile_dir is not None and not profile_dir.exists():  # made now: one that cannot be is said before the run
+            try:
+                profile_dir.mkdir(parents=True)
+            except OSError as e:
+                raise BrowsernetError(f"--profile {profile_dir}: cannot be made ({e.strerror or e})") from e
+            made = profile_dir
+        try:
+            result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
+                                    lambda reporter: run_bench(options, reporter))
+        except BaseException:
+            if made is not None and not any(made.iterdir()):
+                made.rmdir()  # nothing was profiled: no empty folder left behind
+            raise
         interrupts.raise_if_seen()  # figures from a run the user stopped are not written
         for line in table(result):  # first: a --json that cannot be written loses none of the figures
             click.echo(line)

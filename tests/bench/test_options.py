@@ -348,3 +348,18 @@ def test_a_model_that_answers_a_mirrored_image_alike_still_depends_on_its_input(
     assert _keras_output(symmetric, (16, 12))[1]
     constant = keras.Model(inputs, keras.layers.Dense(2, kernel_initializer="zeros")(pooled))
     assert not _keras_output(constant, (16, 12))[1]
+
+
+def test_a_profile_folder_that_cannot_be_made_is_said_before_the_run(site, tmp_path):
+    """/proc takes no new folder, though root may write there as far as os.access can tell: bench ran every
+    measurement, then lost them all to "unexpected FileNotFoundError"."""
+    line = _one_error_line(_bench(site, "--profile", "/proc/browsernet-profile", "--json", tmp_path / "b.json"))
+    assert "--profile /proc/browsernet-profile" in line
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_a_profile_folder_made_for_a_run_that_fails_is_not_left_behind(site, tmp_path):
+    """The placeholder site cannot be benchmarked: the folder bench made for its traces goes again."""
+    result = _bench(site, "--profile", tmp_path / "prof", "--json", tmp_path / "b.json")
+    assert result.exit_code == 1
+    assert not (tmp_path / "prof").exists()
