@@ -180,10 +180,10 @@ def _build_options(f: Callable) -> Callable:
                                          "a warning).  [default: for a model written by browsernet train, its "
                                          "validation and training photos, and its test photos then measure the "
                                          "result; else 200 augmented scikit-image photos]"),
-        click.option("--agreement", type=click.FloatRange(0, 1, min_open=True), default=None,
+        click.option("--agreement", type=click.FloatRange(0, 1, min_open=True), default=None, metavar="FRACTION",
                      help="--quantize auto: the fraction of calibration images whose top-1 class must stay "
                           "float32's.  [default: 0.99]"),
-        click.option("--max-prob-error", type=click.FloatRange(0, 1, min_open=True), default=None,
+        click.option("--max-prob-error", type=click.FloatRange(0, 1, min_open=True), default=None, metavar="P",
                      help="--quantize auto: the most any class probability may move on any calibration "
                           "image.  [default: 0.1]"),
         click.option("--shard-size", type=int, default=4 * 1024 * 1024, show_default=True,
