@@ -654,19 +654,19 @@ def bench(site: Path, backends: str, runs: int, max_seconds: float, json_path: P
         _refuse_inside("--json", json_path, site, None if given else str(json_path), "bench.json")
         if not json_path.resolve().parent.is_dir():
             raise BrowsernetError(f"--json {json_path}: no folder {json_path.resolve().parent} to write it in")
+        made = None
         if profile_dir is not None:
             _refuse_inside("--profile", profile_dir, site, example="profile")
             _check_writable_folder("--profile", profile_dir)
             if profile_dir.resolve() in json_path.resolve().parents:  # its trace files could be overwritten
                 raise BrowsernetError(f"--json {json_path} is inside the --profile folder {profile_dir}/, where bench "
                                       "writes its trace files; write it elsewhere")
-        made = None
-        if profile_dir is not None and not profile_dir.exists():  # made now: one that cannot be is said before the run
-            try:
-                profile_dir.mkdir(parents=True)
-            except OSError as e:
-                raise BrowsernetError(f"--profile {profile_dir}: cannot be made ({e.strerror or e})") from e
-            made = profile_dir
+            if not profile_dir.exists():  # made now: one that cannot be is said before the run
+                try:
+                    profile_dir.mkdir(parents=True)
+                except OSError as e:
+                    raise BrowsernetError(f"--profile {profile_dir}: cannot be made ({e.strerror or e})") from e
+                made = profile_dir
         try:
             result = _with_progress(quiet, f"Benchmarking {site}/ in headless Chromium",
                                     lambda reporter: run_bench(options, reporter))
@@ -704,11 +704,11 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
         return
     where = path.resolve()
     given = f"the default {option} {default} (in the current folder)" if default else f"{option} {path}"
+    beside = shlex.quote(os.path.relpath(site.resolve().parent / (example or path.name)))  # beside the site, from here
     # By the folder's identity, not its spelling: a case-insensitive file system (macOS) spells it two ways.
     if any(folder.exists() and folder.samefile(site) for folder in (where, *where.parents)):
-        beside = os.path.relpath(site.resolve().parent / (example or path.name))  # beside the site, from here
         raise BrowsernetError(f"{given} is inside the site folder {site}/, whose files are the build's; "
-                              f"write it elsewhere ({option} {shlex.quote(beside)})")
+                              f"write it elsewhere ({option} {beside})")
     # A hard link is a file with more than one name: only then is the site searched for the other.
     if where.is_file() and where.stat().st_nlink > 1 and any(where.samefile(file) for file in site.rglob("*")
                                                              if file.is_file()):
@@ -723,7 +723,7 @@ def _refuse_inside(option: str, path: Path, site: Path, default: str | None = No
             source = reports.source_path(record, site)
             if source is not None and source.is_file() and where.samefile(source):
                 raise BrowsernetError(f"{given} is the {role} file {site}/ was built from; write it elsewhere "
-                                      f"({option} {shlex.quote(os.path.relpath(site.resolve().parent / example))})")
+                                      f"({option} {beside})")
 
 
 @cli.command()

@@ -62,8 +62,8 @@ def check_site(site: Path, target: str, file_limit: int, site_limit: int | None 
     if links:
         raise DeployError(f"{site}: {named(links)}: a symbolic link, which the build never writes; a "
                           "deploy would publish what it leads to, so remove it")
-    domain = hosting.read_cname(site)
     if (site / hosting.CNAME).is_file() and hosting.CNAME not in data.files:
+        domain = hosting.read_cname(site)
         what = f"names the custom domain {domain}" if domain else "is empty"
         fix = (f"rebuild with --target github-pages --cname {domain} to serve it there, or remove the file"
                if domain and target == hosting.GITHUB_PAGES else "remove the file")

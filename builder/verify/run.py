@@ -221,11 +221,11 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
         if not parts.hostname:
             raise VerifyError(f"{target}: a URL with no host name; give the site's address, e.g. "
                               "https://USER.github.io/REPO/")
+        url = _folder_url(target)
         if parts.query or parts.fragment:
             left_out = (f"?{parts.query}" if parts.query else "") + (f"#{parts.fragment}" if parts.fragment else "")
             log.warning("%s: verify leaves out %s; it visits %s as a visitor does, with ?backend=NAME for each of "
-                        "--backends", target, left_out, _folder_url(target).split("://", 1)[1])
-        url = _folder_url(target)
+                        "--backends", target, left_out, url.split("://", 1)[1])
         if expect is None:
             yield _Target(url)
             return
