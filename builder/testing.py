@@ -31,7 +31,7 @@ import base64
 import mimetypes
 import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 import pytest
 
@@ -73,6 +73,12 @@ def classify(page: Any, image: str | Path | bytes, top_k: int | None = None,
     return page.evaluate(_CLASSIFY_BYTES, [base64.b64encode(data).decode("ascii"), type, top_k])
 
 
+def _fail(message: str) -> NoReturn:
+    """Fail the test in one line: without pytest's traceback, and without the error being handled (raised from
+    None, so pytest does not print that error first, "During handling of the above exception ...")."""
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
 @pytest.fixture(scope="session")
 def browsernet_site(request: pytest.FixtureRequest) -> str:
     """The site under test: ``--browsernet-site``, else ``site/`` (a path or a URL, as a string)."""
@@ -92,11 +98,7 @@ def browsernet_url(browsernet_site: str | Path) -> Iterator[str]:
     try:
         server = make_server(Path(target), port=0)
     except BrowsernetError as e:
-        failure = e.format_message()
-    else:
-        failure = None
-    if failure is not None:  # outside the except block: pytest then shows the one line, not the error it replaced
-        pytest.fail(f"browsernet_url: {failure}", pytrace=False)
+        _fail(f"browsernet_url: {e.format_message()}")
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield url_of(server)
@@ -126,7 +128,7 @@ def browsernet_browser(request: pytest.FixtureRequest) -> Iterator[Any]:
             with launch() as browser:
                 yield browser
     except BrowsernetError as e:
-        pytest.fail(f"browsernet_browser: {e.format_message()}", pytrace=False)
+        _fail(f"browsernet_browser: {e.format_message()}")
 
 
 @pytest.fixture
@@ -142,11 +144,7 @@ def browsernet_page(browsernet_browser: Any, browsernet_url: str) -> Iterator[An
         try:
             page.goto(browsernet_url)
         except PlaywrightError as e:  # refused, no such host: the site, not a bug in the test
-            failure = str(e).strip().splitlines()[0]
-        else:
-            failure = None
-        if failure is not None:
-            pytest.fail(f"{browsernet_url}: cannot be loaded ({failure})", pytrace=False)
+            _fail(f"{browsernet_url}: cannot be loaded ({str(e).strip().splitlines()[0]})")
         state = settled_state(page, READY_TIMEOUT_MS)
         if state != "ready":
             error = page.evaluate("() => (document.getElementById('error') || {}).textContent || ''")
