@@ -86,7 +86,7 @@ chromium:
 # all workers): about 255 s for 743 tests on 2 CPUs without the wheel module (make test-fast, 3 Dec 2026),
 # which takes about a minute beside them. The browser tests then run one at a time: each drives a whole Chromium,
 # whose timings a second one beside it would stretch.
-PYTEST_PARALLEL := -n auto --dist loadfile
+PYTEST_PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 test: setup demo-assets dist
 	BROWSERNET_DIST=dist $(BIN)/pytest -m "not e2e" $(PYTEST_PARALLEL)
 	$(BIN)/pytest -m e2e

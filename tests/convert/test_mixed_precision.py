@@ -12,7 +12,7 @@ from builder.errors import QuantizeError
 from builder.model.preprocessing import apply
 from tests import helpers
 
-SIZE = 96
+SIZE = 64
 # The search's properties hold on any calibration set: half the built-in set's photos keeps each of the
 # module's five searches to two forward batches per measured map (the built-in count is the build's, tested there).
 IMAGES = 100

@@ -100,7 +100,7 @@ def served_dir():
 @pytest.fixture(scope="session")
 def served(sites, served_dir):
     """All test sites under one server, each at a sub-path (/stock/, /keras/, ...), as on GitHub Pages."""
-    root = next(iter(sites.values())).parent
+    root = sites.all_built()
     (root / "index.html").write_text("<!doctype html><title>test sites</title>")  # make_server wants one
     return served_dir(root)
 
