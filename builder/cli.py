@@ -152,8 +152,8 @@ def _build_options(f: Callable) -> Callable:
                           "softmax); sigmoid or logit (one unit for two classes, the page shows [1-p, p]). auto "
                           "reads it off the last layer and fails when it cannot tell."),
         click.option("--input-size", type=int, default=None,
-                     help="Input resolution (pixels, square) for a stock model; for a model file whose input "
-                          "takes any size, the size to build it at.  [default: 224; a model file's own]"),
+                     help="Input resolution (pixels, square, 32 to 1024) for a stock model; for a model file whose "
+                          "input takes any size, the size to build it at.  [default: 224; a model file's own]"),
         click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
                      help="Stock model weights: ImageNet (via Keras's download cache), random, or a weights file."),
         click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -186,9 +186,9 @@ def _build_options(f: Callable) -> Callable:
         click.option("--max-prob-error", type=click.FloatRange(0, 1, min_open=True), default=None, metavar="P",
                      help="--quantize auto: the most any class probability may move on any calibration "
                           "image.  [default: 0.1]"),
-        click.option("--shard-size", type=int, default=4 * 1024 * 1024, show_default=True,
-                     help="Maximum weight shard size in bytes (a build that would write more than 500 shards is "
-                          "refused: the page fetches them all at once)."),
+        click.option("--shard-size", type=int, default=4 * 1024 * 1024, show_default=True, metavar="BYTES",
+                     help="Maximum weight shard size in bytes, at least 1024 (a build that would write more than "
+                          "500 shards is refused: the page fetches them all at once)."),
         click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("site"),
                      show_default=True, help="Output directory."),
         click.option("--title", default=None, help="Page title.  [default: from the model]"),
@@ -321,8 +321,8 @@ def build_site(verbose: int, quiet: bool, **kwargs: Any) -> None:
               help="Stock base with ImageNet weights (via Keras's cache).  [default: mobilenet_v2]")
 @click.option("--alpha", type=float, default=1.0, show_default=True, help="Width multiplier of a stock base.")
 @click.option("--input-size", type=int, default=None,
-              help="Input resolution (pixels, square) of a stock base; for a --base file whose input takes any "
-                   "size, the size to train at.  [default: 224; a --base file's own]")
+              help="Input resolution (pixels, square, 32 to 1024) of a stock base; for a --base file whose input "
+                   "takes any size, the size to train at.  [default: 224; a --base file's own]")
 @click.option("--weights", default="imagenet", show_default=True, metavar="imagenet|none|PATH",
               help="Stock base weights: ImageNet, random, or a weights file.")
 @click.option("--base", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
@@ -768,7 +768,8 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
     """
 
     def action() -> bool:
-        from builder.verify.run import VerifyOptions, check_options, table, verify as run_verify, write_json
+        from builder.verify.run import (VerifyOptions, check_options, check_target, table, verify as run_verify,
+                                        write_json)
 
         options = VerifyOptions(target=target, timeout=timeout, expect=expect,
                                 backends=tuple(b.strip() for b in backends.split(",") if b.strip()))
@@ -785,6 +786,7 @@ def verify(target: str, backends: str, json_file: Any, timeout: float, expect: s
             if not folder.is_dir():
                 raise BrowsernetError(f"--json {json_file.name}: no folder {folder} to write it in")
         try:
+            check_target(target)  # before the line that says it is verifying it
             result = _with_progress(quiet, f"Verifying {target} in headless Chromium",
                                     lambda reporter: run_verify(options, reporter))
         except BrowsernetError as e:

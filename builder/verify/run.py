@@ -194,6 +194,13 @@ def check_options(options: VerifyOptions) -> None:
                           f"{reports.REPORT_FILE}")
 
 
+def check_target(target: str) -> None:
+    """Raise :class:`~builder.errors.VerifyError` (one line) for a target that is neither an http(s) URL nor a
+    folder; cheap, so the CLI calls it before it says it is verifying anything."""
+    if not _is_url(target) and not Path(target).is_dir():
+        raise VerifyError(f"{target}: neither a URL (http:// or https://) nor a site folder")
+
+
 def _is_url(target: str) -> bool:
     return re.match(r"^https?://", target, re.I) is not None
 
@@ -233,9 +240,8 @@ def _site_url(target: str, expect: str | None = None) -> Iterator[_Target]:
         published = json.loads((Path(expect) / reports.REPORT_FILE).read_text())
         yield _Target(url, reports.stale_sources(local, Path(expect)), [], published, expect)
         return
+    check_target(target)
     site = Path(target)
-    if not site.is_dir():
-        raise VerifyError(f"{target}: neither a URL (http:// or https://) nor a site folder")
     data = _local_build(site)
     from builder.serve import make_server, url_of
 

@@ -31,7 +31,10 @@ def minimal_site(tmp_path):
 
 
 def test_neither_url_nor_folder(tmp_path):
-    one_line_error([str(tmp_path / "nothing")], "neither a URL (http:// or https://) nor a site folder")
+    line = one_line_error([str(tmp_path / "nothing")], "neither a URL (http:// or https://) nor a site folder")
+    # Without -q too, the error is all it says: no "Verifying ... in headless Chromium" before it.
+    result = CliRunner().invoke(cli, ["verify", str(tmp_path / "nothing")], prog_name="browsernet")
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [line], result.output
 
 
 @pytest.mark.parametrize("url, said", [("http://[::1", "http://[::1: not a valid URL (Invalid IPv6 URL)"),
