@@ -100,7 +100,7 @@ def from_folder(folder: Path, size: tuple[int, int], rule: str = "squash") -> Ca
         except PermissionError as e:
             raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)}: cannot read it "
                                    f"({e.strerror})") from e
-        except (UnidentifiedImageError, OSError, ValueError) as e:
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:  # SyntaxError: Pillow's "broken PNG"
             raise CalibrationError(f"--calibration {folder}: {path.relative_to(folder)} is not an image Pillow can "
                                    f"read ({e}); the folder must hold only images") from e
     return CalibrationSet(np.stack(images), str(folder), len(paths))

@@ -11,6 +11,7 @@ measures what visitors get.
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +30,6 @@ def open_image(path: Path | bytes):
     large photos (the decode is wanted) and with :class:`ImageTooLarge`, naming the size, past its limit.
     ``path`` may also be the file's bytes."""
     import io
-    import warnings
 
     from PIL import Image
 
@@ -154,23 +154,64 @@ def _looks_like_text(path: Path, size: int = 1024) -> bool:
 
 def decode(path: Path | bytes) -> np.ndarray:
     """``path`` (a file, or its bytes) as the page decodes it: (H, W, 3) uint8 RGB, upright by its EXIF
-    orientation, transparent pixels composited on white (rounded to 8 bits, as the page's canvas stores them).
-    A WebP file's EXIF orientation is not applied: Chromium does not apply it, not even in an ``<img>``.
+    orientation (:func:`orientation`), transparent pixels composited on white (rounded to 8 bits, as the page's
+    canvas stores them); an animated file's first frame. A WebP file's EXIF orientation is not applied: Chromium
+    does not apply it, not even in an ``<img>``.
 
     Raises ``PIL.UnidentifiedImageError`` / ``OSError`` / ``ValueError`` for a file Pillow cannot decode
     (:class:`ImageTooLarge`, a ``ValueError``, for one over Pillow's pixel limit).
     """
-    from PIL import ImageOps
-
     with open_image(path) as img:
+        if img.format == "PNG" and img.info.get("default_image") and getattr(img, "n_frames", 1) > 1:
+            img.seek(1)  # an animated PNG's still image outside its animation: the browser shows the first frame
         img.load()
-        upright = _eight_bit(img if img.format == "WEBP" else ImageOps.exif_transpose(img))
+        upright = _eight_bit(img if img.format == "WEBP" else _upright(img))
         has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
         if not has_alpha:
             return np.asarray(upright.convert("RGB"), dtype=np.uint8)
         rgba = np.asarray(upright.convert("RGBA"), dtype=np.float32)
     alpha = rgba[..., 3:] / 255.0
     return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
+# An EXIF orientation (TIFF tag 274, 2-8) and the transpose that shows such a picture upright.
+_UPRIGHT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+            7: "TRANSVERSE", 8: "ROTATE_90"}
+
+
+def _upright(img):
+    """``img`` turned by :func:`orientation` (itself when that is 1)."""
+    from PIL import Image
+
+    turn = _UPRIGHT.get(orientation(img))
+    return img.transpose(getattr(Image.Transpose, turn)) if turn else img
+
+
+def orientation(img) -> int:
+    """The EXIF orientation (1-8) Chromium applies to the open Pillow image ``img``; 1 for none.
+
+    It is read from the file's EXIF block alone (a JPEG's APP1 segment, a PNG's ``eXIf`` chunk), which must
+    start with a TIFF header, and only the orientation tag is read: a block Pillow cannot parse, or an
+    orientation outside 1-8, counts as none. Pillow's ``getexif()`` also takes XMP's ``tiff:Orientation`` and
+    ImageMagick's "Raw profile type exif" text chunk, and a PNG ``eXIf`` chunk that starts with a JPEG's
+    ``Exif\\0\\0`` header, none of which Chromium applies; ``ImageOps.exif_transpose`` fails on EXIF with another
+    tag malformed (XResolution stored as text, as some cameras write it), which Chromium shows turned."""
+    from PIL import Image
+
+    block = img.info.get("exif") or b""
+    if block.startswith(b"Exif\x00\x00"):
+        block = block[6:]  # a JPEG's APP1 header, or the one Pillow puts in front of a PNG's eXIf chunk
+    if block[:4] not in (b"MM\x00*", b"II*\x00"):
+        return 1
+    exif = Image.Exif()
+    try:
+        with warnings.catch_warnings():  # Pillow's "Corrupt EXIF data": nothing the user can act on, as Chromium
+            warnings.simplefilter("ignore")  # reads such a block without a word
+            exif.load(block)
+            value = exif.get(0x0112)
+    except Exception:  # noqa: BLE001 - a block Pillow cannot parse (struct, syntax, value errors): no orientation
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def _eight_bit(img):

@@ -221,7 +221,8 @@ def _refuse_look_alike_classes(root: Path, classes: list[str]) -> None:
 
 def _is_image(path: Path) -> bool:
     """Whether ``path`` is meant as an image (:func:`~builder.model.page_input.meant_as_image`: an image
-    extension, or a header Pillow recognises, and not a text note), checking that it decodes completely.
+    extension, or a header Pillow recognises, and not a text note), checking that it decodes completely, as
+    training decodes it (:func:`~builder.model.page_input.decode`), before TensorFlow is loaded.
     Anything else (notes, CSVs, .DS_Store-like litter) is not one; an image that does not decode is a
     :class:`DatasetError`."""
     from PIL import UnidentifiedImageError
@@ -229,8 +230,7 @@ def _is_image(path: Path) -> bool:
     if not page_input.meant_as_image(path):
         return False
     try:
-        with page_input.open_image(path) as img:
-            img.load()  # the whole image: a truncated file raises here
+        page_input.decode(path)  # the whole image as training decodes it: a truncated file raises here
     except page_input.ImageTooLarge as e:
         raise DatasetError(f"{path}: {e}") from e
     except PermissionError as e:

@@ -344,7 +344,7 @@ def _notes(data: photos.Dataset, reporter: Reporter) -> None:
                       f"{named(data.broken_links, 10)}")
     if data.duplicates:
         reporter.note(f"warning: {len(data.duplicates)} duplicate photo(s) counted once: "
-                      + ", ".join(f"{d} = {o}" for d, o in list(data.duplicates.items())[:5]))
+                      + named([f"{d} = {o}" for d, o in data.duplicates.items()], most=5))
     counts = data.counts()
     for split in ("validation", "test"):
         empty = [c for c, row in counts.items() if row[split] == 0]

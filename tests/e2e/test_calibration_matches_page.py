@@ -1,5 +1,5 @@
 """--quantize auto's calibration images are the pixels the page feeds the model: the same files, decoded upright
-by their EXIF orientation (1-8), from any of the colour modes a photo folder holds (CMYK, grayscale, palette,
+by their EXIF orientation (1-8, and only where Chromium applies one), an animation's first frame, from any of the colour modes a photo folder holds (CMYK, grayscale, palette,
 16-bit, 1-bit), transparency on white, cropped by the resize rule and resized bilinearly
 without antialiasing. Compared pixel by pixel with the page's own decode and resize, in Chromium."""
 
@@ -14,6 +14,7 @@ from PIL import Image
 
 from builder.convert import calibration
 from builder.site import render
+from tests.model.test_page_input import exif_with_text_xresolution, orientation_chromium_ignores
 
 pytestmark = pytest.mark.e2e
 
@@ -66,6 +67,14 @@ def folder(sites) -> Path:
     exif = Image.Exif()
     exif[0x0112] = 6
     photo.save(root / "exif6.webp", quality=100, exif=exif.tobytes())
+    # Orientations Pillow reads and Chromium does not apply (XMP's, ImageMagick's text chunk, a PNG eXIf chunk with
+    # a JPEG's header); an orientation beside a malformed tag, on which Pillow's exif_transpose fails; and an
+    # animated PNG whose still image is outside its animation.
+    orientation_chromium_ignores(root, photo)
+    turned = photo.transpose(Image.Transpose.ROTATE_90)  # what orientation 6 shows as `photo`
+    turned.save(root / "malformed-tag6.jpg", quality=100, subsampling=0, exif=exif_with_text_xresolution(6))
+    Image.new("RGB", photo.size, (250, 10, 10)).save(root / "animated.png", save_all=True, default_image=True,
+                                                      append_images=[photo, photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
     shutil.copytree(render.TEMPLATES / "js", sites["keras"].parent / "page-modules", dirs_exist_ok=True)
     return root
 

@@ -3,9 +3,11 @@ bilinear rule (half-pixel centres, no antialiasing), including when it shrinks a
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from builder.model import page_input
 
@@ -32,6 +34,57 @@ def test_every_exif_orientation_decodes_upright(orientation, tmp_path):
     exif[0x0112] = orientation
     stored.save(tmp_path / "p.png", exif=exif.tobytes())
     assert np.array_equal(page_input.decode(tmp_path / "p.png"), upright)
+
+
+def exif_with_text_xresolution(orientation: int) -> bytes:
+    """A JPEG's EXIF block with ``orientation`` and XResolution (a RATIONAL) stored as ASCII text, as some
+    cameras write it: Pillow's ``ImageOps.exif_transpose`` raises on it (it rewrites the block); Chromium turns
+    the photo by its orientation."""
+    entries = [(0x0112, 3, 1, struct.pack(">HH", orientation, 0)), (0x011A, 2, 2, b"X\0\0\0")]
+    ifd = struct.pack(">H", len(entries)) + b"".join(struct.pack(">HHI", tag, kind, count) + value
+                                                     for tag, kind, count, value in entries)
+    return b"Exif\0\0MM\0*" + struct.pack(">I", 8) + ifd + b"\0\0\0\0"
+
+
+def test_an_orientation_beside_a_malformed_tag_still_turns_the_photo(tmp_path):
+    upright = _photo()
+    stored = Image.fromarray(upright).transpose(ORIENTATIONS[8])  # what orientation 6 shows upright
+    stored.save(tmp_path / "camera.jpg", quality=100, subsampling=0, exif=exif_with_text_xresolution(6))
+    with Image.open(tmp_path / "camera.jpg") as img:
+        assert page_input.orientation(img) == 6
+    got = page_input.decode(tmp_path / "camera.jpg")
+    assert got.shape == upright.shape and np.abs(got.astype(int) - upright).mean() < 8  # JPEG's loss only
+
+
+def orientation_chromium_ignores(folder, picture: Image.Image) -> list:
+    """Files whose orientation Pillow's getexif() reads and Chromium does not apply: XMP's tiff:Orientation in
+    a JPEG, ImageMagick's "Raw profile type exif" text in a PNG, and a PNG eXIf chunk that starts with a JPEG's
+    "Exif\\0\\0" header, each holding ``picture`` (RGB) with orientation 6: a decoder that applies it turns it."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+    picture.save(folder / "xmp6.jpg", quality=100, subsampling=0, xmp=xmp)
+    text = PngImagePlugin.PngInfo()
+    block = exif.tobytes()
+    text.add_text("Raw profile type exif", f"\nexif\n{len(block):8d}\n{block.hex()}\n", zip=True)
+    picture.save(folder / "imagemagick6.png", pnginfo=text)
+    picture.save(folder / "jpeg-header6.png", exif=b"Exif\0\0" + exif.tobytes())  # Pillow drops one header
+    return [folder / name for name in ("xmp6.jpg", "imagemagick6.png", "jpeg-header6.png")]
+
+
+def test_orientations_chromium_does_not_apply_are_not_applied(tmp_path):
+    for path in orientation_chromium_ignores(tmp_path, Image.fromarray(_photo())):
+        with Image.open(path) as img:
+            assert img.getexif().get(0x0112) == 6, path  # Pillow sees it...
+            assert page_input.orientation(img) == 1, path  # ...the page does not
+        assert page_input.decode(path).shape == _photo().shape, path
+
+
+def test_an_animated_png_is_its_first_frame_not_a_still_image_outside_the_animation(tmp_path):
+    frames = [Image.fromarray(np.full((8, 8, 3), value, np.uint8)) for value in (10, 120, 240)]
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:], default_image=True)
+    assert (page_input.decode(tmp_path / "a.png") == 120).all()
 
 
 def test_transparent_pixels_are_composited_on_white(tmp_path):

@@ -106,6 +106,20 @@ def test_the_warning_tells_a_photo_outside_the_class_folders_from_a_file_that_is
     assert f"warning: skipped 2 file(s) outside the class folders of {photos}: CREDITS.md, stray.jpg" in notes
 
 
+def test_the_duplicates_warning_says_how_many_it_does_not_name(photos):
+    """Six copies were "6 duplicate photo(s) counted once:" followed by five of them, and no word of the sixth."""
+    from builder.progress import BufferReporter
+    from builder.train.pipeline import _notes
+
+    for n in range(6):
+        shutil.copy(photos / "birds" / "001.jpg", photos / "birds" / f"copy-{n}.jpg")
+    reporter = BufferReporter()
+    _notes(dataset.scan(photos), reporter)
+    [line] = [text for kind, text in reporter.events if kind == "note" and "duplicate photo" in text]
+    assert line.startswith("warning: 6 duplicate photo(s) counted once: birds/copy-0.jpg = birds/001.jpg, ")
+    assert line.count(" = ") == 5 and line.endswith(" and 1 more")
+
+
 def test_linked_folders_and_photos_are_followed_and_links_that_point_nowhere_are_said(photos, tmp_path):
     """Python's rglob does not enter a linked folder: photos linked in from elsewhere were left out without a
     word (and a class of them all was 'no images'). A link loop ends, and a link to nothing is named."""
