@@ -169,10 +169,11 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
                                       [im.split for im in data.images], [data.classes[im.label] for im in data.images])
     for line in near_duplicates.warnings_for(copies):
         reporter.note(line)
-    seen_by_base = _trained_the_base(opts.base, data)
+    extractor_trained_on = _extractor_trained_on(opts.base)
+    seen_by_base = sorted(im.path.as_posix() for im in data.split("test") if im.sha256 in extractor_trained_on)
     if seen_by_base:
         reporter.note(f"warning: {len(seen_by_base)} test photo(s) trained the base (its {records.REPORT_FILE} lists "
-                      f"them): {', '.join(seen_by_base[:3])}{' and more' if len(seen_by_base) > 3 else ''}; the test "
+                      f"them): {named(seen_by_base)}; the test "
                       "accuracy counts them as unseen, so it is optimistic: give --validation-percent and "
                       "--test-percent as the base's run had them, so that its training photos stay in training")
     index = {name: np.array([i for i, im in enumerate(data.images) if im.split == name], np.int64)
@@ -228,7 +229,10 @@ def train(opts: TrainOptions, reporter: Reporter | None = None) -> TrainResult:
             title = "Test split" + ("" if test.accuracy is None else f": accuracy {test.accuracy:.1%}")
             plots.confusion(folder / plots.CONFUSION, test.confusion_matrix, data.classes, title)
         seconds["total"] = round(time.perf_counter() - started, 2)
-        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path, copies, seen_by_base)
+        if tuned:  # the extractor's weights now also come from this run's training photos (validation chose the epoch)
+            extractor_trained_on |= {im.sha256 for split in ("train", "validation") for im in data.split(split)}
+        result = _report(opts, data, base, extracted, head, tuned, scores, seconds, model_path, copies, seen_by_base,
+                         extractor_trained_on)
         (folder / records.REPORT_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         staging.swap(folder, opts.out, opts.force, foreign, kind, inputs=opts.inputs)
     return TrainResult(opts.out, result, evaluation.table(scores["test"]))
@@ -381,21 +385,27 @@ def _rounded(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
-def _trained_the_base(base: Path | None, data: photos.Dataset) -> list[str]:
-    """This run's test photos that trained ``base``, when browsernet trained it (its train-report.json beside it
-    names it, and every photo's sha256): the split is by content hash, so other --test-percent or
-    --validation-percent than the base's run had move some of its training photos into this run's test."""
+def _extractor_trained_on(base: Path | None) -> set[str]:
+    """The sha256 of every photo that trained the feature extractor of ``base`` (or chose the epoch its training
+    stopped at), when browsernet trained it (its train-report.json beside it names it): its own photos if its run
+    fine-tuned the extractor, and those its own base's extractor had. A run that trained only the head trained
+    nothing the next run keeps: the head is cut away. The split is by content hash, so other --test-percent or
+    --validation-percent than those runs had move some of these photos into this run's test."""
     trained = records.beside(base) if base is not None else None
     if trained is None:
-        return []
-    record = trained.report.get("data") or {}
+        return set()
+    report = trained.report
+    if "feature_extractor" in report:
+        return set(report["feature_extractor"].get("trained_on") or [])
+    # A report written before browsernet recorded it: its training photos, as it then counted them.
+    record = report.get("data") or {}
     hashes, splits = record.get("sha256") or {}, record.get("splits") or {}
-    base_trained_on = {hashes.get(path) for path in splits.get("train") or []} - {None}
-    return sorted(im.path.as_posix() for im in data.split("test") if im.sha256 in base_trained_on)
+    return {hashes.get(path) for path in splits.get("train") or []} - {None}
 
 
 def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tuned, scores: dict, seconds: dict,
-            model_path: Path, copies: list | None = None, seen_by_base: list[str] | None = None) -> dict[str, Any]:
+            model_path: Path, copies: list | None = None, seen_by_base: list[str] | None = None,
+            extractor_trained_on: set[str] | None = None) -> dict[str, Any]:
     from builder.report import sha256_of
     from builder.train import head as heads
 
@@ -425,6 +435,9 @@ def _report(opts: TrainOptions, data: photos.Dataset, base, extracted, head, tun
                  "features": base.dimension, "preprocess": base.preprocess, "identity": identity},
         # What model.keras takes: raw 0..255 pixels, squashed to input_size (it rescales them itself).
         "input": {"size": list(base.input_size), "pixels": "raw 0..255 RGB", "resize": "squash"},
+        # The photos (sha256) whose content trained model.keras's feature extractor, in this run (fine-tuning) or
+        # in a browsernet run it continues from: a run continuing from this model must not test on them.
+        "feature_extractor": {"trained_on": sorted(extractor_trained_on or [])},
         "options": opts.recorded(),
         "history": {"head": head.history, **({"fine_tune": tuned.history} if tuned else {})},
         "head": {"epochs": len(head.history), "best_epoch": head.best_epoch, "stopped_early": head.stopped_early},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -320,6 +321,10 @@ def test_fine_tuning_trains_the_top_layers_and_saves_no_augmentation(feature_cac
     files = result["data"]["splits"]["test"]
     predicted = saved.probabilities(model, PHOTOS, files).argmax(-1)
     assert [result["classes"][i] for i in predicted] == [p["predicted"] for p in result["test"]["predictions"]]
+    # Its extractor now comes from its training photos (and validation, which chose the epoch): recorded, for a
+    # run that continues from it.
+    hashes, splits = result["data"]["sha256"], result["data"]["splits"]
+    assert result["feature_extractor"]["trained_on"] == sorted(hashes[f] for f in splits["train"] + splits["validation"])
 
 
 def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_path, saved_model):
@@ -333,17 +338,33 @@ def test_a_trained_model_is_a_base_to_continue_from(trained, feature_cache, tmp_
     model = saved.keras().models.load_model(tmp_path / "again" / records.MODEL_FILE, compile=False)
     assert [type(x).__name__ for x in saved.leaves(model)] == [type(x).__name__ for x in saved.leaves(saved_model)]
     assert result["test"]["trained_the_base"] == []  # the same percentages: the same split by content hash
-    # Other percentages move some of the base's training photos into this run's test: said, and counted as seen.
-    wider = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(base), "--out", str(tmp_path / "wider"),
-                                     "--cache-dir", str(feature_cache), "--epochs", "2", "--test-percent", "60"])
-    assert wider.exit_code == 0, wider.output
-    report = json.loads((tmp_path / "wider" / records.REPORT_FILE).read_text())
-    base_training = set(json.loads((trained / records.REPORT_FILE).read_text())["data"]["splits"]["train"])
+    assert result["feature_extractor"]["trained_on"] == []  # the demo model's extractor, trained on no photo here
+
+    def wider(base: Path, out: str):
+        run = CliRunner().invoke(cli, ["train", str(PHOTOS), "--base", str(base), "--out", str(tmp_path / out),
+                                       "--cache-dir", str(feature_cache), "--epochs", "2", "--test-percent", "60"])
+        assert run.exit_code == 0, run.output
+        return run, json.loads((tmp_path / out / records.REPORT_FILE).read_text())
+
+    # Other percentages move some of the base's training photos into this run's test. The base trained only its
+    # head, which is cut away: those photos trained nothing this run keeps, so the test figure is not optimistic.
+    run, report = wider(base, "wider")
+    assert report["test"]["trained_the_base"] == [] and "trained the base" not in run.stderr
+    # A base whose extractor its training photos trained (fine-tuned; its report records them): said, and counted
+    # as seen. The photos stay recorded through a run that trains only its head, for the run after it.
+    tuned = tmp_path / "tuned"
+    shutil.copytree(trained, tuned)
+    record = json.loads((tuned / records.REPORT_FILE).read_text())
+    base_training = set(record["data"]["splits"]["train"])
+    record["feature_extractor"]["trained_on"] = sorted(record["data"]["sha256"][f] for f in base_training)
+    (tuned / records.REPORT_FILE).write_text(json.dumps(record))
+    run, report = wider(tuned / records.MODEL_FILE, "after-tuned")
     seen = report["test"]["trained_the_base"]
     assert seen and set(seen) <= base_training and set(seen) == base_training & set(report["data"]["splits"]["test"])
     assert report["test"]["near_copies_in_training"] >= len(seen)
-    assert f"warning: {len(seen)} test photo(s) trained the base" in wider.stderr
-    accuracy_line = next(line for line in wider.stdout.splitlines() if line.startswith("Test accuracy: "))
+    assert report["feature_extractor"]["trained_on"] == record["feature_extractor"]["trained_on"]
+    assert f"warning: {len(seen)} test photo(s) trained the base" in run.stderr
+    accuracy_line = next(line for line in run.stdout.splitlines() if line.startswith("Test accuracy: "))
     assert accuracy_line.endswith(f"; optimistic: {report['test']['near_copies_in_training']} of them were seen in "
                                   "training (a near-copy in training or validation, or a photo that trained the base)"), accuracy_line
 
