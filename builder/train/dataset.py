@@ -190,12 +190,14 @@ def _printable(rel: Path) -> str:
 def _check_utf8(root: Path, rel: Path) -> None:
     """A name this system's file names cannot write as UTF-8 (bytes from another encoding, e.g. Latin-1 é) would
     fail only when the split lists and the report are written, after the training. Raises DatasetError."""
-    try:
-        rel.as_posix().encode("utf-8")
-    except UnicodeEncodeError as e:
-        shown = _printable(root / rel)  # its bytes, caf\\xe9.jpg
-        byte = ord(rel.as_posix()[e.start]) - 0xDC00  # os.fsdecode keeps an undecodable byte as U+DC80..U+DCFF
-        raise DatasetError(f"{shown}: its name is not UTF-8 (byte 0x{byte:02x}); rename it") from e
+    for depth, part in enumerate(rel.parts, 1):
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError as e:
+            shown = _printable(root / Path(*rel.parts[:depth]))  # its bytes, caf\\xe9.jpg
+            byte = ord(part[e.start]) - 0xDC00  # os.fsdecode keeps an undecodable byte as U+DC80..U+DCFF
+            kind = "" if depth == len(rel.parts) else "the folder "
+            raise DatasetError(f"{kind}{shown}: its name is not UTF-8 (byte 0x{byte:02x}); rename it") from e
 
 
 def _breaks_a_line(name: str) -> bool:
@@ -247,18 +249,18 @@ def _check_counts(dataset: Dataset, validation_percent: float, test_percent: flo
     counts = dataset.counts()
     for name, row in counts.items():
         if row["total"] == 0:  # raising the percentages cannot help a class with no photos
-            raise DatasetError(f"{dataset.root / name}: no images{_left_out(dataset, name)}, and each folder is a "
+            raise DatasetError(f"{_printable(dataset.root / name)}: no images{_left_out(dataset, name)}, and each folder is a "
                                "class; add its photos, or remove the folder")
         if row["total"] < need:
             shown = f"{need:,}" if need < 10 ** 9 else f"{need:.3g}"
             raise DatasetError(
-                f"{dataset.root / name}: {row['total']} image(s){_left_out(dataset, name)}; each class needs at "
+                f"{_printable(dataset.root / name)}: {row['total']} image(s){_left_out(dataset, name)}; each class needs at "
                 f"least {shown} for "
                 f"--validation-percent {validation_percent:g} and --test-percent {test_percent:g} "
                 f"({_fewer_needed(row['total'], validation_percent, test_percent)})")
         if row["train"] == 0:
             raise DatasetError(
-                f"{dataset.root / name}: the content-hash split put all {row['total']} images in validation "
+                f"{_printable(dataset.root / name)}: the content-hash split put all {row['total']} images in validation "
                 "or test, none in training; add photos to this class")
     for split, option in (("validation", "--validation-percent"), ("test", "--test-percent")):
         if not dataset.split(split):

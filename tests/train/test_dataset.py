@@ -222,6 +222,16 @@ def _damage(kind: str, photos: Path) -> str:
 
         os.rename(os.fsencode(photos / "birds" / "001.jpg"), os.fsencode(photos / "birds") + b"/caf\xe9.jpg")
         return r"birds/caf\\xe9\.jpg: its name is not UTF-8 \(byte 0xe9\); rename it$"
+    if kind == "a folder name that is not UTF-8":  # the photos' names are fine: the folder is to rename
+        import os
+
+        os.rename(os.fsencode(photos / "birds"), os.fsencode(photos) + b"/caf\xe9")
+        return r"the folder .*/caf\\xe9: its name is not UTF-8 \(byte 0xe9\); rename it$"
+    if kind == "an empty class folder whose name is not UTF-8":  # shown by its bytes, as everywhere
+        import os
+
+        os.mkdir(os.fsencode(photos) + b"/caf\xe9")
+        return r"/caf\\xe9: no images, and each folder is a class"
     if kind == "split already":  # train/ and validation/, each with the class folders: 'train' is no class
         for split in ("train", "validation"):
             for name in ("birds", "carnivores", "hoofed_mammals", "primates"):
@@ -238,6 +248,7 @@ def _damage(kind: str, photos: Path) -> str:
                                   "a class of phone photos that do not decode here", "empty class folder",
                                   "truncated image", "truncated image without a suffix",
                                   "undecodable image", "too large image", "line break in a class name",
+                                  "a folder name that is not UTF-8", "an empty class folder whose name is not UTF-8",
                                   "line break in a photo's name", "one class in two folders", "same image in two classes",
                                   "one class in two folders, spaced apart", "one class in two folders, one with a soft hyphen",
                                   "a class name that shows nothing", "a name that is not UTF-8", "split already"])
