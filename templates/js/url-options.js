@@ -24,13 +24,14 @@ export function requestedBackend(search) {
 }
 
 /**
- * Reads `?threads=` from a query string: an integer from 1 to 64, or null when absent.
+ * Reads `?threads=` from a query string: a whole number from 1 to 64 in digits, or null when absent.
  * Throws for anything else, as `?backend=` does, rather than run on another count unsaid.
  */
 export function requestedThreads(search) {
   const value = new URLSearchParams(search).get('threads');
   if (value === null || value === '') return null;
-  const count = Number(value);
+  // Digits only: Number() would also take 1e1, 0x1, +2 and 2.0.
+  const count = /^[0-9]+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(count) || count < 1 || count > 64) {
     throw new Error(`?threads=${value} is not a thread count; use a whole number from 1 to 64`);
   }

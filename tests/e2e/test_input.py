@@ -270,3 +270,16 @@ def test_a_file_dropped_while_the_model_loads_is_classified_once_it_has(served, 
     assert page.ready() == "ready"
     page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
     assert page.page.locator("#results .card .card-name").all_text_contents() == ["orange.png"]
+
+
+def test_a_long_file_name_wraps_instead_of_widening_a_phones_page(inputs, served, open_page, tmp_path):
+    """The queue line ("Done. Last: NAME: label, 93.6%.") did not wrap: a 200-character name made a 320-pixel
+    page 2,000 pixels wide."""
+    name = tmp_path / ("a" * 200 + ".png")
+    Image.fromarray(helpers.test_images(64, count=1, seed=3)[0]).save(name)
+    page = open_page(f"{served}keras/?backend=cpu", viewport={"width": 320, "height": 640})
+    assert page.ready() == "ready", page.page.text_content("#error")
+    page.page.set_input_files("#file-input", str(name))
+    page.page.wait_for_function("() => document.querySelector('#results .card')?.dataset.state === 'done'")
+    assert "a" * 200 in page.page.text_content("#queue")  # the name is shown, wrapped
+    assert page.page.evaluate("() => document.documentElement.scrollWidth") <= 320

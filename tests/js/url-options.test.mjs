@@ -16,7 +16,7 @@ test('?threads= is a whole number from 1 to 64, or refused as ?backend= is', () 
   assert.equal(requestedThreads(''), null);
   assert.equal(requestedThreads('?threads=1'), 1);
   assert.equal(requestedThreads('?threads=64'), 64);
-  for (const bad of ['0', '65', 'abc', '1.5', '-2']) {
+  for (const bad of ['0', '65', 'abc', '1.5', '-2', '1e1', '0x1', '2.0', ' 2']) {
     assert.throws(() => requestedThreads(`?threads=${bad}`), new RegExp(`\\?threads=${bad} is not a thread count`));
   }
 });

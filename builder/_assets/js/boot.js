@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-B354UHWY.js");
+  await import("./app-EQJP4ASR.js");
 }
 boot().catch(fail);

@@ -3,7 +3,7 @@ import {
   mayStartEarly,
   startEarly,
   takeEarly
-} from "./chunk-NSSBUJ4B.js";
+} from "./chunk-SZPZD4SK.js";
 export {
   dropEarly,
   mayStartEarly,

@@ -6,7 +6,7 @@ import {
   requestedWorker,
   takeEarly,
   wasmThreadCount
-} from "./chunk-NSSBUJ4B.js";
+} from "./chunk-SZPZD4SK.js";
 
 // templates/js/latency.js
 var WINDOW = 200;

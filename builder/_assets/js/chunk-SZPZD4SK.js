@@ -12,7 +12,7 @@ function requestedBackend(search) {
 function requestedThreads(search) {
   const value = new URLSearchParams(search).get("threads");
   if (value === null || value === "") return null;
-  const count = Number(value);
+  const count = /^[0-9]+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(count) || count < 1 || count > 64) {
     throw new Error(`?threads=${value} is not a thread count; use a whole number from 1 to 64`);
   }
