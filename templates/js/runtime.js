@@ -171,14 +171,18 @@ function wasmUrls(wasmFiles, base) {
 }
 
 // TF.js only logs why the WASM backend failed; the usual cause is a binary that
-// was not deployed, so name it.
+// was not deployed, so name it. Offline, the HEAD request fails for every binary (the
+// service worker answers GETs only): one in its cache is there, and one that is not was
+// never fetched on a visit with the network (each thread setting loads its own binary).
 async function missingWasmBinaries(urls) {
   const checks = Object.values(urls).map(async (url) => {
     try {
       const response = await fetch(url, { method: 'HEAD', cache: 'no-cache' });
       return response.ok ? null : `${fileLabel(url)} (HTTP ${response.status})`;
     } catch {
-      return `${fileLabel(url)} (unreachable)`;
+      const cached = typeof caches !== 'undefined' && (await caches.match(url).catch(() => undefined));
+      if (cached) return null;
+      return `${fileLabel(url)} (unreachable${navigator.onLine === false ? ', and not cached for offline use' : ''})`;
     }
   });
   return (await Promise.all(checks)).filter(Boolean);

@@ -265,3 +265,34 @@ def test_the_cache_holds_this_builds_files_and_no_precompressed_copy(sites, serv
     assert webgpu in files and webgpu not in cached
     assert {f"model/{s}" for s in shards} <= cached
     assert len([p for p in cached if p.endswith(".wasm")]) == 1  # the one binary this browser ran
+
+
+# Whether this origin's caches hold a response for the URL that ends with the argument.
+HOLDS = """async (suffix) => {
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    if ((await cache.keys()).some((request) => request.url.endsWith(suffix))) return true;
+  }
+  return false;
+}"""
+
+
+def test_offline_the_page_names_the_wasm_binary_it_never_cached_not_the_one_it_did(rebuildable, browser):
+    """Each thread setting loads its own WASM binary; a visit with the network caches the one it used. Offline,
+    ?threads=1 needs another: the page fell back to the cpu backend saying all three were "missing (unreachable)",
+    the cached one too (its HEAD request bypasses the service worker, which answers GETs)."""
+    _, url = rebuildable
+    threaded = "vendor/tfjs-backend-wasm-threaded-simd.wasm"
+    context = browser.new_context()
+    try:
+        first = Page(context, f"{url}?backend=wasm")
+        assert first.ready() == "ready", first.page.text_content("#error")
+        first.page.wait_for_function(HOLDS, arg=threaded, timeout=30_000)
+        context.set_offline(True)
+        offline = Page(context, f"{url}?threads=1")
+        assert offline.ready() == "ready", offline.page.text_content("#error")
+        status = offline.page.text_content("#status")
+        assert "tfjs-backend-wasm-simd.wasm (unreachable, and not cached for offline use)" in status, status
+        assert threaded not in status, status
+    finally:
+        context.close()

@@ -29,6 +29,6 @@ async function boot() {
   }
   if (offline === "reloading") return;
   document.body.dataset.offline = offline;
-  await import("./app-EQJP4ASR.js");
+  await import("./app-HATH4FU2.js");
 }
 boot().catch(fail);

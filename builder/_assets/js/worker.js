@@ -317,7 +317,9 @@ async function missingWasmBinaries(urls) {
       const response = await fetch(url, { method: "HEAD", cache: "no-cache" });
       return response.ok ? null : `${fileLabel(url)} (HTTP ${response.status})`;
     } catch {
-      return `${fileLabel(url)} (unreachable)`;
+      const cached = typeof caches !== "undefined" && await caches.match(url).catch(() => void 0);
+      if (cached) return null;
+      return `${fileLabel(url)} (unreachable${navigator.onLine === false ? ", and not cached for offline use" : ""})`;
     }
   });
   return (await Promise.all(checks)).filter(Boolean);
