@@ -82,9 +82,10 @@ chromium:
 
 # tests/test_wheel.py installs dist/'s wheel in a fresh venv outside the checkout and builds a site with it.
 # The tests without a browser run on every CPU (pytest-xdist, one test file per worker, so a file's
-# module fixtures are made once; tests/conftest.py makes the session's model files and sites once for
-# all workers): about 255 s for 743 tests on 2 CPUs without the wheel module (make test-fast, 3 Dec 2026),
-# which takes about a minute beside them. The browser tests then run one at a time: each drives a whole Chromium,
+# module fixtures are made once, the longest files first; tests/conftest.py makes the session's model files and
+# sites once for all workers, each when a test first needs it): about 250 s for 769 tests on 2 CPUs without the
+# wheel module (make test-fast, 3 Dec 2026), which takes about a minute beside them; the 244 tests of 30 Nov
+# (136 s then, one process) take about 70 s. The browser tests then run one at a time: each drives a whole Chromium,
 # whose timings a second one beside it would stretch.
 PYTEST_PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
 test: setup demo-assets dist
